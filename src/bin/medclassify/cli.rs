@@ -1,0 +1,447 @@
+//! Argument parsing and the subcommands.
+
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+
+use medclassify::data::{DatasetBuilder, Inspection, SUPPORTED_SIZES, SplitConfig, Subset, prepare_file};
+use medclassify::evaluation::{Evaluation, argmax, assess, score_pixels, score_samples};
+use medclassify::model::{ModelConfig, Preset};
+use medclassify::native::{BackendChoice, TerminalHost, load_folder, select_device};
+use medclassify::storage::{DataSummary, ModelCard, ModelFile, ModelMeta, decode_weights, encode_weights, model_card_markdown};
+use medclassify::training::{AdamSettings, CallbackSettings, TrainingConfig, TrainingData, TrainingError, train};
+
+#[derive(Parser)]
+#[command(name = "medclassify", version, about = "Train, evaluate and run MedClassify models natively (same core as the web app).")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load a folder (one subfolder per class) and report classes, skipped files, duplicates and the split.
+    Inspect {
+        /// The folder.
+        dir: PathBuf,
+        /// Image side after resizing (28, 32, 64 or 128).
+        #[arg(long, default_value_t = 32)]
+        size: u32,
+        /// Split seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Split fractions train,validation,test.
+        #[arg(long, default_value = "0.7,0.15,0.15")]
+        fractions: String,
+        /// Keep only one file of each duplicate group.
+        #[arg(long)]
+        drop_duplicates: bool,
+        /// Print JSON (the full report and manifest) instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Train a model on a folder and save it.
+    Train {
+        /// The folder.
+        dir: PathBuf,
+        /// Network preset.
+        #[arg(long, default_value = "seed")]
+        preset: String,
+        /// Maximum epochs.
+        #[arg(long, default_value_t = 10)]
+        epochs: usize,
+        /// Batch size.
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+        /// Initial learning rate (Adam).
+        #[arg(long, default_value_t = 1e-3)]
+        lr: f64,
+        /// Image side after resizing.
+        #[arg(long, default_value_t = 32)]
+        size: u32,
+        /// Seed of the split, initialisation, shuffling and dropout.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Compute backend.
+        #[arg(long, default_value = "auto")]
+        backend: String,
+        /// Split fractions train,validation,test.
+        #[arg(long, default_value = "0.7,0.15,0.15")]
+        fractions: String,
+        /// Drop redundant duplicates before splitting.
+        #[arg(long)]
+        drop_duplicates: bool,
+        /// EarlyStopping patience (0 = off).
+        #[arg(long, default_value_t = 3)]
+        patience: usize,
+        /// ReduceLROnPlateau patience (0 = off).
+        #[arg(long, default_value_t = 2)]
+        lr_patience: usize,
+        /// Turn on augmentation (rotation 10°, zoom 10%, shift 10%).
+        #[arg(long)]
+        augment: bool,
+        /// Read the loss back every N batches.
+        #[arg(long, default_value_t = 1)]
+        log_every: usize,
+        /// Where to write the model (.mcmodel). ModelCheckpoint writes <MODEL>.best.mcmodel beside it.
+        #[arg(long)]
+        out: PathBuf,
+        /// Print the history, callback events and test metrics as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Score a model on every usable image under DIR (subfolders name the true classes).
+    Evaluate {
+        /// The model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// The folder.
+        dir: PathBuf,
+        /// Compute backend.
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Classify image files.
+    Predict {
+        /// The model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Images.
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a model's card (Markdown, or JSON with --json).
+    Card {
+        /// The model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs the command line; returns the exit code.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Inspect { dir, size, seed, fractions, drop_duplicates, json } => {
+            inspect(&dir, size, split_config(&fractions, seed, drop_duplicates), json)
+        }
+        Command::Train {
+            dir,
+            preset,
+            epochs,
+            batch,
+            lr,
+            size,
+            seed,
+            backend,
+            fractions,
+            drop_duplicates,
+            patience,
+            lr_patience,
+            augment,
+            log_every,
+            out,
+            json,
+        } => (|| {
+            let preset = Preset::parse(&preset).ok_or_else(|| format!("unknown preset {preset:?} (use seed or strong)"))?;
+            let mut callbacks = CallbackSettings::default();
+            if patience == 0 {
+                callbacks.early_stopping = None;
+            } else if let Some(es) = callbacks.early_stopping.as_mut() {
+                es.patience = patience;
+            }
+            if lr_patience == 0 {
+                callbacks.reduce_lr = None;
+            } else if let Some(r) = callbacks.reduce_lr.as_mut() {
+                r.patience = lr_patience;
+            }
+            let config = TrainingConfig {
+                preset,
+                epochs,
+                batch_size: batch,
+                optimizer: AdamSettings { learning_rate: lr, ..Default::default() },
+                seed,
+                augmentation: augment.then(Default::default),
+                callbacks,
+                log_every,
+            };
+            train_command(&dir, size, split_config(&fractions, seed, drop_duplicates), config, &backend, &out, json)
+        })(),
+        Command::Evaluate { model, dir, backend, json } => evaluate_command(&model, &dir, &backend, json),
+        Command::Predict { model, images, json } => predict_command(&model, &images, json),
+        Command::Card { model, json } => card_command(&model, json),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(message) => {
+            eprintln!("error: {message}");
+            2
+        }
+    }
+}
+
+fn split_config(fractions: &str, seed: u64, drop_duplicates: bool) -> Result<SplitConfig, String> {
+    let parts: Vec<f64> = fractions
+        .split(',')
+        .map(|p| p.trim().parse::<f64>().map_err(|_| format!("bad fraction {p:?} in --fractions")))
+        .collect::<Result<_, _>>()?;
+    let [train, validation, test] = parts[..] else {
+        return Err("--fractions takes three numbers: train,validation,test".into());
+    };
+    Ok(SplitConfig { train, validation, test, seed, drop_duplicates })
+}
+
+fn check_size(size: u32) -> Result<(), String> {
+    if SUPPORTED_SIZES.contains(&size) {
+        Ok(())
+    } else {
+        Err(format!("--size {size} is not offered; use one of {SUPPORTED_SIZES:?}"))
+    }
+}
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+fn print_json<T: serde::Serialize>(value: &T) {
+    println!("{}", serde_json::to_string_pretty(value).expect("plain data"));
+}
+
+fn inspect(dir: &Path, size: u32, split: Result<SplitConfig, String>, json: bool) -> Result<(), String> {
+    check_size(size)?;
+    let split = split?;
+    let (dataset, report) = load_folder(dir, size, threads()).map_err(|e| e.to_string())?;
+    let (inspection, _) = Inspection::new(&dataset, &report, &split);
+    if json {
+        print_json(&inspection);
+        return Ok(());
+    }
+    println!("{} files, {} images in {} classes ({}x{})", inspection.files_seen, inspection.images, inspection.classes.len(), size, size);
+    for class in &inspection.classes {
+        println!("  {:<16} {}", class.name, class.count);
+    }
+    println!("{} skipped files", inspection.skipped.len());
+    for file in inspection.skipped.iter().take(50) {
+        println!("  {}: {}", file.path, file.message);
+    }
+    println!("{} duplicate groups, {} redundant files", inspection.duplicate_groups.len(), inspection.redundant_files);
+    match &inspection.split_error {
+        Some(error) => println!("split: {error}"),
+        None => {
+            println!("{:<16} {:>7} {:>10} {:>6}", "class", "train", "validation", "test");
+            for row in &inspection.split {
+                println!("{:<16} {:>7} {:>10} {:>6}", row.class, row.train, row.validation, row.test);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn train_command(
+    dir: &Path,
+    size: u32,
+    split: Result<SplitConfig, String>,
+    config: TrainingConfig,
+    backend: &str,
+    out: &Path,
+    json: bool,
+) -> Result<(), String> {
+    check_size(size)?;
+    let split_config = split?;
+    config.validate()?;
+    let choice = BackendChoice::parse(backend).ok_or_else(|| format!("unknown backend {backend:?} (auto, cpu or wgpu)"))?;
+    let started = std::time::Instant::now();
+    let (dataset, report) = load_folder(dir, size, threads()).map_err(|e| e.to_string())?;
+    if !json {
+        eprintln!("loaded {} images in {} classes ({} skipped) in {:.1} s", dataset.len(), dataset.classes.len(), report.skipped.len(), started.elapsed().as_secs_f64());
+    }
+    let (inspection, split) = Inspection::new(&dataset, &report, &split_config);
+    let split = split.ok_or_else(|| inspection.split_error.clone().unwrap_or_default())?;
+    let (device, description) = select_device(choice)?;
+    if !json {
+        eprintln!("backend: {description}");
+    }
+    let model_config = ModelConfig::new(config.preset, dataset.classes.len(), size as usize);
+    let mut meta = ModelMeta::new(model_config, dataset.classes.clone());
+    meta.data = Some(DataSummary::new(&report, &split_config, &split.counts, inspection.manifest_sha256.clone().unwrap_or_default()));
+    meta.backend = Some(description.clone());
+    let data = TrainingData {
+        dataset: &dataset,
+        train: split.indices(Subset::Train),
+        validation: split.indices(Subset::Validation),
+    };
+    let mut host = TerminalHost::new(Some(out.to_path_buf()), json);
+    let training_started = std::time::Instant::now();
+    let (outcome, device, description) = match pollster::block_on(train(&data, &config, &device, meta.clone(), None, &mut host)) {
+        Ok(outcome) => (outcome, device, description),
+        Err(TrainingError::DeviceLost { reason, epochs_completed }) => {
+            eprintln!("the GPU was lost after epoch {epochs_completed} ({reason}); continuing on the CPU from the last completed epoch");
+            let cpu = burn::prelude::Device::flex();
+            let resume = host.last_checkpoint.clone().map(|bytes| ModelFile::from_bytes(&bytes)).transpose().map_err(|e| e.to_string())?;
+            let description = format!("{description}, then CPU (Burn Flex) after a device loss");
+            meta.backend = Some(description.clone());
+            let outcome = pollster::block_on(train(&data, &config, &cpu, meta, resume.as_ref(), &mut host)).map_err(|e| e.to_string())?;
+            (outcome, cpu, description)
+        }
+        Err(error) => return Err(error.to_string()),
+    };
+    let training_seconds = training_started.elapsed().as_secs_f64();
+    let assessment = pollster::block_on(assess(&outcome.model, &dataset, &split, &device)).map_err(|e| e.to_string())?;
+    let mut meta = outcome.meta;
+    meta.backend = Some(description.clone());
+    meta.test = Some(assessment.evaluation.clone());
+    meta.calibration = Some(assessment.calibration.clone());
+    let weights = pollster::block_on(encode_weights(&outcome.model, &meta.model))?;
+    let file = ModelFile { meta: meta.clone(), weights };
+    std::fs::write(out, file.to_bytes()).map_err(|e| format!("{}: {e}", out.display()))?;
+    let evaluation = &assessment.evaluation;
+    if json {
+        print_json(&serde_json::json!({
+            "model": out.display().to_string(),
+            "backend": description,
+            "preset": config.preset,
+            "stop_reason": outcome.reason,
+            "weights_from_epoch": outcome.weights_from_epoch,
+            "training_seconds": training_seconds,
+            "history": meta.history,
+            "callback_events": meta.callback_events,
+            "test": evaluation,
+            "calibration": assessment.calibration,
+        }));
+    } else {
+        eprintln!(
+            "test accuracy {:.2}% ({} / {}), ECE {:.4} (after temperature {:.2}: {:.4}); model written to {} ({:.1} s of training)",
+            evaluation.accuracy * 100.0,
+            evaluation.correct,
+            evaluation.total,
+            assessment.calibration.before.ece,
+            assessment.calibration.temperature,
+            assessment.calibration.after.ece,
+            out.display(),
+            training_seconds
+        );
+    }
+    Ok(())
+}
+
+fn read_model(path: &Path) -> Result<ModelFile, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    ModelFile::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn evaluate_command(model_path: &Path, dir: &Path, backend: &str, json: bool) -> Result<(), String> {
+    let file = read_model(model_path)?;
+    let choice = BackendChoice::parse(backend).ok_or_else(|| format!("unknown backend {backend:?}"))?;
+    let (device, _) = select_device(choice)?;
+    let model = decode_weights(&file.meta.model, &file.weights, &device)?;
+    let (dataset, report) = load_folder(dir, file.meta.image_size as u32, threads()).map_err(|e| e.to_string())?;
+    // Map the folder's classes onto the model's.
+    let mut unknown = Vec::new();
+    let mut indices = Vec::new();
+    let mut labels = Vec::new();
+    for (index, sample) in dataset.samples.iter().enumerate() {
+        let name = &dataset.classes[sample.label];
+        match file.meta.classes.iter().position(|c| c == name) {
+            Some(label) => {
+                indices.push(index);
+                labels.push(label);
+            }
+            None => unknown.push(sample.path.clone()),
+        }
+    }
+    if indices.is_empty() {
+        return Err(format!(
+            "no image under {} is in a folder named after one of the model's classes ({})",
+            dir.display(),
+            file.meta.classes.join(", ")
+        ));
+    }
+    let scores = pollster::block_on(score_samples(&model, &dataset, &indices, &device)).map_err(|e| e.to_string())?;
+    let scores = medclassify::evaluation::Scores { classes: file.meta.classes.len(), logits: scores.logits };
+    let evaluation = Evaluation::from_probabilities(&file.meta.classes, &scores.probabilities(1.0), &labels);
+    if json {
+        print_json(&serde_json::json!({
+            "model": model_path.display().to_string(),
+            "images": indices.len(),
+            "skipped": report.skipped,
+            "unknown_class": unknown,
+            "evaluation": evaluation,
+        }));
+    } else {
+        println!("accuracy {:.2}% ({} / {})", evaluation.accuracy * 100.0, evaluation.correct, evaluation.total);
+        println!("{:<16} {:>9} {:>7} {:>7} {:>8}", "class", "precision", "recall", "f1", "support");
+        for m in &evaluation.per_class {
+            println!("{:<16} {:>9.4} {:>7.4} {:>7.4} {:>8}", m.class, m.precision, m.recall, m.f1, m.support);
+        }
+        if !report.skipped.is_empty() {
+            println!("{} files skipped", report.skipped.len());
+        }
+        if !unknown.is_empty() {
+            println!("{} images in folders that are not model classes were not scored", unknown.len());
+        }
+    }
+    Ok(())
+}
+
+fn predict_command(model_path: &Path, images: &[PathBuf], json: bool) -> Result<(), String> {
+    let file = read_model(model_path)?;
+    let device = burn::prelude::Device::flex();
+    let model = decode_weights(&file.meta.model, &file.weights, &device)?;
+    let size = file.meta.image_size as u32;
+    let limits = *DatasetBuilder::new(size).limits();
+    let mut results = Vec::new();
+    let mut pixels = Vec::new();
+    let mut ok_paths = Vec::new();
+    for path in images {
+        let shown = path.display().to_string();
+        let outcome = std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| prepare_file(&format!("x/{}", path.file_name().unwrap_or_default().to_string_lossy()), &bytes, size, &limits).map_err(|r| r.to_string()));
+        match outcome {
+            Ok(image) => {
+                pixels.extend(image.pixels);
+                ok_paths.push(shown);
+            }
+            Err(error) => results.push(serde_json::json!({ "path": shown, "error": error })),
+        }
+    }
+    if !ok_paths.is_empty() {
+        let scores = pollster::block_on(score_pixels(&model, &pixels, size as usize, file.meta.classes.len(), &device)).map_err(|e| e.to_string())?;
+        let probabilities = scores.probabilities(1.0);
+        for (path, row) in ok_paths.iter().zip(probabilities.chunks_exact(file.meta.classes.len())) {
+            let mut ranked: Vec<(usize, f32)> = row.iter().cloned().enumerate().collect();
+            ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let top: Vec<_> = ranked.iter().take(3).map(|(c, p)| serde_json::json!({ "class": file.meta.classes[*c], "probability": p })).collect();
+            results.push(serde_json::json!({ "path": path, "class": file.meta.classes[argmax(row)], "probability": row[argmax(row)], "top": top }));
+        }
+    }
+    if json {
+        print_json(&results);
+    } else {
+        for r in &results {
+            match r.get("error") {
+                Some(error) => println!("{}: cannot classify: {}", r["path"].as_str().unwrap_or_default(), error.as_str().unwrap_or_default()),
+                None => println!("{}: {} ({:.2}%)", r["path"].as_str().unwrap_or_default(), r["class"].as_str().unwrap_or_default(), r["probability"].as_f64().unwrap_or(0.0) * 100.0),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn card_command(model_path: &Path, json: bool) -> Result<(), String> {
+    let file = read_model(model_path)?;
+    if json {
+        print_json(&ModelCard::new(&file.meta));
+    } else {
+        print!("{}", model_card_markdown(&file.meta));
+    }
+    Ok(())
+}

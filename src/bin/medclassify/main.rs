@@ -1,0 +1,21 @@
+//! `medclassify`: the native command on the same core as the page.
+//!
+//! ```text
+//! medclassify inspect <DIR> [--size N] [--seed S] --json
+//! medclassify train <DIR> [--preset seed|strong] [--epochs N] [--batch B] [--lr X] [--size N]
+//!                   [--seed S] [--backend auto|cpu|wgpu] --out MODEL [--json]
+//! medclassify evaluate --model MODEL <DIR> [--json]
+//! medclassify predict --model MODEL <IMAGE>... [--json]
+//! medclassify card --model MODEL [--json]
+//! ```
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    std::process::exit(cli::run());
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli;

@@ -1,0 +1,227 @@
+//! The decoded images of a folder, stored as `u8` and sorted by path.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use super::{ClassCount, DecodeLimits, LoadReport, SkipReason, SkippedFile, classify_path, decode_image, find_duplicates, sha256};
+
+/// One usable image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Path relative to the chosen folder, `/`-separated.
+    pub path: String,
+    /// Index into [`Dataset::classes`].
+    pub label: usize,
+    /// SHA-256 of the file's bytes.
+    pub sha256: [u8; 32],
+    /// Where its pixels start in [`Dataset::pixels`], in images.
+    pub slot: usize,
+}
+
+/// Decoded images: `size * size` grayscale `u8` pixels each, never an `f32` copy.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Dataset {
+    /// Side of every stored image.
+    pub image_size: u32,
+    /// Class names in alphabetical order; a sample's label indexes this.
+    pub classes: Vec<String>,
+    /// Samples sorted by path.
+    pub samples: Vec<Sample>,
+    /// All pixels, image after image, in the order they were decoded.
+    pub pixels: Vec<u8>,
+}
+
+impl Dataset {
+    /// Number of pixels in one image.
+    pub fn image_len(&self) -> usize {
+        (self.image_size * self.image_size) as usize
+    }
+
+    /// Pixels of sample `index` (an index into [`Dataset::samples`]).
+    pub fn image(&self, index: usize) -> &[u8] {
+        let len = self.image_len();
+        let start = self.samples[index].slot * len;
+        &self.pixels[start..start + len]
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// True when no image was usable.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    /// Labels of all samples, in sample order.
+    pub fn labels(&self) -> Vec<usize> {
+        self.samples.iter().map(|s| s.label).collect()
+    }
+
+    /// Bytes held by the pixel store and the sample table (what the page keeps in memory).
+    pub fn memory_bytes(&self) -> usize {
+        self.pixels.capacity()
+            + self.samples.capacity() * std::mem::size_of::<Sample>()
+            + self.samples.iter().map(|s| s.path.capacity()).sum::<usize>()
+    }
+}
+
+/// A decoded file, ready to be added to a [`DatasetBuilder`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreparedImage {
+    /// Class from the path.
+    pub class: String,
+    /// SHA-256 of the file's bytes.
+    pub sha256: [u8; 32],
+    /// `size * size` grayscale pixels.
+    pub pixels: Vec<u8>,
+}
+
+/// Classifies, hashes and decodes one file: the per-file work, free of shared state so it
+/// can run on any thread.
+pub fn prepare_file(path: &str, bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<PreparedImage, SkipReason> {
+    let class = classify_path(path)?.to_string();
+    let pixels = decode_image(bytes, size, limits)?;
+    Ok(PreparedImage {
+        class,
+        sha256: sha256(bytes),
+        pixels,
+    })
+}
+
+/// Collects files in any order and turns them into a [`Dataset`] and its [`LoadReport`].
+///
+/// The page and the native command feed it the same way, so both give the same result.
+#[derive(Debug)]
+pub struct DatasetBuilder {
+    image_size: u32,
+    limits: DecodeLimits,
+    entries: Vec<(String, String, [u8; 32], usize)>,
+    pixels: Vec<u8>,
+    skipped: Vec<SkippedFile>,
+    files_seen: usize,
+}
+
+impl DatasetBuilder {
+    /// A builder that stores images as `image_size` x `image_size`.
+    pub fn new(image_size: u32) -> Self {
+        Self::with_limits(image_size, DecodeLimits::default())
+    }
+
+    /// A builder with explicit decoding limits.
+    pub fn with_limits(image_size: u32, limits: DecodeLimits) -> Self {
+        Self {
+            image_size,
+            limits,
+            entries: Vec::new(),
+            pixels: Vec::new(),
+            skipped: Vec::new(),
+            files_seen: 0,
+        }
+    }
+
+    /// Reserves room for about `files` images (avoids regrowing the pixel store).
+    pub fn reserve(&mut self, files: usize) {
+        self.pixels.reserve(files * (self.image_size * self.image_size) as usize);
+        self.entries.reserve(files);
+    }
+
+    /// True when the path alone says the file will be skipped; such files need not be read.
+    pub fn path_skip_reason(path: &str) -> Option<SkipReason> {
+        classify_path(path).err()
+    }
+
+    /// Offers one file. Returns the reason when it is skipped.
+    pub fn add_file(&mut self, path: &str, bytes: &[u8]) -> Option<SkipReason> {
+        let outcome = prepare_file(path, bytes, self.image_size, &self.limits);
+        self.add_prepared(path, outcome)
+    }
+
+    /// Adds the outcome of [`prepare_file`] (which may have run on another thread).
+    pub fn add_prepared(&mut self, path: &str, outcome: Result<PreparedImage, SkipReason>) -> Option<SkipReason> {
+        self.files_seen += 1;
+        match outcome {
+            Ok(image) => {
+                let slot = self.entries.len();
+                self.pixels.extend_from_slice(&image.pixels);
+                self.entries.push((path.to_string(), image.class, image.sha256, slot));
+                None
+            }
+            Err(reason) => self.skip(path, reason),
+        }
+    }
+
+    /// Records a file that could not even be read (e.g. a browser read error).
+    pub fn add_unreadable(&mut self, path: &str, detail: &str) -> Option<SkipReason> {
+        self.files_seen += 1;
+        self.skip(path, SkipReason::Unreadable { detail: detail.to_string() })
+    }
+
+    fn skip(&mut self, path: &str, reason: SkipReason) -> Option<SkipReason> {
+        self.skipped.push(SkippedFile::new(path, reason.clone()));
+        Some(reason)
+    }
+
+    /// Side of the stored images.
+    pub fn image_size(&self) -> u32 {
+        self.image_size
+    }
+
+    /// The decoding limits.
+    pub fn limits(&self) -> &DecodeLimits {
+        &self.limits
+    }
+
+    /// Files offered so far.
+    pub fn files_seen(&self) -> usize {
+        self.files_seen
+    }
+
+    /// Images kept so far.
+    pub fn images(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Sorts by path, numbers the classes alphabetically, finds duplicates.
+    pub fn finish(mut self) -> (Dataset, LoadReport) {
+        self.entries.sort_by(|a, b| a.0.cmp(&b.0));
+        self.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for (_, class, _, _) in &self.entries {
+            *counts.entry(class.clone()).or_default() += 1;
+        }
+        let classes: Vec<String> = counts.keys().cloned().collect();
+        let samples: Vec<Sample> = self
+            .entries
+            .into_iter()
+            .map(|(path, class, sha256, slot)| Sample {
+                label: classes.binary_search(&class).expect("class was counted"),
+                path,
+                sha256,
+                slot,
+            })
+            .collect();
+        self.pixels.shrink_to_fit();
+        let dataset = Dataset {
+            image_size: self.image_size,
+            classes,
+            samples,
+            pixels: self.pixels,
+        };
+        let duplicate_groups = find_duplicates(&dataset);
+        let report = LoadReport {
+            files_seen: self.files_seen,
+            images: dataset.len(),
+            image_size: self.image_size,
+            classes: counts
+                .into_iter()
+                .map(|(name, count)| ClassCount { name, count })
+                .collect(),
+            redundant_files: duplicate_groups.iter().map(|g| g.paths.len() - 1).sum(),
+            duplicate_groups,
+            skipped: self.skipped,
+        };
+        (dataset, report)
+    }
+}

@@ -1,0 +1,312 @@
+//! Decoding any supported image file into an 8-bit grayscale square.
+
+use image::{ImageError, ImageFormat, ImageReader, error::LimitErrorKind, imageops::FilterType};
+use std::io::Cursor;
+
+use super::SkipReason;
+
+/// Input sizes the app offers (side of the square, in pixels). The default is 32.
+pub const SUPPORTED_SIZES: [u32; 4] = [28, 32, 64, 128];
+
+/// Safety limits for decoding untrusted files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Largest file accepted, in bytes.
+    pub max_file_bytes: usize,
+    /// Largest image accepted, in pixels (width x height), checked from the header before
+    /// any pixel is decoded, so a decompression bomb costs nothing.
+    pub max_pixels: u64,
+    /// Largest single side accepted, in pixels.
+    pub max_side: u32,
+    /// Upper bound on the decoder's own allocations, in bytes.
+    pub max_alloc: u64,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 64 * 1024 * 1024,
+            max_pixels: 40_000_000,
+            max_side: 20_000,
+            max_alloc: 256 * 1024 * 1024,
+        }
+    }
+}
+
+fn format_name(format: ImageFormat) -> String {
+    format!("{format:?}").to_uppercase()
+}
+
+/// Decodes `bytes` into `size * size` grayscale pixels (row-major, one `u8` each).
+///
+/// JPEG, PNG, BMP, GIF (first frame) and WebP are accepted in any colour type (RGB, RGBA,
+/// 16-bit, palette, CMYK); colour becomes luma (ITU-R BT.709 weights) and 16-bit becomes
+/// 8-bit. Images that are not `size` on both sides are resized with a triangle (bilinear,
+/// antialiased) filter; non-square images are stretched, as Keras does by default.
+pub fn decode_image(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<Vec<u8>, SkipReason> {
+    if bytes.is_empty() {
+        return Err(SkipReason::Empty);
+    }
+    if bytes.len() > limits.max_file_bytes {
+        return Err(SkipReason::TooLarge {
+            detail: format!(
+                "file is {} MB; the limit is {} MB",
+                bytes.len() / (1024 * 1024),
+                limits.max_file_bytes / (1024 * 1024)
+            ),
+        });
+    }
+    let format = image::guess_format(bytes).map_err(|_| SkipReason::NotAnImage {
+        detail: describe_non_image(bytes),
+    })?;
+    if !matches!(
+        format,
+        ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Bmp | ImageFormat::Gif | ImageFormat::WebP
+    ) {
+        return Err(SkipReason::UnsupportedFormat {
+            format: format_name(format),
+        });
+    }
+    if format == ImageFormat::Jpeg && !is_complete_jpeg(bytes) {
+        return Err(SkipReason::Truncated {
+            detail: "the JPEG data ends before its end-of-image marker".into(),
+        });
+    }
+
+    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
+        .into_dimensions()
+        .map_err(|error| map_error(error, format))?;
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > limits.max_pixels || width > limits.max_side || height > limits.max_side {
+        return Err(SkipReason::TooLarge {
+            detail: format!(
+                "{width} x {height} pixels ({:.0} megapixels); the limit is {:.0} megapixels",
+                pixels as f64 / 1e6,
+                limits.max_pixels as f64 / 1e6
+            ),
+        });
+    }
+    if width == 0 || height == 0 {
+        return Err(SkipReason::Corrupt {
+            detail: format!("{width} x {height} pixels"),
+        });
+    }
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut image_limits = image::Limits::default();
+    image_limits.max_image_width = Some(limits.max_side);
+    image_limits.max_image_height = Some(limits.max_side);
+    image_limits.max_alloc = Some(limits.max_alloc);
+    reader.limits(image_limits);
+    let image = reader.decode().map_err(|error| map_error(error, format))?;
+    let gray = image.into_luma8();
+    let gray = if gray.width() == size && gray.height() == size {
+        gray
+    } else {
+        image::imageops::resize(&gray, size, size, FilterType::Triangle)
+    };
+    Ok(gray.into_raw())
+}
+
+fn map_error(error: ImageError, format: ImageFormat) -> SkipReason {
+    match error {
+        ImageError::Limits(limit) => SkipReason::TooLarge {
+            detail: match limit.kind() {
+                LimitErrorKind::DimensionError => "image dimensions exceed the limit".into(),
+                LimitErrorKind::InsufficientMemory => "decoding would need too much memory".into(),
+                _ => limit.to_string(),
+            },
+        },
+        ImageError::Unsupported(unsupported) => SkipReason::UnsupportedFormat {
+            format: format!("{} ({unsupported})", format_name(format)),
+        },
+        ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => SkipReason::Truncated {
+            detail: format!("the {} data ends early", format_name(format)),
+        },
+        other => {
+            let detail = other.to_string();
+            let lower = detail.to_ascii_lowercase();
+            if lower.contains("eof") || lower.contains("end of file") || lower.contains("unexpected end")
+                || lower.contains("no more data") || lower.contains("truncat")
+            {
+                SkipReason::Truncated {
+                    detail: format!("the {} data ends early ({detail})", format_name(format)),
+                }
+            } else {
+                SkipReason::Corrupt { detail }
+            }
+        }
+    }
+}
+
+/// A short description of a file that is not an image, from its first bytes.
+fn describe_non_image(bytes: &[u8]) -> String {
+    let head = &bytes[..bytes.len().min(512)];
+    let printable = head
+        .iter()
+        .filter(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+        .count();
+    if head.starts_with(b"%PDF") {
+        "a PDF document".into()
+    } else if head.starts_with(b"PK\x03\x04") {
+        "a ZIP archive".into()
+    } else if head.starts_with(b"DICM") || (bytes.len() > 132 && &bytes[128..132] == b"DICM") {
+        "a DICOM file (export it as PNG or JPEG first)".into()
+    } else if printable * 10 >= head.len() * 9 {
+        "the content is text".into()
+    } else {
+        "the content matches no known image format".into()
+    }
+}
+
+/// True when a JPEG stream reaches its end-of-image marker (`FF D9`).
+///
+/// Walks the marker segments and the entropy-coded data the way a decoder does, so an EOI
+/// inside an embedded EXIF thumbnail does not count. Decoders fill the missing part of a
+/// cut-short JPEG with grey without an error; this check catches such files.
+pub fn is_complete_jpeg(bytes: &[u8]) -> bool {
+    if bytes.len() < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8 {
+        return false;
+    }
+    let mut pos = 2;
+    loop {
+        // Find the next marker (skip fill bytes).
+        while pos < bytes.len() && bytes[pos] != 0xFF {
+            pos += 1;
+        }
+        while pos < bytes.len() && bytes[pos] == 0xFF {
+            pos += 1;
+        }
+        let Some(&marker) = bytes.get(pos) else {
+            return false;
+        };
+        pos += 1;
+        match marker {
+            0xD9 => return true,
+            0x01 | 0xD0..=0xD7 => continue,
+            _ => {
+                let Some(len_bytes) = bytes.get(pos..pos + 2) else {
+                    return false;
+                };
+                let len = usize::from(u16::from_be_bytes([len_bytes[0], len_bytes[1]]));
+                if len < 2 || pos + len > bytes.len() {
+                    return false;
+                }
+                pos += len;
+                if marker == 0xDA {
+                    // Entropy-coded data: runs until a marker other than FF00 or RSTn.
+                    loop {
+                        while pos < bytes.len() && bytes[pos] != 0xFF {
+                            pos += 1;
+                        }
+                        if pos + 1 >= bytes.len() {
+                            return false;
+                        }
+                        let next = bytes[pos + 1];
+                        if next == 0x00 || (0xD0..=0xD7).contains(&next) || next == 0xFF {
+                            pos += if next == 0xFF { 1 } else { 2 };
+                            continue;
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{DynamicImage, ImageBuffer, Luma, Rgb, Rgba};
+
+    fn encode(image: &DynamicImage, format: ImageFormat) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        image.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    }
+
+    fn gradient(width: u32, height: u32) -> DynamicImage {
+        DynamicImage::ImageRgb8(ImageBuffer::from_fn(width, height, |x, y| {
+            Rgb([(x * 255 / width) as u8, (y * 255 / height) as u8, 128])
+        }))
+    }
+
+    #[test]
+    fn every_supported_format_decodes_to_the_requested_square() {
+        let image = gradient(48, 40);
+        for format in [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Bmp, ImageFormat::Gif, ImageFormat::WebP] {
+            let bytes = encode(&image, format);
+            for size in SUPPORTED_SIZES {
+                let pixels = decode_image(&bytes, size, &DecodeLimits::default())
+                    .unwrap_or_else(|e| panic!("{format:?} at {size}: {e}"));
+                assert_eq!(pixels.len(), (size * size) as usize, "{format:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn rgba_and_16_bit_become_8_bit_gray() {
+        let rgba = DynamicImage::ImageRgba8(ImageBuffer::from_pixel(8, 8, Rgba([255, 255, 255, 40])));
+        let pixels = decode_image(&encode(&rgba, ImageFormat::Png), 8, &DecodeLimits::default()).unwrap();
+        assert!(pixels.iter().all(|&p| p == 255));
+        let deep = DynamicImage::ImageLuma16(ImageBuffer::from_pixel(8, 8, Luma([0x8000u16])));
+        let pixels = decode_image(&encode(&deep, ImageFormat::Png), 8, &DecodeLimits::default()).unwrap();
+        assert!(pixels.iter().all(|&p| p == 128), "{pixels:?}");
+    }
+
+    #[test]
+    fn cut_short_jpeg_is_reported_as_truncated() {
+        let bytes = encode(&gradient(64, 64), ImageFormat::Jpeg);
+        assert!(is_complete_jpeg(&bytes));
+        let cut = &bytes[..bytes.len() * 2 / 3];
+        assert!(!is_complete_jpeg(cut));
+        let error = decode_image(cut, 32, &DecodeLimits::default()).unwrap_err();
+        assert_eq!(error.code(), "truncated", "{error}");
+    }
+
+    #[test]
+    fn bad_inputs_get_the_right_reason() {
+        let limits = DecodeLimits::default();
+        let png = encode(&gradient(16, 16), ImageFormat::Png);
+        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+            ("zero bytes", vec![], "empty"),
+            ("text named .jpg", b"hello, this is not a picture\n".to_vec(), "not_an_image"),
+            ("truncated png", png[..png.len() / 2].to_vec(), "truncated"),
+            ("png with garbage body", {
+                let mut b = png.clone();
+                for x in b.iter_mut().skip(40).take(60) { *x ^= 0x5A; }
+                b
+            }, "corrupt"),
+        ];
+        for (name, bytes, code) in cases {
+            let error = decode_image(&bytes, 32, &limits).unwrap_err();
+            assert_eq!(error.code(), code, "{name}: {error}");
+        }
+    }
+
+    #[test]
+    fn decompression_bomb_is_rejected_from_its_header() {
+        // A 30000 x 30000 one-colour PNG compresses to a few hundred KB; build only its header
+        // plus a little data: the size check must refuse it before any pixel is decoded.
+        let mut bytes = encode(&DynamicImage::ImageLuma8(ImageBuffer::from_pixel(1, 1, Luma([0]))), ImageFormat::Png);
+        // IHDR width/height live at offsets 16..24; patch them and fix the CRC.
+        bytes[16..20].copy_from_slice(&30_000u32.to_be_bytes());
+        bytes[20..24].copy_from_slice(&30_000u32.to_be_bytes());
+        let crc = crc32(&bytes[12..29]);
+        bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+        let error = decode_image(&bytes, 32, &DecodeLimits::default()).unwrap_err();
+        assert_eq!(error.code(), "too_large", "{error}");
+        assert!(error.to_string().contains("30000 x 30000"), "{error}");
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &byte in data {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+}

@@ -1,0 +1,45 @@
+//! Data: from a folder of image files to a leakage-safe train / validation / test split.
+//!
+//! The flow is the same in the page and in the native command:
+//! 1. every file is offered to a [`DatasetBuilder`] with its path relative to the chosen
+//!    folder ([`classify_path`] decides its class or why it is skipped),
+//! 2. [`decode_image`] turns the bytes into an 8-bit grayscale square of the chosen size,
+//! 3. [`DatasetBuilder::finish`] sorts everything by path (so the browser's listing order
+//!    does not matter) and returns the [`Dataset`] and its [`LoadReport`],
+//! 4. [`split_dataset`] assigns every image (duplicate groups as a whole) to a subset,
+//! 5. [`Manifest`] writes the result as CSV or JSON.
+
+mod augment;
+mod dataset;
+mod decode;
+mod duplicates;
+mod inspection;
+mod manifest;
+mod path;
+mod report;
+mod split;
+
+pub use augment::{AugmentConfig, augment_image};
+pub use dataset::{Dataset, DatasetBuilder, PreparedImage, Sample, prepare_file};
+pub use decode::{DecodeLimits, SUPPORTED_SIZES, decode_image, is_complete_jpeg};
+pub use duplicates::{DuplicateGroup, find_duplicates};
+pub use inspection::Inspection;
+pub use manifest::{Manifest, ManifestRow, csv_field};
+pub use path::{classify_path, is_hidden_name};
+pub use report::{ClassCount, LoadReport, SkipReason, SkippedFile};
+pub use split::{Split, SplitConfig, SplitCounts, SplitError, Subset, split_dataset};
+
+/// Hex form of a SHA-256 digest.
+pub fn hex(digest: &[u8; 32]) -> String {
+    let mut out = String::with_capacity(64);
+    for byte in digest {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
+}
+
+/// SHA-256 of a byte slice.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}

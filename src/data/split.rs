@@ -1,0 +1,243 @@
+//! Stratified, seeded, duplicate-aware train / validation / test split.
+
+use rand::{SeedableRng, seq::SliceRandom};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::Dataset;
+
+/// Which subset an image belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Subset {
+    /// Used to fit the weights.
+    Train,
+    /// Used by the callbacks (early stopping, LR schedule, checkpoints) and calibration.
+    Validation,
+    /// Held out for the final evaluation.
+    Test,
+    /// A redundant duplicate removed because the user chose to drop duplicates.
+    Dropped,
+}
+
+impl Subset {
+    /// Name used in the manifest (`train`, `validation`, `test`, `dropped`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Subset::Train => "train",
+            Subset::Validation => "validation",
+            Subset::Test => "test",
+            Subset::Dropped => "dropped",
+        }
+    }
+}
+
+/// How to split.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SplitConfig {
+    /// Fraction of each class for training.
+    pub train: f64,
+    /// Fraction of each class for validation.
+    pub validation: f64,
+    /// Fraction of each class for the test.
+    pub test: f64,
+    /// Seed of the shuffle; the same seed and files give the same split.
+    pub seed: u64,
+    /// Keep only the first file (by path) of each duplicate group.
+    pub drop_duplicates: bool,
+}
+
+impl Default for SplitConfig {
+    fn default() -> Self {
+        Self {
+            train: 0.70,
+            validation: 0.15,
+            test: 0.15,
+            seed: 42,
+            drop_duplicates: false,
+        }
+    }
+}
+
+/// Why a split could not be made.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SplitError {
+    /// The fractions are negative, zero or do not sum to 1.
+    InvalidFractions {
+        /// What is wrong.
+        detail: String,
+    },
+    /// A class has too few distinct images to appear in every subset.
+    ClassTooSmall {
+        /// The class.
+        class: String,
+        /// Its distinct images (a duplicate group counts once).
+        distinct: usize,
+    },
+    /// No image to split.
+    Empty,
+}
+
+impl fmt::Display for SplitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SplitError::InvalidFractions { detail } => write!(f, "invalid split fractions: {detail}"),
+            SplitError::ClassTooSmall { class, distinct } => write!(
+                f,
+                "class \"{class}\" has only {distinct} distinct image(s); at least 3 are needed so that \
+                 training, validation and test each get one (add images or remove the class folder)"
+            ),
+            SplitError::Empty => write!(f, "no usable image to split"),
+        }
+    }
+}
+
+impl std::error::Error for SplitError {}
+
+/// Image counts of one class in each subset.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SplitCounts {
+    /// Class name.
+    pub class: String,
+    /// Training images.
+    pub train: usize,
+    /// Validation images.
+    pub validation: usize,
+    /// Test images.
+    pub test: usize,
+    /// Duplicates dropped.
+    pub dropped: usize,
+}
+
+/// The subset of every sample of a [`Dataset`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Split {
+    /// The configuration that made it.
+    pub config: SplitConfig,
+    /// One entry per sample, in sample (path) order.
+    pub assignment: Vec<Subset>,
+    /// Counts per class, in class order.
+    pub counts: Vec<SplitCounts>,
+}
+
+impl Split {
+    /// Sample indices in `subset`, in path order.
+    pub fn indices(&self, subset: Subset) -> Vec<usize> {
+        self.assignment
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s == subset)
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Total images in `subset`.
+    pub fn total(&self, subset: Subset) -> usize {
+        self.assignment.iter().filter(|s| **s == subset).count()
+    }
+}
+
+/// Stable 64-bit FNV-1a hash, used to give each class its own shuffle stream.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+/// Splits `dataset` per class. A group of byte-identical files always lands in one subset
+/// (the subset of the class of its first file by path), so no test image has a twin in
+/// training. Groups are put in a canonical order (by content hash) before the seeded shuffle,
+/// so the result does not depend on the order in which files were listed.
+pub fn split_dataset(dataset: &Dataset, config: &SplitConfig) -> Result<Split, SplitError> {
+    let fractions = [config.train, config.validation, config.test];
+    if fractions.iter().any(|f| !f.is_finite() || *f <= 0.0) {
+        return Err(SplitError::InvalidFractions {
+            detail: format!(
+                "train {}, validation {}, test {}: each must be above 0",
+                config.train, config.validation, config.test
+            ),
+        });
+    }
+    let sum: f64 = fractions.iter().sum();
+    if (sum - 1.0).abs() > 1e-3 {
+        return Err(SplitError::InvalidFractions {
+            detail: format!("they sum to {sum:.3}, not 1"),
+        });
+    }
+    if dataset.is_empty() {
+        return Err(SplitError::Empty);
+    }
+
+    // Duplicate groups by content; each group belongs to the class of its first member.
+    let mut groups: BTreeMap<[u8; 32], Vec<usize>> = BTreeMap::new();
+    for (index, sample) in dataset.samples.iter().enumerate() {
+        groups.entry(sample.sha256).or_default().push(index);
+    }
+    let mut assignment = vec![Subset::Train; dataset.len()];
+    let mut per_class: Vec<Vec<Vec<usize>>> = vec![Vec::new(); dataset.classes.len()];
+    for members in groups.into_values() {
+        let class = dataset.samples[members[0]].label;
+        let members = if config.drop_duplicates {
+            for &dropped in &members[1..] {
+                assignment[dropped] = Subset::Dropped;
+            }
+            members[..1].to_vec()
+        } else {
+            members
+        };
+        per_class[class].push(members);
+    }
+
+    let mut counts = Vec::with_capacity(dataset.classes.len());
+    for (class, mut class_groups) in per_class.into_iter().enumerate() {
+        let name = &dataset.classes[class];
+        if class_groups.len() < 3 {
+            return Err(SplitError::ClassTooSmall {
+                class: name.clone(),
+                distinct: class_groups.len(),
+            });
+        }
+        // BTreeMap order is by hash already: canonical whatever the listing order.
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ fnv1a(name));
+        class_groups.shuffle(&mut rng);
+        let images: usize = class_groups.iter().map(Vec::len).sum();
+        let target_test = ((images as f64 * config.test).round() as usize).max(1);
+        let target_validation = ((images as f64 * config.validation).round() as usize).max(1);
+        let mut row = SplitCounts {
+            class: name.clone(),
+            ..Default::default()
+        };
+        let last = class_groups.len() - 1;
+        for (position, group) in class_groups.iter().enumerate() {
+            // The last groups are kept for training if it would otherwise get nothing.
+            let subset = if row.test < target_test && position < last - 1 {
+                Subset::Test
+            } else if row.validation < target_validation && position < last {
+                Subset::Validation
+            } else {
+                Subset::Train
+            };
+            for &index in group {
+                assignment[index] = subset;
+            }
+            match subset {
+                Subset::Test => row.test += group.len(),
+                Subset::Validation => row.validation += group.len(),
+                _ => row.train += group.len(),
+            }
+        }
+        row.dropped = dataset
+            .samples
+            .iter()
+            .zip(&assignment)
+            .filter(|(s, a)| s.label == class && **a == Subset::Dropped)
+            .count();
+        counts.push(row);
+    }
+    Ok(Split {
+        config: config.clone(),
+        assignment,
+        counts,
+    })
+}

@@ -1,0 +1,103 @@
+//! Why did the network say that? Grad-CAM and input-gradient saliency.
+
+use burn::prelude::*;
+use burn::tensor::ExecutionError;
+use serde::{Deserialize, Serialize};
+
+use crate::model::Classifier;
+use crate::training::images_tensor;
+
+/// How a heatmap was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExplainMethod {
+    /// Gradient-weighted class activation map of the last convolutional layer.
+    GradCam,
+    /// Absolute gradient of the class score with respect to each input pixel.
+    Saliency,
+}
+
+/// A heatmap over the input image, values in 0..=1, `size * size`, row-major.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Heatmap {
+    /// Method used.
+    pub method: ExplainMethod,
+    /// The class explained.
+    pub class: usize,
+    /// Side of the map (the input size).
+    pub size: usize,
+    /// The values.
+    pub values: Vec<f32>,
+}
+
+fn normalise(mut values: Vec<f32>) -> Vec<f32> {
+    let max = values.iter().cloned().fold(0.0f32, f32::max);
+    if max > 0.0 && max.is_finite() {
+        for v in &mut values {
+            *v = (*v / max).clamp(0.0, 1.0);
+        }
+    } else {
+        values.iter_mut().for_each(|v| *v = 0.0);
+    }
+    values
+}
+
+/// Bilinear upsampling of an `h x w` map to `size x size` (align-corners style).
+fn upsample(map: &[f32], h: usize, w: usize, size: usize) -> Vec<f32> {
+    let mut out = vec![0.0; size * size];
+    for y in 0..size {
+        let sy = if size > 1 { y as f32 * (h as f32 - 1.0) / (size as f32 - 1.0) } else { 0.0 };
+        let (y0, fy) = (sy.floor() as usize, sy - sy.floor());
+        let y1 = (y0 + 1).min(h - 1);
+        for x in 0..size {
+            let sx = if size > 1 { x as f32 * (w as f32 - 1.0) / (size as f32 - 1.0) } else { 0.0 };
+            let (x0, fx) = (sx.floor() as usize, sx - sx.floor());
+            let x1 = (x0 + 1).min(w - 1);
+            let top = map[y0 * w + x0] * (1.0 - fx) + map[y0 * w + x1] * fx;
+            let bottom = map[y1 * w + x0] * (1.0 - fx) + map[y1 * w + x1] * fx;
+            out[y * size + x] = top * (1.0 - fy) + bottom * fy;
+        }
+    }
+    out
+}
+
+/// Input-gradient saliency of `class` for one image (`size * size` raw pixels).
+/// `model` must be in inference mode; `device` is the plain (non-autodiff) device.
+pub async fn saliency(model: &Classifier, image: &[u8], size: usize, class: usize, device: &Device) -> Result<Heatmap, ExecutionError> {
+    let autodiff = device.clone().autodiff();
+    let model = model.valid().fork(&autodiff);
+    let input = images_tensor(image, size, &autodiff).require_grad();
+    let logits = model.forward(input.clone());
+    let gradients = logits.narrow(1, class, 1).sum().backward();
+    let gradient = input.grad(&gradients).expect("the input requires a gradient");
+    let data = gradient.abs().into_data_async().await?;
+    Ok(Heatmap {
+        method: ExplainMethod::Saliency,
+        class,
+        size,
+        values: normalise(data.try_into_vec_as::<f32>().unwrap_or_default()),
+    })
+}
+
+/// Grad-CAM of `class` for one image: the last convolutional feature maps weighted by the
+/// spatial mean of their gradients, rectified and upsampled to the input size.
+pub async fn grad_cam(model: &Classifier, image: &[u8], size: usize, class: usize, device: &Device) -> Result<Heatmap, ExecutionError> {
+    let autodiff = device.clone().autodiff();
+    let model = model.valid().fork(&autodiff);
+    let input = images_tensor(image, size, &autodiff);
+    let features = model.features(input).detach().require_grad(); // [1, C, h, w]
+    let logits = model.head(features.clone());
+    let gradients = logits.narrow(1, class, 1).sum().backward();
+    let gradient = features.grad(&gradients).expect("the features require a gradient"); // [1, C, h, w]
+    let [_, _, h, w] = gradient.dims();
+    let weights = gradient.mean_dim(3).mean_dim(2); // [1, C, 1, 1]
+    let cam = (features.inner() * weights).sum_dim(1).clamp_min(0.0); // [1, 1, h, w]
+    let data = cam.into_data_async().await?;
+    let map = data.try_into_vec_as::<f32>().unwrap_or_default();
+    Ok(Heatmap {
+        method: ExplainMethod::GradCam,
+        class,
+        size,
+        values: normalise(upsample(&map, h, w, size)),
+    })
+}

@@ -1,0 +1,10 @@
+//! MedClassify: train and run a medical-image classifier entirely in the browser.
+pub mod data;
+pub mod evaluation;
+pub mod model;
+pub mod storage;
+pub mod training;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

@@ -1,0 +1,148 @@
+//! Model: the two network presets and what they share.
+//!
+//! Every model takes raw pixel intensities (`[batch, 1, size, size]`, values 0..=255) and
+//! returns logits (`[batch, classes]`); scaling to 0..1 happens on the device, inside
+//! `forward`, so a saved model carries its own preprocessing.
+
+mod seed;
+mod strong;
+
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+pub use seed::{SeedConfig, SeedNet};
+pub use strong::{StrongConfig, StrongNet};
+
+/// The network presets offered to the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    /// The reference network of the original notebook: conv32-pool-conv64-pool-dropout-dense.
+    Seed,
+    /// Four conv-batchnorm-ReLU blocks with global average pooling.
+    Strong,
+}
+
+impl Preset {
+    /// `seed` or `strong`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Seed => "seed",
+            Preset::Strong => "strong",
+        }
+    }
+
+    /// Parses `seed` or `strong`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "seed" => Some(Preset::Seed),
+            "strong" => Some(Preset::Strong),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Preset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The configuration of any preset: what a model file records to rebuild the network.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "preset", rename_all = "snake_case")]
+pub enum ModelConfig {
+    /// See [`SeedConfig`].
+    Seed(SeedConfig),
+    /// See [`StrongConfig`].
+    Strong(StrongConfig),
+}
+
+impl ModelConfig {
+    /// The default configuration of `preset` for `num_classes` classes and `image_size` inputs.
+    pub fn new(preset: Preset, num_classes: usize, image_size: usize) -> Self {
+        match preset {
+            Preset::Seed => ModelConfig::Seed(SeedConfig::new(num_classes, image_size)),
+            Preset::Strong => ModelConfig::Strong(StrongConfig::new(num_classes, image_size)),
+        }
+    }
+
+    /// Which preset this is.
+    pub fn preset(&self) -> Preset {
+        match self {
+            ModelConfig::Seed(_) => Preset::Seed,
+            ModelConfig::Strong(_) => Preset::Strong,
+        }
+    }
+
+    /// Number of output classes.
+    pub fn num_classes(&self) -> usize {
+        match self {
+            ModelConfig::Seed(c) => c.num_classes,
+            ModelConfig::Strong(c) => c.num_classes,
+        }
+    }
+
+    /// Side of the square input.
+    pub fn image_size(&self) -> usize {
+        match self {
+            ModelConfig::Seed(c) => c.image_size,
+            ModelConfig::Strong(c) => c.image_size,
+        }
+    }
+
+    /// Builds the network on `device` with freshly initialised weights.
+    pub fn init(&self, device: &Device) -> Classifier {
+        match self {
+            ModelConfig::Seed(c) => Classifier::Seed(c.init(device)),
+            ModelConfig::Strong(c) => Classifier::Strong(c.init(device)),
+        }
+    }
+}
+
+/// A network of any preset.
+#[derive(Module, Debug)]
+pub enum Classifier {
+    /// The reference network.
+    Seed(SeedNet),
+    /// The batch-normalised network.
+    Strong(StrongNet),
+}
+
+impl Classifier {
+    /// Logits for a batch of raw images.
+    ///
+    /// - input: `[batch, 1, size, size]`, intensities 0..=255
+    /// - output: `[batch, classes]`
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        let features = self.features(images);
+        self.head(features)
+    }
+
+    /// Class probabilities (softmax of the logits), `[batch, classes]`.
+    pub fn probabilities(&self, images: Tensor<4>) -> Tensor<2> {
+        softmax(self.forward(images), 1)
+    }
+
+    /// Output of the last convolutional layer, after its activation: what Grad-CAM explains.
+    ///
+    /// - input: `[batch, 1, size, size]`
+    /// - output: `[batch, channels, h, w]`
+    pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
+        let x = images / 255.0;
+        match self {
+            Classifier::Seed(net) => net.features(x),
+            Classifier::Strong(net) => net.features(x),
+        }
+    }
+
+    /// From [`Classifier::features`] to logits.
+    pub fn head(&self, features: Tensor<4>) -> Tensor<2> {
+        match self {
+            Classifier::Seed(net) => net.head(features),
+            Classifier::Strong(net) => net.head(features),
+        }
+    }
+}

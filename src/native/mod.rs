@@ -1,0 +1,9 @@
+//! Native-only glue for the command-line tool: files, terminal, device choice.
+
+mod device;
+mod folder;
+mod host;
+
+pub use device::{BackendChoice, select_device};
+pub use folder::{list_files, load_folder};
+pub use host::TerminalHost;

@@ -1,0 +1,205 @@
+//! The model card: what a model is, what it was trained on, how it scored, what it is for.
+
+use serde::{Deserialize, Serialize};
+use std::fmt::Write;
+
+use super::ModelMeta;
+use crate::training::CallbackEvent;
+
+/// Intended use, written into every card.
+pub const INTENDED_USE: &str = "Education and research: classifying the modality / body region of small grayscale \
+medical images (such as MedNIST's AbdomenCT, BreastMRI, CXR, ChestCT, Hand, HeadCT). Not a medical device; \
+not for diagnosis or treatment decisions.";
+
+/// Limits, written into every card.
+pub const LIMITATIONS: &[&str] = &[
+    "Scores hold only for images like the training data (same sources, modalities, size and preprocessing); \
+     expect failures on other scanners, views, crops or populations.",
+    "Images are reduced to 8-bit grayscale squares; colour, aspect ratio and fine detail are lost.",
+    "Duplicates are detected only when files are byte-identical; near-duplicates (re-encoded or resized \
+     copies) can still sit in both training and test sets and inflate the test score.",
+    "Confidence is calibrated on the validation set at most; probabilities on unfamiliar inputs are not \
+     reliable, and the model cannot say \"none of these classes\".",
+];
+
+/// The card, as JSON.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelCard {
+    /// One-line title.
+    pub title: String,
+    /// Intended use.
+    pub intended_use: String,
+    /// Known limits.
+    pub limitations: Vec<String>,
+    /// The full header of the model file: data, split, preset, hyperparameters, history,
+    /// callbacks, test metrics, calibration, versions.
+    pub model: ModelMeta,
+}
+
+impl ModelCard {
+    /// The card of a model file's header.
+    pub fn new(meta: &ModelMeta) -> Self {
+        Self {
+            title: format!(
+                "MedClassify {} model, {} classes, {}x{} grayscale",
+                meta.model.preset(),
+                meta.classes.len(),
+                meta.image_size,
+                meta.image_size
+            ),
+            intended_use: INTENDED_USE.to_string(),
+            limitations: LIMITATIONS.iter().map(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")).collect(),
+            model: meta.clone(),
+        }
+    }
+}
+
+fn percent(value: f64) -> String {
+    format!("{:.2}%", value * 100.0)
+}
+
+fn callback_line(event: &CallbackEvent) -> String {
+    format!("- epoch {}: {} ({}) {}", event.epoch, event.callback, event.action, event.message)
+}
+
+/// The card as Markdown.
+pub fn model_card_markdown(meta: &ModelMeta) -> String {
+    let card = ModelCard::new(meta);
+    let mut md = String::new();
+    let _ = writeln!(md, "# Model card: {}\n", card.title);
+    let _ = writeln!(md, "## Intended use\n\n{}\n", card.intended_use);
+    let _ = writeln!(md, "## Limits\n");
+    for limit in &card.limitations {
+        let _ = writeln!(md, "- {limit}");
+    }
+    let _ = writeln!(md, "\n## Model\n");
+    let _ = writeln!(md, "- Preset: `{}`", meta.model.preset());
+    let _ = writeln!(md, "- Configuration: `{}`", serde_json::to_string(&meta.model).unwrap_or_default());
+    let _ = writeln!(md, "- Classes (output order): {}", meta.classes.join(", "));
+    let _ = writeln!(md, "- Input: {0}x{0} grayscale, intensities 0-255", meta.image_size);
+    if let Some(backend) = &meta.backend {
+        let _ = writeln!(md, "- Trained on: {backend}");
+    }
+    let _ = writeln!(md, "- Versions: MedClassify {}, Burn {}", meta.app_version, meta.burn_version);
+
+    if let Some(data) = &meta.data {
+        let _ = writeln!(md, "\n## Data\n");
+        let _ = writeln!(md, "- Files seen: {}, images used: {}", data.files_seen, data.images);
+        let skipped: Vec<String> = data.skipped_by_reason.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let _ = writeln!(
+            md,
+            "- Skipped files: {}",
+            if skipped.is_empty() { "none".to_string() } else { skipped.join(", ") }
+        );
+        let _ = writeln!(
+            md,
+            "- Exact duplicates: {} groups, {} redundant files{}",
+            data.duplicate_groups,
+            data.redundant_files,
+            if data.split.drop_duplicates { " (dropped)" } else { " (each group kept in one subset)" }
+        );
+        let _ = writeln!(
+            md,
+            "- Split: train {:.0}% / validation {:.0}% / test {:.0}%, seed {}, stratified by class, duplicate-aware",
+            data.split.train * 100.0,
+            data.split.validation * 100.0,
+            data.split.test * 100.0,
+            data.split.seed
+        );
+        let _ = writeln!(md, "- Split manifest SHA-256: `{}`\n", data.manifest_sha256);
+        let _ = writeln!(md, "| Class | Train | Validation | Test |\n|---|---:|---:|---:|");
+        for row in &data.split_counts {
+            let _ = writeln!(md, "| {} | {} | {} | {} |", row.class, row.train, row.validation, row.test);
+        }
+    }
+
+    if let Some(training) = &meta.training {
+        let _ = writeln!(md, "\n## Training\n");
+        let _ = writeln!(
+            md,
+            "- Epochs (planned): {}, batch size: {}, seed: {}",
+            training.epochs, training.batch_size, training.seed
+        );
+        let o = &training.optimizer;
+        let _ = writeln!(
+            md,
+            "- Optimiser: Adam, learning rate {}, betas ({}, {}), epsilon {}, weight decay {}",
+            o.learning_rate, o.beta_1, o.beta_2, o.epsilon, o.weight_decay
+        );
+        let _ = writeln!(md, "- Loss: categorical cross-entropy on the softmax output");
+        let _ = writeln!(
+            md,
+            "- Augmentation: {}",
+            match &training.augmentation {
+                Some(a) => format!(
+                    "rotation ±{}°, zoom ±{:.0}%, shift ±{:.0}%, horizontal flip {}",
+                    a.rotation_degrees,
+                    a.zoom * 100.0,
+                    a.shift * 100.0,
+                    a.horizontal_flip
+                ),
+                None => "none".into(),
+            }
+        );
+        let _ = writeln!(md, "- Callbacks: `{}`", serde_json::to_string(&training.callbacks).unwrap_or_default());
+    }
+    if !meta.history.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n| Epoch | loss | accuracy | val_loss | val_accuracy | learning rate | seconds |\n|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        for e in &meta.history {
+            let _ = writeln!(
+                md,
+                "| {} | {:.4} | {} | {:.4} | {} | {:.2e} | {:.1} |",
+                e.epoch,
+                e.loss,
+                percent(e.accuracy),
+                e.val_loss,
+                percent(e.val_accuracy),
+                e.learning_rate,
+                e.seconds
+            );
+        }
+    }
+    if !meta.callback_events.is_empty() {
+        let _ = writeln!(md, "\nCallbacks that fired:\n");
+        for event in &meta.callback_events {
+            let _ = writeln!(md, "{}", callback_line(event));
+        }
+    }
+
+    if let Some(test) = &meta.test {
+        let _ = writeln!(md, "\n## Test results\n");
+        let _ = writeln!(
+            md,
+            "- Accuracy: {} ({} of {}), macro F1: {:.4}, mean loss: {:.4}\n",
+            percent(test.accuracy),
+            test.correct,
+            test.total,
+            test.macro_f1,
+            test.loss
+        );
+        let _ = writeln!(md, "| Class | Precision | Recall | F1 | Support |\n|---|---:|---:|---:|---:|");
+        for m in &test.per_class {
+            let _ = writeln!(md, "| {} | {:.4} | {:.4} | {:.4} | {} |", m.class, m.precision, m.recall, m.f1, m.support);
+        }
+        let _ = writeln!(md, "\nConfusion matrix (rows: true class, columns: predicted):\n");
+        let _ = writeln!(md, "| | {} |", test.classes.join(" | "));
+        let _ = writeln!(md, "|---|{}", "---:|".repeat(test.classes.len()));
+        for (name, row) in test.classes.iter().zip(&test.confusion) {
+            let cells: Vec<String> = row.iter().map(|c| c.to_string()).collect();
+            let _ = writeln!(md, "| {} | {} |", name, cells.join(" | "));
+        }
+    }
+    if let Some(cal) = &meta.calibration {
+        let _ = writeln!(md, "\n## Calibration\n");
+        let _ = writeln!(md, "- Expected calibration error (15 bins): {:.4}", cal.before.ece);
+        let _ = writeln!(
+            md,
+            "- Temperature scaling (fitted on validation): T = {:.3}, ECE after: {:.4}",
+            cal.temperature, cal.after.ece
+        );
+    }
+    md
+}

@@ -1,0 +1,12 @@
+//! Storage: the model file format, weight serialisation and the model card.
+
+mod card;
+mod model_file;
+mod weights;
+
+pub use card::{ModelCard, model_card_markdown};
+pub use model_file::{
+    BURN_VERSION, CalibrationSummary, DataSummary, EXTENSION, FORMAT_VERSION, MAGIC, ModelFile, ModelFileError, ModelMeta,
+    ResumeState,
+};
+pub use weights::{decode_weights, encode_weights};

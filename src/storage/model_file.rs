@@ -1,0 +1,228 @@
+//! The `.mcmodel` file: a JSON header (what the model is, how it was trained, how it scored)
+//! followed by burnpack weights. The page and the native command read and write the same
+//! format.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::data::{LoadReport, SplitConfig, SplitCounts};
+use crate::evaluation::{Calibration, Evaluation};
+use crate::model::ModelConfig;
+use crate::training::{CallbackEvent, CallbackStates, EpochMetrics, TrainingConfig};
+
+/// First bytes of every model file.
+pub const MAGIC: &[u8; 8] = b"MEDCLS\x00\x01";
+/// Version of the header layout.
+pub const FORMAT_VERSION: u32 = 1;
+/// File name extension.
+pub const EXTENSION: &str = "mcmodel";
+
+/// What the data looked like (for the model card and for checking a reload).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataSummary {
+    /// Files offered.
+    pub files_seen: usize,
+    /// Images used.
+    pub images: usize,
+    /// Image counts per class.
+    pub class_counts: Vec<(String, usize)>,
+    /// Skipped files per reason code.
+    pub skipped_by_reason: BTreeMap<String, usize>,
+    /// Duplicate groups found.
+    pub duplicate_groups: usize,
+    /// Redundant duplicate files.
+    pub redundant_files: usize,
+    /// The split settings.
+    pub split: SplitConfig,
+    /// Images per class and subset.
+    pub split_counts: Vec<SplitCounts>,
+    /// SHA-256 of the split manifest CSV.
+    pub manifest_sha256: String,
+}
+
+impl DataSummary {
+    /// Summary of a load report and split.
+    pub fn new(report: &LoadReport, split: &SplitConfig, counts: &[SplitCounts], manifest_sha256: String) -> Self {
+        let mut skipped_by_reason = BTreeMap::new();
+        for file in &report.skipped {
+            *skipped_by_reason.entry(file.reason.code().to_string()).or_default() += 1;
+        }
+        Self {
+            files_seen: report.files_seen,
+            images: report.images,
+            class_counts: report.classes.iter().map(|c| (c.name.clone(), c.count)).collect(),
+            skipped_by_reason,
+            duplicate_groups: report.duplicate_groups.len(),
+            redundant_files: report.redundant_files,
+            split: split.clone(),
+            split_counts: counts.to_vec(),
+            manifest_sha256,
+        }
+    }
+}
+
+/// Where training stood after the last completed epoch: enough to resume.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResumeState {
+    /// Epochs completed.
+    pub epochs_completed: usize,
+    /// Learning rate for the next epoch.
+    pub learning_rate: f64,
+    /// Callback states.
+    pub callbacks: CallbackStates,
+}
+
+/// Calibration on the test set, before and after temperature scaling.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationSummary {
+    /// Reliability and ECE of the raw probabilities.
+    pub before: Calibration,
+    /// Temperature fitted on the validation set.
+    pub temperature: f64,
+    /// Reliability and ECE after dividing the logits by the temperature.
+    pub after: Calibration,
+}
+
+/// Everything a model file says besides its weights.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelMeta {
+    /// Header layout version.
+    pub format_version: u32,
+    /// MedClassify version that wrote the file.
+    pub app_version: String,
+    /// Burn version.
+    pub burn_version: String,
+    /// The network.
+    pub model: ModelConfig,
+    /// Class names, in output order.
+    pub classes: Vec<String>,
+    /// Input side in pixels.
+    pub image_size: usize,
+    /// The training settings.
+    pub training: Option<TrainingConfig>,
+    /// The data it was trained on.
+    pub data: Option<DataSummary>,
+    /// Per-epoch history.
+    pub history: Vec<EpochMetrics>,
+    /// What the callbacks did.
+    pub callback_events: Vec<CallbackEvent>,
+    /// The backend it was trained on.
+    pub backend: Option<String>,
+    /// Resume point (present in checkpoints).
+    pub resume: Option<ResumeState>,
+    /// Test-set scores.
+    pub test: Option<Evaluation>,
+    /// Test-set calibration.
+    pub calibration: Option<CalibrationSummary>,
+}
+
+impl ModelMeta {
+    /// A header for an untrained `model` over `classes`.
+    pub fn new(model: ModelConfig, classes: Vec<String>) -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            app_version: env!("CARGO_PKG_VERSION").to_string(),
+            burn_version: BURN_VERSION.to_string(),
+            image_size: model.image_size(),
+            model,
+            classes,
+            training: None,
+            data: None,
+            history: Vec::new(),
+            callback_events: Vec::new(),
+            backend: None,
+            resume: None,
+            test: None,
+            calibration: None,
+        }
+    }
+}
+
+/// The Burn version compiled in.
+pub const BURN_VERSION: &str = "0.22.1";
+
+/// A model file in memory.
+#[derive(Clone, Debug)]
+pub struct ModelFile {
+    /// The header.
+    pub meta: ModelMeta,
+    /// burnpack weights.
+    pub weights: Vec<u8>,
+}
+
+/// Why a file is not a usable model.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelFileError {
+    /// Wrong first bytes.
+    NotAModel,
+    /// Header unreadable.
+    BadHeader(String),
+    /// Written by a newer version.
+    UnsupportedVersion(u32),
+    /// The file ends early.
+    Truncated,
+    /// The header disagrees with itself.
+    Inconsistent(String),
+}
+
+impl fmt::Display for ModelFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelFileError::NotAModel => write!(f, "this is not a MedClassify model file (.{EXTENSION})"),
+            ModelFileError::BadHeader(e) => write!(f, "the model file's header is damaged: {e}"),
+            ModelFileError::UnsupportedVersion(v) => {
+                write!(f, "the model file has format version {v}; this app reads version {FORMAT_VERSION}")
+            }
+            ModelFileError::Truncated => write!(f, "the model file is truncated"),
+            ModelFileError::Inconsistent(e) => write!(f, "the model file is inconsistent: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ModelFileError {}
+
+impl ModelFile {
+    /// Serialises header and weights.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let header = serde_json::to_vec(&self.meta).expect("the header is plain data");
+        let mut out = Vec::with_capacity(MAGIC.len() + 4 + header.len() + self.weights.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&self.weights);
+        out
+    }
+
+    /// Parses a file; checks its magic, version and that the header is self-consistent.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelFileError> {
+        if bytes.len() < MAGIC.len() + 4 || &bytes[..MAGIC.len()] != MAGIC {
+            return Err(ModelFileError::NotAModel);
+        }
+        let len_at = MAGIC.len();
+        let header_len = u32::from_le_bytes(bytes[len_at..len_at + 4].try_into().expect("4 bytes")) as usize;
+        let header_at = len_at + 4;
+        let Some(header) = bytes.get(header_at..header_at + header_len) else {
+            return Err(ModelFileError::Truncated);
+        };
+        let value: serde_json::Value =
+            serde_json::from_slice(header).map_err(|e| ModelFileError::BadHeader(e.to_string()))?;
+        let version = value.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+        if version != FORMAT_VERSION {
+            return Err(ModelFileError::UnsupportedVersion(version));
+        }
+        let meta: ModelMeta = serde_json::from_value(value).map_err(|e| ModelFileError::BadHeader(e.to_string()))?;
+        if meta.classes.len() != meta.model.num_classes() {
+            return Err(ModelFileError::Inconsistent(format!(
+                "{} class names for a {}-class network",
+                meta.classes.len(),
+                meta.model.num_classes()
+            )));
+        }
+        let weights = bytes[header_at + header_len..].to_vec();
+        if weights.is_empty() {
+            return Err(ModelFileError::Truncated);
+        }
+        Ok(Self { meta, weights })
+    }
+}

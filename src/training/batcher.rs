@@ -1,0 +1,57 @@
+//! Batches built on the fly from the `u8` images: only one batch is ever `f32`.
+
+use burn::prelude::*;
+use rand_chacha::ChaCha8Rng;
+
+use crate::data::{AugmentConfig, Dataset, augment_image};
+
+/// Builds a `[n, 1, size, size]` image tensor (raw intensities; the model scales them on the
+/// device) and a `[n]` label tensor for `indices`.
+pub fn make_batch(
+    dataset: &Dataset,
+    indices: &[usize],
+    augment: Option<(&AugmentConfig, &mut ChaCha8Rng)>,
+    device: &Device,
+) -> (Tensor<4>, Tensor<1, Int>) {
+    let (images, labels) = batch_data(dataset, indices, augment);
+    let size = dataset.image_size as usize;
+    (
+        Tensor::<4>::from_data(TensorData::new(images, [indices.len(), 1, size, size]), device),
+        Tensor::<1, Int>::from_data(TensorData::new(labels, [indices.len()]), device),
+    )
+}
+
+/// The host-side buffers of [`make_batch`].
+pub fn batch_data(
+    dataset: &Dataset,
+    indices: &[usize],
+    augment: Option<(&AugmentConfig, &mut ChaCha8Rng)>,
+) -> (Vec<f32>, Vec<i32>) {
+    let size = dataset.image_size as usize;
+    let mut images = Vec::with_capacity(indices.len() * size * size);
+    let mut labels = Vec::with_capacity(indices.len());
+    match augment {
+        Some((config, rng)) => {
+            let mut scratch = vec![0u8; size * size];
+            for &index in indices {
+                augment_image(dataset.image(index), size, config, rng, &mut scratch);
+                images.extend(scratch.iter().map(|&p| f32::from(p)));
+                labels.push(dataset.samples[index].label as i32);
+            }
+        }
+        None => {
+            for &index in indices {
+                images.extend(dataset.image(index).iter().map(|&p| f32::from(p)));
+                labels.push(dataset.samples[index].label as i32);
+            }
+        }
+    }
+    (images, labels)
+}
+
+/// Raw images as a tensor, for inference (`pixels` holds `n` images of `size * size`).
+pub fn images_tensor(pixels: &[u8], size: usize, device: &Device) -> Tensor<4> {
+    let n = pixels.len() / (size * size);
+    let data: Vec<f32> = pixels.iter().map(|&p| f32::from(p)).collect();
+    Tensor::<4>::from_data(TensorData::new(data, [n, 1, size, size]), device)
+}

@@ -1,0 +1,56 @@
+//! Keras-style training callbacks as plain state machines, fed one epoch at a time.
+
+mod checkpoint;
+mod early_stopping;
+mod monitor;
+mod reduce_lr;
+
+pub use checkpoint::{CheckpointConfig, ModelCheckpoint};
+pub use early_stopping::{EarlyStopping, EarlyStoppingConfig, EarlyStoppingDecision};
+pub use monitor::Monitor;
+pub use reduce_lr::{ReduceLrConfig, ReduceLrOnPlateau};
+
+use serde::{Deserialize, Serialize};
+
+/// Which callbacks run, with their settings (`None` = off).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallbackSettings {
+    /// `EarlyStopping`.
+    pub early_stopping: Option<EarlyStoppingConfig>,
+    /// `ReduceLROnPlateau`.
+    pub reduce_lr: Option<ReduceLrConfig>,
+    /// `ModelCheckpoint`.
+    pub checkpoint: Option<CheckpointConfig>,
+}
+
+impl Default for CallbackSettings {
+    fn default() -> Self {
+        Self {
+            early_stopping: Some(EarlyStoppingConfig::default()),
+            reduce_lr: Some(ReduceLrConfig::default()),
+            checkpoint: Some(CheckpointConfig::default()),
+        }
+    }
+}
+
+/// The state of all callbacks, saved with a checkpoint so training can resume.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallbackStates {
+    /// `EarlyStopping` state.
+    pub early_stopping: Option<EarlyStopping>,
+    /// `ReduceLROnPlateau` state.
+    pub reduce_lr: Option<ReduceLrOnPlateau>,
+    /// `ModelCheckpoint` state.
+    pub checkpoint: Option<ModelCheckpoint>,
+}
+
+impl CallbackStates {
+    /// Fresh states for `settings`.
+    pub fn new(settings: &CallbackSettings) -> Self {
+        Self {
+            early_stopping: settings.early_stopping.clone().map(EarlyStopping::new),
+            reduce_lr: settings.reduce_lr.clone().map(ReduceLrOnPlateau::new),
+            checkpoint: settings.checkpoint.clone().map(ModelCheckpoint::new),
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Everything that defines a training run.
+
+use serde::{Deserialize, Serialize};
+
+use super::CallbackSettings;
+use crate::data::AugmentConfig;
+use crate::model::Preset;
+
+/// Adam settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdamSettings {
+    /// Initial learning rate.
+    pub learning_rate: f64,
+    /// Exponential decay of the first moment.
+    pub beta_1: f32,
+    /// Exponential decay of the second moment.
+    pub beta_2: f32,
+    /// Added to the denominator for stability.
+    pub epsilon: f32,
+    /// L2 penalty added to the gradient (0 = off).
+    pub weight_decay: f32,
+}
+
+impl Default for AdamSettings {
+    fn default() -> Self {
+        Self {
+            learning_rate: 1e-3,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            weight_decay: 0.0,
+        }
+    }
+}
+
+/// A training run's settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainingConfig {
+    /// Network preset.
+    pub preset: Preset,
+    /// Epochs to run (callbacks may stop earlier).
+    pub epochs: usize,
+    /// Images per training batch.
+    pub batch_size: usize,
+    /// Optimiser settings.
+    pub optimizer: AdamSettings,
+    /// Seed of weight initialisation, shuffling, dropout and augmentation.
+    pub seed: u64,
+    /// On-the-fly augmentation of training batches (`None` = off).
+    pub augmentation: Option<AugmentConfig>,
+    /// Callbacks.
+    pub callbacks: CallbackSettings,
+    /// Read the loss back every this many batches (1 = every batch). Larger values keep a
+    /// GPU busier; batch events then carry the mean over the interval.
+    pub log_every: usize,
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        Self {
+            preset: Preset::Seed,
+            epochs: 10,
+            batch_size: 64,
+            optimizer: AdamSettings::default(),
+            seed: 42,
+            augmentation: None,
+            callbacks: CallbackSettings::default(),
+            log_every: 1,
+        }
+    }
+}
+
+impl TrainingConfig {
+    /// Checks the settings; returns a message naming the bad one.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.epochs == 0 {
+            return Err("epochs must be at least 1".into());
+        }
+        if self.batch_size == 0 || self.batch_size > 4096 {
+            return Err(format!("batch size {} is outside 1..=4096", self.batch_size));
+        }
+        let lr = self.optimizer.learning_rate;
+        if !(lr.is_finite() && lr > 0.0 && lr < 10.0) {
+            return Err(format!("learning rate {lr} must be above 0 and below 10"));
+        }
+        if !(0.0..1.0).contains(&self.optimizer.beta_1) || !(0.0..1.0).contains(&self.optimizer.beta_2) {
+            return Err("Adam betas must be in [0, 1)".into());
+        }
+        if let Some(reduce) = &self.callbacks.reduce_lr {
+            if !(reduce.factor > 0.0 && reduce.factor < 1.0) {
+                return Err(format!("ReduceLROnPlateau factor {} must be between 0 and 1", reduce.factor));
+            }
+        }
+        Ok(())
+    }
+}

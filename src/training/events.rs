@@ -1,0 +1,110 @@
+//! What a training run reports, one event at a time.
+
+use serde::{Deserialize, Serialize};
+
+/// Metrics of one finished epoch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub loss: f64,
+    /// Training accuracy.
+    pub accuracy: f64,
+    /// Mean validation loss.
+    pub val_loss: f64,
+    /// Validation accuracy.
+    pub val_accuracy: f64,
+    /// Learning rate used during the epoch.
+    pub learning_rate: f64,
+    /// Wall time of the epoch (training and validation), seconds.
+    pub seconds: f64,
+    /// Training images per second.
+    pub images_per_second: f64,
+}
+
+/// Progress within an epoch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BatchMetrics {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// 1-based batch within the epoch.
+    pub batch: usize,
+    /// Batches per epoch.
+    pub batches: usize,
+    /// Mean loss over the batches since the last report.
+    pub loss: f64,
+    /// Accuracy over the batches since the last report.
+    pub accuracy: f64,
+    /// Current learning rate.
+    pub learning_rate: f64,
+    /// Training images per second since the last report.
+    pub images_per_second: f64,
+}
+
+/// Something a callback did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallbackEvent {
+    /// Epoch at whose end it happened.
+    pub epoch: usize,
+    /// `EarlyStopping`, `ReduceLROnPlateau`, `ModelCheckpoint` or `TerminateOnNaN`.
+    pub callback: String,
+    /// What it did: `stop`, `restore_best_weights`, `reduce_lr`, `save`, `terminate`.
+    pub action: String,
+    /// The value before (learning rate, best metric), when there is one.
+    pub old_value: Option<f64>,
+    /// The value after.
+    pub new_value: Option<f64>,
+    /// A sentence for the log.
+    pub message: String,
+}
+
+/// Why training ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// All epochs ran.
+    Completed,
+    /// `EarlyStopping` fired.
+    EarlyStopping,
+    /// The user pressed Stop.
+    Stopped,
+    /// The loss became NaN or infinite.
+    NonFiniteLoss,
+}
+
+/// One training event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TrainingEvent {
+    /// Training begins (or resumes).
+    Started {
+        /// First epoch that will run (1-based).
+        first_epoch: usize,
+        /// Last epoch.
+        epochs: usize,
+        /// Batches per epoch.
+        batches: usize,
+        /// Training images.
+        train_images: usize,
+        /// Validation images.
+        validation_images: usize,
+        /// Trainable parameters.
+        parameters: usize,
+    },
+    /// A batch report.
+    Batch(BatchMetrics),
+    /// An epoch ended.
+    Epoch(EpochMetrics),
+    /// A callback acted.
+    Callback(CallbackEvent),
+    /// Training ended.
+    Finished {
+        /// Why.
+        reason: StopReason,
+        /// Epochs completed.
+        epochs_completed: usize,
+        /// The epoch whose weights the final model has.
+        weights_from_epoch: usize,
+    },
+}

@@ -1,0 +1,34 @@
+//! What the training loop needs from where it runs (a Web Worker, a terminal, a test).
+
+use std::future::Future;
+
+use super::TrainingEvent;
+
+/// Which checkpoint slot a model file goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckpointSlot {
+    /// The best model so far (`ModelCheckpoint`).
+    Best,
+    /// The state after the last completed epoch (for resuming after a reload or a crash).
+    Last,
+}
+
+/// The environment of a training run.
+///
+/// In the page this is the worker: events go to the UI thread, checkpoints to IndexedDB, and
+/// `proceed` yields to the event loop so Pause and Stop messages are seen. Natively events
+/// go to a renderer and checkpoints to files.
+pub trait TrainingHost {
+    /// Receives every event.
+    fn event(&mut self, event: TrainingEvent);
+
+    /// Called between batches: yields where the platform needs it and waits while paused.
+    /// Returns `false` when training must stop.
+    fn proceed(&mut self) -> impl Future<Output = bool>;
+
+    /// Milliseconds on a monotonic clock.
+    fn now_ms(&self) -> f64;
+
+    /// Stores a model file; returns where it went (for the log) or why it failed.
+    fn save_checkpoint(&mut self, slot: CheckpointSlot, bytes: Vec<u8>) -> impl Future<Output = Result<String, String>>;
+}

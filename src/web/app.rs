@@ -1,0 +1,94 @@
+//! The page: header with the compute backend, four steps, messages, About.
+
+use yew::prelude::*;
+
+use super::components::{About, AppContext, DataStep, EvaluateStep, Notices, PredictStep, TrainStep};
+use super::hooks::use_engine;
+use super::protocol::Request;
+use super::state::{Action, AppState, Step};
+
+fn debug_mode() -> bool {
+    gloo::utils::window().location().search().map(|s| s.contains("debug")).unwrap_or(false)
+}
+
+/// The root component.
+#[component]
+pub fn App() -> Html {
+    let state = use_reducer(AppState::default);
+    let engine = use_engine(state.dispatcher());
+    let context = AppContext { state: state.clone(), engine: engine.clone(), version: state.version };
+    let backend_text = match (&state.gpu, &state.engine_crashed) {
+        (Some(gpu), _) => gpu.label(),
+        (None, Some(_)) => "engine stopped".to_string(),
+        (None, None) => "starting…".to_string(),
+    };
+    let backend_title = state.gpu.as_ref().map(|g| match &g.problem {
+        Some(problem) => problem.clone(),
+        None => format!("{} {} {}", g.vendor, g.architecture, g.description),
+    });
+    let tab = |step: Step| {
+        let state = state.clone();
+        let selected = state.step == step;
+        html! {
+            <button type="button" role="tab" id={format!("tab-{}", step.id())} aria-selected={selected.to_string()}
+                aria-controls="step-panel" class={classes!("tab", selected.then_some("selected"))}
+                onclick={Callback::from(move |_| state.dispatch(Action::Show(step)))}>{ step.label() }</button>
+        }
+    };
+    html! {
+        <ContextProvider<AppContext> context={context}>
+            <header class="top">
+                <div class="brand">
+                    <img src="icons/logo.svg" alt="" width="32" height="32" />
+                    <div><h1>{"MedClassify"}</h1><p class="tagline">{"Train a medical-image classifier in your browser. Nothing is uploaded."}</p></div>
+                </div>
+                <div class="backend" title={backend_title}>
+                    <span class="muted">{"Compute: "}</span><span data-testid="backend">{ backend_text }</span>
+                </div>
+            </header>
+            <nav class="tabs" role="tablist" aria-label="Steps">
+                { for Step::ALL.into_iter().map(tab) }
+            </nav>
+            <Notices />
+            <main id="step-panel" role="tabpanel" aria-labelledby={format!("tab-{}", state.step.id())}>
+                { match state.step {
+                    Step::Data => html! { <DataStep /> },
+                    Step::Train => html! { <TrainStep /> },
+                    Step::Evaluate => html! { <EvaluateStep /> },
+                    Step::Predict => html! { <PredictStep /> },
+                } }
+            </main>
+            <footer>
+                <About />
+                if debug_mode() {
+                    <button type="button" class="link" data-testid="simulate-gpu-loss"
+                        onclick={Callback::from(move |_| engine.send(Request::SimulateDeviceLoss))}>{"Test: simulate a GPU device loss"}</button>
+                }
+                <p class="muted small">{"Sample data: MedNIST (CC BY-SA 4.0), TCIA, RSNA Bone Age Challenge, NIH Chest X-ray; made available by Dr. Bradley J. Erickson, Mayo Clinic."}</p>
+            </footer>
+        </ContextProvider<AppContext>>
+    }
+}
+
+/// Mounts the app and registers the service worker.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    register_service_worker();
+    yew::Renderer::<App>::new().render();
+}
+
+fn register_service_worker() {
+    let navigator = gloo::utils::window().navigator();
+    let container = super::platform::js::get(&navigator, "serviceWorker");
+    if container.is_undefined() {
+        return;
+    }
+    let url = super::hooks::asset_url("sw.js");
+    if let Ok(promise) = super::platform::js::call(&container, "register", &[wasm_bindgen::JsValue::from_str(&url)]) {
+        yew::platform::spawn_local(async move {
+            if let Err(error) = super::platform::js::await_value(promise).await {
+                gloo::console::warn!(format!("offline mode unavailable: {}", super::platform::js::error_text(&error)));
+            }
+        });
+    }
+}

@@ -1,0 +1,319 @@
+//! Step 1: load a folder, see what is in it, split it.
+
+use web_sys::{DragEvent, HtmlInputElement};
+use yew::prelude::*;
+
+use super::{Thumbnail, bytes, use_app};
+use crate::data::{SUPPORTED_SIZES, SplitConfig};
+use crate::web::hooks::asset_url;
+use crate::web::platform::{files, time};
+use crate::web::protocol::{InputFile, Request};
+use crate::web::state::Action;
+
+/// URL of the bundled sample's file list.
+pub const SAMPLE_INDEX: &str = "sample/index.json";
+
+fn parse_percent(text: &str) -> Option<f64> {
+    text.trim().trim_end_matches('%').parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0)
+}
+
+/// The Data step.
+#[component]
+pub fn DataStep() -> Html {
+    let app = use_app();
+    let state = &app.state;
+    let dragging = use_state(|| false);
+
+    let start_load = {
+        let app = app.clone();
+        Callback::from(move |files: Vec<InputFile>| {
+            if files.is_empty() {
+                app.notify("warning", "the folder is empty");
+                return;
+            }
+            app.dispatch(Action::LoadStarted);
+            app.engine.send(Request::LoadFiles {
+                size: app.state.image_size,
+                split: app.state.split_config.clone(),
+                files,
+            });
+        })
+    };
+    let on_folder = {
+        let start_load = start_load.clone();
+        Callback::from(move |event: Event| {
+            let input: HtmlInputElement = event.target_unchecked_into();
+            if let Some(list) = input.files() {
+                start_load.emit(files::from_file_list(&list));
+            }
+            input.set_value("");
+        })
+    };
+    let on_picker = {
+        let app = app.clone();
+        let start_load = start_load.clone();
+        Callback::from(move |_: MouseEvent| {
+            let app = app.clone();
+            let start_load = start_load.clone();
+            yew::platform::spawn_local(async move {
+                let mut errors = Vec::new();
+                match files::pick_directory(&mut errors).await {
+                    Ok(list) => start_load.emit(list),
+                    Err(error) if error.contains("AbortError") => {}
+                    Err(error) => app.notify("error", format!("the folder could not be opened: {error}")),
+                }
+                for (path, error) in errors {
+                    app.notify("warning", format!("{path}: {error}"));
+                }
+            });
+        })
+    };
+    let on_drop = {
+        let app = app.clone();
+        let start_load = start_load.clone();
+        let dragging = dragging.clone();
+        Callback::from(move |event: DragEvent| {
+            event.prevent_default();
+            dragging.set(false);
+            let Some(transfer) = event.data_transfer() else { return };
+            let (entries, loose) = files::drop_entries(&transfer);
+            let app = app.clone();
+            let start_load = start_load.clone();
+            yew::platform::spawn_local(async move {
+                let mut errors = Vec::new();
+                let list = files::walk_drop(entries, loose, &mut errors).await;
+                for (path, error) in errors {
+                    app.notify("warning", format!("{path}: could not be read ({error})"));
+                }
+                start_load.emit(list);
+            });
+        })
+    };
+    let on_drag_over = {
+        let dragging = dragging.clone();
+        Callback::from(move |event: DragEvent| {
+            event.prevent_default();
+            dragging.set(true);
+        })
+    };
+    let on_drag_leave = {
+        let dragging = dragging.clone();
+        Callback::from(move |_: DragEvent| dragging.set(false))
+    };
+    let on_sample = {
+        let app = app.clone();
+        Callback::from(move |_: MouseEvent| {
+            app.dispatch(Action::LoadStarted);
+            app.engine.send(Request::LoadSample {
+                size: app.state.image_size,
+                split: app.state.split_config.clone(),
+                index_url: asset_url(SAMPLE_INDEX),
+            });
+        })
+    };
+    let on_cancel = {
+        let app = app.clone();
+        Callback::from(move |_: MouseEvent| app.engine.send(Request::CancelLoad))
+    };
+    let on_size = {
+        let app = app.clone();
+        Callback::from(move |event: Event| {
+            let input: web_sys::HtmlSelectElement = event.target_unchecked_into();
+            if let Ok(size) = input.value().parse::<u32>() {
+                app.dispatch(Action::SetImageSize(size));
+                if app.state.data.is_some() {
+                    app.notify("info", format!("load the folder again to decode it at {size}x{size}"));
+                }
+            }
+        })
+    };
+    let split_field = |field: &'static str| {
+        let app = app.clone();
+        Callback::from(move |event: Event| {
+            let input: HtmlInputElement = event.target_unchecked_into();
+            let mut config: SplitConfig = app.state.split_config.clone();
+            let value = input.value();
+            match field {
+                "seed" => match value.trim().parse::<u64>() {
+                    Ok(seed) if seed < (1u64 << 53) => config.seed = seed,
+                    _ => return app.notify("error", format!("seed {value:?} must be a whole number below 2^53")),
+                },
+                "drop" => config.drop_duplicates = input.checked(),
+                _ => match parse_percent(&value) {
+                    Some(percent) => match field {
+                        "train" => config.train = percent / 100.0,
+                        "validation" => config.validation = percent / 100.0,
+                        _ => config.test = percent / 100.0,
+                    },
+                    None => return app.notify("error", format!("{field} percentage {value:?} is not a number")),
+                },
+            }
+            app.dispatch(Action::SetSplit(config));
+        })
+    };
+    let on_apply_split = {
+        let app = app.clone();
+        Callback::from(move |_: MouseEvent| {
+            let config = app.state.split_config.clone();
+            let sum = config.train + config.validation + config.test;
+            if (sum - 1.0).abs() > 1e-3 {
+                return app.notify("error", format!("train + validation + test must be 100%, not {:.1}%", sum * 100.0));
+            }
+            app.engine.send(Request::Resplit { split: config });
+        })
+    };
+    let on_manifest = {
+        let app = app.clone();
+        Callback::from(move |_: MouseEvent| app.engine.send(Request::ManifestCsv))
+    };
+    let loading = state.loading;
+    let config = &state.split_config;
+    let busy = loading.is_some();
+
+    html! {
+        <section class="step" aria-labelledby="data-title">
+            <h2 id="data-title">{"Load a folder of images"}</h2>
+            <p class="lead">{"Choose a folder with one subfolder per class (for MedNIST: AbdomenCT, BreastMRI, CXR, ChestCT, Hand, HeadCT). The images are decoded in this browser; nothing is uploaded."}</p>
+            <div class={classes!("drop-zone", (*dragging).then_some("dragging"))}
+                ondrop={on_drop} ondragover={on_drag_over} ondragleave={on_drag_leave}>
+                <p class="drop-hint">{"Drop a folder here, or"}</p>
+                <div class="actions">
+                    <label class="button primary" for="folder-input">
+                        {"Choose folder…"}
+                    </label>
+                    <input id="folder-input" class="file-input" type="file" webkitdirectory=true multiple=true
+                        data-testid="folder-input" aria-label="Choose a folder of images" onchange={on_folder} disabled={busy} />
+                    if files::has_directory_picker() {
+                        <button type="button" class="button" onclick={on_picker} disabled={busy}>{"Open folder (file system access)…"}</button>
+                    }
+                    <button type="button" class="button" data-testid="sample-data" onclick={on_sample} disabled={busy}>{"Try sample data"}</button>
+                </div>
+            </div>
+
+            <details class="settings" open=true>
+                <summary>{"Image size and split"}</summary>
+                <div class="form-grid">
+                    <label>{"Image size"}
+                        <select onchange={on_size} aria-label="Image size" disabled={busy}>
+                            for size in SUPPORTED_SIZES {
+                                <option value={size.to_string()} selected={size == state.image_size}>{format!("{size} x {size}")}</option>
+                            }
+                        </select>
+                    </label>
+                    <label>{"Train %"}<input type="number" min="1" max="98" step="1" value={format!("{:.0}", config.train * 100.0)} onchange={split_field("train")} /></label>
+                    <label>{"Validation %"}<input type="number" min="1" max="98" step="1" value={format!("{:.0}", config.validation * 100.0)} onchange={split_field("validation")} /></label>
+                    <label>{"Test %"}<input type="number" min="1" max="98" step="1" value={format!("{:.0}", config.test * 100.0)} onchange={split_field("test")} /></label>
+                    <label>{"Seed"}<input type="number" min="0" step="1" value={config.seed.to_string()} onchange={split_field("seed")} /></label>
+                    <label class="check"><input type="checkbox" checked={config.drop_duplicates} onchange={split_field("drop")} />{"Drop exact duplicates"}</label>
+                    <button type="button" class="button" onclick={on_apply_split} disabled={state.data.is_none() || busy}>{"Apply split"}</button>
+                </div>
+            </details>
+
+            if let Some((done, total, elapsed)) = loading {
+                <div class="progress-block" role="status" data-testid="load-progress">
+                    <progress max={total.max(1).to_string()} value={done.to_string()} aria-label="Files decoded"></progress>
+                    <span>{ load_text(done, total, elapsed) }</span>
+                    <button type="button" class="button" onclick={on_cancel}>{"Cancel"}</button>
+                </div>
+            }
+
+            if let Some(data) = state.data.clone() {
+                <div class="report" data-testid="data-report">
+                    <p class="summary">
+                        { format!("{} images in {} classes from {} files, stored as {}x{} grayscale ({} in memory, loaded in {:.1} s).",
+                            data.images, data.classes.len(), data.files_seen, data.image_size, data.image_size, bytes(data.memory_bytes), data.seconds) }
+                    </p>
+                    <table class="split-table" data-testid="split-table">
+                        <caption>{"Images per class and split"}</caption>
+                        <thead><tr><th scope="col">{"Class"}</th><th scope="col">{"Images"}</th><th scope="col">{"Train"}</th><th scope="col">{"Validation"}</th><th scope="col">{"Test"}</th></tr></thead>
+                        <tbody>
+                            for class in data.classes.iter() {
+                                <tr key={class.name.clone()}>
+                                    <th scope="row">{ class.name.clone() }</th>
+                                    <td>{ class.count }</td>
+                                    { split_cells(state.split.as_ref(), &class.name) }
+                                </tr>
+                            }
+                        </tbody>
+                    </table>
+                    if let Some(split) = &state.split {
+                        if let Some(error) = &split.error {
+                            <p class="error-text" role="alert">{ error.clone() }</p>
+                        } else {
+                            <p class="muted">{ format!("Stratified by class, seed {}, duplicates kept together. Manifest SHA-256 {}…",
+                                split.config.seed, split.manifest_sha256.clone().unwrap_or_default().chars().take(16).collect::<String>()) }
+                                {" "}<button type="button" class="link" onclick={on_manifest}>{"Download manifest (CSV)"}</button>
+                            </p>
+                        }
+                    }
+                    <h3>{"Samples"}</h3>
+                    <div class="sample-grid">
+                        for samples in data.samples.iter() {
+                            <div class="sample-row" key={samples.class.clone()}>
+                                <span class="sample-class">{ samples.class.clone() }</span>
+                                <div class="thumbs">
+                                    for (i, pixels) in samples.pixels.chunks((data.image_size * data.image_size) as usize).enumerate() {
+                                        <Thumbnail key={i} pixels={pixels.to_vec()} size={data.image_size} alt={format!("{} sample {}", samples.class, i + 1)} />
+                                    }
+                                </div>
+                            </div>
+                        }
+                    </div>
+                    <details data-testid="skipped-files">
+                        <summary>{ format!("Skipped files: {}", data.skipped.len()) }</summary>
+                        if data.skipped.is_empty() {
+                            <p class="muted">{"Every file was used."}</p>
+                        } else {
+                            <table class="compact">
+                                <thead><tr><th scope="col">{"File"}</th><th scope="col">{"Reason"}</th></tr></thead>
+                                <tbody>
+                                    for file in data.skipped.iter().take(500) {
+                                        <tr><td class="path">{ file.path.clone() }</td><td>{ file.message.clone() }</td></tr>
+                                    }
+                                </tbody>
+                            </table>
+                            if data.skipped.len() > 500 { <p class="muted">{ format!("… and {} more", data.skipped.len() - 500) }</p> }
+                        }
+                    </details>
+                    <details data-testid="duplicates">
+                        <summary>{ format!("Exact duplicates: {} groups, {} redundant files", data.duplicate_groups.len(), data.redundant_files) }</summary>
+                        <p class="muted">{"Byte-identical files are always put in the same split, so no test image has a twin in training."}</p>
+                        <ul class="compact">
+                            for group in data.duplicate_groups.iter().take(100) {
+                                <li key={group.sha256.clone()}>{ format!("{} files ({}): {}", group.paths.len(), group.classes.join(", "), group.paths.iter().take(4).cloned().collect::<Vec<_>>().join(", ")) }
+                                    if group.paths.len() > 4 { {" …"} }
+                                </li>
+                            }
+                        </ul>
+                    </details>
+                    <div class="next"><button type="button" class="button primary" onclick={
+                        let app = app.clone();
+                        Callback::from(move |_| app.dispatch(Action::Show(crate::web::state::Step::Train)))
+                    }>{"Next: train →"}</button></div>
+                </div>
+            }
+        </section>
+    }
+}
+
+fn split_cells(split: Option<&crate::web::protocol::SplitView>, class: &str) -> Html {
+    match split.and_then(|s| s.counts.iter().find(|c| c.class == class)) {
+        Some(c) => html! { <><td>{ c.train }</td><td>{ c.validation }</td><td>{ c.test }</td></> },
+        None => html! { <><td>{"–"}</td><td>{"–"}</td><td>{"–"}</td></> },
+    }
+}
+
+fn load_text(done: usize, total: usize, elapsed_ms: f64) -> String {
+    if total == 0 {
+        return "reading the folder…".into();
+    }
+    let seconds = elapsed_ms / 1000.0;
+    let rate = if seconds > 0.0 { done as f64 / seconds } else { 0.0 };
+    let left = if rate > 0.0 { (total - done) as f64 / rate } else { f64::NAN };
+    let _ = time::now_ms;
+    if left.is_finite() {
+        format!("{done} / {total} files · {rate:.0} files/s · about {left:.0} s left")
+    } else {
+        format!("{done} / {total} files")
+    }
+}

@@ -1,0 +1,192 @@
+//! Step 3: test-set accuracy, confusion matrix, per-class metrics, calibration, errors.
+
+use yew::prelude::*;
+
+use super::{Chart, ExplanationPanel, Thumbnail, percent, reliability_svg, use_app};
+use crate::evaluation::{Evaluation, ExplainMethod};
+use crate::storage::{ModelCard, model_card_markdown};
+use crate::web::platform::download;
+use crate::web::protocol::{ExplainTarget, Request};
+use crate::web::state::Action;
+
+fn cell_color(fraction: f64) -> String {
+    // White to deep blue.
+    let t = fraction.clamp(0.0, 1.0);
+    let r = (255.0 - t * (255.0 - 30.0)) as u8;
+    let g = (255.0 - t * (255.0 - 64.0)) as u8;
+    let b = (255.0 - t * (255.0 - 175.0)) as u8;
+    format!("background-color: rgb({r},{g},{b}); color: {}", if t > 0.5 { "#ffffff" } else { "#0f172a" })
+}
+
+/// The confusion matrix as a heatmap of buttons.
+fn confusion(app: &super::AppContext, evaluation: &Evaluation, clickable: bool) -> Html {
+    let k = evaluation.classes.len();
+    html! {
+        <table class="confusion" data-testid="confusion-matrix">
+            <caption>{"Confusion matrix (rows: true class, columns: predicted class). Click a cell to see its images."}</caption>
+            <thead>
+                <tr><th scope="col">{"true \\ predicted"}</th>
+                    for name in evaluation.classes.iter() { <th scope="col">{ name.clone() }</th> }
+                </tr>
+            </thead>
+            <tbody>
+                for t in 0..k {
+                    <tr>
+                        <th scope="row">{ evaluation.classes[t].clone() }</th>
+                        for p in 0..k {
+                            { {
+                                let count = evaluation.confusion[t][p];
+                                let row: usize = evaluation.confusion[t].iter().sum();
+                                let fraction = if row == 0 { 0.0 } else { count as f64 / row as f64 };
+                                let label = format!("true {} predicted {}: {count} images", evaluation.classes[t], evaluation.classes[p]);
+                                let onclick = {
+                                    let app = app.clone();
+                                    Callback::from(move |_: MouseEvent| {
+                                        if let Some(assessment) = &app.state.assessment {
+                                            let samples: Vec<usize> = assessment.predictions.iter().filter(|x| x.label == t && x.predicted == p).map(|x| x.sample).collect();
+                                            app.engine.send(Request::Images { purpose: format!("cell:{t},{p}"), samples });
+                                        }
+                                    })
+                                };
+                                html! {
+                                    <td style={cell_color(fraction)}>
+                                        <button type="button" class="cell" aria-label={label} onclick={onclick} disabled={!clickable || count == 0}>{ count }</button>
+                                    </td>
+                                }
+                            } }
+                        }
+                    </tr>
+                }
+            </tbody>
+        </table>
+    }
+}
+
+fn per_class(evaluation: &Evaluation) -> Html {
+    html! {
+        <table class="metrics" data-testid="per-class">
+            <caption>{"Per-class metrics on the test set"}</caption>
+            <thead><tr><th scope="col">{"Class"}</th><th scope="col">{"Precision"}</th><th scope="col">{"Recall"}</th><th scope="col">{"F1"}</th><th scope="col">{"Support"}</th></tr></thead>
+            <tbody>
+                for m in evaluation.per_class.iter() {
+                    <tr><th scope="row">{ m.class.clone() }</th><td>{ format!("{:.4}", m.precision) }</td><td>{ format!("{:.4}", m.recall) }</td><td>{ format!("{:.4}", m.f1) }</td><td>{ m.support }</td></tr>
+                }
+            </tbody>
+            <tfoot><tr><th scope="row">{"macro F1"}</th><td colspan="4">{ format!("{:.4}", evaluation.macro_f1) }</td></tr></tfoot>
+        </table>
+    }
+}
+
+/// The Evaluate step.
+#[component]
+pub fn EvaluateStep() -> Html {
+    let app = use_app();
+    let state = &app.state;
+    let model = state.model.clone();
+    let live = state.assessment.clone();
+    let stored = model.as_ref().and_then(|m| m.meta.test.clone());
+    let evaluation = live.as_ref().map(|a| a.evaluation.clone()).or(stored);
+    let calibration = live.as_ref().map(|a| a.calibration.clone()).or_else(|| model.as_ref().and_then(|m| m.meta.calibration.clone()));
+    let size = model.as_ref().map(|m| m.meta.image_size as u32).unwrap_or(state.image_size);
+
+    let card_md = {
+        let app = app.clone();
+        Callback::from(move |_: MouseEvent| {
+            if let Some(m) = &app.state.model {
+                let _ = download::download_text("model-card.md", "text/markdown", &model_card_markdown(&m.meta));
+            }
+        })
+    };
+    let card_json = {
+        let app = app.clone();
+        Callback::from(move |_: MouseEvent| {
+            if let Some(m) = &app.state.model {
+                let json = serde_json::to_string_pretty(&ModelCard::new(&m.meta)).unwrap_or_default();
+                let _ = download::download_text("model-card.json", "application/json", &json);
+            }
+        })
+    };
+
+    let Some(evaluation) = evaluation else {
+        return html! {
+            <section class="step" aria-labelledby="eval-title">
+                <h2 id="eval-title">{"Evaluate on the test set"}</h2>
+                <p class="callout">{"Train a model (step 2) to see its accuracy, confusion matrix and errors on the held-out test images."}</p>
+            </section>
+        };
+    };
+    let class_name = |i: usize| evaluation.classes.get(i).cloned().unwrap_or_default();
+    html! {
+        <section class="step" aria-labelledby="eval-title">
+            <h2 id="eval-title">{"Evaluate on the test set"}</h2>
+            <p class="big-metric">{"Test accuracy "}<strong data-testid="test-accuracy">{ percent(evaluation.accuracy) }</strong>
+                <span class="muted">{ format!(" ({} of {} test images; mean loss {:.4})", evaluation.correct, evaluation.total, evaluation.loss) }</span></p>
+            if live.is_none() {
+                <p class="muted">{"These are the scores recorded in the model file; load the data and train to inspect individual images."}</p>
+            }
+            <div class="two-col">
+                { confusion(&app, &evaluation, live.is_some()) }
+                { per_class(&evaluation) }
+            </div>
+            if let Some((t, p, images)) = state.cell_images.clone() {
+                <div class="cell-gallery" data-testid="cell-gallery">
+                    <h3>{ format!("True {} predicted {}: {} images", class_name(t), class_name(p), images.len()) }
+                        <button type="button" class="link" onclick={
+                            let app = app.clone();
+                            Callback::from(move |_| app.dispatch(Action::CloseCell))
+                        }>{"close"}</button></h3>
+                    <div class="thumbs">
+                        for image in images.iter() {
+                            <figure class="thumb-figure" key={image.sample}>
+                                <Thumbnail pixels={image.pixels.clone()} size={size} alt={image.path.clone()} />
+                                <figcaption class="path">{ image.path.clone() }</figcaption>
+                            </figure>
+                        }
+                    </div>
+                </div>
+            }
+            if let Some(cal) = calibration {
+                <h3>{"Calibration"}</h3>
+                <p data-testid="calibration">{ format!("Expected calibration error (15 bins): {:.4}. Temperature scaling fitted on the validation set: T = {:.3}, ECE after: {:.4}.",
+                    cal.before.ece, cal.temperature, cal.after.ece) }</p>
+                <Chart svg={AttrValue::from(reliability_svg(&cal.before, &cal.after))} name="reliability" label="Reliability diagram before and after temperature scaling" />
+            }
+            if live.is_some() {
+                <h3>{ format!("Misclassified test images ({})", state.misclassified.len()) }</h3>
+                if state.misclassified.is_empty() { <p class="muted">{"None: every test image was classified correctly."}</p> }
+                <div class="gallery" data-testid="misclassified">
+                    for image in state.misclassified.iter() {
+                        { {
+                            let prediction = live.as_ref().and_then(|a| a.predictions.iter().find(|p| p.sample == image.sample).cloned());
+                            let explain = {
+                                let app = app.clone();
+                                let sample = image.sample;
+                                Callback::from(move |_: MouseEvent| app.engine.send(Request::Explain { target: ExplainTarget::Sample { sample }, class: None, method: ExplainMethod::GradCam }))
+                            };
+                            html! {
+                                <figure class="thumb-figure" key={image.sample}>
+                                    <Thumbnail pixels={image.pixels.clone()} size={size} alt={image.path.clone()} />
+                                    <figcaption>
+                                        if let Some(p) = prediction {
+                                            <span>{ format!("true {} → {} ({:.1}%)", class_name(p.label), class_name(p.predicted), p.confidence * 100.0) }</span>
+                                        }
+                                        <button type="button" class="link" onclick={explain}>{"Why?"}</button>
+                                    </figcaption>
+                                </figure>
+                            }
+                        } }
+                    }
+                </div>
+                if let Some(explanation) = state.explanation.clone() {
+                    if matches!(explanation.target, ExplainTarget::Sample { .. }) {
+                        <ExplanationPanel explanation={explanation} classes={evaluation.classes.clone()} />
+                    }
+                }
+            }
+            <div class="actions">
+                <button type="button" class="button" onclick={card_md} disabled={model.is_none()} data-testid="card-markdown">{"Export model card (Markdown)"}</button>
+                <button type="button" class="button" onclick={card_json} disabled={model.is_none()}>{"Export model card (JSON)"}</button>
+            </div>
+        </section>
+    }
+}

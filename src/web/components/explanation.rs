@@ -1,0 +1,51 @@
+//! A heatmap over an image: which pixels drove the prediction.
+
+use yew::prelude::*;
+
+use super::{Thumbnail, heat_color, use_app};
+use crate::evaluation::ExplainMethod;
+use crate::web::protocol::Request;
+use crate::web::state::ExplanationView;
+
+/// Props of [`ExplanationPanel`].
+#[derive(Properties, PartialEq)]
+pub struct ExplanationProps {
+    /// What to show.
+    pub explanation: ExplanationView,
+    /// Class names.
+    pub classes: Vec<String>,
+}
+
+/// The image, the heatmap over it, and a switch between Grad-CAM and saliency.
+#[component]
+pub fn ExplanationPanel(props: &ExplanationProps) -> Html {
+    let app = use_app();
+    let e = &props.explanation;
+    let size = e.heatmap.size as u32;
+    let other = match e.heatmap.method {
+        ExplainMethod::GradCam => ExplainMethod::Saliency,
+        ExplainMethod::Saliency => ExplainMethod::GradCam,
+    };
+    let switch = {
+        let app = app.clone();
+        let target = e.target;
+        let class = e.heatmap.class;
+        Callback::from(move |_: MouseEvent| app.engine.send(Request::Explain { target, class: Some(class), method: other }))
+    };
+    let method_name = |m: ExplainMethod| match m {
+        ExplainMethod::GradCam => "Grad-CAM (last convolutional layer)",
+        ExplainMethod::Saliency => "input-gradient saliency",
+    };
+    let legend: String = (0..=10).map(|i| { let c = heat_color(i as f32 / 10.0); format!("rgb({},{},{}) {}%", c[0], c[1], c[2], i * 10) }).collect::<Vec<_>>().join(", ");
+    html! {
+        <div class="explanation" data-testid="explanation">
+            <h3>{ format!("Why \"{}\"? {}", props.classes.get(e.heatmap.class).cloned().unwrap_or_default(), method_name(e.heatmap.method)) }</h3>
+            <div class="explanation-images">
+                <figure><Thumbnail class="large" pixels={e.pixels.clone()} size={size} alt="the image" /><figcaption>{"image"}</figcaption></figure>
+                <figure><Thumbnail class="large" pixels={e.pixels.clone()} size={size} heat={Some(e.heatmap.values.clone())} alt="heatmap over the image: bright areas drove the prediction" /><figcaption>{"heatmap (bright = important)"}</figcaption></figure>
+            </div>
+            <div class="legend" style={format!("background: linear-gradient(to right, {legend})")} aria-hidden="true"></div>
+            <button type="button" class="link" onclick={switch}>{ format!("Show {}", method_name(other)) }</button>
+        </div>
+    }
+}

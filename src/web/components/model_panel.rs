@@ -1,0 +1,61 @@
+//! The current model: what it is, download, load a file, forget the saved one.
+
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use super::{bytes, percent, use_app};
+use crate::storage::EXTENSION;
+use crate::web::protocol::{ModelSource, Request};
+
+/// Model files panel.
+#[component]
+pub fn ModelPanel() -> Html {
+    let app = use_app();
+    let model = app.state.model.clone();
+    let on_download = {
+        let app = app.clone();
+        Callback::from(move |_: MouseEvent| app.engine.send(Request::ExportModel))
+    };
+    let on_upload = {
+        let app = app.clone();
+        Callback::from(move |event: Event| {
+            let input: HtmlInputElement = event.target_unchecked_into();
+            let Some(file) = input.files().and_then(|l| l.item(0)) else { return };
+            input.set_value("");
+            let app = app.clone();
+            yew::platform::spawn_local(async move {
+                let name = file.name();
+                match crate::web::platform::js::await_value(wasm_bindgen::JsValue::from(file.array_buffer())).await {
+                    Ok(buffer) => app.engine.send(Request::ImportModel { name, bytes: js_sys::Uint8Array::new(&buffer).to_vec() }),
+                    Err(error) => app.notify("error", format!("{name} could not be read: {}", crate::web::platform::js::error_text(&error))),
+                }
+            });
+        })
+    };
+    let on_forget = {
+        let app = app.clone();
+        Callback::from(move |_: MouseEvent| app.engine.send(Request::ForgetSaved))
+    };
+    html! {
+        <section class="model-panel" aria-labelledby="model-title">
+            <h3 id="model-title">{"Model"}</h3>
+            if let Some(m) = model.clone() {
+                <p data-testid="model-info">
+                    { format!("{} preset · {} classes ({}) · {}x{} input · {} · ",
+                        m.meta.model.preset(), m.meta.classes.len(), m.meta.classes.join(", "), m.meta.image_size, m.meta.image_size, bytes(m.file_bytes as f64)) }
+                    { match m.source { ModelSource::Trained => "trained here", ModelSource::File => "loaded from a file", ModelSource::Bundled => "bundled ready model", ModelSource::Saved => "restored from this browser" } }
+                    if let Some(test) = &m.meta.test { { format!(" · test accuracy {}", percent(test.accuracy)) } }
+                    if let Some(r) = &m.meta.resume { { format!(" · {} epochs", r.epochs_completed) } }
+                </p>
+            } else {
+                <p class="muted">{"No model yet."}</p>
+            }
+            <div class="actions">
+                <button type="button" class="button" data-testid="model-download" onclick={on_download} disabled={model.is_none()}>{"Download model"}</button>
+                <label class="button" for="model-upload">{"Load model file…"}</label>
+                <input id="model-upload" class="file-input" type="file" accept={format!(".{EXTENSION}")} data-testid="model-upload" aria-label="Load a model file" onchange={on_upload} />
+                <button type="button" class="link" onclick={on_forget}>{"Forget the model saved in this browser"}</button>
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,147 @@
+//! Step 4: classify new images with the current model.
+
+use web_sys::{DragEvent, HtmlInputElement};
+use yew::prelude::*;
+
+use super::{ExplanationPanel, ModelPanel, Thumbnail, use_app};
+use crate::data::csv_field;
+use crate::evaluation::ExplainMethod;
+use crate::web::platform::{download, files};
+use crate::web::protocol::{ExplainTarget, PredictionRow, Request};
+
+/// Predictions as CSV: file, predicted class, its probability, then one column per class.
+pub fn predictions_csv(rows: &[PredictionRow], classes: &[String]) -> String {
+    let mut csv = String::from("file,predicted,probability");
+    for class in classes {
+        csv.push(',');
+        csv.push_str(&csv_field(class));
+    }
+    csv.push_str(",error\n");
+    for row in rows {
+        let best = crate::evaluation::argmax(&row.probabilities);
+        let (name, p) = if row.probabilities.is_empty() { (String::new(), String::new()) } else { (classes.get(best).cloned().unwrap_or_default(), format!("{:.6}", row.probabilities[best])) };
+        csv.push_str(&format!("{},{},{}", csv_field(&row.name), csv_field(&name), p));
+        for i in 0..classes.len() {
+            csv.push(',');
+            if let Some(v) = row.probabilities.get(i) {
+                csv.push_str(&format!("{v:.6}"));
+            }
+        }
+        csv.push(',');
+        csv.push_str(&csv_field(row.error.as_deref().unwrap_or("")));
+        csv.push('\n');
+    }
+    csv
+}
+
+/// The Predict step.
+#[component]
+pub fn PredictStep() -> Html {
+    let app = use_app();
+    let state = &app.state;
+    let classes: Vec<String> = state.model.as_ref().map(|m| m.meta.classes.clone()).unwrap_or_default();
+    let size = state.model.as_ref().map(|m| m.meta.image_size as u32).unwrap_or(32);
+    let send = {
+        let app = app.clone();
+        Callback::from(move |files: Vec<crate::web::protocol::InputFile>| {
+            if !files.is_empty() {
+                app.engine.send(Request::Predict { files });
+            }
+        })
+    };
+    let on_pick = {
+        let send = send.clone();
+        Callback::from(move |event: Event| {
+            let input: HtmlInputElement = event.target_unchecked_into();
+            if let Some(list) = input.files() {
+                send.emit(files::plain_files(&list));
+            }
+            input.set_value("");
+        })
+    };
+    let on_drop = {
+        let send = send.clone();
+        Callback::from(move |event: DragEvent| {
+            event.prevent_default();
+            let Some(transfer) = event.data_transfer() else { return };
+            let (entries, loose) = files::drop_entries(&transfer);
+            let send = send.clone();
+            yew::platform::spawn_local(async move {
+                let mut errors = Vec::new();
+                send.emit(files::walk_drop(entries, loose, &mut errors).await);
+            });
+        })
+    };
+    let on_csv = {
+        let app = app.clone();
+        let classes = classes.clone();
+        Callback::from(move |_: MouseEvent| {
+            let _ = download::download_text("predictions.csv", "text/csv", &predictions_csv(&app.state.predictions, &classes));
+        })
+    };
+    html! {
+        <section class="step" aria-labelledby="predict-title">
+            <h2 id="predict-title">{"Classify new images"}</h2>
+            <ModelPanel />
+            <div class="drop-zone" ondrop={on_drop} ondragover={Callback::from(|e: DragEvent| e.prevent_default())}>
+                <p class="drop-hint">{"Drop images here, or"}</p>
+                <label class="button primary" for="predict-input">{"Choose images…"}</label>
+                <input id="predict-input" class="file-input" type="file" multiple=true accept="image/*" data-testid="predict-input"
+                    aria-label="Choose images to classify" onchange={on_pick} disabled={state.model.is_none()} />
+            </div>
+            if !state.predictions.is_empty() {
+                <div class="results" data-testid="prediction-result">
+                    <table class="predictions">
+                        <caption>{ format!("{} images", state.predictions.len()) }
+                            {" "}<button type="button" class="link" onclick={on_csv}>{"Download results (CSV)"}</button></caption>
+                        <thead><tr><th scope="col">{"Image"}</th><th scope="col">{"File"}</th><th scope="col">{"Top classes"}</th><th scope="col">{"Explain"}</th></tr></thead>
+                        <tbody>
+                            for (index, row) in state.predictions.iter().enumerate() {
+                                { prediction_row(&app, index, row, &classes, size) }
+                            }
+                        </tbody>
+                    </table>
+                </div>
+            }
+            if let Some(explanation) = state.explanation.clone() {
+                if matches!(explanation.target, ExplainTarget::Upload { .. }) {
+                    <ExplanationPanel explanation={explanation} classes={classes.clone()} />
+                }
+            }
+        </section>
+    }
+}
+
+fn prediction_row(app: &super::AppContext, index: usize, row: &PredictionRow, classes: &[String], size: u32) -> Html {
+    if let Some(error) = &row.error {
+        return html! {
+            <tr class="bad-file"><td>{"–"}</td><td class="path">{ row.name.clone() }</td><td colspan="2" class="error-text">{ format!("cannot classify: {error}") }</td></tr>
+        };
+    }
+    let mut ranked: Vec<(usize, f32)> = row.probabilities.iter().cloned().enumerate().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let explain = |method: ExplainMethod| {
+        let app = app.clone();
+        Callback::from(move |_: MouseEvent| app.engine.send(Request::Explain { target: ExplainTarget::Upload { index }, class: None, method }))
+    };
+    html! {
+        <tr>
+            <td><Thumbnail pixels={row.pixels.clone()} size={size} alt={row.name.clone()} /></td>
+            <td class="path">{ row.name.clone() }</td>
+            <td>
+                for (class, p) in ranked.into_iter().take(3) {
+                    <div class="bar-row">
+                        <span class="bar-label">{ classes.get(class).cloned().unwrap_or_default() }</span>
+                        <span class="bar" role="meter" aria-valuemin="0" aria-valuemax="100" aria-valuenow={format!("{:.1}", p * 100.0)}
+                            aria-label={format!("{} probability", classes.get(class).cloned().unwrap_or_default())}>
+                            <span class="bar-fill" style={format!("width: {:.1}%", p * 100.0)}></span>
+                        </span>
+                        <span class="bar-value">{ format!("{:.1}%", p * 100.0) }</span>
+                    </div>
+                }
+            </td>
+            <td><button type="button" class="link" onclick={explain(ExplainMethod::GradCam)}>{"Grad-CAM"}</button>{" "}
+                <button type="button" class="link" onclick={explain(ExplainMethod::Saliency)}>{"Saliency"}</button></td>
+        </tr>
+    }
+}

@@ -1,0 +1,281 @@
+//! Step 2: settings, Start / Pause / Stop, live charts and the callback log.
+
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use super::{Chart, ModelPanel, accuracy_svg, learning_rate_svg, loss_svg, percent, use_app};
+use crate::data::AugmentConfig;
+use crate::model::Preset;
+use crate::training::{CheckpointConfig, EarlyStoppingConfig, Monitor, ReduceLrConfig, TrainingConfig};
+use crate::web::platform::{download, time};
+use crate::web::protocol::{BackendPreference, Request};
+use crate::web::state::{Action, Step, TrainingStatus};
+
+const MONITORS: [Monitor; 4] = [Monitor::ValLoss, Monitor::ValAccuracy, Monitor::Loss, Monitor::Accuracy];
+
+/// History as CSV (`epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds`).
+pub fn history_csv(epochs: &[crate::training::EpochMetrics]) -> String {
+    let mut csv = String::from("epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second\n");
+    for e in epochs {
+        csv.push_str(&format!(
+            "{},{:.6},{:.6},{:.6},{:.6},{:.3e},{:.3},{:.1}\n",
+            e.epoch, e.loss, e.accuracy, e.val_loss, e.val_accuracy, e.learning_rate, e.seconds, e.images_per_second
+        ));
+    }
+    csv
+}
+
+/// The Train step.
+#[component]
+pub fn TrainStep() -> Html {
+    let app = use_app();
+    let state = &app.state;
+    let config = state.train_config.clone();
+    let status = state.status;
+    let running = matches!(status, TrainingStatus::Running | TrainingStatus::Paused | TrainingStatus::Loading);
+    let has_split = state.split.as_ref().is_some_and(|s| s.error.is_none()) && state.loading.is_none();
+
+    // A setter for one setting: parse the input, update the config or explain what is wrong.
+    let setter = |apply: fn(&mut TrainingConfig, &HtmlInputElement) -> Result<(), String>| {
+        let app = app.clone();
+        Callback::from(move |event: Event| {
+            let input: HtmlInputElement = event.target_unchecked_into();
+            let mut config = app.state.train_config.clone();
+            match apply(&mut config, &input) {
+                Ok(()) => app.dispatch(Action::SetTrainConfig(config)),
+                Err(message) => app.notify("error", message),
+            }
+        })
+    };
+    fn number<T: std::str::FromStr>(input: &HtmlInputElement, what: &str) -> Result<T, String> {
+        input.value().trim().parse::<T>().map_err(|_| format!("{what}: {:?} is not a valid number", input.value()))
+    }
+    fn monitor(input: &HtmlInputElement) -> Result<Monitor, String> {
+        Monitor::parse(&input.value()).ok_or_else(|| format!("unknown metric {:?}", input.value()))
+    }
+
+    let on_preset = {
+        let app = app.clone();
+        Callback::from(move |event: Event| {
+            let select: web_sys::HtmlSelectElement = event.target_unchecked_into();
+            let mut config = app.state.train_config.clone();
+            config.preset = Preset::parse(&select.value()).unwrap_or(Preset::Seed);
+            app.dispatch(Action::SetTrainConfig(config));
+        })
+    };
+    let on_backend = {
+        let app = app.clone();
+        Callback::from(move |event: Event| {
+            let select: web_sys::HtmlSelectElement = event.target_unchecked_into();
+            let preference = match select.value().as_str() {
+                "webgpu" => BackendPreference::Webgpu,
+                "cpu" => BackendPreference::Cpu,
+                _ => BackendPreference::Auto,
+            };
+            app.dispatch(Action::SetBackend(preference));
+        })
+    };
+    let start = |resume: bool| {
+        let app = app.clone();
+        Callback::from(move |_: MouseEvent| {
+            let config = app.state.train_config.clone();
+            if let Err(error) = config.validate() {
+                return app.notify("error", error);
+            }
+            app.dispatch(Action::TrainingRequested { now_ms: time::now_ms(), resume });
+            app.engine.send(Request::Train {
+                config,
+                backend: app.state.backend_preference,
+                resume,
+            });
+        })
+    };
+    let on_pause = {
+        let app = app.clone();
+        Callback::from(move |_: MouseEvent| {
+            if app.state.status == TrainingStatus::Paused {
+                app.engine.send(Request::Resume);
+                app.dispatch(Action::Paused(false));
+            } else {
+                app.engine.send(Request::Pause);
+                app.dispatch(Action::Paused(true));
+            }
+        })
+    };
+    let on_stop = {
+        let app = app.clone();
+        Callback::from(move |_: MouseEvent| {
+            app.engine.send(Request::Resume);
+            app.engine.send(Request::Stop);
+        })
+    };
+    let on_history = {
+        let app = app.clone();
+        Callback::from(move |_: MouseEvent| {
+            let _ = download::download_text("training-history.csv", "text/csv", &history_csv(&app.state.epochs));
+        })
+    };
+    let resumable = state.model.as_ref().and_then(|m| m.meta.resume.as_ref().map(|r| r.epochs_completed));
+
+    let es = config.callbacks.early_stopping.clone();
+    let lr = config.callbacks.reduce_lr.clone();
+    let ck = config.callbacks.checkpoint.clone();
+    let monitor_options = |current: Monitor| -> Html {
+        html! { for m in MONITORS { <option value={m.name()} selected={m == current}>{ m.name() }</option> } }
+    };
+
+    html! {
+        <section class="step" aria-labelledby="train-title">
+            <h2 id="train-title">{"Train a classifier"}</h2>
+            if !has_split {
+                <p class="callout">{"Load a folder (or the sample data) in step 1 first."}
+                    {" "}<button type="button" class="link" onclick={
+                        let app = app.clone();
+                        Callback::from(move |_| app.dispatch(Action::Show(Step::Data)))
+                    }>{"Go to Data"}</button></p>
+            }
+            <form class="settings-form" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
+                <fieldset disabled={running}>
+                    <legend>{"Model and optimiser"}</legend>
+                    <div class="form-grid">
+                        <label>{"Preset"}
+                            <select onchange={on_preset}>
+                                <option value="seed" selected={config.preset == Preset::Seed}>{"seed: reference CNN (conv32-pool-conv64-pool-dropout-dense)"}</option>
+                                <option value="strong" selected={config.preset == Preset::Strong}>{"strong: conv-BN-ReLU ×4, global average pool"}</option>
+                            </select>
+                        </label>
+                        <label>{"Epochs"}<input type="number" min="1" max="500" data-testid="epochs-input" value={config.epochs.to_string()}
+                            onchange={setter(|c, i| { let v: usize = number(i, "epochs")?; if v == 0 { return Err("epochs must be at least 1".into()) } c.epochs = v; Ok(()) })} /></label>
+                        <label>{"Batch size"}<input type="number" min="1" max="4096" value={config.batch_size.to_string()}
+                            onchange={setter(|c, i| { let v: usize = number(i, "batch size")?; if v == 0 || v > 4096 { return Err("batch size must be 1 to 4096".into()) } c.batch_size = v; Ok(()) })} /></label>
+                        <label>{"Learning rate"}<input type="number" min="0" step="any" value={config.optimizer.learning_rate.to_string()}
+                            onchange={setter(|c, i| { c.optimizer.learning_rate = number(i, "learning rate")?; Ok(()) })} /></label>
+                        <label>{"Adam beta_1"}<input type="number" min="0" max="0.9999" step="any" value={config.optimizer.beta_1.to_string()}
+                            onchange={setter(|c, i| { c.optimizer.beta_1 = number(i, "beta_1")?; Ok(()) })} /></label>
+                        <label>{"Adam beta_2"}<input type="number" min="0" max="0.99999" step="any" value={config.optimizer.beta_2.to_string()}
+                            onchange={setter(|c, i| { c.optimizer.beta_2 = number(i, "beta_2")?; Ok(()) })} /></label>
+                        <label>{"Weight decay"}<input type="number" min="0" step="any" value={config.optimizer.weight_decay.to_string()}
+                            onchange={setter(|c, i| { c.optimizer.weight_decay = number(i, "weight decay")?; Ok(()) })} /></label>
+                        <label>{"Seed"}<input type="number" min="0" step="1" value={config.seed.to_string()}
+                            onchange={setter(|c, i| { let v: u64 = number(i, "seed")?; if v >= 1 << 53 { return Err("seed must be below 2^53".into()) } c.seed = v; Ok(()) })} /></label>
+                        <label>{"Backend"}
+                            <select onchange={on_backend}>
+                                <option value="auto" selected={state.backend_preference == BackendPreference::Auto}>{"auto (measure)"}</option>
+                                <option value="webgpu" selected={state.backend_preference == BackendPreference::Webgpu}>{"WebGPU"}</option>
+                                <option value="cpu" selected={state.backend_preference == BackendPreference::Cpu}>{"CPU"}</option>
+                            </select>
+                        </label>
+                        <label class="check"><input type="checkbox" checked={config.augmentation.is_some()}
+                            onchange={setter(|c, i| { c.augmentation = i.checked().then(AugmentConfig::default); Ok(()) })} />
+                            {"Augment training images (rotation ±10°, zoom ±10%, shift ±10%)"}</label>
+                    </div>
+                </fieldset>
+                <fieldset disabled={running} class="callbacks">
+                    <legend>{"Callbacks"}</legend>
+                    <div class="callback">
+                        <label class="check"><input type="checkbox" checked={es.is_some()}
+                            onchange={setter(|c, i| { c.callbacks.early_stopping = i.checked().then(EarlyStoppingConfig::default); Ok(()) })} /><strong>{"EarlyStopping"}</strong></label>
+                        if let Some(es) = es.clone() {
+                            <div class="form-grid small">
+                                <label>{"monitor"}<select onchange={setter(|c, i| { let m = monitor(i)?; if let Some(e) = c.callbacks.early_stopping.as_mut() { e.monitor = m } Ok(()) })}>{ monitor_options(es.monitor) }</select></label>
+                                <label>{"patience"}<input type="number" min="1" value={es.patience.to_string()} onchange={setter(|c, i| { let v = number(i, "patience")?; if let Some(e) = c.callbacks.early_stopping.as_mut() { e.patience = v } Ok(()) })} /></label>
+                                <label>{"min_delta"}<input type="number" min="0" step="any" value={es.min_delta.to_string()} onchange={setter(|c, i| { let v = number(i, "min_delta")?; if let Some(e) = c.callbacks.early_stopping.as_mut() { e.min_delta = v } Ok(()) })} /></label>
+                                <label class="check"><input type="checkbox" checked={es.restore_best_weights} onchange={setter(|c, i| { if let Some(e) = c.callbacks.early_stopping.as_mut() { e.restore_best_weights = i.checked() } Ok(()) })} />{"restore_best_weights"}</label>
+                            </div>
+                        }
+                    </div>
+                    <div class="callback">
+                        <label class="check"><input type="checkbox" checked={lr.is_some()}
+                            onchange={setter(|c, i| { c.callbacks.reduce_lr = i.checked().then(ReduceLrConfig::default); Ok(()) })} /><strong>{"ReduceLROnPlateau"}</strong></label>
+                        if let Some(lr) = lr.clone() {
+                            <div class="form-grid small">
+                                <label>{"monitor"}<select onchange={setter(|c, i| { let m = monitor(i)?; if let Some(r) = c.callbacks.reduce_lr.as_mut() { r.monitor = m } Ok(()) })}>{ monitor_options(lr.monitor) }</select></label>
+                                <label>{"factor"}<input type="number" min="0.01" max="0.99" step="any" value={lr.factor.to_string()} onchange={setter(|c, i| { let v = number(i, "factor")?; if let Some(r) = c.callbacks.reduce_lr.as_mut() { r.factor = v } Ok(()) })} /></label>
+                                <label>{"patience"}<input type="number" min="1" value={lr.patience.to_string()} onchange={setter(|c, i| { let v = number(i, "patience")?; if let Some(r) = c.callbacks.reduce_lr.as_mut() { r.patience = v } Ok(()) })} /></label>
+                                <label>{"min_delta"}<input type="number" min="0" step="any" value={lr.min_delta.to_string()} onchange={setter(|c, i| { let v = number(i, "min_delta")?; if let Some(r) = c.callbacks.reduce_lr.as_mut() { r.min_delta = v } Ok(()) })} /></label>
+                                <label>{"cooldown"}<input type="number" min="0" value={lr.cooldown.to_string()} onchange={setter(|c, i| { let v = number(i, "cooldown")?; if let Some(r) = c.callbacks.reduce_lr.as_mut() { r.cooldown = v } Ok(()) })} /></label>
+                                <label>{"min_lr"}<input type="number" min="0" step="any" value={lr.min_lr.to_string()} onchange={setter(|c, i| { let v = number(i, "min_lr")?; if let Some(r) = c.callbacks.reduce_lr.as_mut() { r.min_lr = v } Ok(()) })} /></label>
+                            </div>
+                        }
+                    </div>
+                    <div class="callback">
+                        <label class="check"><input type="checkbox" checked={ck.is_some()}
+                            onchange={setter(|c, i| { c.callbacks.checkpoint = i.checked().then(CheckpointConfig::default); Ok(()) })} /><strong>{"ModelCheckpoint"}</strong>{" (saved in this browser, IndexedDB)"}</label>
+                        if let Some(ck) = ck.clone() {
+                            <div class="form-grid small">
+                                <label>{"monitor"}<select onchange={setter(|c, i| { let m = monitor(i)?; if let Some(k) = c.callbacks.checkpoint.as_mut() { k.monitor = m } Ok(()) })}>{ monitor_options(ck.monitor) }</select></label>
+                                <label class="check"><input type="checkbox" checked={ck.save_best_only} onchange={setter(|c, i| { if let Some(k) = c.callbacks.checkpoint.as_mut() { k.save_best_only = i.checked() } Ok(()) })} />{"save_best_only"}</label>
+                            </div>
+                        }
+                    </div>
+                </fieldset>
+            </form>
+
+            <div class="actions train-actions">
+                <button type="button" class="button primary" data-testid="start-training" onclick={start(false)} disabled={running || !has_split}>{"Start training"}</button>
+                <button type="button" class="button" data-testid="pause-training" onclick={on_pause}
+                    disabled={!matches!(status, TrainingStatus::Running | TrainingStatus::Paused)}>
+                    { if status == TrainingStatus::Paused { "Continue" } else { "Pause" } }
+                </button>
+                <button type="button" class="button danger" data-testid="stop-training" onclick={on_stop} disabled={!running}>{"Stop"}</button>
+                if let Some(done) = resumable {
+                    <button type="button" class="button" data-testid="resume-training" onclick={start(true)} disabled={running || !has_split}
+                        title="Continue from the current model's last completed epoch">{ format!("Resume from epoch {done}") }</button>
+                }
+                <span class="status">{"Status: "}<strong data-testid="training-status">{ status.text() }</strong></span>
+            </div>
+            { progress(&app) }
+
+            <div class="charts" data-testid="charts">
+                <Chart svg={AttrValue::from(loss_svg(&state.epochs, &state.batches))} name="loss" label="Loss per epoch and smoothed batch loss" testid={AttrValue::from("loss-chart")} />
+                <Chart svg={AttrValue::from(accuracy_svg(&state.epochs))} name="accuracy" label="Accuracy and validation accuracy per epoch" testid={AttrValue::from("accuracy-chart")} />
+                <Chart svg={AttrValue::from(learning_rate_svg(&state.epochs, &state.callback_log))} name="learning-rate" label="Learning rate per epoch with ReduceLROnPlateau cuts" />
+            </div>
+            <div class="history-actions">
+                <button type="button" class="link" onclick={on_history} disabled={state.epochs.is_empty()}>{"Download history (CSV)"}</button>
+            </div>
+
+            <h3>{"Callback log"}</h3>
+            <ol class="log" data-testid="callback-log">
+                if state.callback_log.is_empty() { <li class="muted">{"No callback has fired yet."}</li> }
+                for event in state.callback_log.iter() {
+                    <li><span class="badge">{ event.callback.clone() }</span>{ format!(" epoch {}: {}", event.epoch, event.message) }</li>
+                }
+            </ol>
+            if status == TrainingStatus::Done {
+                <div class="next"><button type="button" class="button primary" onclick={
+                    let app = app.clone();
+                    Callback::from(move |_| app.dispatch(Action::Show(Step::Evaluate)))
+                }>{"Next: evaluate →"}</button></div>
+            }
+            <ModelPanel />
+        </section>
+    }
+}
+
+fn progress(app: &super::AppContext) -> Html {
+    let state = &app.state;
+    let Some((first, last, batches)) = state.run_plan else {
+        return html! {
+            <div class="progress-block"><span data-testid="epoch-progress">{"Not started"}</span>
+            if let Some((backend, reason)) = &state.backend_in_use { <span class="muted">{ format!("{backend}: {reason}") }</span> }</div>
+        };
+    };
+    let (epoch, batch) = state.last_batch.as_ref().map(|b| (b.epoch, b.batch)).unwrap_or((first, 0));
+    let total_batches = (last + 1 - first) * batches;
+    let done_batches = (epoch - first) * batches + batch;
+    let elapsed = (time::now_ms() - state.run_started_ms) / 1000.0;
+    let left = if done_batches > 0 { elapsed / done_batches as f64 * (total_batches - done_batches) as f64 } else { f64::NAN };
+    let rate = state.last_batch.as_ref().map(|b| b.images_per_second).unwrap_or(0.0);
+    let last_epoch = state.epochs.last();
+    html! {
+        <div class="progress-block" role="status">
+            <progress max={total_batches.max(1).to_string()} value={done_batches.to_string()} aria-label="Training progress"></progress>
+            <span data-testid="epoch-progress">{ format!("Epoch {epoch} / {last} · batch {batch} / {batches}") }</span>
+            if left.is_finite() && state.status == TrainingStatus::Running { <span>{ format!("about {left:.0} s left") }</span> }
+            <span>{ format!("{rate:.0} images/s") }</span>
+            if let Some((backend, reason)) = &state.backend_in_use { <span title={reason.clone()} data-testid="training-backend">{ format!("on {backend} ({reason})") }</span> }
+            if let Some(e) = last_epoch { <span>{ format!("last epoch: val_accuracy {}", percent(e.val_accuracy)) }</span> }
+        </div>
+    }
+}

@@ -1,0 +1,170 @@
+//! Turning what the user picked or dropped into files with paths relative to the chosen
+//! folder (page only).
+
+use js_sys::{Array, Promise};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{DataTransfer, File, FileList, FileSystemDirectoryEntry, FileSystemEntry, FileSystemFileEntry};
+
+use super::js;
+use crate::web::protocol::InputFile;
+
+/// Drops the first path component when every path shares it (the chosen folder's own name).
+fn strip_common_root(mut files: Vec<InputFile>) -> Vec<InputFile> {
+    let first = files
+        .first()
+        .and_then(|f| f.path.split('/').next().map(str::to_string));
+    if let Some(root) = first {
+        let prefix = format!("{root}/");
+        if files.iter().all(|f| f.path.starts_with(&prefix)) {
+            for f in &mut files {
+                f.path = f.path[prefix.len()..].to_string();
+            }
+        }
+    }
+    files
+}
+
+/// Files of an `<input type=file webkitdirectory>` (paths from `webkitRelativePath`).
+pub fn from_file_list(list: &FileList) -> Vec<InputFile> {
+    let files: Vec<InputFile> = (0..list.length())
+        .filter_map(|i| list.item(i))
+        .map(|file| {
+            let relative = js::get_string(&file, "webkitRelativePath");
+            let path = if relative.is_empty() { file.name() } else { relative };
+            InputFile { path, file }
+        })
+        .collect();
+    strip_common_root(files)
+}
+
+/// Plain files (no folder structure), e.g. for Predict.
+pub fn plain_files(list: &FileList) -> Vec<InputFile> {
+    (0..list.length())
+        .filter_map(|i| list.item(i))
+        .map(|file| InputFile { path: file.name(), file })
+        .collect()
+}
+
+/// The entries of a drop. Must be called inside the `drop` handler: the browser empties
+/// the `DataTransfer` afterwards.
+pub fn drop_entries(data: &DataTransfer) -> (Vec<FileSystemEntry>, Vec<File>) {
+    let items = data.items();
+    let mut entries = Vec::new();
+    let mut loose = Vec::new();
+    for i in 0..items.length() {
+        let Some(item) = items.get(i) else { continue };
+        if item.kind() != "file" {
+            continue;
+        }
+        match item.webkit_get_as_entry() {
+            Ok(Some(entry)) => entries.push(entry),
+            _ => {
+                if let Ok(Some(file)) = item.get_as_file() {
+                    loose.push(file);
+                }
+            }
+        }
+    }
+    (entries, loose)
+}
+
+async fn entry_file(entry: &FileSystemFileEntry) -> Result<File, JsValue> {
+    let promise = Promise::new(&mut |resolve, reject| {
+        entry.file_with_callback_and_callback(&resolve, &reject);
+    });
+    Ok(JsFuture::from(promise).await?.unchecked_into())
+}
+
+async fn read_batch(reader: &web_sys::FileSystemDirectoryReader) -> Result<Array, JsValue> {
+    let promise = Promise::new(&mut |resolve, reject| {
+        let _ = reader.read_entries_with_callback_and_callback(&resolve, &reject);
+    });
+    Ok(JsFuture::from(promise).await?.unchecked_into())
+}
+
+/// Walks dropped entries recursively. A single dropped folder is the chosen folder; several
+/// dropped items are treated as the contents of a folder.
+pub async fn walk_drop(entries: Vec<FileSystemEntry>, loose: Vec<File>, errors: &mut Vec<(String, String)>) -> Vec<InputFile> {
+    let single_root = entries.len() == 1 && entries[0].is_directory() && loose.is_empty();
+    let mut out: Vec<InputFile> = loose.into_iter().map(|file| InputFile { path: file.name(), file }).collect();
+    let mut stack: Vec<FileSystemEntry> = entries;
+    while let Some(entry) = stack.pop() {
+        let full = entry.full_path();
+        let path = full.trim_start_matches('/').to_string();
+        if entry.is_file() {
+            match entry_file(entry.unchecked_ref::<FileSystemFileEntry>()).await {
+                Ok(file) => out.push(InputFile { path, file }),
+                Err(error) => errors.push((path, js::error_text(&error))),
+            }
+        } else if entry.is_directory() {
+            let reader = entry.unchecked_ref::<FileSystemDirectoryEntry>().create_reader();
+            loop {
+                match read_batch(&reader).await {
+                    Ok(batch) if batch.length() > 0 => {
+                        for value in batch.iter() {
+                            stack.push(value.unchecked_into());
+                        }
+                    }
+                    Ok(_) => break,
+                    Err(error) => {
+                        errors.push((path.clone(), js::error_text(&error)));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    if single_root { strip_common_root(out) } else { out }
+}
+
+/// True when the browser offers `showDirectoryPicker` (Chromium-based browsers).
+pub fn has_directory_picker() -> bool {
+    let picker = js::get(&js_sys::global(), "showDirectoryPicker");
+    picker.is_function()
+}
+
+/// Lets the user choose a folder with the File System Access API and lists its files.
+pub async fn pick_directory(errors: &mut Vec<(String, String)>) -> Result<Vec<InputFile>, String> {
+    let handle = js::await_value(js::call(&js_sys::global(), "showDirectoryPicker", &[]).map_err(|e| js::error_text(&e))?)
+        .await
+        .map_err(|e| js::error_text(&e))?;
+    let mut out = Vec::new();
+    let mut stack: Vec<(String, JsValue)> = vec![(String::new(), handle)];
+    while let Some((prefix, directory)) = stack.pop() {
+        let iterator = js::call(&directory, "values", &[]).map_err(|e| js::error_text(&e))?;
+        loop {
+            let step = match js::call(&iterator, "next", &[]) {
+                Ok(p) => js::await_value(p).await,
+                Err(e) => Err(e),
+            };
+            let step = match step {
+                Ok(step) => step,
+                Err(error) => {
+                    errors.push((prefix.clone(), js::error_text(&error)));
+                    break;
+                }
+            };
+            if js::get(&step, "done").as_bool().unwrap_or(true) {
+                break;
+            }
+            let entry = js::get(&step, "value");
+            let name = js::get_string(&entry, "name");
+            let path = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+            match js::get_string(&entry, "kind").as_str() {
+                "directory" => stack.push((path, entry)),
+                "file" => match js::call(&entry, "getFile", &[]) {
+                    Ok(p) => match js::await_value(p).await {
+                        Ok(file) => out.push(InputFile { path, file: file.unchecked_into() }),
+                        Err(error) => errors.push((path, js::error_text(&error))),
+                    },
+                    Err(error) => errors.push((path, js::error_text(&error))),
+                },
+                _ => {}
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}

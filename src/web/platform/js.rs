@@ -1,0 +1,72 @@
+//! Small helpers over `js_sys::Reflect`, valid in the page and in workers.
+
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// `target[name]`, or `undefined`.
+pub fn get(target: &JsValue, name: &str) -> JsValue {
+    Reflect::get(target, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `target[name]` as a string ("" when missing).
+pub fn get_string(target: &JsValue, name: &str) -> String {
+    get(target, name).as_string().unwrap_or_default()
+}
+
+/// Calls `target[name](args...)`.
+pub fn call(target: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+    let function: Function = get(target, name)
+        .dyn_into()
+        .map_err(|_| JsValue::from_str(&format!("{name} is not a function here")))?;
+    let array = js_sys::Array::new();
+    for arg in args {
+        array.push(arg);
+    }
+    function.apply(target, &array)
+}
+
+/// Awaits `value` if it is a promise.
+pub async fn await_value(value: JsValue) -> Result<JsValue, JsValue> {
+    match value.dyn_into::<Promise>() {
+        Ok(promise) => JsFuture::from(promise).await,
+        Err(value) => Ok(value),
+    }
+}
+
+/// A JS error as readable text.
+pub fn error_text(error: &JsValue) -> String {
+    if let Some(text) = error.as_string() {
+        return text;
+    }
+    let message = get_string(error, "message");
+    let name = get_string(error, "name");
+    match (name.is_empty(), message.is_empty()) {
+        (_, false) if !name.is_empty() => format!("{name}: {message}"),
+        (_, false) => message,
+        _ => format!("{error:?}"),
+    }
+}
+
+/// Fetches `url` (same origin) and returns its bytes.
+pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let global = js_sys::global();
+    let response = await_value(call(&global, "fetch", &[JsValue::from_str(url)]).map_err(|e| error_text(&e))?)
+        .await
+        .map_err(|e| format!("{url}: {}", error_text(&e)))?;
+    let status = get(&response, "status").as_f64().unwrap_or(0.0);
+    if !get(&response, "ok").as_bool().unwrap_or(false) {
+        return Err(format!("{url}: HTTP {status}"));
+    }
+    let buffer = await_value(call(&response, "arrayBuffer", &[]).map_err(|e| error_text(&e))?)
+        .await
+        .map_err(|e| format!("{url}: {}", error_text(&e)))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// Resolves `relative` against `base` (both URLs or paths).
+pub fn resolve_url(relative: &str, base: &str) -> String {
+    web_sys::Url::new_with_base(relative, base)
+        .map(|u| u.href())
+        .unwrap_or_else(|_| relative.to_string())
+}

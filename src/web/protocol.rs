@@ -1,0 +1,410 @@
+//! Messages between the page and the engine worker.
+//!
+//! Enums are serde's default (externally tagged) with named fields, so `web_sys::File`
+//! handles can ride along untouched (`serde_wasm_bindgen::preserve`) and byte buffers travel
+//! as `Uint8Array`s (`serde_bytes`). Every long job ends with an explicit result message.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{ClassCount, DuplicateGroup, SkippedFile, SplitConfig, SplitCounts};
+use crate::evaluation::{Assessment, ExplainMethod, Heatmap};
+use crate::storage::ModelMeta;
+use crate::training::{TrainingConfig, TrainingEvent};
+
+/// Which compute backend the user wants for training.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendPreference {
+    /// Measure and choose (CPU on software adapters).
+    #[default]
+    Auto,
+    /// WebGPU through burn-wgpu.
+    Webgpu,
+    /// Burn's Flex CPU backend in WebAssembly.
+    Cpu,
+}
+
+impl BackendPreference {
+    /// `auto`, `webgpu` or `cpu`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendPreference::Auto => "auto",
+            BackendPreference::Webgpu => "webgpu",
+            BackendPreference::Cpu => "cpu",
+        }
+    }
+}
+
+/// A file the user picked or dropped, with its path relative to the chosen folder.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InputFile {
+    /// `/`-separated path below the chosen folder (first component = class).
+    pub path: String,
+    /// The browser's handle; read in the worker.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    pub file: web_sys::File,
+}
+
+/// What to explain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExplainTarget {
+    /// A sample of the loaded data set (a test image).
+    Sample {
+        /// Sample index.
+        sample: usize,
+    },
+    /// An image of the last Predict batch.
+    Upload {
+        /// Its position in that batch.
+        index: usize,
+    },
+}
+
+/// Page -> worker.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Request {
+    /// Report the WebGPU adapter and restore the saved model, else load the bundled one.
+    Hello {
+        /// URL of the bundled ready model.
+        bundled_model_url: String,
+    },
+    /// Decode these files into a new data set.
+    LoadFiles {
+        /// Image side.
+        size: u32,
+        /// The split to make once loaded.
+        split: SplitConfig,
+        /// The files.
+        files: Vec<InputFile>,
+    },
+    /// Fetch and decode the bundled sample set (paths listed in `index_url`).
+    LoadSample {
+        /// Image side.
+        size: u32,
+        /// The split to make once loaded.
+        split: SplitConfig,
+        /// URL of the JSON list of files, relative to which the files are fetched.
+        index_url: String,
+    },
+    /// Stop a running load (also handled at once by the message handler).
+    CancelLoad,
+    /// Split again with other settings.
+    Resplit {
+        /// The settings.
+        split: SplitConfig,
+    },
+    /// Send the manifest as CSV.
+    ManifestCsv,
+    /// Train (or resume training of the current model).
+    Train {
+        /// Settings.
+        config: TrainingConfig,
+        /// Backend wanted.
+        backend: BackendPreference,
+        /// Continue from the current model's resume point.
+        resume: bool,
+    },
+    /// Pause between batches.
+    Pause,
+    /// Continue after a pause.
+    Resume,
+    /// Stop training after the current batch.
+    Stop,
+    /// Send the pixels of these samples.
+    Images {
+        /// What they are for (echoed back).
+        purpose: String,
+        /// Sample indices.
+        samples: Vec<usize>,
+    },
+    /// Classify these files with the current model.
+    Predict {
+        /// The files.
+        files: Vec<InputFile>,
+    },
+    /// Explain a prediction.
+    Explain {
+        /// The image.
+        target: ExplainTarget,
+        /// Class to explain (`None` = the predicted one).
+        class: Option<usize>,
+        /// Method.
+        method: ExplainMethod,
+    },
+    /// Send the current model file.
+    ExportModel,
+    /// Use a model file the user picked.
+    ImportModel {
+        /// File name (for messages).
+        name: String,
+        /// Its bytes.
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+    /// Fetch and use the bundled ready model.
+    LoadBundledModel {
+        /// Its URL.
+        url: String,
+    },
+    /// Forget the saved model and checkpoints in IndexedDB.
+    ForgetSaved,
+    /// Test hook: destroy the WebGPU device to simulate a device loss.
+    SimulateDeviceLoss,
+}
+
+/// The WebGPU adapter the worker found.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GpuReport {
+    /// `navigator.gpu` exists and returned an adapter.
+    pub available: bool,
+    /// Adapter vendor (`GPUAdapterInfo.vendor`).
+    pub vendor: String,
+    /// Adapter architecture.
+    pub architecture: String,
+    /// Human description.
+    pub description: String,
+    /// A software / fallback adapter (SwiftShader, llvmpipe, WARP ...).
+    pub software: bool,
+    /// Why WebGPU is unavailable, if it is.
+    pub problem: Option<String>,
+}
+
+impl GpuReport {
+    /// What the header shows: the adapter, or that the CPU is used.
+    pub fn label(&self) -> String {
+        if self.available {
+            let mut parts: Vec<&str> = [self.vendor.as_str(), self.architecture.as_str()]
+                .into_iter()
+                .filter(|p| !p.is_empty())
+                .collect();
+            if parts.is_empty() {
+                parts.push(self.description.as_str());
+            }
+            format!("WebGPU: {}{}", parts.join(" "), if self.software { " (software)" } else { "" })
+        } else {
+            "CPU (WebGPU unavailable)".to_string()
+        }
+    }
+}
+
+/// A few decoded images of one class, for the sample grid.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassSamples {
+    /// Class name.
+    pub class: String,
+    /// `size * size` grayscale images, one after another.
+    #[serde(with = "serde_bytes")]
+    pub pixels: Vec<u8>,
+    /// How many images `pixels` holds.
+    pub count: usize,
+}
+
+/// The load report without the (possibly huge) manifest.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataView {
+    /// Image side.
+    pub image_size: u32,
+    /// Files offered.
+    pub files_seen: usize,
+    /// Images used.
+    pub images: usize,
+    /// Classes with counts.
+    pub classes: Vec<ClassCount>,
+    /// Skipped files.
+    pub skipped: Vec<SkippedFile>,
+    /// Duplicate groups.
+    pub duplicate_groups: Vec<DuplicateGroup>,
+    /// Redundant files.
+    pub redundant_files: usize,
+    /// Sample images per class.
+    pub samples: Vec<ClassSamples>,
+    /// Bytes the decoded data set occupies in the worker.
+    pub memory_bytes: f64,
+    /// Load time.
+    pub seconds: f64,
+}
+
+/// The split as shown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SplitView {
+    /// Settings.
+    pub config: SplitConfig,
+    /// Counts per class (empty on error).
+    pub counts: Vec<SplitCounts>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Manifest digest.
+    pub manifest_sha256: Option<String>,
+}
+
+/// One image with its identity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SampleImage {
+    /// Sample index.
+    pub sample: usize,
+    /// Path.
+    pub path: String,
+    /// True label.
+    pub label: usize,
+    /// Pixels.
+    #[serde(with = "serde_bytes")]
+    pub pixels: Vec<u8>,
+}
+
+/// Where the current model came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelSource {
+    /// Trained in this session.
+    Trained,
+    /// A file the user loaded.
+    File,
+    /// The bundled ready model.
+    Bundled,
+    /// Restored from IndexedDB after a reload.
+    Saved,
+}
+
+/// One Predict result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PredictionRow {
+    /// File name / path.
+    pub name: String,
+    /// Probabilities per class (empty on error).
+    pub probabilities: Vec<f32>,
+    /// Why the file could not be classified.
+    pub error: Option<String>,
+    /// The decoded image (empty on error).
+    #[serde(with = "serde_bytes")]
+    pub pixels: Vec<u8>,
+}
+
+/// Worker -> page.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Response {
+    /// The worker's code is loaded and listening (sent before anything else).
+    Booted,
+    /// The worker is up.
+    Ready {
+        /// WebGPU adapter.
+        gpu: GpuReport,
+    },
+    /// Load progress.
+    LoadProgress {
+        /// Files processed.
+        done: usize,
+        /// Files in all.
+        total: usize,
+        /// Milliseconds since the start.
+        elapsed_ms: f64,
+    },
+    /// The data set is loaded.
+    Loaded {
+        /// The report.
+        data: DataView,
+        /// The split.
+        split: SplitView,
+    },
+    /// The load stopped (cancelled or failed); the previous data set, if any, is kept.
+    LoadStopped {
+        /// Why.
+        message: String,
+    },
+    /// A new split.
+    SplitChanged {
+        /// The split.
+        split: SplitView,
+    },
+    /// The manifest.
+    ManifestCsv {
+        /// CSV text.
+        csv: String,
+    },
+    /// Which backend training uses, and why.
+    BackendChosen {
+        /// `WebGPU` or `CPU`.
+        backend: String,
+        /// Why.
+        reason: String,
+    },
+    /// A training event.
+    Training {
+        /// The event.
+        event: TrainingEvent,
+    },
+    /// Training ended; the model was assessed on the test set.
+    TrainingDone {
+        /// Test-set assessment.
+        assessment: Box<Assessment>,
+        /// Misclassified test images (most confident first, at most 48).
+        misclassified: Vec<SampleImage>,
+    },
+    /// Training could not run or broke.
+    TrainingFailed {
+        /// Why.
+        message: String,
+    },
+    /// Pixels asked for.
+    Images {
+        /// Echo of the request's purpose.
+        purpose: String,
+        /// The images.
+        images: Vec<SampleImage>,
+    },
+    /// Predict results.
+    Predictions {
+        /// One per file.
+        results: Vec<PredictionRow>,
+    },
+    /// A heatmap.
+    Explanation {
+        /// What was explained.
+        target: ExplainTarget,
+        /// The heatmap.
+        heatmap: Heatmap,
+        /// The image under it.
+        #[serde(with = "serde_bytes")]
+        pixels: Vec<u8>,
+    },
+    /// A model is ready (trained, loaded, bundled or restored).
+    ModelReady {
+        /// Its header.
+        meta: Box<ModelMeta>,
+        /// Where it came from.
+        source: ModelSource,
+        /// Size of its file in bytes.
+        file_bytes: usize,
+    },
+    /// A model file was refused; the current model stays.
+    ModelRejected {
+        /// Why.
+        message: String,
+    },
+    /// The current model file, for download.
+    ModelFile {
+        /// Suggested name.
+        file_name: String,
+        /// Bytes.
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+    /// A message for the user.
+    Notice {
+        /// `info`, `warning` or `error`.
+        level: String,
+        /// Text.
+        message: String,
+    },
+}
+
+/// Encodes a message for `postMessage`.
+pub fn encode<T: Serialize>(message: &T) -> Result<wasm_bindgen::JsValue, String> {
+    message
+        .serialize(&serde_wasm_bindgen::Serializer::new())
+        .map_err(|error| format!("cannot encode message: {error}"))
+}
+
+/// Decodes a message from `postMessage`.
+pub fn decode<T: for<'de> Deserialize<'de>>(value: wasm_bindgen::JsValue) -> Result<T, String> {
+    serde_wasm_bindgen::from_value(value).map_err(|error| format!("cannot decode message: {error}"))
+}

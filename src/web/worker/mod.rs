@@ -1,0 +1,89 @@
+//! The engine worker: owns the data set, the model and the compute device, and runs every
+//! long job (decoding, training, evaluation, prediction) off the page's main thread.
+//!
+//! Control messages (pause, resume, stop, cancel) are acted on the moment they arrive, from
+//! the message handler itself; everything else is queued and handled one job at a time.
+
+mod engine;
+mod host;
+mod loader;
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use wasm_bindgen::{JsCast, closure::Closure};
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+use super::protocol::{Request, Response, decode, encode};
+
+/// State of a training run as the controls see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    /// Nothing special: run.
+    Running,
+    /// Wait between batches.
+    Paused,
+    /// Stop after the current batch.
+    Stopping,
+}
+
+/// Flags the message handler sets and long jobs read between steps.
+pub struct Controls {
+    /// Pause / stop for training.
+    pub run: Cell<RunState>,
+    /// Cancel the current load.
+    pub cancel_load: Cell<bool>,
+}
+
+/// Posts a message to the page.
+pub fn post(response: &Response) {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    match encode(response) {
+        Ok(value) => {
+            let _ = scope.post_message(&value);
+        }
+        Err(error) => {
+            gloo::console::error!(error);
+        }
+    }
+}
+
+/// Posts a notice.
+pub fn notice(level: &str, message: impl Into<String>) {
+    post(&Response::Notice {
+        level: level.into(),
+        message: message.into(),
+    });
+}
+
+/// Entry point of the worker binary.
+pub fn run() {
+    console_error_panic_hook::set_once();
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let controls = Rc::new(Controls {
+        run: Cell::new(RunState::Running),
+        cancel_load: Cell::new(false),
+    });
+    let (sender, receiver) = futures::channel::mpsc::unbounded::<Request>();
+    let handler = {
+        let controls = controls.clone();
+        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| match decode::<Request>(event.data()) {
+            Ok(Request::Pause) => controls.run.set(RunState::Paused),
+            Ok(Request::Resume) => {
+                if controls.run.get() == RunState::Paused {
+                    controls.run.set(RunState::Running);
+                }
+            }
+            Ok(Request::Stop) => controls.run.set(RunState::Stopping),
+            Ok(Request::CancelLoad) => controls.cancel_load.set(true),
+            Ok(request) => {
+                let _ = sender.unbounded_send(request);
+            }
+            Err(error) => notice("error", format!("the engine could not read a message: {error}")),
+        })
+    };
+    scope.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+    handler.forget();
+    post(&Response::Booted);
+    wasm_bindgen_futures::spawn_local(engine::Engine::new(controls).run(receiver));
+}

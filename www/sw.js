@@ -1,0 +1,46 @@
+// MedClassify service worker: caches the app shell, wasm, sample data and ready model so the
+// page works offline after its first load. Same-origin only; it never contacts another host.
+const VERSION = "__MEDCLASSIFY_BUILD__";
+const CACHE = `medclassify-${VERSION}`;
+
+self.addEventListener("install", (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    const list = await (await fetch("precache.json", { cache: "no-store" })).json();
+    await cache.addAll(list.map((path) => new Request(path, { cache: "reload" })));
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const key of await caches.keys()) {
+      if (key.startsWith("medclassify-") && key !== CACHE) await caches.delete(key);
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  event.respondWith((async () => {
+    const cache = await caches.open(CACHE);
+    // The page itself: network first (to pick up new builds), cache when offline.
+    if (request.mode === "navigate") {
+      try {
+        const response = await fetch(request);
+        if (response.ok) cache.put(request, response.clone());
+        return response;
+      } catch (error) {
+        return (await cache.match(request, { ignoreSearch: true })) || (await cache.match("./")) || Response.error();
+      }
+    }
+    const cached = await cache.match(request, { ignoreSearch: true });
+    if (cached) return cached;
+    const response = await fetch(request);
+    if (response.ok && url.pathname.indexOf("/precache.json") < 0) cache.put(request, response.clone());
+    return response;
+  })());
+});
