@@ -2,9 +2,9 @@
 pub mod data;
 pub mod evaluation;
 pub mod model;
-pub mod storage;
-pub mod training;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
+pub mod storage;
+pub mod training;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -31,7 +31,13 @@ impl Default for AugmentConfig {
 ///
 /// One inverse affine map per image, bilinear sampling, edges repeated (Keras
 /// `fill_mode="nearest"`).
-pub fn augment_image(image: &[u8], size: usize, config: &AugmentConfig, rng: &mut impl Rng, out: &mut [u8]) {
+pub fn augment_image(
+    image: &[u8],
+    size: usize,
+    config: &AugmentConfig,
+    rng: &mut impl Rng,
+    out: &mut [u8],
+) {
     let angle = rng.random_range(-1.0f32..=1.0) * config.rotation_degrees.to_radians();
     let scale = 1.0 + rng.random_range(-1.0f32..=1.0) * config.zoom;
     let shift_x = rng.random_range(-1.0f32..=1.0) * config.shift * size as f32;
@@ -70,21 +76,49 @@ mod tests {
     fn identity_settings_keep_the_image() {
         let image: Vec<u8> = (0..64u32).map(|i| (i * 4) as u8).collect();
         let mut out = vec![0; 64];
-        let none = AugmentConfig { rotation_degrees: 0.0, horizontal_flip: false, zoom: 0.0, shift: 0.0 };
-        augment_image(&image, 8, &none, &mut rand_chacha::ChaCha8Rng::seed_from_u64(1), &mut out);
+        let none = AugmentConfig {
+            rotation_degrees: 0.0,
+            horizontal_flip: false,
+            zoom: 0.0,
+            shift: 0.0,
+        };
+        augment_image(
+            &image,
+            8,
+            &none,
+            &mut rand_chacha::ChaCha8Rng::seed_from_u64(1),
+            &mut out,
+        );
         assert_eq!(out, image);
     }
 
     #[test]
     fn flip_mirrors_and_is_seeded() {
         let image: Vec<u8> = (0..16u32).map(|i| (i % 4 * 60) as u8).collect();
-        let flip = AugmentConfig { rotation_degrees: 0.0, horizontal_flip: true, zoom: 0.0, shift: 0.0 };
+        let flip = AugmentConfig {
+            rotation_degrees: 0.0,
+            horizontal_flip: true,
+            zoom: 0.0,
+            shift: 0.0,
+        };
         let mut seen_flip = false;
         for seed in 0..8 {
             let mut a = vec![0; 16];
             let mut b = vec![0; 16];
-            augment_image(&image, 4, &flip, &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed), &mut a);
-            augment_image(&image, 4, &flip, &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed), &mut b);
+            augment_image(
+                &image,
+                4,
+                &flip,
+                &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed),
+                &mut a,
+            );
+            augment_image(
+                &image,
+                4,
+                &flip,
+                &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed),
+                &mut b,
+            );
             assert_eq!(a, b, "same seed, same result");
             if a != image {
                 seen_flip = true;

@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::{ClassCount, DecodeLimits, LoadReport, SkipReason, SkippedFile, classify_path, decode_image, find_duplicates, sha256};
+use super::{
+    ClassCount, DecodeLimits, LoadReport, SkipReason, SkippedFile, classify_path, decode_image,
+    find_duplicates, sha256,
+};
 
 /// One usable image.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,7 +66,11 @@ impl Dataset {
     pub fn memory_bytes(&self) -> usize {
         self.pixels.capacity()
             + self.samples.capacity() * std::mem::size_of::<Sample>()
-            + self.samples.iter().map(|s| s.path.capacity()).sum::<usize>()
+            + self
+                .samples
+                .iter()
+                .map(|s| s.path.capacity())
+                .sum::<usize>()
     }
 }
 
@@ -80,7 +87,12 @@ pub struct PreparedImage {
 
 /// Classifies, hashes and decodes one file: the per-file work, free of shared state so it
 /// can run on any thread.
-pub fn prepare_file(path: &str, bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<PreparedImage, SkipReason> {
+pub fn prepare_file(
+    path: &str,
+    bytes: &[u8],
+    size: u32,
+    limits: &DecodeLimits,
+) -> Result<PreparedImage, SkipReason> {
     let class = classify_path(path)?.to_string();
     let pixels = decode_image(bytes, size, limits)?;
     Ok(PreparedImage {
@@ -123,7 +135,8 @@ impl DatasetBuilder {
 
     /// Reserves room for about `files` images (avoids regrowing the pixel store).
     pub fn reserve(&mut self, files: usize) {
-        self.pixels.reserve(files * (self.image_size * self.image_size) as usize);
+        self.pixels
+            .reserve(files * (self.image_size * self.image_size) as usize);
         self.entries.reserve(files);
     }
 
@@ -139,13 +152,18 @@ impl DatasetBuilder {
     }
 
     /// Adds the outcome of [`prepare_file`] (which may have run on another thread).
-    pub fn add_prepared(&mut self, path: &str, outcome: Result<PreparedImage, SkipReason>) -> Option<SkipReason> {
+    pub fn add_prepared(
+        &mut self,
+        path: &str,
+        outcome: Result<PreparedImage, SkipReason>,
+    ) -> Option<SkipReason> {
         self.files_seen += 1;
         match outcome {
             Ok(image) => {
                 let slot = self.entries.len();
                 self.pixels.extend_from_slice(&image.pixels);
-                self.entries.push((path.to_string(), image.class, image.sha256, slot));
+                self.entries
+                    .push((path.to_string(), image.class, image.sha256, slot));
                 None
             }
             Err(reason) => self.skip(path, reason),
@@ -155,7 +173,12 @@ impl DatasetBuilder {
     /// Records a file that could not even be read (e.g. a browser read error).
     pub fn add_unreadable(&mut self, path: &str, detail: &str) -> Option<SkipReason> {
         self.files_seen += 1;
-        self.skip(path, SkipReason::Unreadable { detail: detail.to_string() })
+        self.skip(
+            path,
+            SkipReason::Unreadable {
+                detail: detail.to_string(),
+            },
+        )
     }
 
     fn skip(&mut self, path: &str, reason: SkipReason) -> Option<SkipReason> {

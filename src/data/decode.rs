@@ -61,7 +61,11 @@ pub fn decode_image(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<Ve
     })?;
     if !matches!(
         format,
-        ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Bmp | ImageFormat::Gif | ImageFormat::WebP
+        ImageFormat::Jpeg
+            | ImageFormat::Png
+            | ImageFormat::Bmp
+            | ImageFormat::Gif
+            | ImageFormat::WebP
     ) {
         return Err(SkipReason::UnsupportedFormat {
             format: format_name(format),
@@ -119,14 +123,19 @@ fn map_error(error: ImageError, format: ImageFormat) -> SkipReason {
         ImageError::Unsupported(unsupported) => SkipReason::UnsupportedFormat {
             format: format!("{} ({unsupported})", format_name(format)),
         },
-        ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => SkipReason::Truncated {
-            detail: format!("the {} data ends early", format_name(format)),
-        },
+        ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            SkipReason::Truncated {
+                detail: format!("the {} data ends early", format_name(format)),
+            }
+        }
         other => {
             let detail = other.to_string();
             let lower = detail.to_ascii_lowercase();
-            if lower.contains("eof") || lower.contains("end of file") || lower.contains("unexpected end")
-                || lower.contains("no more data") || lower.contains("truncat")
+            if lower.contains("eof")
+                || lower.contains("end of file")
+                || lower.contains("unexpected end")
+                || lower.contains("no more data")
+                || lower.contains("truncat")
             {
                 SkipReason::Truncated {
                     detail: format!("the {} data ends early ({detail})", format_name(format)),
@@ -234,7 +243,13 @@ mod tests {
     #[test]
     fn every_supported_format_decodes_to_the_requested_square() {
         let image = gradient(48, 40);
-        for format in [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Bmp, ImageFormat::Gif, ImageFormat::WebP] {
+        for format in [
+            ImageFormat::Png,
+            ImageFormat::Jpeg,
+            ImageFormat::Bmp,
+            ImageFormat::Gif,
+            ImageFormat::WebP,
+        ] {
             let bytes = encode(&image, format);
             for size in SUPPORTED_SIZES {
                 let pixels = decode_image(&bytes, size, &DecodeLimits::default())
@@ -246,11 +261,22 @@ mod tests {
 
     #[test]
     fn rgba_and_16_bit_become_8_bit_gray() {
-        let rgba = DynamicImage::ImageRgba8(ImageBuffer::from_pixel(8, 8, Rgba([255, 255, 255, 40])));
-        let pixels = decode_image(&encode(&rgba, ImageFormat::Png), 8, &DecodeLimits::default()).unwrap();
+        let rgba =
+            DynamicImage::ImageRgba8(ImageBuffer::from_pixel(8, 8, Rgba([255, 255, 255, 40])));
+        let pixels = decode_image(
+            &encode(&rgba, ImageFormat::Png),
+            8,
+            &DecodeLimits::default(),
+        )
+        .unwrap();
         assert!(pixels.iter().all(|&p| p == 255));
         let deep = DynamicImage::ImageLuma16(ImageBuffer::from_pixel(8, 8, Luma([0x8000u16])));
-        let pixels = decode_image(&encode(&deep, ImageFormat::Png), 8, &DecodeLimits::default()).unwrap();
+        let pixels = decode_image(
+            &encode(&deep, ImageFormat::Png),
+            8,
+            &DecodeLimits::default(),
+        )
+        .unwrap();
         assert!(pixels.iter().all(|&p| p == 128), "{pixels:?}");
     }
 
@@ -270,13 +296,23 @@ mod tests {
         let png = encode(&gradient(16, 16), ImageFormat::Png);
         let cases: Vec<(&str, Vec<u8>, &str)> = vec![
             ("zero bytes", vec![], "empty"),
-            ("text named .jpg", b"hello, this is not a picture\n".to_vec(), "not_an_image"),
+            (
+                "text named .jpg",
+                b"hello, this is not a picture\n".to_vec(),
+                "not_an_image",
+            ),
             ("truncated png", png[..png.len() / 2].to_vec(), "truncated"),
-            ("png with garbage body", {
-                let mut b = png.clone();
-                for x in b.iter_mut().skip(40).take(60) { *x ^= 0x5A; }
-                b
-            }, "corrupt"),
+            (
+                "png with garbage body",
+                {
+                    let mut b = png.clone();
+                    for x in b.iter_mut().skip(40).take(60) {
+                        *x ^= 0x5A;
+                    }
+                    b
+                },
+                "corrupt",
+            ),
         ];
         for (name, bytes, code) in cases {
             let error = decode_image(&bytes, 32, &limits).unwrap_err();
@@ -288,7 +324,10 @@ mod tests {
     fn decompression_bomb_is_rejected_from_its_header() {
         // A 30000 x 30000 one-colour PNG compresses to a few hundred KB; build only its header
         // plus a little data: the size check must refuse it before any pixel is decoded.
-        let mut bytes = encode(&DynamicImage::ImageLuma8(ImageBuffer::from_pixel(1, 1, Luma([0]))), ImageFormat::Png);
+        let mut bytes = encode(
+            &DynamicImage::ImageLuma8(ImageBuffer::from_pixel(1, 1, Luma([0]))),
+            ImageFormat::Png,
+        );
         // IHDR width/height live at offsets 16..24; patch them and fix the CRC.
         bytes[16..20].copy_from_slice(&30_000u32.to_be_bytes());
         bytes[20..24].copy_from_slice(&30_000u32.to_be_bytes());
@@ -304,7 +343,11 @@ mod tests {
         for &byte in data {
             crc ^= u32::from(byte);
             for _ in 0..8 {
-                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc

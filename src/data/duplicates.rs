@@ -35,11 +35,19 @@ pub fn find_duplicates(dataset: &Dataset) -> Vec<DuplicateGroup> {
             classes.dedup();
             DuplicateGroup {
                 sha256: hex(&hash),
-                paths: members.iter().map(|&i| dataset.samples[i].path.clone()).collect(),
+                paths: members
+                    .iter()
+                    .map(|&i| dataset.samples[i].path.clone())
+                    .collect(),
                 classes,
             }
         })
         .collect();
-    groups.sort_by(|a, b| b.paths.len().cmp(&a.paths.len()).then_with(|| a.sha256.cmp(&b.sha256)));
+    groups.sort_by(|a, b| {
+        b.paths
+            .len()
+            .cmp(&a.paths.len())
+            .then_with(|| a.sha256.cmp(&b.sha256))
+    });
     groups
 }

@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ClassCount, Dataset, DuplicateGroup, LoadReport, Manifest, ManifestRow, SkippedFile, Split, SplitConfig, SplitCounts, split_dataset};
+use super::{
+    ClassCount, Dataset, DuplicateGroup, LoadReport, Manifest, ManifestRow, SkippedFile, Split,
+    SplitConfig, SplitCounts, split_dataset,
+};
 
 /// Folder report plus split.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -36,7 +39,11 @@ pub struct Inspection {
 
 impl Inspection {
     /// Splits `dataset` with `config` and gathers the report; also returns the split.
-    pub fn new(dataset: &Dataset, report: &LoadReport, config: &SplitConfig) -> (Self, Option<Split>) {
+    pub fn new(
+        dataset: &Dataset,
+        report: &LoadReport,
+        config: &SplitConfig,
+    ) -> (Self, Option<Split>) {
         let (split, split_error) = match split_dataset(dataset, config) {
             Ok(split) => (Some(split), None),
             Err(error) => (None, Some(error.to_string())),

@@ -45,7 +45,10 @@ impl Manifest {
     pub fn to_csv(&self) -> String {
         let mut out = String::from("path,class,split,sha256\n");
         for row in &self.rows {
-            for (i, field) in [&row.path, &row.class, &row.split, &row.sha256].into_iter().enumerate() {
+            for (i, field) in [&row.path, &row.class, &row.split, &row.sha256]
+                .into_iter()
+                .enumerate()
+            {
                 if i > 0 {
                     out.push(',');
                 }

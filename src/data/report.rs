@@ -69,12 +69,18 @@ impl fmt::Display for SkipReason {
         match self {
             SkipReason::Hidden => write!(f, "hidden or system file"),
             SkipReason::OutsideClassFolder => {
-                write!(f, "outside a class folder (files must sit in a subfolder named after their class)")
+                write!(
+                    f,
+                    "outside a class folder (files must sit in a subfolder named after their class)"
+                )
             }
             SkipReason::Empty => write!(f, "empty file (0 bytes)"),
             SkipReason::NotAnImage { detail } => write!(f, "not an image: {detail}"),
             SkipReason::UnsupportedFormat { format } => {
-                write!(f, "unsupported image format {format} (use JPEG, PNG, BMP, GIF or WebP)")
+                write!(
+                    f,
+                    "unsupported image format {format} (use JPEG, PNG, BMP, GIF or WebP)"
+                )
             }
             SkipReason::Truncated { detail } => write!(f, "truncated: {detail}"),
             SkipReason::Corrupt { detail } => write!(f, "corrupt image: {detail}"),

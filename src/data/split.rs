@@ -83,7 +83,9 @@ pub enum SplitError {
 impl fmt::Display for SplitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SplitError::InvalidFractions { detail } => write!(f, "invalid split fractions: {detail}"),
+            SplitError::InvalidFractions { detail } => {
+                write!(f, "invalid split fractions: {detail}")
+            }
             SplitError::ClassTooSmall { class, distinct } => write!(
                 f,
                 "class \"{class}\" has only {distinct} distinct image(s); at least 3 are needed so that \
@@ -141,8 +143,9 @@ impl Split {
 
 /// Stable 64-bit FNV-1a hash, used to give each class its own shuffle stream.
 fn fnv1a(text: &str) -> u64 {
-    text.bytes()
-        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// Splits `dataset` per class. A group of byte-identical files always lands in one subset

@@ -37,26 +37,50 @@ pub struct Assessment {
 impl Assessment {
     /// The wrong predictions, most confident first.
     pub fn misclassified(&self) -> Vec<&Prediction> {
-        let mut wrong: Vec<&Prediction> = self.predictions.iter().filter(|p| p.label != p.predicted).collect();
+        let mut wrong: Vec<&Prediction> = self
+            .predictions
+            .iter()
+            .filter(|p| p.label != p.predicted)
+            .collect();
         wrong.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
         wrong
     }
 }
 
 /// Scores `model` on the test subset and calibrates it on the validation subset.
-pub async fn assess(model: &Classifier, dataset: &Dataset, split: &Split, device: &Device) -> Result<Assessment, ExecutionError> {
+pub async fn assess(
+    model: &Classifier,
+    dataset: &Dataset,
+    split: &Split,
+    device: &Device,
+) -> Result<Assessment, ExecutionError> {
     let test = split.indices(Subset::Test);
     let validation = split.indices(Subset::Validation);
     let test_scores = score_samples(model, dataset, &test, device).await?;
     let validation_scores = score_samples(model, dataset, &validation, device).await?;
-    Ok(assess_scores(dataset, &test, &test_scores, &validation, &validation_scores))
+    Ok(assess_scores(
+        dataset,
+        &test,
+        &test_scores,
+        &validation,
+        &validation_scores,
+    ))
 }
 
 /// [`assess`] from scores already computed.
-pub fn assess_scores(dataset: &Dataset, test: &[usize], test_scores: &Scores, validation: &[usize], validation_scores: &Scores) -> Assessment {
+pub fn assess_scores(
+    dataset: &Dataset,
+    test: &[usize],
+    test_scores: &Scores,
+    validation: &[usize],
+    validation_scores: &Scores,
+) -> Assessment {
     let k = dataset.classes.len();
     let test_labels: Vec<usize> = test.iter().map(|&i| dataset.samples[i].label).collect();
-    let validation_labels: Vec<usize> = validation.iter().map(|&i| dataset.samples[i].label).collect();
+    let validation_labels: Vec<usize> = validation
+        .iter()
+        .map(|&i| dataset.samples[i].label)
+        .collect();
     let probabilities = test_scores.probabilities(1.0);
     let evaluation = Evaluation::from_probabilities(&dataset.classes, &probabilities, &test_labels);
     let temperature = fit_temperature(&validation_scores.logits, k, &validation_labels);

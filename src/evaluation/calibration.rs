@@ -32,7 +32,12 @@ pub struct Calibration {
 pub const ECE_BINS: usize = 15;
 
 /// ECE and reliability bins of `probabilities` (rows of `classes`) against `labels`.
-pub fn calibration(probabilities: &[f32], classes: usize, labels: &[usize], bins: usize) -> Calibration {
+pub fn calibration(
+    probabilities: &[f32],
+    classes: usize,
+    labels: &[usize],
+    bins: usize,
+) -> Calibration {
     let mut count = vec![0usize; bins];
     let mut confidence = vec![0.0f64; bins];
     let mut correct = vec![0usize; bins];

@@ -46,11 +46,19 @@ fn normalise(mut values: Vec<f32>) -> Vec<f32> {
 fn upsample(map: &[f32], h: usize, w: usize, size: usize) -> Vec<f32> {
     let mut out = vec![0.0; size * size];
     for y in 0..size {
-        let sy = if size > 1 { y as f32 * (h as f32 - 1.0) / (size as f32 - 1.0) } else { 0.0 };
+        let sy = if size > 1 {
+            y as f32 * (h as f32 - 1.0) / (size as f32 - 1.0)
+        } else {
+            0.0
+        };
         let (y0, fy) = (sy.floor() as usize, sy - sy.floor());
         let y1 = (y0 + 1).min(h - 1);
         for x in 0..size {
-            let sx = if size > 1 { x as f32 * (w as f32 - 1.0) / (size as f32 - 1.0) } else { 0.0 };
+            let sx = if size > 1 {
+                x as f32 * (w as f32 - 1.0) / (size as f32 - 1.0)
+            } else {
+                0.0
+            };
             let (x0, fx) = (sx.floor() as usize, sx - sx.floor());
             let x1 = (x0 + 1).min(w - 1);
             let top = map[y0 * w + x0] * (1.0 - fx) + map[y0 * w + x1] * fx;
@@ -61,15 +69,40 @@ fn upsample(map: &[f32], h: usize, w: usize, size: usize) -> Vec<f32> {
     out
 }
 
+/// What is explained: the margin of `class`'s logit over the mean logit of the other classes.
+/// Unlike the raw logit, the margin is positive for the predicted class even when every logit
+/// is negative, and unlike the log-probability it does not saturate for confident predictions.
+fn class_margin(logits: Tensor<2>, class: usize) -> Tensor<1> {
+    let [_, k] = logits.dims();
+    if k < 2 {
+        return logits.sum();
+    }
+    let others = (k - 1) as f32;
+    logits
+        .clone()
+        .narrow(1, class, 1)
+        .sum()
+        .mul_scalar(1.0 + 1.0 / others)
+        - logits.sum().div_scalar(others)
+}
+
 /// Input-gradient saliency of `class` for one image (`size * size` raw pixels).
 /// `model` must be in inference mode; `device` is the plain (non-autodiff) device.
-pub async fn saliency(model: &Classifier, image: &[u8], size: usize, class: usize, device: &Device) -> Result<Heatmap, ExecutionError> {
+pub async fn saliency(
+    model: &Classifier,
+    image: &[u8],
+    size: usize,
+    class: usize,
+    device: &Device,
+) -> Result<Heatmap, ExecutionError> {
     let autodiff = device.clone().autodiff();
     let model = model.valid().fork(&autodiff);
     let input = images_tensor(image, size, &autodiff).require_grad();
     let logits = model.forward(input.clone());
-    let gradients = logits.narrow(1, class, 1).sum().backward();
-    let gradient = input.grad(&gradients).expect("the input requires a gradient");
+    let gradients = class_margin(logits, class).backward();
+    let gradient = input
+        .grad(&gradients)
+        .expect("the input requires a gradient");
     let data = gradient.abs().into_data_async().await?;
     Ok(Heatmap {
         method: ExplainMethod::Saliency,
@@ -79,19 +112,31 @@ pub async fn saliency(model: &Classifier, image: &[u8], size: usize, class: usiz
     })
 }
 
-/// Grad-CAM of `class` for one image: the last convolutional feature maps weighted by the
-/// spatial mean of their gradients, rectified and upsampled to the input size.
-pub async fn grad_cam(model: &Classifier, image: &[u8], size: usize, class: usize, device: &Device) -> Result<Heatmap, ExecutionError> {
+/// Grad-CAM of `class` for one image, in its element-wise form (HiResCAM, Draelos & Carin
+/// 2020): the last convolutional feature maps multiplied by the gradients of the class margin
+/// position by position, summed over channels, rectified and upsampled to the input size.
+/// For networks ending in global average pooling (the `strong` preset) this equals classic
+/// Grad-CAM up to a constant; for networks with a dense layer over spatial positions (the
+/// `seed` preset) classic Grad-CAM's channel-mean weights blur away where the evidence is,
+/// while the element-wise form stays faithful to what the dense layer uses.
+pub async fn grad_cam(
+    model: &Classifier,
+    image: &[u8],
+    size: usize,
+    class: usize,
+    device: &Device,
+) -> Result<Heatmap, ExecutionError> {
     let autodiff = device.clone().autodiff();
     let model = model.valid().fork(&autodiff);
     let input = images_tensor(image, size, &autodiff);
     let features = model.features(input).detach().require_grad(); // [1, C, h, w]
     let logits = model.head(features.clone());
-    let gradients = logits.narrow(1, class, 1).sum().backward();
-    let gradient = features.grad(&gradients).expect("the features require a gradient"); // [1, C, h, w]
+    let gradients = class_margin(logits, class).backward();
+    let gradient = features
+        .grad(&gradients)
+        .expect("the features require a gradient"); // [1, C, h, w]
     let [_, _, h, w] = gradient.dims();
-    let weights = gradient.mean_dim(3).mean_dim(2); // [1, C, 1, 1]
-    let cam = (features.inner() * weights).sum_dim(1).clamp_min(0.0); // [1, 1, h, w]
+    let cam = (features.inner() * gradient).sum_dim(1).clamp_min(0.0); // [1, 1, h, w]
     let data = cam.into_data_async().await?;
     let map = data.try_into_vec_as::<f32>().unwrap_or_default();
     Ok(Heatmap {

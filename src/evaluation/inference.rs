@@ -44,7 +44,12 @@ async fn logits_of(model: &Classifier, images: Tensor<4>) -> Result<Vec<f32>, Ex
 }
 
 /// Logits for dataset samples `indices` (`model` in inference mode).
-pub async fn score_samples(model: &Classifier, dataset: &Dataset, indices: &[usize], device: &Device) -> Result<Scores, ExecutionError> {
+pub async fn score_samples(
+    model: &Classifier,
+    dataset: &Dataset,
+    indices: &[usize],
+    device: &Device,
+) -> Result<Scores, ExecutionError> {
     let mut logits = Vec::with_capacity(indices.len() * dataset.classes.len());
     for chunk in indices.chunks(INFERENCE_BATCH) {
         let (images, _) = make_batch(dataset, chunk, None, device);
@@ -57,7 +62,13 @@ pub async fn score_samples(model: &Classifier, dataset: &Dataset, indices: &[usi
 }
 
 /// Logits for raw images (`pixels` holds whole `size * size` images).
-pub async fn score_pixels(model: &Classifier, pixels: &[u8], size: usize, classes: usize, device: &Device) -> Result<Scores, ExecutionError> {
+pub async fn score_pixels(
+    model: &Classifier,
+    pixels: &[u8],
+    size: usize,
+    classes: usize,
+    device: &Device,
+) -> Result<Scores, ExecutionError> {
     let mut logits = Vec::with_capacity(pixels.len() / (size * size) * classes);
     for chunk in pixels.chunks(INFERENCE_BATCH * size * size) {
         logits.extend(logits_of(model, images_tensor(chunk, size, device)).await?);
@@ -66,7 +77,14 @@ pub async fn score_pixels(model: &Classifier, pixels: &[u8], size: usize, classe
 }
 
 /// Probabilities of one batch, computed on the device (for the timing benchmark).
-pub async fn probabilities_of(model: &Classifier, pixels: &[u8], size: usize, device: &Device) -> Result<Vec<f32>, ExecutionError> {
-    let data = softmax(model.forward(images_tensor(pixels, size, device)), 1).into_data_async().await?;
+pub async fn probabilities_of(
+    model: &Classifier,
+    pixels: &[u8],
+    size: usize,
+    device: &Device,
+) -> Result<Vec<f32>, ExecutionError> {
+    let data = softmax(model.forward(images_tensor(pixels, size, device)), 1)
+        .into_data_async()
+        .await?;
     Ok(data.try_into_vec_as::<f32>().unwrap_or_default())
 }

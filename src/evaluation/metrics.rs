@@ -54,7 +54,11 @@ impl Evaluation {
     /// Scores `probabilities` (one row of `classes.len()` per image) against `labels`.
     pub fn from_probabilities(classes: &[String], probabilities: &[f32], labels: &[usize]) -> Self {
         let k = classes.len();
-        assert_eq!(probabilities.len(), labels.len() * k, "one probability row per label");
+        assert_eq!(
+            probabilities.len(),
+            labels.len() * k,
+            "one probability row per label"
+        );
         let mut confusion = vec![vec![0usize; k]; k];
         let mut loss = 0.0f64;
         for (row, &label) in probabilities.chunks_exact(k).zip(labels) {
@@ -74,8 +78,16 @@ impl Evaluation {
                 let tp = confusion[c][c] as f64;
                 let support: usize = confusion[c].iter().sum();
                 let predicted: usize = (0..k).map(|t| confusion[t][c]).sum();
-                let precision = if predicted == 0 { 0.0 } else { tp / predicted as f64 };
-                let recall = if support == 0 { 0.0 } else { tp / support as f64 };
+                let precision = if predicted == 0 {
+                    0.0
+                } else {
+                    tp / predicted as f64
+                };
+                let recall = if support == 0 {
+                    0.0
+                } else {
+                    tp / support as f64
+                };
                 let f1 = if precision + recall == 0.0 {
                     0.0
                 } else {
@@ -95,7 +107,11 @@ impl Evaluation {
             classes: classes.to_vec(),
             total,
             correct,
-            accuracy: if total == 0 { 0.0 } else { correct as f64 / total as f64 },
+            accuracy: if total == 0 {
+                0.0
+            } else {
+                correct as f64 / total as f64
+            },
             loss,
             confusion,
             per_class,

@@ -2,7 +2,9 @@
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu,
+};
 use burn::prelude::*;
 
 /// Configuration of [`StrongNet`].
@@ -43,7 +45,8 @@ impl ConvBlock {
     /// - input: `[batch, c_in, h, w]`
     /// - output: `[batch, c_out, h, w]`
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.activation.forward(self.norm.forward(self.conv.forward(x)))
+        self.activation
+            .forward(self.norm.forward(self.conv.forward(x)))
     }
 }
 

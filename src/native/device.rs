@@ -30,13 +30,23 @@ pub fn select_device(choice: BackendChoice) -> Result<(Device, String), String> 
     let cpu = || (Device::flex(), "CPU (Burn Flex)".to_string());
     match choice {
         BackendChoice::Cpu => Ok(cpu()),
-        BackendChoice::Wgpu | BackendChoice::Auto => match Device::wgpu_options().init_with_setup() {
+        BackendChoice::Wgpu | BackendChoice::Auto => match Device::wgpu_options().init_with_setup()
+        {
             Ok((device, setup)) => {
                 let info = setup.adapter.get_info();
                 let software = info.device_type == burn::tensor::wgpu::wgpu::DeviceType::Cpu;
-                let description = format!("wgpu {:?} on {} ({:?})", info.backend, info.name, info.device_type);
+                let description = format!(
+                    "wgpu {:?} on {} ({:?})",
+                    info.backend, info.name, info.device_type
+                );
                 if software && choice == BackendChoice::Auto {
-                    Ok((Device::flex(), format!("CPU (Burn Flex; the only GPU adapter, {}, is software)", info.name)))
+                    Ok((
+                        Device::flex(),
+                        format!(
+                            "CPU (Burn Flex; the only GPU adapter, {}, is software)",
+                            info.name
+                        ),
+                    ))
                 } else {
                     Ok((device, description))
                 }

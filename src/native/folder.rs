@@ -21,7 +21,10 @@ pub fn list_files(root: &Path) -> (Vec<(String, PathBuf)>, Vec<(String, String)>
         for entry in entries.flatten() {
             let path = entry.path();
             let Ok(kind) = std::fs::metadata(&path) else {
-                errors.push((relative(root, &path), "broken link or unreadable metadata".into()));
+                errors.push((
+                    relative(root, &path),
+                    "broken link or unreadable metadata".into(),
+                ));
                 continue;
             };
             if kind.is_dir() {
@@ -46,7 +49,11 @@ fn relative(root: &Path, path: &Path) -> String {
 
 /// Loads every image below `root` at `size` x `size` using `threads` decoding threads
 /// (1 = the calling thread only). Bad files are skipped and reported, never fatal.
-pub fn load_folder(root: &Path, size: u32, threads: usize) -> std::io::Result<(Dataset, LoadReport)> {
+pub fn load_folder(
+    root: &Path,
+    size: u32,
+    threads: usize,
+) -> std::io::Result<(Dataset, LoadReport)> {
     if !root.is_dir() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::NotFound,
@@ -66,7 +73,9 @@ pub fn load_folder(root: &Path, size: u32, threads: usize) -> std::io::Result<(D
         }
         match std::fs::read(full) {
             Ok(bytes) => prepare_file(path, &bytes, size, &limits),
-            Err(error) => Err(SkipReason::Unreadable { detail: error.to_string() }),
+            Err(error) => Err(SkipReason::Unreadable {
+                detail: error.to_string(),
+            }),
         }
     };
     if threads <= 1 {
@@ -81,7 +90,10 @@ pub fn load_folder(root: &Path, size: u32, threads: usize) -> std::io::Result<(D
                 .chunks(chunk)
                 .map(|part| scope.spawn(move || part.iter().map(prepare).collect::<Vec<_>>()))
                 .collect();
-            handles.into_iter().map(|h| h.join().expect("decoder thread")).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("decoder thread"))
+                .collect()
         });
         for (file, outcome) in files.iter().zip(results.into_iter().flatten()) {
             builder.add_prepared(&file.0, outcome);

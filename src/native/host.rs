@@ -44,7 +44,14 @@ impl TrainingHost for TerminalHost {
     fn event(&mut self, event: TrainingEvent) {
         if !self.quiet {
             match &event {
-                TrainingEvent::Started { first_epoch, epochs, batches, train_images, validation_images, parameters } => eprintln!(
+                TrainingEvent::Started {
+                    first_epoch,
+                    epochs,
+                    batches,
+                    train_images,
+                    validation_images,
+                    parameters,
+                } => eprintln!(
                     "training epochs {first_epoch}..={epochs}: {train_images} training / {validation_images} validation images, {batches} batches per epoch, {parameters} parameters"
                 ),
                 TrainingEvent::Batch(b) if b.batch == b.batches || b.batch % 100 == 0 => eprintln!(
@@ -54,11 +61,24 @@ impl TrainingHost for TerminalHost {
                 TrainingEvent::Batch(_) => {}
                 TrainingEvent::Epoch(e) => eprintln!(
                     "epoch {}: loss {:.4} accuracy {:.4} val_loss {:.4} val_accuracy {:.4} lr {:.2e} ({:.1} s, {:.0} images/s)",
-                    e.epoch, e.loss, e.accuracy, e.val_loss, e.val_accuracy, e.learning_rate, e.seconds, e.images_per_second
+                    e.epoch,
+                    e.loss,
+                    e.accuracy,
+                    e.val_loss,
+                    e.val_accuracy,
+                    e.learning_rate,
+                    e.seconds,
+                    e.images_per_second
                 ),
                 TrainingEvent::Callback(c) => eprintln!("  [{}] {}", c.callback, c.message),
-                TrainingEvent::Finished { reason, epochs_completed, weights_from_epoch } => {
-                    eprintln!("finished ({reason:?}) after {epochs_completed} epochs; weights from epoch {weights_from_epoch}")
+                TrainingEvent::Finished {
+                    reason,
+                    epochs_completed,
+                    weights_from_epoch,
+                } => {
+                    eprintln!(
+                        "finished ({reason:?}) after {epochs_completed} epochs; weights from epoch {weights_from_epoch}"
+                    )
                 }
             }
         }
@@ -73,7 +93,11 @@ impl TrainingHost for TerminalHost {
         self.start.elapsed().as_secs_f64() * 1000.0
     }
 
-    async fn save_checkpoint(&mut self, slot: CheckpointSlot, bytes: Vec<u8>) -> Result<String, String> {
+    async fn save_checkpoint(
+        &mut self,
+        slot: CheckpointSlot,
+        bytes: Vec<u8>,
+    ) -> Result<String, String> {
         let path = match slot {
             CheckpointSlot::Best => self.best_path.clone(),
             CheckpointSlot::Last => {

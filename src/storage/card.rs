@@ -48,7 +48,10 @@ impl ModelCard {
                 meta.image_size
             ),
             intended_use: INTENDED_USE.to_string(),
-            limitations: LIMITATIONS.iter().map(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")).collect(),
+            limitations: LIMITATIONS
+                .iter()
+                .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect(),
             model: meta.clone(),
         }
     }
@@ -59,7 +62,10 @@ fn percent(value: f64) -> String {
 }
 
 fn callback_line(event: &CallbackEvent) -> String {
-    format!("- epoch {}: {} ({}) {}", event.epoch, event.callback, event.action, event.message)
+    format!(
+        "- epoch {}: {} ({}) {}",
+        event.epoch, event.callback, event.action, event.message
+    )
 }
 
 /// The card as Markdown.
@@ -74,29 +80,57 @@ pub fn model_card_markdown(meta: &ModelMeta) -> String {
     }
     let _ = writeln!(md, "\n## Model\n");
     let _ = writeln!(md, "- Preset: `{}`", meta.model.preset());
-    let _ = writeln!(md, "- Configuration: `{}`", serde_json::to_string(&meta.model).unwrap_or_default());
+    let _ = writeln!(
+        md,
+        "- Configuration: `{}`",
+        serde_json::to_string(&meta.model).unwrap_or_default()
+    );
     let _ = writeln!(md, "- Classes (output order): {}", meta.classes.join(", "));
-    let _ = writeln!(md, "- Input: {0}x{0} grayscale, intensities 0-255", meta.image_size);
+    let _ = writeln!(
+        md,
+        "- Input: {0}x{0} grayscale, intensities 0-255",
+        meta.image_size
+    );
     if let Some(backend) = &meta.backend {
         let _ = writeln!(md, "- Trained on: {backend}");
     }
-    let _ = writeln!(md, "- Versions: MedClassify {}, Burn {}", meta.app_version, meta.burn_version);
+    let _ = writeln!(
+        md,
+        "- Versions: MedClassify {}, Burn {}",
+        meta.app_version, meta.burn_version
+    );
 
     if let Some(data) = &meta.data {
         let _ = writeln!(md, "\n## Data\n");
-        let _ = writeln!(md, "- Files seen: {}, images used: {}", data.files_seen, data.images);
-        let skipped: Vec<String> = data.skipped_by_reason.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let _ = writeln!(
+            md,
+            "- Files seen: {}, images used: {}",
+            data.files_seen, data.images
+        );
+        let skipped: Vec<String> = data
+            .skipped_by_reason
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
         let _ = writeln!(
             md,
             "- Skipped files: {}",
-            if skipped.is_empty() { "none".to_string() } else { skipped.join(", ") }
+            if skipped.is_empty() {
+                "none".to_string()
+            } else {
+                skipped.join(", ")
+            }
         );
         let _ = writeln!(
             md,
             "- Exact duplicates: {} groups, {} redundant files{}",
             data.duplicate_groups,
             data.redundant_files,
-            if data.split.drop_duplicates { " (dropped)" } else { " (each group kept in one subset)" }
+            if data.split.drop_duplicates {
+                " (dropped)"
+            } else {
+                " (each group kept in one subset)"
+            }
         );
         let _ = writeln!(
             md,
@@ -107,9 +141,16 @@ pub fn model_card_markdown(meta: &ModelMeta) -> String {
             data.split.seed
         );
         let _ = writeln!(md, "- Split manifest SHA-256: `{}`\n", data.manifest_sha256);
-        let _ = writeln!(md, "| Class | Train | Validation | Test |\n|---|---:|---:|---:|");
+        let _ = writeln!(
+            md,
+            "| Class | Train | Validation | Test |\n|---|---:|---:|---:|"
+        );
         for row in &data.split_counts {
-            let _ = writeln!(md, "| {} | {} | {} | {} |", row.class, row.train, row.validation, row.test);
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} |",
+                row.class, row.train, row.validation, row.test
+            );
         }
     }
 
@@ -126,7 +167,10 @@ pub fn model_card_markdown(meta: &ModelMeta) -> String {
             "- Optimiser: Adam, learning rate {}, betas ({}, {}), epsilon {}, weight decay {}",
             o.learning_rate, o.beta_1, o.beta_2, o.epsilon, o.weight_decay
         );
-        let _ = writeln!(md, "- Loss: categorical cross-entropy on the softmax output");
+        let _ = writeln!(
+            md,
+            "- Loss: categorical cross-entropy on the softmax output"
+        );
         let _ = writeln!(
             md,
             "- Augmentation: {}",
@@ -141,7 +185,11 @@ pub fn model_card_markdown(meta: &ModelMeta) -> String {
                 None => "none".into(),
             }
         );
-        let _ = writeln!(md, "- Callbacks: `{}`", serde_json::to_string(&training.callbacks).unwrap_or_default());
+        let _ = writeln!(
+            md,
+            "- Callbacks: `{}`",
+            serde_json::to_string(&training.callbacks).unwrap_or_default()
+        );
     }
     if !meta.history.is_empty() {
         let _ = writeln!(
@@ -180,11 +228,21 @@ pub fn model_card_markdown(meta: &ModelMeta) -> String {
             test.macro_f1,
             test.loss
         );
-        let _ = writeln!(md, "| Class | Precision | Recall | F1 | Support |\n|---|---:|---:|---:|---:|");
+        let _ = writeln!(
+            md,
+            "| Class | Precision | Recall | F1 | Support |\n|---|---:|---:|---:|---:|"
+        );
         for m in &test.per_class {
-            let _ = writeln!(md, "| {} | {:.4} | {:.4} | {:.4} | {} |", m.class, m.precision, m.recall, m.f1, m.support);
+            let _ = writeln!(
+                md,
+                "| {} | {:.4} | {:.4} | {:.4} | {} |",
+                m.class, m.precision, m.recall, m.f1, m.support
+            );
         }
-        let _ = writeln!(md, "\nConfusion matrix (rows: true class, columns: predicted):\n");
+        let _ = writeln!(
+            md,
+            "\nConfusion matrix (rows: true class, columns: predicted):\n"
+        );
         let _ = writeln!(md, "| | {} |", test.classes.join(" | "));
         let _ = writeln!(md, "|---|{}", "---:|".repeat(test.classes.len()));
         for (name, row) in test.classes.iter().zip(&test.confusion) {
@@ -194,7 +252,11 @@ pub fn model_card_markdown(meta: &ModelMeta) -> String {
     }
     if let Some(cal) = &meta.calibration {
         let _ = writeln!(md, "\n## Calibration\n");
-        let _ = writeln!(md, "- Expected calibration error (15 bins): {:.4}", cal.before.ece);
+        let _ = writeln!(
+            md,
+            "- Expected calibration error (15 bins): {:.4}",
+            cal.before.ece
+        );
         let _ = writeln!(
             md,
             "- Temperature scaling (fitted on validation): T = {:.3}, ECE after: {:.4}",

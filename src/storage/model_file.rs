@@ -43,15 +43,26 @@ pub struct DataSummary {
 
 impl DataSummary {
     /// Summary of a load report and split.
-    pub fn new(report: &LoadReport, split: &SplitConfig, counts: &[SplitCounts], manifest_sha256: String) -> Self {
+    pub fn new(
+        report: &LoadReport,
+        split: &SplitConfig,
+        counts: &[SplitCounts],
+        manifest_sha256: String,
+    ) -> Self {
         let mut skipped_by_reason = BTreeMap::new();
         for file in &report.skipped {
-            *skipped_by_reason.entry(file.reason.code().to_string()).or_default() += 1;
+            *skipped_by_reason
+                .entry(file.reason.code().to_string())
+                .or_default() += 1;
         }
         Self {
             files_seen: report.files_seen,
             images: report.images,
-            class_counts: report.classes.iter().map(|c| (c.name.clone(), c.count)).collect(),
+            class_counts: report
+                .classes
+                .iter()
+                .map(|c| (c.name.clone(), c.count))
+                .collect(),
             skipped_by_reason,
             duplicate_groups: report.duplicate_groups.len(),
             redundant_files: report.redundant_files,
@@ -169,10 +180,15 @@ pub enum ModelFileError {
 impl fmt::Display for ModelFileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ModelFileError::NotAModel => write!(f, "this is not a MedClassify model file (.{EXTENSION})"),
+            ModelFileError::NotAModel => {
+                write!(f, "this is not a MedClassify model file (.{EXTENSION})")
+            }
             ModelFileError::BadHeader(e) => write!(f, "the model file's header is damaged: {e}"),
             ModelFileError::UnsupportedVersion(v) => {
-                write!(f, "the model file has format version {v}; this app reads version {FORMAT_VERSION}")
+                write!(
+                    f,
+                    "the model file has format version {v}; this app reads version {FORMAT_VERSION}"
+                )
             }
             ModelFileError::Truncated => write!(f, "the model file is truncated"),
             ModelFileError::Inconsistent(e) => write!(f, "the model file is inconsistent: {e}"),
@@ -200,18 +216,23 @@ impl ModelFile {
             return Err(ModelFileError::NotAModel);
         }
         let len_at = MAGIC.len();
-        let header_len = u32::from_le_bytes(bytes[len_at..len_at + 4].try_into().expect("4 bytes")) as usize;
+        let header_len =
+            u32::from_le_bytes(bytes[len_at..len_at + 4].try_into().expect("4 bytes")) as usize;
         let header_at = len_at + 4;
         let Some(header) = bytes.get(header_at..header_at + header_len) else {
             return Err(ModelFileError::Truncated);
         };
         let value: serde_json::Value =
             serde_json::from_slice(header).map_err(|e| ModelFileError::BadHeader(e.to_string()))?;
-        let version = value.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+        let version = value
+            .get("format_version")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0) as u32;
         if version != FORMAT_VERSION {
             return Err(ModelFileError::UnsupportedVersion(version));
         }
-        let meta: ModelMeta = serde_json::from_value(value).map_err(|e| ModelFileError::BadHeader(e.to_string()))?;
+        let meta: ModelMeta =
+            serde_json::from_value(value).map_err(|e| ModelFileError::BadHeader(e.to_string()))?;
         if meta.classes.len() != meta.model.num_classes() {
             return Err(ModelFileError::Inconsistent(format!(
                 "{} class names for a {}-class network",

@@ -29,7 +29,10 @@ struct Scatter {
 
 impl ModuleMapper for Scatter {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let data = self.values.next().expect("one value per parameter, visited in the same order");
+        let data = self
+            .values
+            .next()
+            .expect("one value per parameter, visited in the same order");
         Param::initialized(param.id, Tensor::from_data(data, &self.device))
     }
 }
@@ -61,11 +64,37 @@ pub async fn encode_weights(model: &Classifier, config: &ModelConfig) -> Result<
 }
 
 /// Builds a `config` network on `device` and loads `weights` into it.
-pub fn decode_weights(config: &ModelConfig, weights: &[u8], device: &Device) -> Result<Classifier, String> {
+pub fn decode_weights(
+    config: &ModelConfig,
+    weights: &[u8],
+    device: &Device,
+) -> Result<Classifier, String> {
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
         .map_err(|error| format!("the weights are damaged: {error}"))?;
     config
         .init(device)
         .try_load_record(record.validate(true))
-        .map_err(|error| format!("the weights do not fit a {} network: {error}", config.preset()))
+        .map_err(|error| {
+            format!(
+                "the weights do not fit a {} network: {error}",
+                config.preset()
+            )
+        })
+}
+
+/// Every float parameter of `model`, flattened, in visiting order (read without blocking).
+pub async fn parameter_values(model: &Classifier) -> Result<Vec<Vec<f32>>, String> {
+    let mut gather = Gather::default();
+    model.visit(&mut gather);
+    let Some(transaction) = gather.0 else {
+        return Ok(Vec::new());
+    };
+    let values = transaction
+        .execute_async()
+        .await
+        .map_err(|e| e.to_string())?;
+    values
+        .into_iter()
+        .map(|v| v.try_into_vec_as::<f32>().map_err(|e| format!("{e:?}")))
+        .collect()
 }

@@ -16,7 +16,10 @@ pub fn make_batch(
     let (images, labels) = batch_data(dataset, indices, augment);
     let size = dataset.image_size as usize;
     (
-        Tensor::<4>::from_data(TensorData::new(images, [indices.len(), 1, size, size]), device),
+        Tensor::<4>::from_data(
+            TensorData::new(images, [indices.len(), 1, size, size]),
+            device,
+        ),
         Tensor::<1, Int>::from_data(TensorData::new(labels, [indices.len()]), device),
     )
 }

@@ -77,18 +77,26 @@ impl TrainingConfig {
             return Err("epochs must be at least 1".into());
         }
         if self.batch_size == 0 || self.batch_size > 4096 {
-            return Err(format!("batch size {} is outside 1..=4096", self.batch_size));
+            return Err(format!(
+                "batch size {} is outside 1..=4096",
+                self.batch_size
+            ));
         }
         let lr = self.optimizer.learning_rate;
         if !(lr.is_finite() && lr > 0.0 && lr < 10.0) {
             return Err(format!("learning rate {lr} must be above 0 and below 10"));
         }
-        if !(0.0..1.0).contains(&self.optimizer.beta_1) || !(0.0..1.0).contains(&self.optimizer.beta_2) {
+        if !(0.0..1.0).contains(&self.optimizer.beta_1)
+            || !(0.0..1.0).contains(&self.optimizer.beta_2)
+        {
             return Err("Adam betas must be in [0, 1)".into());
         }
         if let Some(reduce) = &self.callbacks.reduce_lr {
             if !(reduce.factor > 0.0 && reduce.factor < 1.0) {
-                return Err(format!("ReduceLROnPlateau factor {} must be between 0 and 1", reduce.factor));
+                return Err(format!(
+                    "ReduceLROnPlateau factor {} must be between 0 and 1",
+                    reduce.factor
+                ));
             }
         }
         Ok(())

@@ -30,5 +30,9 @@ pub trait TrainingHost {
     fn now_ms(&self) -> f64;
 
     /// Stores a model file; returns where it went (for the log) or why it failed.
-    fn save_checkpoint(&mut self, slot: CheckpointSlot, bytes: Vec<u8>) -> impl Future<Output = Result<String, String>>;
+    fn save_checkpoint(
+        &mut self,
+        slot: CheckpointSlot,
+        bytes: Vec<u8>,
+    ) -> impl Future<Output = Result<String, String>>;
 }

@@ -29,8 +29,16 @@ pub async fn measure_step_ms<H: TrainingHost>(
         if step == warmup {
             start = host.now_ms();
         }
-        let images = Tensor::<4>::random([batch, 1, size, size], Distribution::Uniform(0.0, 255.0), &device);
-        let labels = Tensor::<1, Int>::random([batch], Distribution::Uniform(0.0, config.num_classes() as f64), &device);
+        let images = Tensor::<4>::random(
+            [batch, 1, size, size],
+            Distribution::Uniform(0.0, 255.0),
+            &device,
+        );
+        let labels = Tensor::<1, Int>::random(
+            [batch],
+            Distribution::Uniform(0.0, config.num_classes() as f64),
+            &device,
+        );
         let loss = loss_fn.forward(model.forward(images), labels);
         let gradients = GradientsParams::from_grads(loss.backward(), &model);
         model = optimizer.step(1e-3, model, gradients);

@@ -10,8 +10,8 @@ use rand_chacha::ChaCha8Rng;
 use std::fmt;
 
 use super::{
-    CallbackEvent, CallbackStates, CheckpointSlot, EarlyStoppingDecision, EpochMetrics, StopReason, TrainingConfig, TrainingEvent,
-    TrainingHost, make_batch,
+    CallbackEvent, CallbackStates, CheckpointSlot, EarlyStoppingDecision, EpochMetrics, StopReason,
+    TrainingConfig, TrainingEvent, TrainingHost, make_batch,
 };
 use crate::data::Dataset;
 use crate::model::Classifier;
@@ -50,8 +50,14 @@ impl fmt::Display for TrainingError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TrainingError::Invalid(message) => write!(f, "{message}"),
-            TrainingError::DeviceLost { reason, epochs_completed } => {
-                write!(f, "the GPU device was lost after epoch {epochs_completed}: {reason}")
+            TrainingError::DeviceLost {
+                reason,
+                epochs_completed,
+            } => {
+                write!(
+                    f,
+                    "the GPU device was lost after epoch {epochs_completed}: {reason}"
+                )
             }
             TrainingError::Execution(message) => write!(f, "training failed: {message}"),
         }
@@ -74,7 +80,10 @@ pub struct TrainingOutcome {
 
 fn execution_error(error: ExecutionError, epochs_completed: usize) -> TrainingError {
     match error {
-        ExecutionError::DevicePoisoned { reason } => TrainingError::DeviceLost { reason, epochs_completed },
+        ExecutionError::DevicePoisoned { reason } => TrainingError::DeviceLost {
+            reason,
+            epochs_completed,
+        },
         other => TrainingError::Execution(other.to_string()),
     }
 }
@@ -88,7 +97,12 @@ fn mix(seed: u64, salt: u64) -> u64 {
 }
 
 /// Mean loss and accuracy of `model` (inference mode) on `indices`, read back once.
-pub async fn score(model: &Classifier, dataset: &Dataset, indices: &[usize], device: &Device) -> Result<(f64, f64), ExecutionError> {
+pub async fn score(
+    model: &Classifier,
+    dataset: &Dataset,
+    indices: &[usize],
+    device: &Device,
+) -> Result<(f64, f64), ExecutionError> {
     if indices.is_empty() {
         return Ok((f64::NAN, f64::NAN));
     }
@@ -98,8 +112,15 @@ pub async fn score(model: &Classifier, dataset: &Dataset, indices: &[usize], dev
     for chunk in indices.chunks(EVAL_BATCH) {
         let (images, labels) = make_batch(dataset, chunk, None, device);
         let logits = model.forward(images);
-        let loss = loss_fn.forward(logits.clone(), labels.clone()).mul_scalar(chunk.len() as f32);
-        let correct = logits.argmax(1).reshape([chunk.len()]).equal(labels).int().sum();
+        let loss = loss_fn
+            .forward(logits.clone(), labels.clone())
+            .mul_scalar(chunk.len() as f32);
+        let correct = logits
+            .argmax(1)
+            .reshape([chunk.len()])
+            .equal(labels)
+            .int()
+            .sum();
         loss_sum = Some(match loss_sum {
             Some(sum) => sum + loss,
             None => loss,
@@ -114,8 +135,16 @@ pub async fn score(model: &Classifier, dataset: &Dataset, indices: &[usize], dev
         .register(correct_sum.expect("at least one batch"))
         .execute_async()
         .await?;
-    let loss: f64 = values[0].clone().try_into_vec_as::<f64>().map(|v| v[0]).unwrap_or(f64::NAN);
-    let correct: f64 = values[1].clone().try_into_vec_as::<f64>().map(|v| v[0]).unwrap_or(f64::NAN);
+    let loss: f64 = values[0]
+        .clone()
+        .try_into_vec_as::<f64>()
+        .map(|v| v[0])
+        .unwrap_or(f64::NAN);
+    let correct: f64 = values[1]
+        .clone()
+        .try_into_vec_as::<f64>()
+        .map(|v| v[0])
+        .unwrap_or(f64::NAN);
     let n = indices.len() as f64;
     Ok((loss / n, correct / n))
 }
@@ -140,7 +169,9 @@ pub async fn train<H: TrainingHost>(
             "training needs at least one training and one validation image".into(),
         ));
     }
-    if meta.model.num_classes() != data.dataset.classes.len() || meta.image_size != data.dataset.image_size as usize {
+    if meta.model.num_classes() != data.dataset.classes.len()
+        || meta.image_size != data.dataset.image_size as usize
+    {
         return Err(TrainingError::Invalid(format!(
             "the network expects {} classes at {}x{}, the data has {} classes at {}x{}",
             meta.model.num_classes(),
@@ -157,12 +188,12 @@ pub async fn train<H: TrainingHost>(
     device.seed(config.seed);
     let (mut model, mut state) = match resume {
         Some(file) => {
-            let state = file
-                .meta
-                .resume
-                .clone()
-                .ok_or_else(|| TrainingError::Invalid("this model file holds no resume point".into()))?;
-            if file.meta.model.num_classes() != meta.model.num_classes() || file.meta.image_size != meta.image_size {
+            let state = file.meta.resume.clone().ok_or_else(|| {
+                TrainingError::Invalid("this model file holds no resume point".into())
+            })?;
+            if file.meta.model.num_classes() != meta.model.num_classes()
+                || file.meta.image_size != meta.image_size
+            {
                 return Err(TrainingError::Invalid(
                     "the checkpoint was trained for other classes or another image size".into(),
                 ));
@@ -170,7 +201,11 @@ pub async fn train<H: TrainingHost>(
             meta.history = file.meta.history.clone();
             meta.callback_events = file.meta.callback_events.clone();
             device.seed(mix(config.seed, state.epochs_completed as u64));
-            (decode_weights(&file.meta.model, &file.weights, &train_device).map_err(TrainingError::Invalid)?, state)
+            (
+                decode_weights(&file.meta.model, &file.weights, &train_device)
+                    .map_err(TrainingError::Invalid)?,
+                state,
+            )
         }
         None => (
             meta.model.init(&train_device),
@@ -211,7 +246,10 @@ pub async fn train<H: TrainingHost>(
     'epochs: for epoch in state.epochs_completed + 1..=config.epochs {
         let epoch_start = host.now_ms();
         let mut order = data.train.clone();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(mix(config.seed, epoch as u64)));
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(mix(
+            config.seed,
+            epoch as u64,
+        )));
         let mut augment_rng = ChaCha8Rng::seed_from_u64(mix(config.seed ^ 0xA5A5, epoch as u64));
         let (mut epoch_loss, mut epoch_correct, mut epoch_seen) = (0.0f64, 0.0f64, 0usize);
         let mut pending: Option<(Tensor<1>, Tensor<1, Int>)> = None;
@@ -227,7 +265,12 @@ pub async fn train<H: TrainingHost>(
             let (images, labels) = make_batch(data.dataset, chunk, augment, &train_device);
             let logits = model.forward(images);
             let loss = loss_fn.forward(logits.clone(), labels.clone());
-            let correct = logits.argmax(1).reshape([chunk.len()]).equal(labels).int().sum();
+            let correct = logits
+                .argmax(1)
+                .reshape([chunk.len()])
+                .equal(labels)
+                .int()
+                .sum();
             let gradients = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(learning_rate, model, gradients);
 
@@ -248,8 +291,16 @@ pub async fn train<H: TrainingHost>(
                     .execute_async()
                     .await
                     .map_err(|e| execution_error(e, state.epochs_completed))?;
-                let loss_sum = values[0].clone().try_into_vec_as::<f64>().map(|v| v[0]).unwrap_or(f64::NAN);
-                let correct = values[1].clone().try_into_vec_as::<f64>().map(|v| v[0]).unwrap_or(0.0);
+                let loss_sum = values[0]
+                    .clone()
+                    .try_into_vec_as::<f64>()
+                    .map(|v| v[0])
+                    .unwrap_or(f64::NAN);
+                let correct = values[1]
+                    .clone()
+                    .try_into_vec_as::<f64>()
+                    .map(|v| v[0])
+                    .unwrap_or(0.0);
                 let now = host.now_ms();
                 let seconds = ((now - interval_start) / 1000.0).max(1e-9);
                 host.event(TrainingEvent::Batch(super::BatchMetrics {
@@ -264,11 +315,18 @@ pub async fn train<H: TrainingHost>(
                 if !loss_sum.is_finite() {
                     // Go back to the best weights known: the best epoch by the monitored
                     // metric, else the last completed epoch, else the starting weights.
-                    let (restored_epoch, restored) = best.take().or_else(|| last_good.take()).unwrap_or_else(|| start_weights.clone());
+                    let (restored_epoch, restored) = best
+                        .take()
+                        .or_else(|| last_good.take())
+                        .unwrap_or_else(|| start_weights.clone());
                     let message = if restored_epoch > 0 {
-                        format!("loss became {loss_sum} at epoch {epoch}, batch {batch}; training stopped and the weights of epoch {restored_epoch} were restored")
+                        format!(
+                            "loss became {loss_sum} at epoch {epoch}, batch {batch}; training stopped and the weights of epoch {restored_epoch} were restored"
+                        )
                     } else {
-                        format!("loss became {loss_sum} at epoch {epoch}, batch {batch}; training stopped and the starting weights were restored")
+                        format!(
+                            "loss became {loss_sum} at epoch {epoch}, batch {batch}; training stopped and the starting weights were restored"
+                        )
                     };
                     let event = CallbackEvent {
                         epoch,
@@ -322,20 +380,31 @@ pub async fn train<H: TrainingHost>(
                 meta.resume = Some(state.clone());
                 let outcome = match encode_weights(&inference, &meta.model).await {
                     Ok(weights) => {
-                        let file = ModelFile { meta: meta.clone(), weights };
-                        host.save_checkpoint(CheckpointSlot::Best, file.to_bytes()).await
+                        let file = ModelFile {
+                            meta: meta.clone(),
+                            weights,
+                        };
+                        host.save_checkpoint(CheckpointSlot::Best, file.to_bytes())
+                            .await
                     }
                     Err(error) => Err(error),
                 };
                 let message = match (&outcome, previous) {
-                    (Ok(place), Some(previous)) => format!("{monitor} improved from {previous:.5} to {value:.5}; model saved to {place}"),
+                    (Ok(place), Some(previous)) => format!(
+                        "{monitor} improved from {previous:.5} to {value:.5}; model saved to {place}"
+                    ),
                     (Ok(place), None) => format!("{monitor} = {value:.5}; model saved to {place}"),
                     (Err(error), _) => format!("saving the checkpoint failed: {error}"),
                 };
                 events.push(CallbackEvent {
                     epoch,
                     callback: "ModelCheckpoint".into(),
-                    action: if outcome.is_ok() { "save" } else { "save_failed" }.into(),
+                    action: if outcome.is_ok() {
+                        "save"
+                    } else {
+                        "save_failed"
+                    }
+                    .into(),
                     old_value: previous,
                     new_value: Some(value),
                     message,
@@ -345,7 +414,9 @@ pub async fn train<H: TrainingHost>(
         // ReduceLROnPlateau.
         if let Some(reduce) = state.callbacks.reduce_lr.as_mut() {
             let monitor = reduce.config.monitor;
-            if let Some(new_rate) = reduce.on_epoch_end(monitor.value(&metrics), state.learning_rate) {
+            if let Some(new_rate) =
+                reduce.on_epoch_end(monitor.value(&metrics), state.learning_rate)
+            {
                 events.push(CallbackEvent {
                     epoch,
                     callback: "ReduceLROnPlateau".into(),
@@ -371,7 +442,10 @@ pub async fn train<H: TrainingHost>(
                     }
                 }
                 EarlyStoppingDecision::Waiting { .. } => {}
-                EarlyStoppingDecision::Stop { best_epoch, best: best_value } => {
+                EarlyStoppingDecision::Stop {
+                    best_epoch,
+                    best: best_value,
+                } => {
                     stop = true;
                     events.push(CallbackEvent {
                         epoch,
@@ -411,8 +485,13 @@ pub async fn train<H: TrainingHost>(
         let snapshot = model.valid();
         last_good = Some((weights_from_epoch, snapshot.clone()));
         if let Ok(weights) = encode_weights(&snapshot, &meta.model).await {
-            let file = ModelFile { meta: meta.clone(), weights };
-            let _ = host.save_checkpoint(CheckpointSlot::Last, file.to_bytes()).await;
+            let file = ModelFile {
+                meta: meta.clone(),
+                weights,
+            };
+            let _ = host
+                .save_checkpoint(CheckpointSlot::Last, file.to_bytes())
+                .await;
         }
         if stop {
             reason = StopReason::EarlyStopping;

@@ -2,13 +2,19 @@
 
 use yew::prelude::*;
 
-use super::components::{About, AppContext, DataStep, EvaluateStep, Notices, PredictStep, TrainStep};
+use super::components::{
+    About, AppContext, DataStep, EvaluateStep, Notices, PredictStep, TrainStep,
+};
 use super::hooks::use_engine;
 use super::protocol::Request;
 use super::state::{Action, AppState, Step};
 
 fn debug_mode() -> bool {
-    gloo::utils::window().location().search().map(|s| s.contains("debug")).unwrap_or(false)
+    gloo::utils::window()
+        .location()
+        .search()
+        .map(|s| s.contains("debug"))
+        .unwrap_or(false)
 }
 
 /// The root component.
@@ -16,7 +22,11 @@ fn debug_mode() -> bool {
 pub fn App() -> Html {
     let state = use_reducer(AppState::default);
     let engine = use_engine(state.dispatcher());
-    let context = AppContext { state: state.clone(), engine: engine.clone(), version: state.version };
+    let context = AppContext {
+        state: state.clone(),
+        engine: engine.clone(),
+        version: state.version,
+    };
     let backend_text = match (&state.gpu, &state.engine_crashed) {
         (Some(gpu), _) => gpu.label(),
         (None, Some(_)) => "engine stopped".to_string(),
@@ -84,10 +94,17 @@ fn register_service_worker() {
         return;
     }
     let url = super::hooks::asset_url("sw.js");
-    if let Ok(promise) = super::platform::js::call(&container, "register", &[wasm_bindgen::JsValue::from_str(&url)]) {
+    if let Ok(promise) = super::platform::js::call(
+        &container,
+        "register",
+        &[wasm_bindgen::JsValue::from_str(&url)],
+    ) {
         yew::platform::spawn_local(async move {
             if let Err(error) = super::platform::js::await_value(promise).await {
-                gloo::console::warn!(format!("offline mode unavailable: {}", super::platform::js::error_text(&error)));
+                gloo::console::warn!(format!(
+                    "offline mode unavailable: {}",
+                    super::platform::js::error_text(&error)
+                ));
             }
         });
     }

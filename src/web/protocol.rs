@@ -180,7 +180,11 @@ impl GpuReport {
             if parts.is_empty() {
                 parts.push(self.description.as_str());
             }
-            format!("WebGPU: {}{}", parts.join(" "), if self.software { " (software)" } else { "" })
+            format!(
+                "WebGPU: {}{}",
+                parts.join(" "),
+                if self.software { " (software)" } else { "" }
+            )
         } else {
             "CPU (WebGPU unavailable)".to_string()
         }

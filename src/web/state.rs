@@ -7,8 +7,13 @@ use yew::Reducible;
 use crate::data::SplitConfig;
 use crate::evaluation::Assessment;
 use crate::storage::ModelMeta;
-use crate::training::{BatchMetrics, CallbackEvent, EpochMetrics, StopReason, TrainingConfig, TrainingEvent};
-use crate::web::protocol::{BackendPreference, DataView, ExplainTarget, GpuReport, ModelSource, PredictionRow, Response, SampleImage, SplitView};
+use crate::training::{
+    BatchMetrics, CallbackEvent, EpochMetrics, StopReason, TrainingConfig, TrainingEvent,
+};
+use crate::web::protocol::{
+    BackendPreference, DataView, ExplainTarget, GpuReport, ModelSource, PredictionRow, Response,
+    SampleImage, SplitView,
+};
 
 /// The four steps of the page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -285,7 +290,12 @@ impl AppState {
 
     fn on_training(&mut self, event: TrainingEvent) {
         match event {
-            TrainingEvent::Started { first_epoch, epochs, batches, .. } => {
+            TrainingEvent::Started {
+                first_epoch,
+                epochs,
+                batches,
+                ..
+            } => {
                 self.status = TrainingStatus::Running;
                 self.run_plan = Some((first_epoch, epochs, batches));
                 self.epochs.retain(|e| e.epoch < first_epoch);
@@ -321,7 +331,11 @@ impl AppState {
                 self.engine_ready = true;
                 self.gpu = Some(gpu);
             }
-            Response::LoadProgress { done, total, elapsed_ms } => self.loading = Some((done, total, elapsed_ms)),
+            Response::LoadProgress {
+                done,
+                total,
+                elapsed_ms,
+            } => self.loading = Some((done, total, elapsed_ms)),
             Response::Loaded { data, split } => {
                 self.loading = None;
                 self.image_size = data.image_size;
@@ -359,9 +373,14 @@ impl AppState {
                 self.split = Some(split);
             }
             Response::ManifestCsv { .. } | Response::ModelFile { .. } => {}
-            Response::BackendChosen { backend, reason } => self.backend_in_use = Some((backend, reason)),
+            Response::BackendChosen { backend, reason } => {
+                self.backend_in_use = Some((backend, reason))
+            }
             Response::Training { event } => self.on_training(event),
-            Response::TrainingDone { assessment, misclassified } => {
+            Response::TrainingDone {
+                assessment,
+                misclassified,
+            } => {
                 self.status = TrainingStatus::Done;
                 self.assessment = Some(Rc::new(*assessment));
                 self.misclassified = misclassified;
@@ -383,8 +402,22 @@ impl AppState {
                 self.predictions = results;
                 self.explanation = None;
             }
-            Response::Explanation { target, heatmap, pixels } => self.explanation = Some(ExplanationView { target, heatmap, pixels }),
-            Response::ModelReady { meta, source, file_bytes } => {
+            Response::Explanation {
+                target,
+                heatmap,
+                pixels,
+            } => {
+                self.explanation = Some(ExplanationView {
+                    target,
+                    heatmap,
+                    pixels,
+                })
+            }
+            Response::ModelReady {
+                meta,
+                source,
+                file_bytes,
+            } => {
                 if source != ModelSource::Trained {
                     // Show the loaded model's own history.
                     self.epochs = meta.history.clone();
@@ -396,9 +429,20 @@ impl AppState {
                         ModelSource::Saved => "the model saved in this browser",
                         _ => "the model file",
                     };
-                    self.notify("info", format!("using {what}: {} preset, {} classes", meta.model.preset(), meta.classes.len()));
+                    self.notify(
+                        "info",
+                        format!(
+                            "using {what}: {} preset, {} classes",
+                            meta.model.preset(),
+                            meta.classes.len()
+                        ),
+                    );
                 }
-                self.model = Some(Rc::new(ModelInfo { meta: *meta, source, file_bytes }));
+                self.model = Some(Rc::new(ModelInfo {
+                    meta: *meta,
+                    source,
+                    file_bytes,
+                }));
             }
             Response::ModelRejected { message } => self.notify("error", message),
             Response::Notice { level, message } => self.notify(&level, message),
@@ -443,7 +487,10 @@ impl Reducible for AppState {
             Action::Dismiss(id) => state.notices.retain(|n| n.id != id),
             Action::Crashed(message) => {
                 state.engine_crashed = Some(message.clone());
-                if matches!(state.status, TrainingStatus::Running | TrainingStatus::Paused | TrainingStatus::Loading) {
+                if matches!(
+                    state.status,
+                    TrainingStatus::Running | TrainingStatus::Paused | TrainingStatus::Loading
+                ) {
                     state.status = TrainingStatus::Error;
                 }
                 state.loading = None;

@@ -36,29 +36,112 @@ pub fn encode(image: &image::DynamicImage, format: image::ImageFormat) -> Vec<u8
     out.into_inner()
 }
 
-/// A two-class synthetic data set: class `corner` has a bright square in the top-left
-/// quadrant on a noisy background, class `plain` is noise only.
+/// A three-class synthetic data set on a dark, slightly noisy background: class `corner`
+/// has a bright square in the top-left quadrant, class `opposite` one in the bottom-right
+/// quadrant, class `plain` has none. Telling `corner` from both others needs evidence
+/// from the top-left square itself.
 pub fn corner_dataset(per_class: usize, size: u32, seed: u64) -> Dataset {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut noise = move || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((state >> 33) % 60) as u8 + 20
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) % 12) as u8 + 20
     };
     let mut builder = DatasetBuilder::new(size);
-    for i in 0..per_class * 2 {
-        let corner = i % 2 == 0;
-        let side = size as usize;
+    let side = size as usize;
+    for i in 0..per_class * 3 {
+        let class = ["corner", "opposite", "plain"][i % 3];
         let mut pixels = vec![0u8; side * side];
         for (p, v) in pixels.iter_mut().enumerate() {
             let (x, y) = (p % side, p / side);
             *v = noise();
-            if corner && (2..side / 2 - 2).contains(&x) && (2..side / 2 - 2).contains(&y) {
+            let in_square = |lo: usize| {
+                (lo + 2..lo + side / 2 - 2).contains(&x) && (lo + 2..lo + side / 2 - 2).contains(&y)
+            };
+            if (class == "corner" && in_square(0)) || (class == "opposite" && in_square(side / 2)) {
                 *v = 240;
             }
         }
-        let image = image::DynamicImage::ImageLuma8(image::GrayImage::from_raw(size, size, pixels).unwrap());
-        let class = if corner { "corner" } else { "plain" };
-        builder.add_file(&format!("{class}/{i:04}.png"), &encode(&image, image::ImageFormat::Png));
+        let image = image::DynamicImage::ImageLuma8(
+            image::GrayImage::from_raw(size, size, pixels).unwrap(),
+        );
+        builder.add_file(
+            &format!("{class}/{i:04}.png"),
+            &encode(&image, image::ImageFormat::Png),
+        );
     }
     builder.finish().0
+}
+
+/// The full MedNIST, extracted once from `../shared/data/MedNIST.tar.gz` (or `MEDNIST_DIR`).
+/// `None` only when `MEDCLASSIFY_WITHOUT_FULL_DATA=1` says the archive is knowingly absent;
+/// otherwise a missing archive fails the test.
+pub fn full_mednist() -> Option<PathBuf> {
+    if let Ok(dir) = std::env::var("MEDNIST_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let candidates = [
+        manifest.join("../shared/data/MedNIST.tar.gz"),
+        PathBuf::from("/work/shared/data/MedNIST.tar.gz"),
+    ];
+    let Some(archive) = candidates.iter().find(|p| p.exists()) else {
+        if std::env::var("MEDCLASSIFY_WITHOUT_FULL_DATA").as_deref() == Ok("1") {
+            eprintln!(
+                "NOTE: full MedNIST not found; MEDCLASSIFY_WITHOUT_FULL_DATA=1, so the full-data check is not run"
+            );
+            return None;
+        }
+        panic!(
+            "the full MedNIST archive is missing ({candidates:?}); set MEDNIST_DIR, or MEDCLASSIFY_WITHOUT_FULL_DATA=1 to run without it"
+        );
+    };
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("full-mednist");
+    let done = target.join(".extracted");
+    if !done.exists() {
+        std::fs::create_dir_all(&target).unwrap();
+        let status = std::process::Command::new("tar")
+            .arg("xzf")
+            .arg(archive)
+            .arg("-C")
+            .arg(&target)
+            .status()
+            .expect("tar runs");
+        assert!(status.success(), "extracting {archive:?} failed");
+        std::fs::write(&done, b"").unwrap();
+    }
+    Some(target.join("MedNIST"))
+}
+
+/// CRC-32 (PNG chunks).
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A PNG that claims 30000 x 30000 pixels (valid header and CRC, a few hundred bytes):
+/// a decompression bomb as far as any decoder that trusts the header is concerned.
+pub fn png_bomb() -> Vec<u8> {
+    let mut bytes = encode(
+        &image::DynamicImage::ImageLuma8(image::GrayImage::from_pixel(1, 1, image::Luma([0]))),
+        image::ImageFormat::Png,
+    );
+    bytes[16..20].copy_from_slice(&30_000u32.to_be_bytes());
+    bytes[20..24].copy_from_slice(&30_000u32.to_be_bytes());
+    let crc = crc32(&bytes[12..29]);
+    bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+    bytes
 }

@@ -3,15 +3,26 @@
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 
-use medclassify::data::{DatasetBuilder, Inspection, SUPPORTED_SIZES, SplitConfig, Subset, prepare_file};
+use medclassify::data::{
+    DatasetBuilder, Inspection, SUPPORTED_SIZES, SplitConfig, Subset, prepare_file,
+};
 use medclassify::evaluation::{Evaluation, argmax, assess, score_pixels, score_samples};
 use medclassify::model::{ModelConfig, Preset};
 use medclassify::native::{BackendChoice, TerminalHost, load_folder, select_device};
-use medclassify::storage::{DataSummary, ModelCard, ModelFile, ModelMeta, decode_weights, encode_weights, model_card_markdown};
-use medclassify::training::{AdamSettings, CallbackSettings, TrainingConfig, TrainingData, TrainingError, train};
+use medclassify::storage::{
+    DataSummary, ModelCard, ModelFile, ModelMeta, decode_weights, encode_weights,
+    model_card_markdown,
+};
+use medclassify::training::{
+    AdamSettings, CallbackSettings, TrainingConfig, TrainingData, TrainingError, train,
+};
 
 #[derive(Parser)]
-#[command(name = "medclassify", version, about = "Train, evaluate and run MedClassify models natively (same core as the web app).")]
+#[command(
+    name = "medclassify",
+    version,
+    about = "Train, evaluate and run MedClassify models natively (same core as the web app)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -82,9 +93,13 @@ enum Command {
         /// Read the loss back every N batches.
         #[arg(long, default_value_t = 1)]
         log_every: usize,
-        /// Where to write the model (.mcmodel). ModelCheckpoint writes <MODEL>.best.mcmodel beside it.
+        /// Where to write the model (.mcmodel).
         #[arg(long)]
         out: PathBuf,
+        /// Folder for ModelCheckpoint's <name>.best.mcmodel and the per-epoch <name>.last.mcmodel
+        /// (default: beside --out).
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
         /// Print the history, callback events and test metrics as JSON.
         #[arg(long)]
         json: bool,
@@ -130,9 +145,19 @@ enum Command {
 pub fn run() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Inspect { dir, size, seed, fractions, drop_duplicates, json } => {
-            inspect(&dir, size, split_config(&fractions, seed, drop_duplicates), json)
-        }
+        Command::Inspect {
+            dir,
+            size,
+            seed,
+            fractions,
+            drop_duplicates,
+            json,
+        } => inspect(
+            &dir,
+            size,
+            split_config(&fractions, seed, drop_duplicates),
+            json,
+        ),
         Command::Train {
             dir,
             preset,
@@ -149,9 +174,11 @@ pub fn run() -> i32 {
             augment,
             log_every,
             out,
+            checkpoints,
             json,
         } => (|| {
-            let preset = Preset::parse(&preset).ok_or_else(|| format!("unknown preset {preset:?} (use seed or strong)"))?;
+            let preset = Preset::parse(&preset)
+                .ok_or_else(|| format!("unknown preset {preset:?} (use seed or strong)"))?;
             let mut callbacks = CallbackSettings::default();
             if patience == 0 {
                 callbacks.early_stopping = None;
@@ -167,16 +194,37 @@ pub fn run() -> i32 {
                 preset,
                 epochs,
                 batch_size: batch,
-                optimizer: AdamSettings { learning_rate: lr, ..Default::default() },
+                optimizer: AdamSettings {
+                    learning_rate: lr,
+                    ..Default::default()
+                },
                 seed,
                 augmentation: augment.then(Default::default),
                 callbacks,
                 log_every,
             };
-            train_command(&dir, size, split_config(&fractions, seed, drop_duplicates), config, &backend, &out, json)
+            train_command(
+                &dir,
+                size,
+                split_config(&fractions, seed, drop_duplicates),
+                config,
+                &backend,
+                &out,
+                checkpoints.as_deref(),
+                json,
+            )
         })(),
-        Command::Evaluate { model, dir, backend, json } => evaluate_command(&model, &dir, &backend, json),
-        Command::Predict { model, images, json } => predict_command(&model, &images, json),
+        Command::Evaluate {
+            model,
+            dir,
+            backend,
+            json,
+        } => evaluate_command(&model, &dir, &backend, json),
+        Command::Predict {
+            model,
+            images,
+            json,
+        } => predict_command(&model, &images, json),
         Command::Card { model, json } => card_command(&model, json),
     };
     match result {
@@ -191,31 +239,53 @@ pub fn run() -> i32 {
 fn split_config(fractions: &str, seed: u64, drop_duplicates: bool) -> Result<SplitConfig, String> {
     let parts: Vec<f64> = fractions
         .split(',')
-        .map(|p| p.trim().parse::<f64>().map_err(|_| format!("bad fraction {p:?} in --fractions")))
+        .map(|p| {
+            p.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("bad fraction {p:?} in --fractions"))
+        })
         .collect::<Result<_, _>>()?;
     let [train, validation, test] = parts[..] else {
         return Err("--fractions takes three numbers: train,validation,test".into());
     };
-    Ok(SplitConfig { train, validation, test, seed, drop_duplicates })
+    Ok(SplitConfig {
+        train,
+        validation,
+        test,
+        seed,
+        drop_duplicates,
+    })
 }
 
 fn check_size(size: u32) -> Result<(), String> {
     if SUPPORTED_SIZES.contains(&size) {
         Ok(())
     } else {
-        Err(format!("--size {size} is not offered; use one of {SUPPORTED_SIZES:?}"))
+        Err(format!(
+            "--size {size} is not offered; use one of {SUPPORTED_SIZES:?}"
+        ))
     }
 }
 
 fn threads() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 fn print_json<T: serde::Serialize>(value: &T) {
-    println!("{}", serde_json::to_string_pretty(value).expect("plain data"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("plain data")
+    );
 }
 
-fn inspect(dir: &Path, size: u32, split: Result<SplitConfig, String>, json: bool) -> Result<(), String> {
+fn inspect(
+    dir: &Path,
+    size: u32,
+    split: Result<SplitConfig, String>,
+    json: bool,
+) -> Result<(), String> {
     check_size(size)?;
     let split = split?;
     let (dataset, report) = load_folder(dir, size, threads()).map_err(|e| e.to_string())?;
@@ -224,7 +294,14 @@ fn inspect(dir: &Path, size: u32, split: Result<SplitConfig, String>, json: bool
         print_json(&inspection);
         return Ok(());
     }
-    println!("{} files, {} images in {} classes ({}x{})", inspection.files_seen, inspection.images, inspection.classes.len(), size, size);
+    println!(
+        "{} files, {} images in {} classes ({}x{})",
+        inspection.files_seen,
+        inspection.images,
+        inspection.classes.len(),
+        size,
+        size
+    );
     for class in &inspection.classes {
         println!("  {:<16} {}", class.name, class.count);
     }
@@ -232,13 +309,23 @@ fn inspect(dir: &Path, size: u32, split: Result<SplitConfig, String>, json: bool
     for file in inspection.skipped.iter().take(50) {
         println!("  {}: {}", file.path, file.message);
     }
-    println!("{} duplicate groups, {} redundant files", inspection.duplicate_groups.len(), inspection.redundant_files);
+    println!(
+        "{} duplicate groups, {} redundant files",
+        inspection.duplicate_groups.len(),
+        inspection.redundant_files
+    );
     match &inspection.split_error {
         Some(error) => println!("split: {error}"),
         None => {
-            println!("{:<16} {:>7} {:>10} {:>6}", "class", "train", "validation", "test");
+            println!(
+                "{:<16} {:>7} {:>10} {:>6}",
+                "class", "train", "validation", "test"
+            );
             for row in &inspection.split {
-                println!("{:<16} {:>7} {:>10} {:>6}", row.class, row.train, row.validation, row.test);
+                println!(
+                    "{:<16} {:>7} {:>10} {:>6}",
+                    row.class, row.train, row.validation, row.test
+                );
             }
         }
     }
@@ -252,16 +339,24 @@ fn train_command(
     config: TrainingConfig,
     backend: &str,
     out: &Path,
+    checkpoints: Option<&Path>,
     json: bool,
 ) -> Result<(), String> {
     check_size(size)?;
     let split_config = split?;
     config.validate()?;
-    let choice = BackendChoice::parse(backend).ok_or_else(|| format!("unknown backend {backend:?} (auto, cpu or wgpu)"))?;
+    let choice = BackendChoice::parse(backend)
+        .ok_or_else(|| format!("unknown backend {backend:?} (auto, cpu or wgpu)"))?;
     let started = std::time::Instant::now();
     let (dataset, report) = load_folder(dir, size, threads()).map_err(|e| e.to_string())?;
     if !json {
-        eprintln!("loaded {} images in {} classes ({} skipped) in {:.1} s", dataset.len(), dataset.classes.len(), report.skipped.len(), started.elapsed().as_secs_f64());
+        eprintln!(
+            "loaded {} images in {} classes ({} skipped) in {:.1} s",
+            dataset.len(),
+            dataset.classes.len(),
+            report.skipped.len(),
+            started.elapsed().as_secs_f64()
+        );
     }
     let (inspection, split) = Inspection::new(&dataset, &report, &split_config);
     let split = split.ok_or_else(|| inspection.split_error.clone().unwrap_or_default())?;
@@ -271,36 +366,77 @@ fn train_command(
     }
     let model_config = ModelConfig::new(config.preset, dataset.classes.len(), size as usize);
     let mut meta = ModelMeta::new(model_config, dataset.classes.clone());
-    meta.data = Some(DataSummary::new(&report, &split_config, &split.counts, inspection.manifest_sha256.clone().unwrap_or_default()));
+    meta.data = Some(DataSummary::new(
+        &report,
+        &split_config,
+        &split.counts,
+        inspection.manifest_sha256.clone().unwrap_or_default(),
+    ));
     meta.backend = Some(description.clone());
     let data = TrainingData {
         dataset: &dataset,
         train: split.indices(Subset::Train),
         validation: split.indices(Subset::Validation),
     };
-    let mut host = TerminalHost::new(Some(out.to_path_buf()), json);
+    let checkpoint_base = match checkpoints {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            dir.join(out.file_name().unwrap_or_default())
+        }
+        None => out.to_path_buf(),
+    };
+    let mut host = TerminalHost::new(Some(checkpoint_base), json);
     let training_started = std::time::Instant::now();
-    let (outcome, device, description) = match pollster::block_on(train(&data, &config, &device, meta.clone(), None, &mut host)) {
+    let (outcome, device, description) = match pollster::block_on(train(
+        &data,
+        &config,
+        &device,
+        meta.clone(),
+        None,
+        &mut host,
+    )) {
         Ok(outcome) => (outcome, device, description),
-        Err(TrainingError::DeviceLost { reason, epochs_completed }) => {
-            eprintln!("the GPU was lost after epoch {epochs_completed} ({reason}); continuing on the CPU from the last completed epoch");
+        Err(TrainingError::DeviceLost {
+            reason,
+            epochs_completed,
+        }) => {
+            eprintln!(
+                "the GPU was lost after epoch {epochs_completed} ({reason}); continuing on the CPU from the last completed epoch"
+            );
             let cpu = burn::prelude::Device::flex();
-            let resume = host.last_checkpoint.clone().map(|bytes| ModelFile::from_bytes(&bytes)).transpose().map_err(|e| e.to_string())?;
+            let resume = host
+                .last_checkpoint
+                .clone()
+                .map(|bytes| ModelFile::from_bytes(&bytes))
+                .transpose()
+                .map_err(|e| e.to_string())?;
             let description = format!("{description}, then CPU (Burn Flex) after a device loss");
             meta.backend = Some(description.clone());
-            let outcome = pollster::block_on(train(&data, &config, &cpu, meta, resume.as_ref(), &mut host)).map_err(|e| e.to_string())?;
+            let outcome = pollster::block_on(train(
+                &data,
+                &config,
+                &cpu,
+                meta,
+                resume.as_ref(),
+                &mut host,
+            ))
+            .map_err(|e| e.to_string())?;
             (outcome, cpu, description)
         }
         Err(error) => return Err(error.to_string()),
     };
     let training_seconds = training_started.elapsed().as_secs_f64();
-    let assessment = pollster::block_on(assess(&outcome.model, &dataset, &split, &device)).map_err(|e| e.to_string())?;
+    let assessment = pollster::block_on(assess(&outcome.model, &dataset, &split, &device))
+        .map_err(|e| e.to_string())?;
     let mut meta = outcome.meta;
     meta.backend = Some(description.clone());
     meta.test = Some(assessment.evaluation.clone());
     meta.calibration = Some(assessment.calibration.clone());
     let weights = pollster::block_on(encode_weights(&outcome.model, &meta.model))?;
-    let file = ModelFile { meta: meta.clone(), weights };
+    let file = ModelFile {
+        meta: meta.clone(),
+        weights,
+    };
     std::fs::write(out, file.to_bytes()).map_err(|e| format!("{}: {e}", out.display()))?;
     let evaluation = &assessment.evaluation;
     if json {
@@ -337,12 +473,19 @@ fn read_model(path: &Path) -> Result<ModelFile, String> {
     ModelFile::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn evaluate_command(model_path: &Path, dir: &Path, backend: &str, json: bool) -> Result<(), String> {
+fn evaluate_command(
+    model_path: &Path,
+    dir: &Path,
+    backend: &str,
+    json: bool,
+) -> Result<(), String> {
     let file = read_model(model_path)?;
-    let choice = BackendChoice::parse(backend).ok_or_else(|| format!("unknown backend {backend:?}"))?;
+    let choice =
+        BackendChoice::parse(backend).ok_or_else(|| format!("unknown backend {backend:?}"))?;
     let (device, _) = select_device(choice)?;
     let model = decode_weights(&file.meta.model, &file.weights, &device)?;
-    let (dataset, report) = load_folder(dir, file.meta.image_size as u32, threads()).map_err(|e| e.to_string())?;
+    let (dataset, report) =
+        load_folder(dir, file.meta.image_size as u32, threads()).map_err(|e| e.to_string())?;
     // Map the folder's classes onto the model's.
     let mut unknown = Vec::new();
     let mut indices = Vec::new();
@@ -364,9 +507,14 @@ fn evaluate_command(model_path: &Path, dir: &Path, backend: &str, json: bool) ->
             file.meta.classes.join(", ")
         ));
     }
-    let scores = pollster::block_on(score_samples(&model, &dataset, &indices, &device)).map_err(|e| e.to_string())?;
-    let scores = medclassify::evaluation::Scores { classes: file.meta.classes.len(), logits: scores.logits };
-    let evaluation = Evaluation::from_probabilities(&file.meta.classes, &scores.probabilities(1.0), &labels);
+    let scores = pollster::block_on(score_samples(&model, &dataset, &indices, &device))
+        .map_err(|e| e.to_string())?;
+    let scores = medclassify::evaluation::Scores {
+        classes: file.meta.classes.len(),
+        logits: scores.logits,
+    };
+    let evaluation =
+        Evaluation::from_probabilities(&file.meta.classes, &scores.probabilities(1.0), &labels);
     if json {
         print_json(&serde_json::json!({
             "model": model_path.display().to_string(),
@@ -376,16 +524,30 @@ fn evaluate_command(model_path: &Path, dir: &Path, backend: &str, json: bool) ->
             "evaluation": evaluation,
         }));
     } else {
-        println!("accuracy {:.2}% ({} / {})", evaluation.accuracy * 100.0, evaluation.correct, evaluation.total);
-        println!("{:<16} {:>9} {:>7} {:>7} {:>8}", "class", "precision", "recall", "f1", "support");
+        println!(
+            "accuracy {:.2}% ({} / {})",
+            evaluation.accuracy * 100.0,
+            evaluation.correct,
+            evaluation.total
+        );
+        println!(
+            "{:<16} {:>9} {:>7} {:>7} {:>8}",
+            "class", "precision", "recall", "f1", "support"
+        );
         for m in &evaluation.per_class {
-            println!("{:<16} {:>9.4} {:>7.4} {:>7.4} {:>8}", m.class, m.precision, m.recall, m.f1, m.support);
+            println!(
+                "{:<16} {:>9.4} {:>7.4} {:>7.4} {:>8}",
+                m.class, m.precision, m.recall, m.f1, m.support
+            );
         }
         if !report.skipped.is_empty() {
             println!("{} files skipped", report.skipped.len());
         }
         if !unknown.is_empty() {
-            println!("{} images in folders that are not model classes were not scored", unknown.len());
+            println!(
+                "{} images in folders that are not model classes were not scored",
+                unknown.len()
+            );
         }
     }
     Ok(())
@@ -404,7 +566,18 @@ fn predict_command(model_path: &Path, images: &[PathBuf], json: bool) -> Result<
         let shown = path.display().to_string();
         let outcome = std::fs::read(path)
             .map_err(|e| e.to_string())
-            .and_then(|bytes| prepare_file(&format!("x/{}", path.file_name().unwrap_or_default().to_string_lossy()), &bytes, size, &limits).map_err(|r| r.to_string()));
+            .and_then(|bytes| {
+                prepare_file(
+                    &format!(
+                        "x/{}",
+                        path.file_name().unwrap_or_default().to_string_lossy()
+                    ),
+                    &bytes,
+                    size,
+                    &limits,
+                )
+                .map_err(|r| r.to_string())
+            });
         match outcome {
             Ok(image) => {
                 pixels.extend(image.pixels);
@@ -414,9 +587,19 @@ fn predict_command(model_path: &Path, images: &[PathBuf], json: bool) -> Result<
         }
     }
     if !ok_paths.is_empty() {
-        let scores = pollster::block_on(score_pixels(&model, &pixels, size as usize, file.meta.classes.len(), &device)).map_err(|e| e.to_string())?;
+        let scores = pollster::block_on(score_pixels(
+            &model,
+            &pixels,
+            size as usize,
+            file.meta.classes.len(),
+            &device,
+        ))
+        .map_err(|e| e.to_string())?;
         let probabilities = scores.probabilities(1.0);
-        for (path, row) in ok_paths.iter().zip(probabilities.chunks_exact(file.meta.classes.len())) {
+        for (path, row) in ok_paths
+            .iter()
+            .zip(probabilities.chunks_exact(file.meta.classes.len()))
+        {
             let mut ranked: Vec<(usize, f32)> = row.iter().cloned().enumerate().collect();
             ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
             let top: Vec<_> = ranked.iter().take(3).map(|(c, p)| serde_json::json!({ "class": file.meta.classes[*c], "probability": p })).collect();
@@ -428,8 +611,17 @@ fn predict_command(model_path: &Path, images: &[PathBuf], json: bool) -> Result<
     } else {
         for r in &results {
             match r.get("error") {
-                Some(error) => println!("{}: cannot classify: {}", r["path"].as_str().unwrap_or_default(), error.as_str().unwrap_or_default()),
-                None => println!("{}: {} ({:.2}%)", r["path"].as_str().unwrap_or_default(), r["class"].as_str().unwrap_or_default(), r["probability"].as_f64().unwrap_or(0.0) * 100.0),
+                Some(error) => println!(
+                    "{}: cannot classify: {}",
+                    r["path"].as_str().unwrap_or_default(),
+                    error.as_str().unwrap_or_default()
+                ),
+                None => println!(
+                    "{}: {} ({:.2}%)",
+                    r["path"].as_str().unwrap_or_default(),
+                    r["class"].as_str().unwrap_or_default(),
+                    r["probability"].as_f64().unwrap_or(0.0) * 100.0
+                ),
             }
         }
     }

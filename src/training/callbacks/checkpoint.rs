@@ -55,15 +55,44 @@ mod tests {
     #[test]
     fn save_best_only_saves_on_improvement() {
         let table: &[(Monitor, bool, &[f64], &[bool])] = &[
-            (Monitor::ValLoss, true, &[1.0, 0.8, 0.9, 0.7, 0.7], &[true, true, false, true, false]),
-            (Monitor::ValAccuracy, true, &[0.5, 0.4, 0.9, 0.9], &[true, false, true, false]),
-            (Monitor::ValLoss, false, &[1.0, 2.0, 3.0], &[true, true, true]),
-            (Monitor::ValLoss, true, &[f64::NAN, 1.0, f64::INFINITY], &[false, true, false]),
+            (
+                Monitor::ValLoss,
+                true,
+                &[1.0, 0.8, 0.9, 0.7, 0.7],
+                &[true, true, false, true, false],
+            ),
+            (
+                Monitor::ValAccuracy,
+                true,
+                &[0.5, 0.4, 0.9, 0.9],
+                &[true, false, true, false],
+            ),
+            (
+                Monitor::ValLoss,
+                false,
+                &[1.0, 2.0, 3.0],
+                &[true, true, true],
+            ),
+            (
+                Monitor::ValLoss,
+                true,
+                &[f64::NAN, 1.0, f64::INFINITY],
+                &[false, true, false],
+            ),
         ];
         for (monitor, best_only, values, expected) in table {
-            let mut callback = ModelCheckpoint::new(CheckpointConfig { monitor: *monitor, save_best_only: *best_only });
-            let saved: Vec<bool> = values.iter().map(|v| callback.on_epoch_end(*v).is_some()).collect();
-            assert_eq!(&saved, expected, "{monitor} best_only={best_only} {values:?}");
+            let mut callback = ModelCheckpoint::new(CheckpointConfig {
+                monitor: *monitor,
+                save_best_only: *best_only,
+            });
+            let saved: Vec<bool> = values
+                .iter()
+                .map(|v| callback.on_epoch_end(*v).is_some())
+                .collect();
+            assert_eq!(
+                &saved, expected,
+                "{monitor} best_only={best_only} {values:?}"
+            );
         }
     }
 

@@ -73,7 +73,11 @@ impl EarlyStopping {
 
     /// Feeds the metric value of `epoch` (1-based).
     pub fn on_epoch_end(&mut self, epoch: usize, value: f64) -> EarlyStoppingDecision {
-        if self.config.monitor.is_improvement(value, self.best, self.config.min_delta) {
+        if self
+            .config
+            .monitor
+            .is_improvement(value, self.best, self.config.min_delta)
+        {
             self.best = Some(value);
             self.best_epoch = epoch;
             self.wait = 0;
@@ -111,43 +115,118 @@ mod tests {
 
     #[test]
     fn never_stops_while_improving() {
-        let config = EarlyStoppingConfig { patience: 1, ..Default::default() };
-        run(config, &[(1.0, "improved"), (0.8, "improved"), (0.5, "improved"), (0.1, "improved")]);
+        let config = EarlyStoppingConfig {
+            patience: 1,
+            ..Default::default()
+        };
+        run(
+            config,
+            &[
+                (1.0, "improved"),
+                (0.8, "improved"),
+                (0.5, "improved"),
+                (0.1, "improved"),
+            ],
+        );
     }
 
     #[test]
     fn stops_after_patience_epochs_without_improvement() {
-        let config = EarlyStoppingConfig { patience: 2, ..Default::default() };
-        run(config, &[(1.0, "improved"), (0.5, "improved"), (0.6, "wait1"), (0.55, "stop@2")]);
+        let config = EarlyStoppingConfig {
+            patience: 2,
+            ..Default::default()
+        };
+        run(
+            config,
+            &[
+                (1.0, "improved"),
+                (0.5, "improved"),
+                (0.6, "wait1"),
+                (0.55, "stop@2"),
+            ],
+        );
     }
 
     #[test]
     fn equal_value_is_not_an_improvement() {
-        let config = EarlyStoppingConfig { patience: 2, ..Default::default() };
-        run(config, &[(0.5, "improved"), (0.5, "wait1"), (0.5, "stop@1")]);
+        let config = EarlyStoppingConfig {
+            patience: 2,
+            ..Default::default()
+        };
+        run(
+            config,
+            &[(0.5, "improved"), (0.5, "wait1"), (0.5, "stop@1")],
+        );
     }
 
     #[test]
     fn min_delta_ignores_tiny_gains() {
-        let config = EarlyStoppingConfig { patience: 2, min_delta: 0.01, ..Default::default() };
-        run(config, &[(0.5, "improved"), (0.495, "wait1"), (0.48, "improved"), (0.479, "wait1"), (0.4799, "stop@3")]);
+        let config = EarlyStoppingConfig {
+            patience: 2,
+            min_delta: 0.01,
+            ..Default::default()
+        };
+        run(
+            config,
+            &[
+                (0.5, "improved"),
+                (0.495, "wait1"),
+                (0.48, "improved"),
+                (0.479, "wait1"),
+                (0.4799, "stop@3"),
+            ],
+        );
     }
 
     #[test]
     fn accuracy_is_maximised() {
-        let config = EarlyStoppingConfig { monitor: Monitor::ValAccuracy, patience: 2, ..Default::default() };
-        run(config, &[(0.90, "improved"), (0.95, "improved"), (0.94, "wait1"), (0.96, "improved"), (0.96, "wait1"), (0.90, "stop@4")]);
+        let config = EarlyStoppingConfig {
+            monitor: Monitor::ValAccuracy,
+            patience: 2,
+            ..Default::default()
+        };
+        run(
+            config,
+            &[
+                (0.90, "improved"),
+                (0.95, "improved"),
+                (0.94, "wait1"),
+                (0.96, "improved"),
+                (0.96, "wait1"),
+                (0.90, "stop@4"),
+            ],
+        );
     }
 
     #[test]
     fn improvement_resets_the_wait() {
-        let config = EarlyStoppingConfig { patience: 3, ..Default::default() };
-        run(config, &[(1.0, "improved"), (1.1, "wait1"), (1.2, "wait2"), (0.9, "improved"), (1.0, "wait1"), (1.0, "wait2"), (1.0, "stop@4")]);
+        let config = EarlyStoppingConfig {
+            patience: 3,
+            ..Default::default()
+        };
+        run(
+            config,
+            &[
+                (1.0, "improved"),
+                (1.1, "wait1"),
+                (1.2, "wait2"),
+                (0.9, "improved"),
+                (1.0, "wait1"),
+                (1.0, "wait2"),
+                (1.0, "stop@4"),
+            ],
+        );
     }
 
     #[test]
     fn nan_never_improves() {
-        let config = EarlyStoppingConfig { patience: 2, ..Default::default() };
-        run(config, &[(0.7, "improved"), (f64::NAN, "wait1"), (f64::NAN, "stop@1")]);
+        let config = EarlyStoppingConfig {
+            patience: 2,
+            ..Default::default()
+        };
+        run(
+            config,
+            &[(0.7, "improved"), (f64::NAN, "wait1"), (f64::NAN, "stop@1")],
+        );
     }
 }

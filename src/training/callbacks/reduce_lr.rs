@@ -64,7 +64,11 @@ impl ReduceLrOnPlateau {
             self.cooldown_counter -= 1;
             self.wait = 0;
         }
-        if self.config.monitor.is_improvement(value, self.best, self.config.min_delta) {
+        if self
+            .config
+            .monitor
+            .is_improvement(value, self.best, self.config.min_delta)
+        {
             self.best = Some(value);
             self.wait = 0;
             return None;
@@ -96,44 +100,130 @@ mod tests {
                 assert!(new_rate < rate);
                 rate = new_rate;
             }
-            assert!((rate - expected).abs() < 1e-12, "epoch {}: rate {rate}, expected {expected}", i + 1);
+            assert!(
+                (rate - expected).abs() < 1e-12,
+                "epoch {}: rate {rate}, expected {expected}",
+                i + 1
+            );
         }
     }
 
     #[test]
     fn cuts_after_patience() {
-        let config = ReduceLrConfig { factor: 0.5, patience: 2, min_delta: 0.0, ..Default::default() };
-        run(config, 1e-3, &[(1.0, 1e-3), (1.1, 1e-3), (1.2, 5e-4), (1.3, 5e-4), (1.4, 2.5e-4)]);
+        let config = ReduceLrConfig {
+            factor: 0.5,
+            patience: 2,
+            min_delta: 0.0,
+            ..Default::default()
+        };
+        run(
+            config,
+            1e-3,
+            &[
+                (1.0, 1e-3),
+                (1.1, 1e-3),
+                (1.2, 5e-4),
+                (1.3, 5e-4),
+                (1.4, 2.5e-4),
+            ],
+        );
     }
 
     #[test]
     fn improvement_resets_the_count() {
-        let config = ReduceLrConfig { factor: 0.1, patience: 2, min_delta: 0.0, ..Default::default() };
-        run(config, 1e-2, &[(1.0, 1e-2), (1.1, 1e-2), (0.9, 1e-2), (1.0, 1e-2), (1.0, 1e-3)]);
+        let config = ReduceLrConfig {
+            factor: 0.1,
+            patience: 2,
+            min_delta: 0.0,
+            ..Default::default()
+        };
+        run(
+            config,
+            1e-2,
+            &[
+                (1.0, 1e-2),
+                (1.1, 1e-2),
+                (0.9, 1e-2),
+                (1.0, 1e-2),
+                (1.0, 1e-3),
+            ],
+        );
     }
 
     #[test]
     fn cooldown_delays_the_next_cut() {
-        let config = ReduceLrConfig { factor: 0.5, patience: 1, cooldown: 2, min_delta: 0.0, ..Default::default() };
-        // Epoch 2 cuts; epochs 3 and 4 are cooldown; epoch 5 may cut again.
-        run(config, 1.0, &[(1.0, 1.0), (2.0, 0.5), (2.0, 0.5), (2.0, 0.5), (2.0, 0.25)]);
+        let config = ReduceLrConfig {
+            factor: 0.5,
+            patience: 1,
+            cooldown: 2,
+            min_delta: 0.0,
+            ..Default::default()
+        };
+        // As in Keras: a cut sets the counter to 2; each epoch first decrements it, and an
+        // epoch that brings it to 0 already counts. Cuts at epochs 2, 4 and 6.
+        run(
+            config.clone(),
+            1.0,
+            &[
+                (1.0, 1.0),
+                (2.0, 0.5),
+                (2.0, 0.5),
+                (2.0, 0.25),
+                (2.0, 0.25),
+                (2.0, 0.125),
+            ],
+        );
+        // Without cooldown the same plateau cuts every epoch.
+        run(
+            ReduceLrConfig {
+                cooldown: 0,
+                ..config
+            },
+            1.0,
+            &[(1.0, 1.0), (2.0, 0.5), (2.0, 0.25), (2.0, 0.125)],
+        );
     }
 
     #[test]
     fn never_goes_below_min_lr() {
-        let config = ReduceLrConfig { factor: 0.1, patience: 1, min_lr: 5e-4, min_delta: 0.0, ..Default::default() };
-        run(config, 1e-3, &[(1.0, 1e-3), (1.0, 5e-4), (1.0, 5e-4), (1.0, 5e-4)]);
+        let config = ReduceLrConfig {
+            factor: 0.1,
+            patience: 1,
+            min_lr: 5e-4,
+            min_delta: 0.0,
+            ..Default::default()
+        };
+        run(
+            config,
+            1e-3,
+            &[(1.0, 1e-3), (1.0, 5e-4), (1.0, 5e-4), (1.0, 5e-4)],
+        );
     }
 
     #[test]
     fn min_delta_counts_tiny_gains_as_plateau() {
-        let config = ReduceLrConfig { factor: 0.5, patience: 2, min_delta: 0.1, ..Default::default() };
+        let config = ReduceLrConfig {
+            factor: 0.5,
+            patience: 2,
+            min_delta: 0.1,
+            ..Default::default()
+        };
         run(config, 1.0, &[(1.0, 1.0), (0.95, 1.0), (0.92, 0.5)]);
     }
 
     #[test]
     fn accuracy_monitor_is_maximised() {
-        let config = ReduceLrConfig { monitor: Monitor::ValAccuracy, factor: 0.5, patience: 1, min_delta: 0.0, ..Default::default() };
-        run(config, 1.0, &[(0.5, 1.0), (0.6, 1.0), (0.55, 0.5), (0.7, 0.5)]);
+        let config = ReduceLrConfig {
+            monitor: Monitor::ValAccuracy,
+            factor: 0.5,
+            patience: 1,
+            min_delta: 0.0,
+            ..Default::default()
+        };
+        run(
+            config,
+            1.0,
+            &[(0.5, 1.0), (0.6, 1.0), (0.55, 0.5), (0.7, 0.5)],
+        );
     }
 }

@@ -53,7 +53,10 @@ pub fn loss_svg(epochs: &[EpochMetrics], batches: &[BatchPoint]) -> String {
         let x_max = epochs_range(epochs, batches);
         let smoothed = smooth(batches, 0.8);
         let y_max = axis_max(
-            epochs.iter().flat_map(|e| [e.loss, e.val_loss]).chain(smoothed.iter().map(|p| p.1)),
+            epochs
+                .iter()
+                .flat_map(|e| [e.loss, e.val_loss])
+                .chain(smoothed.iter().map(|p| p.1)),
             0.1,
         );
         let Ok(mut chart) = ChartBuilder::on(&root)
@@ -65,21 +68,49 @@ pub fn loss_svg(epochs: &[EpochMetrics], batches: &[BatchPoint]) -> String {
         else {
             return String::new();
         };
-        let _ = chart.configure_mesh().light_line_style(GRID).x_desc("epoch").y_desc("cross-entropy").draw();
+        let _ = chart
+            .configure_mesh()
+            .light_line_style(GRID)
+            .x_desc("epoch")
+            .y_desc("cross-entropy")
+            .draw();
         let _ = chart
             .draw_series(LineSeries::new(smoothed, BATCH_COLOR.stroke_width(1)))
-            .map(|s| s.label("batch loss (smoothed)").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BATCH_COLOR)));
+            .map(|s| {
+                s.label("batch loss (smoothed)")
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BATCH_COLOR))
+            });
         let train: Vec<(f64, f64)> = epochs.iter().map(|e| (e.epoch as f64, e.loss)).collect();
-        let val: Vec<(f64, f64)> = epochs.iter().map(|e| (e.epoch as f64, e.val_loss)).collect();
+        let val: Vec<(f64, f64)> = epochs
+            .iter()
+            .map(|e| (e.epoch as f64, e.val_loss))
+            .collect();
         let _ = chart
             .draw_series(LineSeries::new(train.clone(), TRAIN_COLOR.stroke_width(2)))
-            .map(|s| s.label("loss").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], TRAIN_COLOR.stroke_width(2))));
-        let _ = chart.draw_series(train.iter().map(|p| Circle::new(*p, 3, TRAIN_COLOR.filled())));
+            .map(|s| {
+                s.label("loss").legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], TRAIN_COLOR.stroke_width(2))
+                })
+            });
+        let _ = chart.draw_series(
+            train
+                .iter()
+                .map(|p| Circle::new(*p, 3, TRAIN_COLOR.filled())),
+        );
         let _ = chart
             .draw_series(LineSeries::new(val.clone(), VAL_COLOR.stroke_width(2)))
-            .map(|s| s.label("val_loss").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], VAL_COLOR.stroke_width(2))));
+            .map(|s| {
+                s.label("val_loss").legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], VAL_COLOR.stroke_width(2))
+                })
+            });
         let _ = chart.draw_series(val.iter().map(|p| Circle::new(*p, 3, VAL_COLOR.filled())));
-        let _ = chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(GRID).position(SeriesLabelPosition::UpperRight).draw();
+        let _ = chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(GRID)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw();
         let _ = root.present();
     }
     svg
@@ -115,17 +146,40 @@ pub fn accuracy_svg(epochs: &[EpochMetrics]) -> String {
             .x_desc("epoch")
             .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
             .draw();
-        let train: Vec<(f64, f64)> = epochs.iter().map(|e| (e.epoch as f64, e.accuracy)).collect();
-        let val: Vec<(f64, f64)> = epochs.iter().map(|e| (e.epoch as f64, e.val_accuracy)).collect();
+        let train: Vec<(f64, f64)> = epochs
+            .iter()
+            .map(|e| (e.epoch as f64, e.accuracy))
+            .collect();
+        let val: Vec<(f64, f64)> = epochs
+            .iter()
+            .map(|e| (e.epoch as f64, e.val_accuracy))
+            .collect();
         let _ = chart
             .draw_series(LineSeries::new(train.clone(), TRAIN_COLOR.stroke_width(2)))
-            .map(|s| s.label("accuracy").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], TRAIN_COLOR.stroke_width(2))));
-        let _ = chart.draw_series(train.iter().map(|p| Circle::new(*p, 3, TRAIN_COLOR.filled())));
+            .map(|s| {
+                s.label("accuracy").legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], TRAIN_COLOR.stroke_width(2))
+                })
+            });
+        let _ = chart.draw_series(
+            train
+                .iter()
+                .map(|p| Circle::new(*p, 3, TRAIN_COLOR.filled())),
+        );
         let _ = chart
             .draw_series(LineSeries::new(val.clone(), VAL_COLOR.stroke_width(2)))
-            .map(|s| s.label("val_accuracy").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], VAL_COLOR.stroke_width(2))));
+            .map(|s| {
+                s.label("val_accuracy").legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], VAL_COLOR.stroke_width(2))
+                })
+            });
         let _ = chart.draw_series(val.iter().map(|p| Circle::new(*p, 3, VAL_COLOR.filled())));
-        let _ = chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(GRID).position(SeriesLabelPosition::LowerRight).draw();
+        let _ = chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(GRID)
+            .position(SeriesLabelPosition::LowerRight)
+            .draw();
         let _ = root.present();
     }
     svg
@@ -143,7 +197,13 @@ pub fn learning_rate_svg(epochs: &[EpochMetrics], events: &[CallbackEvent]) -> S
             .filter(|e| e.action == "reduce_lr")
             .filter_map(|e| e.new_value.map(|v| (e.epoch as f64 + 1.0, v)))
             .collect();
-        let y_max = axis_max(epochs.iter().map(|e| e.learning_rate).chain(cuts.iter().map(|c| c.1)), 1e-4);
+        let y_max = axis_max(
+            epochs
+                .iter()
+                .map(|e| e.learning_rate)
+                .chain(cuts.iter().map(|c| c.1)),
+            1e-4,
+        );
         let Ok(mut chart) = ChartBuilder::on(&root)
             .caption("Learning rate", ("sans-serif", 16))
             .margin(10)
@@ -166,11 +226,26 @@ pub fn learning_rate_svg(epochs: &[EpochMetrics], events: &[CallbackEvent]) -> S
         }
         let _ = chart
             .draw_series(LineSeries::new(steps, TRAIN_COLOR.stroke_width(2)))
-            .map(|s| s.label("learning rate").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], TRAIN_COLOR.stroke_width(2))));
+            .map(|s| {
+                s.label("learning rate").legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], TRAIN_COLOR.stroke_width(2))
+                })
+            });
         let _ = chart
-            .draw_series(cuts.iter().map(|p| TriangleMarker::new(*p, 7, VAL_COLOR.filled())))
-            .map(|s| s.label("ReduceLROnPlateau").legend(|(x, y)| TriangleMarker::new((x + 8, y), 6, VAL_COLOR.filled())));
-        let _ = chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(GRID).position(SeriesLabelPosition::UpperRight).draw();
+            .draw_series(
+                cuts.iter()
+                    .map(|p| TriangleMarker::new(*p, 7, VAL_COLOR.filled())),
+            )
+            .map(|s| {
+                s.label("ReduceLROnPlateau")
+                    .legend(|(x, y)| TriangleMarker::new((x + 8, y), 6, VAL_COLOR.filled()))
+            });
+        let _ = chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(GRID)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw();
         let _ = root.present();
     }
     svg
@@ -192,22 +267,58 @@ pub fn reliability_svg(before: &Calibration, after: &Calibration) -> String {
         else {
             return String::new();
         };
-        let _ = chart.configure_mesh().light_line_style(GRID).x_desc("confidence").y_desc("accuracy").draw();
         let _ = chart
-            .draw_series(LineSeries::new(vec![(0.0, 0.0), (1.0, 1.0)], BLACK.mix(0.4)))
-            .map(|s| s.label("perfect calibration").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.mix(0.4))));
-        let points = |c: &Calibration| -> Vec<(f64, f64)> { c.bins.iter().filter(|b| b.count > 0).map(|b| (b.confidence, b.accuracy)).collect() };
+            .configure_mesh()
+            .light_line_style(GRID)
+            .x_desc("confidence")
+            .y_desc("accuracy")
+            .draw();
+        let _ = chart
+            .draw_series(LineSeries::new(
+                vec![(0.0, 0.0), (1.0, 1.0)],
+                BLACK.mix(0.4),
+            ))
+            .map(|s| {
+                s.label("perfect calibration")
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.mix(0.4)))
+            });
+        let points = |c: &Calibration| -> Vec<(f64, f64)> {
+            c.bins
+                .iter()
+                .filter(|b| b.count > 0)
+                .map(|b| (b.confidence, b.accuracy))
+                .collect()
+        };
         let raw = points(before);
         let scaled = points(after);
         let _ = chart
             .draw_series(LineSeries::new(raw.clone(), VAL_COLOR.stroke_width(2)))
-            .map(|s| s.label(format!("model (ECE {:.4})", before.ece)).legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], VAL_COLOR.stroke_width(2))));
+            .map(|s| {
+                s.label(format!("model (ECE {:.4})", before.ece))
+                    .legend(|(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 16, y)], VAL_COLOR.stroke_width(2))
+                    })
+            });
         let _ = chart.draw_series(raw.iter().map(|p| Circle::new(*p, 3, VAL_COLOR.filled())));
         let _ = chart
             .draw_series(LineSeries::new(scaled.clone(), TRAIN_COLOR.stroke_width(2)))
-            .map(|s| s.label(format!("temperature-scaled (ECE {:.4})", after.ece)).legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], TRAIN_COLOR.stroke_width(2))));
-        let _ = chart.draw_series(scaled.iter().map(|p| Circle::new(*p, 3, TRAIN_COLOR.filled())));
-        let _ = chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(GRID).position(SeriesLabelPosition::UpperLeft).draw();
+            .map(|s| {
+                s.label(format!("temperature-scaled (ECE {:.4})", after.ece))
+                    .legend(|(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 16, y)], TRAIN_COLOR.stroke_width(2))
+                    })
+            });
+        let _ = chart.draw_series(
+            scaled
+                .iter()
+                .map(|p| Circle::new(*p, 3, TRAIN_COLOR.filled())),
+        );
+        let _ = chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(GRID)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw();
         let _ = root.present();
     }
     svg

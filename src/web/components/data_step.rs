@@ -14,7 +14,11 @@ use crate::web::state::Action;
 pub const SAMPLE_INDEX: &str = "sample/index.json";
 
 fn parse_percent(text: &str) -> Option<f64> {
-    text.trim().trim_end_matches('%').parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0)
+    text.trim()
+        .trim_end_matches('%')
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
 }
 
 /// The Data step.
@@ -60,7 +64,9 @@ pub fn DataStep() -> Html {
                 match files::pick_directory(&mut errors).await {
                     Ok(list) => start_load.emit(list),
                     Err(error) if error.contains("AbortError") => {}
-                    Err(error) => app.notify("error", format!("the folder could not be opened: {error}")),
+                    Err(error) => {
+                        app.notify("error", format!("the folder could not be opened: {error}"))
+                    }
                 }
                 for (path, error) in errors {
                     app.notify("warning", format!("{path}: {error}"));
@@ -75,7 +81,9 @@ pub fn DataStep() -> Html {
         Callback::from(move |event: DragEvent| {
             event.prevent_default();
             dragging.set(false);
-            let Some(transfer) = event.data_transfer() else { return };
+            let Some(transfer) = event.data_transfer() else {
+                return;
+            };
             let (entries, loose) = files::drop_entries(&transfer);
             let app = app.clone();
             let start_load = start_load.clone();
@@ -122,7 +130,10 @@ pub fn DataStep() -> Html {
             if let Ok(size) = input.value().parse::<u32>() {
                 app.dispatch(Action::SetImageSize(size));
                 if app.state.data.is_some() {
-                    app.notify("info", format!("load the folder again to decode it at {size}x{size}"));
+                    app.notify(
+                        "info",
+                        format!("load the folder again to decode it at {size}x{size}"),
+                    );
                 }
             }
         })
@@ -136,7 +147,12 @@ pub fn DataStep() -> Html {
             match field {
                 "seed" => match value.trim().parse::<u64>() {
                     Ok(seed) if seed < (1u64 << 53) => config.seed = seed,
-                    _ => return app.notify("error", format!("seed {value:?} must be a whole number below 2^53")),
+                    _ => {
+                        return app.notify(
+                            "error",
+                            format!("seed {value:?} must be a whole number below 2^53"),
+                        );
+                    }
                 },
                 "drop" => config.drop_duplicates = input.checked(),
                 _ => match parse_percent(&value) {
@@ -145,7 +161,12 @@ pub fn DataStep() -> Html {
                         "validation" => config.validation = percent / 100.0,
                         _ => config.test = percent / 100.0,
                     },
-                    None => return app.notify("error", format!("{field} percentage {value:?} is not a number")),
+                    None => {
+                        return app.notify(
+                            "error",
+                            format!("{field} percentage {value:?} is not a number"),
+                        );
+                    }
                 },
             }
             app.dispatch(Action::SetSplit(config));
@@ -157,7 +178,13 @@ pub fn DataStep() -> Html {
             let config = app.state.split_config.clone();
             let sum = config.train + config.validation + config.test;
             if (sum - 1.0).abs() > 1e-3 {
-                return app.notify("error", format!("train + validation + test must be 100%, not {:.1}%", sum * 100.0));
+                return app.notify(
+                    "error",
+                    format!(
+                        "train + validation + test must be 100%, not {:.1}%",
+                        sum * 100.0
+                    ),
+                );
             }
             app.engine.send(Request::Resplit { split: config });
         })
@@ -308,8 +335,16 @@ fn load_text(done: usize, total: usize, elapsed_ms: f64) -> String {
         return "reading the folder…".into();
     }
     let seconds = elapsed_ms / 1000.0;
-    let rate = if seconds > 0.0 { done as f64 / seconds } else { 0.0 };
-    let left = if rate > 0.0 { (total - done) as f64 / rate } else { f64::NAN };
+    let rate = if seconds > 0.0 {
+        done as f64 / seconds
+    } else {
+        0.0
+    };
+    let left = if rate > 0.0 {
+        (total - done) as f64 / rate
+    } else {
+        f64::NAN
+    };
     let _ = time::now_ms;
     if left.is_finite() {
         format!("{done} / {total} files · {rate:.0} files/s · about {left:.0} s left")

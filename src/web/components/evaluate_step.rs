@@ -15,7 +15,10 @@ fn cell_color(fraction: f64) -> String {
     let r = (255.0 - t * (255.0 - 30.0)) as u8;
     let g = (255.0 - t * (255.0 - 64.0)) as u8;
     let b = (255.0 - t * (255.0 - 175.0)) as u8;
-    format!("background-color: rgb({r},{g},{b}); color: {}", if t > 0.5 { "#ffffff" } else { "#0f172a" })
+    format!(
+        "background-color: rgb({r},{g},{b}); color: {}",
+        if t > 0.5 { "#ffffff" } else { "#0f172a" }
+    )
 }
 
 /// The confusion matrix as a heatmap of buttons.
@@ -86,14 +89,24 @@ pub fn EvaluateStep() -> Html {
     let live = state.assessment.clone();
     let stored = model.as_ref().and_then(|m| m.meta.test.clone());
     let evaluation = live.as_ref().map(|a| a.evaluation.clone()).or(stored);
-    let calibration = live.as_ref().map(|a| a.calibration.clone()).or_else(|| model.as_ref().and_then(|m| m.meta.calibration.clone()));
-    let size = model.as_ref().map(|m| m.meta.image_size as u32).unwrap_or(state.image_size);
+    let calibration = live
+        .as_ref()
+        .map(|a| a.calibration.clone())
+        .or_else(|| model.as_ref().and_then(|m| m.meta.calibration.clone()));
+    let size = model
+        .as_ref()
+        .map(|m| m.meta.image_size as u32)
+        .unwrap_or(state.image_size);
 
     let card_md = {
         let app = app.clone();
         Callback::from(move |_: MouseEvent| {
             if let Some(m) = &app.state.model {
-                let _ = download::download_text("model-card.md", "text/markdown", &model_card_markdown(&m.meta));
+                let _ = download::download_text(
+                    "model-card.md",
+                    "text/markdown",
+                    &model_card_markdown(&m.meta),
+                );
             }
         })
     };
@@ -101,7 +114,8 @@ pub fn EvaluateStep() -> Html {
         let app = app.clone();
         Callback::from(move |_: MouseEvent| {
             if let Some(m) = &app.state.model {
-                let json = serde_json::to_string_pretty(&ModelCard::new(&m.meta)).unwrap_or_default();
+                let json =
+                    serde_json::to_string_pretty(&ModelCard::new(&m.meta)).unwrap_or_default();
                 let _ = download::download_text("model-card.json", "application/json", &json);
             }
         })

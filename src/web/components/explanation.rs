@@ -30,13 +30,25 @@ pub fn ExplanationPanel(props: &ExplanationProps) -> Html {
         let app = app.clone();
         let target = e.target;
         let class = e.heatmap.class;
-        Callback::from(move |_: MouseEvent| app.engine.send(Request::Explain { target, class: Some(class), method: other }))
+        Callback::from(move |_: MouseEvent| {
+            app.engine.send(Request::Explain {
+                target,
+                class: Some(class),
+                method: other,
+            })
+        })
     };
     let method_name = |m: ExplainMethod| match m {
         ExplainMethod::GradCam => "Grad-CAM (last convolutional layer)",
         ExplainMethod::Saliency => "input-gradient saliency",
     };
-    let legend: String = (0..=10).map(|i| { let c = heat_color(i as f32 / 10.0); format!("rgb({},{},{}) {}%", c[0], c[1], c[2], i * 10) }).collect::<Vec<_>>().join(", ");
+    let legend: String = (0..=10)
+        .map(|i| {
+            let c = heat_color(i as f32 / 10.0);
+            format!("rgb({},{},{}) {}%", c[0], c[1], c[2], i * 10)
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     html! {
         <div class="explanation" data-testid="explanation">
             <h3>{ format!("Why \"{}\"? {}", props.classes.get(e.heatmap.class).cloned().unwrap_or_default(), method_name(e.heatmap.method)) }</h3>

@@ -20,14 +20,29 @@ pub fn ModelPanel() -> Html {
         let app = app.clone();
         Callback::from(move |event: Event| {
             let input: HtmlInputElement = event.target_unchecked_into();
-            let Some(file) = input.files().and_then(|l| l.item(0)) else { return };
+            let Some(file) = input.files().and_then(|l| l.item(0)) else {
+                return;
+            };
             input.set_value("");
             let app = app.clone();
             yew::platform::spawn_local(async move {
                 let name = file.name();
-                match crate::web::platform::js::await_value(wasm_bindgen::JsValue::from(file.array_buffer())).await {
-                    Ok(buffer) => app.engine.send(Request::ImportModel { name, bytes: js_sys::Uint8Array::new(&buffer).to_vec() }),
-                    Err(error) => app.notify("error", format!("{name} could not be read: {}", crate::web::platform::js::error_text(&error))),
+                match crate::web::platform::js::await_value(wasm_bindgen::JsValue::from(
+                    file.array_buffer(),
+                ))
+                .await
+                {
+                    Ok(buffer) => app.engine.send(Request::ImportModel {
+                        name,
+                        bytes: js_sys::Uint8Array::new(&buffer).to_vec(),
+                    }),
+                    Err(error) => app.notify(
+                        "error",
+                        format!(
+                            "{name} could not be read: {}",
+                            crate::web::platform::js::error_text(&error)
+                        ),
+                    ),
                 }
             });
         })

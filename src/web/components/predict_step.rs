@@ -19,8 +19,20 @@ pub fn predictions_csv(rows: &[PredictionRow], classes: &[String]) -> String {
     csv.push_str(",error\n");
     for row in rows {
         let best = crate::evaluation::argmax(&row.probabilities);
-        let (name, p) = if row.probabilities.is_empty() { (String::new(), String::new()) } else { (classes.get(best).cloned().unwrap_or_default(), format!("{:.6}", row.probabilities[best])) };
-        csv.push_str(&format!("{},{},{}", csv_field(&row.name), csv_field(&name), p));
+        let (name, p) = if row.probabilities.is_empty() {
+            (String::new(), String::new())
+        } else {
+            (
+                classes.get(best).cloned().unwrap_or_default(),
+                format!("{:.6}", row.probabilities[best]),
+            )
+        };
+        csv.push_str(&format!(
+            "{},{},{}",
+            csv_field(&row.name),
+            csv_field(&name),
+            p
+        ));
         for i in 0..classes.len() {
             csv.push(',');
             if let Some(v) = row.probabilities.get(i) {
@@ -39,8 +51,16 @@ pub fn predictions_csv(rows: &[PredictionRow], classes: &[String]) -> String {
 pub fn PredictStep() -> Html {
     let app = use_app();
     let state = &app.state;
-    let classes: Vec<String> = state.model.as_ref().map(|m| m.meta.classes.clone()).unwrap_or_default();
-    let size = state.model.as_ref().map(|m| m.meta.image_size as u32).unwrap_or(32);
+    let classes: Vec<String> = state
+        .model
+        .as_ref()
+        .map(|m| m.meta.classes.clone())
+        .unwrap_or_default();
+    let size = state
+        .model
+        .as_ref()
+        .map(|m| m.meta.image_size as u32)
+        .unwrap_or(32);
     let send = {
         let app = app.clone();
         Callback::from(move |files: Vec<crate::web::protocol::InputFile>| {
@@ -63,7 +83,9 @@ pub fn PredictStep() -> Html {
         let send = send.clone();
         Callback::from(move |event: DragEvent| {
             event.prevent_default();
-            let Some(transfer) = event.data_transfer() else { return };
+            let Some(transfer) = event.data_transfer() else {
+                return;
+            };
             let (entries, loose) = files::drop_entries(&transfer);
             let send = send.clone();
             yew::platform::spawn_local(async move {
@@ -76,7 +98,11 @@ pub fn PredictStep() -> Html {
         let app = app.clone();
         let classes = classes.clone();
         Callback::from(move |_: MouseEvent| {
-            let _ = download::download_text("predictions.csv", "text/csv", &predictions_csv(&app.state.predictions, &classes));
+            let _ = download::download_text(
+                "predictions.csv",
+                "text/csv",
+                &predictions_csv(&app.state.predictions, &classes),
+            );
         })
     };
     html! {
@@ -112,7 +138,13 @@ pub fn PredictStep() -> Html {
     }
 }
 
-fn prediction_row(app: &super::AppContext, index: usize, row: &PredictionRow, classes: &[String], size: u32) -> Html {
+fn prediction_row(
+    app: &super::AppContext,
+    index: usize,
+    row: &PredictionRow,
+    classes: &[String],
+    size: u32,
+) -> Html {
     if let Some(error) = &row.error {
         return html! {
             <tr class="bad-file"><td>{"–"}</td><td class="path">{ row.name.clone() }</td><td colspan="2" class="error-text">{ format!("cannot classify: {error}") }</td></tr>
@@ -122,7 +154,13 @@ fn prediction_row(app: &super::AppContext, index: usize, row: &PredictionRow, cl
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     let explain = |method: ExplainMethod| {
         let app = app.clone();
-        Callback::from(move |_: MouseEvent| app.engine.send(Request::Explain { target: ExplainTarget::Upload { index }, class: None, method }))
+        Callback::from(move |_: MouseEvent| {
+            app.engine.send(Request::Explain {
+                target: ExplainTarget::Upload { index },
+                class: None,
+                method,
+            })
+        })
     };
     html! {
         <tr>

@@ -23,7 +23,13 @@ pub struct ThumbnailProps {
 
 /// A perceptual colour map (dark blue to yellow), for heatmaps.
 pub fn heat_color(value: f32) -> [u8; 3] {
-    const STOPS: [[f32; 3]; 5] = [[13.0, 8.0, 135.0], [126.0, 3.0, 168.0], [204.0, 71.0, 120.0], [248.0, 149.0, 64.0], [240.0, 249.0, 33.0]];
+    const STOPS: [[f32; 3]; 5] = [
+        [13.0, 8.0, 135.0],
+        [126.0, 3.0, 168.0],
+        [204.0, 71.0, 120.0],
+        [248.0, 149.0, 64.0],
+        [240.0, 249.0, 33.0],
+    ];
     let v = value.clamp(0.0, 1.0) * (STOPS.len() - 1) as f32;
     let i = (v.floor() as usize).min(STOPS.len() - 2);
     let f = v - i as f32;

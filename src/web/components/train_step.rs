@@ -6,20 +6,36 @@ use yew::prelude::*;
 use super::{Chart, ModelPanel, accuracy_svg, learning_rate_svg, loss_svg, percent, use_app};
 use crate::data::AugmentConfig;
 use crate::model::Preset;
-use crate::training::{CheckpointConfig, EarlyStoppingConfig, Monitor, ReduceLrConfig, TrainingConfig};
+use crate::training::{
+    CheckpointConfig, EarlyStoppingConfig, Monitor, ReduceLrConfig, TrainingConfig,
+};
 use crate::web::platform::{download, time};
 use crate::web::protocol::{BackendPreference, Request};
 use crate::web::state::{Action, Step, TrainingStatus};
 
-const MONITORS: [Monitor; 4] = [Monitor::ValLoss, Monitor::ValAccuracy, Monitor::Loss, Monitor::Accuracy];
+const MONITORS: [Monitor; 4] = [
+    Monitor::ValLoss,
+    Monitor::ValAccuracy,
+    Monitor::Loss,
+    Monitor::Accuracy,
+];
 
 /// History as CSV (`epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds`).
 pub fn history_csv(epochs: &[crate::training::EpochMetrics]) -> String {
-    let mut csv = String::from("epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second\n");
+    let mut csv = String::from(
+        "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second\n",
+    );
     for e in epochs {
         csv.push_str(&format!(
             "{},{:.6},{:.6},{:.6},{:.6},{:.3e},{:.3},{:.1}\n",
-            e.epoch, e.loss, e.accuracy, e.val_loss, e.val_accuracy, e.learning_rate, e.seconds, e.images_per_second
+            e.epoch,
+            e.loss,
+            e.accuracy,
+            e.val_loss,
+            e.val_accuracy,
+            e.learning_rate,
+            e.seconds,
+            e.images_per_second
         ));
     }
     csv
@@ -32,8 +48,12 @@ pub fn TrainStep() -> Html {
     let state = &app.state;
     let config = state.train_config.clone();
     let status = state.status;
-    let running = matches!(status, TrainingStatus::Running | TrainingStatus::Paused | TrainingStatus::Loading);
-    let has_split = state.split.as_ref().is_some_and(|s| s.error.is_none()) && state.loading.is_none();
+    let running = matches!(
+        status,
+        TrainingStatus::Running | TrainingStatus::Paused | TrainingStatus::Loading
+    );
+    let has_split =
+        state.split.as_ref().is_some_and(|s| s.error.is_none()) && state.loading.is_none();
 
     // A setter for one setting: parse the input, update the config or explain what is wrong.
     let setter = |apply: fn(&mut TrainingConfig, &HtmlInputElement) -> Result<(), String>| {
@@ -48,7 +68,11 @@ pub fn TrainStep() -> Html {
         })
     };
     fn number<T: std::str::FromStr>(input: &HtmlInputElement, what: &str) -> Result<T, String> {
-        input.value().trim().parse::<T>().map_err(|_| format!("{what}: {:?} is not a valid number", input.value()))
+        input
+            .value()
+            .trim()
+            .parse::<T>()
+            .map_err(|_| format!("{what}: {:?} is not a valid number", input.value()))
     }
     fn monitor(input: &HtmlInputElement) -> Result<Monitor, String> {
         Monitor::parse(&input.value()).ok_or_else(|| format!("unknown metric {:?}", input.value()))
@@ -82,7 +106,10 @@ pub fn TrainStep() -> Html {
             if let Err(error) = config.validate() {
                 return app.notify("error", error);
             }
-            app.dispatch(Action::TrainingRequested { now_ms: time::now_ms(), resume });
+            app.dispatch(Action::TrainingRequested {
+                now_ms: time::now_ms(),
+                resume,
+            });
             app.engine.send(Request::Train {
                 config,
                 backend: app.state.backend_preference,
@@ -112,10 +139,17 @@ pub fn TrainStep() -> Html {
     let on_history = {
         let app = app.clone();
         Callback::from(move |_: MouseEvent| {
-            let _ = download::download_text("training-history.csv", "text/csv", &history_csv(&app.state.epochs));
+            let _ = download::download_text(
+                "training-history.csv",
+                "text/csv",
+                &history_csv(&app.state.epochs),
+            );
         })
     };
-    let resumable = state.model.as_ref().and_then(|m| m.meta.resume.as_ref().map(|r| r.epochs_completed));
+    let resumable = state
+        .model
+        .as_ref()
+        .and_then(|m| m.meta.resume.as_ref().map(|r| r.epochs_completed));
 
     let es = config.callbacks.early_stopping.clone();
     let lr = config.callbacks.reduce_lr.clone();
@@ -261,12 +295,24 @@ fn progress(app: &super::AppContext) -> Html {
             if let Some((backend, reason)) = &state.backend_in_use { <span class="muted">{ format!("{backend}: {reason}") }</span> }</div>
         };
     };
-    let (epoch, batch) = state.last_batch.as_ref().map(|b| (b.epoch, b.batch)).unwrap_or((first, 0));
+    let (epoch, batch) = state
+        .last_batch
+        .as_ref()
+        .map(|b| (b.epoch, b.batch))
+        .unwrap_or((first, 0));
     let total_batches = (last + 1 - first) * batches;
     let done_batches = (epoch - first) * batches + batch;
     let elapsed = (time::now_ms() - state.run_started_ms) / 1000.0;
-    let left = if done_batches > 0 { elapsed / done_batches as f64 * (total_batches - done_batches) as f64 } else { f64::NAN };
-    let rate = state.last_batch.as_ref().map(|b| b.images_per_second).unwrap_or(0.0);
+    let left = if done_batches > 0 {
+        elapsed / done_batches as f64 * (total_batches - done_batches) as f64
+    } else {
+        f64::NAN
+    };
+    let rate = state
+        .last_batch
+        .as_ref()
+        .map(|b| b.images_per_second)
+        .unwrap_or(0.0);
     let last_epoch = state.epochs.last();
     html! {
         <div class="progress-block" role="status">

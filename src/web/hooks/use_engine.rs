@@ -39,7 +39,11 @@ impl PartialEq for EngineHandle {
 
 /// URL of `path` relative to the page's base (works under any sub-path).
 pub fn asset_url(path: &str) -> String {
-    let base = gloo::utils::document().base_uri().ok().flatten().unwrap_or_default();
+    let base = gloo::utils::document()
+        .base_uri()
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     js::resolve_url(path, &base)
 }
 
@@ -49,7 +53,10 @@ impl EngineHandle {
         let value = match encode(&request) {
             Ok(value) => value,
             Err(error) => {
-                self.0.borrow().dispatcher.dispatch(Action::Notify { level: "error".into(), message: error });
+                self.0.borrow().dispatcher.dispatch(Action::Notify {
+                    level: "error".into(),
+                    message: error,
+                });
                 return;
             }
         };
@@ -77,17 +84,24 @@ impl EngineHandle {
         };
         let weak = Rc::downgrade(&self.0);
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let Some(connection) = weak.upgrade() else { return };
+            let Some(connection) = weak.upgrade() else {
+                return;
+            };
             let handle = EngineHandle(connection);
             match decode::<Response>(event.data()) {
                 Ok(response) => handle.receive(response),
-                Err(error) => handle.0.borrow().dispatcher.dispatch(Action::Notify { level: "error".into(), message: error }),
+                Err(error) => handle.0.borrow().dispatcher.dispatch(Action::Notify {
+                    level: "error".into(),
+                    message: error,
+                }),
             }
         });
         let weak = Rc::downgrade(&self.0);
         let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
             event.prevent_default();
-            let Some(connection) = weak.upgrade() else { return };
+            let Some(connection) = weak.upgrade() else {
+                return;
+            };
             EngineHandle(connection).crashed(event.message());
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -98,7 +112,9 @@ impl EngineHandle {
         connection.on_message = Some(on_message);
         connection.on_error = Some(on_error);
         drop(connection);
-        self.send(Request::Hello { bundled_model_url: asset_url(BUNDLED_MODEL) });
+        self.send(Request::Hello {
+            bundled_model_url: asset_url(BUNDLED_MODEL),
+        });
     }
 
     fn receive(&self, response: Response) {

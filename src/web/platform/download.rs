@@ -31,7 +31,8 @@ fn save_blob(file_name: &str, blob: &Blob) -> Result<(), String> {
     let revoke = Closure::once_into_js(move || {
         let _ = Url::revoke_object_url(&url);
     });
-    let _ = gloo::utils::window().set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 10_000);
+    let _ = gloo::utils::window()
+        .set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 10_000);
     Ok(())
 }
 
@@ -46,7 +47,13 @@ pub fn download_text(file_name: &str, mime: &str, text: &str) -> Result<(), Stri
 }
 
 /// Renders an SVG string to a PNG (scaled by `scale`) and offers it as a download.
-pub fn download_svg_as_png(file_name: &str, svg: &str, width: u32, height: u32, scale: f64) -> Result<(), String> {
+pub fn download_svg_as_png(
+    file_name: &str,
+    svg: &str,
+    width: u32,
+    height: u32,
+    scale: f64,
+) -> Result<(), String> {
     let svg_blob = blob(svg.as_bytes(), "image/svg+xml")?;
     let url = Url::create_object_url_with_blob(&svg_blob).map_err(|e| js::error_text(&e))?;
     let image = HtmlImageElement::new().map_err(|e| js::error_text(&e))?;
@@ -70,9 +77,17 @@ pub fn download_svg_as_png(file_name: &str, svg: &str, width: u32, height: u32, 
                 context.set_fill_style_str("#ffffff");
                 context.fill_rect(0.0, 0.0, canvas.width() as f64, canvas.height() as f64);
                 context
-                    .draw_image_with_html_image_element_and_dw_and_dh(&image, 0.0, 0.0, canvas.width() as f64, canvas.height() as f64)
+                    .draw_image_with_html_image_element_and_dw_and_dh(
+                        &image,
+                        0.0,
+                        0.0,
+                        canvas.width() as f64,
+                        canvas.height() as f64,
+                    )
                     .map_err(|e| js::error_text(&e))?;
-                let data_url = canvas.to_data_url_with_type("image/png").map_err(|e| js::error_text(&e))?;
+                let data_url = canvas
+                    .to_data_url_with_type("image/png")
+                    .map_err(|e| js::error_text(&e))?;
                 let anchor: HtmlAnchorElement = gloo::utils::document()
                     .create_element("a")
                     .map_err(|e| js::error_text(&e))?

@@ -4,7 +4,9 @@
 use js_sys::{Array, Promise};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{DataTransfer, File, FileList, FileSystemDirectoryEntry, FileSystemEntry, FileSystemFileEntry};
+use web_sys::{
+    DataTransfer, File, FileList, FileSystemDirectoryEntry, FileSystemEntry, FileSystemFileEntry,
+};
 
 use super::js;
 use crate::web::protocol::InputFile;
@@ -31,7 +33,11 @@ pub fn from_file_list(list: &FileList) -> Vec<InputFile> {
         .filter_map(|i| list.item(i))
         .map(|file| {
             let relative = js::get_string(&file, "webkitRelativePath");
-            let path = if relative.is_empty() { file.name() } else { relative };
+            let path = if relative.is_empty() {
+                file.name()
+            } else {
+                relative
+            };
             InputFile { path, file }
         })
         .collect();
@@ -42,7 +48,10 @@ pub fn from_file_list(list: &FileList) -> Vec<InputFile> {
 pub fn plain_files(list: &FileList) -> Vec<InputFile> {
     (0..list.length())
         .filter_map(|i| list.item(i))
-        .map(|file| InputFile { path: file.name(), file })
+        .map(|file| InputFile {
+            path: file.name(),
+            file,
+        })
         .collect()
 }
 
@@ -85,9 +94,19 @@ async fn read_batch(reader: &web_sys::FileSystemDirectoryReader) -> Result<Array
 
 /// Walks dropped entries recursively. A single dropped folder is the chosen folder; several
 /// dropped items are treated as the contents of a folder.
-pub async fn walk_drop(entries: Vec<FileSystemEntry>, loose: Vec<File>, errors: &mut Vec<(String, String)>) -> Vec<InputFile> {
+pub async fn walk_drop(
+    entries: Vec<FileSystemEntry>,
+    loose: Vec<File>,
+    errors: &mut Vec<(String, String)>,
+) -> Vec<InputFile> {
     let single_root = entries.len() == 1 && entries[0].is_directory() && loose.is_empty();
-    let mut out: Vec<InputFile> = loose.into_iter().map(|file| InputFile { path: file.name(), file }).collect();
+    let mut out: Vec<InputFile> = loose
+        .into_iter()
+        .map(|file| InputFile {
+            path: file.name(),
+            file,
+        })
+        .collect();
     let mut stack: Vec<FileSystemEntry> = entries;
     while let Some(entry) = stack.pop() {
         let full = entry.full_path();
@@ -98,7 +117,9 @@ pub async fn walk_drop(entries: Vec<FileSystemEntry>, loose: Vec<File>, errors: 
                 Err(error) => errors.push((path, js::error_text(&error))),
             }
         } else if entry.is_directory() {
-            let reader = entry.unchecked_ref::<FileSystemDirectoryEntry>().create_reader();
+            let reader = entry
+                .unchecked_ref::<FileSystemDirectoryEntry>()
+                .create_reader();
             loop {
                 match read_batch(&reader).await {
                     Ok(batch) if batch.length() > 0 => {
@@ -116,7 +137,11 @@ pub async fn walk_drop(entries: Vec<FileSystemEntry>, loose: Vec<File>, errors: 
         }
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
-    if single_root { strip_common_root(out) } else { out }
+    if single_root {
+        strip_common_root(out)
+    } else {
+        out
+    }
 }
 
 /// True when the browser offers `showDirectoryPicker` (Chromium-based browsers).
@@ -127,9 +152,11 @@ pub fn has_directory_picker() -> bool {
 
 /// Lets the user choose a folder with the File System Access API and lists its files.
 pub async fn pick_directory(errors: &mut Vec<(String, String)>) -> Result<Vec<InputFile>, String> {
-    let handle = js::await_value(js::call(&js_sys::global(), "showDirectoryPicker", &[]).map_err(|e| js::error_text(&e))?)
-        .await
-        .map_err(|e| js::error_text(&e))?;
+    let handle = js::await_value(
+        js::call(&js_sys::global(), "showDirectoryPicker", &[]).map_err(|e| js::error_text(&e))?,
+    )
+    .await
+    .map_err(|e| js::error_text(&e))?;
     let mut out = Vec::new();
     let mut stack: Vec<(String, JsValue)> = vec![(String::new(), handle)];
     while let Some((prefix, directory)) = stack.pop() {
@@ -151,12 +178,19 @@ pub async fn pick_directory(errors: &mut Vec<(String, String)>) -> Result<Vec<In
             }
             let entry = js::get(&step, "value");
             let name = js::get_string(&entry, "name");
-            let path = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+            let path = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
             match js::get_string(&entry, "kind").as_str() {
                 "directory" => stack.push((path, entry)),
                 "file" => match js::call(&entry, "getFile", &[]) {
                     Ok(p) => match js::await_value(p).await {
-                        Ok(file) => out.push(InputFile { path, file: file.unchecked_into() }),
+                        Ok(file) => out.push(InputFile {
+                            path,
+                            file: file.unchecked_into(),
+                        }),
                         Err(error) => errors.push((path, js::error_text(&error))),
                     },
                     Err(error) => errors.push((path, js::error_text(&error))),

@@ -29,7 +29,10 @@ pub async fn adapter_report() -> GpuReport {
         }
         Err(error) => {
             return GpuReport {
-                problem: Some(format!("requesting a WebGPU adapter failed: {}", js::error_text(&error))),
+                problem: Some(format!(
+                    "requesting a WebGPU adapter failed: {}",
+                    js::error_text(&error)
+                )),
                 ..Default::default()
             };
         }
@@ -38,10 +41,24 @@ pub async fn adapter_report() -> GpuReport {
     let vendor = js::get_string(&info, "vendor");
     let architecture = js::get_string(&info, "architecture");
     let description = js::get_string(&info, "description");
-    let fallback = js::get(&info, "isFallbackAdapter").as_bool().unwrap_or(false)
-        || js::get(&adapter, "isFallbackAdapter").as_bool().unwrap_or(false);
+    let fallback = js::get(&info, "isFallbackAdapter")
+        .as_bool()
+        .unwrap_or(false)
+        || js::get(&adapter, "isFallbackAdapter")
+            .as_bool()
+            .unwrap_or(false);
     let text = format!("{vendor} {architecture} {description}").to_ascii_lowercase();
-    let software = fallback || ["swiftshader", "llvmpipe", "lavapipe", "software", "warp", "microsoft basic render"].iter().any(|s| text.contains(s));
+    let software = fallback
+        || [
+            "swiftshader",
+            "llvmpipe",
+            "lavapipe",
+            "software",
+            "warp",
+            "microsoft basic render",
+        ]
+        .iter()
+        .any(|s| text.contains(s));
     let _ = JsValue::NULL;
     GpuReport {
         available: true,

@@ -46,14 +46,18 @@ async fn finish(request: &IdbRequest) -> Result<JsValue, String> {
     };
     request.set_onsuccess(Some(ok.as_ref().unchecked_ref()));
     request.set_onerror(Some(fail.as_ref().unchecked_ref()));
-    let result = receiver.await.unwrap_or_else(|_| Err("IndexedDB request dropped".into()));
+    let result = receiver
+        .await
+        .unwrap_or_else(|_| Err("IndexedDB request dropped".into()));
     request.set_onsuccess(None);
     request.set_onerror(None);
     result
 }
 
 async fn open() -> Result<IdbDatabase, String> {
-    let request: IdbOpenDbRequest = factory()?.open_with_u32(DATABASE, 1).map_err(|e| js::error_text(&e))?;
+    let request: IdbOpenDbRequest = factory()?
+        .open_with_u32(DATABASE, 1)
+        .map_err(|e| js::error_text(&e))?;
     let upgrade = {
         let request = request.clone();
         Closure::<dyn FnMut()>::new(move || {
@@ -79,7 +83,9 @@ pub async fn put(key: &str, bytes: &[u8]) -> Result<(), String> {
         .and_then(|t| t.object_store(STORE))
         .map_err(|e| js::error_text(&e))?;
     let value = Uint8Array::from(bytes);
-    let request = store.put_with_key(&value, &JsValue::from_str(key)).map_err(|e| js::error_text(&e))?;
+    let request = store
+        .put_with_key(&value, &JsValue::from_str(key))
+        .map_err(|e| js::error_text(&e))?;
     let result = finish(&request).await.map(|_| ());
     db.close();
     result.map_err(|e| format!("saving to IndexedDB failed: {e}"))
@@ -92,7 +98,9 @@ pub async fn get(key: &str) -> Result<Option<Vec<u8>>, String> {
         .transaction_with_str(STORE)
         .and_then(|t| t.object_store(STORE))
         .map_err(|e| js::error_text(&e))?;
-    let request = store.get(&JsValue::from_str(key)).map_err(|e| js::error_text(&e))?;
+    let request = store
+        .get(&JsValue::from_str(key))
+        .map_err(|e| js::error_text(&e))?;
     let value = finish(&request).await;
     db.close();
     let value = value?;
@@ -109,7 +117,9 @@ pub async fn delete(key: &str) -> Result<(), String> {
         .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
         .and_then(|t| t.object_store(STORE))
         .map_err(|e| js::error_text(&e))?;
-    let request = store.delete(&JsValue::from_str(key)).map_err(|e| js::error_text(&e))?;
+    let request = store
+        .delete(&JsValue::from_str(key))
+        .map_err(|e| js::error_text(&e))?;
     let result = finish(&request).await.map(|_| ());
     db.close();
     result

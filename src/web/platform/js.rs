@@ -51,9 +51,10 @@ pub fn error_text(error: &JsValue) -> String {
 /// Fetches `url` (same origin) and returns its bytes.
 pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     let global = js_sys::global();
-    let response = await_value(call(&global, "fetch", &[JsValue::from_str(url)]).map_err(|e| error_text(&e))?)
-        .await
-        .map_err(|e| format!("{url}: {}", error_text(&e)))?;
+    let response =
+        await_value(call(&global, "fetch", &[JsValue::from_str(url)]).map_err(|e| error_text(&e))?)
+            .await
+            .map_err(|e| format!("{url}: {}", error_text(&e)))?;
     let status = get(&response, "status").as_f64().unwrap_or(0.0);
     if !get(&response, "ok").as_bool().unwrap_or(false) {
         return Err(format!("{url}: HTTP {status}"));

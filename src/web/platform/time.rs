@@ -8,7 +8,10 @@ use wasm_bindgen::{JsCast, closure::Closure};
 /// Milliseconds from `performance.now()` (page or worker).
 pub fn now_ms() -> f64 {
     let performance = js::get(&js_sys::global(), "performance");
-    js::call(&performance, "now", &[]).ok().and_then(|v| v.as_f64()).unwrap_or(0.0)
+    js::call(&performance, "now", &[])
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0)
 }
 
 /// Gives the event loop one turn (a macrotask), so messages are received and sent.
@@ -27,7 +30,9 @@ pub async fn yield_now() {
             let _ = sender.send(());
         }
     });
-    channel.port1().set_onmessage(Some(callback.as_ref().unchecked_ref()));
+    channel
+        .port1()
+        .set_onmessage(Some(callback.as_ref().unchecked_ref()));
     let _ = channel.port2().post_message(&wasm_bindgen::JsValue::NULL);
     let _ = receiver.await;
     channel.port1().set_onmessage(None);

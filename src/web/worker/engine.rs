@@ -13,12 +13,14 @@ use super::{Controls, RunState, notice, post};
 use crate::data::{Dataset, LoadReport, Manifest, Split, SplitConfig, Subset, split_dataset};
 use crate::evaluation::{Assessment, ExplainMethod, assess, grad_cam, saliency, score_pixels};
 use crate::model::{Classifier, ModelConfig};
-use crate::storage::{DataSummary, EXTENSION, ModelFile, ModelMeta, decode_weights, encode_weights};
+use crate::storage::{
+    DataSummary, EXTENSION, ModelFile, ModelMeta, decode_weights, encode_weights,
+};
 use crate::training::{TrainingConfig, TrainingData, TrainingError, measure_step_ms, train};
 use crate::web::platform::{gpu, idb, js, time};
 use crate::web::protocol::{
-    BackendPreference, ClassSamples, DataView, ExplainTarget, GpuReport, InputFile, ModelSource, PredictionRow, Request, Response,
-    SampleImage, SplitView,
+    BackendPreference, ClassSamples, DataView, ExplainTarget, GpuReport, InputFile, ModelSource,
+    PredictionRow, Request, Response, SampleImage, SplitView,
 };
 
 /// Sample images per class sent for the grid.
@@ -60,7 +62,11 @@ pub struct Engine {
 fn split_view(data: &LoadedData, error: Option<String>) -> SplitView {
     SplitView {
         config: data.split_config.clone(),
-        counts: data.split.as_ref().map(|s| s.counts.clone()).unwrap_or_default(),
+        counts: data
+            .split
+            .as_ref()
+            .map(|s| s.counts.clone())
+            .unwrap_or_default(),
         error,
         manifest_sha256: data.manifest_sha256.clone(),
     }
@@ -100,25 +106,50 @@ impl Engine {
     async fn handle(&mut self, request: Request) {
         match request {
             Request::Hello { bundled_model_url } => self.hello(&bundled_model_url).await,
-            Request::LoadFiles { size, split, files } => self.load(size, split, Source::Files(files)).await,
-            Request::LoadSample { size, split, index_url } => self.load(size, split, Source::Sample(index_url)).await,
+            Request::LoadFiles { size, split, files } => {
+                self.load(size, split, Source::Files(files)).await
+            }
+            Request::LoadSample {
+                size,
+                split,
+                index_url,
+            } => self.load(size, split, Source::Sample(index_url)).await,
             Request::Resplit { split } => self.resplit(split),
             Request::ManifestCsv => self.manifest(),
-            Request::Train { config, backend, resume } => self.train(config, backend, resume).await,
+            Request::Train {
+                config,
+                backend,
+                resume,
+            } => self.train(config, backend, resume).await,
             Request::Images { purpose, samples } => self.images(purpose, samples),
             Request::Predict { files } => self.predict(files).await,
-            Request::Explain { target, class, method } => self.explain(target, class, method).await,
+            Request::Explain {
+                target,
+                class,
+                method,
+            } => self.explain(target, class, method).await,
             Request::ExportModel => self.export(),
-            Request::ImportModel { name, bytes } => self.import(&name, &bytes, ModelSource::File).await,
+            Request::ImportModel { name, bytes } => {
+                self.import(&name, &bytes, ModelSource::File).await
+            }
             Request::LoadBundledModel { url } => match js::fetch_bytes(&url).await {
-                Ok(bytes) => self.import("the bundled model", &bytes, ModelSource::Bundled).await,
-                Err(error) => notice("warning", format!("the bundled model could not be loaded: {error}")),
+                Ok(bytes) => {
+                    self.import("the bundled model", &bytes, ModelSource::Bundled)
+                        .await
+                }
+                Err(error) => notice(
+                    "warning",
+                    format!("the bundled model could not be loaded: {error}"),
+                ),
             },
             Request::ForgetSaved => {
                 for key in [BEST_KEY, LAST_KEY, FINAL_KEY] {
                     let _ = idb::delete(key).await;
                 }
-                notice("info", "saved models and checkpoints were deleted from this browser");
+                notice(
+                    "info",
+                    "saved models and checkpoints were deleted from this browser",
+                );
             }
             Request::SimulateDeviceLoss => match &self.webgpu {
                 Some(webgpu) => {
@@ -134,12 +165,15 @@ impl Engine {
 
     async fn hello(&mut self, bundled_model_url: &str) {
         self.gpu = gpu::adapter_report().await;
-        post(&Response::Ready { gpu: self.gpu.clone() });
+        post(&Response::Ready {
+            gpu: self.gpu.clone(),
+        });
         // Restore the last model from IndexedDB (a finished one, else the last checkpoint).
         for key in [FINAL_KEY, LAST_KEY] {
             match idb::get(key).await {
                 Ok(Some(bytes)) => {
-                    self.import("the saved model", &bytes, ModelSource::Saved).await;
+                    self.import("the saved model", &bytes, ModelSource::Saved)
+                        .await;
                     return;
                 }
                 Ok(None) => {}
@@ -150,8 +184,14 @@ impl Engine {
             }
         }
         match js::fetch_bytes(bundled_model_url).await {
-            Ok(bytes) => self.import("the bundled model", &bytes, ModelSource::Bundled).await,
-            Err(error) => notice("warning", format!("the ready model could not be loaded: {error}")),
+            Ok(bytes) => {
+                self.import("the bundled model", &bytes, ModelSource::Bundled)
+                    .await
+            }
+            Err(error) => notice(
+                "warning",
+                format!("the ready model could not be loaded: {error}"),
+            ),
         }
     }
 
@@ -180,7 +220,10 @@ impl Engine {
         }
         let mut samples = Vec::new();
         for (label, class) in dataset.classes.iter().enumerate() {
-            let picked: Vec<usize> = (0..dataset.len()).filter(|&i| dataset.samples[i].label == label).take(SAMPLES_PER_CLASS).collect();
+            let picked: Vec<usize> = (0..dataset.len())
+                .filter(|&i| dataset.samples[i].label == label)
+                .take(SAMPLES_PER_CLASS)
+                .collect();
             let mut pixels = Vec::with_capacity(picked.len() * dataset.image_len());
             for &i in &picked {
                 pixels.extend_from_slice(dataset.image(i));
@@ -239,11 +282,17 @@ impl Engine {
             return;
         };
         let error = Self::apply_split(data, config);
-        post(&Response::SplitChanged { split: split_view(data, error) });
+        post(&Response::SplitChanged {
+            split: split_view(data, error),
+        });
     }
 
     fn manifest(&self) {
-        match self.data.as_ref().and_then(|d| d.split.as_ref().map(|s| (d, s))) {
+        match self
+            .data
+            .as_ref()
+            .and_then(|d| d.split.as_ref().map(|s| (d, s)))
+        {
             Some((data, split)) => post(&Response::ManifestCsv {
                 csv: Manifest::new(&data.dataset, split).to_csv(),
             }),
@@ -259,13 +308,20 @@ impl Engine {
             return Err(error.clone());
         }
         if !self.gpu.available {
-            let error = self.gpu.problem.clone().unwrap_or_else(|| "WebGPU is unavailable".into());
+            let error = self
+                .gpu
+                .problem
+                .clone()
+                .unwrap_or_else(|| "WebGPU is unavailable".into());
             self.webgpu_error = Some(error.clone());
             return Err(error);
         }
         match Device::wgpu_options().init_with_setup_async().await {
             Ok((device, setup)) => {
-                self.webgpu = Some(WebGpu { device: device.clone(), setup });
+                self.webgpu = Some(WebGpu {
+                    device: device.clone(),
+                    setup,
+                });
                 Ok(device)
             }
             Err(error) => {
@@ -277,7 +333,12 @@ impl Engine {
     }
 
     /// Picks the training device and says why.
-    async fn choose_device(&mut self, preference: BackendPreference, model: &ModelConfig, batch: usize) -> (Device, String, String) {
+    async fn choose_device(
+        &mut self,
+        preference: BackendPreference,
+        model: &ModelConfig,
+        batch: usize,
+    ) -> (Device, String, String) {
         let cpu = || (Device::flex(), "CPU".to_string());
         let adapter = self.gpu.label();
         match preference {
@@ -286,16 +347,28 @@ impl Engine {
                 (d, n, "CPU chosen in the settings".into())
             }
             BackendPreference::Webgpu => match self.webgpu_device().await {
-                Ok(device) => (device, "WebGPU".into(), format!("WebGPU chosen in the settings ({adapter})")),
+                Ok(device) => (
+                    device,
+                    "WebGPU".into(),
+                    format!("WebGPU chosen in the settings ({adapter})"),
+                ),
                 Err(error) => {
                     let (d, n) = cpu();
-                    (d, n, format!("WebGPU was chosen but is unavailable ({error}); using the CPU"))
+                    (
+                        d,
+                        n,
+                        format!("WebGPU was chosen but is unavailable ({error}); using the CPU"),
+                    )
                 }
             },
             BackendPreference::Auto => {
                 if !self.gpu.available {
                     let (d, n) = cpu();
-                    let why = self.gpu.problem.clone().unwrap_or_else(|| "WebGPU is unavailable".into());
+                    let why = self
+                        .gpu
+                        .problem
+                        .clone()
+                        .unwrap_or_else(|| "WebGPU is unavailable".into());
                     return (d, n, format!("auto: {why}"));
                 }
                 if self.gpu.software {
@@ -303,7 +376,9 @@ impl Engine {
                     return (
                         d,
                         n,
-                        format!("auto: the WebGPU adapter ({adapter}) is a software emulation, slower than the CPU path"),
+                        format!(
+                            "auto: the WebGPU adapter ({adapter}) is a software emulation, slower than the CPU path"
+                        ),
                     );
                 }
                 let gpu_device = match self.webgpu_device().await {
@@ -314,19 +389,37 @@ impl Engine {
                     }
                 };
                 let mut probe_host = WorkerHost::new(self.controls.clone());
-                let gpu_ms = measure_step_ms(model, batch, 2, 3, &gpu_device, &mut probe_host).await;
-                let cpu_ms = measure_step_ms(model, batch, 1, 2, &Device::flex(), &mut probe_host).await;
+                let gpu_ms =
+                    measure_step_ms(model, batch, 2, 3, &gpu_device, &mut probe_host).await;
+                let cpu_ms =
+                    measure_step_ms(model, batch, 1, 2, &Device::flex(), &mut probe_host).await;
                 match (gpu_ms, cpu_ms) {
-                    (Ok(g), Ok(c)) if g <= c => (gpu_device, "WebGPU".into(), format!("auto: probe {g:.0} ms/step on WebGPU vs {c:.0} ms/step on the CPU")),
+                    (Ok(g), Ok(c)) if g <= c => (
+                        gpu_device,
+                        "WebGPU".into(),
+                        format!(
+                            "auto: probe {g:.0} ms/step on WebGPU vs {c:.0} ms/step on the CPU"
+                        ),
+                    ),
                     (Ok(g), Ok(c)) => {
                         let (d, n) = cpu();
-                        (d, n, format!("auto: probe {c:.0} ms/step on the CPU vs {g:.0} ms/step on WebGPU"))
+                        (
+                            d,
+                            n,
+                            format!(
+                                "auto: probe {c:.0} ms/step on the CPU vs {g:.0} ms/step on WebGPU"
+                            ),
+                        )
                     }
                     (Err(error), _) => {
                         let (d, n) = cpu();
                         (d, n, format!("auto: WebGPU failed the probe ({error})"))
                     }
-                    (Ok(_), Err(_)) => (gpu_device, "WebGPU".into(), "auto: the CPU probe failed".into()),
+                    (Ok(_), Err(_)) => (
+                        gpu_device,
+                        "WebGPU".into(),
+                        "auto: the CPU probe failed".into(),
+                    ),
                 }
             }
         }
@@ -353,13 +446,20 @@ impl Engine {
             None
         };
         if let Some(file) = &resume_file {
-            let done = file.meta.resume.as_ref().map(|r| r.epochs_completed).unwrap_or(0);
+            let done = file
+                .meta
+                .resume
+                .as_ref()
+                .map(|r| r.epochs_completed)
+                .unwrap_or(0);
             if done >= config.epochs {
                 return fail(format!(
                     "the checkpoint already has {done} epochs: set Epochs above {done} to continue"
                 ));
             }
-            if file.meta.classes != data.dataset.classes || file.meta.image_size != data.dataset.image_size as usize {
+            if file.meta.classes != data.dataset.classes
+                || file.meta.image_size != data.dataset.image_size as usize
+            {
                 return fail(format!(
                     "the checkpoint was trained on classes {} at {}px; the loaded data has {} at {}px",
                     file.meta.classes.join(", "),
@@ -370,14 +470,23 @@ impl Engine {
             }
             let expected = file.meta.data.as_ref().map(|d| d.manifest_sha256.clone());
             if expected.is_some() && expected != data.manifest_sha256 {
-                notice("warning", "the loaded data or split differs from the checkpoint's (manifest hash); training continues on the current split");
+                notice(
+                    "warning",
+                    "the loaded data or split differs from the checkpoint's (manifest hash); training continues on the current split",
+                );
             }
         }
         let model_config = match &resume_file {
             Some(file) => file.meta.model.clone(),
-            None => ModelConfig::new(config.preset, data.dataset.classes.len(), data.dataset.image_size as usize),
+            None => ModelConfig::new(
+                config.preset,
+                data.dataset.classes.len(),
+                data.dataset.image_size as usize,
+            ),
         };
-        let (device, backend, reason) = self.choose_device(preference, &model_config, config.batch_size).await;
+        let (device, backend, reason) = self
+            .choose_device(preference, &model_config, config.batch_size)
+            .await;
         post(&Response::BackendChosen {
             backend: backend.clone(),
             reason,
@@ -385,7 +494,12 @@ impl Engine {
         let data = self.data.as_ref().expect("checked above");
         let split = data.split.as_ref().expect("checked above");
         let mut meta = ModelMeta::new(model_config, data.dataset.classes.clone());
-        meta.data = Some(DataSummary::new(&data.report, &data.split_config, &split.counts, data.manifest_sha256.clone().unwrap_or_default()));
+        meta.data = Some(DataSummary::new(
+            &data.report,
+            &data.split_config,
+            &split.counts,
+            data.manifest_sha256.clone().unwrap_or_default(),
+        ));
         meta.backend = Some(format!("{backend} in the browser ({})", self.gpu.label()));
         let training_data = TrainingData {
             dataset: &data.dataset,
@@ -393,9 +507,21 @@ impl Engine {
             validation: split.indices(Subset::Validation),
         };
         let mut host = WorkerHost::new(self.controls.clone());
-        let mut result = train(&training_data, &config, &device, meta.clone(), resume_file.as_ref(), &mut host).await;
+        let mut result = train(
+            &training_data,
+            &config,
+            &device,
+            meta.clone(),
+            resume_file.as_ref(),
+            &mut host,
+        )
+        .await;
         let mut device = device;
-        if let Err(TrainingError::DeviceLost { reason, epochs_completed }) = &result {
+        if let Err(TrainingError::DeviceLost {
+            reason,
+            epochs_completed,
+        }) = &result
+        {
             let message = format!(
                 "the GPU device was lost after epoch {epochs_completed} ({reason}); training continues on the CPU from the last completed epoch"
             );
@@ -407,10 +533,22 @@ impl Engine {
             self.webgpu = None;
             self.webgpu_error = Some("the WebGPU device was lost".into());
             device = Device::flex();
-            let resume = host.last_checkpoint.clone().and_then(|bytes| ModelFile::from_bytes(&bytes).ok()).or(resume_file.clone());
+            let resume = host
+                .last_checkpoint
+                .clone()
+                .and_then(|bytes| ModelFile::from_bytes(&bytes).ok())
+                .or(resume_file.clone());
             meta.backend = Some(format!("{backend}, then CPU after a GPU device loss"));
             self.controls.run.set(RunState::Running);
-            result = train(&training_data, &config, &device, meta, resume.as_ref(), &mut host).await;
+            result = train(
+                &training_data,
+                &config,
+                &device,
+                meta,
+                resume.as_ref(),
+                &mut host,
+            )
+            .await;
         }
         let outcome = match result {
             Ok(outcome) => outcome,
@@ -430,7 +568,10 @@ impl Engine {
         let file = ModelFile { meta, weights };
         let bytes = file.to_bytes();
         if let Err(error) = idb::put(FINAL_KEY, &bytes).await {
-            notice("warning", format!("the model could not be saved in this browser: {error}"));
+            notice(
+                "warning",
+                format!("the model could not be saved in this browser: {error}"),
+            );
         }
         let misclassified = assessment
             .misclassified()
@@ -468,7 +609,10 @@ impl Engine {
 
     async fn predict(&mut self, files: Vec<InputFile>) {
         let Some(current) = &self.model else {
-            notice("warning", "there is no model yet: train one, load a model file or use the ready model");
+            notice(
+                "warning",
+                "there is no model yet: train one, load a model file or use the ready model",
+            );
             return;
         };
         let size = current.file.meta.image_size as u32;
@@ -479,30 +623,56 @@ impl Engine {
         let builder = crate::data::DatasetBuilder::new(size);
         for input in &files {
             let name = input.path.clone();
-            let bytes = match js::await_value(wasm_bindgen::JsValue::from(input.file.array_buffer())).await {
-                Ok(buffer) => js_sys::Uint8Array::new(&buffer).to_vec(),
-                Err(error) => {
-                    rows.push(PredictionRow { name, probabilities: vec![], error: Some(format!("unreadable: {}", js::error_text(&error))), pixels: vec![] });
-                    continue;
-                }
-            };
+            let bytes =
+                match js::await_value(wasm_bindgen::JsValue::from(input.file.array_buffer())).await
+                {
+                    Ok(buffer) => js_sys::Uint8Array::new(&buffer).to_vec(),
+                    Err(error) => {
+                        rows.push(PredictionRow {
+                            name,
+                            probabilities: vec![],
+                            error: Some(format!("unreadable: {}", js::error_text(&error))),
+                            pixels: vec![],
+                        });
+                        continue;
+                    }
+                };
             match crate::data::decode_image(&bytes, size, builder.limits()) {
                 Ok(pixels) => {
                     positions.push(rows.len());
                     batch.extend_from_slice(&pixels);
-                    rows.push(PredictionRow { name, probabilities: vec![], error: None, pixels });
+                    rows.push(PredictionRow {
+                        name,
+                        probabilities: vec![],
+                        error: None,
+                        pixels,
+                    });
                 }
-                Err(reason) => rows.push(PredictionRow { name, probabilities: vec![], error: Some(reason.to_string()), pixels: vec![] }),
+                Err(reason) => rows.push(PredictionRow {
+                    name,
+                    probabilities: vec![],
+                    error: Some(reason.to_string()),
+                    pixels: vec![],
+                }),
             }
             if rows.len() % 16 == 0 {
                 time::yield_now().await;
             }
         }
         if !batch.is_empty() {
-            match score_pixels(&current.model, &batch, size as usize, classes, &current.device).await {
+            match score_pixels(
+                &current.model,
+                &batch,
+                size as usize,
+                classes,
+                &current.device,
+            )
+            .await
+            {
                 Ok(scores) => {
                     let probabilities = scores.probabilities(1.0);
-                    for (position, row) in positions.iter().zip(probabilities.chunks_exact(classes)) {
+                    for (position, row) in positions.iter().zip(probabilities.chunks_exact(classes))
+                    {
                         rows[*position].probabilities = row.to_vec();
                     }
                 }
@@ -516,7 +686,12 @@ impl Engine {
         post(&Response::Predictions { results: rows });
     }
 
-    async fn explain(&mut self, target: ExplainTarget, class: Option<usize>, method: ExplainMethod) {
+    async fn explain(
+        &mut self,
+        target: ExplainTarget,
+        class: Option<usize>,
+        method: ExplainMethod,
+    ) {
         let Some(current) = &self.model else {
             notice("warning", "there is no model to explain");
             return;
@@ -533,21 +708,40 @@ impl Engine {
         };
         let size = current.file.meta.image_size;
         if pixels.len() != size * size {
-            return notice("warning", "the image was decoded at another size than the model's; load it again");
+            return notice(
+                "warning",
+                "the image was decoded at another size than the model's; load it again",
+            );
         }
         let class = match class {
             Some(class) => class,
-            None => match score_pixels(&current.model, &pixels, size, current.file.meta.classes.len(), &current.device).await {
+            None => match score_pixels(
+                &current.model,
+                &pixels,
+                size,
+                current.file.meta.classes.len(),
+                &current.device,
+            )
+            .await
+            {
                 Ok(scores) => crate::evaluation::argmax(&scores.logits),
                 Err(error) => return notice("error", format!("explaining failed: {error}")),
             },
         };
         let heatmap = match method {
-            ExplainMethod::GradCam => grad_cam(&current.model, &pixels, size, class, &current.device).await,
-            ExplainMethod::Saliency => saliency(&current.model, &pixels, size, class, &current.device).await,
+            ExplainMethod::GradCam => {
+                grad_cam(&current.model, &pixels, size, class, &current.device).await
+            }
+            ExplainMethod::Saliency => {
+                saliency(&current.model, &pixels, size, class, &current.device).await
+            }
         };
         match heatmap {
-            Ok(heatmap) => post(&Response::Explanation { target, heatmap, pixels }),
+            Ok(heatmap) => post(&Response::Explanation {
+                target,
+                heatmap,
+                pixels,
+            }),
             Err(error) => notice("error", format!("explaining failed: {error}")),
         }
     }
@@ -555,7 +749,11 @@ impl Engine {
     fn export(&self) {
         match &self.model {
             Some(current) => post(&Response::ModelFile {
-                file_name: format!("medclassify-{}-{}px.{EXTENSION}", current.file.meta.model.preset(), current.file.meta.image_size),
+                file_name: format!(
+                    "medclassify-{}-{}px.{EXTENSION}",
+                    current.file.meta.model.preset(),
+                    current.file.meta.image_size
+                ),
                 bytes: current.file.to_bytes(),
             }),
             None => notice("warning", "there is no model to download yet"),
@@ -602,7 +800,11 @@ impl Engine {
             source,
             file_bytes: bytes.len(),
         });
-        self.model = Some(CurrentModel { model: model.valid(), file, device });
+        self.model = Some(CurrentModel {
+            model: model.valid(),
+            file,
+            device,
+        });
     }
 }
 

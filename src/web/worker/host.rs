@@ -55,7 +55,11 @@ impl TrainingHost for WorkerHost {
         time::now_ms()
     }
 
-    async fn save_checkpoint(&mut self, slot: CheckpointSlot, bytes: Vec<u8>) -> Result<String, String> {
+    async fn save_checkpoint(
+        &mut self,
+        slot: CheckpointSlot,
+        bytes: Vec<u8>,
+    ) -> Result<String, String> {
         let key = match slot {
             CheckpointSlot::Best => BEST_KEY,
             CheckpointSlot::Last => {

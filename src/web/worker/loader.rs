@@ -29,12 +29,18 @@ fn progress(done: usize, total: usize, started: f64, last: &mut f64) {
 }
 
 async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
-    let buffer = js::await_value(JsValue::from(file.array_buffer())).await.map_err(|e| js::error_text(&e))?;
+    let buffer = js::await_value(JsValue::from(file.array_buffer()))
+        .await
+        .map_err(|e| js::error_text(&e))?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// Decodes `files` at `size`.
-pub async fn load_files(files: Vec<InputFile>, size: u32, controls: &Rc<Controls>) -> Result<(Dataset, LoadReport), LoadStopped> {
+pub async fn load_files(
+    files: Vec<InputFile>,
+    size: u32,
+    controls: &Rc<Controls>,
+) -> Result<(Dataset, LoadReport), LoadStopped> {
     let total = files.len();
     let started = time::now_ms();
     let mut last = 0.0;
@@ -43,7 +49,10 @@ pub async fn load_files(files: Vec<InputFile>, size: u32, controls: &Rc<Controls
     let max_bytes = builder.limits().max_file_bytes as f64;
     for (chunk_index, chunk) in files.chunks(CHUNK).enumerate() {
         if controls.cancel_load.get() {
-            return Err(LoadStopped(format!("loading cancelled after {} of {total} files", chunk_index * CHUNK)));
+            return Err(LoadStopped(format!(
+                "loading cancelled after {} of {total} files",
+                chunk_index * CHUNK
+            )));
         }
         let reads = chunk.iter().map(|input| async move {
             if let Some(reason) = DatasetBuilder::path_skip_reason(&input.path) {
@@ -51,10 +60,16 @@ pub async fn load_files(files: Vec<InputFile>, size: u32, controls: &Rc<Controls
             }
             if input.file.size() > max_bytes {
                 return Err(SkipReason::TooLarge {
-                    detail: format!("file is {:.0} MB; the limit is {:.0} MB", input.file.size() / 1e6, max_bytes / 1e6),
+                    detail: format!(
+                        "file is {:.0} MB; the limit is {:.0} MB",
+                        input.file.size() / 1e6,
+                        max_bytes / 1e6
+                    ),
                 });
             }
-            read_file(&input.file).await.map_err(|detail| SkipReason::Unreadable { detail })
+            read_file(&input.file)
+                .await
+                .map_err(|detail| SkipReason::Unreadable { detail })
         });
         for (input, bytes) in chunk.iter().zip(join_all(reads).await) {
             match bytes {
@@ -72,13 +87,22 @@ pub async fn load_files(files: Vec<InputFile>, size: u32, controls: &Rc<Controls
 }
 
 /// Fetches the bundled sample set listed at `index_url` and decodes it at `size`.
-pub async fn load_sample(index_url: &str, size: u32, controls: &Rc<Controls>) -> Result<(Dataset, LoadReport), LoadStopped> {
+pub async fn load_sample(
+    index_url: &str,
+    size: u32,
+    controls: &Rc<Controls>,
+) -> Result<(Dataset, LoadReport), LoadStopped> {
     let index = js::fetch_bytes(index_url).await.map_err(LoadStopped)?;
-    let index: serde_json::Value = serde_json::from_slice(&index).map_err(|e| LoadStopped(format!("sample index: {e}")))?;
+    let index: serde_json::Value =
+        serde_json::from_slice(&index).map_err(|e| LoadStopped(format!("sample index: {e}")))?;
     let root = index["root"].as_str().unwrap_or("").to_string();
     let files: Vec<String> = index["files"]
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     let total = files.len();
     let started = time::now_ms();

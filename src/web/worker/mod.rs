@@ -67,19 +67,24 @@ pub fn run() {
     let (sender, receiver) = futures::channel::mpsc::unbounded::<Request>();
     let handler = {
         let controls = controls.clone();
-        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| match decode::<Request>(event.data()) {
-            Ok(Request::Pause) => controls.run.set(RunState::Paused),
-            Ok(Request::Resume) => {
-                if controls.run.get() == RunState::Paused {
-                    controls.run.set(RunState::Running);
+        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            match decode::<Request>(event.data()) {
+                Ok(Request::Pause) => controls.run.set(RunState::Paused),
+                Ok(Request::Resume) => {
+                    if controls.run.get() == RunState::Paused {
+                        controls.run.set(RunState::Running);
+                    }
                 }
+                Ok(Request::Stop) => controls.run.set(RunState::Stopping),
+                Ok(Request::CancelLoad) => controls.cancel_load.set(true),
+                Ok(request) => {
+                    let _ = sender.unbounded_send(request);
+                }
+                Err(error) => notice(
+                    "error",
+                    format!("the engine could not read a message: {error}"),
+                ),
             }
-            Ok(Request::Stop) => controls.run.set(RunState::Stopping),
-            Ok(Request::CancelLoad) => controls.cancel_load.set(true),
-            Ok(request) => {
-                let _ = sender.unbounded_send(request);
-            }
-            Err(error) => notice("error", format!("the engine could not read a message: {error}")),
         })
     };
     scope.set_onmessage(Some(handler.as_ref().unchecked_ref()));

@@ -1,0 +1,193 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! The `medclassify` command, run as a user would.
+
+mod common;
+
+use std::process::Command;
+
+use image::{DynamicImage, ImageBuffer, ImageFormat, Luma};
+
+fn medclassify(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_medclassify"))
+        .args(args)
+        .output()
+        .expect("the command runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn inspect_prints_the_report_as_json() {
+    let dir = common::temp_dir("cli-inspect");
+    common::copy_fixture(&dir);
+    std::fs::write(dir.join("CXR/broken.jpeg"), b"\xFF\xD8\xFF\xE0 not really").unwrap();
+    std::fs::write(dir.join("notes.txt"), b"x").unwrap();
+    let (ok, stdout, stderr) = medclassify(&[
+        "inspect",
+        dir.to_str().unwrap(),
+        "--size",
+        "28",
+        "--seed",
+        "9",
+        "--json",
+    ]);
+    assert!(ok, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["image_size"], 28);
+    assert_eq!(json["images"], 247);
+    assert_eq!(json["classes"].as_array().unwrap().len(), 6);
+    assert_eq!(json["duplicate_groups"].as_array().unwrap().len(), 3);
+    let skipped: Vec<(String, String)> = json["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["path"].as_str().unwrap().to_string(),
+                s["reason"]["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        skipped.contains(&("CXR/broken.jpeg".into(), "truncated".into()))
+            || skipped.contains(&("CXR/broken.jpeg".into(), "corrupt".into())),
+        "{skipped:?}"
+    );
+    assert!(skipped.contains(&("notes.txt".into(), "outside_class_folder".into())));
+    let manifest = json["manifest"].as_array().unwrap();
+    assert_eq!(manifest.len(), 247);
+    let row = &manifest[0];
+    assert!(
+        row["path"].as_str().unwrap().starts_with("AbdomenCT/")
+            && row["sha256"].as_str().unwrap().len() == 64
+    );
+    assert_eq!(json["split"].as_array().unwrap().len(), 6);
+    assert_eq!(json["split_config"]["seed"], 9);
+}
+
+#[test]
+fn train_evaluate_predict_and_card() {
+    let dir = common::temp_dir("cli-train");
+    let model = dir.join("fixture.mcmodel");
+    let fixture = common::fixture();
+    let (ok, stdout, stderr) = medclassify(&[
+        "train",
+        fixture.to_str().unwrap(),
+        "--epochs",
+        "3",
+        "--batch",
+        "32",
+        "--backend",
+        "cpu",
+        "--out",
+        model.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(ok, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["history"].as_array().unwrap().len(), 3);
+    assert!(json["test"]["accuracy"].as_f64().unwrap() > 0.3);
+    assert!(
+        json["callback_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["callback"] == "ModelCheckpoint")
+    );
+    assert!(model.exists() && dir.join("fixture.best.mcmodel").exists());
+
+    let (ok, stdout, stderr) = medclassify(&[
+        "evaluate",
+        "--model",
+        model.to_str().unwrap(),
+        fixture.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(ok, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["images"], 247);
+    assert_eq!(json["evaluation"]["confusion"].as_array().unwrap().len(), 6);
+
+    let bad = dir.join("bad.png");
+    std::fs::write(&bad, b"not a png").unwrap();
+    let gray = dir.join("gray.png");
+    std::fs::write(
+        &gray,
+        common::encode(
+            &DynamicImage::ImageLuma8(ImageBuffer::from_pixel(64, 64, Luma([90]))),
+            ImageFormat::Png,
+        ),
+    )
+    .unwrap();
+    let hand = std::fs::read_dir(fixture.join("Hand"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let (ok, stdout, stderr) = medclassify(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        hand.to_str().unwrap(),
+        bad.to_str().unwrap(),
+        gray.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(ok, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert!(
+        rows.iter()
+            .any(|r| r["path"].as_str().unwrap().ends_with("bad.png")
+                && r["error"].as_str().unwrap().contains("not an image"))
+    );
+    assert_eq!(rows.iter().filter(|r| r.get("class").is_some()).count(), 2);
+
+    let (ok, stdout, _) = medclassify(&["card", "--model", model.to_str().unwrap()]);
+    assert!(ok);
+    for needle in [
+        "# Model card",
+        "## Intended use",
+        "## Data",
+        "Split manifest SHA-256",
+        "## Test results",
+        "## Calibration",
+        "ModelCheckpoint",
+    ] {
+        assert!(stdout.contains(needle), "card lacks {needle}:\n{stdout}");
+    }
+    let (ok, stdout, _) = medclassify(&["card", "--model", model.to_str().unwrap(), "--json"]);
+    assert!(ok);
+    let card: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(card["model"]["classes"].as_array().unwrap().len(), 6);
+    assert!(
+        card["model"]["data"]["manifest_sha256"]
+            .as_str()
+            .unwrap()
+            .len()
+            == 64
+    );
+}
+
+#[test]
+fn bad_arguments_get_clear_messages() {
+    let (ok, _, stderr) = medclassify(&["inspect", "/nonexistent/folder"]);
+    assert!(!ok && stderr.contains("is not a folder"), "{stderr}");
+    let (ok, _, stderr) = medclassify(&[
+        "inspect",
+        common::fixture().to_str().unwrap(),
+        "--size",
+        "33",
+    ]);
+    assert!(!ok && stderr.contains("not offered"), "{stderr}");
+    let (ok, _, stderr) = medclassify(&["card", "--model", "Cargo.toml"]);
+    assert!(
+        !ok && stderr.contains("not a MedClassify model file"),
+        "{stderr}"
+    );
+}

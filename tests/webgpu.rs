@@ -1,0 +1,255 @@
+//! In-browser tests (wasm-bindgen-test in headless Chromium): the CNN trains on WebGPU and
+//! matches the same step on the Flex CPU backend. Run by scripts/test.sh (layer "wasm").
+#![cfg(target_arch = "wasm32")]
+
+use burn::prelude::*;
+use medclassify::data::{Dataset, DatasetBuilder};
+use medclassify::model::{ModelConfig, SeedConfig};
+use medclassify::storage::{decode_weights, encode_weights, parameter_values};
+use medclassify::training::make_batch;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Four real MedNIST images per class from the shipped subset.
+const IMAGES: &[(&str, &[u8])] = &[
+    (
+        "AbdomenCT/000000.jpeg",
+        include_bytes!("../www/sample/MedNIST/AbdomenCT/000000.jpeg"),
+    ),
+    (
+        "AbdomenCT/000223.jpeg",
+        include_bytes!("../www/sample/MedNIST/AbdomenCT/000223.jpeg"),
+    ),
+    (
+        "AbdomenCT/000446.jpeg",
+        include_bytes!("../www/sample/MedNIST/AbdomenCT/000446.jpeg"),
+    ),
+    (
+        "AbdomenCT/000669.jpeg",
+        include_bytes!("../www/sample/MedNIST/AbdomenCT/000669.jpeg"),
+    ),
+    (
+        "BreastMRI/000000.jpeg",
+        include_bytes!("../www/sample/MedNIST/BreastMRI/000000.jpeg"),
+    ),
+    (
+        "BreastMRI/000223.jpeg",
+        include_bytes!("../www/sample/MedNIST/BreastMRI/000223.jpeg"),
+    ),
+    (
+        "BreastMRI/000446.jpeg",
+        include_bytes!("../www/sample/MedNIST/BreastMRI/000446.jpeg"),
+    ),
+    (
+        "BreastMRI/000669.jpeg",
+        include_bytes!("../www/sample/MedNIST/BreastMRI/000669.jpeg"),
+    ),
+    (
+        "CXR/000000.jpeg",
+        include_bytes!("../www/sample/MedNIST/CXR/000000.jpeg"),
+    ),
+    (
+        "CXR/000223.jpeg",
+        include_bytes!("../www/sample/MedNIST/CXR/000223.jpeg"),
+    ),
+    (
+        "CXR/000229.jpeg",
+        include_bytes!("../www/sample/MedNIST/CXR/000229.jpeg"),
+    ),
+    (
+        "CXR/000446.jpeg",
+        include_bytes!("../www/sample/MedNIST/CXR/000446.jpeg"),
+    ),
+    (
+        "ChestCT/000000.jpeg",
+        include_bytes!("../www/sample/MedNIST/ChestCT/000000.jpeg"),
+    ),
+    (
+        "ChestCT/000223.jpeg",
+        include_bytes!("../www/sample/MedNIST/ChestCT/000223.jpeg"),
+    ),
+    (
+        "ChestCT/000446.jpeg",
+        include_bytes!("../www/sample/MedNIST/ChestCT/000446.jpeg"),
+    ),
+    (
+        "ChestCT/000669.jpeg",
+        include_bytes!("../www/sample/MedNIST/ChestCT/000669.jpeg"),
+    ),
+    (
+        "Hand/000000.jpeg",
+        include_bytes!("../www/sample/MedNIST/Hand/000000.jpeg"),
+    ),
+    (
+        "Hand/000223.jpeg",
+        include_bytes!("../www/sample/MedNIST/Hand/000223.jpeg"),
+    ),
+    (
+        "Hand/000446.jpeg",
+        include_bytes!("../www/sample/MedNIST/Hand/000446.jpeg"),
+    ),
+    (
+        "Hand/000669.jpeg",
+        include_bytes!("../www/sample/MedNIST/Hand/000669.jpeg"),
+    ),
+    (
+        "HeadCT/000000.jpeg",
+        include_bytes!("../www/sample/MedNIST/HeadCT/000000.jpeg"),
+    ),
+    (
+        "HeadCT/000044.jpeg",
+        include_bytes!("../www/sample/MedNIST/HeadCT/000044.jpeg"),
+    ),
+    (
+        "HeadCT/000046.jpeg",
+        include_bytes!("../www/sample/MedNIST/HeadCT/000046.jpeg"),
+    ),
+    (
+        "HeadCT/000050.jpeg",
+        include_bytes!("../www/sample/MedNIST/HeadCT/000050.jpeg"),
+    ),
+];
+
+fn fixture() -> Dataset {
+    let mut builder = DatasetBuilder::new(32);
+    for (path, bytes) in IMAGES {
+        assert!(
+            builder.add_file(path, bytes).is_none(),
+            "{path} must decode"
+        );
+    }
+    builder.finish().0
+}
+
+thread_local! {
+    static GPU: std::cell::RefCell<Option<Device>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The page's WebGPU device (initialised once; a second init of the same device fails).
+async fn webgpu() -> Device {
+    if let Some(device) = GPU.with(|g| g.borrow().clone()) {
+        return device;
+    }
+    let device = Device::wgpu_options()
+        .init_async()
+        .await
+        .expect("no WebGPU adapter: run Chromium with --enable-unsafe-webgpu --enable-features=Vulkan --use-webgpu-adapter=swiftshader");
+    GPU.with(|g| *g.borrow_mut() = Some(device.clone()));
+    device
+}
+
+/// One step (forward, cross-entropy, backward, Adam) from the same weights on the same batch;
+/// returns the loss and every parameter after the update.
+async fn one_step(
+    config: &ModelConfig,
+    weights: &[u8],
+    dataset: &Dataset,
+    device: &Device,
+) -> (f32, Vec<Vec<f32>>) {
+    use burn::nn::loss::CrossEntropyLossConfig;
+    use burn::optim::{AdamConfig, GradientsParams};
+    let train = device.clone().autodiff();
+    let model = decode_weights(config, weights, &train).expect("weights load");
+    let indices: Vec<usize> = (0..dataset.len()).collect();
+    let (images, labels) = make_batch(dataset, &indices, None, &train);
+    let loss = CrossEntropyLossConfig::new()
+        .init(&train)
+        .forward(model.forward(images), labels);
+    let gradients = GradientsParams::from_grads(loss.backward(), &model);
+    let mut optimizer = AdamConfig::new().init();
+    let model = optimizer.step(1e-3, model, gradients);
+    let loss = loss
+        .inner()
+        .into_data_async()
+        .await
+        .expect("loss readback")
+        .try_into_vec_as::<f32>()
+        .unwrap()[0];
+    (
+        loss,
+        parameter_values(&model).await.expect("parameter readback"),
+    )
+}
+
+#[wasm_bindgen_test]
+async fn a_training_step_on_webgpu_matches_the_flex_cpu_backend() {
+    let gpu = webgpu().await;
+    let cpu = Device::flex();
+    let dataset = fixture();
+    assert_eq!(dataset.len(), 24);
+    // No dropout: the two backends draw different random masks.
+    let config = ModelConfig::Seed(SeedConfig::new(6, 32).with_dropout(0.0));
+    cpu.seed(11);
+    let initial = encode_weights(&config.init(&cpu), &config).await.unwrap();
+
+    let (cpu_loss, cpu_params) = one_step(&config, &initial, &dataset, &cpu).await;
+    let (gpu_loss, gpu_params) = one_step(&config, &initial, &dataset, &gpu).await;
+
+    // Tolerance: f32 reductions run in another order on the GPU; 1e-4 absolute on the loss
+    // (about 1.8 here) and on every weight after a step of learning rate 1e-3.
+    assert!(
+        cpu_loss.is_finite() && (cpu_loss - 1.79).abs() < 0.5,
+        "an untrained 6-class net starts near ln 6: {cpu_loss}"
+    );
+    assert!(
+        (cpu_loss - gpu_loss).abs() < 1e-4,
+        "loss: CPU {cpu_loss}, WebGPU {gpu_loss}"
+    );
+    assert_eq!(cpu_params.len(), gpu_params.len());
+    let initial_params = parameter_values(&decode_weights(&config, &initial, &cpu).unwrap())
+        .await
+        .unwrap();
+    let mut moved = 0usize;
+    for ((c, g), start) in cpu_params.iter().zip(&gpu_params).zip(&initial_params) {
+        assert_eq!(c.len(), g.len());
+        for ((a, b), s) in c.iter().zip(g).zip(start) {
+            assert!((a - b).abs() < 1e-4, "weight: CPU {a}, WebGPU {b}");
+            if (a - s).abs() > 1e-6 {
+                moved += 1;
+            }
+        }
+    }
+    let total: usize = cpu_params.iter().map(Vec::len).sum();
+    assert!(
+        moved > total / 2,
+        "Adam must move most weights: {moved} of {total}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_model_on_webgpu_is_saved_without_blocking_and_reloads_on_the_cpu() {
+    let gpu = webgpu().await;
+    let config = ModelConfig::Seed(SeedConfig::new(6, 32));
+    let model = config.init(&gpu);
+    let bytes = encode_weights(&model, &config)
+        .await
+        .expect("saving from WebGPU must not block");
+    let on_cpu = decode_weights(&config, &bytes, &Device::flex()).unwrap();
+    let a = parameter_values(&model).await.unwrap();
+    let b = parameter_values(&on_cpu).await.unwrap();
+    assert_eq!(a, b);
+    // Same predictions on both backends.
+    let dataset = fixture();
+    let indices: Vec<usize> = (0..dataset.len()).collect();
+    let (images, _) = make_batch(&dataset, &indices, None, &gpu);
+    let p_gpu = model
+        .valid()
+        .probabilities(images)
+        .into_data_async()
+        .await
+        .unwrap()
+        .try_into_vec_as::<f32>()
+        .unwrap();
+    let (images, _) = make_batch(&dataset, &indices, None, &Device::flex());
+    let p_cpu = on_cpu
+        .probabilities(images)
+        .into_data_async()
+        .await
+        .unwrap()
+        .try_into_vec_as::<f32>()
+        .unwrap();
+    for (x, y) in p_gpu.iter().zip(&p_cpu) {
+        assert!((x - y).abs() < 1e-4);
+    }
+}
