@@ -9,7 +9,8 @@ use medclassify::storage::{decode_weights, encode_weights, parameter_values};
 use medclassify::training::make_batch;
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
+// In a dedicated worker, as the app trains; the page stays free for the test runner.
+wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 /// Four real MedNIST images per class from the shipped subset.
 const IMAGES: &[(&str, &[u8])] = &[
@@ -112,6 +113,7 @@ const IMAGES: &[(&str, &[u8])] = &[
 ];
 
 fn fixture() -> Dataset {
+    medclassify::run_constructors_once();
     let mut builder = DatasetBuilder::new(32);
     for (path, bytes) in IMAGES {
         assert!(
@@ -124,17 +126,31 @@ fn fixture() -> Dataset {
 
 thread_local! {
     static GPU: std::cell::RefCell<Option<Device>> = const { std::cell::RefCell::new(None) };
+    static ERRORS: std::cell::RefCell<Option<std::sync::Arc<medclassify::compute::GpuErrors>>> = const { std::cell::RefCell::new(None) };
+}
+
+fn gpu_errors() -> String {
+    ERRORS.with(|e| {
+        e.borrow()
+            .as_ref()
+            .map(|e| format!("{} WebGPU errors, first: {:?}", e.count(), e.first()))
+            .unwrap_or_default()
+    })
 }
 
 /// The page's WebGPU device (initialised once; a second init of the same device fails).
 async fn webgpu() -> Device {
+    medclassify::run_constructors_once();
     if let Some(device) = GPU.with(|g| g.borrow().clone()) {
         return device;
     }
-    let device = Device::wgpu_options()
-        .init_async()
+    let (device, setup) = Device::wgpu_options()
+        .init_with_setup_async()
         .await
         .expect("no WebGPU adapter: run Chromium with --enable-unsafe-webgpu --enable-features=Vulkan --use-webgpu-adapter=swiftshader");
+    // As the app does: autotune candidates an adapter rejects are skipped, not fatal.
+    let errors = medclassify::compute::watch_gpu_errors(&setup.device);
+    ERRORS.with(|e| *e.borrow_mut() = Some(errors));
     GPU.with(|g| *g.borrow_mut() = Some(device.clone()));
     device
 }
@@ -251,5 +267,61 @@ async fn a_model_on_webgpu_is_saved_without_blocking_and_reloads_on_the_cpu() {
         .unwrap();
     for (x, y) in p_gpu.iter().zip(&p_cpu) {
         assert!((x - y).abs() < 1e-4);
+    }
+}
+
+/// Several steps: the kernels autotuning settles on must compute what the CPU computes.
+async fn losses(
+    config: &ModelConfig,
+    weights: &[u8],
+    dataset: &Dataset,
+    device: &Device,
+    steps: usize,
+) -> Vec<f32> {
+    use burn::nn::loss::CrossEntropyLossConfig;
+    use burn::optim::{AdamConfig, GradientsParams};
+    let train = device.clone().autodiff();
+    let mut model = decode_weights(config, weights, &train).expect("weights load");
+    let mut optimizer = AdamConfig::new().init();
+    let indices: Vec<usize> = (0..dataset.len()).collect();
+    let mut out = Vec::new();
+    for _ in 0..steps {
+        let (images, labels) = make_batch(dataset, &indices, None, &train);
+        let loss = CrossEntropyLossConfig::new()
+            .init(&train)
+            .forward(model.forward(images), labels);
+        let gradients = GradientsParams::from_grads(loss.backward(), &model);
+        model = optimizer.step(1e-3, model, gradients);
+        out.push(
+            loss.inner()
+                .into_data_async()
+                .await
+                .unwrap()
+                .try_into_vec_as::<f32>()
+                .unwrap()[0],
+        );
+    }
+    out
+}
+
+#[wasm_bindgen_test]
+async fn eight_training_steps_on_webgpu_follow_the_cpu() {
+    let gpu = webgpu().await;
+    let cpu = Device::flex();
+    let dataset = fixture();
+    let config = ModelConfig::Seed(SeedConfig::new(6, 32).with_dropout(0.0));
+    cpu.seed(5);
+    let initial = encode_weights(&config.init(&cpu), &config).await.unwrap();
+    let on_cpu = losses(&config, &initial, &dataset, &cpu, 8).await;
+    let on_gpu = losses(&config, &initial, &dataset, &gpu, 8).await;
+    assert!(on_cpu[7] < on_cpu[0], "the loss falls: {on_cpu:?}");
+    console_log!("{}", gpu_errors());
+    for (step, (c, g)) in on_cpu.iter().zip(&on_gpu).enumerate() {
+        // Differences grow a little with each step; 1e-3 still tells a wrong kernel apart.
+        assert!(
+            (c - g).abs() < 1e-3,
+            "step {step}: CPU {c}, WebGPU {g} ({on_cpu:?} vs {on_gpu:?}; {})",
+            gpu_errors()
+        );
     }
 }

@@ -34,6 +34,33 @@ pub struct Dataset {
     pub pixels: Vec<u8>,
 }
 
+impl LoadReport {
+    /// The report of a decoded data set: class counts and duplicate groups, with the files
+    /// that were skipped on the way.
+    pub fn of(dataset: &Dataset, files_seen: usize, skipped: Vec<SkippedFile>) -> Self {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for sample in &dataset.samples {
+            *counts.entry(&dataset.classes[sample.label]).or_default() += 1;
+        }
+        let duplicate_groups = find_duplicates(dataset);
+        LoadReport {
+            files_seen,
+            images: dataset.len(),
+            image_size: dataset.image_size,
+            classes: counts
+                .into_iter()
+                .map(|(name, count)| ClassCount {
+                    name: name.to_string(),
+                    count,
+                })
+                .collect(),
+            redundant_files: duplicate_groups.iter().map(|g| g.paths.len() - 1).sum(),
+            duplicate_groups,
+            skipped,
+        }
+    }
+}
+
 impl Dataset {
     /// Number of pixels in one image.
     pub fn image_len(&self) -> usize {
@@ -210,11 +237,13 @@ impl DatasetBuilder {
     pub fn finish(mut self) -> (Dataset, LoadReport) {
         self.entries.sort_by(|a, b| a.0.cmp(&b.0));
         self.skipped.sort_by(|a, b| a.path.cmp(&b.path));
-        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        for (_, class, _, _) in &self.entries {
-            *counts.entry(class.clone()).or_default() += 1;
-        }
-        let classes: Vec<String> = counts.keys().cloned().collect();
+        let classes: Vec<String> = self
+            .entries
+            .iter()
+            .map(|e| e.1.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let samples: Vec<Sample> = self
             .entries
             .into_iter()
@@ -232,19 +261,7 @@ impl DatasetBuilder {
             samples,
             pixels: self.pixels,
         };
-        let duplicate_groups = find_duplicates(&dataset);
-        let report = LoadReport {
-            files_seen: self.files_seen,
-            images: dataset.len(),
-            image_size: self.image_size,
-            classes: counts
-                .into_iter()
-                .map(|(name, count)| ClassCount { name, count })
-                .collect(),
-            redundant_files: duplicate_groups.iter().map(|g| g.paths.len() - 1).sum(),
-            duplicate_groups,
-            skipped: self.skipped,
-        };
+        let report = LoadReport::of(&dataset, self.files_seen, self.skipped);
         (dataset, report)
     }
 }

@@ -11,6 +11,7 @@
 
 mod augment;
 mod dataset;
+mod dataset_file;
 mod decode;
 mod duplicates;
 mod inspection;
@@ -21,6 +22,7 @@ mod split;
 
 pub use augment::{AugmentConfig, augment_image};
 pub use dataset::{Dataset, DatasetBuilder, PreparedImage, Sample, prepare_file};
+pub use dataset_file::{DATASET_MAGIC, DatasetHeader, SampleRecord, read_dataset, write_dataset};
 pub use decode::{DecodeLimits, SUPPORTED_SIZES, decode_image, is_complete_jpeg};
 pub use duplicates::{DuplicateGroup, find_duplicates};
 pub use inspection::Inspection;

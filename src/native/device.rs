@@ -33,6 +33,7 @@ pub fn select_device(choice: BackendChoice) -> Result<(Device, String), String> 
         BackendChoice::Wgpu | BackendChoice::Auto => match Device::wgpu_options().init_with_setup()
         {
             Ok((device, setup)) => {
+                let _errors = crate::compute::watch_gpu_errors(&setup.device);
                 let info = setup.adapter.get_info();
                 let software = info.device_type == burn::tensor::wgpu::wgpu::DeviceType::Cpu;
                 let description = format!(

@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::data::{Dataset, DatasetBuilder, LoadReport, SkipReason, prepare_file};
+use crate::data::{
+    DATASET_MAGIC, Dataset, DatasetBuilder, LoadReport, SkipReason, prepare_file, read_dataset,
+};
 
 /// Every file below `root`, as (`/`-separated path relative to `root`, absolute path), sorted.
 /// Unreadable folders are reported as skipped entries with their error.
@@ -100,4 +102,34 @@ pub fn load_folder(
         }
     }
     Ok(builder.finish())
+}
+
+/// Loads a folder, or a data set file written by `medclassify export` (`.mcdata`), which must
+/// then have been decoded at `size`.
+pub fn load_source(
+    path: &Path,
+    size: u32,
+    threads: usize,
+) -> Result<(Dataset, LoadReport), String> {
+    if path.is_file() {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if !bytes.starts_with(DATASET_MAGIC) {
+            return Err(format!(
+                "{} is neither a folder nor a MedClassify data set file (.mcdata)",
+                path.display()
+            ));
+        }
+        let (dataset, _) = read_dataset(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        if dataset.image_size != size {
+            return Err(format!(
+                "{} holds {1}x{1} images, not {2}x{2}; use --size {1} (or the original folder)",
+                path.display(),
+                dataset.image_size,
+                size
+            ));
+        }
+        let report = LoadReport::of(&dataset, dataset.len(), Vec::new());
+        return Ok((dataset, report));
+    }
+    load_folder(path, size, threads).map_err(|e| e.to_string())
 }

@@ -8,7 +8,8 @@ use crate::training::{CheckpointSlot, TrainingEvent, TrainingHost};
 /// Prints progress to stderr (unless quiet), collects events, writes checkpoints to files.
 pub struct TerminalHost {
     start: Instant,
-    quiet: bool,
+    /// Print nothing (JSON mode).
+    pub quiet: bool,
     /// Where `ModelCheckpoint` writes (`None` = keep in memory only).
     pub best_path: Option<PathBuf>,
     /// Where the resume point after each epoch goes (`None` = keep in memory only).

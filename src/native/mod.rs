@@ -5,5 +5,5 @@ mod folder;
 mod host;
 
 pub use device::{BackendChoice, select_device};
-pub use folder::{list_files, load_folder};
+pub use folder::{list_files, load_folder, load_source};
 pub use host::TerminalHost;

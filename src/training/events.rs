@@ -19,6 +19,9 @@ pub struct EpochMetrics {
     pub learning_rate: f64,
     /// Wall time of the epoch (training and validation), seconds.
     pub seconds: f64,
+    /// Time spent in training steps only, seconds.
+    #[serde(default)]
+    pub train_seconds: f64,
     /// Training images per second.
     pub images_per_second: f64,
 }

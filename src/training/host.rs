@@ -3,6 +3,7 @@
 use std::future::Future;
 
 use super::TrainingEvent;
+use crate::model::Classifier;
 
 /// Which checkpoint slot a model file goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,4 +36,11 @@ pub trait TrainingHost {
         slot: CheckpointSlot,
         bytes: Vec<u8>,
     ) -> impl Future<Output = Result<String, String>>;
+
+    /// Called after each epoch's metrics with the model in inference mode, for measurements
+    /// outside the training loop (the benchmarks score the test set here). Does nothing by default.
+    fn epoch_end(&mut self, epoch: usize, model: &Classifier) -> impl Future<Output = ()> {
+        let _ = (epoch, model);
+        std::future::ready(())
+    }
 }

@@ -364,10 +364,12 @@ pub async fn train<H: TrainingHost>(
             val_accuracy,
             learning_rate,
             seconds: (host.now_ms() - epoch_start) / 1000.0,
+            train_seconds,
             images_per_second: epoch_seen as f64 / train_seconds.max(1e-9),
         };
         meta.history.push(metrics.clone());
         host.event(TrainingEvent::Epoch(metrics.clone()));
+        host.epoch_end(epoch, &inference).await;
         state.epochs_completed = epoch;
         weights_from_epoch = epoch;
 

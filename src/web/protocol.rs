@@ -224,6 +224,8 @@ pub struct DataView {
     pub samples: Vec<ClassSamples>,
     /// Bytes the decoded data set occupies in the worker.
     pub memory_bytes: f64,
+    /// Size of the engine's WebAssembly memory after loading.
+    pub wasm_memory_bytes: f64,
     /// Load time.
     pub seconds: f64,
 }
@@ -342,6 +344,8 @@ pub enum Response {
         assessment: Box<Assessment>,
         /// Misclassified test images (most confident first, at most 48).
         misclassified: Vec<SampleImage>,
+        /// Size of the engine's WebAssembly memory at the end of training.
+        wasm_memory_bytes: f64,
     },
     /// Training could not run or broke.
     TrainingFailed {
@@ -411,4 +415,14 @@ pub fn encode<T: Serialize>(message: &T) -> Result<wasm_bindgen::JsValue, String
 /// Decodes a message from `postMessage`.
 pub fn decode<T: for<'de> Deserialize<'de>>(value: wasm_bindgen::JsValue) -> Result<T, String> {
     serde_wasm_bindgen::from_value(value).map_err(|error| format!("cannot decode message: {error}"))
+}
+
+/// Current size of this module's WebAssembly memory, in bytes (page or worker).
+pub fn wasm_memory_bytes() -> f64 {
+    use wasm_bindgen::JsCast;
+    wasm_bindgen::memory()
+        .unchecked_into::<js_sys::WebAssembly::Memory>()
+        .buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length() as f64
 }

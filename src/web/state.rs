@@ -186,6 +186,8 @@ pub struct AppState {
     pub predictions: Vec<PredictionRow>,
     /// Heatmap on screen.
     pub explanation: Option<ExplanationView>,
+    /// The engine's WebAssembly memory at the last report, bytes.
+    pub engine_memory: f64,
 }
 
 impl Default for AppState {
@@ -220,6 +222,7 @@ impl Default for AppState {
             model: None,
             predictions: Vec::new(),
             explanation: None,
+            engine_memory: 0.0,
         }
     }
 }
@@ -338,6 +341,7 @@ impl AppState {
             } => self.loading = Some((done, total, elapsed_ms)),
             Response::Loaded { data, split } => {
                 self.loading = None;
+                self.engine_memory = data.wasm_memory_bytes;
                 self.image_size = data.image_size;
                 self.split_config = split.config.clone();
                 if let Some(error) = &split.error {
@@ -380,7 +384,9 @@ impl AppState {
             Response::TrainingDone {
                 assessment,
                 misclassified,
+                wasm_memory_bytes,
             } => {
+                self.engine_memory = wasm_memory_bytes;
                 self.status = TrainingStatus::Done;
                 self.assessment = Some(Rc::new(*assessment));
                 self.misclassified = misclassified;

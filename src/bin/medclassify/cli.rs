@@ -8,7 +8,7 @@ use medclassify::data::{
 };
 use medclassify::evaluation::{Evaluation, argmax, assess, score_pixels, score_samples};
 use medclassify::model::{ModelConfig, Preset};
-use medclassify::native::{BackendChoice, TerminalHost, load_folder, select_device};
+use medclassify::native::{BackendChoice, TerminalHost, load_source, select_device};
 use medclassify::storage::{
     DataSummary, ModelCard, ModelFile, ModelMeta, decode_weights, encode_weights,
     model_card_markdown,
@@ -46,6 +46,9 @@ enum Command {
         /// Keep only one file of each duplicate group.
         #[arg(long)]
         drop_duplicates: bool,
+        /// Decoding threads (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
         /// Print JSON (the full report and manifest) instead of a summary.
         #[arg(long)]
         json: bool,
@@ -93,6 +96,10 @@ enum Command {
         /// Read the loss back every N batches.
         #[arg(long, default_value_t = 1)]
         log_every: usize,
+        /// Also score the test set after every epoch (for time-to-accuracy benchmarks; the
+        /// scoring time is not counted as training time).
+        #[arg(long)]
+        test_every_epoch: bool,
         /// Where to write the model (.mcmodel).
         #[arg(long)]
         out: PathBuf,
@@ -130,6 +137,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Decode a folder once and write it, with its split, as a data set file (.mcdata) that
+    /// `inspect`, `train` and `evaluate` accept in place of the folder.
+    Export {
+        /// The folder.
+        dir: PathBuf,
+        /// Image side after resizing.
+        #[arg(long, default_value_t = 32)]
+        size: u32,
+        /// Split seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Split fractions train,validation,test.
+        #[arg(long, default_value = "0.7,0.15,0.15")]
+        fractions: String,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print a model's card (Markdown, or JSON with --json).
     Card {
         /// The model file.
@@ -151,11 +176,13 @@ pub fn run() -> i32 {
             seed,
             fractions,
             drop_duplicates,
+            threads,
             json,
         } => inspect(
             &dir,
             size,
             split_config(&fractions, seed, drop_duplicates),
+            threads,
             json,
         ),
         Command::Train {
@@ -173,6 +200,7 @@ pub fn run() -> i32 {
             lr_patience,
             augment,
             log_every,
+            test_every_epoch,
             out,
             checkpoints,
             json,
@@ -211,6 +239,7 @@ pub fn run() -> i32 {
                 &backend,
                 &out,
                 checkpoints.as_deref(),
+                test_every_epoch,
                 json,
             )
         })(),
@@ -226,6 +255,13 @@ pub fn run() -> i32 {
             json,
         } => predict_command(&model, &images, json),
         Command::Card { model, json } => card_command(&model, json),
+        Command::Export {
+            dir,
+            size,
+            seed,
+            fractions,
+            out,
+        } => export_command(&dir, size, split_config(&fractions, seed, false), &out),
     };
     match result {
         Ok(()) => 0,
@@ -284,14 +320,20 @@ fn inspect(
     dir: &Path,
     size: u32,
     split: Result<SplitConfig, String>,
+    threads_wanted: Option<usize>,
     json: bool,
 ) -> Result<(), String> {
     check_size(size)?;
     let split = split?;
-    let (dataset, report) = load_folder(dir, size, threads()).map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let (dataset, report) = load_source(dir, size, threads_wanted.unwrap_or_else(threads).max(1))?;
+    let load_seconds = started.elapsed().as_secs_f64();
     let (inspection, _) = Inspection::new(&dataset, &report, &split);
     if json {
-        print_json(&inspection);
+        let mut value = serde_json::to_value(&inspection).expect("plain data");
+        value["load_seconds"] = serde_json::json!(load_seconds);
+        value["memory_bytes"] = serde_json::json!(dataset.memory_bytes());
+        print_json(&value);
         return Ok(());
     }
     println!(
@@ -340,6 +382,7 @@ fn train_command(
     backend: &str,
     out: &Path,
     checkpoints: Option<&Path>,
+    test_every_epoch: bool,
     json: bool,
 ) -> Result<(), String> {
     check_size(size)?;
@@ -348,7 +391,7 @@ fn train_command(
     let choice = BackendChoice::parse(backend)
         .ok_or_else(|| format!("unknown backend {backend:?} (auto, cpu or wgpu)"))?;
     let started = std::time::Instant::now();
-    let (dataset, report) = load_folder(dir, size, threads()).map_err(|e| e.to_string())?;
+    let (dataset, report) = load_source(dir, size, threads())?;
     if !json {
         eprintln!(
             "loaded {} images in {} classes ({} skipped) in {:.1} s",
@@ -385,7 +428,18 @@ fn train_command(
         }
         None => out.to_path_buf(),
     };
-    let mut host = TerminalHost::new(Some(checkpoint_base), json);
+    let test_indices = if test_every_epoch {
+        split.indices(Subset::Test)
+    } else {
+        Vec::new()
+    };
+    let mut host = EpochTester {
+        inner: TerminalHost::new(Some(checkpoint_base), json),
+        dataset: &dataset,
+        test: test_indices,
+        device: device.clone(),
+        results: Vec::new(),
+    };
     let training_started = std::time::Instant::now();
     let (outcome, device, description) = match pollster::block_on(train(
         &data,
@@ -405,6 +459,7 @@ fn train_command(
             );
             let cpu = burn::prelude::Device::flex();
             let resume = host
+                .inner
                 .last_checkpoint
                 .clone()
                 .map(|bytes| ModelFile::from_bytes(&bytes))
@@ -451,6 +506,8 @@ fn train_command(
             "callback_events": meta.callback_events,
             "test": evaluation,
             "calibration": assessment.calibration,
+            "test_per_epoch": host.results.iter().map(|(e, a)| serde_json::json!({ "epoch": e, "test_accuracy": a })).collect::<Vec<_>>(),
+            "seconds_to_99_percent_test_accuracy": seconds_to(&meta.history, &host.results, 0.99),
         }));
     } else {
         eprintln!(
@@ -484,8 +541,7 @@ fn evaluate_command(
         BackendChoice::parse(backend).ok_or_else(|| format!("unknown backend {backend:?}"))?;
     let (device, _) = select_device(choice)?;
     let model = decode_weights(&file.meta.model, &file.weights, &device)?;
-    let (dataset, report) =
-        load_folder(dir, file.meta.image_size as u32, threads()).map_err(|e| e.to_string())?;
+    let (dataset, report) = load_source(dir, file.meta.image_size as u32, threads())?;
     // Map the folder's classes onto the model's.
     let mut unknown = Vec::new();
     let mut indices = Vec::new();
@@ -507,8 +563,10 @@ fn evaluate_command(
             file.meta.classes.join(", ")
         ));
     }
+    let scoring = std::time::Instant::now();
     let scores = pollster::block_on(score_samples(&model, &dataset, &indices, &device))
         .map_err(|e| e.to_string())?;
+    let scoring_seconds = scoring.elapsed().as_secs_f64();
     let scores = medclassify::evaluation::Scores {
         classes: file.meta.classes.len(),
         logits: scores.logits,
@@ -519,6 +577,8 @@ fn evaluate_command(
         print_json(&serde_json::json!({
             "model": model_path.display().to_string(),
             "images": indices.len(),
+            "scoring_seconds": scoring_seconds,
+            "images_per_second": indices.len() as f64 / scoring_seconds.max(1e-9),
             "skipped": report.skipped,
             "unknown_class": unknown,
             "evaluation": evaluation,
@@ -636,4 +696,96 @@ fn card_command(model_path: &Path, json: bool) -> Result<(), String> {
         print!("{}", model_card_markdown(&file.meta));
     }
     Ok(())
+}
+
+fn export_command(
+    dir: &Path,
+    size: u32,
+    split: Result<SplitConfig, String>,
+    out: &Path,
+) -> Result<(), String> {
+    check_size(size)?;
+    let split_config = split?;
+    let (dataset, report) = load_source(dir, size, threads())?;
+    let (inspection, split) = Inspection::new(&dataset, &report, &split_config);
+    let split = split.ok_or_else(|| inspection.split_error.clone().unwrap_or_default())?;
+    let bytes = medclassify::data::write_dataset(&dataset, &split);
+    std::fs::write(out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+    eprintln!(
+        "wrote {} images in {} classes ({} skipped files) to {} ({:.1} MB)",
+        dataset.len(),
+        dataset.classes.len(),
+        report.skipped.len(),
+        out.display(),
+        bytes.len() as f64 / 1e6
+    );
+    Ok(())
+}
+
+/// A terminal host that also scores the test set after each epoch.
+struct EpochTester<'a> {
+    inner: TerminalHost,
+    dataset: &'a medclassify::data::Dataset,
+    test: Vec<usize>,
+    device: burn::prelude::Device,
+    results: Vec<(usize, f64)>,
+}
+
+impl medclassify::training::TrainingHost for EpochTester<'_> {
+    fn event(&mut self, event: medclassify::training::TrainingEvent) {
+        self.inner.event(event);
+    }
+    async fn proceed(&mut self) -> bool {
+        self.inner.proceed().await
+    }
+    fn now_ms(&self) -> f64 {
+        self.inner.now_ms()
+    }
+    async fn save_checkpoint(
+        &mut self,
+        slot: medclassify::training::CheckpointSlot,
+        bytes: Vec<u8>,
+    ) -> Result<String, String> {
+        self.inner.save_checkpoint(slot, bytes).await
+    }
+    async fn epoch_end(&mut self, epoch: usize, model: &medclassify::model::Classifier) {
+        if self.test.is_empty() {
+            return;
+        }
+        if let Ok(scores) = score_samples(model, self.dataset, &self.test, &self.device).await {
+            let labels: Vec<usize> = self
+                .test
+                .iter()
+                .map(|&i| self.dataset.samples[i].label)
+                .collect();
+            let evaluation = Evaluation::from_probabilities(
+                &self.dataset.classes,
+                &scores.probabilities(1.0),
+                &labels,
+            );
+            if !self.inner.quiet {
+                eprintln!(
+                    "  test accuracy after epoch {epoch}: {:.4}",
+                    evaluation.accuracy
+                );
+            }
+            self.results.push((epoch, evaluation.accuracy));
+        }
+    }
+}
+
+/// Training seconds (steps only) until the test accuracy first reached `target`.
+fn seconds_to(
+    history: &[medclassify::training::EpochMetrics],
+    tests: &[(usize, f64)],
+    target: f64,
+) -> Option<f64> {
+    let epoch = tests.iter().find(|(_, accuracy)| *accuracy >= target)?.0;
+    Some(
+        history
+            .iter()
+            .filter(|e| e.epoch <= epoch)
+            .map(|e| e.train_seconds)
+            .sum(),
+    )
 }

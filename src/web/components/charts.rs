@@ -1,5 +1,6 @@
 //! Training and calibration charts, drawn with plotters into SVG strings.
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use yew::prelude::*;
 
@@ -17,6 +18,9 @@ const TRAIN_COLOR: RGBColor = RGBColor(37, 99, 235);
 const VAL_COLOR: RGBColor = RGBColor(220, 38, 38);
 const BATCH_COLOR: RGBColor = RGBColor(147, 197, 253);
 const GRID: RGBColor = RGBColor(226, 232, 240);
+const FONT: (&str, u32) = ("sans-serif", 14);
+
+type Plot<'a> = ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 fn axis_max(values: impl Iterator<Item = f64>, floor: f64) -> f64 {
     let max = values.filter(|v| v.is_finite()).fold(floor, f64::max);
@@ -44,284 +48,250 @@ fn epochs_range(epochs: &[EpochMetrics], batches: &[BatchPoint]) -> f64 {
     last_epoch.max(last_batch.ceil()).max(1.0)
 }
 
-/// Loss per epoch (training and validation) with the smoothed per-batch loss.
-pub fn loss_svg(epochs: &[EpochMetrics], batches: &[BatchPoint]) -> String {
+/// A labelled line, with a dot at every point when `dots`.
+fn line(
+    chart: &mut Plot,
+    points: Vec<(f64, f64)>,
+    color: RGBColor,
+    width: u32,
+    label: &str,
+    dots: bool,
+) {
+    if dots {
+        let _ = chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, color.filled())));
+    }
+    let _ = chart
+        .draw_series(LineSeries::new(points, color.stroke_width(width)))
+        .map(|s| {
+            s.label(label).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(width))
+            })
+        });
+}
+
+fn legend(chart: &mut Plot, position: SeriesLabelPosition) {
+    let _ = chart
+        .configure_series_labels()
+        .label_font(FONT)
+        .background_style(WHITE.mix(0.85))
+        .border_style(GRID)
+        .position(position)
+        .draw();
+}
+
+/// Draws one chart: a caption, axes over the given ranges and whatever `draw` adds.
+fn render(
+    caption: &str,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    x_desc: &str,
+    y_desc: &str,
+    y_format: &dyn Fn(&f64) -> String,
+    draw: impl FnOnce(&mut Plot),
+) -> String {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         let _ = root.fill(&WHITE);
-        let x_max = epochs_range(epochs, batches);
-        let smoothed = smooth(batches, 0.8);
-        let y_max = axis_max(
-            epochs
-                .iter()
-                .flat_map(|e| [e.loss, e.val_loss])
-                .chain(smoothed.iter().map(|p| p.1)),
-            0.1,
-        );
         let Ok(mut chart) = ChartBuilder::on(&root)
-            .caption("Loss", ("sans-serif", 16))
+            .caption(caption, ("sans-serif", 17))
             .margin(10)
-            .x_label_area_size(32)
-            .y_label_area_size(48)
-            .build_cartesian_2d(0.0..x_max, 0.0..y_max)
+            .x_label_area_size(36)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x, y)
         else {
             return String::new();
         };
         let _ = chart
             .configure_mesh()
             .light_line_style(GRID)
-            .x_desc("epoch")
-            .y_desc("cross-entropy")
+            .label_style(FONT)
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .y_label_formatter(y_format)
             .draw();
-        let _ = chart
-            .draw_series(LineSeries::new(smoothed, BATCH_COLOR.stroke_width(1)))
-            .map(|s| {
-                s.label("batch loss (smoothed)")
-                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BATCH_COLOR))
-            });
-        let train: Vec<(f64, f64)> = epochs.iter().map(|e| (e.epoch as f64, e.loss)).collect();
-        let val: Vec<(f64, f64)> = epochs
-            .iter()
-            .map(|e| (e.epoch as f64, e.val_loss))
-            .collect();
-        let _ = chart
-            .draw_series(LineSeries::new(train.clone(), TRAIN_COLOR.stroke_width(2)))
-            .map(|s| {
-                s.label("loss").legend(|(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], TRAIN_COLOR.stroke_width(2))
-                })
-            });
-        let _ = chart.draw_series(
-            train
-                .iter()
-                .map(|p| Circle::new(*p, 3, TRAIN_COLOR.filled())),
-        );
-        let _ = chart
-            .draw_series(LineSeries::new(val.clone(), VAL_COLOR.stroke_width(2)))
-            .map(|s| {
-                s.label("val_loss").legend(|(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], VAL_COLOR.stroke_width(2))
-                })
-            });
-        let _ = chart.draw_series(val.iter().map(|p| Circle::new(*p, 3, VAL_COLOR.filled())));
-        let _ = chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(GRID)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw();
+        draw(&mut chart);
         let _ = root.present();
     }
     svg
+}
+
+fn per_epoch(epochs: &[EpochMetrics], value: impl Fn(&EpochMetrics) -> f64) -> Vec<(f64, f64)> {
+    epochs.iter().map(|e| (e.epoch as f64, value(e))).collect()
+}
+
+/// Loss per epoch (training and validation) with the smoothed per-batch loss.
+pub fn loss_svg(epochs: &[EpochMetrics], batches: &[BatchPoint]) -> String {
+    let smoothed = smooth(batches, 0.8);
+    let y_max = axis_max(
+        epochs
+            .iter()
+            .flat_map(|e| [e.loss, e.val_loss])
+            .chain(smoothed.iter().map(|p| p.1)),
+        0.1,
+    );
+    render(
+        "Loss",
+        0.0..epochs_range(epochs, batches),
+        0.0..y_max,
+        "epoch",
+        "cross-entropy",
+        &|v| format!("{v:.2}"),
+        |chart| {
+            line(
+                chart,
+                smoothed,
+                BATCH_COLOR,
+                1,
+                "batch loss (smoothed)",
+                false,
+            );
+            line(
+                chart,
+                per_epoch(epochs, |e| e.loss),
+                TRAIN_COLOR,
+                2,
+                "loss",
+                true,
+            );
+            line(
+                chart,
+                per_epoch(epochs, |e| e.val_loss),
+                VAL_COLOR,
+                2,
+                "val_loss",
+                true,
+            );
+            legend(chart, SeriesLabelPosition::UpperRight);
+        },
+    )
 }
 
 /// Accuracy per epoch (training and validation).
 pub fn accuracy_svg(epochs: &[EpochMetrics]) -> String {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        let x_max = epochs_range(epochs, &[]);
-        let y_min = epochs
-            .iter()
-            .flat_map(|e| [e.accuracy, e.val_accuracy])
-            .filter(|v| v.is_finite())
-            .fold(1.0f64, f64::min)
-            .min(0.9)
-            .max(0.0);
-        let y_min = (y_min * 10.0).floor() / 10.0;
-        let Ok(mut chart) = ChartBuilder::on(&root)
-            .caption("Accuracy", ("sans-serif", 16))
-            .margin(10)
-            .x_label_area_size(32)
-            .y_label_area_size(48)
-            .build_cartesian_2d(0.0..x_max, y_min..1.0)
-        else {
-            return String::new();
-        };
-        let _ = chart
-            .configure_mesh()
-            .light_line_style(GRID)
-            .x_desc("epoch")
-            .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
-            .draw();
-        let train: Vec<(f64, f64)> = epochs
-            .iter()
-            .map(|e| (e.epoch as f64, e.accuracy))
-            .collect();
-        let val: Vec<(f64, f64)> = epochs
-            .iter()
-            .map(|e| (e.epoch as f64, e.val_accuracy))
-            .collect();
-        let _ = chart
-            .draw_series(LineSeries::new(train.clone(), TRAIN_COLOR.stroke_width(2)))
-            .map(|s| {
-                s.label("accuracy").legend(|(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], TRAIN_COLOR.stroke_width(2))
-                })
-            });
-        let _ = chart.draw_series(
-            train
-                .iter()
-                .map(|p| Circle::new(*p, 3, TRAIN_COLOR.filled())),
-        );
-        let _ = chart
-            .draw_series(LineSeries::new(val.clone(), VAL_COLOR.stroke_width(2)))
-            .map(|s| {
-                s.label("val_accuracy").legend(|(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], VAL_COLOR.stroke_width(2))
-                })
-            });
-        let _ = chart.draw_series(val.iter().map(|p| Circle::new(*p, 3, VAL_COLOR.filled())));
-        let _ = chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(GRID)
-            .position(SeriesLabelPosition::LowerRight)
-            .draw();
-        let _ = root.present();
-    }
-    svg
+    let y_min = epochs
+        .iter()
+        .flat_map(|e| [e.accuracy, e.val_accuracy])
+        .filter(|v| v.is_finite())
+        .fold(1.0f64, f64::min)
+        .clamp(0.0, 0.9);
+    let y_min = (y_min * 10.0).floor() / 10.0;
+    render(
+        "Accuracy",
+        0.0..epochs_range(epochs, &[]),
+        y_min..1.0,
+        "epoch",
+        "",
+        &|v| format!("{:.0}%", v * 100.0),
+        |chart| {
+            line(
+                chart,
+                per_epoch(epochs, |e| e.accuracy),
+                TRAIN_COLOR,
+                2,
+                "accuracy",
+                true,
+            );
+            line(
+                chart,
+                per_epoch(epochs, |e| e.val_accuracy),
+                VAL_COLOR,
+                2,
+                "val_accuracy",
+                true,
+            );
+            legend(chart, SeriesLabelPosition::LowerRight);
+        },
+    )
 }
 
 /// Learning rate per epoch, with a marker where ReduceLROnPlateau cut it.
 pub fn learning_rate_svg(epochs: &[EpochMetrics], events: &[CallbackEvent]) -> String {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        let x_max = epochs_range(epochs, &[]) + 1.0;
-        let cuts: Vec<(f64, f64)> = events
+    let cuts: Vec<(f64, f64)> = events
+        .iter()
+        .filter(|e| e.action == "reduce_lr")
+        .filter_map(|e| e.new_value.map(|v| (e.epoch as f64, v)))
+        .collect();
+    let y_max = axis_max(
+        epochs
             .iter()
-            .filter(|e| e.action == "reduce_lr")
-            .filter_map(|e| e.new_value.map(|v| (e.epoch as f64 + 1.0, v)))
-            .collect();
-        let y_max = axis_max(
-            epochs
-                .iter()
-                .map(|e| e.learning_rate)
-                .chain(cuts.iter().map(|c| c.1)),
-            1e-4,
-        );
-        let Ok(mut chart) = ChartBuilder::on(&root)
-            .caption("Learning rate", ("sans-serif", 16))
-            .margin(10)
-            .x_label_area_size(32)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0.0..x_max, 0.0..y_max)
-        else {
-            return String::new();
-        };
-        let _ = chart
-            .configure_mesh()
-            .light_line_style(GRID)
-            .x_desc("epoch")
-            .y_label_formatter(&|v| format!("{v:.1e}"))
-            .draw();
-        let mut steps: Vec<(f64, f64)> = Vec::new();
-        for e in epochs {
-            steps.push((e.epoch as f64 - 1.0, e.learning_rate));
-            steps.push((e.epoch as f64, e.learning_rate));
-        }
-        let _ = chart
-            .draw_series(LineSeries::new(steps, TRAIN_COLOR.stroke_width(2)))
-            .map(|s| {
-                s.label("learning rate").legend(|(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], TRAIN_COLOR.stroke_width(2))
-                })
-            });
-        let _ = chart
-            .draw_series(
-                cuts.iter()
-                    .map(|p| TriangleMarker::new(*p, 7, VAL_COLOR.filled())),
-            )
-            .map(|s| {
-                s.label("ReduceLROnPlateau")
-                    .legend(|(x, y)| TriangleMarker::new((x + 8, y), 6, VAL_COLOR.filled()))
-            });
-        let _ = chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(GRID)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw();
-        let _ = root.present();
+            .map(|e| e.learning_rate)
+            .chain(cuts.iter().map(|c| c.1)),
+        1e-4,
+    );
+    let mut steps: Vec<(f64, f64)> = Vec::new();
+    for e in epochs {
+        steps.push((e.epoch as f64 - 1.0, e.learning_rate));
+        steps.push((e.epoch as f64, e.learning_rate));
     }
-    svg
+    render(
+        "Learning rate",
+        0.0..epochs_range(epochs, &[]) + 1.0,
+        0.0..y_max,
+        "epoch",
+        "",
+        &|v| format!("{v:.1e}"),
+        |chart| {
+            line(chart, steps, TRAIN_COLOR, 2, "learning rate", false);
+            let _ = chart
+                .draw_series(
+                    cuts.iter()
+                        .map(|p| TriangleMarker::new(*p, 7, VAL_COLOR.filled())),
+                )
+                .map(|s| {
+                    s.label("ReduceLROnPlateau cut")
+                        .legend(|(x, y)| TriangleMarker::new((x + 8, y), 6, VAL_COLOR.filled()))
+                });
+            legend(chart, SeriesLabelPosition::UpperRight);
+        },
+    )
 }
 
 /// Reliability diagram: accuracy against confidence per bin, before and after temperature
 /// scaling.
 pub fn reliability_svg(before: &Calibration, after: &Calibration) -> String {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        let Ok(mut chart) = ChartBuilder::on(&root)
-            .caption("Reliability diagram (test set)", ("sans-serif", 16))
-            .margin(10)
-            .x_label_area_size(32)
-            .y_label_area_size(48)
-            .build_cartesian_2d(0.0..1.0, 0.0..1.0)
-        else {
-            return String::new();
-        };
-        let _ = chart
-            .configure_mesh()
-            .light_line_style(GRID)
-            .x_desc("confidence")
-            .y_desc("accuracy")
-            .draw();
-        let _ = chart
-            .draw_series(LineSeries::new(
+    let points = |c: &Calibration| -> Vec<(f64, f64)> {
+        c.bins
+            .iter()
+            .filter(|b| b.count > 0)
+            .map(|b| (b.confidence, b.accuracy))
+            .collect()
+    };
+    render(
+        "Reliability diagram (test set)",
+        0.0..1.0,
+        0.0..1.0,
+        "confidence",
+        "accuracy",
+        &|v| format!("{v:.1}"),
+        |chart| {
+            line(
+                chart,
                 vec![(0.0, 0.0), (1.0, 1.0)],
-                BLACK.mix(0.4),
-            ))
-            .map(|s| {
-                s.label("perfect calibration")
-                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.mix(0.4)))
-            });
-        let points = |c: &Calibration| -> Vec<(f64, f64)> {
-            c.bins
-                .iter()
-                .filter(|b| b.count > 0)
-                .map(|b| (b.confidence, b.accuracy))
-                .collect()
-        };
-        let raw = points(before);
-        let scaled = points(after);
-        let _ = chart
-            .draw_series(LineSeries::new(raw.clone(), VAL_COLOR.stroke_width(2)))
-            .map(|s| {
-                s.label(format!("model (ECE {:.4})", before.ece))
-                    .legend(|(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 16, y)], VAL_COLOR.stroke_width(2))
-                    })
-            });
-        let _ = chart.draw_series(raw.iter().map(|p| Circle::new(*p, 3, VAL_COLOR.filled())));
-        let _ = chart
-            .draw_series(LineSeries::new(scaled.clone(), TRAIN_COLOR.stroke_width(2)))
-            .map(|s| {
-                s.label(format!("temperature-scaled (ECE {:.4})", after.ece))
-                    .legend(|(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 16, y)], TRAIN_COLOR.stroke_width(2))
-                    })
-            });
-        let _ = chart.draw_series(
-            scaled
-                .iter()
-                .map(|p| Circle::new(*p, 3, TRAIN_COLOR.filled())),
-        );
-        let _ = chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(GRID)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw();
-        let _ = root.present();
-    }
-    svg
+                RGBColor(100, 116, 139),
+                1,
+                "perfect calibration",
+                false,
+            );
+            line(
+                chart,
+                points(before),
+                VAL_COLOR,
+                2,
+                &format!("model (ECE {:.4})", before.ece),
+                true,
+            );
+            line(
+                chart,
+                points(after),
+                TRAIN_COLOR,
+                2,
+                &format!("temperature-scaled (ECE {:.4})", after.ece),
+                true,
+            );
+            legend(chart, SeriesLabelPosition::UpperLeft);
+        },
+    )
 }
 
 /// Props of [`Chart`].

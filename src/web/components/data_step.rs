@@ -247,8 +247,8 @@ pub fn DataStep() -> Html {
             if let Some(data) = state.data.clone() {
                 <div class="report" data-testid="data-report">
                     <p class="summary">
-                        { format!("{} images in {} classes from {} files, stored as {}x{} grayscale ({} in memory, loaded in {:.1} s).",
-                            data.images, data.classes.len(), data.files_seen, data.image_size, data.image_size, bytes(data.memory_bytes), data.seconds) }
+                        { format!("{} images in {} classes from {} files, stored as {}x{} grayscale ({} of image data; engine memory {}; loaded in {:.1} s).",
+                            data.images, data.classes.len(), data.files_seen, data.image_size, data.image_size, bytes(data.memory_bytes), bytes(data.wasm_memory_bytes), data.seconds) }
                     </p>
                     <table class="split-table" data-testid="split-table">
                         <caption>{"Images per class and split"}</caption>

@@ -173,7 +173,7 @@ pub fn TrainStep() -> Html {
                     <legend>{"Model and optimiser"}</legend>
                     <div class="form-grid">
                         <label>{"Preset"}
-                            <select onchange={on_preset}>
+                            <select onchange={on_preset} data-testid="preset-select">
                                 <option value="seed" selected={config.preset == Preset::Seed}>{"seed: reference CNN (conv32-pool-conv64-pool-dropout-dense)"}</option>
                                 <option value="strong" selected={config.preset == Preset::Strong}>{"strong: conv-BN-ReLU ×4, global average pool"}</option>
                             </select>
@@ -193,7 +193,7 @@ pub fn TrainStep() -> Html {
                         <label>{"Seed"}<input type="number" min="0" step="1" value={config.seed.to_string()}
                             onchange={setter(|c, i| { let v: u64 = number(i, "seed")?; if v >= 1 << 53 { return Err("seed must be below 2^53".into()) } c.seed = v; Ok(()) })} /></label>
                         <label>{"Backend"}
-                            <select onchange={on_backend}>
+                            <select onchange={on_backend} data-testid="backend-select">
                                 <option value="auto" selected={state.backend_preference == BackendPreference::Auto}>{"auto (measure)"}</option>
                                 <option value="webgpu" selected={state.backend_preference == BackendPreference::Webgpu}>{"WebGPU"}</option>
                                 <option value="cpu" selected={state.backend_preference == BackendPreference::Cpu}>{"CPU"}</option>
@@ -322,6 +322,7 @@ fn progress(app: &super::AppContext) -> Html {
             <span>{ format!("{rate:.0} images/s") }</span>
             if let Some((backend, reason)) = &state.backend_in_use { <span title={reason.clone()} data-testid="training-backend">{ format!("on {backend} ({reason})") }</span> }
             if let Some(e) = last_epoch { <span>{ format!("last epoch: val_accuracy {}", percent(e.val_accuracy)) }</span> }
+            if state.engine_memory > 0.0 { <span data-testid="engine-memory">{ format!("engine memory {}", super::bytes(state.engine_memory)) }</span> }
         </div>
     }
 }

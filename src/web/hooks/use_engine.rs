@@ -12,8 +12,8 @@ use crate::web::platform::{download, js};
 use crate::web::protocol::{Request, Response, decode, encode};
 use crate::web::state::{Action, AppState};
 
-/// The worker's loader script (written by Trunk's `data-loader-shim`).
-pub const WORKER_SCRIPT: &str = "worker_loader.js";
+/// The worker's script (www/engine.js); it loads the same module as the page.
+pub const WORKER_SCRIPT: &str = "engine.js";
 /// The bundled ready model.
 pub const BUNDLED_MODEL: &str = "models/seed-mednist.mcmodel";
 
@@ -47,6 +47,28 @@ pub fn asset_url(path: &str) -> String {
     js::resolve_url(path, &base)
 }
 
+/// `engine.js?js=...&wasm=...`: the worker script and the module it must load (the hashed
+/// names Trunk wrote into `<meta name="medclassify-app">`).
+fn worker_url() -> String {
+    let meta = gloo::utils::document()
+        .query_selector(r#"meta[name="medclassify-app"]"#)
+        .ok()
+        .flatten();
+    let attribute = |name: &str| {
+        meta.as_ref()
+            .and_then(|m| m.get_attribute(name))
+            .map(|v| asset_url(&v))
+            .unwrap_or_default()
+    };
+    let encode = |v: String| String::from(js_sys::encode_uri_component(&v));
+    format!(
+        "{}?js={}&wasm={}",
+        asset_url(WORKER_SCRIPT),
+        encode(attribute("data-js")),
+        encode(attribute("data-wasm"))
+    )
+}
+
 impl EngineHandle {
     /// Sends a request (queued until the worker has booted).
     pub fn send(&self, request: Request) {
@@ -72,7 +94,7 @@ impl EngineHandle {
     fn start(&self) {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
-        let worker = match Worker::new_with_options(&asset_url(WORKER_SCRIPT), &options) {
+        let worker = match Worker::new_with_options(&worker_url(), &options) {
             Ok(worker) => worker,
             Err(error) => {
                 self.0.borrow().dispatcher.dispatch(Action::Crashed(format!(

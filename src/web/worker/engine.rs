@@ -45,6 +45,7 @@ struct CurrentModel {
 struct WebGpu {
     device: Device,
     setup: WgpuSetup,
+    errors: std::sync::Arc<crate::compute::GpuErrors>,
 }
 
 /// Everything the worker holds.
@@ -244,6 +245,7 @@ impl Engine {
             redundant_files: report.redundant_files,
             samples,
             memory_bytes: dataset.memory_bytes() as f64,
+            wasm_memory_bytes: crate::web::protocol::wasm_memory_bytes(),
             seconds: (time::now_ms() - started) / 1000.0,
         };
         let mut data = LoadedData {
@@ -318,9 +320,11 @@ impl Engine {
         }
         match Device::wgpu_options().init_with_setup_async().await {
             Ok((device, setup)) => {
+                let errors = crate::compute::watch_gpu_errors(&setup.device);
                 self.webgpu = Some(WebGpu {
                     device: device.clone(),
                     setup,
+                    errors,
                 });
                 Ok(device)
             }
@@ -554,6 +558,24 @@ impl Engine {
             Ok(outcome) => outcome,
             Err(error) => return fail(error.to_string()),
         };
+        if let Some(webgpu) = &self.webgpu {
+            if webgpu.errors.count() > 0 {
+                notice(
+                    "info",
+                    format!(
+                        "WebGPU rejected {} kernel variant(s) while autotuning (they were skipped); last message: {}",
+                        webgpu.errors.count(),
+                        webgpu
+                            .errors
+                            .last()
+                            .unwrap_or_default()
+                            .lines()
+                            .next()
+                            .unwrap_or_default()
+                    ),
+                );
+            }
+        }
         let assessment = match assess(&outcome.model, &data.dataset, split, &device).await {
             Ok(assessment) => assessment,
             Err(error) => return fail(format!("evaluating on the test set failed: {error}")),
@@ -587,6 +609,7 @@ impl Engine {
         post(&Response::TrainingDone {
             assessment: Box::new(assessment.clone()),
             misclassified,
+            wasm_memory_bytes: crate::web::protocol::wasm_memory_bytes(),
         });
         self.assessment = Some(assessment);
         self.model = Some(CurrentModel {

@@ -1,5 +1,0 @@
-//! The page (wasm32 only; natively this binary does nothing).
-fn main() {
-    #[cfg(target_arch = "wasm32")]
-    medclassify::web::app::start();
-}

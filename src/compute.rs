@@ -1,0 +1,54 @@
+//! Compute devices: what the core needs to know about a wgpu device beyond Burn's API.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use burn::tensor::wgpu::wgpu;
+
+/// WebGPU/wgpu validation errors that reached no error scope.
+///
+/// CubeCL's default handler panics on them. Autotuning compiles candidate kernels that some
+/// adapters reject (SwiftShader refuses some vectorised matmul variants); such a candidate is
+/// simply not chosen, so a panic (which in a browser kills the whole worker) is the wrong
+/// answer. [`watch_gpu_errors`] counts and keeps the last message instead; results stay
+/// checked by the tests that compare WebGPU with the CPU backend step by step.
+#[derive(Debug, Default)]
+pub struct GpuErrors {
+    count: AtomicU32,
+    first: Mutex<Option<String>>,
+    last: Mutex<Option<String>>,
+}
+
+impl GpuErrors {
+    /// Errors seen so far.
+    pub fn count(&self) -> u32 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// The first error's message.
+    pub fn first(&self) -> Option<String> {
+        self.first.lock().ok().and_then(|l| l.clone())
+    }
+
+    /// The last error's message.
+    pub fn last(&self) -> Option<String> {
+        self.last.lock().ok().and_then(|l| l.clone())
+    }
+}
+
+/// Replaces the panicking uncaptured-error handler of `device` with one that records.
+/// Device loss is still reported through Burn (`ExecutionError::DevicePoisoned`).
+pub fn watch_gpu_errors(device: &wgpu::Device) -> Arc<GpuErrors> {
+    let errors = Arc::new(GpuErrors::default());
+    let sink = errors.clone();
+    device.on_uncaptured_error(Arc::new(move |error| {
+        sink.count.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut first) = sink.first.lock() {
+            first.get_or_insert_with(|| error.to_string());
+        }
+        if let Ok(mut last) = sink.last.lock() {
+            *last = Some(error.to_string());
+        }
+    }));
+    errors
+}

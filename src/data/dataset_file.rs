@@ -1,0 +1,126 @@
+//! A decoded data set in one file (`.mcdata`): the same images, labels, hashes and split as a
+//! folder gives, already decoded. Used to move a data set to a GPU machine and to feed the
+//! benchmark harness exactly the pixels the app trains on.
+//!
+//! Layout: `MCDATA\0\x01`, a little-endian `u32` header length, a JSON [`DatasetHeader`],
+//! then `images * size * size` pixel bytes in sample order.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Dataset, Sample, Split, hex};
+
+/// First bytes of a data set file.
+pub const DATASET_MAGIC: &[u8; 8] = b"MCDATA\x00\x01";
+
+/// One image's identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampleRecord {
+    /// Path relative to the original folder.
+    pub path: String,
+    /// Label (index into the class list).
+    pub label: usize,
+    /// SHA-256 of the original file, hex.
+    pub sha256: String,
+    /// `train`, `validation`, `test` or `dropped` (the split the file was written with).
+    pub split: String,
+}
+
+/// The JSON header.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatasetHeader {
+    /// Side of every image.
+    pub image_size: u32,
+    /// Class names.
+    pub classes: Vec<String>,
+    /// The samples, in pixel order.
+    pub samples: Vec<SampleRecord>,
+}
+
+/// Writes `dataset` (and the subsets of `split`) as a data set file.
+pub fn write_dataset(dataset: &Dataset, split: &Split) -> Vec<u8> {
+    let header = DatasetHeader {
+        image_size: dataset.image_size,
+        classes: dataset.classes.clone(),
+        samples: dataset
+            .samples
+            .iter()
+            .zip(&split.assignment)
+            .map(|(s, subset)| SampleRecord {
+                path: s.path.clone(),
+                label: s.label,
+                sha256: hex(&s.sha256),
+                split: subset.name().to_string(),
+            })
+            .collect(),
+    };
+    let header = serde_json::to_vec(&header).expect("plain data");
+    let mut out = Vec::with_capacity(12 + header.len() + dataset.pixels.len());
+    out.extend_from_slice(DATASET_MAGIC);
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(&header);
+    for index in 0..dataset.len() {
+        out.extend_from_slice(dataset.image(index));
+    }
+    out
+}
+
+fn unhex(text: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if text.len() != 64 {
+        return None;
+    }
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Reads a data set file back into a [`Dataset`] (and the split names it was written with).
+pub fn read_dataset(bytes: &[u8]) -> Result<(Dataset, Vec<String>), String> {
+    if bytes.len() < 12 || &bytes[..8] != DATASET_MAGIC {
+        return Err("not a MedClassify data set file (.mcdata)".into());
+    }
+    let length = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize;
+    let header: DatasetHeader = serde_json::from_slice(
+        bytes
+            .get(12..12 + length)
+            .ok_or("the data set file is truncated")?,
+    )
+    .map_err(|e| format!("the data set file's header is damaged: {e}"))?;
+    let image_len = (header.image_size * header.image_size) as usize;
+    let pixels = &bytes[12 + length..];
+    if pixels.len() != header.samples.len() * image_len {
+        return Err(format!(
+            "the data set file holds {} pixel bytes for {} images of {} bytes",
+            pixels.len(),
+            header.samples.len(),
+            image_len
+        ));
+    }
+    let mut samples = Vec::with_capacity(header.samples.len());
+    let mut splits = Vec::with_capacity(header.samples.len());
+    for (slot, record) in header.samples.into_iter().enumerate() {
+        if record.label >= header.classes.len() {
+            return Err(format!(
+                "{}: label {} out of range",
+                record.path, record.label
+            ));
+        }
+        samples.push(Sample {
+            sha256: unhex(&record.sha256).ok_or_else(|| format!("{}: bad sha256", record.path))?,
+            path: record.path,
+            label: record.label,
+            slot,
+        });
+        splits.push(record.split);
+    }
+    Ok((
+        Dataset {
+            image_size: header.image_size,
+            classes: header.classes,
+            samples,
+            pixels: pixels.to_vec(),
+        },
+        splits,
+    ))
+}

@@ -1,0 +1,32 @@
+// Losing the GPU mid-run: training continues on the CPU from the last completed epoch and
+// the page says so. (The device is destroyed through the ?debug test hook.)
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, setEpochs, shot, waitForStatus } from './helpers.mjs';
+
+test('a lost WebGPU device hands training to the CPU', { timeout: 900_000 }, async () => {
+  const server = await serve('/');
+  const browser = await launch();
+  const { context, foreign } = await newContext(browser, new URL(server.url).origin);
+  try {
+    const page = await openApp(context, `${server.url}?debug=1`);
+    await page.click('[data-testid=sample-data]');
+    await page.waitForSelector('[data-testid=data-report]', { timeout: 120_000 });
+    await gotoStep(page, 'train');
+    await setEpochs(page, 3);
+    await page.selectOption('[data-testid=backend-select]', 'webgpu');
+    await page.click('[data-testid=start-training]');
+    // After the first epoch on WebGPU, pull the device away.
+    await page.waitForFunction(() => /Epoch 2 \//.test(document.querySelector('[data-testid=epoch-progress]')?.textContent || ''), null, { timeout: 600_000 });
+    await page.click('[data-testid=simulate-gpu-loss]');
+    assert.equal(await waitForStatus(page, ['done', 'error']), 'done', await notices(page));
+    assert.match(await notices(page), /GPU device was lost after epoch \d; training continues on the CPU from the last completed epoch/);
+    assert.match(await page.textContent('[data-testid=training-backend]'), /on CPU/);
+    assert.match(await page.textContent('[data-testid=epoch-progress]'), /Epoch 3 \/ 3/);
+    await shot(page, 'device-loss');
+    assertNoForeignRequests(foreign);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});

@@ -1,0 +1,117 @@
+// Shared pieces of the end-to-end tests: the browser, a page that fails on any request to
+// another origin, screenshots, accessibility checks.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
+import { startServer } from './server.mjs';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DIST = join(ROOT, 'dist');
+export const FIXTURE = join(ROOT, 'www', 'sample', 'MedNIST');
+export const ARTIFACTS = join(ROOT, 'tests', 'e2e', 'artifacts');
+mkdirSync(ARTIFACTS, { recursive: true });
+
+const CHROMIUM = process.env.MEDCLASSIFY_CHROMIUM || '/usr/bin/chromium';
+
+/** Headless Chromium with WebGPU on SwiftShader. Fails loudly when it cannot run. */
+export async function launch() {
+  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: run scripts/setup.sh --browser`);
+  assert.ok(existsSync(join(DIST, 'index.html')), 'dist/ is missing: run `trunk build --release` (scripts/test.sh does)');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader',
+      '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync',
+      '--disable-default-apps', '--disable-domain-reliability', '--no-pings'],
+  });
+}
+
+/** Serves dist/ under `prefix`. */
+export function serve(prefix = '/') {
+  return startServer({ root: DIST, prefix });
+}
+
+/**
+ * A browser context whose every request is checked: anything not on `origin` is blocked and
+ * recorded in `foreign`, and the test fails on it at the end (`assertNoForeignRequests`).
+ */
+export async function newContext(browser, origin, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true, ...options });
+  const foreign = [];
+  const errors = [];
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith(origin) || url.startsWith('blob:') || url.startsWith('data:')) return route.continue();
+    foreign.push(url);
+    return route.abort();
+  });
+  context.on('request', (request) => {
+    const url = request.url();
+    if (!url.startsWith(origin) && !url.startsWith('blob:') && !url.startsWith('data:')) foreign.push(url);
+  });
+  context.on('weberror', (error) => errors.push(String(error.error())));
+  return { context, foreign, errors };
+}
+
+/** Opens the app and waits for the engine to report its backend. */
+export async function openApp(context, url) {
+  const page = await context.newPage();
+  page.on('worker', (worker) => worker.on('console', (m) => { if (m.type() === 'error') console.log(`[worker] ${m.text().slice(0, 300)}`); }));
+  await page.goto(url);
+  await page.waitForFunction(() => {
+    const b = document.querySelector('[data-testid=backend]');
+    return b && /WebGPU|CPU/.test(b.textContent);
+  }, null, { timeout: 60_000 });
+  return page;
+}
+
+export function assertNoForeignRequests(foreign) {
+  assert.deepEqual(foreign, [], `requests left the page's origin: ${foreign.join(', ')}`);
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** axe-core: no serious or critical violation on the current view. */
+export async function assertAccessible(page, label) {
+  const results = await new AxeBuilder({ page }).analyze();
+  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')}`), [],
+    `${label}: accessibility violations`);
+}
+
+export async function status(page) {
+  return (await page.textContent('[data-testid=training-status]')).trim();
+}
+
+/** Waits until the training status is one of `values`. */
+export async function waitForStatus(page, values, timeout = 600_000) {
+  await page.waitForFunction((vals) => vals.includes(document.querySelector('[data-testid=training-status]')?.textContent.trim()),
+    values, { timeout, polling: 500 });
+  return status(page);
+}
+
+export async function notices(page) {
+  return (await page.textContent('.notices')) || '';
+}
+
+export async function gotoStep(page, id) {
+  await page.click(`#tab-${id}`);
+  await page.waitForSelector(`[aria-labelledby=${id === 'evaluate' ? 'eval' : id}-title]`);
+}
+
+/** Loads the shipped MedNIST subset through the folder input, as a user picking a folder. */
+export async function loadFolder(page, dir = FIXTURE) {
+  await gotoStep(page, 'data');
+  await page.setInputFiles('[data-testid=folder-input]', dir);
+  await page.waitForSelector('[data-testid=data-report]', { timeout: 120_000 });
+}
+
+export async function setEpochs(page, epochs) {
+  await page.fill('[data-testid=epochs-input]', String(epochs));
+  await page.press('[data-testid=epochs-input]', 'Tab');
+}

@@ -1,0 +1,78 @@
+// Static hosting: dist/ under a sub-path works, the ready model classifies at once, and after
+// the first load the app works offline (train and predict with the network cut).
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { test } from 'node:test';
+import { DIST, FIXTURE, assertAccessible, assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, setEpochs, shot, waitForStatus } from './helpers.mjs';
+
+test('served under /demo/: ready model predicts, then offline it still trains and predicts', { timeout: 600_000 }, async () => {
+  const server = await serve('/demo/');
+  const browser = await launch();
+  const origin = new URL(server.url).origin;
+  const { context, foreign } = await newContext(browser, origin);
+  try {
+    const page = await openApp(context, server.url);
+    // Everything came from under /demo/.
+    assert.ok(server.requests.length > 5);
+    assert.deepEqual(server.requests.filter((p) => !p.startsWith('/demo/')), []);
+
+    // The ready model classifies real images at once, without training.
+    await gotoStep(page, 'predict');
+    await page.waitForFunction(() => /bundled ready model/.test(document.querySelector('[data-testid=model-info]')?.textContent || ''), null, { timeout: 60_000 });
+    assert.match(await page.textContent('[data-testid=model-info]'), /test accuracy 99\.\d\d%/);
+    const images = ['Hand', 'CXR', 'HeadCT', 'BreastMRI'].map((c) => join(FIXTURE, c, readdirSync(join(FIXTURE, c)).sort()[1]));
+    await page.setInputFiles('[data-testid=predict-input]', images);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=prediction-result] tbody tr').length === 4);
+    const top = await page.locator('[data-testid=prediction-result] tbody tr').evaluateAll((rows) => rows.map((r) => r.querySelector('.bar-label').textContent));
+    assert.deepEqual(top, ['Hand', 'CXR', 'HeadCT', 'BreastMRI']);
+    await shot(page, 'hosting-01-ready-model');
+
+    // The About panel says what is stored where.
+    await page.click('[data-testid=about] summary');
+    assert.match(await page.textContent('[data-testid=about]'), /IndexedDB/);
+    assert.match(await page.textContent('[data-testid=about]'), /never sent anywhere/);
+
+    // Offline: wait for the service worker to have cached the app, cut the network, reload.
+    await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+    await page.waitForFunction(async () => (await caches.keys()).some((k) => k.startsWith('medclassify-')));
+    await context.setOffline(true);
+    await page.reload();
+    await page.waitForFunction(() => /WebGPU|CPU/.test(document.querySelector('[data-testid=backend]')?.textContent || ''), null, { timeout: 60_000 });
+    await gotoStep(page, 'data');
+    await page.click('[data-testid=sample-data]');
+    await page.waitForSelector('[data-testid=data-report]', { timeout: 120_000 });
+    assert.match(await page.textContent('[data-testid=data-report]'), /247 images in 6 classes/);
+    await gotoStep(page, 'train');
+    await setEpochs(page, 1);
+    await page.click('[data-testid=start-training]');
+    assert.equal(await waitForStatus(page, ['done', 'error']), 'done', await notices(page));
+    await gotoStep(page, 'predict');
+    await page.setInputFiles('[data-testid=predict-input]', images.slice(0, 1));
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=prediction-result] tbody tr').length === 1);
+    await shot(page, 'hosting-02-offline');
+    await context.setOffline(false);
+    assertNoForeignRequests(foreign);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
+test('download budget: wasm + JS + CSS of the first load', () => {
+  let raw = 0;
+  let gzip = 0;
+  const rows = [];
+  for (const name of readdirSync(DIST)) {
+    if (!/\.(wasm|js|css)$/.test(name) || name === 'sw.js') continue;
+    const bytes = readFileSync(join(DIST, name));
+    const compressed = gzipSync(bytes, { level: 9 }).length;
+    raw += statSync(join(DIST, name)).size;
+    gzip += compressed;
+    rows.push(`${name}: ${(bytes.length / 1e6).toFixed(2)} MB, gzip ${(compressed / 1e6).toFixed(2)} MB`);
+  }
+  console.log(rows.join('\n'));
+  console.log(`total: ${(raw / 1e6).toFixed(2)} MB, gzip ${(gzip / 1e6).toFixed(2)} MB`);
+  assert.ok(gzip < 4e6, `first-load download is ${(gzip / 1e6).toFixed(2)} MB gzipped; the budget is 4 MB`);
+});

@@ -1,0 +1,118 @@
+// The whole journey of a user, in headless Chromium on WebGPU: load a folder, train, watch
+// the charts, evaluate, predict, download the model, reload, load the model, resume.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import {
+  ARTIFACTS, FIXTURE, assertAccessible, assertNoForeignRequests, gotoStep, launch, loadFolder, newContext, notices, openApp,
+  serve, setEpochs, shot, waitForStatus,
+} from './helpers.mjs';
+
+test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reload -> load -> resume', { timeout: 1_500_000 }, async () => {
+  const server = await serve('/');
+  const browser = await launch();
+  const origin = new URL(server.url).origin;
+  const { context, foreign } = await newContext(browser, origin);
+  try {
+    const page = await openApp(context, server.url);
+    assert.match(await page.textContent('[data-testid=backend]'), /^WebGPU: google swiftshader/);
+    await shot(page, 'journey-01-boot');
+    await assertAccessible(page, 'data step, empty');
+
+    // 1. Data: pick the folder.
+    await loadFolder(page);
+    const report = await page.textContent('[data-testid=data-report]');
+    assert.match(report, /247 images in 6 classes from 247 files/);
+    assert.equal(await page.locator('[data-testid=split-table] tbody tr').count(), 6);
+    assert.match(await page.textContent('[data-testid=duplicates] summary'), /3 groups, 4 redundant files/);
+    assert.equal(await page.locator('.sample-grid canvas').count(), 48);
+    await shot(page, 'journey-02-data');
+    await assertAccessible(page, 'data step, loaded');
+
+    // 2. Train on WebGPU (SwiftShader here), watching the page stay responsive.
+    await gotoStep(page, 'train');
+    await setEpochs(page, 2);
+    await page.selectOption('[data-testid=backend-select]', 'webgpu');
+    await page.evaluate(() => {
+      window.__longestTask = 0;
+      new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longestTask = Math.max(window.__longestTask, e.duration); })
+        .observe({ entryTypes: ['longtask'] });
+    });
+    await page.click('[data-testid=start-training]');
+    await waitForStatus(page, ['running', 'error']);
+    // The main thread answers while the worker trains: switch steps and back.
+    await gotoStep(page, 'data');
+    await gotoStep(page, 'train');
+    // Charts update live: one point per finished epoch.
+    // (No screenshot here: SwiftShader emulates the GPU in the browser's GPU process, which
+    // also composites the page, so frames stall while it computes. A real GPU does not.)
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=accuracy-chart] svg circle').length >= 2, null, { timeout: 900_000 });
+    assert.equal(await waitForStatus(page, ['done', 'error']), 'done', await notices(page));
+    assert.match(await page.textContent('[data-testid=training-backend]'), /on WebGPU/);
+    assert.match(await page.textContent('[data-testid=epoch-progress]'), /Epoch 2 \/ 2/);
+    assert.ok(await page.locator('[data-testid=callback-log] li').count() >= 1);
+    const longest = await page.evaluate(() => window.__longestTask);
+    console.log(`longest main-thread task while training on WebGPU: ${longest.toFixed(0)} ms`);
+    writeFileSync(join(ARTIFACTS, 'journey-longest-task.json'), JSON.stringify({ longest_task_ms: longest }));
+    await shot(page, 'journey-04-trained');
+    await assertAccessible(page, 'train step, trained');
+
+    // 3. Evaluate.
+    await gotoStep(page, 'evaluate');
+    assert.match(await page.textContent('[data-testid=test-accuracy]'), /^\d{1,3}\.\d{2}%$/);
+    assert.equal(await page.locator('[data-testid=confusion-matrix] tbody tr').count(), 6);
+    await page.locator('[data-testid=confusion-matrix] button.cell:not([disabled])').first().click();
+    await page.waitForSelector('[data-testid=cell-gallery] canvas');
+    assert.match(await page.textContent('[data-testid=calibration]'), /Expected calibration error/);
+    await shot(page, 'journey-05-evaluate');
+    await assertAccessible(page, 'evaluate step');
+
+    // 4. Predict: a real image and a text file named .jpg.
+    await gotoStep(page, 'predict');
+    const notImage = join(ARTIFACTS, 'not-an-image.jpg');
+    writeFileSync(notImage, 'just text\n');
+    await page.setInputFiles('[data-testid=predict-input]', [join(FIXTURE, 'Hand', '000000.jpeg'), notImage]);
+    await page.waitForSelector('[data-testid=prediction-result] tbody tr');
+    const rows = page.locator('[data-testid=prediction-result] tbody tr');
+    assert.equal(await rows.count(), 2);
+    assert.match(await rows.nth(1).textContent(), /cannot classify: not an image/);
+    await rows.nth(0).locator('button', { hasText: 'Grad-CAM' }).click();
+    await page.waitForSelector('[data-testid=explanation] canvas');
+    await shot(page, 'journey-06-predict');
+    await assertAccessible(page, 'predict step');
+
+    // 5. Download the model.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=model-download]')]);
+    const modelPath = join(ARTIFACTS, 'journey.mcmodel');
+    await download.saveAs(modelPath);
+    assert.equal(readFileSync(modelPath).subarray(0, 6).toString(), 'MEDCLS');
+
+    // 6. Reload: the model and its history come back from IndexedDB.
+    await page.reload();
+    await page.waitForFunction(() => /WebGPU|CPU/.test(document.querySelector('[data-testid=backend]')?.textContent || ''));
+    await gotoStep(page, 'predict');
+    await page.waitForFunction(() => /restored from this browser/.test(document.querySelector('[data-testid=model-info]')?.textContent || ''), null, { timeout: 60_000 });
+
+    // 7. Load the downloaded model file.
+    await page.setInputFiles('[data-testid=model-upload]', modelPath);
+    await page.waitForFunction(() => /loaded from a file/.test(document.querySelector('[data-testid=model-info]')?.textContent || ''));
+    await shot(page, 'journey-07-reloaded');
+
+    // 8. Resume: the same folder again, one more epoch from the checkpoint.
+    await loadFolder(page);
+    await gotoStep(page, 'train');
+    assert.equal(await page.locator('[data-testid=accuracy-chart] svg circle').count() >= 4, true, 'the loaded history is drawn');
+    await setEpochs(page, 3);
+    await page.click('[data-testid=resume-training]');
+    assert.equal(await waitForStatus(page, ['done', 'error']), 'done', await notices(page));
+    assert.match(await page.textContent('[data-testid=epoch-progress]'), /Epoch 3 \/ 3/);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=accuracy-chart] svg circle').length >= 6);
+    await shot(page, 'journey-08-resumed');
+
+    assertNoForeignRequests(foreign);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
