@@ -22,6 +22,7 @@ const TARGET = process.env.CARGO_TARGET_DIR || join(homedir(), '.cache', 'medcla
 const CLI = join(TARGET, 'release', 'medclassify');
 const quick = process.argv.includes('--quick');
 const results = { date: new Date().toISOString(), machine: `${cpus().length} × ${cpus()[0].model}`, quick, rows: [] };
+const ours = {};
 const row = (group, what, value, unit, note = '') => { results.rows.push({ group, what, value, unit, note }); console.log(`${group.padEnd(12)} ${what.padEnd(58)} ${typeof value === 'number' ? value.toFixed(value < 10 ? 2 : 0) : value} ${unit} ${note}`); };
 
 function mednist() {
@@ -68,6 +69,7 @@ async function main() {
   // --- Native ------------------------------------------------------------------------------
   for (const threads of [1, cpus().length]) {
     const r = cli(['inspect', full, '--json', '--threads', String(threads)]);
+    ours.nativeIngest = r.images / r.load_seconds;
     row('ingest', `native decode+resize full MedNIST (${r.images} files), ${threads} thread(s)`, r.images / r.load_seconds, 'files/s', `${r.load_seconds.toFixed(1)} s`);
   }
   const trainSet = subset(full, quick ? 300 : 640);
@@ -112,12 +114,14 @@ async function main() {
     await load(trainSet);
     for (const preset of ['seed', 'strong']) {
       const h = await train('cpu', preset, 2);
+      ours[`cpu-${preset}`] = h[1][7];
       row('train', `page, Burn Flex CPU (wasm, SIMD), ${preset}, batch 64 (epoch 2)`, h[1][7], 'img/s');
     }
     const gpuSet = subset(full, quick ? 64 : 128);
     await load(gpuSet);
     for (const preset of ['seed', 'strong']) {
       const h = await train('webgpu', preset, 2);
+      ours[`webgpu-${preset}`] = h[1][7];
       row('train', `page, Burn WebGPU (SwiftShader), ${preset}, batch 64 (epoch 2)`, h[1][7], 'img/s');
     }
 
@@ -125,6 +129,7 @@ async function main() {
     if (!quick) {
       const loaded = await load(full);
       row('ingest', `page decode+resize full MedNIST (58954 files), worker`, 58954 / loaded.seconds, 'files/s', `${loaded.seconds.toFixed(1)} s, engine memory ${loaded.engine}`);
+      row('ratio', 'ingest: native (all threads) / page', ours.nativeIngest / (58954 / loaded.seconds), 'x', 'goal <= 2');
       for (const preset of ['seed', 'strong']) {
         const t0 = Date.now();
         const h = await train('cpu', preset, 1);
@@ -157,7 +162,11 @@ async function main() {
         const r = await tfPage.evaluate((args) => window.runBench(args), { backend, preset, batch: 64, warmup, steps, dataUrl: '../out/mednist-32.mcdata', images: 1024 });
         if (r.error) row('train', `page, TF.js 4.22 ${backend}, ${preset}, batch 64`, 'cannot train', '', r.error.slice(0, 120));
         else row('train', `page, TF.js 4.22 ${backend}, ${preset}, batch 64`, r.imagesPerSecond, 'img/s');
+        if (!r.error) ours[`tfjs-${backend}-${preset}`] = r.imagesPerSecond;
       }
+      const bestGpu = Math.max(ours[`tfjs-webgpu-${preset}`] || 0, ours[`tfjs-webgl-${preset}`] || 0);
+      if (bestGpu > 0) row('ratio', `${preset}: MedClassify WebGPU / TF.js best GPU backend`, ours[`webgpu-${preset}`] / bestGpu, 'x', 'goal >= 1.5');
+      if (ours[`tfjs-cpu-${preset}`]) row('ratio', `${preset}: MedClassify CPU / TF.js cpu`, ours[`cpu-${preset}`] / ours[`tfjs-cpu-${preset}`], 'x');
     }
   } finally {
     await browser.close();

@@ -7,7 +7,9 @@ self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
     const list = await (await fetch("precache.json", { cache: "no-store" })).json();
-    await cache.addAll(list.map((path) => new Request(path, { cache: "reload" })));
+    // Default cache mode: files the page has just downloaded revalidate (304) instead of
+    // being downloaded a second time.
+    await cache.addAll(list);
     await self.skipWaiting();
   })());
 });
@@ -34,10 +36,10 @@ self.addEventListener("fetch", (event) => {
         if (response.ok) cache.put(request, response.clone());
         return response;
       } catch (error) {
-        return (await cache.match(request, { ignoreSearch: true })) || (await cache.match("./")) || Response.error();
+        return (await cache.match(request, { ignoreSearch: true, ignoreVary: true })) || (await cache.match("./", { ignoreVary: true })) || Response.error();
       }
     }
-    const cached = await cache.match(request, { ignoreSearch: true });
+    const cached = await cache.match(request, { ignoreSearch: true, ignoreVary: true });
     if (cached) return cached;
     const response = await fetch(request);
     if (response.ok && url.pathname.indexOf("/precache.json") < 0) cache.put(request, response.clone());

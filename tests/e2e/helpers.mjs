@@ -38,11 +38,13 @@ export function serve(prefix = '/') {
  * A browser context whose every request is checked: anything not on `origin` is blocked and
  * recorded in `foreign`, and the test fails on it at the end (`assertNoForeignRequests`).
  */
-export async function newContext(browser, origin, options = {}) {
+export async function newContext(browser, origin, { intercept = true, ...options } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true, ...options });
   const foreign = [];
   const errors = [];
-  await context.route('**/*', (route) => {
+  // Intercepting also disables the HTTP cache (a Playwright rule); `intercept: false` keeps the
+  // browser's caching, for measuring what a visitor really downloads.
+  if (intercept) await context.route('**/*', (route) => {
     const url = route.request().url();
     if (url.startsWith(origin) || url.startsWith('blob:') || url.startsWith('data:')) return route.continue();
     foreign.push(url);

@@ -25,7 +25,7 @@ fn cell_color(fraction: f64) -> String {
 fn confusion(app: &super::AppContext, evaluation: &Evaluation, clickable: bool) -> Html {
     let k = evaluation.classes.len();
     html! {
-        <table class="confusion" data-testid="confusion-matrix">
+        <table class="confusion" data-testid="confusion-matrix" tabindex="0">
             <caption>{"Confusion matrix (rows: true class, columns: predicted class). Click a cell to see its images."}</caption>
             <thead>
                 <tr><th scope="col">{"true \\ predicted"}</th>
@@ -67,7 +67,7 @@ fn confusion(app: &super::AppContext, evaluation: &Evaluation, clickable: bool) 
 
 fn per_class(evaluation: &Evaluation) -> Html {
     html! {
-        <table class="metrics" data-testid="per-class">
+        <table class="metrics" data-testid="per-class" tabindex="0">
             <caption>{"Per-class metrics on the test set"}</caption>
             <thead><tr><th scope="col">{"Class"}</th><th scope="col">{"Precision"}</th><th scope="col">{"Recall"}</th><th scope="col">{"F1"}</th><th scope="col">{"Support"}</th></tr></thead>
             <tbody>

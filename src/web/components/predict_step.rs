@@ -116,7 +116,7 @@ pub fn PredictStep() -> Html {
                     aria-label="Choose images to classify" onchange={on_pick} disabled={state.model.is_none()} />
             </div>
             if !state.predictions.is_empty() {
-                <div class="results" data-testid="prediction-result">
+                <div class="results" data-testid="prediction-result" tabindex="0" role="region" aria-label="Prediction results">
                     <table class="predictions">
                         <caption>{ format!("{} images", state.predictions.len()) }
                             {" "}<button type="button" class="link" onclick={on_csv}>{"Download results (CSV)"}</button></caption>

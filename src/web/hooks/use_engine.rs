@@ -47,9 +47,9 @@ pub fn asset_url(path: &str) -> String {
     js::resolve_url(path, &base)
 }
 
-/// `engine.js?js=...&wasm=...`: the worker script and the module it must load (the hashed
-/// names Trunk wrote into `<meta name="medclassify-app">`).
-fn worker_url() -> String {
+/// The module the worker must load: the hashed names Trunk wrote into
+/// `<meta name="medclassify-app">`, as absolute URLs (sent to `engine.js` as its first message).
+fn module_names() -> JsValue {
     let meta = gloo::utils::document()
         .query_selector(r#"meta[name="medclassify-app"]"#)
         .ok()
@@ -60,13 +60,12 @@ fn worker_url() -> String {
             .map(|v| asset_url(&v))
             .unwrap_or_default()
     };
-    let encode = |v: String| String::from(js_sys::encode_uri_component(&v));
-    format!(
-        "{}?js={}&wasm={}",
-        asset_url(WORKER_SCRIPT),
-        encode(attribute("data-js")),
-        encode(attribute("data-wasm"))
-    )
+    let names = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&names, &"js".into(), &attribute("data-js").into());
+    let _ = js_sys::Reflect::set(&names, &"wasm".into(), &attribute("data-wasm").into());
+    let message = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&message, &"medclassifyModule".into(), &names);
+    message.into()
 }
 
 impl EngineHandle {
@@ -94,7 +93,7 @@ impl EngineHandle {
     fn start(&self) {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
-        let worker = match Worker::new_with_options(&worker_url(), &options) {
+        let worker = match Worker::new_with_options(&asset_url(WORKER_SCRIPT), &options) {
             Ok(worker) => worker,
             Err(error) => {
                 self.0.borrow().dispatcher.dispatch(Action::Crashed(format!(
@@ -128,6 +127,7 @@ impl EngineHandle {
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        let _ = worker.post_message(&module_names());
         let mut connection = self.0.borrow_mut();
         connection.worker = Some(worker);
         connection.booted = false;

@@ -3,7 +3,6 @@
 use std::rc::Rc;
 
 use burn::prelude::*;
-use burn::tensor::wgpu::WgpuSetup;
 use futures::StreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
 
@@ -44,8 +43,9 @@ struct CurrentModel {
 
 struct WebGpu {
     device: Device,
-    setup: WgpuSetup,
     errors: std::sync::Arc<crate::compute::GpuErrors>,
+    /// Set (with the browser's message) once the device is lost.
+    lost: std::sync::Arc<std::sync::OnceLock<String>>,
 }
 
 /// Everything the worker holds.
@@ -152,15 +152,12 @@ impl Engine {
                     "saved models and checkpoints were deleted from this browser",
                 );
             }
-            Request::SimulateDeviceLoss => match &self.webgpu {
-                Some(webgpu) => {
-                    webgpu.setup.device.destroy();
-                    notice("warning", "test hook: the WebGPU device was destroyed");
-                }
-                None => notice("info", "no WebGPU device in use"),
-            },
             // Handled at once by the message handler.
-            Request::Pause | Request::Resume | Request::Stop | Request::CancelLoad => {}
+            Request::Pause
+            | Request::Resume
+            | Request::Stop
+            | Request::CancelLoad
+            | Request::SimulateDeviceLoss => {}
         }
     }
 
@@ -321,10 +318,16 @@ impl Engine {
         match Device::wgpu_options().init_with_setup_async().await {
             Ok((device, setup)) => {
                 let errors = crate::compute::watch_gpu_errors(&setup.device);
+                *self.controls.gpu_device.borrow_mut() = Some(setup.device.clone());
+                let lost = std::sync::Arc::new(std::sync::OnceLock::new());
+                let sink = lost.clone();
+                setup.device.set_device_lost_callback(move |kind, message| {
+                    let _ = sink.set(format!("{kind:?}: {message}"));
+                });
                 self.webgpu = Some(WebGpu {
                     device: device.clone(),
-                    setup,
                     errors,
+                    lost,
                 });
                 Ok(device)
             }
@@ -520,6 +523,18 @@ impl Engine {
             &mut host,
         )
         .await;
+        // A read that failed because the device went away is a device loss too, whichever of
+        // the two (the failed read or the browser's `lost` promise) came first.
+        if let (Err(TrainingError::Execution(message)), Some(webgpu)) = (&result, &self.webgpu) {
+            time::sleep(std::time::Duration::from_millis(100)).await;
+            if let Some(reason) = webgpu.lost.get() {
+                gloo::console::warn!(format!("read failed after the device was lost: {message}"));
+                result = Err(TrainingError::DeviceLost {
+                    reason: reason.clone(),
+                    epochs_completed: host.epochs_completed,
+                });
+            }
+        }
         let mut device = device;
         if let Err(TrainingError::DeviceLost {
             reason,
@@ -527,7 +542,7 @@ impl Engine {
         }) = &result
         {
             let message = format!(
-                "the GPU device was lost after epoch {epochs_completed} ({reason}); training continues on the CPU from the last completed epoch"
+                "the GPU device was lost after epoch {epochs_completed}; training continues on the CPU from the last completed epoch (the browser said: {reason})"
             );
             notice("warning", message.clone());
             post(&Response::BackendChosen {
@@ -535,6 +550,7 @@ impl Engine {
                 reason: message,
             });
             self.webgpu = None;
+            *self.controls.gpu_device.borrow_mut() = None;
             self.webgpu_error = Some("the WebGPU device was lost".into());
             device = Device::flex();
             let resume = host

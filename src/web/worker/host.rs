@@ -21,6 +21,8 @@ pub struct WorkerHost {
     last_yield: f64,
     /// The last `Last` checkpoint, kept in memory to continue on the CPU after a GPU loss.
     pub last_checkpoint: Option<Vec<u8>>,
+    /// The last epoch that completed in this run (0 before the first).
+    pub epochs_completed: usize,
 }
 
 impl WorkerHost {
@@ -30,12 +32,16 @@ impl WorkerHost {
             controls,
             last_yield: 0.0,
             last_checkpoint: None,
+            epochs_completed: 0,
         }
     }
 }
 
 impl TrainingHost for WorkerHost {
     fn event(&mut self, event: TrainingEvent) {
+        if let TrainingEvent::Epoch(metrics) = &event {
+            self.epochs_completed = metrics.epoch;
+        }
         post(&Response::Training { event });
     }
 

@@ -8,8 +8,10 @@ mod engine;
 mod host;
 mod loader;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+
+use burn::tensor::wgpu::wgpu;
 
 use wasm_bindgen::{JsCast, closure::Closure};
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -33,6 +35,9 @@ pub struct Controls {
     pub run: Cell<RunState>,
     /// Cancel the current load.
     pub cancel_load: Cell<bool>,
+    /// The WebGPU device in use, for the `?debug` device-loss hook (acted on at once, even
+    /// in the middle of training).
+    pub gpu_device: RefCell<Option<wgpu::Device>>,
 }
 
 /// Posts a message to the page.
@@ -63,6 +68,7 @@ pub fn run() {
     let controls = Rc::new(Controls {
         run: Cell::new(RunState::Running),
         cancel_load: Cell::new(false),
+        gpu_device: RefCell::new(None),
     });
     let (sender, receiver) = futures::channel::mpsc::unbounded::<Request>();
     let handler = {
@@ -77,6 +83,13 @@ pub fn run() {
                 }
                 Ok(Request::Stop) => controls.run.set(RunState::Stopping),
                 Ok(Request::CancelLoad) => controls.cancel_load.set(true),
+                Ok(Request::SimulateDeviceLoss) => match controls.gpu_device.borrow().as_ref() {
+                    Some(device) => {
+                        device.destroy();
+                        notice("warning", "test hook: the WebGPU device was destroyed");
+                    }
+                    None => notice("info", "no WebGPU device in use"),
+                },
                 Ok(request) => {
                     let _ = sender.unbounded_send(request);
                 }
