@@ -21,6 +21,11 @@ mkdirSync(OUT, { recursive: true });
 const TARGET = process.env.CARGO_TARGET_DIR || join(homedir(), '.cache', 'medclassify', 'target');
 const CLI = join(TARGET, 'release', 'medclassify');
 const quick = process.argv.includes('--quick');
+// --parts=a,b,...: run only these parts (native, cpu, webgpu, full, predict, tfjs); default all.
+// --presets=seed,strong likewise for the in-page training rows.
+const arg = (name, all) => (process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1].split(',') ?? all);
+const parts = new Set(arg('parts', ['native', 'cpu', 'webgpu', 'full', 'predict', 'tfjs']));
+const presets = arg('presets', ['seed', 'strong']);
 const results = { date: new Date().toISOString(), machine: `${cpus().length} × ${cpus()[0].model}`, quick, rows: [] };
 const ours = {};
 const row = (group, what, value, unit, note = '') => { results.rows.push({ group, what, value, unit, note }); console.log(`${group.padEnd(12)} ${what.padEnd(58)} ${typeof value === 'number' ? value.toFixed(value < 10 ? 2 : 0) : value} ${unit} ${note}`); };
@@ -67,18 +72,20 @@ async function main() {
   row('download', 'wasm + JS + CSS, brotli', br / 1e6, 'MB');
 
   // --- Native ------------------------------------------------------------------------------
-  for (const threads of [1, cpus().length]) {
+  if (parts.has('native')) for (const threads of [1, cpus().length]) {
     const r = cli(['inspect', full, '--json', '--threads', String(threads)]);
     ours.nativeIngest = r.images / r.load_seconds;
     row('ingest', `native decode+resize full MedNIST (${r.images} files), ${threads} thread(s)`, r.images / r.load_seconds, 'files/s', `${r.load_seconds.toFixed(1)} s`);
   }
   const trainSet = subset(full, quick ? 300 : 640);
-  for (const preset of ['seed', 'strong']) {
+  if (parts.has('native')) for (const preset of ['seed', 'strong']) {
     const r = cli(['train', trainSet, '--preset', preset, '--epochs', '2', '--batch', '64', '--backend', 'cpu', '--patience', '0', '--lr-patience', '0', '--out', join(OUT, `native-${preset}.mcmodel`), '--checkpoints', OUT, '--json']);
     row('train', `native Flex CPU, ${preset}, batch 64 (epoch 2)`, r.history[1].images_per_second, 'img/s');
   }
+  if (parts.has('native')) {
   const evaluation = cli(['evaluate', '--model', join(ROOT, 'www', 'models', 'seed-mednist.mcmodel'), data, '--json']);
   row('inference', 'native Flex CPU, seed, batches of 256', evaluation.images_per_second, 'img/s', `${evaluation.images} images`);
+  }
 
   // --- In the page (headless Chromium, WebGPU on SwiftShader) -------------------------------
   const server = await startServer({ root: ROOT, prefix: '/' });
@@ -88,7 +95,7 @@ async function main() {
   try {
     const page = await openApp(context, appUrl);
     const history = async () => {
-      const [download] = await Promise.all([page.waitForEvent('download'), page.click('text=Download history (CSV)')]);
+      const [download] = await Promise.all([page.waitForEvent('download', { timeout: 600_000 }), page.click('text=Download history (CSV)')]);
       return readFileSync(await download.path(), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
     };
     const train = async (backend, preset, epochs) => {
@@ -97,8 +104,13 @@ async function main() {
       await page.selectOption('[data-testid=backend-select]', backend);
       await page.selectOption('[data-testid=preset-select]', preset);
       await page.click('[data-testid=start-training]');
+      // The status still reads `done` from the last run until the engine has started this one.
+      await page.waitForFunction(() => !/done|error/.test(document.querySelector('[data-testid=training-status]')?.textContent || ''), null, { timeout: 120_000 });
       const status = await waitForStatus(page, ['done', 'error'], 3_600_000);
       if (status !== 'done') throw new Error(`training failed: ${await notices(page)}`);
+      if (!(await page.isEnabled('text=Download history (CSV)'))) {
+        throw new Error(`training ended without a completed epoch: ${await notices(page)} | ${await page.textContent('[data-testid=callback-log]').catch(() => '')}`);
+      }
       return history();
     };
     const load = async (dir) => {
@@ -111,25 +123,25 @@ async function main() {
     };
 
     // Training throughput on a fixed subset.
-    await load(trainSet);
-    for (const preset of ['seed', 'strong']) {
+    if (parts.has('cpu') || parts.has('predict')) await load(trainSet);
+    if (parts.has('cpu')) for (const preset of presets) {
       const h = await train('cpu', preset, 2);
       ours[`cpu-${preset}`] = h[1][7];
       row('train', `page, Burn Flex CPU (wasm, SIMD), ${preset}, batch 64 (epoch 2)`, h[1][7], 'img/s');
     }
     const gpuSet = subset(full, quick ? 64 : 128);
-    await load(gpuSet);
-    for (const preset of ['seed', 'strong']) {
+    if (parts.has('webgpu')) await load(gpuSet);
+    if (parts.has('webgpu')) for (const preset of presets) {
       const h = await train('webgpu', preset, 2);
       ours[`webgpu-${preset}`] = h[1][7];
       row('train', `page, Burn WebGPU (SwiftShader), ${preset}, batch 64 (epoch 2)`, h[1][7], 'img/s');
     }
 
     // Ingest, memory and time to 99% on the full MedNIST.
-    if (!quick) {
+    if (!quick && parts.has('full')) {
       const loaded = await load(full);
       row('ingest', `page decode+resize full MedNIST (58954 files), worker`, 58954 / loaded.seconds, 'files/s', `${loaded.seconds.toFixed(1)} s, engine memory ${loaded.engine}`);
-      row('ratio', 'ingest: native (all threads) / page', ours.nativeIngest / (58954 / loaded.seconds), 'x', 'goal <= 2');
+      if (ours.nativeIngest) row('ratio', 'ingest: native (all threads) / page', ours.nativeIngest / (58954 / loaded.seconds), 'x', 'goal <= 2');
       for (const preset of ['seed', 'strong']) {
         const t0 = Date.now();
         const h = await train('cpu', preset, 1);
@@ -141,6 +153,7 @@ async function main() {
     }
 
     // Inference through the Predict step (file reading, decoding and scoring).
+    if (parts.has('predict')) {
     await gotoStep(page, 'predict');
     const images = readdirSync(join(trainSet, 'Hand')).slice(0, 256).map((f) => join(trainSet, 'Hand', f));
     for (const count of [1, images.length]) {
@@ -151,9 +164,11 @@ async function main() {
       if (count === 1) row('inference', 'page, predict one image (pick to result on screen)', ms, 'ms');
       else row('inference', `page, predict ${count} images (pick to results on screen)`, (count * 1000) / ms, 'img/s');
     }
+    }
     if (foreign.length) throw new Error(`requests left the origin: ${foreign}`);
 
     // TensorFlow.js 4.22 in the same browser, same data, same networks.
+    if (parts.has('tfjs')) {
     const tfPage = await context.newPage();
     await tfPage.goto(`${server.url}bench/page/tfjs.html`);
     await tfPage.waitForFunction(() => typeof window.runBench === 'function');
@@ -165,13 +180,15 @@ async function main() {
         if (!r.error) ours[`tfjs-${backend}-${preset}`] = r.imagesPerSecond;
       }
       const bestGpu = Math.max(ours[`tfjs-webgpu-${preset}`] || 0, ours[`tfjs-webgl-${preset}`] || 0);
-      if (bestGpu > 0) row('ratio', `${preset}: MedClassify WebGPU / TF.js best GPU backend`, ours[`webgpu-${preset}`] / bestGpu, 'x', 'goal >= 1.5');
-      if (ours[`tfjs-cpu-${preset}`]) row('ratio', `${preset}: MedClassify CPU / TF.js cpu`, ours[`cpu-${preset}`] / ours[`tfjs-cpu-${preset}`], 'x');
+      if (bestGpu > 0 && ours[`webgpu-${preset}`]) row('ratio', `${preset}: MedClassify WebGPU / TF.js best GPU backend`, ours[`webgpu-${preset}`] / bestGpu, 'x', 'goal >= 1.5');
+      if (ours[`tfjs-cpu-${preset}`] && ours[`cpu-${preset}`]) row('ratio', `${preset}: MedClassify CPU / TF.js cpu`, ours[`cpu-${preset}`] / ours[`tfjs-cpu-${preset}`], 'x');
+    }
     }
   } finally {
     await browser.close();
     await server.close();
   }
+  results.parts = [...parts];
   writeFileSync(join(OUT, 'results.json'), JSON.stringify(results, null, 2));
   console.log(`\nwritten to ${join(OUT, 'results.json')}`);
 }
