@@ -11,8 +11,7 @@ use medclassify::storage::{ModelFile, decode_weights};
 
 #[test]
 fn bundled_model_classifies_the_fixture() {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("www/models/seed-mednist.mcmodel");
+    let path = common::repo().join("www/models/seed-mednist.mcmodel");
     let file = ModelFile::from_bytes(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(file.meta.model.preset(), Preset::Seed);
     assert_eq!(file.meta.image_size, 32);

@@ -5,9 +5,18 @@ use std::path::{Path, PathBuf};
 
 use medclassify::data::{Dataset, DatasetBuilder};
 
+/// The repository root: read when the test runs (cargo sets it for every test process), not
+/// baked in at compile time, because the compiled tests live in a target directory shared by
+/// every checkout (`scripts/env.sh`), and a binary built in one clone must not read another.
+pub fn repo() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 /// The shipped MedNIST subset.
 pub fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("www/sample/MedNIST")
+    repo().join("www/sample/MedNIST")
 }
 
 /// A fresh empty folder under the target directory.
@@ -83,7 +92,7 @@ pub fn full_mednist() -> Option<PathBuf> {
     if let Ok(dir) = std::env::var("MEDNIST_DIR") {
         return Some(PathBuf::from(dir));
     }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = repo();
     let candidates = [
         manifest.join("../shared/data/MedNIST.tar.gz"),
         PathBuf::from("/work/shared/data/MedNIST.tar.gz"),
