@@ -28,24 +28,37 @@ struct Cli {
     command: Command,
 }
 
+/// How a folder becomes a data set: the same options for `inspect`, `train` and `export`.
+#[derive(clap::Args)]
+struct DataArgs {
+    /// Image side after resizing (28, 32, 64 or 128).
+    #[arg(long, default_value_t = 32)]
+    size: u32,
+    /// Seed of the split (and, for `train`, of initialisation, shuffling and dropout).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Split fractions train,validation,test.
+    #[arg(long, default_value = "0.7,0.15,0.15")]
+    fractions: String,
+    /// Keep only one file of each duplicate group (drop the redundant ones before splitting).
+    #[arg(long)]
+    drop_duplicates: bool,
+}
+
+impl DataArgs {
+    fn split_config(&self) -> Result<SplitConfig, String> {
+        split_config(&self.fractions, self.seed, self.drop_duplicates)
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Load a folder (one subfolder per class) and report classes, skipped files, duplicates and the split.
     Inspect {
         /// The folder.
         dir: PathBuf,
-        /// Image side after resizing (28, 32, 64 or 128).
-        #[arg(long, default_value_t = 32)]
-        size: u32,
-        /// Split seed.
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// Split fractions train,validation,test.
-        #[arg(long, default_value = "0.7,0.15,0.15")]
-        fractions: String,
-        /// Keep only one file of each duplicate group.
-        #[arg(long)]
-        drop_duplicates: bool,
+        #[command(flatten)]
+        data: DataArgs,
         /// Decoding threads (default: every core).
         #[arg(long)]
         threads: Option<usize>,
@@ -69,21 +82,11 @@ enum Command {
         /// Initial learning rate (Adam).
         #[arg(long, default_value_t = 1e-3)]
         lr: f64,
-        /// Image side after resizing.
-        #[arg(long, default_value_t = 32)]
-        size: u32,
-        /// Seed of the split, initialisation, shuffling and dropout.
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
+        #[command(flatten)]
+        data: DataArgs,
         /// Compute backend.
         #[arg(long, default_value = "auto")]
         backend: String,
-        /// Split fractions train,validation,test.
-        #[arg(long, default_value = "0.7,0.15,0.15")]
-        fractions: String,
-        /// Drop redundant duplicates before splitting.
-        #[arg(long)]
-        drop_duplicates: bool,
         /// EarlyStopping patience (0 = off).
         #[arg(long, default_value_t = 3)]
         patience: usize,
@@ -142,15 +145,8 @@ enum Command {
     Export {
         /// The folder.
         dir: PathBuf,
-        /// Image side after resizing.
-        #[arg(long, default_value_t = 32)]
-        size: u32,
-        /// Split seed.
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// Split fractions train,validation,test.
-        #[arg(long, default_value = "0.7,0.15,0.15")]
-        fractions: String,
+        #[command(flatten)]
+        data: DataArgs,
         /// Output file.
         #[arg(long)]
         out: PathBuf,
@@ -172,30 +168,18 @@ pub fn run() -> i32 {
     let result = match cli.command {
         Command::Inspect {
             dir,
-            size,
-            seed,
-            fractions,
-            drop_duplicates,
+            data,
             threads,
             json,
-        } => inspect(
-            &dir,
-            size,
-            split_config(&fractions, seed, drop_duplicates),
-            threads,
-            json,
-        ),
+        } => inspect(&dir, data.size, data.split_config(), threads, json),
         Command::Train {
             dir,
             preset,
             epochs,
             batch,
             lr,
-            size,
-            seed,
+            data,
             backend,
-            fractions,
-            drop_duplicates,
             patience,
             lr_patience,
             augment,
@@ -226,15 +210,15 @@ pub fn run() -> i32 {
                     learning_rate: lr,
                     ..Default::default()
                 },
-                seed,
+                seed: data.seed,
                 augmentation: augment.then(Default::default),
                 callbacks,
                 log_every,
             };
             train_command(
                 &dir,
-                size,
-                split_config(&fractions, seed, drop_duplicates),
+                data.size,
+                data.split_config(),
                 config,
                 &backend,
                 &out,
@@ -255,13 +239,9 @@ pub fn run() -> i32 {
             json,
         } => predict_command(&model, &images, json),
         Command::Card { model, json } => card_command(&model, json),
-        Command::Export {
-            dir,
-            size,
-            seed,
-            fractions,
-            out,
-        } => export_command(&dir, size, split_config(&fractions, seed, false), &out),
+        Command::Export { dir, data, out } => {
+            export_command(&dir, data.size, data.split_config(), &out)
+        }
     };
     match result {
         Ok(()) => 0,
