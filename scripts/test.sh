@@ -35,10 +35,11 @@ for layer in "${layers[@]}"; do
     wasm)
       run_layer wasm env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
         CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900 \
-        cargo test --profile web --locked --target wasm32-unknown-unknown --test webgpu
+        cargo test --profile web --locked --no-default-features --target wasm32-unknown-unknown --test webgpu
       ;;
     e2e)
-      run_layer "e2e build" trunk build --release
+      # The release page, and the native command the page's reports are compared with.
+      run_layer "e2e build" bash -c 'trunk build --release && cargo build --release --locked'
       run_layer e2e node --test --test-concurrency=1 --test-reporter=spec tests/e2e/
       ;;
     *)

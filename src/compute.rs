@@ -7,11 +7,11 @@ use burn::tensor::wgpu::wgpu;
 
 /// WebGPU/wgpu validation errors that reached no error scope.
 ///
-/// CubeCL's default handler panics on them. Autotuning compiles candidate kernels that some
-/// adapters reject (SwiftShader refuses some vectorised matmul variants); such a candidate is
-/// simply not chosen, so a panic (which in a browser kills the whole worker) is the wrong
-/// answer. [`watch_gpu_errors`] counts and keeps the last message instead; results stay
-/// checked by the tests that compare WebGPU with the CPU backend step by step.
+/// CubeCL's default handler panics on them, which in a browser kills the whole worker and the
+/// user's run with it. [`watch_gpu_errors`] counts them and keeps the first and last message
+/// instead, so the engine can say that the adapter refused work and the run can end cleanly
+/// (a refused kernel leaves NaN behind, which `TerminateOnNaN` catches). The browser build has
+/// no autotuning, so on a sound adapter there are none: `tests/webgpu.rs` asserts that.
 #[derive(Debug, Default)]
 pub struct GpuErrors {
     count: AtomicU32,

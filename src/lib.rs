@@ -42,3 +42,11 @@ pub fn start_worker() {
     run_constructors_once();
     web::worker::run();
 }
+
+/// Browser entry point of a decoding helper worker (started by the engine for large loads).
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn start_decoder() {
+    run_constructors_once();
+    web::worker::decoder::run();
+}

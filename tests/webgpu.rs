@@ -4,7 +4,7 @@
 
 use burn::prelude::*;
 use medclassify::data::{Dataset, DatasetBuilder};
-use medclassify::model::{ModelConfig, SeedConfig};
+use medclassify::model::{ModelConfig, SeedConfig, StrongConfig};
 use medclassify::storage::{decode_weights, encode_weights, parameter_values};
 use medclassify::training::make_batch;
 use wasm_bindgen_test::*;
@@ -129,6 +129,10 @@ thread_local! {
     static ERRORS: std::cell::RefCell<Option<std::sync::Arc<medclassify::compute::GpuErrors>>> = const { std::cell::RefCell::new(None) };
 }
 
+fn gpu_error_count() -> u32 {
+    ERRORS.with(|e| e.borrow().as_ref().map(|e| e.count()).unwrap_or(0))
+}
+
 fn gpu_errors() -> String {
     ERRORS.with(|e| {
         e.borrow()
@@ -148,7 +152,8 @@ async fn webgpu() -> Device {
         .init_with_setup_async()
         .await
         .expect("no WebGPU adapter: run Chromium with --enable-unsafe-webgpu --enable-features=Vulkan --use-webgpu-adapter=swiftshader");
-    // As the app does: autotune candidates an adapter rejects are skipped, not fatal.
+    // As the app does: a validation error is recorded instead of panicking the worker; the
+    // tests then assert there was none.
     let errors = medclassify::compute::watch_gpu_errors(&setup.device);
     ERRORS.with(|e| *e.borrow_mut() = Some(errors));
     GPU.with(|g| *g.borrow_mut() = Some(device.clone()));
@@ -270,7 +275,7 @@ async fn a_model_on_webgpu_is_saved_without_blocking_and_reloads_on_the_cpu() {
     }
 }
 
-/// Several steps: the kernels autotuning settles on must compute what the CPU computes.
+/// Several steps: WebGPU's kernels must compute what the CPU computes, step after step.
 async fn losses(
     config: &ModelConfig,
     weights: &[u8],
@@ -322,6 +327,33 @@ async fn eight_training_steps_on_webgpu_follow_the_cpu() {
             (c - g).abs() < 1e-3,
             "step {step}: CPU {c}, WebGPU {g} ({on_cpu:?} vs {on_gpu:?}; {})",
             gpu_errors()
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_strong_network_trains_on_webgpu_as_on_the_cpu_and_no_kernel_is_refused() {
+    let gpu = webgpu().await;
+    let cpu = Device::flex();
+    let dataset = fixture();
+    // Batch norm in training mode uses the batch's statistics on both backends alike.
+    let config = ModelConfig::Strong(StrongConfig::new(6, 32).with_dropout(0.0));
+    cpu.seed(9);
+    let initial = encode_weights(&config.init(&cpu), &config).await.unwrap();
+    let on_cpu = losses(&config, &initial, &dataset, &cpu, 6).await;
+    let on_gpu = losses(&config, &initial, &dataset, &gpu, 6).await;
+    console_log!(
+        "strong: CPU {on_cpu:?}, WebGPU {on_gpu:?}; {}",
+        gpu_errors()
+    );
+    assert!(on_cpu[5] < on_cpu[0], "the loss falls: {on_cpu:?}");
+    // A kernel the adapter refuses invalidates the command buffer it sits in, real work
+    // included (the loss then turns NaN): the browser build must launch none.
+    assert_eq!(gpu_error_count(), 0, "{}", gpu_errors());
+    for (step, (c, g)) in on_cpu.iter().zip(&on_gpu).enumerate() {
+        assert!(
+            g.is_finite() && (c - g).abs() < 1e-3,
+            "step {step}: CPU {c}, WebGPU {g} ({on_cpu:?} vs {on_gpu:?})"
         );
     }
 }

@@ -2,11 +2,24 @@
 // Trunk wrote into index.html), loads it and starts the engine, which decodes, trains and
 // predicts off the main thread. (The names come by message, not in the URL: a service worker
 // answering from its cache gives the worker the cached URL, without a query string.)
+//
+// The same script runs the engine's decoding helpers: for a large load the engine starts one
+// per core through `medclassifySpawnDecoder`, passing its compiled module, so a helper neither
+// downloads nor compiles anything.
 self.addEventListener('message', async function boot(event) {
   const names = event.data && event.data.medclassifyModule;
   if (!names) return;
   self.removeEventListener('message', boot);
-  const { default: init, start_worker } = await import(names.js);
+  const { default: init, start_worker, start_decoder } = await import(names.js);
   await init({ module_or_path: names.wasm });
+  if (event.data.role === 'decoder') {
+    start_decoder();
+    return;
+  }
+  self.medclassifySpawnDecoder = (module) => {
+    const helper = new Worker(self.location.href, { type: 'module' });
+    helper.postMessage({ medclassifyModule: { js: names.js, wasm: module }, role: 'decoder' });
+    return helper;
+  };
   start_worker();
 });

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{ClassCount, DuplicateGroup, SkippedFile, SplitConfig, SplitCounts};
+use crate::data::{ClassCount, DuplicateGroup, SkipReason, SkippedFile, SplitConfig, SplitCounts};
 use crate::evaluation::{Assessment, ExplainMethod, Heatmap};
 use crate::storage::ModelMeta;
 use crate::training::{TrainingConfig, TrainingEvent};
@@ -45,6 +45,65 @@ pub struct InputFile {
     pub file: web_sys::File,
 }
 
+/// One file of a load as the page read it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FileBytes {
+    /// `/`-separated path below the chosen folder (first component = class).
+    pub path: String,
+    /// Its bytes, or why they were not read.
+    pub content: FileContent,
+}
+
+/// What the page could read of a file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum FileContent {
+    /// The file's bytes.
+    Bytes(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// Not read: its place in the folder, its size, or a read error says why.
+    Skipped(SkipReason),
+}
+
+/// A job for a decoding helper worker (the engine starts one per core for large loads).
+#[derive(Debug, Serialize, Deserialize)]
+pub enum DecoderRequest {
+    /// Hash and decode these files at `size`; answer with [`DecoderReply::Decoded`].
+    Decode {
+        /// Position of this chunk in the load, echoed in the answer.
+        chunk: usize,
+        /// Image side.
+        size: u32,
+        /// The files.
+        files: Vec<FileBytes>,
+    },
+}
+
+/// What a decoding helper worker sends to the engine.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum DecoderReply {
+    /// The helper has loaded its module and takes jobs.
+    Ready,
+    /// One chunk done.
+    Decoded(DecodedChunk),
+}
+
+/// The outcome of one chunk of files, packed for `postMessage`: per file a class or a skip
+/// reason, and the decoded images' pixels and hashes as two byte buffers.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct DecodedChunk {
+    /// Position of the chunk in the load.
+    pub chunk: usize,
+    /// Per file, in order: the class of a decoded image, or why the file was skipped.
+    pub outcomes: Vec<Result<String, SkipReason>>,
+    /// `size * size` grayscale pixels per decoded image, in order.
+    #[serde(with = "serde_bytes")]
+    pub pixels: Vec<u8>,
+    /// The SHA-256 (32 bytes) of each decoded image's file, in order.
+    #[serde(with = "serde_bytes")]
+    pub hashes: Vec<u8>,
+    /// Milliseconds the helper spent decoding the chunk.
+    pub decode_ms: f64,
+}
+
 /// What to explain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ExplainTarget {
@@ -68,14 +127,26 @@ pub enum Request {
         /// URL of the bundled ready model.
         bundled_model_url: String,
     },
-    /// Decode these files into a new data set.
+    /// Start a new data set of `total` files; the page reads them and sends their bytes in
+    /// [`Request::LoadChunk`]s. (The page reads: handing thousands of `File`s to a worker
+    /// in one `postMessage` blocks the main thread for seconds, ~0.2 ms per file.)
     LoadFiles {
+        /// Names this load in its chunks (chunks of an earlier, cancelled load are dropped).
+        load: u32,
         /// Image side.
         size: u32,
         /// The split to make once loaded.
         split: SplitConfig,
+        /// Files the page will send.
+        total: usize,
+    },
+    /// The next files of load `load`, in the order the page listed them (also taken at once
+    /// by the message handler and passed to the running load).
+    LoadChunk {
+        /// The load.
+        load: u32,
         /// The files.
-        files: Vec<InputFile>,
+        files: Vec<FileBytes>,
     },
     /// Fetch and decode the bundled sample set (paths listed in `index_url`).
     LoadSample {

@@ -36,11 +36,8 @@ pub fn DataStep() -> Html {
                 return;
             }
             app.dispatch(Action::LoadStarted);
-            app.engine.send(Request::LoadFiles {
-                size: app.state.image_size,
-                split: app.state.split_config.clone(),
-                files,
-            });
+            app.engine
+                .load_files(files, app.state.image_size, app.state.split_config.clone());
         })
     };
     let on_folder = {

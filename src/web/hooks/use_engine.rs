@@ -8,8 +8,12 @@ use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 use yew::prelude::*;
 
-use crate::web::platform::{download, js};
-use crate::web::protocol::{Request, Response, decode, encode};
+use futures::StreamExt;
+use futures::future::join_all;
+
+use crate::data::{DecodeLimits, SplitConfig};
+use crate::web::platform::{download, files, js, time};
+use crate::web::protocol::{FileContent, InputFile, Request, Response, decode, encode};
 use crate::web::state::{Action, AppState};
 
 /// The worker's script (www/engine.js); it loads the same module as the page.
@@ -25,7 +29,20 @@ struct Connection {
     on_message: Option<Closure<dyn FnMut(MessageEvent)>>,
     on_error: Option<Closure<dyn FnMut(ErrorEvent)>>,
     restarts: u32,
+    /// The load being streamed to the engine: its number and the files the engine has done.
+    load: Option<(u32, usize)>,
+    /// Number of the last load started.
+    last_load: u32,
 }
+
+/// Files read and sent per message while streaming a load.
+const LOAD_CHUNK: usize = 64;
+/// Chunks being read at once.
+const LOAD_READS_AT_ONCE: usize = 4;
+/// Files sent ahead of the engine's progress at most...
+const LOAD_AHEAD_FILES: usize = 4096;
+/// ...and bytes (the engine holds what it has not decoded yet).
+const LOAD_AHEAD_BYTES: usize = 128 << 20;
 
 /// A handle to send requests to the engine.
 #[derive(Clone)]
@@ -90,6 +107,99 @@ impl EngineHandle {
         }
     }
 
+    /// Starts a new data set from `files`: the page reads them and streams their bytes to the
+    /// engine, a chunk at a time, never far ahead of the engine's progress. The main thread
+    /// only awaits reads; a running load is cancelled first.
+    pub fn load_files(&self, files: Vec<InputFile>, size: u32, split: SplitConfig) {
+        let load = {
+            let mut connection = self.0.borrow_mut();
+            connection.last_load += 1;
+            let load = connection.last_load;
+            let running = connection.load.replace((load, 0)).is_some();
+            drop(connection);
+            if running {
+                self.send(Request::CancelLoad);
+            }
+            load
+        };
+        self.send(Request::LoadFiles {
+            load,
+            size,
+            split,
+            total: files.len(),
+        });
+        let engine = self.clone();
+        wasm_bindgen_futures::spawn_local(async move { engine.stream_load(load, files).await });
+    }
+
+    /// Files of load `load` the engine has done, or `None` once that load has ended.
+    fn load_done(&self, load: u32) -> Option<usize> {
+        match self.0.borrow().load {
+            Some((current, done)) if current == load => Some(done),
+            _ => None,
+        }
+    }
+
+    async fn stream_load(&self, load: u32, inputs: Vec<InputFile>) {
+        let limits = DecodeLimits::default();
+        // Several chunks are read at once: one chunk's reads alone leave the browser's file
+        // reading idle between chunks, and the page at a third of the speed.
+        let mut reads = futures::stream::iter(inputs.chunks(LOAD_CHUNK).map(|chunk| {
+            join_all(
+                chunk
+                    .iter()
+                    .map(|input| files::read_for_load(input, &limits)),
+            )
+        }))
+        .buffered(LOAD_READS_AT_ONCE);
+        let mut sent = 0usize;
+        // (files sent up to and including a chunk, its bytes) for chunks the engine may hold.
+        let mut ahead: std::collections::VecDeque<(usize, usize)> = Default::default();
+        let started = time::now_ms();
+        let mut held_ms = 0.0;
+        let mut read_ms = 0.0;
+        loop {
+            let turn = time::now_ms();
+            let Some(read) = reads.next().await else {
+                break;
+            };
+            read_ms += time::now_ms() - turn;
+            let turn = time::now_ms();
+            loop {
+                let Some(done) = self.load_done(load) else {
+                    return;
+                };
+                while ahead.front().is_some_and(|&(end, _)| end <= done) {
+                    ahead.pop_front();
+                }
+                let bytes: usize = ahead.iter().map(|&(_, b)| b).sum();
+                if ahead.is_empty()
+                    || (sent.saturating_sub(done) < LOAD_AHEAD_FILES && bytes < LOAD_AHEAD_BYTES)
+                {
+                    break;
+                }
+                time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            held_ms += time::now_ms() - turn;
+            let bytes = read
+                .iter()
+                .map(|f| match &f.content {
+                    FileContent::Bytes(b) => b.len(),
+                    FileContent::Skipped(_) => 0,
+                })
+                .sum();
+            sent += read.len();
+            ahead.push_back((sent, bytes));
+            self.send(Request::LoadChunk { load, files: read });
+        }
+        gloo::console::debug!(format!(
+            "page sent {sent} files in {:.1} s: waiting for reads {:.1} s, held back by the engine {:.1} s",
+            (time::now_ms() - started) / 1e3,
+            read_ms / 1e3,
+            held_ms / 1e3
+        ));
+    }
+
     fn start(&self) {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
@@ -152,6 +262,14 @@ impl EngineHandle {
                 }
                 return;
             }
+            Response::LoadProgress { done, .. } => {
+                if let Some((_, seen)) = self.0.borrow_mut().load.as_mut() {
+                    *seen = *done;
+                }
+            }
+            Response::Loaded { .. } | Response::LoadStopped { .. } => {
+                self.0.borrow_mut().load = None;
+            }
             Response::ManifestCsv { csv } => {
                 let _ = download::download_text("split-manifest.csv", "text/csv", csv);
             }
@@ -172,6 +290,7 @@ impl EngineHandle {
             }
             connection.booted = false;
             connection.queue.clear();
+            connection.load = None;
             connection.restarts += 1;
             connection.restarts
         };
@@ -198,6 +317,8 @@ pub fn use_engine(dispatcher: UseReducerDispatcher<AppState>) -> EngineHandle {
             on_message: None,
             on_error: None,
             restarts: 0,
+            load: None,
+            last_load: 0,
         })));
         handle.start();
         handle

@@ -7,7 +7,7 @@ use futures::StreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
 
 use super::host::{BEST_KEY, FINAL_KEY, LAST_KEY, WorkerHost};
-use super::loader::{self, LoadStopped};
+use super::loader::{self, LoadStopped, PageChunk};
 use super::{Controls, RunState, notice, post};
 use crate::data::{Dataset, LoadReport, Manifest, Split, SplitConfig, Subset, split_dataset};
 use crate::evaluation::{Assessment, ExplainMethod, assess, grad_cam, saliency, score_pixels};
@@ -58,6 +58,8 @@ pub struct Engine {
     model: Option<CurrentModel>,
     uploads: Vec<Vec<u8>>,
     assessment: Option<Assessment>,
+    /// The files the page streams for a load.
+    chunks: UnboundedReceiver<PageChunk>,
 }
 
 fn split_view(data: &LoadedData, error: Option<String>) -> SplitView {
@@ -84,7 +86,7 @@ fn sample_image(dataset: &Dataset, sample: usize) -> SampleImage {
 
 impl Engine {
     /// A fresh engine.
-    pub fn new(controls: Rc<Controls>) -> Self {
+    pub fn new(controls: Rc<Controls>, chunks: UnboundedReceiver<PageChunk>) -> Self {
         Self {
             controls,
             gpu: GpuReport::default(),
@@ -94,6 +96,7 @@ impl Engine {
             model: None,
             uploads: Vec::new(),
             assessment: None,
+            chunks,
         }
     }
 
@@ -107,9 +110,12 @@ impl Engine {
     async fn handle(&mut self, request: Request) {
         match request {
             Request::Hello { bundled_model_url } => self.hello(&bundled_model_url).await,
-            Request::LoadFiles { size, split, files } => {
-                self.load(size, split, Source::Files(files)).await
-            }
+            Request::LoadFiles {
+                load,
+                size,
+                split,
+                total,
+            } => self.load(size, split, Source::Files { load, total }).await,
             Request::LoadSample {
                 size,
                 split,
@@ -157,6 +163,7 @@ impl Engine {
             | Request::Resume
             | Request::Stop
             | Request::CancelLoad
+            | Request::LoadChunk { .. }
             | Request::SimulateDeviceLoss => {}
         }
     }
@@ -197,7 +204,9 @@ impl Engine {
         self.controls.cancel_load.set(false);
         let started = time::now_ms();
         let result = match source {
-            Source::Files(files) => loader::load_files(files, size, &self.controls).await,
+            Source::Files { load, total } => {
+                loader::load_files(load, total, size, &self.controls, &mut self.chunks).await
+            }
             Source::Sample(url) => loader::load_sample(&url, size, &self.controls).await,
         };
         let (dataset, report) = match result {
@@ -574,23 +583,25 @@ impl Engine {
             Ok(outcome) => outcome,
             Err(error) => return fail(error.to_string()),
         };
-        if let Some(webgpu) = &self.webgpu {
-            if webgpu.errors.count() > 0 {
-                notice(
-                    "info",
-                    format!(
-                        "WebGPU rejected {} kernel variant(s) while autotuning (they were skipped); last message: {}",
-                        webgpu.errors.count(),
-                        webgpu
-                            .errors
-                            .last()
-                            .unwrap_or_default()
-                            .lines()
-                            .next()
-                            .unwrap_or_default()
-                    ),
-                );
-            }
+        if let Some(webgpu) = &self.webgpu
+            && webgpu.errors.count() > 0
+        {
+            // The browser build launches no autotune candidates, so any error here means the
+            // adapter refused real work: say so rather than trust the numbers silently.
+            notice(
+                "warning",
+                format!(
+                    "WebGPU reported {} error(s) during training, so its results may be wrong; train on the CPU to compare. First message: {}",
+                    webgpu.errors.count(),
+                    webgpu
+                        .errors
+                        .first()
+                        .unwrap_or_default()
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                ),
+            );
         }
         let assessment = match assess(&outcome.model, &data.dataset, split, &device).await {
             Ok(assessment) => assessment,
@@ -848,6 +859,10 @@ impl Engine {
 }
 
 enum Source {
-    Files(Vec<InputFile>),
+    /// Load `load` of `total` files, streamed by the page.
+    Files {
+        load: u32,
+        total: usize,
+    },
     Sample(String),
 }

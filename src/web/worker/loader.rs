@@ -1,17 +1,29 @@
-//! Decoding the user's files (or the bundled sample) in chunks, with progress and cancel.
+//! Decoding a load: the files the page reads and streams (on helper workers for large
+//! loads), or the bundled sample set, with progress and cancel.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
+use futures::channel::mpsc::UnboundedReceiver;
 use futures::future::join_all;
-use wasm_bindgen::JsValue;
+use futures::{FutureExt, StreamExt};
+use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 
-use super::{Controls, post};
-use crate::data::{Dataset, DatasetBuilder, LoadReport, SkipReason};
+use super::{Controls, decoder, notice, post};
+use crate::data::{
+    Dataset, DatasetBuilder, DecodeLimits, LoadReport, PreparedImage, SkipReason, prepare_file,
+};
 use crate::web::platform::{js, time};
-use crate::web::protocol::{InputFile, Response};
+use crate::web::protocol::{
+    DecodedChunk, DecoderReply, DecoderRequest, FileBytes, FileContent, Response, decode, encode,
+};
 
-/// Files read concurrently before decoding.
-const CHUNK: usize = 64;
+/// A chunk of a load as the page sent it: `(load, files)`.
+pub type PageChunk = (u32, Vec<FileBytes>);
+
+/// The load number of an empty chunk that only wakes a waiting load (the page numbers its
+/// loads from 1).
+pub const WAKE_UP: u32 = 0;
 
 /// Why a load ended without a data set.
 pub struct LoadStopped(pub String);
@@ -28,62 +40,404 @@ fn progress(done: usize, total: usize, started: f64, last: &mut f64) {
     }
 }
 
-async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
-    let buffer = js::await_value(JsValue::from(file.array_buffer()))
-        .await
-        .map_err(|e| js::error_text(&e))?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+/// Classifies, hashes and decodes a chunk of files: the work a decoding helper does per job,
+/// and the engine itself when it has no helpers.
+pub fn prepare_chunk(
+    files: &[FileBytes],
+    size: u32,
+    limits: &DecodeLimits,
+) -> Vec<Result<PreparedImage, SkipReason>> {
+    files
+        .iter()
+        .map(|file| match &file.content {
+            FileContent::Bytes(bytes) => prepare_file(&file.path, bytes, size, limits),
+            FileContent::Skipped(reason) => Err(reason.clone()),
+        })
+        .collect()
+}
+/// Packs a chunk's outcomes for `postMessage`.
+pub fn pack(chunk: usize, outcomes: Vec<Result<PreparedImage, SkipReason>>) -> DecodedChunk {
+    let mut packed = DecodedChunk {
+        chunk,
+        ..DecodedChunk::default()
+    };
+    for outcome in outcomes {
+        packed.outcomes.push(outcome.map(|image| {
+            packed.pixels.extend_from_slice(&image.pixels);
+            packed.hashes.extend_from_slice(&image.sha256);
+            image.class
+        }));
+    }
+    packed
 }
 
-/// Decodes `files` at `size`.
+/// Unpacks what [`pack`] made; `None` if the buffers do not hold what the outcomes announce.
+pub fn unpack(packed: DecodedChunk, size: u32) -> Option<Vec<Result<PreparedImage, SkipReason>>> {
+    let image_len = (size * size) as usize;
+    let images = packed.outcomes.iter().filter(|o| o.is_ok()).count();
+    if packed.pixels.len() != images * image_len || packed.hashes.len() != images * 32 {
+        return None;
+    }
+    let mut pixels = packed.pixels.chunks_exact(image_len);
+    let mut hashes = packed.hashes.chunks_exact(32);
+    let outcomes = packed
+        .outcomes
+        .into_iter()
+        .map(|outcome| {
+            outcome.map(|class| PreparedImage {
+                class,
+                pixels: pixels.next().unwrap_or_default().to_vec(),
+                sha256: hashes
+                    .next()
+                    .and_then(|h| h.try_into().ok())
+                    .unwrap_or_default(),
+            })
+        })
+        .collect();
+    Some(outcomes)
+}
+
+fn cancelled(done: usize, total: usize) -> LoadStopped {
+    LoadStopped(format!("loading cancelled after {done} of {total} files"))
+}
+
+/// Decodes the `total` files of load `load` as the page streams them in: on helper workers
+/// (one per core) when there are enough files to repay starting them, else here. Either way
+/// the images are added in the order the page listed them, whichever helper finishes first.
 pub async fn load_files(
-    files: Vec<InputFile>,
+    load: u32,
+    total: usize,
     size: u32,
     controls: &Rc<Controls>,
+    chunks: &mut UnboundedReceiver<PageChunk>,
 ) -> Result<(Dataset, LoadReport), LoadStopped> {
-    let total = files.len();
     let started = time::now_ms();
     let mut last = 0.0;
     let mut builder = DatasetBuilder::new(size);
     builder.reserve(total);
-    let max_bytes = builder.limits().max_file_bytes as f64;
-    for (chunk_index, chunk) in files.chunks(CHUNK).enumerate() {
+    let limits = *builder.limits();
+    let mut pool = if total >= PARALLEL_FROM {
+        DecoderPool::start(decoder::helper_count()).await
+    } else {
+        None
+    };
+    // Paths of every chunk received, by position; chunks not yet given to a helper; chunks
+    // decoded but not yet added (an earlier one is still out).
+    let mut paths: Vec<Vec<String>> = Vec::new();
+    let mut waiting: VecDeque<(usize, Vec<FileBytes>)> = VecDeque::new();
+    let mut decoded: BTreeMap<usize, Vec<Result<PreparedImage, SkipReason>>> = BTreeMap::new();
+    let mut received = 0usize;
+    let mut next_to_add = 0usize;
+    // Time a helper had room for work and nothing from the page was waiting.
+    let mut starved_ms = 0.0;
+    while builder.files_seen() < total {
         if controls.cancel_load.get() {
-            return Err(LoadStopped(format!(
-                "loading cancelled after {} of {total} files",
-                chunk_index * CHUNK
-            )));
+            return Err(cancelled(builder.files_seen(), total));
         }
-        let reads = chunk.iter().map(|input| async move {
-            if let Some(reason) = DatasetBuilder::path_skip_reason(&input.path) {
-                return Err(reason);
-            }
-            if input.file.size() > max_bytes {
-                return Err(SkipReason::TooLarge {
-                    detail: format!(
-                        "file is {:.0} MB; the limit is {:.0} MB",
-                        input.file.size() / 1e6,
-                        max_bytes / 1e6
-                    ),
-                });
-            }
-            read_file(&input.file)
-                .await
-                .map_err(|detail| SkipReason::Unreadable { detail })
-        });
-        for (input, bytes) in chunk.iter().zip(join_all(reads).await) {
-            match bytes {
-                Ok(bytes) => {
-                    builder.add_file(&input.path, &bytes);
+        // What the page sent, if this turn waited for it.
+        let mut incoming: Option<Option<PageChunk>> = None;
+        match pool.as_mut().filter(|helpers| !helpers.is_empty()) {
+            Some(helpers) => {
+                helpers.dispatch(&mut waiting, size);
+                let idle = helpers.has_capacity();
+                let turn = time::now_ms();
+                futures::select! {
+                    chunk = chunks.next() => incoming = Some(chunk),
+                    event = helpers.events.next() => {
+                        if let Some((index, outcomes)) = helpers.handle(event, &mut waiting, size) {
+                            decoded.insert(index, outcomes);
+                        }
+                    }
                 }
-                Err(reason) => {
-                    builder.add_prepared(&input.path, Err(reason));
+                if idle {
+                    starved_ms += time::now_ms() - turn;
                 }
             }
+            None => match waiting.pop_front() {
+                Some((index, files)) => {
+                    decoded.insert(index, prepare_chunk(&files, size, &limits));
+                    // Let the cancel button and the next chunks in.
+                    time::yield_now().await;
+                }
+                None => incoming = Some(chunks.next().await),
+            },
+        }
+        match incoming {
+            Some(None) => return Err(LoadStopped("the page stopped sending files".into())),
+            // Chunks of an earlier, cancelled load (or beyond the announced total) are dropped.
+            Some(Some((chunk_load, files)))
+                if chunk_load == load && received + files.len() <= total =>
+            {
+                received += files.len();
+                paths.push(files.iter().map(|f| f.path.clone()).collect());
+                waiting.push_back((paths.len() - 1, files));
+            }
+            _ => {}
+        }
+        while let Some(outcomes) = decoded.remove(&next_to_add) {
+            for (path, outcome) in paths[next_to_add].iter().zip(outcomes) {
+                builder.add_prepared(path, outcome);
+            }
+            next_to_add += 1;
         }
         progress(builder.files_seen(), total, started, &mut last);
     }
+    if let Some(helpers) = pool.as_ref() {
+        gloo::console::debug!(format!(
+            "load of {total} files: {:.1} s, {} helpers decoding {:.1} s in all, helpers waiting for the page's files {:.1} s",
+            (time::now_ms() - started) / 1e3,
+            helpers.started,
+            helpers.decode_ms / 1e3,
+            starved_ms / 1e3
+        ));
+    }
+    if let Some(helpers) = pool.as_ref()
+        && helpers.lost > 0
+    {
+        notice(
+            "warning",
+            format!(
+                "{} of {} decoding helper(s) stopped during the load; their files were decoded by the others",
+                helpers.lost, helpers.started
+            ),
+        );
+    }
     Ok(builder.finish())
+}
+
+/// Below this many files the engine decodes them itself (starting helpers costs ~0.1 s).
+const PARALLEL_FROM: usize = 512;
+
+/// Chunks a helper holds at once: one decoding while the next one's files are read.
+const IN_FLIGHT: usize = 2;
+
+/// What a helper's message handler passes on to the load.
+enum HelperEvent {
+    Reply(usize, JsValue),
+    Failed(usize),
+}
+
+/// One decoding helper worker.
+struct Helper {
+    worker: web_sys::Worker,
+    ready: bool,
+    /// Chunks sent and not yet answered, kept to be sent again if the helper stops.
+    in_flight: Vec<(usize, Vec<FileBytes>)>,
+    _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+/// The decoding helpers of one load; dropped (and the workers terminated) when it ends.
+struct DecoderPool {
+    helpers: Vec<Option<Helper>>,
+    events: futures::channel::mpsc::UnboundedReceiver<HelperEvent>,
+    started: usize,
+    lost: usize,
+    /// Time the helpers spent decoding, summed.
+    decode_ms: f64,
+}
+
+impl DecoderPool {
+    /// Starts `count` helpers and waits (up to 20 s) until they have loaded the module;
+    /// `None` if none could start (the engine then decodes alone).
+    async fn start(count: usize) -> Option<Self> {
+        let (sender, events) = futures::channel::mpsc::unbounded();
+        let mut helpers = Vec::new();
+        for id in 0..count {
+            let worker = match decoder::spawn() {
+                Ok(worker) => worker,
+                Err(error) => {
+                    notice("info", format!("decoding in the engine alone: {error}"));
+                    break;
+                }
+            };
+            let on_message = {
+                let sender = sender.clone();
+                Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+                    move |event: web_sys::MessageEvent| {
+                        let _ = sender.unbounded_send(HelperEvent::Reply(id, event.data()));
+                    },
+                )
+            };
+            let on_error = {
+                let sender = sender.clone();
+                Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+                    event.prevent_default();
+                    let _ = sender.unbounded_send(HelperEvent::Failed(id));
+                })
+            };
+            worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+            helpers.push(Some(Helper {
+                worker,
+                ready: false,
+                in_flight: Vec::new(),
+                _on_message: on_message,
+                _on_error: on_error,
+            }));
+        }
+        let started = helpers.len();
+        let mut pool = Self {
+            helpers,
+            events,
+            started,
+            lost: 0,
+            decode_ms: 0.0,
+        };
+        let mut timeout = Box::pin(time::sleep(std::time::Duration::from_secs(20)).fuse());
+        while pool.ready_count() < pool.live_count() {
+            let event = futures::select! {
+                event = pool.events.next() => event,
+                _ = timeout => None,
+            };
+            match event {
+                Some(HelperEvent::Reply(id, value)) => {
+                    if let Ok(DecoderReply::Ready) = decode::<DecoderReply>(value)
+                        && let Some(Some(helper)) = pool.helpers.get_mut(id)
+                    {
+                        helper.ready = true;
+                    }
+                }
+                Some(HelperEvent::Failed(id)) => pool.drop_helper(id),
+                None => break,
+            }
+        }
+        // Helpers that did not boot in time are not waited for.
+        for id in 0..pool.helpers.len() {
+            if pool.helpers[id].as_ref().is_some_and(|h| !h.ready) {
+                pool.drop_helper(id);
+            }
+        }
+        if pool.lost > 0 {
+            notice(
+                "info",
+                format!(
+                    "{} of {} decoding helper(s) did not start; decoding with the others",
+                    pool.lost, pool.started
+                ),
+            );
+        }
+        pool.started = pool.live_count();
+        pool.lost = 0;
+        (!pool.is_empty()).then_some(pool)
+    }
+
+    fn live_count(&self) -> usize {
+        self.helpers.iter().flatten().count()
+    }
+
+    fn ready_count(&self) -> usize {
+        self.helpers.iter().flatten().filter(|h| h.ready).count()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.live_count() == 0
+    }
+
+    /// Whether some helper could take another chunk.
+    fn has_capacity(&self) -> bool {
+        self.helpers
+            .iter()
+            .flatten()
+            .any(|h| h.in_flight.len() < IN_FLIGHT)
+    }
+
+    fn drop_helper(&mut self, id: usize) {
+        if let Some(helper) = self.helpers.get_mut(id).and_then(Option::take) {
+            helper.worker.terminate();
+            self.lost += 1;
+        }
+    }
+
+    /// Gives every helper work until it holds [`IN_FLIGHT`] chunks or nothing is waiting.
+    fn dispatch(&mut self, waiting: &mut VecDeque<(usize, Vec<FileBytes>)>, size: u32) {
+        for id in 0..self.helpers.len() {
+            while let Some(helper) = self.helpers[id].as_mut() {
+                if helper.in_flight.len() >= IN_FLIGHT {
+                    break;
+                }
+                let Some((index, files)) = waiting.pop_front() else {
+                    return;
+                };
+                let request = DecoderRequest::Decode {
+                    chunk: index,
+                    size,
+                    files,
+                };
+                let sent = encode(&request)
+                    .map_err(|e| JsValue::from_str(&e))
+                    .and_then(|message| helper.worker.post_message(&message));
+                let DecoderRequest::Decode { files, .. } = request;
+                helper.in_flight.push((index, files));
+                if sent.is_err() {
+                    self.fail(id, waiting);
+                }
+            }
+        }
+    }
+
+    /// A helper stopped: its chunks go back to the front of the queue, in order.
+    fn fail(&mut self, id: usize, waiting: &mut VecDeque<(usize, Vec<FileBytes>)>) {
+        if let Some(helper) = self.helpers.get_mut(id).and_then(Option::as_mut) {
+            for chunk in helper.in_flight.drain(..).rev() {
+                waiting.push_front(chunk);
+            }
+        }
+        self.drop_helper(id);
+    }
+
+    /// Acts on one event from the helpers: the decoded chunk `(index, outcomes)`, or nothing
+    /// (a helper stopped, or answered what cannot be read: its chunks go back in the queue).
+    fn handle(
+        &mut self,
+        event: Option<HelperEvent>,
+        waiting: &mut VecDeque<(usize, Vec<FileBytes>)>,
+        size: u32,
+    ) -> Option<(usize, Vec<Result<PreparedImage, SkipReason>>)> {
+        let (id, value) = match event {
+            Some(HelperEvent::Reply(id, value)) => (id, value),
+            Some(HelperEvent::Failed(id)) => {
+                self.fail(id, waiting);
+                return None;
+            }
+            None => {
+                for id in 0..self.helpers.len() {
+                    self.fail(id, waiting);
+                }
+                return None;
+            }
+        };
+        let packed = match decode::<DecoderReply>(value) {
+            Ok(DecoderReply::Decoded(packed)) => packed,
+            Ok(DecoderReply::Ready) => return None,
+            Err(_) => {
+                self.fail(id, waiting);
+                return None;
+            }
+        };
+        let index = packed.chunk;
+        self.decode_ms += packed.decode_ms;
+        let helper = self.helpers.get_mut(id).and_then(Option::as_mut)?;
+        let position = helper.in_flight.iter().position(|(i, _)| *i == index)?;
+        let (_, files) = helper.in_flight.remove(position);
+        match unpack(packed, size).filter(|outcomes| outcomes.len() == files.len()) {
+            Some(outcomes) => Some((index, outcomes)),
+            None => {
+                // Put the chunk back and retire the helper that garbled it.
+                helper.in_flight.push((index, files));
+                self.fail(id, waiting);
+                None
+            }
+        }
+    }
+}
+
+impl Drop for DecoderPool {
+    fn drop(&mut self) {
+        for helper in self.helpers.iter().flatten() {
+            helper.worker.terminate();
+        }
+    }
 }
 
 /// Fetches the bundled sample set listed at `index_url` and decodes it at `size`.

@@ -2,8 +2,10 @@
 //! long job (decoding, training, evaluation, prediction) off the page's main thread.
 //!
 //! Control messages (pause, resume, stop, cancel) are acted on the moment they arrive, from
-//! the message handler itself; everything else is queued and handled one job at a time.
+//! the message handler itself, and the files of a load go straight to the running load;
+//! everything else is queued and handled one job at a time.
 
+pub mod decoder;
 mod engine;
 mod host;
 mod loader;
@@ -71,6 +73,8 @@ pub fn run() {
         gpu_device: RefCell::new(None),
     });
     let (sender, receiver) = futures::channel::mpsc::unbounded::<Request>();
+    // The files of a load go straight to the running load job, not behind it in the queue.
+    let (chunk_sender, chunk_receiver) = futures::channel::mpsc::unbounded::<loader::PageChunk>();
     let handler = {
         let controls = controls.clone();
         Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
@@ -82,7 +86,14 @@ pub fn run() {
                     }
                 }
                 Ok(Request::Stop) => controls.run.set(RunState::Stopping),
-                Ok(Request::CancelLoad) => controls.cancel_load.set(true),
+                Ok(Request::CancelLoad) => {
+                    controls.cancel_load.set(true);
+                    // Wakes a load that is waiting for the page's next files (none will come).
+                    let _ = chunk_sender.unbounded_send((loader::WAKE_UP, Vec::new()));
+                }
+                Ok(Request::LoadChunk { load, files }) => {
+                    let _ = chunk_sender.unbounded_send((load, files));
+                }
                 Ok(Request::SimulateDeviceLoss) => match controls.gpu_device.borrow().as_ref() {
                     Some(device) => {
                         device.destroy();
@@ -103,5 +114,5 @@ pub fn run() {
     scope.set_onmessage(Some(handler.as_ref().unchecked_ref()));
     handler.forget();
     post(&Response::Booted);
-    wasm_bindgen_futures::spawn_local(engine::Engine::new(controls).run(receiver));
+    wasm_bindgen_futures::spawn_local(engine::Engine::new(controls, chunk_receiver).run(receiver));
 }

@@ -1,0 +1,66 @@
+//! Decoding helpers: workers the engine starts for a large load, one per core, each running
+//! the same module. A helper takes [`DecoderRequest`]s (a chunk of files the page read),
+//! hashes and decodes them exactly as the engine would ([`super::loader::prepare_chunk`]) and
+//! answers with the packed result. It holds no state between jobs.
+
+use wasm_bindgen::{JsCast, JsValue, closure::Closure};
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+use super::loader::{pack, prepare_chunk};
+use crate::data::DecodeLimits;
+use crate::web::platform::{js, time};
+use crate::web::protocol::{DecoderReply, DecoderRequest, decode, encode};
+
+/// Helpers for a load: one per core the browser reports, at most four (decoding is the
+/// bottleneck, and each helper holds its own copy of the module's memory).
+pub fn helper_count() -> usize {
+    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    let cores = scope.navigator().hardware_concurrency();
+    (cores as usize).clamp(1, 4)
+}
+
+/// Starts one helper through `self.medclassifySpawnDecoder` (defined by `www/engine.js`),
+/// handing it this module so that it is not fetched and compiled again.
+pub fn spawn() -> Result<web_sys::Worker, String> {
+    let spawner = js::get(&js_sys::global(), "medclassifySpawnDecoder");
+    let spawner: js_sys::Function = spawner
+        .dyn_into()
+        .map_err(|_| "this engine script cannot start helper workers".to_string())?;
+    spawner
+        .call1(&JsValue::NULL, &wasm_bindgen::module())
+        .map_err(|e| format!("a decoding helper could not start: {}", js::error_text(&e)))?
+        .dyn_into::<web_sys::Worker>()
+        .map_err(|_| "a decoding helper could not start".to_string())
+}
+
+fn post(reply: &DecoderReply) {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    match encode(reply) {
+        Ok(value) => {
+            let _ = scope.post_message(&value);
+        }
+        Err(error) => gloo::console::error!(error),
+    }
+}
+
+/// Entry point of a helper worker.
+pub fn run() {
+    console_error_panic_hook::set_once();
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let handler =
+        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            match decode::<DecoderRequest>(event.data()) {
+                Ok(DecoderRequest::Decode { chunk, size, files }) => {
+                    let started = time::now_ms();
+                    let outcomes = prepare_chunk(&files, size, &DecodeLimits::default());
+                    let mut packed = pack(chunk, outcomes);
+                    packed.decode_ms = time::now_ms() - started;
+                    post(&DecoderReply::Decoded(packed));
+                }
+                Err(error) => gloo::console::error!(format!("decoding helper: {error}")),
+            }
+        });
+    scope.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+    handler.forget();
+    post(&DecoderReply::Ready);
+}
