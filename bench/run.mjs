@@ -124,10 +124,16 @@ async function main() {
 
     // Training throughput on a fixed subset.
     if (parts.has('cpu') || parts.has('predict')) await load(trainSet);
+    // One core (the engine alone) and every core (the engine plus the training helper, each
+    // computing half of every batch), side by side.
     if (parts.has('cpu')) for (const preset of presets) {
-      const h = await train('cpu', preset, 2);
-      ours[`cpu-${preset}`] = h[1][7];
-      row('train', `page, Burn Flex CPU (wasm, SIMD), ${preset}, batch 64 (epoch 2)`, h[1][7], 'img/s');
+      for (const [backend, cores] of [['cpu1', 'one core'], ['cpu', 'two cores']]) {
+        const h = await train(backend, preset, 2);
+        ours[`${backend}-${preset}`] = h[1][7];
+        const on = await page.textContent('[data-testid=training-backend]');
+        row('train', `page, Burn Flex CPU (wasm, SIMD), ${cores}, ${preset}, batch 64 (epoch 2)`, h[1][7], 'img/s', on.includes('2 cores') ? '(2 replicas)' : '');
+      }
+      row('ratio', `${preset}: page CPU two cores / one core`, ours[`cpu-${preset}`] / ours[`cpu1-${preset}`], 'x');
     }
     const gpuSet = subset(full, quick ? 64 : 128);
     if (parts.has('webgpu')) await load(gpuSet);

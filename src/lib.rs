@@ -50,3 +50,11 @@ pub fn start_decoder() {
     run_constructors_once();
     web::worker::decoder::run();
 }
+
+/// Browser entry point of a training helper worker (the second replica of CPU training).
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn start_peer() {
+    run_constructors_once();
+    web::worker::peer::run();
+}

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::training::{CheckpointSlot, TrainingEvent, TrainingHost};
+use crate::training::{CheckpointSlot, GradientPeer, TrainingEvent, TrainingHost};
 
 /// Prints progress to stderr (unless quiet), collects events, writes checkpoints to files.
 pub struct TerminalHost {
@@ -18,6 +18,9 @@ pub struct TerminalHost {
     pub events: Vec<TrainingEvent>,
     /// The last `Last` checkpoint, kept in memory (used to continue on the CPU after a GPU loss).
     pub last_checkpoint: Option<Vec<u8>>,
+    /// A second replica for the next run (data parallelism; natively the Flex backend already
+    /// uses every core, so the command leaves this empty).
+    pub peer: Option<Box<dyn GradientPeer>>,
 }
 
 impl TerminalHost {
@@ -37,6 +40,7 @@ impl TerminalHost {
             last_path: with_suffix(".last.mcmodel"),
             events: Vec::new(),
             last_checkpoint: None,
+            peer: None,
         }
     }
 }
@@ -52,9 +56,11 @@ impl TrainingHost for TerminalHost {
                     train_images,
                     validation_images,
                     parameters,
+                    replicas,
                 } => eprintln!(
-                    "training epochs {first_epoch}..={epochs}: {train_images} training / {validation_images} validation images, {batches} batches per epoch, {parameters} parameters"
+                    "training epochs {first_epoch}..={epochs}: {train_images} training / {validation_images} validation images, {batches} batches per epoch, {parameters} parameters, {replicas} replica(s)"
                 ),
+                TrainingEvent::Notice { message } => eprintln!("  {message}"),
                 TrainingEvent::Batch(b) if b.batch == b.batches || b.batch % 100 == 0 => eprintln!(
                     "  epoch {} batch {}/{}: loss {:.4} accuracy {:.4} ({:.0} images/s)",
                     b.epoch, b.batch, b.batches, b.loss, b.accuracy, b.images_per_second
@@ -88,6 +94,10 @@ impl TrainingHost for TerminalHost {
 
     async fn proceed(&mut self) -> bool {
         true
+    }
+
+    fn take_peer(&mut self) -> Option<Box<dyn GradientPeer>> {
+        self.peer.take()
     }
 
     fn now_ms(&self) -> f64 {

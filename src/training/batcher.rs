@@ -30,26 +30,37 @@ pub fn batch_data(
     indices: &[usize],
     augment: Option<(&AugmentConfig, &mut ChaCha8Rng)>,
 ) -> (Vec<f32>, Vec<i32>) {
+    let (pixels, labels) = batch_pixels(dataset, indices, augment);
+    (pixels.into_iter().map(f32::from).collect(), labels)
+}
+
+/// The images of `indices` (augmented when asked) as raw intensities, one after the other,
+/// and their labels.
+pub fn batch_pixels(
+    dataset: &Dataset,
+    indices: &[usize],
+    augment: Option<(&AugmentConfig, &mut ChaCha8Rng)>,
+) -> (Vec<u8>, Vec<i32>) {
     let size = dataset.image_size as usize;
-    let mut images = Vec::with_capacity(indices.len() * size * size);
+    let mut pixels = Vec::with_capacity(indices.len() * size * size);
     let mut labels = Vec::with_capacity(indices.len());
     match augment {
         Some((config, rng)) => {
             let mut scratch = vec![0u8; size * size];
             for &index in indices {
                 augment_image(dataset.image(index), size, config, rng, &mut scratch);
-                images.extend(scratch.iter().map(|&p| f32::from(p)));
+                pixels.extend_from_slice(&scratch);
                 labels.push(dataset.samples[index].label as i32);
             }
         }
         None => {
             for &index in indices {
-                images.extend(dataset.image(index).iter().map(|&p| f32::from(p)));
+                pixels.extend_from_slice(dataset.image(index));
                 labels.push(dataset.samples[index].label as i32);
             }
         }
     }
-    (images, labels)
+    (pixels, labels)
 }
 
 /// Raw images as a tensor, for inference (`pixels` holds `n` images of `size * size`).

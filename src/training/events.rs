@@ -94,6 +94,9 @@ pub enum TrainingEvent {
         validation_images: usize,
         /// Trainable parameters.
         parameters: usize,
+        /// Replicas computing each batch (2 with a data-parallel peer on a second core).
+        #[serde(default = "one")]
+        replicas: usize,
     },
     /// A batch report.
     Batch(BatchMetrics),
@@ -101,6 +104,11 @@ pub enum TrainingEvent {
     Epoch(EpochMetrics),
     /// A callback acted.
     Callback(CallbackEvent),
+    /// Something the user should know that does not stop training.
+    Notice {
+        /// What happened.
+        message: String,
+    },
     /// Training ended.
     Finished {
         /// Why.
@@ -110,4 +118,8 @@ pub enum TrainingEvent {
         /// The epoch whose weights the final model has.
         weights_from_epoch: usize,
     },
+}
+
+fn one() -> usize {
+    1
 }

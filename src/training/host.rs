@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use super::TrainingEvent;
+use super::{GradientPeer, TrainingEvent};
 use crate::model::Classifier;
 
 /// Which checkpoint slot a model file goes to.
@@ -42,5 +42,11 @@ pub trait TrainingHost {
     fn epoch_end(&mut self, epoch: usize, model: &Classifier) -> impl Future<Output = ()> {
         let _ = (epoch, model);
         std::future::ready(())
+    }
+
+    /// A second replica for data parallelism, taken once at the start of a run (the page
+    /// offers one when training on the CPU with a second core). None by default.
+    fn take_peer(&mut self) -> Option<Box<dyn GradientPeer>> {
+        None
     }
 }

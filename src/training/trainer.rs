@@ -2,7 +2,7 @@
 
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
+use burn::optim::{AdamConfig, decay::WeightDecayConfig};
 use burn::prelude::*;
 use burn::tensor::{ExecutionError, Transaction};
 use rand::{SeedableRng, seq::SliceRandom};
@@ -10,8 +10,10 @@ use rand_chacha::ChaCha8Rng;
 use std::fmt;
 
 use super::{
-    CallbackEvent, CallbackStates, CheckpointSlot, EarlyStoppingDecision, EpochMetrics, StopReason,
-    TrainingConfig, TrainingEvent, TrainingHost, make_batch,
+    CallbackEvent, CallbackStates, CheckpointSlot, EarlyStoppingDecision, EpochMetrics,
+    GradientPeer, PeerSetup, PeerStep, StopReason, TrainingConfig, TrainingEvent, TrainingHost,
+    batch_pixels, combine_gradients, flat_gradients, flat_weights, images_tensor, make_batch,
+    parameter_count, part_gradients,
 };
 use crate::data::Dataset;
 use crate::model::Classifier;
@@ -149,6 +151,17 @@ pub async fn score(
     Ok((loss / n, correct / n))
 }
 
+/// Says why the peer is no longer used and drops it (training goes on, on one core).
+fn drop_peer<H: TrainingHost>(peer: &mut Option<Box<dyn GradientPeer>>, host: &mut H, why: String) {
+    if peer.take().is_some() {
+        host.event(TrainingEvent::Notice {
+            message: format!(
+                "the second training replica failed ({why}); training goes on, on one core"
+            ),
+        });
+    }
+}
+
 /// Trains a network and reports every step to `host`.
 ///
 /// `meta` is the header template (model configuration, classes, data summary, backend).
@@ -224,8 +237,23 @@ pub async fn train<H: TrainingHost>(
         .with_epsilon(o.epsilon)
         .with_weight_decay((o.weight_decay > 0.0).then(|| WeightDecayConfig::new(o.weight_decay)))
         .init();
-    let loss_fn = CrossEntropyLossConfig::new().init(&train_device);
     let batch_size = config.batch_size;
+    let size = data.dataset.image_size as usize;
+    let parameters = parameter_count(&model);
+    // Data parallelism where the host offers a second replica (the page's CPU path).
+    let mut peer = host.take_peer();
+    if let Some(helper) = peer.as_mut()
+        && let Err(error) = helper.start(&PeerSetup {
+            model: meta.model.clone(),
+            // 53 bits, so that a JavaScript number carries it to the page's helper.
+            seed: mix(config.seed, 0x7065_6572 + state.epochs_completed as u64) >> 11,
+        })
+    {
+        host.event(TrainingEvent::Notice {
+            message: format!("training on one core: the second replica did not start ({error})"),
+        });
+        peer = None;
+    }
     let batches = data.train.len().div_ceil(batch_size);
     let log_every = config.log_every.max(1);
     host.event(TrainingEvent::Started {
@@ -235,6 +263,7 @@ pub async fn train<H: TrainingHost>(
         train_images: data.train.len(),
         validation_images: data.validation.len(),
         parameters: model.num_params(),
+        replicas: if peer.is_some() { 2 } else { 1 },
     });
 
     let mut best: Option<(usize, Classifier)> = None;
@@ -253,6 +282,8 @@ pub async fn train<H: TrainingHost>(
         let mut augment_rng = ChaCha8Rng::seed_from_u64(mix(config.seed ^ 0xA5A5, epoch as u64));
         let (mut epoch_loss, mut epoch_correct, mut epoch_seen) = (0.0f64, 0.0f64, 0usize);
         let mut pending: Option<(Tensor<1>, Tensor<1, Int>)> = None;
+        // The peer's share of the pending loss sum and correct count (read on its side).
+        let (mut peer_loss, mut peer_correct) = (0.0f64, 0.0f64);
         let (mut pending_images, mut interval_start) = (0usize, host.now_ms());
         let learning_rate = state.learning_rate;
 
@@ -262,20 +293,81 @@ pub async fn train<H: TrainingHost>(
                 break 'epochs;
             }
             let augment = config.augmentation.as_ref().map(|a| (a, &mut augment_rng));
-            let (images, labels) = make_batch(data.dataset, chunk, augment, &train_device);
-            let logits = model.forward(images);
-            let loss = loss_fn.forward(logits.clone(), labels.clone());
-            let correct = logits
-                .argmax(1)
-                .reshape([chunk.len()])
-                .equal(labels)
-                .int()
-                .sum();
-            let gradients = GradientsParams::from_grads(loss.backward(), &model);
+            let (pixels, labels) = batch_pixels(data.dataset, chunk, augment);
+            let count = chunk.len();
+            // With a peer, it takes the second half of the batch and this replica the first.
+            let mut own = count;
+            if count >= 2
+                && let Some(helper) = peer.as_mut()
+            {
+                let weights = flat_weights(&model)
+                    .await
+                    .map_err(|e| TrainingError::Execution(e.to_string()))?;
+                let split = count - count / 2;
+                let step = PeerStep {
+                    weights,
+                    pixels: pixels[split * size * size..].to_vec(),
+                    labels: labels[split..].to_vec(),
+                };
+                match helper.submit(step) {
+                    Ok(()) => own = split,
+                    Err(error) => {
+                        drop_peer(&mut peer, host, error);
+                    }
+                }
+            }
+            let part = |range: std::ops::Range<usize>| {
+                let labels = labels[range.clone()].to_vec();
+                let n = labels.len();
+                (
+                    images_tensor(
+                        &pixels[range.start * size * size..range.end * size * size],
+                        size,
+                        &train_device,
+                    ),
+                    Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), &train_device),
+                )
+            };
+            let (images, part_labels) = part(0..own);
+            let (mut gradients, loss_sum, correct) = part_gradients(&model, images, part_labels);
+            let (mut loss_sum, mut correct) = (loss_sum.inner(), correct.inner());
+            if own < count {
+                let answer = match peer.as_mut() {
+                    Some(helper) => helper.gradients().await.and_then(|answer| {
+                        if answer.gradients.len() == parameters {
+                            Ok(answer)
+                        } else {
+                            Err(format!(
+                                "it sent {} gradient values for {parameters} weights",
+                                answer.gradients.len()
+                            ))
+                        }
+                    }),
+                    None => Err("it is gone".into()),
+                };
+                let other = match answer {
+                    Ok(answer) => {
+                        peer_loss += answer.loss_sum;
+                        peer_correct += answer.correct as f64;
+                        answer.gradients
+                    }
+                    Err(error) => {
+                        // Nothing is lost: this replica computes the peer's part too.
+                        drop_peer(&mut peer, host, error);
+                        let (images, part_labels) = part(own..count);
+                        let (rest, rest_loss, rest_correct) =
+                            part_gradients(&model, images, part_labels);
+                        loss_sum = loss_sum + rest_loss.inner();
+                        correct = correct + rest_correct.inner();
+                        flat_gradients(&model, &rest)
+                            .await
+                            .map_err(TrainingError::Execution)?
+                    }
+                };
+                gradients = combine_gradients(&model, gradients, own, &other, count - own, device);
+            }
             model = optimizer.step(learning_rate, model, gradients);
 
-            let loss_sum = loss.inner().mul_scalar(chunk.len() as f32);
-            let correct = correct.inner();
             pending = Some(match pending.take() {
                 Some((l, c)) => (l + loss_sum, c + correct),
                 None => (loss_sum, correct),
@@ -295,12 +387,14 @@ pub async fn train<H: TrainingHost>(
                     .clone()
                     .try_into_vec_as::<f64>()
                     .map(|v| v[0])
-                    .unwrap_or(f64::NAN);
+                    .unwrap_or(f64::NAN)
+                    + std::mem::take(&mut peer_loss);
                 let correct = values[1]
                     .clone()
                     .try_into_vec_as::<f64>()
                     .map(|v| v[0])
-                    .unwrap_or(0.0);
+                    .unwrap_or(0.0)
+                    + std::mem::take(&mut peer_correct);
                 let now = host.now_ms();
                 let seconds = ((now - interval_start) / 1000.0).max(1e-9);
                 host.event(TrainingEvent::Batch(super::BatchMetrics {

@@ -160,6 +160,9 @@ pub struct AppState {
     pub status: TrainingStatus,
     /// Backend in use and why.
     pub backend_in_use: Option<(String, String)>,
+    /// Replicas computing each batch in the current run (2 when CPU training uses a second
+    /// core through the training helper).
+    pub replicas: usize,
     /// Per-epoch history (of the current run, or of the current model).
     pub epochs: Vec<EpochMetrics>,
     /// Per-batch losses.
@@ -209,6 +212,7 @@ impl Default for AppState {
             image_size: 32,
             status: TrainingStatus::Idle,
             backend_in_use: None,
+            replicas: 1,
             epochs: Vec::new(),
             batches: Vec::new(),
             last_batch: None,
@@ -297,8 +301,10 @@ impl AppState {
                 first_epoch,
                 epochs,
                 batches,
+                replicas,
                 ..
             } => {
+                self.replicas = replicas;
                 self.status = TrainingStatus::Running;
                 self.run_plan = Some((first_epoch, epochs, batches));
                 self.epochs.retain(|e| e.epoch < first_epoch);
@@ -321,6 +327,7 @@ impl AppState {
             TrainingEvent::Callback(event) => {
                 self.callback_log.push(event);
             }
+            TrainingEvent::Notice { message } => self.notify("warning", message),
             TrainingEvent::Finished { reason, .. } => {
                 self.stop_reason = Some(reason);
             }

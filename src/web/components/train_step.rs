@@ -94,6 +94,7 @@ pub fn TrainStep() -> Html {
             let preference = match select.value().as_str() {
                 "webgpu" => BackendPreference::Webgpu,
                 "cpu" => BackendPreference::Cpu,
+                "cpu1" => BackendPreference::CpuOneCore,
                 _ => BackendPreference::Auto,
             };
             app.dispatch(Action::SetBackend(preference));
@@ -197,6 +198,7 @@ pub fn TrainStep() -> Html {
                                 <option value="auto" selected={state.backend_preference == BackendPreference::Auto}>{"auto (measure)"}</option>
                                 <option value="webgpu" selected={state.backend_preference == BackendPreference::Webgpu}>{"WebGPU"}</option>
                                 <option value="cpu" selected={state.backend_preference == BackendPreference::Cpu}>{"CPU"}</option>
+                                <option value="cpu1" selected={state.backend_preference == BackendPreference::CpuOneCore}>{"CPU (one core)"}</option>
                             </select>
                         </label>
                         <label class="check"><input type="checkbox" checked={config.augmentation.is_some()}
@@ -320,7 +322,7 @@ fn progress(app: &super::AppContext) -> Html {
             <span data-testid="epoch-progress">{ format!("Epoch {epoch} / {last} · batch {batch} / {batches}") }</span>
             if left.is_finite() && state.status == TrainingStatus::Running { <span>{ format!("about {left:.0} s left") }</span> }
             <span>{ format!("{rate:.0} images/s") }</span>
-            if let Some((backend, reason)) = &state.backend_in_use { <span title={reason.clone()} data-testid="training-backend">{ format!("on {backend} ({reason})") }</span> }
+            if let Some((backend, reason)) = &state.backend_in_use { <span title={reason.clone()} data-testid="training-backend">{ format!("on {backend}{} ({reason})", if state.replicas > 1 { format!(", {} cores", state.replicas) } else { String::new() }) }</span> }
             if let Some(e) = last_epoch { <span>{ format!("last epoch: val_accuracy {}", percent(e.val_accuracy)) }</span> }
             if state.engine_memory > 0.0 { <span data-testid="engine-memory">{ format!("engine memory {}", super::bytes(state.engine_memory)) }</span> }
         </div>

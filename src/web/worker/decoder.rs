@@ -19,18 +19,28 @@ pub fn helper_count() -> usize {
     (cores as usize).clamp(1, 4)
 }
 
-/// Starts one helper through `self.medclassifySpawnDecoder` (defined by `www/engine.js`),
-/// handing it this module so that it is not fetched and compiled again.
+/// Starts one decoding helper.
 pub fn spawn() -> Result<web_sys::Worker, String> {
-    let spawner = js::get(&js_sys::global(), "medclassifySpawnDecoder");
+    spawn_helper("decoder")
+}
+
+/// Starts a helper worker in `role` (`decoder` or `peer`) through
+/// `self.medclassifySpawnHelper` (defined by `www/engine.js`), handing it this module so that
+/// it is not fetched and compiled again.
+pub fn spawn_helper(role: &str) -> Result<web_sys::Worker, String> {
+    let spawner = js::get(&js_sys::global(), "medclassifySpawnHelper");
     let spawner: js_sys::Function = spawner
         .dyn_into()
         .map_err(|_| "this engine script cannot start helper workers".to_string())?;
     spawner
-        .call1(&JsValue::NULL, &wasm_bindgen::module())
-        .map_err(|e| format!("a decoding helper could not start: {}", js::error_text(&e)))?
+        .call2(
+            &JsValue::NULL,
+            &wasm_bindgen::module(),
+            &JsValue::from_str(role),
+        )
+        .map_err(|e| format!("a helper worker could not start: {}", js::error_text(&e)))?
         .dyn_into::<web_sys::Worker>()
-        .map_err(|_| "a decoding helper could not start".to_string())
+        .map_err(|_| "a helper worker could not start".to_string())
 }
 
 fn post(reply: &DecoderReply) {

@@ -8,6 +8,7 @@ use futures::channel::mpsc::UnboundedReceiver;
 
 use super::host::{BEST_KEY, FINAL_KEY, LAST_KEY, WorkerHost};
 use super::loader::{self, LoadStopped, PageChunk};
+use super::peer::{self, WorkerPeer};
 use super::{Controls, RunState, notice, post};
 use crate::data::{Dataset, LoadReport, Manifest, Split, SplitConfig, Subset, split_dataset};
 use crate::evaluation::{Assessment, ExplainMethod, assess, grad_cam, saliency, score_pixels};
@@ -15,7 +16,9 @@ use crate::model::{Classifier, ModelConfig};
 use crate::storage::{
     DataSummary, EXTENSION, ModelFile, ModelMeta, decode_weights, encode_weights,
 };
-use crate::training::{TrainingConfig, TrainingData, TrainingError, measure_step_ms, train};
+use crate::training::{
+    GradientPeer, TrainingConfig, TrainingData, TrainingError, measure_step_ms, train,
+};
 use crate::web::platform::{gpu, idb, js, time};
 use crate::web::protocol::{
     BackendPreference, ClassSamples, DataView, ExplainTarget, GpuReport, InputFile, ModelSource,
@@ -362,6 +365,10 @@ impl Engine {
                 let (d, n) = cpu();
                 (d, n, "CPU chosen in the settings".into())
             }
+            BackendPreference::CpuOneCore => {
+                let (d, n) = cpu();
+                (d, n, "CPU on one core chosen in the settings".into())
+            }
             BackendPreference::Webgpu => match self.webgpu_device().await {
                 Ok(device) => (
                     device,
@@ -523,6 +530,9 @@ impl Engine {
             validation: split.indices(Subset::Validation),
         };
         let mut host = WorkerHost::new(self.controls.clone());
+        if backend == "CPU" {
+            host.peer = cpu_peer(preference).await;
+        }
         let mut result = train(
             &training_data,
             &config,
@@ -569,6 +579,7 @@ impl Engine {
                 .or(resume_file.clone());
             meta.backend = Some(format!("{backend}, then CPU after a GPU device loss"));
             self.controls.run.set(RunState::Running);
+            host.peer = cpu_peer(preference).await;
             result = train(
                 &training_data,
                 &config,
@@ -865,4 +876,22 @@ enum Source {
         total: usize,
     },
     Sample(String),
+}
+
+/// A training helper for CPU training on a second core, unless one core was asked for or the
+/// browser reports one; `None` (with a notice) when it cannot start.
+async fn cpu_peer(preference: BackendPreference) -> Option<Box<dyn GradientPeer>> {
+    if preference == BackendPreference::CpuOneCore || peer::cores() < 2 {
+        return None;
+    }
+    match WorkerPeer::launch().await {
+        Ok(peer) => Some(Box::new(peer)),
+        Err(error) => {
+            notice(
+                "info",
+                format!("training on one core: the training helper did not start ({error})"),
+            );
+            None
+        }
+    }
 }

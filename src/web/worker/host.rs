@@ -4,7 +4,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::{Controls, RunState, post};
-use crate::training::{CheckpointSlot, TrainingEvent, TrainingHost};
+use crate::training::{CheckpointSlot, GradientPeer, TrainingEvent, TrainingHost};
 use crate::web::platform::{idb, time};
 use crate::web::protocol::Response;
 
@@ -23,6 +23,8 @@ pub struct WorkerHost {
     pub last_checkpoint: Option<Vec<u8>>,
     /// The last epoch that completed in this run (0 before the first).
     pub epochs_completed: usize,
+    /// The training helper for the next run (CPU training with a second core).
+    pub peer: Option<Box<dyn GradientPeer>>,
 }
 
 impl WorkerHost {
@@ -33,6 +35,7 @@ impl WorkerHost {
             last_yield: 0.0,
             last_checkpoint: None,
             epochs_completed: 0,
+            peer: None,
         }
     }
 }
@@ -59,6 +62,10 @@ impl TrainingHost for WorkerHost {
 
     fn now_ms(&self) -> f64 {
         time::now_ms()
+    }
+
+    fn take_peer(&mut self) -> Option<Box<dyn GradientPeer>> {
+        self.peer.take()
     }
 
     async fn save_checkpoint(

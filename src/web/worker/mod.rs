@@ -9,6 +9,7 @@ pub mod decoder;
 mod engine;
 mod host;
 mod loader;
+pub mod peer;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

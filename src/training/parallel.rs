@@ -1,0 +1,327 @@
+//! Data parallelism for the CPU path.
+//!
+//! A browser page gives a WebAssembly module one thread per worker, and the Flex CPU backend
+//! then computes on one core. To use a second core the trainer hands part of every batch to a
+//! [`GradientPeer`]: a second replica of the network (in the page, a helper worker running the
+//! same module) that receives the current weights and its images, and returns the gradient of
+//! its part's mean loss. The trainer computes the rest of the batch meanwhile, weighs the two
+//! gradients by their shares of the batch and takes one optimiser step, so a run with a peer
+//! follows the same mathematics as one without (only dropout masks differ).
+//!
+//! Weights and gradients travel flat: every float parameter in the model's visiting order,
+//! concatenated.
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use burn::tensor::Transaction;
+use futures::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+
+use super::images_tensor;
+use crate::model::{Classifier, ModelConfig};
+
+/// What a peer needs to build its replica.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PeerSetup {
+    /// The network (architecture, classes, input size).
+    pub model: ModelConfig,
+    /// Seed of the replica's own random streams (dropout).
+    pub seed: u64,
+}
+
+/// One step's work for a peer.
+#[derive(Clone, Debug)]
+pub struct PeerStep {
+    /// The trainer's current weights, flat.
+    pub weights: Vec<f32>,
+    /// The peer's images, `image_size * image_size` raw intensities each.
+    pub pixels: Vec<u8>,
+    /// Their class indices.
+    pub labels: Vec<i32>,
+}
+
+/// A peer's answer to a [`PeerStep`].
+#[derive(Clone, Debug)]
+pub struct PeerGradients {
+    /// Gradient of the mean loss over the peer's images, flat.
+    pub gradients: Vec<f32>,
+    /// Sum of the per-image losses.
+    pub loss_sum: f64,
+    /// Images classified correctly (before the step).
+    pub correct: usize,
+    /// Milliseconds the peer spent computing.
+    pub compute_ms: f64,
+}
+
+/// A second replica computing gradients on part of each batch, on another core.
+///
+/// The trainer calls [`start`](Self::start) once, then for each batch
+/// [`submit`](Self::submit) and, after computing its own part, [`gradients`](Self::gradients).
+/// Any error makes the trainer compute that batch alone and drop the peer.
+pub trait GradientPeer {
+    /// Builds the replica (asynchronously; errors surface at the first `gradients`).
+    fn start(&mut self, setup: &PeerSetup) -> Result<(), String>;
+    /// Hands over one step; the peer starts on it at once.
+    fn submit(&mut self, step: PeerStep) -> Result<(), String>;
+    /// The answer to the last `submit`.
+    fn gradients(&mut self) -> LocalBoxFuture<'_, Result<PeerGradients, String>>;
+}
+
+/// Number of float values in `model`'s parameters.
+pub fn parameter_count(model: &Classifier) -> usize {
+    struct Count(usize);
+    impl ModuleVisitor for Count {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0 += param.shape().num_elements();
+        }
+    }
+    let mut count = Count(0);
+    model.visit(&mut count);
+    count.0
+}
+
+/// Every float parameter of `model`, flat, in visiting order (read without blocking).
+pub async fn flat_weights(model: &Classifier) -> Result<Vec<f32>, String> {
+    Ok(crate::storage::parameter_values(model)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// Replaces every float parameter of `model` by the next values of `flat`.
+struct LoadFlat<'a> {
+    flat: &'a [f32],
+    offset: usize,
+}
+
+impl ModuleMapper for LoadFlat<'_> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let shape = param.shape();
+        let end = self.offset + shape.num_elements();
+        let values = self.flat[self.offset..end].to_vec();
+        self.offset = end;
+        param.map(|tensor| {
+            let require_grad = tensor.is_require_grad();
+            Tensor::from_data(TensorData::new(values, shape), &tensor.device())
+                .set_require_grad(require_grad)
+        })
+    }
+}
+
+/// Reads the gradient of every float parameter, in visiting order (zeros where a parameter
+/// has none).
+struct GatherGradients<'a> {
+    gradients: &'a GradientsParams,
+    transaction: Transaction,
+    /// Per parameter: `Some(len)` for zeros of that length, `None` for a value in the transaction.
+    layout: Vec<Option<usize>>,
+}
+
+impl ModuleVisitor for GatherGradients<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        match self.gradients.get::<D>(param.id) {
+            Some(gradient) => {
+                let transaction = std::mem::take(&mut self.transaction);
+                self.transaction = transaction.register(gradient);
+                self.layout.push(None);
+            }
+            None => self.layout.push(Some(param.shape().num_elements())),
+        }
+    }
+}
+
+/// `share_a * a + share_b * b`, parameter by parameter, where `b` is flat.
+struct Combine<'a> {
+    own: GradientsParams,
+    own_share: f32,
+    other: &'a [f32],
+    other_share: f32,
+    offset: usize,
+    device: Device,
+    out: GradientsParams,
+}
+
+impl ModuleVisitor for Combine<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let shape = param.shape();
+        let end = self.offset + shape.num_elements();
+        let other = Tensor::<D>::from_data(
+            TensorData::new(self.other[self.offset..end].to_vec(), shape),
+            &self.device,
+        );
+        self.offset = end;
+        let combined = match self.own.remove::<D>(param.id) {
+            Some(own) => own.mul_scalar(self.own_share) + other.mul_scalar(self.other_share),
+            None => other.mul_scalar(self.other_share),
+        };
+        self.out.register(param.id, combined);
+    }
+}
+
+/// The gradient of the mean loss over a whole batch from the gradients of its two parts:
+/// `own` (a gradient map of `model`, from `own_count` images) and `other` (flat, from
+/// `other_count` images). `device` is the device the gradients live on (the training device
+/// without autodiff).
+pub fn combine_gradients(
+    model: &Classifier,
+    own: GradientsParams,
+    own_count: usize,
+    other: &[f32],
+    other_count: usize,
+    device: &Device,
+) -> GradientsParams {
+    let total = (own_count + other_count) as f32;
+    let mut combine = Combine {
+        own,
+        own_share: own_count as f32 / total,
+        other,
+        other_share: other_count as f32 / total,
+        offset: 0,
+        device: device.clone(),
+        out: GradientsParams::new(),
+    };
+    model.visit(&mut combine);
+    combine.out
+}
+
+/// Every gradient of `model` in `gradients`, flat, in visiting order (read without blocking).
+pub async fn flat_gradients(
+    model: &Classifier,
+    gradients: &GradientsParams,
+) -> Result<Vec<f32>, String> {
+    let mut gather = GatherGradients {
+        gradients,
+        transaction: Transaction::default(),
+        layout: Vec::new(),
+    };
+    model.visit(&mut gather);
+    let GatherGradients {
+        transaction,
+        layout,
+        ..
+    } = gather;
+    let mut values = if layout.iter().any(Option::is_none) {
+        transaction
+            .execute_async()
+            .await
+            .map_err(|error| format!("reading the gradients failed: {error}"))?
+            .into_iter()
+    } else {
+        Vec::new().into_iter()
+    };
+    let mut flat = Vec::new();
+    for entry in layout {
+        match entry {
+            Some(zeros) => flat.extend(std::iter::repeat_n(0.0, zeros)),
+            None => {
+                let value = values.next().ok_or("a gradient was not read")?;
+                flat.extend(
+                    value
+                        .try_into_vec_as::<f32>()
+                        .map_err(|error| format!("a gradient is not float: {error:?}"))?,
+                );
+            }
+        }
+    }
+    Ok(flat)
+}
+
+/// The peer's side: a replica that turns [`PeerStep`]s into [`PeerGradients`].
+pub struct GradientReplica {
+    model: Classifier,
+    device: Device,
+    image_size: usize,
+    parameters: usize,
+}
+
+impl GradientReplica {
+    /// Builds the replica on `device` (without autodiff; the replica adds it).
+    pub fn new(setup: &PeerSetup, device: &Device) -> Self {
+        device.seed(setup.seed);
+        let autodiff = device.clone().autodiff();
+        let model = setup.model.init(&autodiff);
+        let parameters = parameter_count(&model);
+        Self {
+            model,
+            device: autodiff,
+            image_size: setup.model.image_size(),
+            parameters,
+        }
+    }
+
+    /// Number of weights a step must carry.
+    pub fn parameters(&self) -> usize {
+        self.parameters
+    }
+
+    /// Loads the step's weights and computes the gradient of the mean loss over its images.
+    pub async fn compute(&mut self, step: &PeerStep) -> Result<PeerGradients, String> {
+        let pixels_per_image = self.image_size * self.image_size;
+        let count = step.labels.len();
+        if step.weights.len() != self.parameters {
+            return Err(format!(
+                "the replica has {} weights, the step carries {}",
+                self.parameters,
+                step.weights.len()
+            ));
+        }
+        if count == 0 || step.pixels.len() != count * pixels_per_image {
+            return Err(format!(
+                "{} pixels do not make {count} images of {}x{}",
+                step.pixels.len(),
+                self.image_size,
+                self.image_size
+            ));
+        }
+        self.model = self.model.clone().map(&mut LoadFlat {
+            flat: &step.weights,
+            offset: 0,
+        });
+        let images = images_tensor(&step.pixels, self.image_size, &self.device);
+        let labels = Tensor::<1, Int>::from_data(
+            TensorData::new(step.labels.clone(), [count]),
+            &self.device,
+        );
+        let (gradients, loss_sum, correct) = part_gradients(&self.model, images, labels);
+        let flat = flat_gradients(&self.model, &gradients).await?;
+        let values = Transaction::default()
+            .register(loss_sum.inner())
+            .register(correct.inner())
+            .execute_async()
+            .await
+            .map_err(|error| format!("reading the loss failed: {error}"))?;
+        let read = |i: usize| {
+            values[i]
+                .clone()
+                .try_into_vec_as::<f64>()
+                .map(|v| v[0])
+                .unwrap_or(f64::NAN)
+        };
+        Ok(PeerGradients {
+            gradients: flat,
+            loss_sum: read(0),
+            correct: read(1) as usize,
+            compute_ms: 0.0,
+        })
+    }
+}
+
+/// Forward and backward pass over one part of a batch: the gradient of the part's mean loss,
+/// the sum of its losses and the number it classified correctly (both still on the device).
+pub fn part_gradients(
+    model: &Classifier,
+    images: Tensor<4>,
+    labels: Tensor<1, Int>,
+) -> (GradientsParams, Tensor<1>, Tensor<1, Int>) {
+    let count = labels.dims()[0];
+    let loss_fn = CrossEntropyLossConfig::new().init(&images.device());
+    let logits = model.forward(images);
+    let loss = loss_fn.forward(logits.clone(), labels.clone());
+    let correct = logits.argmax(1).reshape([count]).equal(labels).int().sum();
+    let loss_sum = loss.clone().mul_scalar(count as f32);
+    let gradients = GradientsParams::from_grads(loss.backward(), model);
+    (gradients, loss_sum, correct)
+}

@@ -1,0 +1,311 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! Data parallelism on the CPU path (the page's second core): a replica on another thread
+//! computes the gradient of half of each batch; the trainer combines the halves into the
+//! gradient of the whole batch. Real MedNIST images, Flex CPU backend.
+
+mod common;
+
+use burn::prelude::*;
+use futures::future::LocalBoxFuture;
+use medclassify::data::{Dataset, SplitConfig, Subset, split_dataset};
+use medclassify::model::{ModelConfig, SeedConfig};
+use medclassify::native::{TerminalHost, ThreadPeer, load_folder};
+use medclassify::storage::ModelMeta;
+use medclassify::training::{
+    CallbackSettings, GradientPeer, GradientReplica, PeerGradients, PeerSetup, PeerStep,
+    StopReason, TrainingConfig, TrainingData, TrainingEvent, batch_pixels, combine_gradients,
+    flat_gradients, flat_weights, images_tensor, part_gradients, train,
+};
+
+/// The Flex backend draws from one process-wide generator: runs take turns.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn fixture() -> (Dataset, medclassify::data::Split) {
+    let (dataset, _) = load_folder(&common::fixture(), 32, 2).unwrap();
+    let split = split_dataset(&dataset, &SplitConfig::default()).unwrap();
+    (dataset, split)
+}
+
+/// The seed network without dropout, so that two runs differ only by arithmetic order.
+fn seed_without_dropout(dataset: &Dataset) -> ModelConfig {
+    ModelConfig::Seed(
+        SeedConfig::new(dataset.classes.len(), dataset.image_size as usize).with_dropout(0.0),
+    )
+}
+
+fn labels_tensor(labels: &[i32], device: &Device) -> Tensor<1, Int> {
+    Tensor::from_data(TensorData::new(labels.to_vec(), [labels.len()]), device)
+}
+
+/// The gradient of the whole batch and the one combined from the two halves (the second
+/// computed by a replica loaded with the first's flat weights), flat.
+fn whole_and_combined(
+    model_config: &ModelConfig,
+    dataset: &Dataset,
+    batch: &[usize],
+) -> (Vec<f32>, Vec<f32>) {
+    let device = Device::flex();
+    let train_device = device.clone().autodiff();
+    let model = model_config.init(&train_device);
+    let size = dataset.image_size as usize;
+    let (pixels, labels) = batch_pixels(dataset, batch, None);
+
+    let (whole, _, _) = part_gradients(
+        &model,
+        images_tensor(&pixels, size, &train_device),
+        labels_tensor(&labels, &train_device),
+    );
+    let whole = pollster::block_on(flat_gradients(&model, &whole)).unwrap();
+
+    let split = batch.len() - batch.len() / 2;
+    let (own, _, _) = part_gradients(
+        &model,
+        images_tensor(&pixels[..split * size * size], size, &train_device),
+        labels_tensor(&labels[..split], &train_device),
+    );
+    let mut replica = GradientReplica::new(
+        &PeerSetup {
+            model: model_config.clone(),
+            seed: 7,
+        },
+        &device,
+    );
+    let step = PeerStep {
+        weights: pollster::block_on(flat_weights(&model)).unwrap(),
+        pixels: pixels[split * size * size..].to_vec(),
+        labels: labels[split..].to_vec(),
+    };
+    let other = pollster::block_on(replica.compute(&step)).unwrap();
+    assert_eq!(other.gradients.len(), replica.parameters());
+    let combined = combine_gradients(
+        &model,
+        own,
+        split,
+        &other.gradients,
+        batch.len() - split,
+        &device,
+    );
+    let combined = pollster::block_on(flat_gradients(&model, &combined)).unwrap();
+    (whole, combined)
+}
+
+fn assert_close(whole: &[f32], combined: &[f32], what: &str) {
+    assert_eq!(whole.len(), combined.len());
+    let scale = whole.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!(
+        scale > 1e-4,
+        "{what}: the gradient is not trivially zero ({scale})"
+    );
+    let worst = whole
+        .iter()
+        .zip(combined)
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        worst <= scale * 1e-4,
+        "{what}: combined gradient differs from the whole batch's by {worst} (largest entry {scale})"
+    );
+}
+
+#[test]
+fn two_halves_combine_into_the_gradient_of_the_whole_batch() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (dataset, split) = fixture();
+    let train = split.indices(Subset::Train);
+    // An odd batch: the halves hold 17 and 16 images, so the shares must be weighed.
+    let batch = &train[..33];
+    let (whole, combined) = whole_and_combined(&seed_without_dropout(&dataset), &dataset, batch);
+    assert_close(&whole, &combined, "seed");
+}
+
+#[test]
+fn a_replica_refuses_a_step_that_does_not_fit_it() {
+    let (dataset, _) = fixture();
+    let mut replica = GradientReplica::new(
+        &PeerSetup {
+            model: seed_without_dropout(&dataset),
+            seed: 1,
+        },
+        &Device::flex(),
+    );
+    let wrong_weights = PeerStep {
+        weights: vec![0.0; 10],
+        pixels: vec![0; 32 * 32],
+        labels: vec![0],
+    };
+    let error = pollster::block_on(replica.compute(&wrong_weights)).unwrap_err();
+    assert!(error.contains("the step carries 10"), "{error}");
+    let wrong_pixels = PeerStep {
+        weights: vec![0.0; replica.parameters()],
+        pixels: vec![0; 100],
+        labels: vec![0, 1],
+    };
+    let error = pollster::block_on(replica.compute(&wrong_pixels)).unwrap_err();
+    assert!(
+        error.contains("100 pixels do not make 2 images of 32x32"),
+        "{error}"
+    );
+}
+
+fn run(
+    dataset: &Dataset,
+    split: &medclassify::data::Split,
+    config: &TrainingConfig,
+    peer: Option<Box<dyn GradientPeer>>,
+) -> (medclassify::training::TrainingOutcome, TerminalHost) {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let data = TrainingData {
+        dataset,
+        train: split.indices(Subset::Train),
+        validation: split.indices(Subset::Validation),
+    };
+    let meta = ModelMeta::new(seed_without_dropout(dataset), dataset.classes.clone());
+    let mut host = TerminalHost::new(None, true);
+    host.peer = peer;
+    let outcome = pollster::block_on(train(&data, config, &Device::flex(), meta, None, &mut host))
+        .expect("training runs");
+    (outcome, host)
+}
+
+fn config() -> TrainingConfig {
+    TrainingConfig {
+        epochs: 3,
+        batch_size: 32,
+        log_every: 1,
+        callbacks: CallbackSettings {
+            early_stopping: None,
+            reduce_lr: None,
+            checkpoint: None,
+        },
+        ..Default::default()
+    }
+}
+
+fn batch_losses(host: &TerminalHost) -> Vec<f64> {
+    host.events
+        .iter()
+        .filter_map(|e| match e {
+            TrainingEvent::Batch(b) => Some(b.loss),
+            _ => None,
+        })
+        .collect()
+}
+
+fn replicas(host: &TerminalHost) -> usize {
+    host.events
+        .iter()
+        .find_map(|e| match e {
+            TrainingEvent::Started { replicas, .. } => Some(*replicas),
+            _ => None,
+        })
+        .unwrap()
+}
+
+fn notices(host: &TerminalHost) -> Vec<String> {
+    host.events
+        .iter()
+        .filter_map(|e| match e {
+            TrainingEvent::Notice { message } => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn training_with_a_peer_follows_training_alone() {
+    let (dataset, split) = fixture();
+    let config = config();
+    let (alone, alone_host) = run(&dataset, &split, &config, None);
+    let (paired, paired_host) = run(
+        &dataset,
+        &split,
+        &config,
+        Some(Box::new(ThreadPeer::spawn())),
+    );
+    assert_eq!(replicas(&alone_host), 1);
+    assert_eq!(replicas(&paired_host), 2);
+    assert!(
+        notices(&paired_host).is_empty(),
+        "{:?}",
+        notices(&paired_host)
+    );
+    let (a, b) = (batch_losses(&alone_host), batch_losses(&paired_host));
+    assert_eq!(a.len(), b.len());
+    assert_eq!(a.len(), 3 * 175usize.div_ceil(32));
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        assert!(
+            (x - y).abs() <= 1e-3 * x.abs().max(1.0),
+            "batch {i}: loss {x} alone, {y} with a peer"
+        );
+    }
+    // The batch losses count every image: the peer's half is in them.
+    for (x, y) in alone.meta.history.iter().zip(&paired.meta.history) {
+        assert!(
+            (x.accuracy - y.accuracy).abs() <= 2.0 / 175.0,
+            "{x:?} vs {y:?}"
+        );
+        assert!(
+            (x.val_loss - y.val_loss).abs() <= 1e-3 * x.val_loss.max(1.0),
+            "{x:?} vs {y:?}"
+        );
+    }
+    assert_eq!(paired.reason, StopReason::Completed);
+}
+
+/// A peer whose thread is stopped after `steps` answers: a helper that crashes mid-run.
+struct CrashesAfter {
+    peer: Option<ThreadPeer>,
+    steps: usize,
+}
+
+impl GradientPeer for CrashesAfter {
+    fn start(&mut self, setup: &PeerSetup) -> Result<(), String> {
+        self.peer.as_mut().unwrap().start(setup)
+    }
+
+    fn submit(&mut self, step: PeerStep) -> Result<(), String> {
+        match self.peer.as_mut() {
+            Some(peer) => peer.submit(step),
+            None => Err("the helper is gone".into()),
+        }
+    }
+
+    fn gradients(&mut self) -> LocalBoxFuture<'_, Result<PeerGradients, String>> {
+        if self.steps == 0 {
+            // The thread ends (joined) with a step in flight.
+            self.peer = None;
+            return Box::pin(async { Err("the helper worker crashed".to_string()) });
+        }
+        self.steps -= 1;
+        self.peer.as_mut().unwrap().gradients()
+    }
+}
+
+#[test]
+fn a_peer_that_crashes_mid_run_loses_no_batch() {
+    let (dataset, split) = fixture();
+    let config = config();
+    let (alone, alone_host) = run(&dataset, &split, &config, None);
+    let peer = CrashesAfter {
+        peer: Some(ThreadPeer::spawn()),
+        steps: 4,
+    };
+    let (crashed, host) = run(&dataset, &split, &config, Some(Box::new(peer)));
+    assert_eq!(crashed.reason, StopReason::Completed);
+    let said = notices(&host);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].contains("the second training replica failed (the helper worker crashed)")
+            && said[0].contains("on one core"),
+        "{said:?}"
+    );
+    // Every batch was trained, the crashed one included, and the run matches one alone.
+    let (a, b) = (batch_losses(&alone_host), batch_losses(&host));
+    assert_eq!(a.len(), b.len());
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        assert!(
+            (x - y).abs() <= 1e-3 * x.abs().max(1.0),
+            "batch {i}: loss {x} alone, {y} with a crashing peer"
+        );
+    }
+    assert_eq!(alone.meta.history.len(), crashed.meta.history.len());
+}
