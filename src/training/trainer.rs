@@ -295,7 +295,8 @@ pub async fn train<H: TrainingHost>(
             let augment = config.augmentation.as_ref().map(|a| (a, &mut augment_rng));
             let (pixels, labels) = batch_pixels(data.dataset, chunk, augment);
             let count = chunk.len();
-            // With a peer, it takes the second half of the batch and this replica the first.
+            // With a peer, it takes the second half of the batch and this replica the first
+            // (a fixed split, not a timed one, so that a seeded run stays reproducible).
             let mut own = count;
             if count >= 2
                 && let Some(helper) = peer.as_mut()
