@@ -7,9 +7,10 @@ use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use super::loader::{pack, prepare_chunk};
+use super::post_to_parent;
 use crate::data::DecodeLimits;
 use crate::web::platform::{js, time};
-use crate::web::protocol::{DecoderReply, DecoderRequest, decode, encode};
+use crate::web::protocol::{DecoderReply, DecoderRequest, decode};
 
 /// Helpers for a load: one per core the browser reports, at most four (decoding is the
 /// bottleneck, and each helper holds its own copy of the module's memory).
@@ -43,16 +44,6 @@ pub fn spawn_helper(role: &str) -> Result<web_sys::Worker, String> {
         .map_err(|_| "a helper worker could not start".to_string())
 }
 
-fn post(reply: &DecoderReply) {
-    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    match encode(reply) {
-        Ok(value) => {
-            let _ = scope.post_message(&value);
-        }
-        Err(error) => gloo::console::error!(error),
-    }
-}
-
 /// Entry point of a helper worker.
 pub fn run() {
     console_error_panic_hook::set_once();
@@ -65,12 +56,12 @@ pub fn run() {
                     let outcomes = prepare_chunk(&files, size, &DecodeLimits::default());
                     let mut packed = pack(chunk, outcomes);
                     packed.decode_ms = time::now_ms() - started;
-                    post(&DecoderReply::Decoded(packed));
+                    post_to_parent(&DecoderReply::Decoded(packed));
                 }
                 Err(error) => gloo::console::error!(format!("decoding helper: {error}")),
             }
         });
     scope.set_onmessage(Some(handler.as_ref().unchecked_ref()));
     handler.forget();
-    post(&DecoderReply::Ready);
+    post_to_parent(&DecoderReply::Ready);
 }

@@ -45,14 +45,18 @@ pub struct Controls {
 
 /// Posts a message to the page.
 pub fn post(response: &Response) {
+    post_to_parent(response);
+}
+
+/// Posts a message to whoever started this worker (the page for the engine, the engine for a
+/// helper).
+pub fn post_to_parent<T: serde::Serialize>(message: &T) {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    match encode(response) {
+    match encode(message) {
         Ok(value) => {
             let _ = scope.post_message(&value);
         }
-        Err(error) => {
-            gloo::console::error!(error);
-        }
+        Err(error) => gloo::console::error!(error),
     }
 }
 

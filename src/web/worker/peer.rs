@@ -15,6 +15,7 @@ use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use super::decoder::spawn_helper;
+use super::post_to_parent;
 use crate::training::{GradientPeer, GradientReplica, PeerGradients, PeerSetup, PeerStep};
 use crate::web::platform::{js, time};
 use crate::web::protocol::{PeerReply, PeerRequest, bytes_f32, decode, encode, f32_bytes};
@@ -87,7 +88,7 @@ impl WorkerPeer {
         }
     }
 
-    fn post(&self, request: &PeerRequest) -> Result<(), String> {
+    fn post_to_parent(&self, request: &PeerRequest) -> Result<(), String> {
         let value = encode(request)?;
         self.worker
             .post_message(&value)
@@ -97,11 +98,11 @@ impl WorkerPeer {
 
 impl GradientPeer for WorkerPeer {
     fn start(&mut self, setup: &PeerSetup) -> Result<(), String> {
-        self.post(&PeerRequest::Setup(setup.clone()))
+        self.post_to_parent(&PeerRequest::Setup(setup.clone()))
     }
 
     fn submit(&mut self, step: PeerStep) -> Result<(), String> {
-        self.post(&PeerRequest::Step {
+        self.post_to_parent(&PeerRequest::Step {
             weights: f32_bytes(&step.weights),
             pixels: step.pixels,
             labels: step.labels,
@@ -144,16 +145,6 @@ impl Drop for WorkerPeer {
     }
 }
 
-fn post(reply: &PeerReply) {
-    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    match encode(reply) {
-        Ok(value) => {
-            let _ = scope.post_message(&value);
-        }
-        Err(error) => gloo::console::error!(error),
-    }
-}
-
 /// Entry point of a training helper: builds the replica on `Setup` and answers each `Step`,
 /// one at a time, in order.
 pub fn run() {
@@ -187,7 +178,7 @@ pub fn run() {
                         Some(replica) => replica.compute(&step).await,
                         None => Err("the replica was not set up".into()),
                     };
-                    post(&match answer {
+                    post_to_parent(&match answer {
                         Ok(answer) => PeerReply::Gradients {
                             gradients: f32_bytes(&answer.gradients),
                             loss_sum: answer.loss_sum,
@@ -197,9 +188,9 @@ pub fn run() {
                         Err(message) => PeerReply::Failed { message },
                     });
                 }
-                Err(message) => post(&PeerReply::Failed { message }),
+                Err(message) => post_to_parent(&PeerReply::Failed { message }),
             }
         }
     });
-    post(&PeerReply::Ready);
+    post_to_parent(&PeerReply::Ready);
 }
