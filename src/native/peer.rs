@@ -15,6 +15,10 @@ enum Job {
 }
 
 /// A replica on a thread of its own, computing on the Flex CPU backend.
+///
+/// Natively the Flex backend draws weights and dropout masks from one process-wide generator,
+/// which the replica reseeds when it is set up and shares with the trainer: runs with a
+/// `ThreadPeer` are reproducible only without dropout. (In the page each worker has its own.)
 pub struct ThreadPeer {
     jobs: Option<mpsc::Sender<Job>>,
     answer: Option<oneshot::Receiver<Result<PeerGradients, String>>>,
