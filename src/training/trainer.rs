@@ -249,10 +249,7 @@ pub async fn train<H: TrainingHost>(
             seed: mix(config.seed, 0x7065_6572 + state.epochs_completed as u64) >> 11,
         })
     {
-        host.event(TrainingEvent::Notice {
-            message: format!("training on one core: the second replica did not start ({error})"),
-        });
-        peer = None;
+        drop_peer(&mut peer, host, error);
     }
     let batches = data.train.len().div_ceil(batch_size);
     let log_every = config.log_every.max(1);
