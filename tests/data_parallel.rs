@@ -119,6 +119,8 @@ fn two_halves_combine_into_the_gradient_of_the_whole_batch() {
 
 #[test]
 fn a_replica_refuses_a_step_that_does_not_fit_it() {
+    // Building a replica reseeds the process-wide generator: not while another test trains.
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let (dataset, _) = fixture();
     let mut replica = GradientReplica::new(
         &PeerSetup {
