@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
 # Builds the release app and serves it at http://127.0.0.1:8080/ (PORT=9000 scripts/serve.sh
-# for another port). Installs the build tools first if they are missing.
+# for another port). Installs the build tools first if they are missing: on a fresh 2-core
+# machine about 25 minutes in all (trunk and wasm-bindgen-cli are compiled once, then the
+# wasm build), a few seconds on a warm one (BENCHMARKS.md#fresh-machine).
+#
+# It serves Trunk's release build as it is: over loopback the wasm's size does not matter,
+# and shrinking it (wasm-opt, about 11 minutes) is for the deployed copy:
+# `node scripts/optimise.mjs` writes dist-deploy/ (DEPLOY=1 scripts/serve.sh serves that).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$SECONDS
 scripts/setup.sh
 source scripts/env.sh
 PORT="${PORT:-8080}"
 trunk build --release
-echo "MedClassify: http://127.0.0.1:$PORT/  (Ctrl-C to stop)"
-exec node tests/e2e/server.mjs dist "$PORT"
+root=dist
+if [ "${DEPLOY:-0}" = 1 ]; then
+  node scripts/optimise.mjs dist dist-deploy
+  root=dist-deploy
+fi
+echo "MedClassify: http://127.0.0.1:$PORT/  (built in $((SECONDS - start)) s; Ctrl-C to stop)"
+exec node tests/e2e/server.mjs "$root" "$PORT"

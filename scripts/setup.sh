@@ -20,15 +20,38 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# trunk and wasm-bindgen-cli are compiled from crates.io (no prebuilt binaries can be fetched
+# here): side by side, as each cargo process leaves a core idle at times. trunk is built
+# without its default features (TLS and the update check): Trunk.toml sets `offline = true`,
+# so it never downloads anything, and the TLS stack is minutes of compiling on 2 cores.
+logs=$(mktemp -d)
+pids=()
+names=()
 if ! trunk --version 2>/dev/null | grep -qx "trunk $TRUNK_VERSION"; then
-  say "installing trunk $TRUNK_VERSION (10-25 minutes on 2 cores)"
-  cargo install --locked trunk --version "$TRUNK_VERSION"
+  say "compiling trunk $TRUNK_VERSION (about 12 minutes on 2 cores; log: $logs/trunk.log)"
+  cargo install --locked trunk --version "$TRUNK_VERSION" --no-default-features > "$logs/trunk.log" 2>&1 &
+  pids+=($!); names+=(trunk)
 fi
-
 if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $WASM_BINDGEN_VERSION"; then
-  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  say "compiling wasm-bindgen-cli $WASM_BINDGEN_VERSION (log: $logs/wasm-bindgen.log)"
   # Not --locked: its lock file pins a version the registry no longer has.
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force > "$logs/wasm-bindgen.log" 2>&1 &
+  pids+=($!); names+=(wasm-bindgen)
+fi
+# Progress while they compile: the number of crates compiled so far, once a minute.
+if [ ${#pids[@]} -gt 0 ]; then
+  ( while sleep 60; do
+      line=""
+      for n in "${names[@]}"; do line="$line $n: $(grep -c '^ *Compiling' "$logs/$n.log" 2>/dev/null || echo 0) crates;"; done
+      say "still compiling:$line"
+    done ) &
+  ticker=$!
+  failed=0
+  for i in "${!pids[@]}"; do
+    if wait "${pids[$i]}"; then say "${names[$i]} installed"; else failed=1; tail -n 30 "$logs/${names[$i]}.log"; say "installing ${names[$i]} failed"; fi
+  done
+  kill "$ticker" 2>/dev/null || true
+  [ "$failed" = 0 ] || exit 1
 fi
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

@@ -1,4 +1,8 @@
 //! MedClassify: train and run a medical-image classifier entirely in the browser.
+#[cfg(all(target_arch = "wasm32", not(feature = "wgpu")))]
+compile_error!("the browser build needs the `wgpu` feature: --no-default-features --features wgpu");
+
+#[cfg(feature = "wgpu")]
 pub mod compute;
 pub mod data;
 pub mod evaluation;

@@ -30,6 +30,17 @@ pub fn select_device(choice: BackendChoice) -> Result<(Device, String), String> 
     let cpu = || (Device::flex(), "CPU (Burn Flex)".to_string());
     match choice {
         BackendChoice::Cpu => Ok(cpu()),
+        #[cfg(not(feature = "wgpu"))]
+        BackendChoice::Auto => Ok((
+            Device::flex(),
+            "CPU (Burn Flex; built without the wgpu feature)".to_string(),
+        )),
+        #[cfg(not(feature = "wgpu"))]
+        BackendChoice::Wgpu => Err(
+            "this medclassify was built without GPU support: rebuild with `--features wgpu`"
+                .to_string(),
+        ),
+        #[cfg(feature = "wgpu")]
         BackendChoice::Wgpu | BackendChoice::Auto => match Device::wgpu_options().init_with_setup()
         {
             Ok((device, setup)) => {

@@ -10,6 +10,8 @@ import { startServer } from './server.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DIST = join(ROOT, 'dist');
+/** The deployable build (wasm-opt, precompressed): `node scripts/optimise.mjs` writes it. */
+export const DEPLOY = join(ROOT, 'dist-deploy');
 export const FIXTURE = join(ROOT, 'www', 'sample', 'MedNIST');
 export const ARTIFACTS = join(ROOT, 'tests', 'e2e', 'artifacts');
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -29,9 +31,10 @@ export async function launch() {
   });
 }
 
-/** Serves dist/ under `prefix`. */
-export function serve(prefix = '/') {
-  return startServer({ root: DIST, prefix });
+/** Serves `root` (dist/ by default) under `prefix`. */
+export function serve(prefix = '/', root = DIST) {
+  assert.ok(existsSync(join(root, 'index.html')), `${root} is missing: scripts/test.sh e2e builds it`);
+  return startServer({ root, prefix });
 }
 
 /**
@@ -40,6 +43,9 @@ export function serve(prefix = '/') {
  */
 export async function newContext(browser, origin, { intercept = true, ...options } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true, ...options });
+  // Every wait without its own limit gets a generous one: the tests wait on conditions, and a
+  // slow machine makes them slower, not red.
+  context.setDefaultTimeout(180_000);
   const foreign = [];
   const errors = [];
   // Intercepting also disables the HTTP cache (a Playwright rule); `intercept: false` keeps the
@@ -58,16 +64,28 @@ export async function newContext(browser, origin, { intercept = true, ...options
   return { context, foreign, errors };
 }
 
+/**
+ * How long a page may take to boot (the engine reports its backend). A warm boot takes 2-4 s
+ * here; the limit is generous so that a busy machine (another build, the wasm-opt of the
+ * deployable build running beside the tests) slows the tests down instead of failing them.
+ */
+export const BOOT_LIMIT_MS = 300_000;
+
 /** Opens the app and waits for the engine to report its backend. */
 export async function openApp(context, url) {
   const page = await context.newPage();
   page.on('worker', (worker) => worker.on('console', (m) => { if (m.type() === 'error') console.log(`[worker] ${m.text().slice(0, 300)}`); }));
+  const start = Date.now();
   await page.goto(url);
-  await page.waitForFunction(() => {
-    const b = document.querySelector('[data-testid=backend]');
-    return b && /WebGPU|CPU/.test(b.textContent);
-  }, null, { timeout: 60_000 });
+  await waitForBoot(page);
+  console.log(`page booted in ${((Date.now() - start) / 1000).toFixed(1)} s (${url})`);
   return page;
+}
+
+/** Waits until the engine has reported its backend (after a load or a reload). */
+export async function waitForBoot(page) {
+  await page.waitForFunction(() => /WebGPU|CPU/.test(document.querySelector('[data-testid=backend]')?.textContent || ''),
+    null, { timeout: BOOT_LIMIT_MS, polling: 200 });
 }
 
 export function assertNoForeignRequests(foreign) {

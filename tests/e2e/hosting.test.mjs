@@ -1,14 +1,15 @@
-// Static hosting: dist/ under a sub-path works, the ready model classifies at once, and after
+// Static hosting of the deployable build (dist-deploy/: wasm-opt, precompressed, as
+// .github/workflows/pages.yml deploys it): under a sub-path it works, the ready model classifies at once, and after
 // the first load the app works offline (train and predict with the network cut).
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { test } from 'node:test';
-import { DIST, FIXTURE, assertAccessible, assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, setEpochs, shot, waitForStatus } from './helpers.mjs';
+import { DIST, FIXTURE, assertAccessible, assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, setEpochs, shot, waitForBoot, waitForStatus, DEPLOY } from './helpers.mjs';
 
 test('served under /demo/: ready model predicts, then offline it still trains and predicts', { timeout: 600_000 }, async () => {
-  const server = await serve('/demo/');
+  const server = await serve('/demo/', DEPLOY);
   const browser = await launch();
   const origin = new URL(server.url).origin;
   const { context, foreign } = await newContext(browser, origin, { intercept: false });
@@ -43,7 +44,7 @@ test('served under /demo/: ready model predicts, then offline it still trains an
     await page.waitForFunction(async () => (await caches.keys()).some((k) => k.startsWith('medclassify-')));
     await context.setOffline(true);
     await page.reload();
-    await page.waitForFunction(() => /WebGPU|CPU/.test(document.querySelector('[data-testid=backend]')?.textContent || ''), null, { timeout: 60_000 });
+    await waitForBoot(page);
     await gotoStep(page, 'data');
     await page.click('[data-testid=sample-data]');
     await page.waitForSelector('[data-testid=data-report]', { timeout: 120_000 });
@@ -69,17 +70,21 @@ test('download budget: wasm + JS + CSS of the first load, brotli-compressed, und
   let gzip = 0;
   let brotli = 0;
   const rows = [];
-  for (const name of readdirSync(DIST)) {
+  for (const name of readdirSync(DEPLOY)) {
     if (!/\.(wasm|js|css)$/.test(name)) continue;
-    const bytes = readFileSync(join(DIST, name));
-    const gz = gzipSync(bytes, { level: 9 }).length;
-    const br = brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }).length;
-    raw += statSync(join(DIST, name)).size;
-    gzip += gz;
-    brotli += br;
-    rows.push(`${name}: ${(bytes.length / 1e6).toFixed(2)} MB, gzip ${(gz / 1e6).toFixed(2)} MB, brotli ${(br / 1e6).toFixed(2)} MB`);
+    const bytes = readFileSync(join(DEPLOY, name));
+    // The precompressed files the server sends must be the file itself.
+    const br = readFileSync(join(DEPLOY, `${name}.br`));
+    const gz = readFileSync(join(DEPLOY, `${name}.gz`));
+    assert.ok(brotliDecompressSync(br).equals(bytes), `${name}.br is not ${name}`);
+    assert.ok(gunzipSync(gz).equals(bytes), `${name}.gz is not ${name}`);
+    raw += statSync(join(DEPLOY, name)).size;
+    gzip += gz.length;
+    brotli += br.length;
+    rows.push(`${name}: ${(bytes.length / 1e6).toFixed(2)} MB, gzip ${(gz.length / 1e6).toFixed(2)} MB, brotli ${(br.length / 1e6).toFixed(2)} MB`);
   }
   console.log(rows.join('\n'));
   console.log(`total: ${(raw / 1e6).toFixed(2)} MB, gzip ${(gzip / 1e6).toFixed(2)} MB, brotli ${(brotli / 1e6).toFixed(2)} MB`);
+  assert.ok(raw > 1e6, 'no wasm found in dist-deploy/');
   assert.ok(brotli < 4e6, `first-load download is ${(brotli / 1e6).toFixed(2)} MB with brotli; the budget is 4 MB`);
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   ARTIFACTS, FIXTURE, assertAccessible, assertNoForeignRequests, gotoStep, launch, loadFolder, newContext, notices, openApp,
-  serve, setEpochs, shot, waitForStatus,
+  serve, setEpochs, shot, waitForBoot, waitForStatus,
 } from './helpers.mjs';
 
 test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reload -> load -> resume', { timeout: 1_500_000 }, async () => {
@@ -90,7 +90,7 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
 
     // 6. Reload: the model and its history come back from IndexedDB.
     await page.reload();
-    await page.waitForFunction(() => /WebGPU|CPU/.test(document.querySelector('[data-testid=backend]')?.textContent || ''));
+    await waitForBoot(page);
     await gotoStep(page, 'predict');
     await page.waitForFunction(() => /restored from this browser/.test(document.querySelector('[data-testid=model-info]')?.textContent || ''), null, { timeout: 60_000 });
 

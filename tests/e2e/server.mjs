@@ -1,10 +1,16 @@
 // A plain static file server for dist/ (what any static host does), used by
 // scripts/serve.sh and by the end-to-end tests. Serves `root` under `prefix` ("/" or "/demo/").
+//
+// Nothing is compressed on the request path: compressing the 40 MB wasm at brotli quality 11
+// blocks Node's event loop for over a minute, which once left the page blank and timed the
+// tests out. A file goes out as `NAME.br` or `NAME.gz` when the build wrote one beside it
+// (`node scripts/optimise.mjs` does, for the deployed build) and the client accepts it,
+// otherwise as it is, streamed.
+import { createReadStream } from 'node:fs';
 import { createServer } from 'node:http';
-import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { extname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { brotliCompressSync, constants } from 'node:zlib';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
@@ -13,58 +19,86 @@ const TYPES = {
   '.mcmodel': 'application/octet-stream',
 };
 
-// Compressed once per file, as a static host (or a pre-compressing build) does.
-const brotliCache = new Map();
-function brotli(file, body) {
-  if (!brotliCache.has(file)) brotliCache.set(file, brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: body.length } }));
-  return brotliCache.get(file);
+/** The security headers of every response (the same as www/_headers, for static hosts). */
+export const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    + "img-src 'self' blob: data:; connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'self'; "
+    + "form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=(), interest-cohort=()',
+};
+
+async function isFile(path) {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The file to send for `file`: a precompressed sibling the client accepts, else the file. */
+async function pick(file, acceptEncoding) {
+  const accepts = (name) => new RegExp(`\\b${name}\\b`).test(acceptEncoding || '');
+  if (accepts('br') && await isFile(`${file}.br`)) return { path: `${file}.br`, encoding: 'br' };
+  if (accepts('gzip') && await isFile(`${file}.gz`)) return { path: `${file}.gz`, encoding: 'gzip' };
+  return { path: file, encoding: null };
+}
+
+/** The file under `base` that `path` (after `prefix`) names, or null when it leaves `base`. */
+function resolveInside(base, prefix, rawPath) {
+  let path;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    return { status: 400 };
+  }
+  if (!path.startsWith(prefix)) return { status: 404 };
+  if (path.includes('\0')) return { status: 400 };
+  const file = resolve(base, `.${sep}${path.slice(prefix.length)}`);
+  if (file !== base && !file.startsWith(base + sep)) return { status: 403 };
+  return { file };
 }
 
 /**
  * Starts a server; resolves to { url, close(), requests, sent } (requests: every path asked
- * for; sent: bytes sent per path). wasm, JS, CSS, HTML and JSON go out brotli-compressed when
- * the client accepts it, as modern static hosts serve them.
+ * for; sent: bytes sent per path, as transferred).
  */
 export function startServer({ root, port = 0, prefix = '/' }) {
   const base = resolve(root);
   const requests = [];
   const sent = new Map();
   const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    requests.push(path);
-    if (!path.startsWith(prefix)) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    let file = normalize(join(base, path.slice(prefix.length)));
-    if (!file.startsWith(base)) {
-      res.writeHead(403).end();
-      return;
-    }
+    const rawPath = new URL(req.url, 'http://x').pathname;
+    requests.push(rawPath);
+    const fail = (status, text) => res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'text/plain' }).end(text);
+    const target = resolveInside(base, prefix, rawPath);
+    if (!target.file) return fail(target.status, target.status === 403 ? 'forbidden' : target.status === 400 ? 'bad request' : 'not found');
     try {
+      let file = target.file;
       if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
       const info = await stat(file);
-      const etag = `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
-      if (req.headers['if-none-match'] === etag) {
-        res.writeHead(304, { etag }).end();
-        return;
-      }
-      let body = await readFile(file);
-      const headers = { 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'cache-control': 'no-cache', vary: 'accept-encoding', etag };
-      if (/\.(wasm|js|mjs|css|html|json|svg)$/.test(file) && /\bbr\b/.test(req.headers['accept-encoding'] || '')) {
-        body = brotli(file, body);
-        headers['content-encoding'] = 'br';
-      }
+      if (!info.isFile()) return fail(404, 'not found');
+      const { path, encoding } = await pick(file, req.headers['accept-encoding']);
+      const body = path === file ? info : await stat(path);
+      const etag = `"${body.size.toString(16)}-${Math.floor(body.mtimeMs).toString(16)}${encoding ? `-${encoding}` : ''}"`;
+      const headers = { ...SECURITY_HEADERS, 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'cache-control': 'no-cache', vary: 'accept-encoding', etag };
+      if (req.headers['if-none-match'] === etag) return res.writeHead(304, headers).end();
+      if (encoding) headers['content-encoding'] = encoding;
+      headers['content-length'] = body.size;
       res.writeHead(200, headers);
-      res.end(body);
-      sent.set(path, (sent.get(path) || 0) + body.length);
+      if (req.method === 'HEAD') return res.end();
+      createReadStream(path).on('error', () => res.destroy()).pipe(res);
+      sent.set(rawPath, (sent.get(rawPath) || 0) + body.size);
     } catch {
-      res.writeHead(404).end('not found');
+      fail(404, 'not found');
     }
   });
   return new Promise((ok) => server.listen(port, '127.0.0.1', () => {
     const { port: bound } = server.address();
-    ok({ url: `http://127.0.0.1:${bound}${prefix}`, requests, sent, close: () => new Promise((done) => server.close(done)) });
+    ok({ url: `http://127.0.0.1:${bound}${prefix}`, requests, sent, close: () => new Promise((done) => { server.closeAllConnections?.(); server.close(done); }) });
   }));
 }
 
