@@ -10,9 +10,8 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { homedir, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync, brotliCompressSync } from 'node:zlib';
 import { startServer } from '../tests/e2e/server.mjs';
-import { DIST, launch, newContext, openApp, gotoStep, setEpochs, waitForStatus, notices } from '../tests/e2e/helpers.mjs';
+import { DEPLOY, DIST, launch, newContext, openApp, gotoStep, setEpochs, waitForStatus, notices } from '../tests/e2e/helpers.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -63,12 +62,12 @@ async function main() {
   const data = join(OUT, 'mednist-32.mcdata');
   if (!existsSync(data)) execFileSync(CLI, ['export', full, '--size', '32', '--out', data]);
 
-  // --- Download size -------------------------------------------------------------------
+  // --- Download size (the deployable build: node scripts/optimise.mjs) -------------------
+  if (!existsSync(join(DEPLOY, 'index.html'))) execFileSync('node', [join(ROOT, 'scripts', 'optimise.mjs'), DIST, DEPLOY], { stdio: 'inherit' });
   let gz = 0, br = 0;
-  for (const name of readdirSync(DIST).filter((n) => /\.(wasm|js|css)$/.test(n) && n !== 'sw.js')) {
-    const bytes = readFileSync(join(DIST, name));
-    gz += gzipSync(bytes, { level: 9 }).length;
-    br += brotliCompressSync(bytes).length;
+  for (const name of readdirSync(DEPLOY).filter((n) => /\.(wasm|js|css)$/.test(n) && n !== 'sw.js')) {
+    gz += readFileSync(join(DEPLOY, `${name}.gz`)).length;
+    br += readFileSync(join(DEPLOY, `${name}.br`)).length;
   }
   row('download', 'wasm + JS + CSS, gzip -9', gz / 1e6, 'MB');
   row('download', 'wasm + JS + CSS, brotli', br / 1e6, 'MB');

@@ -5,7 +5,7 @@ set -eu
 cd "${TRUNK_STAGING_DIR:?run by trunk}"
 {
   printf '["./"'
-  find . -type f ! -name sw.js ! -name precache.json | sed 's|^\./||' | LC_ALL=C sort | while IFS= read -r f; do
+  find . -type f ! -name sw.js ! -name precache.json ! -name _headers | sed 's|^\./||' | LC_ALL=C sort | while IFS= read -r f; do
     printf ',"%s"' "$f"
   done
   printf ']\n'

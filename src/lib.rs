@@ -6,6 +6,7 @@ compile_error!("the browser build needs the `wgpu` feature: --no-default-feature
 pub mod compute;
 pub mod data;
 pub mod evaluation;
+pub mod json_float;
 pub mod model;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;

@@ -191,3 +191,79 @@ fn bad_arguments_get_clear_messages() {
         "{stderr}"
     );
 }
+
+/// `export` writes the decoded images and their split to one `.mcdata` file; `inspect` and
+/// `train` on that file give what they give on the folder (same images, classes, duplicate
+/// groups, split and manifest; the same seeded training history).
+#[test]
+fn export_round_trips_and_mcdata_gives_the_folders_results() {
+    let dir = common::temp_dir("cli-export");
+    let fixture = common::fixture();
+    let data = dir.join("fixture.mcdata");
+    let (ok, _, stderr) = medclassify(&[
+        "export",
+        fixture.to_str().unwrap(),
+        "--size",
+        "28",
+        "--out",
+        data.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let inspect = |source: &std::path::Path| {
+        let (ok, stdout, stderr) = medclassify(&[
+            "inspect",
+            source.to_str().unwrap(),
+            "--size",
+            "28",
+            "--json",
+        ]);
+        assert!(ok, "{stderr}");
+        serde_json::from_str::<serde_json::Value>(&stdout).unwrap()
+    };
+    let (folder, file) = (inspect(&fixture), inspect(&data));
+    for key in [
+        "images",
+        "classes",
+        "duplicate_groups",
+        "redundant_files",
+        "split",
+        "manifest",
+        "manifest_sha256",
+    ] {
+        assert_eq!(folder[key], file[key], "{key}");
+    }
+    assert_eq!(folder["images"], 247);
+
+    let train = |source: &std::path::Path, out: &str| {
+        let out = dir.join(out);
+        let (ok, stdout, stderr) = medclassify(&[
+            "train",
+            source.to_str().unwrap(),
+            "--size",
+            "28",
+            "--epochs",
+            "2",
+            "--batch",
+            "32",
+            "--backend",
+            "cpu",
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(ok, "{stderr}");
+        let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let losses: Vec<f64> = json["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["loss"].as_f64().unwrap())
+            .collect();
+        (losses, json["test"]["accuracy"].as_f64().unwrap())
+    };
+    let (from_folder, from_file) = (train(&fixture, "a.mcmodel"), train(&data, "b.mcmodel"));
+    assert_eq!(
+        from_folder, from_file,
+        "the same seeded run on the folder and on its export"
+    );
+}

@@ -372,3 +372,121 @@ fn strong_network_trains_and_uses_batch_norm_statistics() {
     let again = pollster::block_on(assess(&reloaded, &dataset, &split, &Device::flex())).unwrap();
     assert_eq!(assessment.evaluation.confusion, again.evaluation.confusion);
 }
+
+/// `restore_best_weights`: the final weights are the best epoch's, compared value by value
+/// with an independent run that stopped at that epoch (same seed, so the same epoch 1); after
+/// an early stop and, as in Keras 3, after a run that used all its epochs. With the option
+/// off the last epoch's weights stay.
+#[test]
+fn restore_best_weights_gives_the_best_epochs_weights_value_by_value() {
+    let (dataset, split) = fixture();
+    let with = |epochs: usize, patience: usize, restore: bool| TrainingConfig {
+        epochs,
+        batch_size: 32,
+        callbacks: CallbackSettings {
+            // Only epoch 1 can improve by 10: the best epoch is known.
+            early_stopping: Some(EarlyStoppingConfig {
+                monitor: Monitor::ValLoss,
+                min_delta: 10.0,
+                patience,
+                restore_best_weights: restore,
+            }),
+            reduce_lr: None,
+            checkpoint: None,
+        },
+        ..Default::default()
+    };
+    let weights = |outcome: &medclassify::training::TrainingOutcome| {
+        pollster::block_on(parameter_values(&outcome.model)).unwrap()
+    };
+    let (one_epoch, _) = run(&dataset, &split, &with(1, 5, false), None);
+    let epoch_one = weights(&one_epoch);
+
+    let (stopped, _) = run(&dataset, &split, &with(3, 1, true), None);
+    assert_eq!(stopped.reason, StopReason::EarlyStopping);
+    assert_eq!(stopped.meta.history.len(), 2);
+    assert_eq!(stopped.weights_from_epoch, 1);
+    assert_eq!(weights(&stopped), epoch_one, "after an early stop");
+
+    let (completed, host) = run(&dataset, &split, &with(3, 5, true), None);
+    assert_eq!(completed.reason, StopReason::Completed);
+    assert_eq!(completed.weights_from_epoch, 1);
+    assert_eq!(weights(&completed), epoch_one, "after all epochs ran");
+    assert!(
+        completed
+            .meta
+            .callback_events
+            .iter()
+            .any(|e| e.action == "restore_best_weights" && e.new_value == Some(1.0))
+    );
+    // The last checkpoint still holds epoch 3's weights (for resuming).
+    let last = ModelFile::from_bytes(host.last_checkpoint.as_ref().unwrap()).unwrap();
+    let last_model =
+        medclassify::storage::decode_weights(&last.meta.model, &last.weights, &Device::flex())
+            .unwrap();
+    let epoch_three = pollster::block_on(parameter_values(&last_model)).unwrap();
+    assert_ne!(epoch_three, epoch_one);
+
+    let (kept, _) = run(&dataset, &split, &with(3, 5, false), None);
+    assert_eq!(kept.weights_from_epoch, 3);
+    assert_eq!(
+        weights(&kept),
+        epoch_three,
+        "restore_best_weights off keeps the last"
+    );
+}
+
+/// Resume restores the learning rate and the callbacks' state, checked by value: a cut made
+/// before the checkpoint holds after it, and EarlyStopping counts on from where it was.
+#[test]
+fn resume_restores_the_learning_rate_and_callback_state_by_value() {
+    let (dataset, split) = fixture();
+    let config = TrainingConfig {
+        epochs: 2,
+        batch_size: 32,
+        callbacks: CallbackSettings {
+            early_stopping: Some(EarlyStoppingConfig {
+                monitor: Monitor::ValLoss,
+                min_delta: 10.0,
+                patience: 3,
+                restore_best_weights: false,
+            }),
+            reduce_lr: Some(ReduceLrConfig {
+                monitor: Monitor::Loss,
+                factor: 0.5,
+                patience: 1,
+                min_delta: 10.0,
+                cooldown: 0,
+                min_lr: 1e-6,
+            }),
+            checkpoint: None,
+        },
+        ..Default::default()
+    };
+    let (_, host) = run(&dataset, &split, &config, None);
+    let checkpoint = ModelFile::from_bytes(host.last_checkpoint.as_ref().unwrap()).unwrap();
+    let resume = checkpoint.meta.resume.as_ref().unwrap();
+    assert_eq!(resume.learning_rate, 5e-4, "cut once, at epoch 2");
+    assert_eq!(resume.callbacks.early_stopping.as_ref().unwrap().wait, 1);
+
+    let more = TrainingConfig {
+        epochs: 10,
+        ..config
+    };
+    let (outcome, _) = run(&dataset, &split, &more, Some(&checkpoint));
+    let rates: Vec<f64> = outcome
+        .meta
+        .history
+        .iter()
+        .map(|e| e.learning_rate)
+        .collect();
+    assert_eq!(
+        &rates[..3],
+        &[1e-3, 1e-3, 5e-4],
+        "epoch 3 runs at the restored rate"
+    );
+    // EarlyStopping waited 1 epoch before the checkpoint: 2 more and it stops at epoch 4
+    // (starting afresh it would stop at epoch 6).
+    assert_eq!(outcome.reason, StopReason::EarlyStopping);
+    assert_eq!(outcome.meta.history.len(), 4);
+}

@@ -7,9 +7,10 @@ self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
     const list = await (await fetch("precache.json", { cache: "no-store" })).json();
-    // Default cache mode: files the page has just downloaded revalidate (304) instead of
-    // being downloaded a second time.
-    await cache.addAll(list);
+    // "no-cache": every file is revalidated with the server (a 304 when the page has just
+    // downloaded it), never taken unchecked from the HTTP cache, so this build's cache cannot
+    // hold a file of the previous build (say, an old engine.js beside a new wasm).
+    await cache.addAll(list.map((url) => new Request(url, { cache: "no-cache" })));
     await self.skipWaiting();
   })());
 });
@@ -36,10 +37,11 @@ self.addEventListener("fetch", (event) => {
         if (response.ok) cache.put(request, response.clone());
         return response;
       } catch (error) {
-        return (await cache.match(request, { ignoreSearch: true, ignoreVary: true })) || (await cache.match("./", { ignoreVary: true })) || Response.error();
+        return (await cache.match(request, { ignoreVary: true })) || (await cache.match("./", { ignoreVary: true })) || Response.error();
       }
     }
-    const cached = await cache.match(request, { ignoreSearch: true, ignoreVary: true });
+    // Exact URLs only: every file of a build is in this build's cache under its own name.
+    const cached = await cache.match(request, { ignoreVary: true });
     if (cached) return cached;
     const response = await fetch(request);
     if (response.ok && url.pathname.indexOf("/precache.json") < 0) cache.put(request, response.clone());

@@ -121,7 +121,22 @@ pub fn prepare_file(
     limits: &DecodeLimits,
 ) -> Result<PreparedImage, SkipReason> {
     let class = classify_path(path)?.to_string();
-    let pixels = decode_image(bytes, size, limits)?;
+    // A decoder bug on one crafted file must cost that file, not the whole load (natively
+    // the panic unwinds to here; in the browser, where panics abort, the helper worker dies
+    // and the engine reports its files).
+    let pixels = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        decode_image(bytes, size, limits)
+    }))
+    .unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown error".into());
+        Err(SkipReason::Corrupt {
+            detail: format!("the decoder failed: {message}"),
+        })
+    })?;
     Ok(PreparedImage {
         class,
         sha256: sha256(bytes),

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Dataset, Sample, Split, hex};
+use super::{Dataset, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, Sample, Split, hex, validate_class_names};
 
 /// First bytes of a data set file.
 pub const DATASET_MAGIC: &[u8; 8] = b"MCDATA\x00\x01";
@@ -66,7 +66,8 @@ pub fn write_dataset(dataset: &Dataset, split: &Split) -> Vec<u8> {
 
 fn unhex(text: &str) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
-    if text.len() != 64 {
+    // ASCII hex digits only: slicing a string with multi-byte characters by byte offsets panics.
+    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     for (i, byte) in out.iter_mut().enumerate() {
@@ -87,9 +88,17 @@ pub fn read_dataset(bytes: &[u8]) -> Result<(Dataset, Vec<String>), String> {
             .ok_or("the data set file is truncated")?,
     )
     .map_err(|e| format!("the data set file's header is damaged: {e}"))?;
-    let image_len = (header.image_size * header.image_size) as usize;
+    let size = header.image_size as usize;
+    if !(MIN_IMAGE_SIZE..=MAX_IMAGE_SIZE).contains(&size) {
+        return Err(format!(
+            "the data set file's image_size is {size}; supported are {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE}"
+        ));
+    }
+    validate_class_names(&header.classes)
+        .map_err(|e| format!("the data set file's classes: {e}"))?;
+    let image_len = size * size;
     let pixels = &bytes[12 + length..];
-    if pixels.len() != header.samples.len() * image_len {
+    if Some(pixels.len()) != header.samples.len().checked_mul(image_len) {
         return Err(format!(
             "the data set file holds {} pixel bytes for {} images of {} bytes",
             pixels.len(),
@@ -105,6 +114,9 @@ pub fn read_dataset(bytes: &[u8]) -> Result<(Dataset, Vec<String>), String> {
                 "{}: label {} out of range",
                 record.path, record.label
             ));
+        }
+        if !["train", "validation", "test", "dropped"].contains(&record.split.as_str()) {
+            return Err(format!("{}: unknown split {:?}", record.path, record.split));
         }
         samples.push(Sample {
             sha256: unhex(&record.sha256).ok_or_else(|| format!("{}: bad sha256", record.path))?,

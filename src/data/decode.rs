@@ -7,6 +7,11 @@ use super::SkipReason;
 
 /// Input sizes the app offers (side of the square, in pixels). The default is 32.
 pub const SUPPORTED_SIZES: [u32; 4] = [28, 32, 64, 128];
+/// The smallest image side a file (model or data set) may declare: the seed network's two
+/// valid convolutions and two poolings need 10 pixels, the strong network's three poolings 8.
+pub const MIN_IMAGE_SIZE: usize = 16;
+/// The largest image side a file may declare (the page offers up to 128).
+pub const MAX_IMAGE_SIZE: usize = 512;
 
 /// Safety limits for decoding untrusted files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -66,10 +66,47 @@ impl Manifest {
 }
 
 /// A CSV field, quoted when it holds a comma, quote or line break.
+///
+/// Text that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or
+/// a carriage return, e.g. a file named `=HYPERLINK(...).png`) gets a leading `'`, as OWASP
+/// recommends; numbers (`-0.5`, `+3`) stay numbers.
 pub fn csv_field(field: &str) -> String {
+    let formula =
+        field.starts_with(['=', '+', '-', '@', '\t', '\r']) && field.trim().parse::<f64>().is_err();
+    let field = if formula {
+        format!("'{field}")
+    } else {
+        field.to_string()
+    };
     if field.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {
-        field.to_string()
+        field
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn spreadsheet_formulas_are_neutralised_and_numbers_kept() {
+        let cases = [
+            ("Hand/000001.jpeg", "Hand/000001.jpeg"),
+            (
+                "=HYPERLINK(\"http://x\")",
+                "\"'=HYPERLINK(\"\"http://x\"\")\"",
+            ),
+            ("+cmd", "'+cmd"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("-0.5", "-0.5"),
+            ("+3", "+3"),
+            ("a,b", "\"a,b\""),
+        ];
+        for (field, written) in cases {
+            assert_eq!(csv_field(field), written, "{field:?}");
+        }
     }
 }

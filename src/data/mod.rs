@@ -10,6 +10,7 @@
 //! 5. [`Manifest`] writes the result as CSV or JSON.
 
 mod augment;
+mod class_names;
 mod dataset;
 mod dataset_file;
 mod decode;
@@ -21,9 +22,12 @@ mod report;
 mod split;
 
 pub use augment::{AugmentConfig, augment_image};
+pub use class_names::{MAX_CLASS_NAME, validate_class_names};
 pub use dataset::{Dataset, DatasetBuilder, PreparedImage, Sample, prepare_file};
 pub use dataset_file::{DATASET_MAGIC, DatasetHeader, SampleRecord, read_dataset, write_dataset};
-pub use decode::{DecodeLimits, SUPPORTED_SIZES, decode_image, is_complete_jpeg};
+pub use decode::{
+    DecodeLimits, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, SUPPORTED_SIZES, decode_image, is_complete_jpeg,
+};
 pub use duplicates::{DuplicateGroup, find_duplicates};
 pub use inspection::Inspection;
 pub use manifest::{Manifest, ManifestRow, csv_field};

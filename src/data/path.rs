@@ -14,9 +14,11 @@ pub fn is_hidden_name(name: &str) -> bool {
 ///
 /// The class is the first-level folder, however deep the file sits below it. Files at the
 /// top level and hidden or system files (or files inside hidden folders) are skipped.
+/// Only `/` separates folders (the browser's paths and the native walk use it); a backslash
+/// is part of a name, as it is on Linux, so a folder `Hand\x` is not the class `Hand`.
 pub fn classify_path(relative_path: &str) -> Result<&str, SkipReason> {
     let parts: Vec<&str> = relative_path
-        .split(['/', '\\'])
+        .split('/')
         .filter(|part| !part.is_empty() && *part != ".")
         .collect();
     let Some((file_name, folders)) = parts.split_last() else {
@@ -46,7 +48,8 @@ mod tests {
             ("AbdomenCT/000001.jpeg", Ok("AbdomenCT")),
             ("Hand/left/deep/x.png", Ok("Hand")),
             ("./CXR/a.jpg", Ok("CXR")),
-            ("CXR\\windows\\a.jpg", Ok("CXR")),
+            ("CXR\\windows\\a.jpg", Err(SkipReason::OutsideClassFolder)),
+            ("Hand\\x/a.jpg", Ok("Hand\\x")),
             ("readme.txt", Err(SkipReason::OutsideClassFolder)),
             (".DS_Store", Err(SkipReason::Hidden)),
             ("Hand/.DS_Store", Err(SkipReason::Hidden)),

@@ -8,14 +8,18 @@ use super::argmax;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReliabilityBin {
     /// Lower edge of the confidence bin.
+    #[serde(with = "crate::json_float")]
     pub lower: f64,
     /// Upper edge of the confidence bin.
+    #[serde(with = "crate::json_float")]
     pub upper: f64,
     /// Predictions whose top probability fell in the bin.
     pub count: usize,
     /// Mean top probability in the bin.
+    #[serde(with = "crate::json_float")]
     pub confidence: f64,
     /// Fraction of those predictions that were right.
+    #[serde(with = "crate::json_float")]
     pub accuracy: f64,
 }
 
@@ -23,6 +27,7 @@ pub struct ReliabilityBin {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
     /// Expected calibration error: the count-weighted mean gap |accuracy - confidence|.
+    #[serde(with = "crate::json_float")]
     pub ece: f64,
     /// The bins (equal width over [0, 1]).
     pub bins: Vec<ReliabilityBin>,

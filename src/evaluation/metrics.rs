@@ -9,10 +9,13 @@ pub struct ClassMetrics {
     /// Class name.
     pub class: String,
     /// Of the images predicted as this class, the fraction that are.
+    #[serde(with = "crate::json_float")]
     pub precision: f64,
     /// Of the images of this class, the fraction predicted as it.
+    #[serde(with = "crate::json_float")]
     pub recall: f64,
     /// Harmonic mean of precision and recall.
+    #[serde(with = "crate::json_float")]
     pub f1: f64,
     /// Images of this class.
     pub support: usize,
@@ -28,14 +31,17 @@ pub struct Evaluation {
     /// Correct predictions.
     pub correct: usize,
     /// `correct / total`.
+    #[serde(with = "crate::json_float")]
     pub accuracy: f64,
     /// Mean cross-entropy of the true class.
+    #[serde(with = "crate::json_float")]
     pub loss: f64,
     /// `confusion[true][predicted]` counts.
     pub confusion: Vec<Vec<usize>>,
     /// Per-class metrics, in label order.
     pub per_class: Vec<ClassMetrics>,
     /// Unweighted mean F1 over classes.
+    #[serde(with = "crate::json_float")]
     pub macro_f1: f64,
 }
 

@@ -50,6 +50,15 @@ impl fmt::Display for Preset {
     }
 }
 
+pub use crate::data::{MAX_IMAGE_SIZE, MIN_IMAGE_SIZE};
+/// The most classes a model may have.
+pub const MAX_CLASSES: usize = 1000;
+/// The widest first block of the strong network.
+pub const MAX_WIDTH: usize = 256;
+/// The most weights a network may have (100 MB of `f32`): far above both presets at 128 px,
+/// far below what would exhaust a browser tab.
+pub const MAX_PARAMETERS: usize = 25_000_000;
+
 /// The configuration of any preset: what a model file records to rebuild the network.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "preset", rename_all = "snake_case")]
@@ -90,6 +99,63 @@ impl ModelConfig {
         match self {
             ModelConfig::Seed(c) => c.image_size,
             ModelConfig::Strong(c) => c.image_size,
+        }
+    }
+
+    /// Checks every number before anything is built from it: a model file is untrusted input,
+    /// and Burn panics (dropout outside 0..1), divides by zero (size 0), underflows (a seed
+    /// network under 10 pixels) or allocates gigabytes (a huge width or class count) on bad
+    /// ones. The message names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        let (classes, size, dropout) = match self {
+            ModelConfig::Seed(c) => (c.num_classes, c.image_size, c.dropout),
+            ModelConfig::Strong(c) => (c.num_classes, c.image_size, c.dropout),
+        };
+        if !(2..=MAX_CLASSES).contains(&classes) {
+            return Err(format!(
+                "num_classes is {classes}; a classifier needs 2 to {MAX_CLASSES} classes"
+            ));
+        }
+        if !(MIN_IMAGE_SIZE..=MAX_IMAGE_SIZE).contains(&size) {
+            return Err(format!(
+                "image_size is {size}; supported are {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} pixels"
+            ));
+        }
+        if !(dropout.is_finite() && (0.0..1.0).contains(&dropout)) {
+            return Err(format!(
+                "dropout is {dropout}; it must be at least 0 and below 1"
+            ));
+        }
+        if let ModelConfig::Strong(c) = self
+            && !(1..=MAX_WIDTH).contains(&c.width)
+        {
+            return Err(format!(
+                "width is {}; supported are 1 to {MAX_WIDTH}",
+                c.width
+            ));
+        }
+        let parameters = self.parameter_estimate();
+        if parameters > MAX_PARAMETERS {
+            return Err(format!(
+                "the network would have {parameters} weights; at most {MAX_PARAMETERS} are supported"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The number of weights the network will have (computed, nothing allocated).
+    pub fn parameter_estimate(&self) -> usize {
+        match self {
+            ModelConfig::Seed(c) => {
+                let side = c.final_side();
+                (9 * 32 + 32) + (9 * 32 * 64 + 64) + (64 * side * side + 1) * c.num_classes
+            }
+            ModelConfig::Strong(c) => {
+                let w = c.width;
+                let convs = 9 * (w + w * 2 * w + 2 * w * 4 * w + 4 * w * 4 * w);
+                let norms = 4 * (w + 2 * w + 4 * w + 4 * w);
+                convs + norms + (4 * w + 1) * c.num_classes
+            }
         }
     }
 

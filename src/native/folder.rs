@@ -2,51 +2,141 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::data::{
-    DATASET_MAGIC, Dataset, DatasetBuilder, LoadReport, SkipReason, prepare_file, read_dataset,
-};
+use super::files::{read_bounded, special_kind};
+use crate::data::{DATASET_MAGIC, Dataset, DatasetBuilder, LoadReport, prepare_file, read_dataset};
 
-/// Every file below `root`, as (`/`-separated path relative to `root`, absolute path), sorted.
-/// Unreadable folders are reported as skipped entries with their error.
+/// A folder's identity, so that a folder reached twice (through a link) is read once:
+/// device and inode where there are such, else the resolved path.
+#[cfg(unix)]
+type FolderKey = (u64, u64);
+#[cfg(not(unix))]
+type FolderKey = PathBuf;
+
+#[cfg(unix)]
+fn folder_key(meta: &std::fs::Metadata, _path: &Path) -> FolderKey {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+#[cfg(not(unix))]
+fn folder_key(_meta: &std::fs::Metadata, path: &Path) -> FolderKey {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Every regular file below `root`, as (`/`-separated path relative to `root`, path on disk),
+/// sorted; and every entry that is not read, with the reason.
+///
+/// The walk always ends and says what it left out: a folder reached a second time through a
+/// link is read once (by device and inode); a link whose target lies outside `root` is not
+/// followed; a name that is not valid UTF-8 is reported, not merged into a look-alike; FIFOs,
+/// sockets and devices are reported as not regular files; broken links and unreadable folders
+/// are reported with their error. Entries are visited in name order, so the result does not
+/// depend on the order the file system lists them in.
 pub fn list_files(root: &Path) -> (Vec<(String, PathBuf)>, Vec<(String, String)>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
+    let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let mut visited = std::collections::HashSet::new();
+    if let Ok(meta) = std::fs::metadata(root) {
+        visited.insert(folder_key(&meta, root));
+    }
+    let mut stack = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, prefix)) = stack.pop() {
+        let mut entries: Vec<_> = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries.collect(),
             Err(error) => {
-                errors.push((relative(root, &dir), error.to_string()));
+                errors.push((prefix.clone(), error.to_string()));
                 continue;
             }
         };
-        for entry in entries.flatten() {
+        entries.sort_by_key(|e| e.as_ref().map(|e| e.file_name()).ok());
+        let mut folders = Vec::new();
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    errors.push((
+                        prefix.clone(),
+                        format!("a folder entry is unreadable: {error}"),
+                    ));
+                    continue;
+                }
+            };
             let path = entry.path();
-            let Ok(kind) = std::fs::metadata(&path) else {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else {
+                let shown = join(&prefix, &name.to_string_lossy());
                 errors.push((
-                    relative(root, &path),
-                    "broken link or unreadable metadata".into(),
+                    shown,
+                    "the name is not valid UTF-8 (rename it to read it)".into(),
                 ));
                 continue;
             };
-            if kind.is_dir() {
-                stack.push(path);
-            } else if kind.is_file() {
-                files.push((relative(root, &path), path));
+            let relative = join(&prefix, name);
+            match visit(&path, &canonical_root, &mut visited) {
+                Visit::File => files.push((relative, path)),
+                Visit::Folder => folders.push((path, relative)),
+                Visit::Skip(reason) => errors.push((relative, reason)),
+                Visit::Again => {}
             }
         }
+        // Popped in name order.
+        stack.extend(folders.into_iter().rev());
     }
     files.sort();
     (files, errors)
 }
 
-fn relative(root: &Path, path: &Path) -> String {
-    path.strip_prefix(root)
-        .unwrap_or(path)
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
+enum Visit {
+    File,
+    Folder,
+    /// A folder already read through another path: nothing to add, nothing to report.
+    Again,
+    Skip(String),
+}
+
+/// What to do with one directory entry.
+fn visit(
+    path: &Path,
+    canonical_root: &Path,
+    visited: &mut std::collections::HashSet<FolderKey>,
+) -> Visit {
+    let Ok(link) = std::fs::symlink_metadata(path) else {
+        return Visit::Skip("unreadable metadata".into());
+    };
+    if link.file_type().is_symlink() {
+        match std::fs::canonicalize(path) {
+            Err(_) => return Visit::Skip("a broken link".into()),
+            Ok(target) if !target.starts_with(canonical_root) => {
+                return Visit::Skip(format!(
+                    "a link to {}, outside the chosen folder: not followed",
+                    target.display()
+                ));
+            }
+            Ok(_) => {}
+        }
+    }
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Visit::Skip("unreadable metadata".into());
+    };
+    if meta.is_dir() {
+        if visited.insert(folder_key(&meta, path)) {
+            Visit::Folder
+        } else {
+            Visit::Again
+        }
+    } else if meta.is_file() {
+        Visit::File
+    } else {
+        Visit::Skip(format!("not a regular file: {}", special_kind(&meta)))
+    }
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}/{name}")
+    }
 }
 
 /// Loads every image below `root` at `size` x `size` using `threads` decoding threads
@@ -73,12 +163,8 @@ pub fn load_folder(
         if let Some(reason) = DatasetBuilder::path_skip_reason(path) {
             return Err(reason);
         }
-        match std::fs::read(full) {
-            Ok(bytes) => prepare_file(path, &bytes, size, &limits),
-            Err(error) => Err(SkipReason::Unreadable {
-                detail: error.to_string(),
-            }),
-        }
+        let bytes = read_bounded(full, limits.max_file_bytes)?;
+        prepare_file(path, &bytes, size, &limits)
     };
     if threads <= 1 {
         for file in &files {
@@ -104,6 +190,9 @@ pub fn load_folder(
     Ok(builder.finish())
 }
 
+/// The largest `.mcdata` file read (the full MedNIST at 128 px is about 1 GB).
+const MAX_DATA_FILE_BYTES: usize = 4 * 1024 * 1024 * 1024;
+
 /// Loads a folder, or a data set file written by `medclassify export` (`.mcdata`), which must
 /// then have been decoded at `size`.
 pub fn load_source(
@@ -112,7 +201,8 @@ pub fn load_source(
     threads: usize,
 ) -> Result<(Dataset, LoadReport), String> {
     if path.is_file() {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes = read_bounded(path, MAX_DATA_FILE_BYTES)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         if !bytes.starts_with(DATASET_MAGIC) {
             return Err(format!(
                 "{} is neither a folder nor a MedClassify data set file (.mcdata)",

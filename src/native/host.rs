@@ -117,9 +117,7 @@ impl TrainingHost for TerminalHost {
             }
         };
         match path {
-            Some(path) => std::fs::write(&path, &bytes)
-                .map(|_| path.display().to_string())
-                .map_err(|e| format!("{}: {e}", path.display())),
+            Some(path) => super::write_atomic(&path, &bytes).map(|_| path.display().to_string()),
             None => Ok("memory".into()),
         }
     }

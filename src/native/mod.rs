@@ -1,11 +1,13 @@
 //! Native-only glue for the command-line tool: files, terminal, device choice.
 
 mod device;
+mod files;
 mod folder;
 mod host;
 mod peer;
 
 pub use device::{BackendChoice, select_device};
+pub use files::{check_writable, read_bounded, terminal_safe, write_atomic};
 pub use folder::{list_files, load_folder, load_source};
 pub use host::TerminalHost;
 pub use peer::ThreadPeer;

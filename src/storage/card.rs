@@ -64,8 +64,32 @@ fn percent(value: f64) -> String {
 fn callback_line(event: &CallbackEvent) -> String {
     format!(
         "- epoch {}: {} ({}) {}",
-        event.epoch, event.callback, event.action, event.message
+        event.epoch,
+        md_text(&event.callback),
+        md_text(&event.action),
+        md_text(&event.message)
     )
+}
+
+/// `text` as literal Markdown inside a line: every character that Markdown or HTML could act
+/// on there (emphasis, code, links, tables, tags, entities) is escaped and
+/// line breaks become spaces, so a class name such as `<img src=x onerror=...>` or
+/// `[click](http://...)` in a colleague's model file prints as itself in the card (and in
+/// any viewer that renders it), and a `|` cannot break a table.
+pub fn md_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '<' | '>' | '~' | '&' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            c if c.is_control() => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The card as Markdown.
@@ -85,19 +109,21 @@ pub fn model_card_markdown(meta: &ModelMeta) -> String {
         "- Configuration: `{}`",
         serde_json::to_string(&meta.model).unwrap_or_default()
     );
-    let _ = writeln!(md, "- Classes (output order): {}", meta.classes.join(", "));
+    let classes: Vec<String> = meta.classes.iter().map(|c| md_text(c)).collect();
+    let _ = writeln!(md, "- Classes (output order): {}", classes.join(", "));
     let _ = writeln!(
         md,
         "- Input: {0}x{0} grayscale, intensities 0-255",
         meta.image_size
     );
     if let Some(backend) = &meta.backend {
-        let _ = writeln!(md, "- Trained on: {backend}");
+        let _ = writeln!(md, "- Trained on: {}", md_text(backend));
     }
     let _ = writeln!(
         md,
         "- Versions: MedClassify {}, Burn {}",
-        meta.app_version, meta.burn_version
+        md_text(&meta.app_version),
+        md_text(&meta.burn_version)
     );
 
     if let Some(data) = &meta.data {
@@ -110,7 +136,7 @@ pub fn model_card_markdown(meta: &ModelMeta) -> String {
         let skipped: Vec<String> = data
             .skipped_by_reason
             .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
+            .map(|(k, v)| format!("{}: {v}", md_text(k)))
             .collect();
         let _ = writeln!(
             md,
@@ -140,7 +166,11 @@ pub fn model_card_markdown(meta: &ModelMeta) -> String {
             data.split.test * 100.0,
             data.split.seed
         );
-        let _ = writeln!(md, "- Split manifest SHA-256: `{}`\n", data.manifest_sha256);
+        let _ = writeln!(
+            md,
+            "- Split manifest SHA-256: {}\n",
+            md_text(&data.manifest_sha256)
+        );
         let _ = writeln!(
             md,
             "| Class | Train | Validation | Test |\n|---|---:|---:|---:|"
@@ -149,7 +179,10 @@ pub fn model_card_markdown(meta: &ModelMeta) -> String {
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} |",
-                row.class, row.train, row.validation, row.test
+                md_text(&row.class),
+                row.train,
+                row.validation,
+                row.test
             );
         }
     }
@@ -236,18 +269,22 @@ pub fn model_card_markdown(meta: &ModelMeta) -> String {
             let _ = writeln!(
                 md,
                 "| {} | {:.4} | {:.4} | {:.4} | {} |",
-                m.class, m.precision, m.recall, m.f1, m.support
+                md_text(&m.class),
+                m.precision,
+                m.recall,
+                m.f1,
+                m.support
             );
         }
         let _ = writeln!(
             md,
             "\nConfusion matrix (rows: true class, columns: predicted):\n"
         );
-        let _ = writeln!(md, "| | {} |", test.classes.join(" | "));
+        let _ = writeln!(md, "| | {} |", classes.join(" | "));
         let _ = writeln!(md, "|---|{}", "---:|".repeat(test.classes.len()));
         for (name, row) in test.classes.iter().zip(&test.confusion) {
             let cells: Vec<String> = row.iter().map(|c| c.to_string()).collect();
-            let _ = writeln!(md, "| {} | {} |", name, cells.join(" | "));
+            let _ = writeln!(md, "| {} | {} |", md_text(name), cells.join(" | "));
         }
     }
     if let Some(cal) = &meta.calibration {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::data::{LoadReport, SplitConfig, SplitCounts};
+use crate::data::{LoadReport, SplitConfig, SplitCounts, validate_class_names};
 use crate::evaluation::{Calibration, Evaluation};
 use crate::model::ModelConfig;
 use crate::training::{CallbackEvent, CallbackStates, EpochMetrics, TrainingConfig};
@@ -79,6 +79,7 @@ pub struct ResumeState {
     /// Epochs completed.
     pub epochs_completed: usize,
     /// Learning rate for the next epoch.
+    #[serde(with = "crate::json_float")]
     pub learning_rate: f64,
     /// Callback states.
     pub callbacks: CallbackStates,
@@ -90,6 +91,7 @@ pub struct CalibrationSummary {
     /// Reliability and ECE of the raw probabilities.
     pub before: Calibration,
     /// Temperature fitted on the validation set.
+    #[serde(with = "crate::json_float")]
     pub temperature: f64,
     /// Reliability and ECE after dividing the logits by the temperature.
     pub after: Calibration,
@@ -129,6 +131,45 @@ pub struct ModelMeta {
 }
 
 impl ModelMeta {
+    /// Checks everything a reader builds from or shows: the network's numbers, the class
+    /// names (2 or more, unique, not empty), the input size against the network's, the test
+    /// scores' dimensions against the classes. Runs before any network is built or drawn.
+    pub fn validate(&self) -> Result<(), String> {
+        validate_class_names(&self.classes)?;
+        self.model.validate()?;
+        let k = self.model.num_classes();
+        if self.classes.len() != k {
+            return Err(format!(
+                "{} class names for a {k}-class network",
+                self.classes.len()
+            ));
+        }
+        if self.image_size != self.model.image_size() {
+            return Err(format!(
+                "image_size is {} but the network takes {} pixels",
+                self.image_size,
+                self.model.image_size()
+            ));
+        }
+        if let Some(test) = &self.test {
+            if test.classes.len() != k
+                || test.confusion.len() != k
+                || test.confusion.iter().any(|row| row.len() != k)
+                || test.per_class.len() != k
+            {
+                return Err(format!(
+                    "the test scores are not for {k} classes (a {}x{} confusion matrix)",
+                    test.confusion.len(),
+                    test.confusion.first().map_or(0, Vec::len)
+                ));
+            }
+        }
+        if let Some(training) = &self.training {
+            training.validate()?;
+        }
+        Ok(())
+    }
+
     /// A header for an untrained `model` over `classes`.
     pub fn new(model: ModelConfig, classes: Vec<String>) -> Self {
         Self {
@@ -233,13 +274,7 @@ impl ModelFile {
         }
         let meta: ModelMeta =
             serde_json::from_value(value).map_err(|e| ModelFileError::BadHeader(e.to_string()))?;
-        if meta.classes.len() != meta.model.num_classes() {
-            return Err(ModelFileError::Inconsistent(format!(
-                "{} class names for a {}-class network",
-                meta.classes.len(),
-                meta.model.num_classes()
-            )));
-        }
+        meta.validate().map_err(ModelFileError::Inconsistent)?;
         let weights = bytes[header_at + header_len..].to_vec();
         if weights.is_empty() {
             return Err(ModelFileError::Truncated);

@@ -10,6 +10,7 @@ use crate::model::Preset;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AdamSettings {
     /// Initial learning rate.
+    #[serde(with = "crate::json_float")]
     pub learning_rate: f64,
     /// Exponential decay of the first moment.
     pub beta_1: f32,

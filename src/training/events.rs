@@ -8,21 +8,29 @@ pub struct EpochMetrics {
     /// 1-based epoch number.
     pub epoch: usize,
     /// Mean training loss.
+    #[serde(with = "crate::json_float")]
     pub loss: f64,
     /// Training accuracy.
+    #[serde(with = "crate::json_float")]
     pub accuracy: f64,
     /// Mean validation loss.
+    #[serde(with = "crate::json_float")]
     pub val_loss: f64,
     /// Validation accuracy.
+    #[serde(with = "crate::json_float")]
     pub val_accuracy: f64,
     /// Learning rate used during the epoch.
+    #[serde(with = "crate::json_float")]
     pub learning_rate: f64,
     /// Wall time of the epoch (training and validation), seconds.
+    #[serde(with = "crate::json_float")]
     pub seconds: f64,
     /// Time spent in training steps only, seconds.
     #[serde(default)]
+    #[serde(with = "crate::json_float")]
     pub train_seconds: f64,
     /// Training images per second.
+    #[serde(with = "crate::json_float")]
     pub images_per_second: f64,
 }
 
@@ -36,12 +44,16 @@ pub struct BatchMetrics {
     /// Batches per epoch.
     pub batches: usize,
     /// Mean loss over the batches since the last report.
+    #[serde(with = "crate::json_float")]
     pub loss: f64,
     /// Accuracy over the batches since the last report.
+    #[serde(with = "crate::json_float")]
     pub accuracy: f64,
     /// Current learning rate.
+    #[serde(with = "crate::json_float")]
     pub learning_rate: f64,
     /// Training images per second since the last report.
+    #[serde(with = "crate::json_float")]
     pub images_per_second: f64,
 }
 
@@ -55,8 +67,10 @@ pub struct CallbackEvent {
     /// What it did: `stop`, `restore_best_weights`, `reduce_lr`, `save`, `terminate`.
     pub action: String,
     /// The value before (learning rate, best metric), when there is one.
+    #[serde(with = "crate::json_float::option", default)]
     pub old_value: Option<f64>,
     /// The value after.
+    #[serde(with = "crate::json_float::option", default)]
     pub new_value: Option<f64>,
     /// A sentence for the log.
     pub message: String,

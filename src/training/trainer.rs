@@ -177,6 +177,9 @@ pub async fn train<H: TrainingHost>(
     host: &mut H,
 ) -> Result<TrainingOutcome, TrainingError> {
     config.validate().map_err(TrainingError::Invalid)?;
+    // One class (or two alike) would give a model that calls anything that class at 100 %.
+    meta.validate()
+        .map_err(|e| TrainingError::Invalid(format!("cannot train on this data: {e}")))?;
     if data.train.is_empty() || data.validation.is_empty() {
         return Err(TrainingError::Invalid(
             "training needs at least one training and one validation image".into(),
@@ -578,14 +581,25 @@ pub async fn train<H: TrainingHost>(
         meta.resume = Some(state.clone());
         let snapshot = model.valid();
         last_good = Some((weights_from_epoch, snapshot.clone()));
-        if let Ok(weights) = encode_weights(&snapshot, &meta.model).await {
-            let file = ModelFile {
-                meta: meta.clone(),
-                weights,
-            };
-            let _ = host
-                .save_checkpoint(CheckpointSlot::Last, file.to_bytes())
-                .await;
+        let saved = match encode_weights(&snapshot, &meta.model).await {
+            Ok(weights) => {
+                let file = ModelFile {
+                    meta: meta.clone(),
+                    weights,
+                };
+                host.save_checkpoint(CheckpointSlot::Last, file.to_bytes())
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        // Training goes on, but the user must know that there is no resume point.
+        if let Err(error) = saved {
+            host.event(TrainingEvent::Notice {
+                message: format!(
+                    "the checkpoint after epoch {epoch} could not be saved ({error}); \
+                     training goes on, but cannot resume from this epoch"
+                ),
+            });
         }
         if stop {
             reason = StopReason::EarlyStopping;
@@ -593,6 +607,27 @@ pub async fn train<H: TrainingHost>(
         }
     }
 
+    // As in Keras 3: with restore_best_weights the best epoch's weights are the result when
+    // all epochs ran without an early stop, too (restore_best_weights: false keeps the last).
+    if reason == StopReason::Completed
+        && let Some((best_epoch, best_model)) = best.take()
+        && best_epoch != weights_from_epoch
+    {
+        model = best_model.fork(&train_device);
+        let event = CallbackEvent {
+            epoch: state.epochs_completed,
+            callback: "EarlyStopping".into(),
+            action: "restore_best_weights".into(),
+            old_value: Some(weights_from_epoch as f64),
+            new_value: Some(best_epoch as f64),
+            message: format!(
+                "training ended; restored the weights of epoch {best_epoch}, the best one"
+            ),
+        };
+        weights_from_epoch = best_epoch;
+        meta.callback_events.push(event.clone());
+        host.event(TrainingEvent::Callback(event));
+    }
     host.event(TrainingEvent::Finished {
         reason,
         epochs_completed: state.epochs_completed,

@@ -20,7 +20,8 @@ for (const [label, viewport] of [['wide', { width: 1280, height: 800 }], ['narro
       await page.waitForSelector('[aria-labelledby=train-title]');
       for (const step of ['data', 'train', 'evaluate', 'predict']) {
         await gotoStep(page, step);
-        await page.waitForTimeout(200);
+        // The step has rendered (gotoStep waited for its panel) and been painted: two frames.
+        await page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok))));
         await assertAccessible(page, `${step} step, ${label}`);
         await shot(page, `a11y-${label}-${step}`);
       }

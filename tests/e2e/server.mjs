@@ -6,7 +6,7 @@
 // tests out. A file goes out as `NAME.br` or `NAME.gz` when the build wrote one beside it
 // (`node scripts/optimise.mjs` does, for the deployed build) and the client accepts it,
 // otherwise as it is, streamed.
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
@@ -19,17 +19,18 @@ const TYPES = {
   '.mcmodel': 'application/octet-stream',
 };
 
-/** The security headers of every response (the same as www/_headers, for static hosts). */
-export const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
-    + "img-src 'self' blob: data:; connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'self'; "
-    + "form-action 'none'; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cross-origin-opener-policy': 'same-origin',
-  'cross-origin-resource-policy': 'same-origin',
-  'permissions-policy': 'camera=(), microphone=(), geolocation=(), interest-cohort=()',
-};
+/**
+ * The security headers of every response: those of www/_headers (the file static hosts
+ * read), so the two cannot drift apart.
+ */
+export const SECURITY_HEADERS = Object.fromEntries(
+  readFileSync(new URL('../../www/_headers', import.meta.url), 'utf8').split('\n')
+    .filter((line) => /^\s+[A-Za-z-]+:/.test(line))
+    .map((line) => {
+      const at = line.indexOf(':');
+      return [line.slice(0, at).trim().toLowerCase(), line.slice(at + 1).trim()];
+    }),
+);
 
 async function isFile(path) {
   try {
@@ -102,7 +103,7 @@ export function startServer({ root, port = 0, prefix = '/' }) {
   }));
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [root = 'dist', port = '8080', prefix = '/'] = process.argv.slice(2);
   const { url } = await startServer({ root, port: Number(port), prefix });
   console.log(`serving ${root} at ${url}`);

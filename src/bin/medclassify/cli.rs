@@ -8,7 +8,10 @@ use medclassify::data::{
 };
 use medclassify::evaluation::{Evaluation, argmax, assess, score_pixels, score_samples};
 use medclassify::model::{ModelConfig, Preset};
-use medclassify::native::{BackendChoice, TerminalHost, load_source, select_device};
+use medclassify::native::{
+    BackendChoice, TerminalHost, check_writable, load_source, read_bounded, select_device,
+    terminal_safe, write_atomic,
+};
 use medclassify::storage::{
     DataSummary, ModelCard, ModelFile, ModelMeta, decode_weights, encode_weights,
     model_card_markdown,
@@ -246,7 +249,7 @@ pub fn run() -> i32 {
     match result {
         Ok(()) => 0,
         Err(message) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", terminal_safe(&message));
             2
         }
     }
@@ -325,11 +328,15 @@ fn inspect(
         size
     );
     for class in &inspection.classes {
-        println!("  {:<16} {}", class.name, class.count);
+        println!("  {:<16} {}", terminal_safe(&class.name), class.count);
     }
     println!("{} skipped files", inspection.skipped.len());
     for file in inspection.skipped.iter().take(50) {
-        println!("  {}: {}", file.path, file.message);
+        println!(
+            "  {}: {}",
+            terminal_safe(&file.path),
+            terminal_safe(&file.message)
+        );
     }
     println!(
         "{} duplicate groups, {} redundant files",
@@ -346,7 +353,10 @@ fn inspect(
             for row in &inspection.split {
                 println!(
                     "{:<16} {:>7} {:>10} {:>6}",
-                    row.class, row.train, row.validation, row.test
+                    terminal_safe(&row.class),
+                    row.train,
+                    row.validation,
+                    row.test
                 );
             }
         }
@@ -368,6 +378,13 @@ fn train_command(
     check_size(size)?;
     let split_config = split?;
     config.validate()?;
+    // Before hours of training, not after.
+    check_writable(out)?;
+    if let Some(dir) = checkpoints
+        && !dir.is_dir()
+    {
+        return Err(format!("{}: no such folder for checkpoints", dir.display()));
+    }
     let choice = BackendChoice::parse(backend)
         .ok_or_else(|| format!("unknown backend {backend:?} (auto, cpu or wgpu)"))?;
     let started = std::time::Instant::now();
@@ -472,7 +489,7 @@ fn train_command(
         meta: meta.clone(),
         weights,
     };
-    std::fs::write(out, file.to_bytes()).map_err(|e| format!("{}: {e}", out.display()))?;
+    write_atomic(out, &file.to_bytes())?;
     let evaluation = &assessment.evaluation;
     if json {
         print_json(&serde_json::json!({
@@ -505,8 +522,12 @@ fn train_command(
     Ok(())
 }
 
+/// The largest model file read (far above any network [`ModelConfig::validate`] accepts).
+const MAX_MODEL_FILE_BYTES: usize = 512 * 1024 * 1024;
+
 fn read_model(path: &Path) -> Result<ModelFile, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes =
+        read_bounded(path, MAX_MODEL_FILE_BYTES).map_err(|e| format!("{}: {e}", path.display()))?;
     ModelFile::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
@@ -577,7 +598,11 @@ fn evaluate_command(
         for m in &evaluation.per_class {
             println!(
                 "{:<16} {:>9.4} {:>7.4} {:>7.4} {:>8}",
-                m.class, m.precision, m.recall, m.f1, m.support
+                terminal_safe(&m.class),
+                m.precision,
+                m.recall,
+                m.f1,
+                m.support
             );
         }
         if !report.skipped.is_empty() {
@@ -604,7 +629,7 @@ fn predict_command(model_path: &Path, images: &[PathBuf], json: bool) -> Result<
     let mut ok_paths = Vec::new();
     for path in images {
         let shown = path.display().to_string();
-        let outcome = std::fs::read(path)
+        let outcome = read_bounded(path, limits.max_file_bytes)
             .map_err(|e| e.to_string())
             .and_then(|bytes| {
                 prepare_file(
@@ -653,13 +678,13 @@ fn predict_command(model_path: &Path, images: &[PathBuf], json: bool) -> Result<
             match r.get("error") {
                 Some(error) => println!(
                     "{}: cannot classify: {}",
-                    r["path"].as_str().unwrap_or_default(),
-                    error.as_str().unwrap_or_default()
+                    terminal_safe(r["path"].as_str().unwrap_or_default()),
+                    terminal_safe(error.as_str().unwrap_or_default())
                 ),
                 None => println!(
                     "{}: {} ({:.2}%)",
-                    r["path"].as_str().unwrap_or_default(),
-                    r["class"].as_str().unwrap_or_default(),
+                    terminal_safe(r["path"].as_str().unwrap_or_default()),
+                    terminal_safe(r["class"].as_str().unwrap_or_default()),
                     r["probability"].as_f64().unwrap_or(0.0) * 100.0
                 ),
             }
@@ -673,7 +698,7 @@ fn card_command(model_path: &Path, json: bool) -> Result<(), String> {
     if json {
         print_json(&ModelCard::new(&file.meta));
     } else {
-        print!("{}", model_card_markdown(&file.meta));
+        print!("{}", terminal_safe(&model_card_markdown(&file.meta)));
     }
     Ok(())
 }
@@ -686,11 +711,12 @@ fn export_command(
 ) -> Result<(), String> {
     check_size(size)?;
     let split_config = split?;
+    check_writable(out)?;
     let (dataset, report) = load_source(dir, size, threads())?;
     let (inspection, split) = Inspection::new(&dataset, &report, &split_config);
     let split = split.ok_or_else(|| inspection.split_error.clone().unwrap_or_default())?;
     let bytes = medclassify::data::write_dataset(&dataset, &split);
-    std::fs::write(out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+    write_atomic(out, &bytes)?;
     eprintln!(
         "wrote {} images in {} classes ({} skipped files) to {} ({:.1} MB)",
         dataset.len(),

@@ -28,6 +28,7 @@ pub struct ModelCheckpoint {
     /// The settings.
     pub config: CheckpointConfig,
     /// Best value so far.
+    #[serde(with = "crate::json_float::option", default)]
     pub best: Option<f64>,
 }
 

@@ -10,6 +10,7 @@ pub struct EarlyStoppingConfig {
     /// The metric to watch.
     pub monitor: Monitor,
     /// Smallest change that counts as an improvement.
+    #[serde(with = "crate::json_float")]
     pub min_delta: f64,
     /// Epochs without improvement before training stops.
     pub patience: usize,
@@ -53,6 +54,7 @@ pub struct EarlyStopping {
     /// The settings.
     pub config: EarlyStoppingConfig,
     /// Best value so far.
+    #[serde(with = "crate::json_float::option", default)]
     pub best: Option<f64>,
     /// Epoch of the best value (1-based, 0 before any).
     pub best_epoch: usize,

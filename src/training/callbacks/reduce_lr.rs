@@ -10,14 +10,17 @@ pub struct ReduceLrConfig {
     /// The metric to watch.
     pub monitor: Monitor,
     /// New rate = old rate x factor (0 < factor < 1).
+    #[serde(with = "crate::json_float")]
     pub factor: f64,
     /// Epochs without improvement before the rate is cut.
     pub patience: usize,
     /// Smallest change that counts as an improvement.
+    #[serde(with = "crate::json_float")]
     pub min_delta: f64,
     /// Epochs to wait after a cut before counting again.
     pub cooldown: usize,
     /// The rate is never cut below this.
+    #[serde(with = "crate::json_float")]
     pub min_lr: f64,
 }
 
@@ -40,6 +43,7 @@ pub struct ReduceLrOnPlateau {
     /// The settings.
     pub config: ReduceLrConfig,
     /// Best value so far.
+    #[serde(with = "crate::json_float::option", default)]
     pub best: Option<f64>,
     /// Epochs without improvement.
     pub wait: usize,

@@ -22,9 +22,13 @@ const FONT: (&str, u32) = ("sans-serif", 14);
 
 type Plot<'a> = ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
+/// The largest value an axis reaches: a diverged run (a loss of 1e308, say, from a crafted or
+/// broken model file) is drawn at the top edge instead of sending the axis to infinity.
+const AXIS_CAP: f64 = 1e6;
+
 fn axis_max(values: impl Iterator<Item = f64>, floor: f64) -> f64 {
     let max = values.filter(|v| v.is_finite()).fold(floor, f64::max);
-    max * 1.08
+    max.min(AXIS_CAP) * 1.08
 }
 
 /// Exponential moving average (Keras-like smoothing of the batch loss).

@@ -139,13 +139,15 @@ impl Engine {
                 method,
             } => self.explain(target, class, method).await,
             Request::ExportModel => self.export(),
+            // A refusal has been posted to the page already.
             Request::ImportModel { name, bytes } => {
-                self.import(&name, &bytes, ModelSource::File).await
+                let _ = self.import(&name, &bytes, ModelSource::File).await;
             }
             Request::LoadBundledModel { url } => match js::fetch_bytes(&url).await {
                 Ok(bytes) => {
-                    self.import("the bundled model", &bytes, ModelSource::Bundled)
-                        .await
+                    let _ = self
+                        .import("the bundled model", &bytes, ModelSource::Bundled)
+                        .await;
                 }
                 Err(error) => notice(
                     "warning",
@@ -176,14 +178,28 @@ impl Engine {
         post(&Response::Ready {
             gpu: self.gpu.clone(),
         });
-        // Restore the last model from IndexedDB (a finished one, else the last checkpoint).
-        for key in [FINAL_KEY, LAST_KEY] {
+        // Restore the last model from IndexedDB: the finished one, else the last checkpoint,
+        // else the bundled model; a stored file that no longer reads (damaged, or from a
+        // version that wrote what this one refuses) falls through to the next, and the
+        // notice says which was used.
+        let mut refused = Vec::new();
+        for (key, what) in [
+            (FINAL_KEY, "the saved model"),
+            (LAST_KEY, "the last checkpoint"),
+        ] {
             match idb::get(key).await {
-                Ok(Some(bytes)) => {
-                    self.import("the saved model", &bytes, ModelSource::Saved)
-                        .await;
-                    return;
-                }
+                Ok(Some(bytes)) => match self.import(what, &bytes, ModelSource::Saved).await {
+                    Ok(()) => {
+                        if !refused.is_empty() {
+                            notice(
+                                "warning",
+                                format!("{}; {what} was restored instead", refused.join("; ")),
+                            );
+                        }
+                        return;
+                    }
+                    Err(error) => refused.push(error),
+                },
                 Ok(None) => {}
                 Err(error) => {
                     notice("warning", format!("saved models are unavailable: {error}"));
@@ -191,15 +207,23 @@ impl Engine {
                 }
             }
         }
-        match js::fetch_bytes(bundled_model_url).await {
+        let outcome = match js::fetch_bytes(bundled_model_url).await {
             Ok(bytes) => {
                 self.import("the bundled model", &bytes, ModelSource::Bundled)
                     .await
             }
-            Err(error) => notice(
+            Err(error) => Err(format!("the ready model could not be loaded: {error}")),
+        };
+        match outcome {
+            Ok(()) if !refused.is_empty() => notice(
                 "warning",
-                format!("the ready model could not be loaded: {error}"),
+                format!(
+                    "{}; the bundled ready model was loaded instead",
+                    refused.join("; ")
+                ),
             ),
+            Ok(()) => {}
+            Err(error) => notice("warning", error),
         }
     }
 
@@ -821,8 +845,20 @@ impl Engine {
         }
     }
 
-    async fn import(&mut self, name: &str, bytes: &[u8], source: ModelSource) {
-        let reject = |message: String| post(&Response::ModelRejected { message });
+    /// Makes `bytes` the current model, or says why not (the current model stays). The
+    /// reason is also returned, for the restore order in [`Self::hello`].
+    async fn import(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        source: ModelSource,
+    ) -> Result<(), String> {
+        let reject = |message: String| {
+            post(&Response::ModelRejected {
+                message: message.clone(),
+            });
+            Err(message)
+        };
         let file = match ModelFile::from_bytes(bytes) {
             Ok(file) => file,
             Err(error) => return reject(format!("{name}: {error}; the current model stays")),
@@ -866,6 +902,7 @@ impl Engine {
             file,
             device,
         });
+        Ok(())
     }
 }
 

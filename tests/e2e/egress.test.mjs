@@ -1,0 +1,52 @@
+// The check every end-to-end test relies on ("no request leaves the page's origin") must
+// itself be able to fail: a positive control. A page and a dedicated worker of the test's
+// origin make requests to another origin (127.0.0.2, loopback: nothing leaves the machine);
+// the check must see both. Then the real app, booted and used, must make none.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { FIXTURE, assertNoForeignRequests, gotoStep, launch, newContext, openApp, serve } from './helpers.mjs';
+
+const FOREIGN = 'http://127.0.0.2:9';
+
+test('the egress check sees a foreign request from a page and from a worker, and the app makes none', { timeout: 600_000 }, async () => {
+  const server = await serve('/');
+  const browser = await launch();
+  const origin = new URL(server.url).origin;
+  try {
+    // Positive control: a page without the app's policy (fulfilled by the test itself).
+    const control = await newContext(browser, origin);
+    const page = await control.context.newPage();
+    await page.route(`${origin}/control.html`, (route) => route.fulfill({
+      contentType: 'text/html',
+      body: `<!doctype html><title>control</title><script>
+        fetch('${FOREIGN}/from-page').catch(() => {});
+        new Worker('control-worker.js');
+      </script>`,
+    }));
+    await page.route(`${origin}/control-worker.js`, (route) => route.fulfill({
+      contentType: 'text/javascript',
+      body: `fetch('${FOREIGN}/from-worker').catch(() => {});`,
+    }));
+    await page.goto(`${origin}/control.html`);
+    const deadline = Date.now() + 60_000;
+    while (control.foreign.length < 2 && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 100));
+    assert.ok(control.foreign.some((url) => url.endsWith('/from-page')), `page request not seen: ${control.foreign}`);
+    assert.ok(control.foreign.some((url) => url.endsWith('/from-worker')), `worker request not seen: ${control.foreign}`);
+    assert.throws(() => assertNoForeignRequests(control.foreign), /requests left the page's origin/);
+    await control.context.close();
+
+    // The app: boot, load the sample, predict with the ready model; nothing foreign.
+    const real = await newContext(browser, origin);
+    const app = await openApp(real.context, server.url);
+    await gotoStep(app, 'predict');
+    await app.waitForFunction(() => /bundled ready model/.test(document.querySelector('[data-testid=model-info]')?.textContent || ''));
+    await app.setInputFiles('[data-testid=predict-input]', join(FIXTURE, 'Hand', '000000.jpeg'));
+    await app.waitForSelector('[data-testid=prediction-result] tbody tr');
+    assertNoForeignRequests(real.foreign);
+    await real.context.close();
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
