@@ -82,3 +82,88 @@ fn grad_cam_and_saliency_point_at_the_square() {
         }
     }
 }
+
+/// Mean of `values` (a `size` x `size` map) over the square of `corner_dataset` whose
+/// top-left corner is at (`lo`, `lo`).
+fn square_mean(values: &[f32], size: usize, lo: usize) -> f32 {
+    let inside = |v: usize| (lo + 2..lo + size / 2 - 2).contains(&v);
+    let picked: Vec<f32> = values
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| inside(i % size) && inside(i / size))
+        .map(|(_, v)| *v)
+        .collect();
+    picked.iter().sum::<f32>() / picked.len() as f32
+}
+
+/// Known answer with a distractor: two equally bright squares, only one of which decides
+/// the class. The explanation must light the deciding square at least twice as much as the
+/// distractor; a copy of the image's brightness (checked here too) lights both alike.
+#[test]
+fn grad_cam_lights_the_deciding_square_not_the_equally_bright_distractor() {
+    let dataset = common::distractor_dataset(60, 32, 7);
+    let split = split_dataset(&dataset, &SplitConfig::default()).unwrap();
+    let device = Device::flex();
+    let config = TrainingConfig {
+        preset: Preset::Seed,
+        epochs: 8,
+        batch_size: 16,
+        callbacks: CallbackSettings {
+            early_stopping: None,
+            reduce_lr: None,
+            checkpoint: None,
+        },
+        ..Default::default()
+    };
+    let data = TrainingData {
+        dataset: &dataset,
+        train: split.indices(Subset::Train),
+        validation: split.indices(Subset::Validation),
+    };
+    let meta = ModelMeta::new(
+        ModelConfig::new(Preset::Seed, 2, 32),
+        dataset.classes.clone(),
+    );
+    let mut host = TerminalHost::new(None, true);
+    let outcome =
+        pollster::block_on(train(&data, &config, &device, meta, None, &mut host)).unwrap();
+    let assessment = pollster::block_on(assess(&outcome.model, &dataset, &split, &device)).unwrap();
+    assert!(
+        assessment.evaluation.accuracy >= 0.95,
+        "the task is easy: {}",
+        assessment.evaluation.accuracy
+    );
+
+    let corner = dataset.classes.iter().position(|c| c == "corner").unwrap();
+    let with_distractor: Vec<usize> = split
+        .indices(Subset::Test)
+        .into_iter()
+        .filter(|&i| dataset.samples[i].label == corner)
+        .filter(|&i| {
+            let image: Vec<f32> = dataset.image(i).iter().map(|&v| v as f32).collect();
+            square_mean(&image, 32, 16) > 128.0
+        })
+        .collect();
+    assert!(
+        with_distractor.len() >= 3,
+        "{} test images",
+        with_distractor.len()
+    );
+    for &sample in &with_distractor {
+        let image = dataset.image(sample);
+        let brightness: Vec<f32> = image.iter().map(|&v| v as f32).collect();
+        let echo = square_mean(&brightness, 32, 0) / square_mean(&brightness, 32, 16);
+        assert!(
+            echo < 2.0,
+            "the control: brightness lights both squares ({echo})"
+        );
+        let heatmap =
+            pollster::block_on(grad_cam(&outcome.model, image, 32, corner, &device)).unwrap();
+        let deciding = square_mean(&heatmap.values, 32, 0);
+        let distractor = square_mean(&heatmap.values, 32, 16);
+        assert!(
+            deciding > 2.0 * distractor,
+            "sample {sample}: deciding square {deciding} vs distractor {distractor}"
+        );
+    }
+}

@@ -85,6 +85,48 @@ pub fn corner_dataset(per_class: usize, size: u32, seed: u64) -> Dataset {
     builder.finish().0
 }
 
+/// Two classes on a dark, slightly noisy background, each image with a bright distractor
+/// square in the bottom-right quadrant half of the time, whatever its class; class `corner`
+/// also has an equally bright square in the top-left quadrant, class `plain` has not. Only
+/// the top-left square decides the class, so an explanation must light it and not the
+/// distractor, which a copy of the image's brightness cannot do.
+pub fn distractor_dataset(per_class: usize, size: u32, seed: u64) -> Dataset {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        state >> 33
+    };
+    let mut builder = DatasetBuilder::new(size);
+    let side = size as usize;
+    for i in 0..per_class * 2 {
+        let class = ["corner", "plain"][i % 2];
+        let distractor = next() % 2 == 0;
+        let mut pixels = vec![0u8; side * side];
+        for (p, v) in pixels.iter_mut().enumerate() {
+            let (x, y) = (p % side, p / side);
+            *v = (next() % 12) as u8 + 20;
+            let in_square = |lo: usize| {
+                (lo + 2..lo + side / 2 - 2).contains(&x) && (lo + 2..lo + side / 2 - 2).contains(&y)
+            };
+            if (class == "corner" && in_square(0)) || (distractor && in_square(side / 2)) {
+                *v = 240;
+            }
+        }
+        let image = image::DynamicImage::ImageLuma8(
+            image::GrayImage::from_raw(size, size, pixels).unwrap(),
+        );
+        builder.add_file(
+            &format!("{class}/{i:04}.png"),
+            &encode(&image, image::ImageFormat::Png),
+        );
+    }
+    builder.finish().0
+}
+
 /// The full MedNIST, extracted once from `../shared/data/MedNIST.tar.gz` (or `MEDNIST_DIR`).
 /// `None` only when `MEDCLASSIFY_WITHOUT_FULL_DATA=1` says the archive is knowingly absent;
 /// otherwise a missing archive fails the test.
