@@ -9,7 +9,7 @@
 // `scripts/serve.sh` and most end-to-end tests use the plain `dist/` (over loopback its size
 // does not matter); the deployed site (.github/workflows/pages.yml) and the download-budget
 // test use this one.
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -32,8 +32,25 @@ function walk(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
 }
 
+/** Runs `command` (its output shown); ended with this process if that is ended first. */
+function run(command, args) {
+  return new Promise((ok, fail) => {
+    const child = spawn(command, args, { stdio: 'inherit' });
+    const end = () => child.kill('SIGTERM');
+    process.once('SIGTERM', end);
+    process.once('SIGINT', end);
+    child.on('error', fail);
+    child.on('exit', (code, signal) => {
+      process.off('SIGTERM', end);
+      process.off('SIGINT', end);
+      if (code === 0) ok();
+      else fail(new Error(`${command} ended with ${signal || `exit code ${code}`}`));
+    });
+  });
+}
+
 /** `wasm-opt` of `input`, from the cache when this exact input was optimised before. */
-function optimised(input) {
+async function optimised(input) {
   const bytes = readFileSync(input);
   const key = sha256(Buffer.concat([bytes, Buffer.from(WASM_OPT_FLAGS.join(' '))]));
   const cached = join(CACHE, `${key}.wasm`);
@@ -44,8 +61,13 @@ function optimised(input) {
   mkdirSync(CACHE, { recursive: true });
   const partial = `${cached}.${process.pid}.partial`;
   const start = Date.now();
-  log(`wasm-opt -Oz on ${(bytes.length / 1e6).toFixed(1)} MB (about 11 minutes on one core; cached afterwards)`);
-  execFileSync('wasm-opt', [...WASM_OPT_FLAGS, input, '-o', partial], { stdio: 'inherit' });
+  log(`wasm-opt -Oz on ${(bytes.length / 1e6).toFixed(1)} MB (about 7-11 minutes on one core; cached afterwards)`);
+  try {
+    await run('wasm-opt', [...WASM_OPT_FLAGS, input, '-o', partial]);
+  } catch (error) {
+    rmSync(partial, { force: true });
+    throw error;
+  }
   renameSync(partial, cached);
   const result = readFileSync(cached);
   log(`wasm-opt: ${(bytes.length / 1e6).toFixed(1)} MB -> ${(result.length / 1e6).toFixed(1)} MB in ${((Date.now() - start) / 1000).toFixed(0)} s`);
@@ -61,11 +83,11 @@ function writeAtomic(path, bytes) {
 
 async function main() {
   if (!existsSync(join(src, 'index.html'))) throw new Error(`${src}/index.html is missing: run \`trunk build --release\` first`);
-  const staging = `${out}.partial`;
+  const staging = `${out}.${process.pid}.partial`;
   rmSync(staging, { recursive: true, force: true });
   cpSync(src, staging, { recursive: true });
 
-  for (const file of walk(staging).filter((f) => f.endsWith('_bg.wasm'))) writeAtomic(file, optimised(file));
+  for (const file of walk(staging).filter((f) => f.endsWith('_bg.wasm'))) writeAtomic(file, await optimised(file));
 
   // The service worker's cache name follows the files it serves: a new wasm, a new version,
   // so a browser never mixes this build's files with the plain build's.
@@ -100,5 +122,6 @@ async function main() {
 
 main().catch((error) => {
   console.error(`[optimise] ${error.message}`);
+  for (const dir of [`${out}.${process.pid}.partial`]) rmSync(dir, { recursive: true, force: true });
   process.exit(1);
 });

@@ -81,6 +81,8 @@ if has e2e; then
   mkdir -p tests/e2e/artifacts
   node scripts/optimise.mjs dist dist-deploy > tests/e2e/artifacts/optimise.log 2>&1 &
   optimise_pid=$!
+  # A failing test ends the script: the background job ends with it.
+  trap 'kill "$optimise_pid" 2>/dev/null || true' EXIT
   echo "(building dist-deploy/ in the background: tests/e2e/artifacts/optimise.log)"
 fi
 

@@ -10,23 +10,15 @@ use medclassify::model::Preset;
 use medclassify::native::load_folder;
 use medclassify::storage::{ModelFile, decode_weights};
 
+/// The shipped model loads and agrees with the shipped sample (images it may have been
+/// trained on: a smoke test of the file and the page's first screen, not a score; the score
+/// is measured on the held-out split below).
 #[test]
-fn bundled_model_classifies_the_fixture() {
+fn bundled_model_loads_and_classifies_the_shipped_sample() {
     let path = common::repo().join("www/models/seed-mednist.mcmodel");
     let file = ModelFile::from_bytes(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(file.meta.model.preset(), Preset::Seed);
     assert_eq!(file.meta.image_size, 32);
-    let test = file
-        .meta
-        .test
-        .as_ref()
-        .expect("the bundled model carries its test metrics");
-    assert!(test.total > 8_000, "tested on the full MedNIST test split");
-    assert!(
-        test.accuracy >= 0.997,
-        "recorded test accuracy {}",
-        test.accuracy
-    );
 
     let device = Device::flex();
     let model = decode_weights(&file.meta.model, &file.weights, &device).unwrap();

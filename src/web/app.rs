@@ -9,7 +9,8 @@ use super::hooks::use_engine;
 use super::protocol::Request;
 use super::state::{Action, AppState, Step};
 
-fn debug_mode() -> bool {
+/// `?debug=1` in the address: the page shows its test hooks.
+pub fn debug_mode() -> bool {
     gloo::utils::window()
         .location()
         .search()

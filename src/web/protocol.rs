@@ -25,6 +25,10 @@ pub enum BackendPreference {
     Cpu,
     /// The Flex CPU backend on one core (leaves the other cores to the rest of the machine).
     CpuOneCore,
+    /// `Auto` that runs its probe even on a software adapter, where `Auto` takes the CPU
+    /// without measuring (a test hook, offered with `?debug=1`: the only adapter the tests
+    /// have is SwiftShader).
+    AutoProbe,
 }
 
 impl BackendPreference {
@@ -35,6 +39,7 @@ impl BackendPreference {
             BackendPreference::Webgpu => "webgpu",
             BackendPreference::Cpu => "cpu",
             BackendPreference::CpuOneCore => "cpu1",
+            BackendPreference::AutoProbe => "auto-probe",
         }
     }
 }

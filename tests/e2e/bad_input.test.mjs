@@ -41,6 +41,20 @@ function badFolder() {
   return dir;
 }
 
+/** The ready model with its JSON header changed by `edit`, written to the artifacts. */
+function crafted(name, edit) {
+  const bytes = readFileSync(join(ROOT, 'www', 'models', 'seed-mednist.mcmodel'));
+  const length = bytes.readUInt32LE(8);
+  const header = JSON.parse(bytes.subarray(12, 12 + length).toString());
+  edit(header);
+  const json = Buffer.from(JSON.stringify(header));
+  const size = Buffer.alloc(4);
+  size.writeUInt32LE(json.length);
+  const path = join(ARTIFACTS, name);
+  writeFileSync(path, Buffer.concat([bytes.subarray(0, 8), size, json, bytes.subarray(12 + length)]));
+  return path;
+}
+
 test('bad files are listed with reasons, a tiny class is named, bad model files are refused', { timeout: 300_000 }, async () => {
   const server = await serve('/');
   const browser = await launch();
@@ -56,6 +70,23 @@ test('bad files are listed with reasons, a tiny class is named, bad model files 
     await page.setInputFiles('[data-testid=model-upload]', notModel);
     await page.waitForFunction(() => /not a MedClassify model file/.test(document.querySelector('.notices')?.textContent || ''));
     assert.match(await page.textContent('[data-testid=model-info]'), /bundled ready model/);
+
+    // Crafted from the ready model: a dropout Burn would panic on is refused, naming the
+    // field; a diverged history (a loss of 1e308, a NaN) loads and its charts stay finite.
+    await page.setInputFiles('[data-testid=model-upload]', crafted('dropout.mcmodel', (h) => { h.model.dropout = 1.5; }));
+    await page.waitForFunction(() => /dropout is 1\.5/.test(document.querySelector('.notices')?.textContent || ''));
+    assert.match(await page.textContent('[data-testid=model-info]'), /bundled ready model/);
+    await page.setInputFiles('[data-testid=model-upload]', crafted('diverged.mcmodel', (h) => {
+      h.history[0].loss = 1e308;
+      h.history[1].val_loss = 'NaN';
+    }));
+    await page.waitForFunction(() => /loaded from a file/.test(document.querySelector('[data-testid=model-info]')?.textContent || ''));
+    await gotoStep(page, 'train');
+    const charts = await page.locator('[data-testid=loss-chart] svg').innerHTML();
+    assert.ok(charts.length > 100, 'the loss chart is drawn');
+    assert.doesNotMatch(charts, /NaN|Infinity|\binf\b/, 'no coordinate in the chart is infinite or NaN');
+    await shot(page, 'bad-input-diverged-model');
+    await gotoStep(page, 'predict');
 
     // A folder with bad files and a class of two images.
     await loadFolder(page, badFolder());

@@ -1,6 +1,7 @@
-// Losing the GPU mid-run: training continues on the CPU from the last completed epoch and
-// the page says so. (The device is destroyed through the ?debug test hook.)
+// Losing the GPU mid-run: training continues on the CPU from the last completed epoch (its
+// weights, its history) and the page says so. (The device is destroyed through the ?debug test hook.)
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, setEpochs, shot, waitForStatus } from './helpers.mjs';
 
@@ -23,6 +24,13 @@ test('a lost WebGPU device hands training to the CPU', { timeout: 900_000 }, asy
     assert.match(await notices(page), /GPU device was lost after epoch \d; training continues on the CPU from the last completed epoch/);
     assert.match(await page.textContent('[data-testid=training-backend]'), /on CPU/);
     assert.match(await page.textContent('[data-testid=epoch-progress]'), /Epoch 3 \/ 3/);
+    // The CPU went on from epoch 1's weights: the history holds each epoch once, and the
+    // first epoch on the CPU continues the descent (an untrained network would be back at
+    // epoch 1's loss, about ln 6).
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('text=Download history (CSV)')]);
+    const rows = readFileSync(await download.path(), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+    assert.deepEqual(rows.map((r) => r[0]), [1, 2, 3], `history: ${JSON.stringify(rows)}`);
+    assert.ok(rows[1][1] < rows[0][1] - 0.05, `loss after the loss of the GPU: ${JSON.stringify(rows)}`);
     await shot(page, 'device-loss');
     assertNoForeignRequests(foreign);
   } finally {

@@ -1,7 +1,8 @@
 // The check every end-to-end test relies on ("no request leaves the page's origin") must
-// itself be able to fail: a positive control. A page and a dedicated worker of the test's
-// origin make requests to another origin (127.0.0.2, loopback: nothing leaves the machine);
-// the check must see both. Then the real app, booted and used, must make none.
+// itself be able to fail: a positive control. A page, a dedicated worker and a service worker
+// of the test's origin make requests to another origin (127.0.0.2, loopback: nothing leaves
+// the machine); the check must see all three. Then the real app, booted and used, must make
+// none.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -9,7 +10,16 @@ import { FIXTURE, assertNoForeignRequests, gotoStep, launch, newContext, openApp
 
 const FOREIGN = 'http://127.0.0.2:9';
 
-test('the egress check sees a foreign request from a page and from a worker, and the app makes none', { timeout: 600_000 }, async () => {
+/** A service worker script for the control page (a service worker's own requests are the
+ * hardest for a test to see). */
+async function routeServiceWorker(context, origin) {
+  await context.route(`${origin}/control-sw.js`, (route) => route.fulfill({
+    contentType: 'text/javascript',
+    body: `self.addEventListener('install', (e) => e.waitUntil(fetch('${FOREIGN}/from-service-worker').catch(() => {})));`,
+  }));
+}
+
+test('the egress check sees a foreign request from a page, a worker and a service worker, and the app makes none', { timeout: 600_000 }, async () => {
   const server = await serve('/');
   const browser = await launch();
   const origin = new URL(server.url).origin;
@@ -22,17 +32,21 @@ test('the egress check sees a foreign request from a page and from a worker, and
       body: `<!doctype html><title>control</title><script>
         fetch('${FOREIGN}/from-page').catch(() => {});
         new Worker('control-worker.js');
+        navigator.serviceWorker.register('control-sw.js');
       </script>`,
     }));
     await page.route(`${origin}/control-worker.js`, (route) => route.fulfill({
       contentType: 'text/javascript',
       body: `fetch('${FOREIGN}/from-worker').catch(() => {});`,
     }));
+    await routeServiceWorker(control.context, origin);
     await page.goto(`${origin}/control.html`);
     const deadline = Date.now() + 60_000;
-    while (control.foreign.length < 2 && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 100));
+    const seen = (end) => control.foreign.some((url) => url.endsWith(end));
+    while (!(seen('/from-page') && seen('/from-worker') && seen('/from-service-worker')) && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 100));
     assert.ok(control.foreign.some((url) => url.endsWith('/from-page')), `page request not seen: ${control.foreign}`);
     assert.ok(control.foreign.some((url) => url.endsWith('/from-worker')), `worker request not seen: ${control.foreign}`);
+    assert.ok(seen('/from-service-worker'), `service worker request not seen: ${control.foreign}`);
     assert.throws(() => assertNoForeignRequests(control.foreign), /requests left the page's origin/);
     await control.context.close();
 

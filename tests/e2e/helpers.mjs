@@ -14,6 +14,8 @@ export const DIST = join(ROOT, 'dist');
 export const DEPLOY = join(ROOT, 'dist-deploy');
 export const FIXTURE = join(ROOT, 'www', 'sample', 'MedNIST');
 export const ARTIFACTS = join(ROOT, 'tests', 'e2e', 'artifacts');
+/** The native command the page is compared with (scripts/test.sh builds it). */
+export const CLI = join(process.env.CARGO_TARGET_DIR || join(ROOT, 'target'), 'release', 'medclassify');
 mkdirSync(ARTIFACTS, { recursive: true });
 
 const CHROMIUM = process.env.MEDCLASSIFY_CHROMIUM || '/usr/bin/chromium';

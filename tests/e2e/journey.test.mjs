@@ -1,11 +1,12 @@
 // The whole journey of a user, in headless Chromium on WebGPU: load a folder, train, watch
 // the charts, evaluate, predict, download the model, reload, load the model, resume.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import {
-  ARTIFACTS, FIXTURE, assertAccessible, assertNoForeignRequests, gotoStep, launch, loadFolder, newContext, notices, openApp,
+  ARTIFACTS, CLI, FIXTURE, assertAccessible, assertNoForeignRequests, gotoStep, launch, loadFolder, newContext, notices, openApp,
   serve, setEpochs, shot, waitForBoot, waitForStatus,
 } from './helpers.mjs';
 
@@ -27,6 +28,9 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     assert.equal(await page.locator('[data-testid=split-table] tbody tr').count(), 6);
     assert.match(await page.textContent('[data-testid=duplicates] summary'), /3 groups, 4 redundant files/);
     assert.equal(await page.locator('.sample-grid canvas').count(), 48);
+    const [manifestDownload] = await Promise.all([page.waitForEvent('download'), page.click('text=Download manifest (CSV)')]);
+    const manifest = readFileSync(await manifestDownload.path(), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    assert.equal(manifest.length, 247);
     await shot(page, 'journey-02-data');
     await assertAccessible(page, 'data step, loaded');
 
@@ -79,6 +83,8 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     assert.match(await rows.nth(1).textContent(), /cannot classify: not an image/);
     await rows.nth(0).locator('button', { hasText: 'Grad-CAM' }).click();
     await page.waitForSelector('[data-testid=explanation] canvas');
+    const [predictionsDownload] = await Promise.all([page.waitForEvent('download'), page.click('text=Download results (CSV)')]);
+    const [header, first] = readFileSync(await predictionsDownload.path(), 'utf8').trim().split('\n').map((l) => l.split(','));
     await shot(page, 'journey-06-predict');
     await assertAccessible(page, 'predict step');
 
@@ -87,6 +93,30 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     const modelPath = join(ARTIFACTS, 'journey.mcmodel');
     await download.saveAs(modelPath);
     assert.equal(readFileSync(modelPath).subarray(0, 6).toString(), 'MEDCLS');
+
+    // The numbers the page showed, checked against the native command on the model it saved
+    // (Flex CPU; the page trained and scored on WebGPU). The prediction: the same class, every
+    // probability within 1e-3.
+    const native = JSON.parse(execFileSync(CLI, ['predict', '--model', modelPath, join(FIXTURE, 'Hand', '000000.jpeg'), '--json']).toString())[0];
+    assert.equal(first[1], native.class, `page ${first.join(',')} vs native ${JSON.stringify(native)}`);
+    for (const { class: name, probability } of native.top) {
+      const column = header.indexOf(name);
+      assert.ok(Math.abs(Number(first[column]) - probability) < 1e-3, `${name}: page ${first[column]}, native ${probability}`);
+    }
+    // The test accuracy: the test split of the page's manifest, scored natively, agrees to
+    // within one image (a near-tie may fall either way between WebGPU and the CPU).
+    const testDir = join(ARTIFACTS, 'journey-test-split');
+    rmSync(testDir, { recursive: true, force: true });
+    const testRows = manifest.filter((row) => row[2] === 'test');
+    for (const [path] of testRows) {
+      mkdirSync(dirname(join(testDir, path)), { recursive: true });
+      copyFileSync(join(FIXTURE, path), join(testDir, path));
+    }
+    const scored = JSON.parse(execFileSync(CLI, ['evaluate', '--model', modelPath, testDir, '--backend', 'cpu', '--json']).toString());
+    assert.equal(scored.images, testRows.length);
+    const shown = Number((await page.textContent('[data-testid=test-accuracy]')).replace('%', '')) / 100;
+    assert.ok(Math.abs(shown - scored.evaluation.accuracy) <= 1 / testRows.length + 1e-4,
+      `page ${shown}, native ${scored.evaluation.accuracy} on ${testRows.length} test images`);
 
     // 6. Reload: the model and its history come back from IndexedDB.
     await page.reload();

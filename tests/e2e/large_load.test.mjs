@@ -9,9 +9,8 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ARTIFACTS, FIXTURE, ROOT, assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, shot } from './helpers.mjs';
+import { ARTIFACTS, CLI, FIXTURE, ROOT, assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, shot } from './helpers.mjs';
 
-const CLI = join(process.env.CARGO_TARGET_DIR || join(ROOT, 'target'), 'release', 'medclassify');
 
 /** The shipped subset `copies` times over (copies are exact duplicates), plus bad files. */
 function largeFolder(name, copies) {

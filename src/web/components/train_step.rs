@@ -95,6 +95,7 @@ pub fn TrainStep() -> Html {
                 "webgpu" => BackendPreference::Webgpu,
                 "cpu" => BackendPreference::Cpu,
                 "cpu1" => BackendPreference::CpuOneCore,
+                "auto-probe" => BackendPreference::AutoProbe,
                 _ => BackendPreference::Auto,
             };
             app.dispatch(Action::SetBackend(preference));
@@ -199,6 +200,9 @@ pub fn TrainStep() -> Html {
                                 <option value="webgpu" selected={state.backend_preference == BackendPreference::Webgpu}>{"WebGPU"}</option>
                                 <option value="cpu" selected={state.backend_preference == BackendPreference::Cpu}>{"CPU"}</option>
                                 <option value="cpu1" selected={state.backend_preference == BackendPreference::CpuOneCore}>{"CPU (one core)"}</option>
+                                if crate::web::app::debug_mode() {
+                                    <option value="auto-probe" selected={state.backend_preference == BackendPreference::AutoProbe}>{"auto, probing even a software adapter (test hook)"}</option>
+                                }
                             </select>
                         </label>
                         <label class="check"><input type="checkbox" checked={config.augmentation.is_some()}

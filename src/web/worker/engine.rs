@@ -408,7 +408,7 @@ impl Engine {
                     )
                 }
             },
-            BackendPreference::Auto => {
+            BackendPreference::Auto | BackendPreference::AutoProbe => {
                 if !self.gpu.available {
                     let (d, n) = cpu();
                     let why = self
@@ -418,7 +418,7 @@ impl Engine {
                         .unwrap_or_else(|| "WebGPU is unavailable".into());
                     return (d, n, format!("auto: {why}"));
                 }
-                if self.gpu.software {
+                if self.gpu.software && preference != BackendPreference::AutoProbe {
                     let (d, n) = cpu();
                     return (
                         d,
