@@ -3,20 +3,12 @@
 
 mod common;
 
-use std::process::Command;
 
 use image::{DynamicImage, ImageBuffer, ImageFormat, Luma};
 
 fn medclassify(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_medclassify"))
-        .args(args)
-        .output()
-        .expect("the command runs");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let (ok, stdout, stderr, _) = common::run_cli(args);
+    (ok, stdout, stderr)
 }
 
 #[test]

@@ -521,19 +521,7 @@ fn odd_names_stay_distinct_and_special_files_are_reported() {
     assert!(skipped_with(&report, "CXR/huge.jpeg").contains("the limit is"));
 }
 
-fn medclassify(args: &[&str]) -> (bool, String, String, Duration) {
-    let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_medclassify"))
-        .args(args)
-        .output()
-        .expect("the command runs");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-        started.elapsed(),
-    )
-}
+use common::run_cli as medclassify;
 
 #[cfg(target_os = "linux")]
 #[test]

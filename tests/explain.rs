@@ -5,9 +5,9 @@
 mod common;
 
 use burn::prelude::*;
-use medclassify::data::{SplitConfig, Subset, split_dataset};
+use medclassify::data::{Dataset, Split, SplitConfig, Subset, split_dataset};
 use medclassify::evaluation::{assess, grad_cam, saliency};
-use medclassify::model::{ModelConfig, Preset};
+use medclassify::model::{Classifier, ModelConfig, Preset};
 use medclassify::native::TerminalHost;
 use medclassify::storage::ModelMeta;
 use medclassify::training::{CallbackSettings, TrainingConfig, TrainingData, train};
@@ -22,14 +22,13 @@ fn quadrant_means(values: &[f32], size: usize) -> [f32; 4] {
     sums.map(|s| s / n)
 }
 
-#[test]
-fn grad_cam_and_saliency_point_at_the_square() {
-    let dataset = common::corner_dataset(40, 32, 5);
-    let split = split_dataset(&dataset, &SplitConfig::default()).unwrap();
+/// The seed network trained on `dataset` (a synthetic task it must learn to 95 %).
+fn trained(dataset: &Dataset, epochs: usize) -> (Split, Classifier, Device) {
+    let split = split_dataset(dataset, &SplitConfig::default()).unwrap();
     let device = Device::flex();
     let config = TrainingConfig {
         preset: Preset::Seed,
-        epochs: 6,
+        epochs,
         batch_size: 16,
         callbacks: CallbackSettings {
             early_stopping: None,
@@ -39,23 +38,30 @@ fn grad_cam_and_saliency_point_at_the_square() {
         ..Default::default()
     };
     let data = TrainingData {
-        dataset: &dataset,
+        dataset,
         train: split.indices(Subset::Train),
         validation: split.indices(Subset::Validation),
     };
     let meta = ModelMeta::new(
-        ModelConfig::new(Preset::Seed, 3, 32),
+        ModelConfig::new(Preset::Seed, dataset.classes.len(), 32),
         dataset.classes.clone(),
     );
     let mut host = TerminalHost::new(None, true);
     let outcome =
         pollster::block_on(train(&data, &config, &device, meta, None, &mut host)).unwrap();
-    let assessment = pollster::block_on(assess(&outcome.model, &dataset, &split, &device)).unwrap();
+    let assessment = pollster::block_on(assess(&outcome.model, dataset, &split, &device)).unwrap();
     assert!(
         assessment.evaluation.accuracy >= 0.95,
         "the task is easy: {}",
         assessment.evaluation.accuracy
     );
+    (split, outcome.model, device)
+}
+
+#[test]
+fn grad_cam_and_saliency_point_at_the_square() {
+    let dataset = common::corner_dataset(40, 32, 5);
+    let (split, model, device) = trained(&dataset, 6);
 
     let corner = dataset.classes.iter().position(|c| c == "corner").unwrap();
     let tests: Vec<usize> = split
@@ -67,8 +73,8 @@ fn grad_cam_and_saliency_point_at_the_square() {
     for &sample in &tests {
         let image = dataset.image(sample);
         for heatmap in [
-            pollster::block_on(grad_cam(&outcome.model, image, 32, corner, &device)).unwrap(),
-            pollster::block_on(saliency(&outcome.model, image, 32, corner, &device)).unwrap(),
+            pollster::block_on(grad_cam(&model, image, 32, corner, &device)).unwrap(),
+            pollster::block_on(saliency(&model, image, 32, corner, &device)).unwrap(),
         ] {
             assert_eq!(heatmap.values.len(), 32 * 32);
             let [top_left, top_right, bottom_left, bottom_right] =
@@ -102,37 +108,7 @@ fn square_mean(values: &[f32], size: usize, lo: usize) -> f32 {
 #[test]
 fn grad_cam_lights_the_deciding_square_not_the_equally_bright_distractor() {
     let dataset = common::distractor_dataset(60, 32, 7);
-    let split = split_dataset(&dataset, &SplitConfig::default()).unwrap();
-    let device = Device::flex();
-    let config = TrainingConfig {
-        preset: Preset::Seed,
-        epochs: 8,
-        batch_size: 16,
-        callbacks: CallbackSettings {
-            early_stopping: None,
-            reduce_lr: None,
-            checkpoint: None,
-        },
-        ..Default::default()
-    };
-    let data = TrainingData {
-        dataset: &dataset,
-        train: split.indices(Subset::Train),
-        validation: split.indices(Subset::Validation),
-    };
-    let meta = ModelMeta::new(
-        ModelConfig::new(Preset::Seed, 2, 32),
-        dataset.classes.clone(),
-    );
-    let mut host = TerminalHost::new(None, true);
-    let outcome =
-        pollster::block_on(train(&data, &config, &device, meta, None, &mut host)).unwrap();
-    let assessment = pollster::block_on(assess(&outcome.model, &dataset, &split, &device)).unwrap();
-    assert!(
-        assessment.evaluation.accuracy >= 0.95,
-        "the task is easy: {}",
-        assessment.evaluation.accuracy
-    );
+    let (split, model, device) = trained(&dataset, 8);
 
     let corner = dataset.classes.iter().position(|c| c == "corner").unwrap();
     let with_distractor: Vec<usize> = split
@@ -157,8 +133,7 @@ fn grad_cam_lights_the_deciding_square_not_the_equally_bright_distractor() {
             echo < 2.0,
             "the control: brightness lights both squares ({echo})"
         );
-        let heatmap =
-            pollster::block_on(grad_cam(&outcome.model, image, 32, corner, &device)).unwrap();
+        let heatmap = pollster::block_on(grad_cam(&model, image, 32, corner, &device)).unwrap();
         let deciding = square_mean(&heatmap.values, 32, 0);
         let distractor = square_mean(&heatmap.values, 32, 16);
         assert!(

@@ -490,3 +490,56 @@ fn resume_restores_the_learning_rate_and_callback_state_by_value() {
     assert_eq!(outcome.reason, StopReason::EarlyStopping);
     assert_eq!(outcome.meta.history.len(), 4);
 }
+
+/// A checkpoint that cannot be written is reported (training goes on): the best-model save
+/// as a `save_failed` callback event, the resume point as a notice.
+#[test]
+fn a_failed_checkpoint_write_is_reported_and_training_goes_on() {
+    let (dataset, split) = fixture();
+    let config = TrainingConfig {
+        epochs: 2,
+        batch_size: 32,
+        ..Default::default()
+    };
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let data = TrainingData {
+        dataset: &dataset,
+        train: split.indices(Subset::Train),
+        validation: split.indices(Subset::Validation),
+    };
+    let meta = ModelMeta::new(
+        ModelConfig::new(Preset::Seed, 6, 32),
+        dataset.classes.clone(),
+    );
+    let nowhere = common::temp_dir("no-checkpoints")
+        .join("missing")
+        .join("run.mcmodel");
+    let mut host = TerminalHost::new(Some(nowhere), true);
+    let outcome = pollster::block_on(train(
+        &data,
+        &config,
+        &Device::flex(),
+        meta,
+        None,
+        &mut host,
+    ))
+    .unwrap();
+    assert_eq!(outcome.meta.history.len(), 2, "training went on");
+    let notices: Vec<&String> = host
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            TrainingEvent::Notice { message } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notices.len(), 2, "{notices:?}");
+    assert!(notices[0].contains("the checkpoint after epoch 1 could not be saved"));
+    assert!(
+        outcome
+            .meta
+            .callback_events
+            .iter()
+            .any(|e| e.callback == "ModelCheckpoint" && e.action == "save_failed")
+    );
+}

@@ -45,41 +45,62 @@ pub fn encode(image: &image::DynamicImage, format: image::ImageFormat) -> Vec<u8
     out.into_inner()
 }
 
+/// A seeded generator of small numbers (a linear congruential one: no dependency, the same
+/// on every platform).
+fn generator(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        state >> 33
+    }
+}
+
+/// A `size` x `size` PNG on a dark noisy background with a bright square in the top-left
+/// quadrant and/or one in the bottom-right quadrant, added to `builder` as `path`.
+fn add_squares(
+    builder: &mut DatasetBuilder,
+    path: &str,
+    size: u32,
+    (top_left, bottom_right): (bool, bool),
+    next: &mut impl FnMut() -> u64,
+) {
+    let side = size as usize;
+    let mut pixels = vec![0u8; side * side];
+    for (p, v) in pixels.iter_mut().enumerate() {
+        let (x, y) = (p % side, p / side);
+        *v = (next() % 12) as u8 + 20;
+        let in_square = |lo: usize| {
+            (lo + 2..lo + side / 2 - 2).contains(&x) && (lo + 2..lo + side / 2 - 2).contains(&y)
+        };
+        if (top_left && in_square(0)) || (bottom_right && in_square(side / 2)) {
+            *v = 240;
+        }
+    }
+    let image =
+        image::DynamicImage::ImageLuma8(image::GrayImage::from_raw(size, size, pixels).unwrap());
+    builder.add_file(path, &encode(&image, image::ImageFormat::Png));
+}
+
 /// A three-class synthetic data set on a dark, slightly noisy background: class `corner`
 /// has a bright square in the top-left quadrant, class `opposite` one in the bottom-right
 /// quadrant, class `plain` has none. Telling `corner` from both others needs evidence
 /// from the top-left square itself.
 pub fn corner_dataset(per_class: usize, size: u32, seed: u64) -> Dataset {
-    let mut state = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let mut noise = move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((state >> 33) % 12) as u8 + 20
-    };
+    let mut next = generator(seed);
     let mut builder = DatasetBuilder::new(size);
-    let side = size as usize;
     for i in 0..per_class * 3 {
         let class = ["corner", "opposite", "plain"][i % 3];
-        let mut pixels = vec![0u8; side * side];
-        for (p, v) in pixels.iter_mut().enumerate() {
-            let (x, y) = (p % side, p / side);
-            *v = noise();
-            let in_square = |lo: usize| {
-                (lo + 2..lo + side / 2 - 2).contains(&x) && (lo + 2..lo + side / 2 - 2).contains(&y)
-            };
-            if (class == "corner" && in_square(0)) || (class == "opposite" && in_square(side / 2)) {
-                *v = 240;
-            }
-        }
-        let image = image::DynamicImage::ImageLuma8(
-            image::GrayImage::from_raw(size, size, pixels).unwrap(),
-        );
-        builder.add_file(
+        let squares = (class == "corner", class == "opposite");
+        add_squares(
+            &mut builder,
             &format!("{class}/{i:04}.png"),
-            &encode(&image, image::ImageFormat::Png),
+            size,
+            squares,
+            &mut next,
         );
     }
     builder.finish().0
@@ -91,37 +112,17 @@ pub fn corner_dataset(per_class: usize, size: u32, seed: u64) -> Dataset {
 /// the top-left square decides the class, so an explanation must light it and not the
 /// distractor, which a copy of the image's brightness cannot do.
 pub fn distractor_dataset(per_class: usize, size: u32, seed: u64) -> Dataset {
-    let mut state = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        state >> 33
-    };
+    let mut next = generator(seed);
     let mut builder = DatasetBuilder::new(size);
-    let side = size as usize;
     for i in 0..per_class * 2 {
         let class = ["corner", "plain"][i % 2];
-        let distractor = next() % 2 == 0;
-        let mut pixels = vec![0u8; side * side];
-        for (p, v) in pixels.iter_mut().enumerate() {
-            let (x, y) = (p % side, p / side);
-            *v = (next() % 12) as u8 + 20;
-            let in_square = |lo: usize| {
-                (lo + 2..lo + side / 2 - 2).contains(&x) && (lo + 2..lo + side / 2 - 2).contains(&y)
-            };
-            if (class == "corner" && in_square(0)) || (distractor && in_square(side / 2)) {
-                *v = 240;
-            }
-        }
-        let image = image::DynamicImage::ImageLuma8(
-            image::GrayImage::from_raw(size, size, pixels).unwrap(),
-        );
-        builder.add_file(
+        let squares = (class == "corner", next() % 2 == 0);
+        add_squares(
+            &mut builder,
             &format!("{class}/{i:04}.png"),
-            &encode(&image, image::ImageFormat::Png),
+            size,
+            squares,
+            &mut next,
         );
     }
     builder.finish().0
@@ -195,4 +196,19 @@ pub fn png_bomb() -> Vec<u8> {
     let crc = crc32(&bytes[12..29]);
     bytes[29..33].copy_from_slice(&crc.to_be_bytes());
     bytes
+}
+
+/// Runs the `medclassify` command as a user would: (succeeded, stdout, stderr, wall time).
+pub fn run_cli(args: &[&str]) -> (bool, String, String, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_medclassify"))
+        .args(args)
+        .output()
+        .expect("the command runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        started.elapsed(),
+    )
 }
