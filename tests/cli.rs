@@ -3,7 +3,6 @@
 
 mod common;
 
-
 use image::{DynamicImage, ImageBuffer, ImageFormat, Luma};
 
 fn medclassify(args: &[&str]) -> (bool, String, String) {
