@@ -24,20 +24,27 @@ self.addEventListener("activate", (event) => {
   })());
 });
 
+// The page and the two scripts whose names do not change with their contents (boot.js and
+// engine.js, which load the wasm the page names): network first, so a new build is taken
+// whole (its page, its scripts, its content-hashed wasm) and never an old engine.js beside a
+// new wasm; this build's cache when offline. Everything else has a content-hashed name or is
+// data: cache first.
+const NETWORK_FIRST = /\/(boot|engine)\.js$/;
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   event.respondWith((async () => {
     const cache = await caches.open(CACHE);
-    // The page itself: network first (to pick up new builds), cache when offline.
-    if (request.mode === "navigate") {
+    if (request.mode === "navigate" || NETWORK_FIRST.test(url.pathname)) {
       try {
         const response = await fetch(request);
         if (response.ok) cache.put(request, response.clone());
         return response;
       } catch (error) {
-        return (await cache.match(request, { ignoreVary: true })) || (await cache.match("./", { ignoreVary: true })) || Response.error();
+        const fallback = request.mode === "navigate" ? await cache.match("./", { ignoreVary: true }) : null;
+        return (await cache.match(request, { ignoreVary: true })) || fallback || Response.error();
       }
     }
     // Exact URLs only: every file of a build is in this build's cache under its own name.

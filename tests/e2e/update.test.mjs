@@ -1,0 +1,58 @@
+// A new build deployed over an old one, with the old one's service worker in charge: the
+// reload takes the new build whole (its engine.js, not the old one from the cache beside the
+// new wasm), and the new service worker replaces the old build's cache.
+import assert from 'node:assert/strict';
+import { cpSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ARTIFACTS, DIST, assertNoForeignRequests, launch, newContext, openApp, waitForBoot } from './helpers.mjs';
+import { startServer } from './server.mjs';
+
+const version = (dir) => readFileSync(join(dir, 'sw.js'), 'utf8').match(/const VERSION = "([^"]*)"/)[1];
+
+test('an update is taken whole: the new engine.js, then the new cache only', { timeout: 600_000 }, async () => {
+  const base = join(ARTIFACTS, 'update');
+  rmSync(base, { recursive: true, force: true });
+  mkdirSync(base, { recursive: true });
+  const [a, b, live] = ['a', 'b', 'live'].map((n) => join(base, n));
+  cpSync(DIST, a, { recursive: true, dereference: true });
+  cpSync(DIST, b, { recursive: true, dereference: true });
+  // Build B: another engine.js (same wasm) and so another version.
+  writeFileSync(join(b, 'engine.js'), `${readFileSync(join(b, 'engine.js'), 'utf8')}\nconsole.log('medclassify: engine of build B');\n`);
+  // Its service worker installs slowly (a large precache over a slow network, simulated: 15 s),
+  // so the reload below is served by A's service worker, as after a real deployment.
+  writeFileSync(join(b, 'sw.js'), readFileSync(join(b, 'sw.js'), 'utf8')
+    .replace(/const VERSION = "[^"]*"/, `const VERSION = "${version(a)}-b"`)
+    .replace('const cache = await caches.open(CACHE);', 'await new Promise((ok) => setTimeout(ok, 15000));\n    const cache = await caches.open(CACHE);'));
+  assert.match(readFileSync(join(b, 'sw.js'), 'utf8'), /setTimeout\(ok, 15000\)/);
+  symlinkSync(a, live);
+
+  const server = await startServer({ root: live, prefix: '/' });
+  const browser = await launch();
+  const origin = new URL(server.url).origin;
+  const { context, foreign } = await newContext(browser, origin, { intercept: false });
+  try {
+    const page = await openApp(context, server.url);
+    await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+    await page.waitForFunction((v) => caches.has(`medclassify-${v}`), version(a));
+
+    // Deploy B over A, then reload under A's service worker.
+    rmSync(live);
+    symlinkSync(b, live);
+    let engineOfB = false;
+    page.on('worker', (worker) => worker.on('console', (m) => { if (m.text().includes('engine of build B')) engineOfB = true; }));
+    await page.reload();
+    await waitForBoot(page);
+    for (let i = 0; i < 100 && !engineOfB; i++) await new Promise((ok) => setTimeout(ok, 100));
+    assert.ok(engineOfB, "the engine runs build B's engine.js, not the old one from the cache");
+    // B's service worker takes over and keeps B's cache only.
+    await page.waitForFunction(async (v) => {
+      const keys = (await caches.keys()).filter((k) => k.startsWith('medclassify-'));
+      return keys.length === 1 && keys[0] === `medclassify-${v}`;
+    }, `${version(a)}-b`);
+    assertNoForeignRequests(foreign);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
