@@ -28,7 +28,7 @@ logs=$(mktemp -d)
 pids=()
 names=()
 if ! trunk --version 2>/dev/null | grep -qx "trunk $TRUNK_VERSION"; then
-  say "compiling trunk $TRUNK_VERSION (about 12 minutes on 2 cores; log: $logs/trunk.log)"
+  say "compiling trunk $TRUNK_VERSION (about 8 minutes on 2 cores; log: $logs/trunk.log)"
   cargo install --locked trunk --version "$TRUNK_VERSION" --no-default-features > "$logs/trunk.log" 2>&1 &
   pids+=($!); names+=(trunk)
 fi
@@ -42,7 +42,7 @@ fi
 if [ ${#pids[@]} -gt 0 ]; then
   ( while sleep 60; do
       line=""
-      for n in "${names[@]}"; do line="$line $n: $(grep -c '^ *Compiling' "$logs/$n.log" 2>/dev/null || echo 0) crates;"; done
+      for n in "${names[@]}"; do line="$line $n: $(grep -c '^ *Compiling' "$logs/$n.log" 2>/dev/null || true) crates;"; done
       say "still compiling:$line"
     done ) &
   ticker=$!

@@ -7,14 +7,14 @@ mod common;
 
 use burn::prelude::*;
 use futures::future::LocalBoxFuture;
-use medclassify::data::{Dataset, SplitConfig, Subset, split_dataset};
+use medclassify::data::{Dataset, SplitConfig, Subset, batch_pixels, images_tensor, split_dataset};
 use medclassify::model::{ModelConfig, SeedConfig};
 use medclassify::native::{TerminalHost, ThreadPeer, load_folder};
 use medclassify::storage::ModelMeta;
 use medclassify::training::{
     CallbackSettings, GradientPeer, GradientReplica, PeerGradients, PeerSetup, PeerStep,
-    StopReason, TrainingConfig, TrainingData, TrainingEvent, batch_pixels, combine_gradients,
-    flat_gradients, flat_weights, images_tensor, part_gradients, train,
+    StopReason, TrainingConfig, TrainingData, TrainingEvent, combine_gradients, flat_gradients,
+    flat_weights, part_gradients, train,
 };
 
 /// The Flex backend draws from one process-wide generator: runs take turns.

@@ -3,10 +3,10 @@
 #![cfg(target_arch = "wasm32")]
 
 use burn::prelude::*;
+use medclassify::data::make_batch;
 use medclassify::data::{Dataset, DatasetBuilder};
 use medclassify::model::{ModelConfig, SeedConfig, StrongConfig};
 use medclassify::storage::{decode_weights, encode_weights, parameter_values};
-use medclassify::training::make_batch;
 use wasm_bindgen_test::*;
 
 // In a dedicated worker, as the app trains; the page stays free for the test runner.

@@ -10,6 +10,7 @@
 //! 5. [`Manifest`] writes the result as CSV or JSON.
 
 mod augment;
+mod batcher;
 mod class_names;
 mod dataset;
 mod dataset_file;
@@ -22,6 +23,7 @@ mod report;
 mod split;
 
 pub use augment::{AugmentConfig, augment_image};
+pub use batcher::{batch_data, batch_pixels, images_tensor, make_batch};
 pub use class_names::{MAX_CLASS_NAME, validate_class_names};
 pub use dataset::{Dataset, DatasetBuilder, PreparedImage, Sample, prepare_file};
 pub use dataset_file::{DATASET_MAGIC, DatasetHeader, SampleRecord, read_dataset, write_dataset};

@@ -5,10 +5,12 @@ use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
 
-use super::{ECE_BINS, Evaluation, Scores, argmax, calibration, fit_temperature, score_samples};
+use super::{
+    CalibrationSummary, ECE_BINS, Evaluation, Scores, argmax, calibration, fit_temperature,
+    score_samples,
+};
 use crate::data::{Dataset, Split, Subset};
 use crate::model::Classifier;
-use crate::storage::CalibrationSummary;
 
 /// One test prediction.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

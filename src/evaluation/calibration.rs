@@ -130,6 +130,18 @@ pub fn fit_temperature(logits: &[f32], classes: usize, labels: &[usize]) -> f64 
     ((lo + hi) / 2.0).exp()
 }
 
+/// Calibration on the test set, before and after temperature scaling.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationSummary {
+    /// Reliability and ECE of the raw probabilities.
+    pub before: Calibration,
+    /// Temperature fitted on the validation set.
+    #[serde(with = "crate::json_float")]
+    pub temperature: f64,
+    /// Reliability and ECE after dividing the logits by the temperature.
+    pub after: Calibration,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

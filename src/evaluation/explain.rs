@@ -4,8 +4,8 @@ use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
 
+use crate::data::images_tensor;
 use crate::model::Classifier;
-use crate::training::images_tensor;
 
 /// How a heatmap was made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

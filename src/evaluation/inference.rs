@@ -6,8 +6,8 @@ use burn::tensor::ExecutionError;
 use burn::tensor::activation::softmax;
 
 use crate::data::Dataset;
+use crate::data::{images_tensor, make_batch};
 use crate::model::Classifier;
-use crate::training::{images_tensor, make_batch};
 
 /// Images per inference batch.
 pub const INFERENCE_BATCH: usize = 256;

@@ -6,7 +6,7 @@ mod weights;
 
 pub use card::{ModelCard, model_card_markdown};
 pub use model_file::{
-    BURN_VERSION, CalibrationSummary, DataSummary, EXTENSION, FORMAT_VERSION, MAGIC, ModelFile,
-    ModelFileError, ModelMeta, ResumeState,
+    BURN_VERSION, DataSummary, EXTENSION, FORMAT_VERSION, MAGIC, ModelFile, ModelFileError,
+    ModelMeta, ResumeState,
 };
 pub use weights::{decode_weights, encode_weights, parameter_values};

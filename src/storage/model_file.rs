@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::data::{LoadReport, SplitConfig, SplitCounts, validate_class_names};
-use crate::evaluation::{Calibration, Evaluation};
+use crate::evaluation::{CalibrationSummary, Evaluation};
 use crate::model::ModelConfig;
 use crate::training::{CallbackEvent, CallbackStates, EpochMetrics, TrainingConfig};
 
@@ -83,18 +83,6 @@ pub struct ResumeState {
     pub learning_rate: f64,
     /// Callback states.
     pub callbacks: CallbackStates,
-}
-
-/// Calibration on the test set, before and after temperature scaling.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CalibrationSummary {
-    /// Reliability and ECE of the raw probabilities.
-    pub before: Calibration,
-    /// Temperature fitted on the validation set.
-    #[serde(with = "crate::json_float")]
-    pub temperature: f64,
-    /// Reliability and ECE after dividing the logits by the temperature.
-    pub after: Calibration,
 }
 
 /// Everything a model file says besides its weights.

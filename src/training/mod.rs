@@ -1,6 +1,5 @@
 //! Training: the loop, its settings, its events and the Keras-style callbacks.
 
-mod batcher;
 mod callbacks;
 mod config;
 mod events;
@@ -9,7 +8,6 @@ mod parallel;
 mod probe;
 mod trainer;
 
-pub use batcher::{batch_data, batch_pixels, images_tensor, make_batch};
 pub use callbacks::*;
 pub use config::{AdamSettings, TrainingConfig};
 pub use events::{BatchMetrics, CallbackEvent, EpochMetrics, StopReason, TrainingEvent};

@@ -19,7 +19,7 @@ use burn::tensor::Transaction;
 use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 
-use super::images_tensor;
+use crate::data::images_tensor;
 use crate::model::{Classifier, ModelConfig};
 
 /// What a peer needs to build its replica.

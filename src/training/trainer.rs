@@ -12,10 +12,9 @@ use std::fmt;
 use super::{
     CallbackEvent, CallbackStates, CheckpointSlot, EarlyStoppingDecision, EpochMetrics,
     GradientPeer, PeerSetup, PeerStep, StopReason, TrainingConfig, TrainingEvent, TrainingHost,
-    batch_pixels, combine_gradients, flat_gradients, flat_weights, images_tensor, make_batch,
-    parameter_count, part_gradients,
+    combine_gradients, flat_gradients, flat_weights, parameter_count, part_gradients,
 };
-use crate::data::Dataset;
+use crate::data::{Dataset, batch_pixels, images_tensor, make_batch};
 use crate::model::Classifier;
 use crate::storage::{ModelFile, ModelMeta, ResumeState, decode_weights, encode_weights};
 
@@ -160,6 +159,22 @@ fn drop_peer<H: TrainingHost>(peer: &mut Option<Box<dyn GradientPeer>>, host: &m
             ),
         });
     }
+}
+
+/// Encodes `model` with `meta` as a model file and hands it to the host for `slot`; where it
+/// went (for the log) or why it could not be saved.
+async fn save_checkpoint<H: TrainingHost>(
+    host: &mut H,
+    slot: CheckpointSlot,
+    meta: &ModelMeta,
+    model: &Classifier,
+) -> Result<String, String> {
+    let weights = encode_weights(model, &meta.model).await?;
+    let file = ModelFile {
+        meta: meta.clone(),
+        weights,
+    };
+    host.save_checkpoint(slot, file.to_bytes()).await
 }
 
 /// Trains a network and reports every step to `host`.
@@ -475,17 +490,7 @@ pub async fn train<H: TrainingHost>(
             let value = monitor.value(&metrics);
             if let Some(previous) = checkpoint.on_epoch_end(value) {
                 meta.resume = Some(state.clone());
-                let outcome = match encode_weights(&inference, &meta.model).await {
-                    Ok(weights) => {
-                        let file = ModelFile {
-                            meta: meta.clone(),
-                            weights,
-                        };
-                        host.save_checkpoint(CheckpointSlot::Best, file.to_bytes())
-                            .await
-                    }
-                    Err(error) => Err(error),
-                };
+                let outcome = save_checkpoint(host, CheckpointSlot::Best, &meta, &inference).await;
                 let message = match (&outcome, previous) {
                     (Ok(place), Some(previous)) => format!(
                         "{monitor} improved from {previous:.5} to {value:.5}; model saved to {place}"
@@ -581,17 +586,7 @@ pub async fn train<H: TrainingHost>(
         meta.resume = Some(state.clone());
         let snapshot = model.valid();
         last_good = Some((weights_from_epoch, snapshot.clone()));
-        let saved = match encode_weights(&snapshot, &meta.model).await {
-            Ok(weights) => {
-                let file = ModelFile {
-                    meta: meta.clone(),
-                    weights,
-                };
-                host.save_checkpoint(CheckpointSlot::Last, file.to_bytes())
-                    .await
-            }
-            Err(error) => Err(error),
-        };
+        let saved = save_checkpoint(host, CheckpointSlot::Last, &meta, &snapshot).await;
         // Training goes on, but the user must know that there is no resume point.
         if let Err(error) = saved {
             host.event(TrainingEvent::Notice {

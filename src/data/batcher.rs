@@ -3,7 +3,7 @@
 use burn::prelude::*;
 use rand_chacha::ChaCha8Rng;
 
-use crate::data::{AugmentConfig, Dataset, augment_image};
+use super::{AugmentConfig, Dataset, augment_image};
 
 /// Builds a `[n, 1, size, size]` image tensor (raw intensities; the model scales them on the
 /// device) and a `[n]` label tensor for `indices`.
