@@ -25,6 +25,23 @@ fn run(
     config: &TrainingConfig,
     resume: Option<&ModelFile>,
 ) -> (medclassify::training::TrainingOutcome, TerminalHost) {
+    run_with(
+        dataset,
+        split,
+        config,
+        resume,
+        TerminalHost::new(None, true),
+    )
+}
+
+/// [`run`] with the host given (one that writes checkpoints to files, say).
+fn run_with(
+    dataset: &Dataset,
+    split: &medclassify::data::Split,
+    config: &TrainingConfig,
+    resume: Option<&ModelFile>,
+    mut host: TerminalHost,
+) -> (medclassify::training::TrainingOutcome, TerminalHost) {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::flex();
     let data = TrainingData {
@@ -40,7 +57,6 @@ fn run(
         ),
         dataset.classes.clone(),
     );
-    let mut host = TerminalHost::new(None, true);
     let outcome = pollster::block_on(train(&data, config, &device, meta, resume, &mut host))
         .expect("training runs");
     (outcome, host)
@@ -501,29 +517,16 @@ fn a_failed_checkpoint_write_is_reported_and_training_goes_on() {
         batch_size: 32,
         ..Default::default()
     };
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let data = TrainingData {
-        dataset: &dataset,
-        train: split.indices(Subset::Train),
-        validation: split.indices(Subset::Validation),
-    };
-    let meta = ModelMeta::new(
-        ModelConfig::new(Preset::Seed, 6, 32),
-        dataset.classes.clone(),
-    );
     let nowhere = common::temp_dir("no-checkpoints")
         .join("missing")
         .join("run.mcmodel");
-    let mut host = TerminalHost::new(Some(nowhere), true);
-    let outcome = pollster::block_on(train(
-        &data,
+    let (outcome, host) = run_with(
+        &dataset,
+        &split,
         &config,
-        &Device::flex(),
-        meta,
         None,
-        &mut host,
-    ))
-    .unwrap();
+        TerminalHost::new(Some(nowhere), true),
+    );
     assert_eq!(outcome.meta.history.len(), 2, "training went on");
     let notices: Vec<&String> = host
         .events
