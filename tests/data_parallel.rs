@@ -10,11 +10,10 @@ use futures::future::LocalBoxFuture;
 use medclassify::data::{Dataset, SplitConfig, Subset, batch_pixels, images_tensor, split_dataset};
 use medclassify::model::{ModelConfig, SeedConfig};
 use medclassify::native::{TerminalHost, ThreadPeer, load_folder};
-use medclassify::storage::ModelMeta;
 use medclassify::training::{
     CallbackSettings, GradientPeer, GradientReplica, PeerGradients, PeerSetup, PeerStep,
     StopReason, TrainingConfig, TrainingData, TrainingEvent, combine_gradients, flat_gradients,
-    flat_weights, part_gradients, train,
+    flat_weights, part_gradients,
 };
 
 /// The Flex backend draws from one process-wide generator: runs take turns.
@@ -153,17 +152,17 @@ fn run(
     split: &medclassify::data::Split,
     config: &TrainingConfig,
     peer: Option<Box<dyn GradientPeer>>,
-) -> (medclassify::training::TrainingOutcome, TerminalHost) {
+) -> (common::Outcome, TerminalHost) {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let data = TrainingData {
         dataset,
         train: split.indices(Subset::Train),
         validation: split.indices(Subset::Validation),
     };
-    let meta = ModelMeta::new(seed_without_dropout(dataset), dataset.classes.clone());
+    let network = seed_without_dropout(dataset);
     let mut host = TerminalHost::new(None, true);
     host.peer = peer;
-    let outcome = pollster::block_on(train(&data, config, &Device::flex(), meta, None, &mut host))
+    let outcome = common::train_on(&data, config, &network, None, &Device::flex(), &mut host)
         .expect("training runs");
     (outcome, host)
 }

@@ -9,8 +9,7 @@ use medclassify::data::{Dataset, Split, SplitConfig, Subset, split_dataset};
 use medclassify::evaluation::{assess, grad_cam, saliency};
 use medclassify::model::{Classifier, ModelConfig, Preset};
 use medclassify::native::TerminalHost;
-use medclassify::storage::ModelMeta;
-use medclassify::training::{CallbackSettings, TrainingConfig, TrainingData, train};
+use medclassify::training::{CallbackSettings, TrainingConfig, TrainingData};
 
 fn quadrant_means(values: &[f32], size: usize) -> [f32; 4] {
     let mut sums = [0.0f32; 4];
@@ -42,13 +41,9 @@ fn trained(dataset: &Dataset, epochs: usize) -> (Split, Classifier, Device) {
         train: split.indices(Subset::Train),
         validation: split.indices(Subset::Validation),
     };
-    let meta = ModelMeta::new(
-        ModelConfig::new(Preset::Seed, dataset.classes.len(), 32),
-        dataset.classes.clone(),
-    );
+    let network = ModelConfig::new(Preset::Seed, dataset.classes.len(), 32);
     let mut host = TerminalHost::new(None, true);
-    let outcome =
-        pollster::block_on(train(&data, &config, &device, meta, None, &mut host)).unwrap();
+    let outcome = common::train_on(&data, &config, &network, None, &device, &mut host).unwrap();
     let assessment = pollster::block_on(assess(&outcome.model, dataset, &split, &device)).unwrap();
     assert!(
         assessment.evaluation.accuracy >= 0.95,

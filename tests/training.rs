@@ -9,10 +9,10 @@ use medclassify::data::{Dataset, DatasetBuilder, SplitConfig, Subset, split_data
 use medclassify::evaluation::assess;
 use medclassify::model::{ModelConfig, Preset};
 use medclassify::native::{TerminalHost, load_folder};
-use medclassify::storage::{ModelFile, ModelMeta, encode_weights, parameter_values};
+use medclassify::storage::{ModelFile, encode_weights, parameter_values};
 use medclassify::training::{
     AdamSettings, CallbackSettings, CheckpointConfig, EarlyStoppingConfig, Monitor, ReduceLrConfig,
-    StopReason, TrainingConfig, TrainingData, TrainingEvent, train,
+    StopReason, TrainingConfig, TrainingData, TrainingEvent,
 };
 
 /// Burn's Flex backend draws initial weights and dropout masks from one process-wide
@@ -24,7 +24,7 @@ fn run(
     split: &medclassify::data::Split,
     config: &TrainingConfig,
     resume: Option<&ModelFile>,
-) -> (medclassify::training::TrainingOutcome, TerminalHost) {
+) -> (common::Outcome, TerminalHost) {
     run_with(
         dataset,
         split,
@@ -41,7 +41,7 @@ fn run_with(
     config: &TrainingConfig,
     resume: Option<&ModelFile>,
     mut host: TerminalHost,
-) -> (medclassify::training::TrainingOutcome, TerminalHost) {
+) -> (common::Outcome, TerminalHost) {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::flex();
     let data = TrainingData {
@@ -49,15 +49,14 @@ fn run_with(
         train: split.indices(Subset::Train),
         validation: split.indices(Subset::Validation),
     };
-    let meta = ModelMeta::new(
-        ModelConfig::new(
-            config.preset,
-            dataset.classes.len(),
-            dataset.image_size as usize,
-        ),
-        dataset.classes.clone(),
+    let network = ModelConfig::new(
+        config.preset,
+        dataset.classes.len(),
+        dataset.image_size as usize,
     );
-    let outcome = pollster::block_on(train(&data, config, &device, meta, resume, &mut host))
+    // A resumed run continues the checkpoint's network.
+    let network = resume.map_or(network, |file| file.meta.model.clone());
+    let outcome = common::train_on(&data, config, &network, resume, &device, &mut host)
         .expect("training runs");
     (outcome, host)
 }
@@ -153,13 +152,9 @@ fn all_three_callbacks_fire_in_a_real_run() {
         train: split.indices(Subset::Train),
         validation: split.indices(Subset::Validation),
     };
-    let meta = ModelMeta::new(
-        ModelConfig::new(Preset::Seed, 6, 32),
-        dataset.classes.clone(),
-    );
+    let network = ModelConfig::new(Preset::Seed, 6, 32);
     let mut host = TerminalHost::new(Some(dir.join("run.mcmodel")), true);
-    let outcome =
-        pollster::block_on(train(&data, &config, &device, meta, None, &mut host)).unwrap();
+    let outcome = common::train_on(&data, &config, &network, None, &device, &mut host).unwrap();
 
     assert_eq!(outcome.reason, StopReason::EarlyStopping);
     assert_eq!(
@@ -412,9 +407,8 @@ fn restore_best_weights_gives_the_best_epochs_weights_value_by_value() {
         },
         ..Default::default()
     };
-    let weights = |outcome: &medclassify::training::TrainingOutcome| {
-        pollster::block_on(parameter_values(&outcome.model)).unwrap()
-    };
+    let weights =
+        |outcome: &common::Outcome| pollster::block_on(parameter_values(&outcome.model)).unwrap();
     let (one_epoch, _) = run(&dataset, &split, &with(1, 5, false), None);
     let epoch_one = weights(&one_epoch);
 

@@ -63,6 +63,11 @@ impl LoadReport {
 
 impl Dataset {
     /// Number of pixels in one image.
+    /// The shape of every stored image.
+    pub fn shape(&self) -> super::InputShape {
+        super::InputShape::square(self.image_size)
+    }
+
     pub fn image_len(&self) -> usize {
         (self.image_size * self.image_size) as usize
     }

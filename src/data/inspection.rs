@@ -4,27 +4,16 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ClassCount, Dataset, DuplicateGroup, LoadReport, Manifest, ManifestRow, SkippedFile, Split,
-    SplitConfig, SplitCounts, split_dataset,
+    Dataset, LoadReport, Manifest, ManifestRow, Split, SplitConfig, SplitCounts, split_dataset,
 };
 
-/// Folder report plus split.
+/// Folder report plus split: the one [`LoadReport`] (flattened, so the JSON keeps its
+/// shape) with the split and the manifest.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Inspection {
-    /// Side of the stored images.
-    pub image_size: u32,
-    /// Files offered.
-    pub files_seen: usize,
-    /// Images used.
-    pub images: usize,
-    /// Classes with counts.
-    pub classes: Vec<ClassCount>,
-    /// Skipped files with reasons.
-    pub skipped: Vec<SkippedFile>,
-    /// Groups of byte-identical files.
-    pub duplicate_groups: Vec<DuplicateGroup>,
-    /// Files beyond the first of each group.
-    pub redundant_files: usize,
+    /// What the load found.
+    #[serde(flatten)]
+    pub report: LoadReport,
     /// The split settings.
     pub split_config: SplitConfig,
     /// Images per class and subset (empty when the split failed).
@@ -44,25 +33,26 @@ impl Inspection {
         report: &LoadReport,
         config: &SplitConfig,
     ) -> (Self, Option<Split>) {
-        let (split, split_error) = match split_dataset(dataset, config) {
-            Ok(split) => (Some(split), None),
-            Err(error) => (None, Some(error.to_string())),
-        };
-        let manifest = split.as_ref().map(|s| Manifest::new(dataset, s));
-        let inspection = Self {
-            image_size: report.image_size,
-            files_seen: report.files_seen,
-            images: report.images,
-            classes: report.classes.clone(),
-            skipped: report.skipped.clone(),
-            duplicate_groups: report.duplicate_groups.clone(),
-            redundant_files: report.redundant_files,
+        let split = split_dataset(dataset, config).map_err(|error| error.to_string());
+        let inspection = Self::of(dataset, report, config, split.as_ref());
+        (inspection, split.ok())
+    }
+
+    /// The report of `dataset` split (or not) by `config` as `split` says.
+    pub fn of(
+        dataset: &Dataset,
+        report: &LoadReport,
+        config: &SplitConfig,
+        split: Result<&Split, &String>,
+    ) -> Self {
+        let manifest = split.ok().map(|s| Manifest::new(dataset, s));
+        Self {
+            report: report.clone(),
             split_config: config.clone(),
-            split: split.as_ref().map(|s| s.counts.clone()).unwrap_or_default(),
-            split_error,
+            split: split.map(|s| s.counts.clone()).unwrap_or_default(),
+            split_error: split.err().cloned(),
             manifest_sha256: manifest.as_ref().map(Manifest::digest),
             manifest: manifest.map(|m| m.rows).unwrap_or_default(),
-        };
-        (inspection, split)
+        }
     }
 }

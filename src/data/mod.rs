@@ -20,6 +20,7 @@ mod inspection;
 mod manifest;
 mod path;
 mod report;
+mod shape;
 mod split;
 
 pub use augment::{AugmentConfig, augment_image};
@@ -35,6 +36,7 @@ pub use inspection::Inspection;
 pub use manifest::{Manifest, ManifestRow, csv_field};
 pub use path::{classify_path, is_hidden_name};
 pub use report::{ClassCount, LoadReport, SkipReason, SkippedFile};
+pub use shape::InputShape;
 pub use split::{Split, SplitConfig, SplitCounts, SplitError, Subset, split_dataset};
 
 /// Hex form of a SHA-256 digest.

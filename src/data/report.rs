@@ -125,12 +125,12 @@ pub struct ClassCount {
 /// The result of loading a folder, as the user sees it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoadReport {
+    /// Side length of the stored square images.
+    pub image_size: u32,
     /// Files offered to the loader (used and skipped).
     pub files_seen: usize,
     /// Images decoded and kept.
     pub images: usize,
-    /// Side length of the stored square images.
-    pub image_size: u32,
     /// Classes in alphabetical order with their image counts.
     pub classes: Vec<ClassCount>,
     /// Every file that was not used, sorted by path.

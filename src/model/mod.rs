@@ -50,6 +50,7 @@ impl fmt::Display for Preset {
     }
 }
 
+use crate::data::InputShape;
 pub use crate::data::{MAX_IMAGE_SIZE, MIN_IMAGE_SIZE};
 /// The most classes a model may have.
 pub const MAX_CLASSES: usize = 1000;
@@ -100,6 +101,25 @@ impl ModelConfig {
             ModelConfig::Seed(c) => c.image_size,
             ModelConfig::Strong(c) => c.image_size,
         }
+    }
+
+    /// The input the network takes.
+    pub fn input_shape(&self) -> InputShape {
+        InputShape::square(self.image_size() as u32)
+    }
+
+    /// Whether the network fits data of `classes` classes at `shape`; the message says what
+    /// differs. The one check of a network against data: the trainer, a resumed checkpoint
+    /// and an imported model file all go through it.
+    pub fn check_input(&self, classes: usize, shape: InputShape) -> Result<(), String> {
+        let expected = self.input_shape();
+        if self.num_classes() != classes || expected != shape {
+            return Err(format!(
+                "the network expects {} classes at {expected}, the data has {classes} classes at {shape}",
+                self.num_classes()
+            ));
+        }
+        Ok(())
     }
 
     /// Checks every number before anything is built from it: a model file is untrusted input,

@@ -139,12 +139,25 @@ fn join(prefix: &str, name: &str) -> String {
     }
 }
 
+/// Files done and files in all, told as a load goes on (from any decoding thread).
+pub type LoadProgress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
 /// Loads every image below `root` at `size` x `size` using `threads` decoding threads
 /// (1 = the calling thread only). Bad files are skipped and reported, never fatal.
 pub fn load_folder(
     root: &Path,
     size: u32,
     threads: usize,
+) -> std::io::Result<(Dataset, LoadReport)> {
+    load_folder_with_progress(root, size, threads, &|_, _| {})
+}
+
+/// [`load_folder`], telling `progress` how many files are done.
+pub fn load_folder_with_progress(
+    root: &Path,
+    size: u32,
+    threads: usize,
+    progress: LoadProgress<'_>,
 ) -> std::io::Result<(Dataset, LoadReport)> {
     if !root.is_dir() {
         return Err(std::io::Error::new(
@@ -159,7 +172,13 @@ pub fn load_folder(
         builder.add_unreadable(&path, &error);
     }
     let limits = *builder.limits();
+    let total = files.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
     let prepare = |(path, full): &(String, PathBuf)| {
+        let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if finished % 256 == 0 || finished == total {
+            progress(finished, total);
+        }
         if let Some(reason) = DatasetBuilder::path_skip_reason(path) {
             return Err(reason);
         }
@@ -199,6 +218,7 @@ pub fn load_source(
     path: &Path,
     size: u32,
     threads: usize,
+    progress: LoadProgress<'_>,
 ) -> Result<(Dataset, LoadReport), String> {
     if path.is_file() {
         let bytes = read_bounded(path, MAX_DATA_FILE_BYTES)
@@ -221,5 +241,5 @@ pub fn load_source(
         let report = LoadReport::of(&dataset, dataset.len(), Vec::new());
         return Ok((dataset, report));
     }
-    load_folder(path, size, threads).map_err(|e| e.to_string())
+    load_folder_with_progress(path, size, threads, progress).map_err(|e| e.to_string())
 }

@@ -1,9 +1,13 @@
-//! The training host of the native command: a terminal renderer and checkpoint files.
+//! The training platform of the native command: a terminal renderer and checkpoint files.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::training::{CheckpointSlot, GradientPeer, TrainingEvent, TrainingHost};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::session::Platform;
+use crate::training::{CheckpointSlot, GradientPeer, TrainingEvent};
 
 /// Prints progress to stderr (unless quiet), collects events, writes checkpoints to files.
 pub struct TerminalHost {
@@ -21,6 +25,8 @@ pub struct TerminalHost {
     /// A second replica for the next run (data parallelism; natively the Flex backend already
     /// uses every core, so the command leaves this empty).
     pub peer: Option<Box<dyn GradientPeer>>,
+    /// The batches of the current epoch as a bar (on a terminal, unless quiet).
+    bar: Option<ProgressBar>,
 }
 
 impl TerminalHost {
@@ -41,53 +47,92 @@ impl TerminalHost {
             events: Vec::new(),
             last_checkpoint: None,
             peer: None,
+            bar: None,
         }
     }
 }
 
-impl TrainingHost for TerminalHost {
-    fn event(&mut self, event: TrainingEvent) {
-        if !self.quiet {
-            match &event {
-                TrainingEvent::Started {
-                    first_epoch,
-                    epochs,
-                    batches,
-                    train_images,
-                    validation_images,
-                    parameters,
-                    replicas,
-                } => eprintln!(
-                    "training epochs {first_epoch}..={epochs}: {train_images} training / {validation_images} validation images, {batches} batches per epoch, {parameters} parameters, {replicas} replica(s)"
-                ),
-                TrainingEvent::Notice { message } => eprintln!("  {message}"),
-                TrainingEvent::Batch(b) if b.batch == b.batches || b.batch % 100 == 0 => eprintln!(
-                    "  epoch {} batch {}/{}: loss {:.4} accuracy {:.4} ({:.0} images/s)",
-                    b.epoch, b.batch, b.batches, b.loss, b.accuracy, b.images_per_second
-                ),
-                TrainingEvent::Batch(_) => {}
-                TrainingEvent::Epoch(e) => eprintln!(
-                    "epoch {}: loss {:.4} accuracy {:.4} val_loss {:.4} val_accuracy {:.4} lr {:.2e} ({:.1} s, {:.0} images/s)",
-                    e.epoch,
-                    e.loss,
-                    e.accuracy,
-                    e.val_loss,
-                    e.val_accuracy,
-                    e.learning_rate,
-                    e.seconds,
-                    e.images_per_second
-                ),
-                TrainingEvent::Callback(c) => eprintln!("  [{}] {}", c.callback, c.message),
-                TrainingEvent::Finished {
-                    reason,
-                    epochs_completed,
-                    weights_from_epoch,
-                } => {
-                    eprintln!(
-                        "finished ({reason:?}) after {epochs_completed} epochs; weights from epoch {weights_from_epoch}"
-                    )
+impl TerminalHost {
+    /// Prints a line above the bar (or plainly when there is none).
+    fn say(&self, line: String) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    /// A bar for an epoch's batches, on a terminal only (logs get the plain lines).
+    fn epoch_bar(&mut self, epoch: usize, batches: usize) {
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        let bar = self.bar.get_or_insert_with(|| {
+            ProgressBar::new(0).with_style(
+                ProgressStyle::with_template("epoch {prefix} {bar:40} {pos}/{len} batches {msg}")
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+            )
+        });
+        if bar.prefix() != epoch.to_string() {
+            bar.reset();
+            bar.set_prefix(epoch.to_string());
+            bar.set_length(batches as u64);
+        }
+    }
+
+    fn show(&mut self, event: &TrainingEvent) {
+        match event {
+            TrainingEvent::Started {
+                first_epoch,
+                epochs,
+                batches,
+                train_images,
+                validation_images,
+                parameters,
+                replicas,
+            } => self.say(format!(
+                "training epochs {first_epoch}..={epochs}: {train_images} training / {validation_images} validation images, {batches} batches per epoch, {parameters} parameters, {replicas} replica(s)"
+            )),
+            TrainingEvent::Notice { message } => self.say(format!("  {message}")),
+            TrainingEvent::Batch(b) => {
+                self.epoch_bar(b.epoch, b.batches);
+                match &self.bar {
+                    Some(bar) => {
+                        bar.set_position(b.batch as u64);
+                        bar.set_message(format!("loss {:.4} ({:.0} images/s)", b.loss, b.images_per_second));
+                    }
+                    None if b.batch == b.batches || b.batch % 100 == 0 => eprintln!(
+                        "  epoch {} batch {}/{}: loss {:.4} accuracy {:.4} ({:.0} images/s)",
+                        b.epoch, b.batch, b.batches, b.loss, b.accuracy, b.images_per_second
+                    ),
+                    None => {}
                 }
             }
+            TrainingEvent::Epoch(e) => self.say(format!(
+                "epoch {}: loss {:.4} accuracy {:.4} val_loss {:.4} val_accuracy {:.4} lr {:.2e} ({:.1} s, {:.0} images/s)",
+                e.epoch, e.loss, e.accuracy, e.val_loss, e.val_accuracy, e.learning_rate, e.seconds, e.images_per_second
+            )),
+            TrainingEvent::Callback(c) => self.say(format!("  [{}] {}", c.callback, c.message)),
+            TrainingEvent::Finished {
+                reason,
+                epochs_completed,
+                weights_from_epoch,
+            } => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+                eprintln!(
+                    "finished ({reason:?}) after {epochs_completed} epochs; weights from epoch {weights_from_epoch}"
+                )
+            }
+        }
+    }
+}
+
+impl Platform for TerminalHost {
+    fn event(&mut self, event: TrainingEvent) {
+        if !self.quiet {
+            self.show(&event);
         }
         self.events.push(event);
     }
@@ -104,21 +149,29 @@ impl TrainingHost for TerminalHost {
         self.start.elapsed().as_secs_f64() * 1000.0
     }
 
-    async fn save_checkpoint(
-        &mut self,
-        slot: CheckpointSlot,
-        bytes: Vec<u8>,
-    ) -> Result<String, String> {
+    async fn store(&mut self, slot: CheckpointSlot, bytes: &[u8]) -> Result<String, String> {
         let path = match slot {
             CheckpointSlot::Best => self.best_path.clone(),
             CheckpointSlot::Last => {
-                self.last_checkpoint = Some(bytes.clone());
+                self.last_checkpoint = Some(bytes.to_vec());
                 self.last_path.clone()
             }
         };
         match path {
-            Some(path) => super::write_atomic(&path, &bytes).map(|_| path.display().to_string()),
+            Some(path) => super::write_atomic(&path, bytes).map(|_| path.display().to_string()),
             None => Ok("memory".into()),
         }
+    }
+
+    async fn continue_on_cpu(
+        &mut self,
+        backend: &str,
+        reason: &str,
+        epochs_completed: usize,
+    ) -> String {
+        eprintln!(
+            "the GPU was lost after epoch {epochs_completed} ({reason}); continuing on the CPU from the last completed epoch"
+        );
+        format!("{backend}, then CPU (Burn Flex) after a device loss")
     }
 }

@@ -8,6 +8,6 @@ mod peer;
 
 pub use device::{BackendChoice, select_device};
 pub use files::{check_writable, read_bounded, terminal_safe, write_atomic};
-pub use folder::{list_files, load_folder, load_source};
+pub use folder::{LoadProgress, list_files, load_folder, load_folder_with_progress, load_source};
 pub use host::TerminalHost;
 pub use peer::ThreadPeer;

@@ -7,6 +7,6 @@ mod weights;
 pub use card::{ModelCard, model_card_markdown};
 pub use model_file::{
     BURN_VERSION, DataSummary, EXTENSION, FORMAT_VERSION, MAGIC, ModelFile, ModelFileError,
-    ModelMeta, ResumeState,
+    ModelMeta,
 };
 pub use weights::{decode_weights, encode_weights, parameter_values};

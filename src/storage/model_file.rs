@@ -9,7 +9,7 @@ use std::fmt;
 use crate::data::{LoadReport, SplitConfig, SplitCounts, validate_class_names};
 use crate::evaluation::{CalibrationSummary, Evaluation};
 use crate::model::ModelConfig;
-use crate::training::{CallbackEvent, CallbackStates, EpochMetrics, TrainingConfig};
+use crate::training::{CallbackEvent, EpochMetrics, ResumeState, TrainingConfig};
 
 /// First bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"MEDCLS\x00\x01";
@@ -71,18 +71,6 @@ impl DataSummary {
             manifest_sha256,
         }
     }
-}
-
-/// Where training stood after the last completed epoch: enough to resume.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ResumeState {
-    /// Epochs completed.
-    pub epochs_completed: usize,
-    /// Learning rate for the next epoch.
-    #[serde(with = "crate::json_float")]
-    pub learning_rate: f64,
-    /// Callback states.
-    pub callbacks: CallbackStates,
 }
 
 /// Everything a model file says besides its weights.

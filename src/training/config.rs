@@ -1,12 +1,19 @@
 //! Everything that defines a training run.
 
+use burn::optim::{AdamConfig, decay::WeightDecayConfig};
 use serde::{Deserialize, Serialize};
 
 use super::CallbackSettings;
 use crate::data::AugmentConfig;
 use crate::model::Preset;
 
-/// Adam settings.
+/// The largest batch the settings accept (far above what fits a browser's memory at 128 px).
+pub const MAX_BATCH_SIZE: usize = 4096;
+
+/// Adam settings as the model file and the page's form hold them. Burn's [`AdamConfig`] is
+/// what trains ([`AdamSettings::adam`]); this copy exists because the model file's header must
+/// keep its field names whatever Burn renames, and the learning rate (not part of
+/// `AdamConfig`) belongs with the other optimiser settings in the form and the card.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AdamSettings {
     /// Initial learning rate.
@@ -20,6 +27,19 @@ pub struct AdamSettings {
     pub epsilon: f32,
     /// L2 penalty added to the gradient (0 = off).
     pub weight_decay: f32,
+}
+
+impl AdamSettings {
+    /// Burn's optimiser configuration for these settings.
+    pub fn adam(&self) -> AdamConfig {
+        AdamConfig::new()
+            .with_beta_1(self.beta_1)
+            .with_beta_2(self.beta_2)
+            .with_epsilon(self.epsilon)
+            .with_weight_decay(
+                (self.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.weight_decay)),
+            )
+    }
 }
 
 impl Default for AdamSettings {
@@ -77,9 +97,9 @@ impl TrainingConfig {
         if self.epochs == 0 {
             return Err("epochs must be at least 1".into());
         }
-        if self.batch_size == 0 || self.batch_size > 4096 {
+        if self.batch_size == 0 || self.batch_size > MAX_BATCH_SIZE {
             return Err(format!(
-                "batch size {} is outside 1..=4096",
+                "batch size {} is outside 1..={MAX_BATCH_SIZE}",
                 self.batch_size
             ));
         }

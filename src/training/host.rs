@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use super::{GradientPeer, TrainingEvent};
+use super::{GradientPeer, ResumeState, RunRecord, TrainingEvent};
 use crate::model::Classifier;
 
 /// Which checkpoint slot a model file goes to.
@@ -12,6 +12,19 @@ pub enum CheckpointSlot {
     Best,
     /// The state after the last completed epoch (for resuming after a reload or a crash).
     Last,
+}
+
+/// A checkpoint as a value: the loop knows nothing of files, the host decides how to store it
+/// (the session layer writes it as a model file).
+pub struct Checkpoint<'a> {
+    /// Where it goes.
+    pub slot: CheckpointSlot,
+    /// The network, in inference mode.
+    pub model: &'a Classifier,
+    /// The run's history up to this point.
+    pub record: &'a RunRecord,
+    /// Where the run stands (what a resume starts from).
+    pub resume: &'a ResumeState,
 }
 
 /// The environment of a training run.
@@ -30,11 +43,10 @@ pub trait TrainingHost {
     /// Milliseconds on a monotonic clock.
     fn now_ms(&self) -> f64;
 
-    /// Stores a model file; returns where it went (for the log) or why it failed.
+    /// Stores a checkpoint; returns where it went (for the log) or why it failed.
     fn save_checkpoint(
         &mut self,
-        slot: CheckpointSlot,
-        bytes: Vec<u8>,
+        checkpoint: Checkpoint<'_>,
     ) -> impl Future<Output = Result<String, String>>;
 
     /// Called after each epoch's metrics with the model in inference mode, for measurements

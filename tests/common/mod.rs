@@ -212,3 +212,51 @@ pub fn run_cli(args: &[&str]) -> (bool, String, String, std::time::Duration) {
         started.elapsed(),
     )
 }
+
+/// A finished run as the tests look at it: the network and the header of its model file.
+pub struct Outcome {
+    /// The trained network (inference mode).
+    pub model: medclassify::model::Classifier,
+    /// The model file's header: history, callback events, resume point.
+    pub meta: medclassify::storage::ModelMeta,
+    /// Why training ended.
+    pub reason: medclassify::training::StopReason,
+    /// The epoch whose weights `model` holds.
+    pub weights_from_epoch: usize,
+}
+
+/// Runs the training loop as the session does (checkpoints become model files through
+/// `host`), from `resume` when given.
+pub fn train_on(
+    data: &medclassify::training::TrainingData<'_>,
+    config: &medclassify::training::TrainingConfig,
+    network: &medclassify::model::ModelConfig,
+    resume: Option<&medclassify::storage::ModelFile>,
+    device: &burn::prelude::Device,
+    host: &mut medclassify::native::TerminalHost,
+) -> Result<Outcome, medclassify::training::TrainingError> {
+    use medclassify::session::{FileCheckpoints, checkpoint_file, start_from};
+    use medclassify::training::{Checkpoint, CheckpointSlot, TrainingError, train};
+    let mut template =
+        medclassify::storage::ModelMeta::new(network.clone(), data.dataset.classes.clone());
+    template.training = Some(config.clone());
+    let start = start_from(resume, device).map_err(TrainingError::Invalid)?;
+    let mut files = FileCheckpoints::new(host, template.clone());
+    let outcome = pollster::block_on(train(data, config, network, start, device, &mut files))?;
+    let final_file = pollster::block_on(checkpoint_file(
+        &template,
+        &Checkpoint {
+            slot: CheckpointSlot::Last,
+            model: &outcome.model,
+            record: &outcome.record,
+            resume: &outcome.resume,
+        },
+    ))
+    .expect("the model encodes");
+    Ok(Outcome {
+        model: outcome.model,
+        meta: final_file.meta,
+        reason: outcome.reason,
+        weights_from_epoch: outcome.weights_from_epoch,
+    })
+}

@@ -1,0 +1,261 @@
+//! The subcommands other than `train`: argument handling and printing over the session layer.
+
+use std::path::{Path, PathBuf};
+
+use medclassify::data::write_dataset;
+use medclassify::evaluation::argmax;
+use medclassify::native::{check_writable, load_source, read_bounded, terminal_safe, write_atomic};
+use medclassify::session::{
+    CurrentModel, LoadedData, Prediction, decode_for_prediction, evaluate_folder, predict as score,
+};
+use medclassify::storage::{ModelCard, ModelFile, model_card_markdown};
+
+use crate::cli::DataArgs;
+use crate::progress;
+
+/// Decoding threads: every core.
+pub fn threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// Prints `value` as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("plain data")
+    );
+}
+
+/// Loads `dir` (a folder or a `.mcdata` file) at `size` and splits it, with a progress bar
+/// on a terminal unless `quiet`.
+pub fn load(
+    dir: &Path,
+    data: &DataArgs,
+    threads: usize,
+    quiet: bool,
+) -> Result<LoadedData, String> {
+    let split = data.split_config()?;
+    let (dataset, report) =
+        progress::loading(quiet, |tick| load_source(dir, data.size, threads, tick))?;
+    Ok(LoadedData::new(dataset, report, split))
+}
+
+pub fn inspect(
+    dir: &Path,
+    data: &DataArgs,
+    threads_wanted: Option<usize>,
+    json: bool,
+) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let loaded = load(
+        dir,
+        data,
+        threads_wanted.unwrap_or_else(threads).max(1),
+        json,
+    )?;
+    let load_seconds = started.elapsed().as_secs_f64();
+    let inspection = loaded.inspection();
+    if json {
+        let mut value = serde_json::to_value(&inspection).expect("plain data");
+        value["load_seconds"] = serde_json::json!(load_seconds);
+        value["memory_bytes"] = serde_json::json!(loaded.dataset.memory_bytes());
+        print_json(&value);
+        return Ok(());
+    }
+    let report = &inspection.report;
+    println!(
+        "{} files, {} images in {} classes ({}x{})",
+        report.files_seen,
+        report.images,
+        report.classes.len(),
+        data.size,
+        data.size
+    );
+    for class in &report.classes {
+        println!("  {:<16} {}", terminal_safe(&class.name), class.count);
+    }
+    println!("{} skipped files", report.skipped.len());
+    for file in report.skipped.iter().take(50) {
+        println!(
+            "  {}: {}",
+            terminal_safe(&file.path),
+            terminal_safe(&file.message)
+        );
+    }
+    println!(
+        "{} duplicate groups, {} redundant files",
+        report.duplicate_groups.len(),
+        report.redundant_files
+    );
+    match &inspection.split_error {
+        Some(error) => println!("split: {error}"),
+        None => {
+            println!(
+                "{:<16} {:>7} {:>10} {:>6}",
+                "class", "train", "validation", "test"
+            );
+            for row in &inspection.split {
+                println!(
+                    "{:<16} {:>7} {:>10} {:>6}",
+                    terminal_safe(&row.class),
+                    row.train,
+                    row.validation,
+                    row.test
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The largest model file read (far above any network `ModelConfig::validate` accepts).
+const MAX_MODEL_FILE_BYTES: usize = 512 * 1024 * 1024;
+
+/// Reads a model file.
+pub fn read_model(path: &Path) -> Result<ModelFile, String> {
+    let bytes =
+        read_bounded(path, MAX_MODEL_FILE_BYTES).map_err(|e| format!("{}: {e}", path.display()))?;
+    ModelFile::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+pub fn evaluate(model_path: &Path, dir: &Path, backend: &str, json: bool) -> Result<(), String> {
+    let file = read_model(model_path)?;
+    let choice = medclassify::native::BackendChoice::parse(backend)
+        .ok_or_else(|| format!("unknown backend {backend:?}"))?;
+    let (device, _) = medclassify::native::select_device(choice)?;
+    let current = CurrentModel::from_file(file, device)?;
+    let size = current.file.meta.image_size as u32;
+    let (dataset, report) =
+        progress::loading(json, |tick| load_source(dir, size, threads(), tick))?;
+    let scoring = std::time::Instant::now();
+    let scored = pollster::block_on(evaluate_folder(&current, &dataset))
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let scoring_seconds = scoring.elapsed().as_secs_f64();
+    let evaluation = &scored.evaluation;
+    if json {
+        print_json(&serde_json::json!({
+            "model": model_path.display().to_string(),
+            "images": scored.images,
+            "scoring_seconds": scoring_seconds,
+            "images_per_second": scored.images as f64 / scoring_seconds.max(1e-9),
+            "skipped": report.skipped,
+            "unknown_class": scored.unknown_class,
+            "evaluation": evaluation,
+        }));
+        return Ok(());
+    }
+    println!(
+        "accuracy {:.2}% ({} / {})",
+        evaluation.accuracy * 100.0,
+        evaluation.correct,
+        evaluation.total
+    );
+    println!(
+        "{:<16} {:>9} {:>7} {:>7} {:>8}",
+        "class", "precision", "recall", "f1", "support"
+    );
+    for m in &evaluation.per_class {
+        println!(
+            "{:<16} {:>9.4} {:>7.4} {:>7.4} {:>8}",
+            terminal_safe(&m.class),
+            m.precision,
+            m.recall,
+            m.f1,
+            m.support
+        );
+    }
+    if !report.skipped.is_empty() {
+        println!("{} files skipped", report.skipped.len());
+    }
+    if !scored.unknown_class.is_empty() {
+        println!(
+            "{} images in folders that are not model classes were not scored",
+            scored.unknown_class.len()
+        );
+    }
+    Ok(())
+}
+
+/// The JSON row of one prediction: the top class and the three best, or the error.
+fn prediction_json(row: &Prediction, classes: &[String]) -> serde_json::Value {
+    if let Some(error) = &row.error {
+        return serde_json::json!({ "path": row.name, "error": error });
+    }
+    let p = &row.probabilities;
+    let mut ranked: Vec<(usize, f32)> = p.iter().cloned().enumerate().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let top: Vec<_> = ranked
+        .iter()
+        .take(3)
+        .map(|(c, p)| serde_json::json!({ "class": classes[*c], "probability": p }))
+        .collect();
+    let best = argmax(p);
+    serde_json::json!({ "path": row.name, "class": classes[best], "probability": p[best], "top": top })
+}
+
+pub fn predict(model_path: &Path, images: &[PathBuf], json: bool) -> Result<(), String> {
+    let current = CurrentModel::from_file(read_model(model_path)?, burn::prelude::Device::flex())?;
+    let size = current.file.meta.image_size as u32;
+    let limit = medclassify::data::DecodeLimits::default().max_file_bytes;
+    let mut rows: Vec<Prediction> = images
+        .iter()
+        .map(|path| {
+            let bytes = read_bounded(path, limit).map_err(|e| e.to_string());
+            decode_for_prediction(&path.display().to_string(), bytes, size)
+        })
+        .collect();
+    pollster::block_on(score(&current, &mut rows))?;
+    // Unreadable files first, as before: the command lists what it could not classify first.
+    rows.sort_by_key(|row| row.error.is_none());
+    let results: Vec<_> = rows
+        .iter()
+        .map(|r| prediction_json(r, current.classes()))
+        .collect();
+    if json {
+        print_json(&results);
+        return Ok(());
+    }
+    for r in &results {
+        let text = |key: &str| terminal_safe(r[key].as_str().unwrap_or_default());
+        match r.get("error") {
+            Some(_) => println!("{}: cannot classify: {}", text("path"), text("error")),
+            None => println!(
+                "{}: {} ({:.2}%)",
+                text("path"),
+                text("class"),
+                r["probability"].as_f64().unwrap_or(0.0) * 100.0
+            ),
+        }
+    }
+    Ok(())
+}
+
+pub fn card(model_path: &Path, json: bool) -> Result<(), String> {
+    let file = read_model(model_path)?;
+    if json {
+        print_json(&ModelCard::new(&file.meta));
+    } else {
+        print!("{}", terminal_safe(&model_card_markdown(&file.meta)));
+    }
+    Ok(())
+}
+
+pub fn export(dir: &Path, data: &DataArgs, out: &Path) -> Result<(), String> {
+    data.split_config()?;
+    check_writable(out)?;
+    let loaded = load(dir, data, threads(), false)?;
+    let split = loaded.split()?;
+    let bytes = write_dataset(&loaded.dataset, split);
+    write_atomic(out, &bytes)?;
+    eprintln!(
+        "wrote {} images in {} classes ({} skipped files) to {} ({:.1} MB)",
+        loaded.dataset.len(),
+        loaded.dataset.classes.len(),
+        loaded.report.skipped.len(),
+        out.display(),
+        bytes.len() as f64 / 1e6
+    );
+    Ok(())
+}

@@ -1,0 +1,273 @@
+//! `medclassify train`: arguments to settings, the session's training run, the model file
+//! and the summary.
+
+use std::path::PathBuf;
+
+use medclassify::data::{Dataset, Subset};
+use medclassify::evaluation::{Evaluation, score_samples};
+use medclassify::model::{Classifier, Preset};
+use medclassify::native::{
+    BackendChoice, TerminalHost, check_writable, select_device, write_atomic,
+};
+use medclassify::session::{Platform, plan_training, train};
+use medclassify::training::{
+    AdamSettings, CallbackSettings, CheckpointSlot, EpochMetrics, GradientPeer, TrainingConfig,
+    TrainingEvent,
+};
+
+use crate::cli::DataArgs;
+use crate::commands::{load, print_json, threads};
+
+/// The options of `medclassify train`.
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// The folder.
+    dir: PathBuf,
+    /// Network preset.
+    #[arg(long, default_value = "seed")]
+    preset: String,
+    /// Maximum epochs.
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Batch size.
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Initial learning rate (Adam).
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Compute backend.
+    #[arg(long, default_value = "auto")]
+    backend: String,
+    /// EarlyStopping patience (0 = off).
+    #[arg(long, default_value_t = 3)]
+    patience: usize,
+    /// ReduceLROnPlateau patience (0 = off).
+    #[arg(long, default_value_t = 2)]
+    lr_patience: usize,
+    /// Turn on augmentation (rotation 10°, zoom 10%, shift 10%).
+    #[arg(long)]
+    augment: bool,
+    /// Read the loss back every N batches.
+    #[arg(long, default_value_t = 1)]
+    log_every: usize,
+    /// Also score the test set after every epoch (for time-to-accuracy benchmarks; the
+    /// scoring time is not counted as training time).
+    #[arg(long)]
+    test_every_epoch: bool,
+    /// Where to write the model (.mcmodel).
+    #[arg(long)]
+    out: PathBuf,
+    /// Folder for ModelCheckpoint's <name>.best.mcmodel and the per-epoch <name>.last.mcmodel
+    /// (default: beside --out).
+    #[arg(long)]
+    checkpoints: Option<PathBuf>,
+    /// Print the history, callback events and test metrics as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl TrainArgs {
+    /// The training settings these options give.
+    fn config(&self) -> Result<TrainingConfig, String> {
+        let preset = Preset::parse(&self.preset)
+            .ok_or_else(|| format!("unknown preset {:?} (use seed or strong)", self.preset))?;
+        let mut callbacks = CallbackSettings::default();
+        if self.patience == 0 {
+            callbacks.early_stopping = None;
+        } else if let Some(es) = callbacks.early_stopping.as_mut() {
+            es.patience = self.patience;
+        }
+        if self.lr_patience == 0 {
+            callbacks.reduce_lr = None;
+        } else if let Some(r) = callbacks.reduce_lr.as_mut() {
+            r.patience = self.lr_patience;
+        }
+        Ok(TrainingConfig {
+            preset,
+            epochs: self.epochs,
+            batch_size: self.batch,
+            optimizer: AdamSettings {
+                learning_rate: self.lr,
+                ..Default::default()
+            },
+            seed: self.data.seed,
+            augmentation: self.augment.then(Default::default),
+            callbacks,
+            log_every: self.log_every,
+        })
+    }
+
+    /// Where checkpoints go: `--checkpoints` (created) or beside `--out`.
+    fn checkpoint_base(&self) -> Result<PathBuf, String> {
+        match &self.checkpoints {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                Ok(dir.join(self.out.file_name().unwrap_or_default()))
+            }
+            None => Ok(self.out.clone()),
+        }
+    }
+}
+
+/// Checks everything that can be checked before hours of training, not after.
+fn check_first(args: &TrainArgs) -> Result<(TrainingConfig, BackendChoice), String> {
+    let config = args.config()?;
+    args.data.split_config()?;
+    config.validate()?;
+    check_writable(&args.out)?;
+    if let Some(dir) = &args.checkpoints
+        && !dir.is_dir()
+    {
+        return Err(format!("{}: no such folder for checkpoints", dir.display()));
+    }
+    let choice = BackendChoice::parse(&args.backend)
+        .ok_or_else(|| format!("unknown backend {:?} (auto, cpu or wgpu)", args.backend))?;
+    Ok((config, choice))
+}
+
+pub fn train_command(args: &TrainArgs) -> Result<(), String> {
+    let (config, choice) = check_first(args)?;
+    let json = args.json;
+    let started = std::time::Instant::now();
+    let data = load(&args.dir, &args.data, threads(), json)?;
+    if !json {
+        eprintln!(
+            "loaded {} images in {} classes ({} skipped) in {:.1} s",
+            data.dataset.len(),
+            data.dataset.classes.len(),
+            data.report.skipped.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let plan = plan_training(&data, config, None).map_err(|e| match data.split() {
+        Err(split_error) => split_error.to_string(),
+        Ok(_) => e,
+    })?;
+    let (device, description) = select_device(choice)?;
+    if !json {
+        eprintln!("backend: {description}");
+    }
+    let split = data.split()?;
+    let test = match args.test_every_epoch {
+        true => split.indices(Subset::Test),
+        false => Vec::new(),
+    };
+    let mut host = EpochTester {
+        inner: TerminalHost::new(Some(args.checkpoint_base()?), json),
+        dataset: &data.dataset,
+        test,
+        device: device.clone(),
+        results: Vec::new(),
+    };
+    let training_started = std::time::Instant::now();
+    let trained = pollster::block_on(train(&data, &plan, device, description, &mut host))?;
+    let training_seconds = training_started.elapsed().as_secs_f64();
+    write_atomic(&args.out, &trained.file.to_bytes())?;
+    let (meta, assessment) = (&trained.file.meta, &trained.assessment);
+    let evaluation = &assessment.evaluation;
+    if json {
+        print_json(&serde_json::json!({
+            "model": args.out.display().to_string(),
+            "backend": trained.backend,
+            "preset": plan.config.preset,
+            "stop_reason": trained.reason,
+            "weights_from_epoch": trained.weights_from_epoch,
+            "training_seconds": training_seconds,
+            "history": meta.history,
+            "callback_events": meta.callback_events,
+            "test": evaluation,
+            "calibration": assessment.calibration,
+            "test_per_epoch": host.results.iter().map(|(e, a)| serde_json::json!({ "epoch": e, "test_accuracy": a })).collect::<Vec<_>>(),
+            "seconds_to_99_percent_test_accuracy": seconds_to(&meta.history, &host.results, 0.99),
+        }));
+    } else {
+        eprintln!(
+            "test accuracy {:.2}% ({} / {}), ECE {:.4} (after temperature {:.2}: {:.4}); model written to {} ({:.1} s of training)",
+            evaluation.accuracy * 100.0,
+            evaluation.correct,
+            evaluation.total,
+            assessment.calibration.before.ece,
+            assessment.calibration.temperature,
+            assessment.calibration.after.ece,
+            args.out.display(),
+            training_seconds
+        );
+    }
+    Ok(())
+}
+
+/// A terminal platform that also scores the test set after each epoch.
+struct EpochTester<'a> {
+    inner: TerminalHost,
+    dataset: &'a Dataset,
+    test: Vec<usize>,
+    device: burn::prelude::Device,
+    results: Vec<(usize, f64)>,
+}
+
+impl Platform for EpochTester<'_> {
+    fn event(&mut self, event: TrainingEvent) {
+        self.inner.event(event);
+    }
+
+    async fn proceed(&mut self) -> bool {
+        self.inner.proceed().await
+    }
+
+    fn now_ms(&self) -> f64 {
+        self.inner.now_ms()
+    }
+
+    async fn store(&mut self, slot: CheckpointSlot, bytes: &[u8]) -> Result<String, String> {
+        self.inner.store(slot, bytes).await
+    }
+
+    fn take_peer(&mut self) -> Option<Box<dyn GradientPeer>> {
+        self.inner.take_peer()
+    }
+
+    async fn continue_on_cpu(&mut self, backend: &str, reason: &str, epochs: usize) -> String {
+        self.device = burn::prelude::Device::flex();
+        self.inner.continue_on_cpu(backend, reason, epochs).await
+    }
+
+    async fn epoch_end(&mut self, epoch: usize, model: &Classifier) {
+        if self.test.is_empty() {
+            return;
+        }
+        let Ok(scores) = score_samples(model, self.dataset, &self.test, &self.device).await else {
+            return;
+        };
+        let labels: Vec<usize> = self
+            .test
+            .iter()
+            .map(|&i| self.dataset.samples[i].label)
+            .collect();
+        let evaluation = Evaluation::from_probabilities(
+            &self.dataset.classes,
+            &scores.probabilities(1.0),
+            &labels,
+        );
+        if !self.inner.quiet {
+            eprintln!(
+                "  test accuracy after epoch {epoch}: {:.4}",
+                evaluation.accuracy
+            );
+        }
+        self.results.push((epoch, evaluation.accuracy));
+    }
+}
+
+/// Training seconds (steps only) until the test accuracy first reached `target`.
+fn seconds_to(history: &[EpochMetrics], tests: &[(usize, f64)], target: f64) -> Option<f64> {
+    let epoch = tests.iter().find(|(_, accuracy)| *accuracy >= target)?.0;
+    Some(
+        history
+            .iter()
+            .filter(|e| e.epoch <= epoch)
+            .map(|e| e.train_seconds)
+            .sum(),
+    )
+}

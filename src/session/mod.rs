@@ -1,0 +1,24 @@
+//! The use cases both front ends call: load or re-split data, import a model, train (with the
+//! fall-back to the CPU after a GPU loss and the test-set assessment at the end), evaluate,
+//! predict and explain. The page's engine worker and the command line are thin maps from
+//! their messages or arguments to these calls, so the flow (and its checks and messages)
+//! exists once.
+//!
+//! Layers, each importing only those before it: data -> model -> training / evaluation ->
+//! storage -> session -> front ends (`web`, `native` and the `medclassify` command).
+
+mod compat;
+mod data;
+mod model;
+mod predict;
+mod train;
+
+pub use compat::{check_model_for_data, check_resume};
+pub use data::LoadedData;
+pub use model::{CurrentModel, checkpoint_file, model_file};
+pub use predict::{
+    FolderEvaluation, Prediction, decode_for_prediction, evaluate_folder, explain, predict,
+};
+pub use train::{
+    FileCheckpoints, Platform, Trained, TrainingPlan, plan_training, start_from, train,
+};

@@ -1,0 +1,151 @@
+//! Predicting, explaining and evaluating with the current model.
+
+use crate::data::{Dataset, DatasetBuilder, prepare_file};
+use crate::evaluation::{
+    Evaluation, ExplainMethod, Heatmap, Scores, argmax, grad_cam, saliency, score_pixels,
+    score_samples,
+};
+
+use super::CurrentModel;
+
+/// One image to classify and its answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    /// The name the user knows it by.
+    pub name: String,
+    /// The decoded image at the model's size (empty when it could not be decoded).
+    pub pixels: Vec<u8>,
+    /// One probability per class (empty until scored, or on error).
+    pub probabilities: Vec<f32>,
+    /// Why it could not be classified.
+    pub error: Option<String>,
+}
+
+/// Decodes `bytes` (or keeps the reason they could not be read) for a model taking
+/// `size`-pixel images, the same way a data set's files are decoded.
+pub fn decode_for_prediction(name: &str, bytes: Result<Vec<u8>, String>, size: u32) -> Prediction {
+    let limits = *DatasetBuilder::new(size).limits();
+    // The file name alone under a stand-in class folder: prediction has no classes, but the
+    // same checks (hidden files) and the same decoder (panics caught) apply.
+    let file_name = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let decoded = bytes.and_then(|bytes| {
+        prepare_file(&format!("x/{file_name}"), &bytes, size, &limits).map_err(|r| r.to_string())
+    });
+    let (pixels, error) = match decoded {
+        Ok(image) => (image.pixels, None),
+        Err(error) => (Vec::new(), Some(error)),
+    };
+    Prediction {
+        name: name.to_string(),
+        pixels,
+        probabilities: Vec::new(),
+        error,
+    }
+}
+
+/// Scores every decoded image of `rows` in one pass and fills in its probabilities.
+pub async fn predict(current: &CurrentModel, rows: &mut [Prediction]) -> Result<(), String> {
+    let classes = current.classes().len();
+    let size = current.file.meta.image_size;
+    let mut batch = Vec::new();
+    let mut positions = Vec::new();
+    for (position, row) in rows.iter().enumerate() {
+        if row.error.is_none() && row.pixels.len() == size * size {
+            positions.push(position);
+            batch.extend_from_slice(&row.pixels);
+        }
+    }
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let scores = score_pixels(&current.model, &batch, size, classes, &current.device)
+        .await
+        .map_err(|e| format!("prediction failed: {e}"))?;
+    let probabilities = scores.probabilities(1.0);
+    for (position, row) in positions.iter().zip(probabilities.chunks_exact(classes)) {
+        rows[*position].probabilities = row.to_vec();
+    }
+    Ok(())
+}
+
+/// A heatmap of why `current` gives `class` (its own top class when `None`) to `pixels`.
+pub async fn explain(
+    current: &CurrentModel,
+    pixels: &[u8],
+    class: Option<usize>,
+    method: ExplainMethod,
+) -> Result<Heatmap, String> {
+    let size = current.file.meta.image_size;
+    if pixels.len() != size * size {
+        return Err("the image was decoded at another size than the model's; load it again".into());
+    }
+    let failed = |e: burn::tensor::ExecutionError| format!("explaining failed: {e}");
+    let class = match class {
+        Some(class) => class,
+        None => {
+            let classes = current.classes().len();
+            let scores = score_pixels(&current.model, pixels, size, classes, &current.device)
+                .await
+                .map_err(failed)?;
+            argmax(&scores.logits)
+        }
+    };
+    let (model, device) = (&current.model, &current.device);
+    match method {
+        ExplainMethod::GradCam => grad_cam(model, pixels, size, class, device).await,
+        ExplainMethod::Saliency => saliency(model, pixels, size, class, device).await,
+    }
+    .map_err(failed)
+}
+
+/// The scores of a model on a folder whose subfolders name the true classes.
+pub struct FolderEvaluation {
+    /// Metrics over the images in folders named after the model's classes.
+    pub evaluation: Evaluation,
+    /// Images scored.
+    pub images: usize,
+    /// Images in folders that are not model classes (not scored).
+    pub unknown_class: Vec<String>,
+}
+
+/// Scores `current` on every image of `dataset` whose class is one of the model's (mapped by
+/// name, so the folder may hold fewer classes or others).
+pub async fn evaluate_folder(
+    current: &CurrentModel,
+    dataset: &Dataset,
+) -> Result<FolderEvaluation, String> {
+    let classes = current.classes();
+    let mut unknown_class = Vec::new();
+    let (mut indices, mut labels) = (Vec::new(), Vec::new());
+    for (index, sample) in dataset.samples.iter().enumerate() {
+        match classes
+            .iter()
+            .position(|c| *c == dataset.classes[sample.label])
+        {
+            Some(label) => {
+                indices.push(index);
+                labels.push(label);
+            }
+            None => unknown_class.push(sample.path.clone()),
+        }
+    }
+    if indices.is_empty() {
+        return Err(format!(
+            "no image is in a folder named after one of the model's classes ({})",
+            classes.join(", ")
+        ));
+    }
+    let scores = score_samples(&current.model, dataset, &indices, &current.device)
+        .await
+        .map_err(|e| e.to_string())?;
+    let scores = Scores {
+        classes: classes.len(),
+        logits: scores.logits,
+    };
+    let evaluation = Evaluation::from_probabilities(classes, &scores.probabilities(1.0), &labels);
+    Ok(FolderEvaluation {
+        evaluation,
+        images: indices.len(),
+        unknown_class,
+    })
+}

@@ -1,0 +1,298 @@
+//! Training as a use case: the checks, the run, the fall-back to the CPU when the GPU is
+//! lost, the test-set assessment and the finished model file.
+
+use std::future::Future;
+
+use burn::prelude::*;
+
+use super::{LoadedData, check_resume, checkpoint_file, model_file};
+use crate::data::Subset;
+use crate::evaluation::{Assessment, assess};
+use crate::model::{Classifier, ModelConfig};
+use crate::storage::{ModelFile, ModelMeta, decode_weights};
+use crate::training::{
+    Checkpoint, CheckpointSlot, GradientPeer, RunRecord, Start, StopReason, TrainingConfig,
+    TrainingData, TrainingError, TrainingEvent, TrainingHost, TrainingOutcome,
+};
+
+/// What a front end supplies to a training run: where events and checkpoint files go, and
+/// what it does when the GPU is lost.
+pub trait Platform {
+    /// Receives every training event.
+    fn event(&mut self, event: TrainingEvent);
+
+    /// Called between batches: yields where the platform needs it, waits while paused;
+    /// `false` stops training.
+    fn proceed(&mut self) -> impl Future<Output = bool>;
+
+    /// Milliseconds on a monotonic clock.
+    fn now_ms(&self) -> f64;
+
+    /// Stores a model file for `slot`; where it went (for the log) or why it failed.
+    fn store(
+        &mut self,
+        slot: CheckpointSlot,
+        bytes: &[u8],
+    ) -> impl Future<Output = Result<String, String>>;
+
+    /// After each epoch, with the model in inference mode (the benchmarks score the test set).
+    fn epoch_end(&mut self, epoch: usize, model: &Classifier) -> impl Future<Output = ()> {
+        let _ = (epoch, model);
+        std::future::ready(())
+    }
+
+    /// A second replica for the next run, if the platform has one.
+    fn take_peer(&mut self) -> Option<Box<dyn GradientPeer>> {
+        None
+    }
+
+    /// After a failed read: why the GPU device was lost, if it was. The page learns of a loss
+    /// from the browser's `lost` promise, which can settle after the read failed.
+    fn device_lost_reason(&mut self) -> impl Future<Output = Option<String>> {
+        std::future::ready(None)
+    }
+
+    /// The GPU (`backend`) was lost after `epochs_completed` epochs and training continues on
+    /// the CPU: tell the user, prepare a CPU peer if there is one, and return the backend's
+    /// description for the model file.
+    fn continue_on_cpu(
+        &mut self,
+        backend: &str,
+        reason: &str,
+        epochs_completed: usize,
+    ) -> impl Future<Output = String>;
+}
+
+/// The [`TrainingHost`] of a session run: checkpoints become model files, kept in memory
+/// (the last one, to continue after a GPU loss) and handed to the platform.
+pub struct FileCheckpoints<'p, P> {
+    platform: &'p mut P,
+    /// The header every checkpoint starts from.
+    pub template: ModelMeta,
+    /// The last `Last` checkpoint's file.
+    pub last: Option<Vec<u8>>,
+    /// Epochs completed in this run (from the epoch events).
+    pub epochs_completed: usize,
+}
+
+impl<'p, P: Platform> FileCheckpoints<'p, P> {
+    /// Checkpoints of runs described by `template`, stored through `platform`.
+    pub fn new(platform: &'p mut P, template: ModelMeta) -> Self {
+        Self {
+            platform,
+            template,
+            last: None,
+            epochs_completed: 0,
+        }
+    }
+}
+
+impl<P: Platform> TrainingHost for FileCheckpoints<'_, P> {
+    fn event(&mut self, event: TrainingEvent) {
+        if let TrainingEvent::Epoch(metrics) = &event {
+            self.epochs_completed = metrics.epoch;
+        }
+        self.platform.event(event);
+    }
+
+    async fn proceed(&mut self) -> bool {
+        self.platform.proceed().await
+    }
+
+    fn now_ms(&self) -> f64 {
+        self.platform.now_ms()
+    }
+
+    async fn save_checkpoint(&mut self, checkpoint: Checkpoint<'_>) -> Result<String, String> {
+        let bytes = checkpoint_file(&self.template, &checkpoint)
+            .await?
+            .to_bytes();
+        if checkpoint.slot == CheckpointSlot::Last {
+            self.last = Some(bytes.clone());
+        }
+        self.platform.store(checkpoint.slot, &bytes).await
+    }
+
+    async fn epoch_end(&mut self, epoch: usize, model: &Classifier) {
+        self.platform.epoch_end(epoch, model).await;
+    }
+
+    fn take_peer(&mut self) -> Option<Box<dyn GradientPeer>> {
+        self.platform.take_peer()
+    }
+}
+
+/// A checked training request: what to train, from where.
+pub struct TrainingPlan {
+    /// The settings.
+    pub config: TrainingConfig,
+    /// The network (the checkpoint's when resuming).
+    pub network: ModelConfig,
+    /// The checkpoint to continue from.
+    pub resume: Option<ModelFile>,
+    /// Something the user should know that does not stop training.
+    pub warning: Option<String>,
+}
+
+/// Checks the settings, the data and the checkpoint (when resuming) before a device is chosen.
+pub fn plan_training(
+    data: &LoadedData,
+    config: TrainingConfig,
+    resume: Option<ModelFile>,
+) -> Result<TrainingPlan, String> {
+    data.split()
+        .map_err(|_| "the split failed; fix the split settings first".to_string())?;
+    config.validate()?;
+    let dataset = &data.dataset;
+    let (network, warning) = match &resume {
+        Some(file) => (
+            file.meta.model.clone(),
+            check_resume(
+                &file.meta,
+                dataset,
+                data.manifest_sha256.as_deref(),
+                &config,
+            )?,
+        ),
+        None => (
+            ModelConfig::new(
+                config.preset,
+                dataset.classes.len(),
+                dataset.image_size as usize,
+            ),
+            None,
+        ),
+    };
+    Ok(TrainingPlan {
+        config,
+        network,
+        resume,
+        warning,
+    })
+}
+
+/// A finished run with its assessment and model file.
+pub struct Trained {
+    /// The network (inference mode).
+    pub model: Classifier,
+    /// Its model file.
+    pub file: ModelFile,
+    /// Test-set scores.
+    pub assessment: Assessment,
+    /// Where it ran last (the CPU after a GPU loss).
+    pub device: Device,
+    /// The backend's description.
+    pub backend: String,
+    /// Why training ended.
+    pub reason: StopReason,
+    /// The epoch whose weights the model holds.
+    pub weights_from_epoch: usize,
+}
+
+/// Where a run starts: fresh, or the checkpoint's weights and record.
+pub fn start_from(file: Option<&ModelFile>, device: &Device) -> Result<Start, String> {
+    let Some(file) = file else {
+        return Ok(Start::Fresh);
+    };
+    let state = file
+        .meta
+        .resume
+        .clone()
+        .ok_or("this model file holds no resume point")?;
+    Ok(Start::Resume {
+        // Straight onto the training device, as a network that records gradients.
+        model: decode_weights(&file.meta.model, &file.weights, &device.clone().autodiff())?,
+        record: RunRecord {
+            history: file.meta.history.clone(),
+            callback_events: file.meta.callback_events.clone(),
+        },
+        state,
+    })
+}
+
+/// One run on `device` from `resume`.
+async fn run_once<P: Platform>(
+    data: &TrainingData<'_>,
+    plan: &TrainingPlan,
+    resume: Option<&ModelFile>,
+    device: &Device,
+    host: &mut FileCheckpoints<'_, P>,
+) -> Result<TrainingOutcome, TrainingError> {
+    let start = start_from(resume, device).map_err(TrainingError::Invalid)?;
+    let result =
+        crate::training::train(data, &plan.config, &plan.network, start, device, host).await;
+    // A read that failed because the device went away is a device loss too, whichever of the
+    // two (the failed read or the platform's notice of the loss) came first.
+    if let Err(TrainingError::Execution(_)) = &result
+        && let Some(reason) = host.platform.device_lost_reason().await
+    {
+        return Err(TrainingError::DeviceLost {
+            reason,
+            epochs_completed: host.epochs_completed,
+        });
+    }
+    result
+}
+
+/// Trains as `plan` says on `device` (described as `backend`), continues on the CPU from the
+/// last completed epoch if the GPU is lost, scores the test set and builds the model file.
+pub async fn train<P: Platform>(
+    data: &LoadedData,
+    plan: &TrainingPlan,
+    device: Device,
+    backend: String,
+    platform: &mut P,
+) -> Result<Trained, String> {
+    let split = data.split().map_err(str::to_string)?;
+    let mut template = ModelMeta::new(plan.network.clone(), data.dataset.classes.clone());
+    template.data = Some(data.summary());
+    template.backend = Some(backend.clone());
+    template.training = Some(plan.config.clone());
+    let training_data = TrainingData {
+        dataset: &data.dataset,
+        train: split.indices(Subset::Train),
+        validation: split.indices(Subset::Validation),
+    };
+    let mut host = FileCheckpoints::new(platform, template);
+    let (mut device, mut backend) = (device, backend);
+    let mut result = run_once(
+        &training_data,
+        plan,
+        plan.resume.as_ref(),
+        &device,
+        &mut host,
+    )
+    .await;
+    if let Err(TrainingError::DeviceLost {
+        reason,
+        epochs_completed,
+    }) = &result
+    {
+        backend = host
+            .platform
+            .continue_on_cpu(&backend, reason, *epochs_completed)
+            .await;
+        host.template.backend = Some(backend.clone());
+        device = Device::flex();
+        let last = host
+            .last
+            .as_deref()
+            .and_then(|b| ModelFile::from_bytes(b).ok());
+        let resume = last.as_ref().or(plan.resume.as_ref());
+        result = run_once(&training_data, plan, resume, &device, &mut host).await;
+    }
+    let outcome = result.map_err(|e| e.to_string())?;
+    let assessment = assess(&outcome.model, &data.dataset, split, &device)
+        .await
+        .map_err(|e| format!("evaluating on the test set failed: {e}"))?;
+    let file = model_file(&host.template, &outcome, &assessment).await?;
+    Ok(Trained {
+        model: outcome.model,
+        file,
+        assessment,
+        device,
+        backend,
+        reason: outcome.reason,
+        weights_from_epoch: outcome.weights_from_epoch,
+    })
+}

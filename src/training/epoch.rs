@@ -1,0 +1,255 @@
+//! A training epoch (batches, with the loss read back once per logging interval) and a
+//! validation epoch.
+
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::prelude::*;
+use burn::tensor::{ExecutionError, Transaction};
+use rand::{SeedableRng, seq::SliceRandom};
+use rand_chacha::ChaCha8Rng;
+
+use super::run::{Run, mix};
+use super::step::{Batch, StepSums, step};
+use super::trainer::execution_error;
+use super::{
+    BatchMetrics, CallbackEvent, EpochMetrics, TrainingError, TrainingEvent, TrainingHost,
+};
+use crate::data::{Dataset, batch_pixels, make_batch};
+use crate::model::Classifier;
+
+/// Images per batch when scoring (no gradients, so larger batches fit).
+pub const EVAL_BATCH: usize = 256;
+
+/// How a training epoch ended.
+pub(super) enum EpochEnd {
+    /// All batches ran.
+    Trained(Trained),
+    /// The host asked to stop.
+    Stopped,
+    /// The loss turned non-finite; the best weights known were restored.
+    Diverged,
+}
+
+/// Sums over a training epoch.
+#[derive(Default)]
+pub(super) struct Trained {
+    loss: f64,
+    correct: f64,
+    seen: usize,
+    seconds: f64,
+}
+
+/// The batches since the last readback.
+struct Interval {
+    sums: Option<(Tensor<1>, Tensor<1, Int>)>,
+    peer_loss: f64,
+    peer_correct: f64,
+    images: usize,
+    start_ms: f64,
+}
+
+impl Interval {
+    fn new(now_ms: f64) -> Self {
+        Self {
+            sums: None,
+            peer_loss: 0.0,
+            peer_correct: 0.0,
+            images: 0,
+            start_ms: now_ms,
+        }
+    }
+
+    fn add(&mut self, step: StepSums, images: usize) {
+        self.sums = Some(match self.sums.take() {
+            Some((l, c)) => (l + step.loss, c + step.correct),
+            None => (step.loss, step.correct),
+        });
+        self.peer_loss += step.peer_loss;
+        self.peer_correct += step.peer_correct;
+        self.images += images;
+    }
+
+    /// Reads the interval's loss sum and correct count back in one transaction.
+    async fn read(&mut self, epochs_completed: usize) -> Result<(f64, f64), TrainingError> {
+        let (l, c) = self.sums.take().expect("a batch was added");
+        let values = Transaction::default()
+            .register(l)
+            .register(c)
+            .execute_async()
+            .await
+            .map_err(|e| execution_error(e, epochs_completed))?;
+        let first = |index: usize, missing: f64| {
+            values[index]
+                .clone()
+                .try_into_vec_as::<f64>()
+                .map(|v| v[0])
+                .unwrap_or(missing)
+        };
+        let loss = first(0, f64::NAN) + std::mem::take(&mut self.peer_loss);
+        let correct = first(1, 0.0) + std::mem::take(&mut self.peer_correct);
+        Ok((loss, correct))
+    }
+}
+
+/// Runs the batches of `epoch` in its seeded order.
+pub(super) async fn train_epoch<H: TrainingHost>(
+    run: &mut Run<'_>,
+    epoch: usize,
+    host: &mut H,
+) -> Result<EpochEnd, TrainingError> {
+    let (config, data) = (run.config, run.data);
+    let epoch_start = host.now_ms();
+    let mut order = data.train.clone();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(mix(
+        config.seed,
+        epoch as u64,
+    )));
+    let mut augment_rng = ChaCha8Rng::seed_from_u64(mix(config.seed ^ 0xA5A5, epoch as u64));
+    let learning_rate = run.state.learning_rate;
+    let (batches, log_every) = (run.batches(), config.log_every.max(1));
+    let mut trained = Trained::default();
+    let mut interval = Interval::new(host.now_ms());
+    for (index, chunk) in order.chunks(config.batch_size).enumerate() {
+        if !host.proceed().await {
+            return Ok(EpochEnd::Stopped);
+        }
+        let augment = config.augmentation.as_ref().map(|a| (a, &mut augment_rng));
+        let (pixels, labels) = batch_pixels(data.dataset, chunk, augment);
+        let sums = step(run, Batch { pixels, labels }, learning_rate, host).await?;
+        interval.add(sums, chunk.len());
+        let batch = index + 1;
+        if batch % log_every != 0 && batch != batches {
+            continue;
+        }
+        let (loss_sum, correct) = interval.read(run.state.epochs_completed).await?;
+        let seconds = ((host.now_ms() - interval.start_ms) / 1000.0).max(1e-9);
+        host.event(TrainingEvent::Batch(BatchMetrics {
+            epoch,
+            batch,
+            batches,
+            loss: loss_sum / interval.images as f64,
+            accuracy: correct / interval.images as f64,
+            learning_rate,
+            images_per_second: interval.images as f64 / seconds,
+        }));
+        if !loss_sum.is_finite() {
+            terminate_on_nan(run, epoch, batch, loss_sum, host);
+            return Ok(EpochEnd::Diverged);
+        }
+        trained.loss += loss_sum;
+        trained.correct += correct;
+        trained.seen += interval.images;
+        interval = Interval::new(host.now_ms());
+    }
+    trained.seconds = (host.now_ms() - epoch_start) / 1000.0;
+    Ok(EpochEnd::Trained(trained))
+}
+
+/// Keras' `TerminateOnNaN`, and back to the best weights known: the best epoch by the
+/// monitored metric, else the last completed epoch, else the starting weights.
+fn terminate_on_nan<H: TrainingHost>(
+    run: &mut Run<'_>,
+    epoch: usize,
+    batch: usize,
+    loss_sum: f64,
+    host: &mut H,
+) {
+    let (restored_epoch, restored) = run
+        .best
+        .take()
+        .or_else(|| run.last_good.take())
+        .unwrap_or_else(|| run.start_weights.clone());
+    let restored_what = if restored_epoch > 0 {
+        format!("the weights of epoch {restored_epoch} were restored")
+    } else {
+        "the starting weights were restored".to_string()
+    };
+    let event = CallbackEvent {
+        epoch,
+        callback: "TerminateOnNaN".into(),
+        action: "terminate".into(),
+        old_value: None,
+        new_value: Some(loss_sum),
+        message: format!(
+            "loss became {loss_sum} at epoch {epoch}, batch {batch}; training stopped and {restored_what}"
+        ),
+    };
+    run.callback_event(event, host);
+    run.model = restored.fork(&run.train_device);
+    run.weights_from_epoch = restored_epoch;
+}
+
+/// Scores the validation images and completes the epoch's metrics.
+pub(super) async fn validate_epoch<H: TrainingHost>(
+    run: &Run<'_>,
+    inference: &Classifier,
+    trained: Trained,
+    epoch_start: f64,
+    host: &mut H,
+) -> Result<EpochMetrics, TrainingError> {
+    let (val_loss, val_accuracy) = score(
+        inference,
+        run.data.dataset,
+        &run.data.validation,
+        &run.device,
+    )
+    .await
+    .map_err(|e| execution_error(e, run.state.epochs_completed))?;
+    let epoch = run.state.epochs_completed + 1;
+    Ok(EpochMetrics {
+        epoch,
+        loss: trained.loss / trained.seen.max(1) as f64,
+        accuracy: trained.correct / trained.seen.max(1) as f64,
+        val_loss,
+        val_accuracy,
+        learning_rate: run.state.learning_rate,
+        seconds: (host.now_ms() - epoch_start) / 1000.0,
+        train_seconds: trained.seconds,
+        images_per_second: trained.seen as f64 / trained.seconds.max(1e-9),
+    })
+}
+
+/// Mean loss and accuracy of `model` (inference mode) on `indices`, read back once.
+pub async fn score(
+    model: &Classifier,
+    dataset: &Dataset,
+    indices: &[usize],
+    device: &Device,
+) -> Result<(f64, f64), ExecutionError> {
+    if indices.is_empty() {
+        return Ok((f64::NAN, f64::NAN));
+    }
+    let loss_fn = CrossEntropyLossConfig::new().init(device);
+    let mut sums: Option<(Tensor<1>, Tensor<1, Int>)> = None;
+    for chunk in indices.chunks(EVAL_BATCH) {
+        let (images, labels) = make_batch(dataset, chunk, None, device);
+        let logits = model.forward(images);
+        let loss = loss_fn
+            .forward(logits.clone(), labels.clone())
+            .mul_scalar(chunk.len() as f32);
+        let correct = logits
+            .argmax(1)
+            .reshape([chunk.len()])
+            .equal(labels)
+            .int()
+            .sum();
+        sums = Some(match sums {
+            Some((l, c)) => (l + loss, c + correct),
+            None => (loss, correct),
+        });
+    }
+    let (loss, correct) = sums.expect("at least one batch");
+    let values = Transaction::default()
+        .register(loss)
+        .register(correct)
+        .execute_async()
+        .await?;
+    let first = |index: usize| {
+        values[index]
+            .clone()
+            .try_into_vec_as::<f64>()
+            .map(|v| v[0])
+            .unwrap_or(f64::NAN)
+    };
+    let n = indices.len() as f64;
+    Ok((first(0) / n, first(1) / n))
+}

@@ -1,0 +1,186 @@
+//! The state of a run between steps: the network, the optimiser, the optional second replica,
+//! the callbacks' states and the weights kept for restoring.
+
+use burn::module::Module;
+use burn::optim::ModuleOptimizer;
+use burn::prelude::*;
+
+use super::{
+    CallbackStates, Checkpoint, CheckpointSlot, GradientPeer, PeerSetup, ResumeState, RunRecord,
+    Start, StopReason, TrainingConfig, TrainingData, TrainingEvent, TrainingHost, TrainingOutcome,
+};
+use crate::model::{Classifier, ModelConfig};
+
+/// Mixes a seed with a number so each epoch gets its own stream (splitmix64).
+pub(super) fn mix(seed: u64, salt: u64) -> u64 {
+    let mut z = seed ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A run in progress.
+pub(super) struct Run<'a> {
+    pub data: &'a TrainingData<'a>,
+    pub config: &'a TrainingConfig,
+    /// The device of inference (validation, snapshots).
+    pub device: Device,
+    /// The same device with automatic differentiation.
+    pub train_device: Device,
+    pub model: Classifier,
+    pub optimizer: ModuleOptimizer,
+    /// The second replica (data parallelism), while it works.
+    pub peer: Option<Box<dyn GradientPeer>>,
+    pub state: ResumeState,
+    pub record: RunRecord,
+    /// The best epoch's weights, kept when `restore_best_weights` asks for them.
+    pub best: Option<(usize, Classifier)>,
+    /// The last completed epoch's weights (restored when the loss turns non-finite).
+    pub last_good: Option<(usize, Classifier)>,
+    /// The weights the run started from.
+    pub start_weights: (usize, Classifier),
+    pub weights_from_epoch: usize,
+    /// Trainable values (what the peer's gradients must count).
+    pub parameters: usize,
+}
+
+impl<'a> Run<'a> {
+    /// Builds the network (fresh or from the checkpoint), the optimiser and the peer, and
+    /// announces the run.
+    pub fn begin<H: TrainingHost>(
+        data: &'a TrainingData<'a>,
+        config: &'a TrainingConfig,
+        network: &ModelConfig,
+        start: Start,
+        device: &Device,
+        host: &mut H,
+    ) -> Self {
+        let train_device = device.clone().autodiff();
+        device.seed(config.seed);
+        let (model, state, record) = match start {
+            Start::Resume {
+                model,
+                record,
+                state,
+            } => {
+                device.seed(mix(config.seed, state.epochs_completed as u64));
+                (model.fork(&train_device), state, record)
+            }
+            Start::Fresh => (
+                network.init(&train_device),
+                ResumeState {
+                    epochs_completed: 0,
+                    learning_rate: config.optimizer.learning_rate,
+                    callbacks: CallbackStates::new(&config.callbacks),
+                },
+                RunRecord::default(),
+            ),
+        };
+        let optimizer = config.optimizer.adam().init();
+        let start_weights = (state.epochs_completed, model.valid());
+        let parameters = super::parameter_count(&model);
+        let mut run = Self {
+            data,
+            config,
+            device: device.clone(),
+            train_device,
+            model,
+            optimizer,
+            peer: None,
+            weights_from_epoch: state.epochs_completed,
+            state,
+            record,
+            best: None,
+            last_good: None,
+            start_weights,
+            parameters,
+        };
+        run.start_peer(network, host);
+        run.announce(host);
+        run
+    }
+
+    /// Data parallelism where the host offers a second replica (the page's CPU path).
+    fn start_peer<H: TrainingHost>(&mut self, network: &ModelConfig, host: &mut H) {
+        self.peer = host.take_peer();
+        let setup = PeerSetup {
+            model: network.clone(),
+            // 53 bits, so that a JavaScript number carries it to the page's helper.
+            seed: mix(
+                self.config.seed,
+                0x7065_6572 + self.state.epochs_completed as u64,
+            ) >> 11,
+        };
+        if let Some(helper) = self.peer.as_mut()
+            && let Err(error) = helper.start(&setup)
+        {
+            self.drop_peer(host, error);
+        }
+    }
+
+    fn announce<H: TrainingHost>(&self, host: &mut H) {
+        host.event(TrainingEvent::Started {
+            first_epoch: self.state.epochs_completed + 1,
+            epochs: self.config.epochs,
+            batches: self.batches(),
+            train_images: self.data.train.len(),
+            validation_images: self.data.validation.len(),
+            parameters: self.model.num_params(),
+            replicas: if self.peer.is_some() { 2 } else { 1 },
+        });
+    }
+
+    /// Batches per epoch.
+    pub fn batches(&self) -> usize {
+        self.data.train.len().div_ceil(self.config.batch_size)
+    }
+
+    /// Says why the peer is no longer used and drops it (training goes on, on one core).
+    pub fn drop_peer<H: TrainingHost>(&mut self, host: &mut H, why: String) {
+        if self.peer.take().is_some() {
+            host.event(TrainingEvent::Notice {
+                message: format!(
+                    "the second training replica failed ({why}); training goes on, on one core"
+                ),
+            });
+        }
+    }
+
+    /// Hands `model` with the run's record to the host for `slot`.
+    pub async fn save<H: TrainingHost>(
+        &self,
+        slot: CheckpointSlot,
+        model: &Classifier,
+        host: &mut H,
+    ) -> Result<String, String> {
+        host.save_checkpoint(Checkpoint {
+            slot,
+            model,
+            record: &self.record,
+            resume: &self.state,
+        })
+        .await
+    }
+
+    /// Records and reports a callback's action.
+    pub fn callback_event<H: TrainingHost>(&mut self, event: super::CallbackEvent, host: &mut H) {
+        self.record.callback_events.push(event.clone());
+        host.event(TrainingEvent::Callback(event));
+    }
+
+    /// Ends the run: the final event and the outcome.
+    pub fn finish<H: TrainingHost>(self, reason: StopReason, host: &mut H) -> TrainingOutcome {
+        host.event(TrainingEvent::Finished {
+            reason,
+            epochs_completed: self.state.epochs_completed,
+            weights_from_epoch: self.weights_from_epoch,
+        });
+        TrainingOutcome {
+            model: self.model.valid(),
+            record: self.record,
+            resume: self.state,
+            reason,
+            weights_from_epoch: self.weights_from_epoch,
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! One optimiser step, with the optional second replica computing half of the batch.
+
+use burn::prelude::*;
+
+use super::run::Run;
+use super::{
+    PeerGradients, PeerStep, TrainingError, TrainingHost, combine_gradients, flat_gradients,
+    flat_weights, part_gradients,
+};
+use crate::data::images_tensor;
+
+/// One batch's pixels and labels, as the batcher made them.
+pub(super) struct Batch {
+    pub pixels: Vec<u8>,
+    pub labels: Vec<i32>,
+}
+
+/// The loss sum and correct count of a step: tensors on the device (read back later, in
+/// one transaction per logging interval), plus what the peer already read on its side.
+pub(super) struct StepSums {
+    pub loss: Tensor<1>,
+    pub correct: Tensor<1, Int>,
+    pub peer_loss: f64,
+    pub peer_correct: f64,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Images and labels `range` of the batch as tensors on `device`.
+    fn part(
+        &self,
+        range: std::ops::Range<usize>,
+        size: usize,
+        device: &Device,
+    ) -> (Tensor<4>, Tensor<1, Int>) {
+        let labels = self.labels[range.clone()].to_vec();
+        let n = labels.len();
+        let pixels = &self.pixels[range.start * size * size..range.end * size * size];
+        (
+            images_tensor(pixels, size, device),
+            Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), device),
+        )
+    }
+}
+
+/// Sends the second half of the batch to the peer; returns how many images this replica
+/// computes (a fixed split, not a timed one, so that a seeded run stays reproducible).
+async fn offer_to_peer<H: TrainingHost>(
+    run: &mut Run<'_>,
+    batch: &Batch,
+    size: usize,
+    host: &mut H,
+) -> Result<usize, TrainingError> {
+    let count = batch.len();
+    if count < 2 || run.peer.is_none() {
+        return Ok(count);
+    }
+    let weights = flat_weights(&run.model)
+        .await
+        .map_err(|e| TrainingError::Execution(e.to_string()))?;
+    let split = count - count / 2;
+    let step = PeerStep {
+        weights,
+        pixels: batch.pixels[split * size * size..].to_vec(),
+        labels: batch.labels[split..].to_vec(),
+    };
+    let submitted = run.peer.as_mut().map(|helper| helper.submit(step));
+    match submitted {
+        Some(Ok(())) => Ok(split),
+        Some(Err(error)) => {
+            run.drop_peer(host, error);
+            Ok(count)
+        }
+        None => Ok(count),
+    }
+}
+
+/// The peer's answer for its part, checked against the network's size.
+async fn peer_answer(run: &mut Run<'_>) -> Result<PeerGradients, String> {
+    let parameters = run.parameters;
+    match run.peer.as_mut() {
+        Some(helper) => helper.gradients().await.and_then(|answer| {
+            if answer.gradients.len() == parameters {
+                Ok(answer)
+            } else {
+                Err(format!(
+                    "it sent {} gradient values for {parameters} weights",
+                    answer.gradients.len()
+                ))
+            }
+        }),
+        None => Err("it is gone".into()),
+    }
+}
+
+/// Computes the batch's gradients (with the peer where there is one) and takes one optimiser
+/// step at `learning_rate`.
+pub(super) async fn step<H: TrainingHost>(
+    run: &mut Run<'_>,
+    batch: Batch,
+    learning_rate: f64,
+    host: &mut H,
+) -> Result<StepSums, TrainingError> {
+    let size = run.data.dataset.image_size as usize;
+    let count = batch.len();
+    let own = offer_to_peer(run, &batch, size, host).await?;
+    let (images, labels) = batch.part(0..own, size, &run.train_device);
+    let (mut gradients, loss, correct) = part_gradients(&run.model, images, labels);
+    let mut sums = StepSums {
+        loss: loss.inner(),
+        correct: correct.inner(),
+        peer_loss: 0.0,
+        peer_correct: 0.0,
+    };
+    if own < count {
+        let other = match peer_answer(run).await {
+            Ok(answer) => {
+                sums.peer_loss = answer.loss_sum;
+                sums.peer_correct = answer.correct as f64;
+                answer.gradients
+            }
+            Err(error) => {
+                // Nothing is lost: this replica computes the peer's part too.
+                run.drop_peer(host, error);
+                let (images, labels) = batch.part(own..count, size, &run.train_device);
+                let (rest, rest_loss, rest_correct) = part_gradients(&run.model, images, labels);
+                sums.loss = sums.loss + rest_loss.inner();
+                sums.correct = sums.correct + rest_correct.inner();
+                flat_gradients(&run.model, &rest)
+                    .await
+                    .map_err(TrainingError::Execution)?
+            }
+        };
+        gradients = combine_gradients(&run.model, gradients, own, &other, count - own, &run.device);
+    }
+    let model = run.model.clone();
+    run.model = run.optimizer.step(learning_rate, model, gradients);
+    Ok(sums)
+}
