@@ -51,6 +51,9 @@ impl fmt::Display for Preset {
 }
 
 use crate::data::InputShape;
+
+mod parameters;
+pub use parameters::{parameter_values, read_parameters};
 pub use crate::data::{MAX_IMAGE_SIZE, MIN_IMAGE_SIZE};
 /// The most classes a model may have.
 pub const MAX_CLASSES: usize = 1000;

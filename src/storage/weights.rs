@@ -5,22 +5,13 @@
 //! copies them into a model on the Flex CPU backend and serialises that one, so the same
 //! code works on every backend in every environment.
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::{Module, ModuleMapper, Param};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Transaction};
+use burn::tensor::Bytes;
 
-use crate::model::{Classifier, ModelConfig};
-
-#[derive(Default)]
-struct Gather(Option<Transaction>);
-
-impl ModuleVisitor for Gather {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let transaction = self.0.take().unwrap_or_default();
-        self.0 = Some(transaction.register(param.val()));
-    }
-}
+pub use crate::model::parameter_values;
+use crate::model::{Classifier, ModelConfig, read_parameters};
 
 struct Scatter {
     values: std::vec::IntoIter<TensorData>,
@@ -41,15 +32,9 @@ impl ModuleMapper for Scatter {
 /// in burnpack form.
 pub async fn encode_weights(model: &Classifier, config: &ModelConfig) -> Result<Vec<u8>, String> {
     let model = model.valid();
-    let mut gather = Gather::default();
-    model.visit(&mut gather);
-    let values = match gather.0 {
-        Some(transaction) => transaction
-            .execute_async()
-            .await
-            .map_err(|error| format!("reading the weights from the device failed: {error}"))?,
-        None => Vec::new(),
-    };
+    let values = read_parameters(&model)
+        .await
+        .map_err(|error| format!("reading the weights from the device failed: {error}"))?;
     let cpu = Device::flex();
     let template = config.init(&cpu);
     let copy = template.map(&mut Scatter {
@@ -80,21 +65,4 @@ pub fn decode_weights(
                 config.preset()
             )
         })
-}
-
-/// Every float parameter of `model`, flattened, in visiting order (read without blocking).
-pub async fn parameter_values(model: &Classifier) -> Result<Vec<Vec<f32>>, String> {
-    let mut gather = Gather::default();
-    model.visit(&mut gather);
-    let Some(transaction) = gather.0 else {
-        return Ok(Vec::new());
-    };
-    let values = transaction
-        .execute_async()
-        .await
-        .map_err(|e| e.to_string())?;
-    values
-        .into_iter()
-        .map(|v| v.try_into_vec_as::<f32>().map_err(|e| format!("{e:?}")))
-        .collect()
 }

@@ -84,7 +84,7 @@ pub fn parameter_count(model: &Classifier) -> usize {
 
 /// Every float parameter of `model`, flat, in visiting order (read without blocking).
 pub async fn flat_weights(model: &Classifier) -> Result<Vec<f32>, String> {
-    Ok(crate::storage::parameter_values(model)
+    Ok(crate::model::parameter_values(model)
         .await?
         .into_iter()
         .flatten()

@@ -1,0 +1,216 @@
+//! The shape of the source tree (ARCHITECTURE.md): no import loop between the top-level
+//! modules of `src/`, and no function longer than a screen. Read from the files themselves,
+//! so a change that breaks either fails here, naming the edges or the function.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The longest function allowed, in lines (Yew `html!` bodies aside: they are markup).
+const MAX_FUNCTION_LINES: usize = 150;
+
+fn src() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it")).join("src")
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The top-level module a file of `src/` belongs to (`src/training/run.rs` -> `training`).
+fn module_of(file: &Path) -> Option<String> {
+    let relative = file.strip_prefix(src()).ok()?;
+    let first = relative.components().next()?.as_os_str().to_str()?;
+    let name = first.trim_end_matches(".rs");
+    (!matches!(name, "lib" | "bin")).then(|| name.to_string())
+}
+
+/// `crate::X` references of a file (in `use` lines and paths), comments left out.
+fn crate_references(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for line in text.lines() {
+        let code = line.split("//").next().unwrap_or("");
+        let mut rest = code;
+        while let Some(at) = rest.find("crate::") {
+            let name: String = rest[at + 7..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                out.insert(name);
+            }
+            rest = &rest[at + 7..];
+        }
+    }
+    out
+}
+
+/// Edges module -> modules it uses.
+fn edges() -> BTreeMap<String, BTreeSet<String>> {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let modules: BTreeSet<String> = files.iter().filter_map(|f| module_of(f)).collect();
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in &files {
+        let Some(from) = module_of(file) else { continue };
+        let text = std::fs::read_to_string(file).unwrap();
+        for to in crate_references(&text) {
+            if to != from && modules.contains(&to) {
+                edges.entry(from.clone()).or_default().insert(to);
+            }
+        }
+    }
+    edges
+}
+
+/// A cycle through `edges`, if there is one.
+fn find_cycle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        edges: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|n| n == node) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(node.to_string());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_string());
+        for next in edges.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, edges, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(node.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    edges
+        .keys()
+        .find_map(|node| visit(node, edges, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn the_top_level_modules_import_each_other_without_a_loop() {
+    let edges = edges();
+    let listing: Vec<String> = edges
+        .iter()
+        .map(|(from, to)| format!("{from} -> {}", to.iter().cloned().collect::<Vec<_>>().join(", ")))
+        .collect();
+    assert!(
+        find_cycle(&edges).is_none(),
+        "import loop {:?}; the edges:\n{}",
+        find_cycle(&edges),
+        listing.join("\n")
+    );
+    // The layers of ARCHITECTURE.md, checked as edges that must not exist.
+    for (from, to) in [
+        ("data", "model"),
+        ("model", "training"),
+        ("training", "storage"),
+        ("training", "evaluation"),
+        ("evaluation", "training"),
+        ("evaluation", "storage"),
+        ("storage", "session"),
+        ("session", "web"),
+        ("session", "native"),
+    ] {
+        assert!(
+            !edges.get(from).is_some_and(|e| e.contains(to)),
+            "{from} must not import {to} (ARCHITECTURE.md); the edges:\n{}",
+            listing.join("\n")
+        );
+    }
+}
+
+#[test]
+fn the_cycle_finder_finds_a_planted_loop() {
+    // Positive control: the check above is only worth something if it sees a loop.
+    let mut edges = BTreeMap::new();
+    edges.insert("a".to_string(), BTreeSet::from(["b".to_string()]));
+    edges.insert("b".to_string(), BTreeSet::from(["c".to_string()]));
+    assert_eq!(find_cycle(&edges), None);
+    edges.insert("c".to_string(), BTreeSet::from(["a".to_string()]));
+    assert_eq!(
+        find_cycle(&edges),
+        Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
+    );
+    let refs = crate_references("use crate::data::{x}; // crate::web\nlet y = crate::model::f();");
+    assert_eq!(refs, BTreeSet::from(["data".to_string(), "model".to_string()]));
+}
+
+/// Functions of `text` longer than the limit: (name, first line, lines), `html!` bodies
+/// not counted. A function starts at a line whose code begins with `fn`, `pub fn`,
+/// `async fn`, ... and ends at the line that brings the braces back to its depth.
+fn long_functions(text: &str) -> Vec<(String, usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (start, line) in lines.iter().enumerate() {
+        let code = line.trim_start();
+        let words: Vec<&str> = code.split_whitespace().take(4).collect();
+        let Some(at) = words.iter().position(|w| *w == "fn") else { continue };
+        if !words[..at].iter().all(|w| matches!(*w, "pub" | "pub(crate)" | "pub(super)" | "async" | "const" | "unsafe")) {
+            continue;
+        }
+        let name = words.get(at + 1).map(|w| w.split(['(', '<']).next().unwrap_or(w).to_string());
+        let (mut depth, mut opened, mut counted, mut in_html) = (0i64, false, 0usize, 0i64);
+        for body in &lines[start..] {
+            let code = body.split("//").next().unwrap_or("");
+            if code.contains("html!") {
+                in_html = depth.max(1);
+            }
+            let before = depth;
+            depth += code.matches('{').count() as i64 - code.matches('}').count() as i64;
+            opened |= depth > 0;
+            if in_html == 0 || before < in_html {
+                counted += 1;
+            }
+            if in_html > 0 && depth < in_html {
+                in_html = 0;
+            }
+            if opened && depth <= 0 || !opened && code.trim_end().ends_with(';') {
+                break;
+            }
+        }
+        if counted > MAX_FUNCTION_LINES {
+            out.push((name.unwrap_or_default(), start + 1, counted));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_function_is_longer_than_a_screen() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut long = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (name, line, lines) in long_functions(&text) {
+            long.push(format!("{}:{line} {name}: {lines} lines", file.display()));
+        }
+    }
+    assert!(long.is_empty(), "over {MAX_FUNCTION_LINES} lines:\n{}", long.join("\n"));
+}
+
+#[test]
+fn the_length_check_sees_a_long_function() {
+    let body = "    let x = 1;\n".repeat(MAX_FUNCTION_LINES + 1);
+    let long = format!("pub fn long() {{\n{body}}}\n");
+    assert_eq!(long_functions(&long).len(), 1);
+    let short = "fn short() {\n    1\n}\n";
+    assert!(long_functions(short).is_empty());
+    let markup = format!("fn view() -> Html {{\n    html! {{\n{body}    }}\n}}\n");
+    assert!(long_functions(&markup).is_empty(), "html! bodies are markup");
+}
