@@ -6,8 +6,8 @@ use super::components::{
     About, AppContext, DataStep, EvaluateStep, Notices, PredictStep, TrainStep,
 };
 use super::hooks::use_engine;
-use super::protocol::Request;
 use super::state::{Action, AppState, Step};
+use crate::web::worker::protocol::Control;
 
 /// `?debug=1` in the address: the page shows its test hooks.
 pub fn debug_mode() -> bool {
@@ -73,7 +73,7 @@ pub fn App() -> Html {
                 <About />
                 if debug_mode() {
                     <button type="button" class="link" data-testid="simulate-gpu-loss"
-                        onclick={Callback::from(move |_| engine.send(Request::SimulateDeviceLoss))}>{"Test: simulate a GPU device loss"}</button>
+                        onclick={Callback::from(move |_| engine.send(Control::SimulateDeviceLoss))}>{"Test: simulate a GPU device loss"}</button>
                 }
                 <p class="muted small">{"Sample data: MedNIST (CC BY-SA 4.0), TCIA, RSNA Bone Age Challenge, NIH Chest X-ray; made available by Dr. Bradley J. Erickson, Mayo Clinic."}</p>
             </footer>
@@ -89,24 +89,19 @@ pub fn start() {
 }
 
 fn register_service_worker() {
-    let navigator = gloo::utils::window().navigator();
-    let container = super::platform::js::get(&navigator, "serviceWorker");
+    let container = gloo::utils::window().navigator().service_worker();
+    // Missing outside secure contexts (the typed getter then hands back `undefined`).
     if container.is_undefined() {
         return;
     }
-    let url = super::hooks::asset_url("sw.js");
-    if let Ok(promise) = super::platform::js::call(
-        &container,
-        "register",
-        &[wasm_bindgen::JsValue::from_str(&url)],
-    ) {
-        yew::platform::spawn_local(async move {
-            if let Err(error) = super::platform::js::await_value(promise).await {
-                gloo::console::warn!(format!(
-                    "offline mode unavailable: {}",
-                    super::platform::js::error_text(&error)
-                ));
-            }
-        });
-    }
+    let url = super::platform::js::asset_url("sw.js");
+    let promise = container.register(&url);
+    yew::platform::spawn_local(async move {
+        if let Err(error) = wasm_bindgen_futures::JsFuture::from(promise).await {
+            gloo::console::warn!(format!(
+                "offline mode unavailable: {}",
+                super::platform::js::error_text(&error)
+            ));
+        }
+    });
 }

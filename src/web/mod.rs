@@ -2,6 +2,7 @@
 //! that runs the core library off the main thread. Only this module touches the DOM.
 
 pub mod app;
+pub mod bridge;
 pub mod components;
 pub mod hooks;
 pub mod platform;

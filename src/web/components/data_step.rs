@@ -7,8 +7,9 @@ use super::{Thumbnail, bytes, use_app};
 use crate::data::{SUPPORTED_SIZES, SplitConfig};
 use crate::web::hooks::asset_url;
 use crate::web::platform::{files, time};
-use crate::web::protocol::{InputFile, Request};
+use crate::web::protocol::InputFile;
 use crate::web::state::Action;
+use crate::web::worker::protocol::{Control, Job};
 
 /// URL of the bundled sample's file list.
 pub const SAMPLE_INDEX: &str = "sample/index.json";
@@ -109,7 +110,7 @@ pub fn DataStep() -> Html {
         let app = app.clone();
         Callback::from(move |_: MouseEvent| {
             app.dispatch(Action::LoadStarted);
-            app.engine.send(Request::LoadSample {
+            app.engine.send(Job::LoadSample {
                 size: app.state.image_size,
                 split: app.state.split_config.clone(),
                 index_url: asset_url(SAMPLE_INDEX),
@@ -118,7 +119,7 @@ pub fn DataStep() -> Html {
     };
     let on_cancel = {
         let app = app.clone();
-        Callback::from(move |_: MouseEvent| app.engine.send(Request::CancelLoad))
+        Callback::from(move |_: MouseEvent| app.engine.send(Control::CancelLoad))
     };
     let on_size = {
         let app = app.clone();
@@ -183,12 +184,12 @@ pub fn DataStep() -> Html {
                     ),
                 );
             }
-            app.engine.send(Request::Resplit { split: config });
+            app.engine.send(Job::Resplit { split: config });
         })
     };
     let on_manifest = {
         let app = app.clone();
-        Callback::from(move |_: MouseEvent| app.engine.send(Request::ManifestCsv))
+        Callback::from(move |_: MouseEvent| app.engine.send(Job::ManifestCsv))
     };
     let loading = state.loading;
     let config = &state.split_config;

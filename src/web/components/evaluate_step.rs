@@ -6,8 +6,9 @@ use super::{Chart, ExplanationPanel, Thumbnail, percent, reliability_svg, use_ap
 use crate::evaluation::{Evaluation, ExplainMethod};
 use crate::storage::{ModelCard, model_card_markdown};
 use crate::web::platform::download;
-use crate::web::protocol::{ExplainTarget, Request};
+use crate::web::protocol::ExplainTarget;
 use crate::web::state::Action;
+use crate::web::worker::protocol::Job;
 
 fn cell_color(fraction: f64) -> String {
     // White to deep blue.
@@ -47,7 +48,7 @@ fn confusion(app: &super::AppContext, evaluation: &Evaluation, clickable: bool) 
                                     Callback::from(move |_: MouseEvent| {
                                         if let Some(assessment) = &app.state.assessment {
                                             let samples: Vec<usize> = assessment.predictions.iter().filter(|x| x.label == t && x.predicted == p).map(|x| x.sample).collect();
-                                            app.engine.send(Request::Images { purpose: format!("cell:{t},{p}"), samples });
+                                            app.engine.send(Job::Images { purpose: format!("cell:{t},{p}"), samples });
                                         }
                                     })
                                 };
@@ -175,7 +176,7 @@ pub fn EvaluateStep() -> Html {
                             let explain = {
                                 let app = app.clone();
                                 let sample = image.sample;
-                                Callback::from(move |_: MouseEvent| app.engine.send(Request::Explain { target: ExplainTarget::Sample { sample }, class: None, method: ExplainMethod::GradCam }))
+                                Callback::from(move |_: MouseEvent| app.engine.send(Job::Explain { target: ExplainTarget::Sample { sample }, class: None, method: ExplainMethod::GradCam }))
                             };
                             html! {
                                 <figure class="thumb-figure" key={image.sample}>

@@ -4,8 +4,8 @@ use yew::prelude::*;
 
 use super::{Thumbnail, heat_color, use_app};
 use crate::evaluation::ExplainMethod;
-use crate::web::protocol::Request;
 use crate::web::state::ExplanationView;
+use crate::web::worker::protocol::Job;
 
 /// Props of [`ExplanationPanel`].
 #[derive(Properties, PartialEq)]
@@ -31,7 +31,7 @@ pub fn ExplanationPanel(props: &ExplanationProps) -> Html {
         let target = e.target;
         let class = e.heatmap.class;
         Callback::from(move |_: MouseEvent| {
-            app.engine.send(Request::Explain {
+            app.engine.send(Job::Explain {
                 target,
                 class: Some(class),
                 method: other,

@@ -5,7 +5,8 @@ use yew::prelude::*;
 
 use super::{bytes, percent, use_app};
 use crate::storage::EXTENSION;
-use crate::web::protocol::{ModelSource, Request};
+use crate::web::protocol::ModelSource;
+use crate::web::worker::protocol::Job;
 
 /// Model files panel.
 #[component]
@@ -14,7 +15,7 @@ pub fn ModelPanel() -> Html {
     let model = app.state.model.clone();
     let on_download = {
         let app = app.clone();
-        Callback::from(move |_: MouseEvent| app.engine.send(Request::ExportModel))
+        Callback::from(move |_: MouseEvent| app.engine.send(Job::ExportModel))
     };
     let on_upload = {
         let app = app.clone();
@@ -32,7 +33,7 @@ pub fn ModelPanel() -> Html {
                 ))
                 .await
                 {
-                    Ok(buffer) => app.engine.send(Request::ImportModel {
+                    Ok(buffer) => app.engine.send(Job::ImportModel {
                         name,
                         bytes: js_sys::Uint8Array::new(&buffer).to_vec(),
                     }),
@@ -49,7 +50,7 @@ pub fn ModelPanel() -> Html {
     };
     let on_forget = {
         let app = app.clone();
-        Callback::from(move |_: MouseEvent| app.engine.send(Request::ForgetSaved))
+        Callback::from(move |_: MouseEvent| app.engine.send(Job::ForgetSaved))
     };
     html! {
         <section class="model-panel" aria-labelledby="model-title">

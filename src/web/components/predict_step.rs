@@ -7,7 +7,8 @@ use super::{ExplanationPanel, ModelPanel, Thumbnail, use_app};
 use crate::data::csv_field;
 use crate::evaluation::ExplainMethod;
 use crate::web::platform::{download, files};
-use crate::web::protocol::{ExplainTarget, PredictionRow, Request};
+use crate::web::protocol::{ExplainTarget, PredictionRow};
+use crate::web::worker::protocol::Job;
 
 /// Predictions as CSV: file, predicted class, its probability, then one column per class.
 pub fn predictions_csv(rows: &[PredictionRow], classes: &[String]) -> String {
@@ -65,7 +66,7 @@ pub fn PredictStep() -> Html {
         let app = app.clone();
         Callback::from(move |files: Vec<crate::web::protocol::InputFile>| {
             if !files.is_empty() {
-                app.engine.send(Request::Predict { files });
+                app.engine.send(Job::Predict { files });
             }
         })
     };
@@ -155,7 +156,7 @@ fn prediction_row(
     let explain = |method: ExplainMethod| {
         let app = app.clone();
         Callback::from(move |_: MouseEvent| {
-            app.engine.send(Request::Explain {
+            app.engine.send(Job::Explain {
                 target: ExplainTarget::Upload { index },
                 class: None,
                 method,

@@ -10,8 +10,9 @@ use crate::training::{
     CheckpointConfig, EarlyStoppingConfig, Monitor, ReduceLrConfig, TrainingConfig,
 };
 use crate::web::platform::{download, time};
-use crate::web::protocol::{BackendPreference, Request};
+use crate::web::protocol::BackendPreference;
 use crate::web::state::{Action, Step, TrainingStatus};
+use crate::web::worker::protocol::{Control, Job};
 
 const MONITORS: [Monitor; 4] = [
     Monitor::ValLoss,
@@ -112,7 +113,7 @@ pub fn TrainStep() -> Html {
                 now_ms: time::now_ms(),
                 resume,
             });
-            app.engine.send(Request::Train {
+            app.engine.send(Job::Train {
                 config,
                 backend: app.state.backend_preference,
                 resume,
@@ -123,10 +124,10 @@ pub fn TrainStep() -> Html {
         let app = app.clone();
         Callback::from(move |_: MouseEvent| {
             if app.state.status == TrainingStatus::Paused {
-                app.engine.send(Request::Resume);
+                app.engine.send(Control::Resume);
                 app.dispatch(Action::Paused(false));
             } else {
-                app.engine.send(Request::Pause);
+                app.engine.send(Control::Pause);
                 app.dispatch(Action::Paused(true));
             }
         })
@@ -134,8 +135,8 @@ pub fn TrainStep() -> Html {
     let on_stop = {
         let app = app.clone();
         Callback::from(move |_: MouseEvent| {
-            app.engine.send(Request::Resume);
-            app.engine.send(Request::Stop);
+            app.engine.send(Control::Resume);
+            app.engine.send(Control::Stop);
         })
     };
     let on_history = {

@@ -4,17 +4,19 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use wasm_bindgen::{JsCast, JsValue, closure::Closure};
-use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 use yew::prelude::*;
 
 use futures::StreamExt;
 use futures::future::join_all;
 
 use crate::data::{DecodeLimits, SplitConfig};
-use crate::web::platform::{download, files, js, time};
-use crate::web::protocol::{FileContent, InputFile, Request, Response, decode, encode};
+use crate::web::bridge::{Bridge, Script, WorkerEvent};
+pub use crate::web::platform::js::asset_url;
+use crate::web::platform::{download, files, time};
+use crate::web::protocol::{InputFile, Response};
 use crate::web::state::{Action, AppState};
+use crate::web::worker::decoder::protocol::FileContent;
+use crate::web::worker::protocol::{Control, Job, ToEngine};
 
 /// The worker's script (www/engine.js); it loads the same module as the page.
 pub const WORKER_SCRIPT: &str = "engine.js";
@@ -22,12 +24,9 @@ pub const WORKER_SCRIPT: &str = "engine.js";
 pub const BUNDLED_MODEL: &str = "models/seed-mednist.mcmodel";
 
 struct Connection {
-    worker: Option<Worker>,
-    booted: bool,
-    queue: Vec<JsValue>,
+    /// The running engine worker (what is sent before it has booted waits in the bridge).
+    bridge: Option<Bridge<ToEngine, Response>>,
     dispatcher: UseReducerDispatcher<AppState>,
-    on_message: Option<Closure<dyn FnMut(MessageEvent)>>,
-    on_error: Option<Closure<dyn FnMut(ErrorEvent)>>,
     restarts: u32,
     /// The load being streamed to the engine: its number and the files the engine has done.
     load: Option<(u32, usize)>,
@@ -54,56 +53,20 @@ impl PartialEq for EngineHandle {
     }
 }
 
-/// URL of `path` relative to the page's base (works under any sub-path).
-pub fn asset_url(path: &str) -> String {
-    let base = gloo::utils::document()
-        .base_uri()
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    js::resolve_url(path, &base)
-}
-
-/// The module the worker must load: the hashed names Trunk wrote into
-/// `<meta name="medclassify-app">`, as absolute URLs (sent to `engine.js` as its first message).
-fn module_names() -> JsValue {
-    let meta = gloo::utils::document()
-        .query_selector(r#"meta[name="medclassify-app"]"#)
-        .ok()
-        .flatten();
-    let attribute = |name: &str| {
-        meta.as_ref()
-            .and_then(|m| m.get_attribute(name))
-            .map(|v| asset_url(&v))
-            .unwrap_or_default()
-    };
-    let names = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&names, &"js".into(), &attribute("data-js").into());
-    let _ = js_sys::Reflect::set(&names, &"wasm".into(), &attribute("data-wasm").into());
-    let message = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&message, &"medclassifyModule".into(), &names);
-    message.into()
-}
-
 impl EngineHandle {
-    /// Sends a request (queued until the worker has booted).
-    pub fn send(&self, request: Request) {
-        let value = match encode(&request) {
-            Ok(value) => value,
-            Err(error) => {
-                self.0.borrow().dispatcher.dispatch(Action::Notify {
-                    level: "error".into(),
-                    message: error,
-                });
-                return;
-            }
+    /// Sends a [`Control`] or a [`Job`] (queued until the worker has booted; dropped while
+    /// no worker runs, after a crash beyond the restarts).
+    pub fn send(&self, message: impl Into<ToEngine>) {
+        let connection = self.0.borrow();
+        let Some(bridge) = &connection.bridge else {
+            return;
         };
-        let mut connection = self.0.borrow_mut();
-        match (&connection.worker, connection.booted) {
-            (Some(worker), true) => {
-                let _ = worker.post_message(&value);
-            }
-            _ => connection.queue.push(value),
+        if let Err(error) = bridge.post(&message.into()) {
+            // Encoding failed (posting to a live worker does not).
+            connection.dispatcher.dispatch(Action::Notify {
+                level: "error".into(),
+                message: error,
+            });
         }
     }
 
@@ -118,11 +81,11 @@ impl EngineHandle {
             let running = connection.load.replace((load, 0)).is_some();
             drop(connection);
             if running {
-                self.send(Request::CancelLoad);
+                self.send(Control::CancelLoad);
             }
             load
         };
-        self.send(Request::LoadFiles {
+        self.send(Job::LoadFiles {
             load,
             size,
             split,
@@ -190,7 +153,7 @@ impl EngineHandle {
                 .sum();
             sent += read.len();
             ahead.push_back((sent, bytes));
-            self.send(Request::LoadChunk { load, files: read });
+            self.send(Control::LoadChunk { load, files: read });
         }
         gloo::console::debug!(format!(
             "page sent {sent} files in {:.1} s: waiting for reads {:.1} s, held back by the engine {:.1} s",
@@ -201,67 +164,43 @@ impl EngineHandle {
     }
 
     fn start(&self) {
-        let options = WorkerOptions::new();
-        options.set_type(WorkerType::Module);
-        let worker = match Worker::new_with_options(&asset_url(WORKER_SCRIPT), &options) {
-            Ok(worker) => worker,
-            Err(error) => {
-                self.0.borrow().dispatcher.dispatch(Action::Crashed(format!(
-                    "the engine worker could not start: {}",
-                    js::error_text(&error)
-                )));
-                return;
-            }
-        };
         let weak = Rc::downgrade(&self.0);
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let bridge = Bridge::spawn(Script::Engine(&asset_url(WORKER_SCRIPT)), move |event| {
             let Some(connection) = weak.upgrade() else {
                 return;
             };
             let handle = EngineHandle(connection);
-            match decode::<Response>(event.data()) {
-                Ok(response) => handle.receive(response),
-                Err(error) => handle.0.borrow().dispatcher.dispatch(Action::Notify {
-                    level: "error".into(),
-                    message: error,
-                }),
+            match event {
+                // The bridge has sent what was queued.
+                WorkerEvent::Booted => {}
+                WorkerEvent::Message(response) => handle.receive(response),
+                WorkerEvent::Unreadable(error) => {
+                    handle.0.borrow().dispatcher.dispatch(Action::Notify {
+                        level: "error".into(),
+                        message: error,
+                    })
+                }
+                WorkerEvent::Crashed(message) => handle.crashed(message),
             }
         });
-        let weak = Rc::downgrade(&self.0);
-        let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
-            event.prevent_default();
-            let Some(connection) = weak.upgrade() else {
+        match bridge {
+            Ok(bridge) => self.0.borrow_mut().bridge = Some(bridge),
+            Err(error) => {
+                self.0.borrow().dispatcher.dispatch(Action::Crashed(format!(
+                    "the engine worker could not start: {error}"
+                )));
                 return;
-            };
-            EngineHandle(connection).crashed(event.message());
-        });
-        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        let _ = worker.post_message(&module_names());
-        let mut connection = self.0.borrow_mut();
-        connection.worker = Some(worker);
-        connection.booted = false;
-        connection.on_message = Some(on_message);
-        connection.on_error = Some(on_error);
-        drop(connection);
-        self.send(Request::Hello {
+            }
+        }
+        self.send(Job::Hello {
             bundled_model_url: asset_url(BUNDLED_MODEL),
         });
     }
 
     fn receive(&self, response: Response) {
         match &response {
-            Response::Booted => {
-                let mut connection = self.0.borrow_mut();
-                connection.booted = true;
-                let queue = std::mem::take(&mut connection.queue);
-                if let Some(worker) = &connection.worker {
-                    for value in queue {
-                        let _ = worker.post_message(&value);
-                    }
-                }
-                return;
-            }
+            // The bridge takes the boot message itself.
+            Response::Booted => return,
             Response::LoadProgress { done, .. } => {
                 if let Some((_, seen)) = self.0.borrow_mut().load.as_mut() {
                     *seen = *done;
@@ -285,11 +224,8 @@ impl EngineHandle {
     fn crashed(&self, message: String) {
         let restarts = {
             let mut connection = self.0.borrow_mut();
-            if let Some(worker) = connection.worker.take() {
-                worker.terminate();
-            }
-            connection.booted = false;
-            connection.queue.clear();
+            // Dropping the bridge terminates the worker and drops what it had queued.
+            connection.bridge = None;
             connection.load = None;
             connection.restarts += 1;
             connection.restarts
@@ -310,12 +246,8 @@ impl EngineHandle {
 pub fn use_engine(dispatcher: UseReducerDispatcher<AppState>) -> EngineHandle {
     let handle = use_memo((), move |_| {
         let handle = EngineHandle(Rc::new(RefCell::new(Connection {
-            worker: None,
-            booted: false,
-            queue: Vec::new(),
+            bridge: None,
             dispatcher,
-            on_message: None,
-            on_error: None,
             restarts: 0,
             load: None,
             last_load: 0,

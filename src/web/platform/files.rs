@@ -10,7 +10,8 @@ use web_sys::{
 
 use super::js;
 use crate::data::{DatasetBuilder, DecodeLimits, SkipReason};
-use crate::web::protocol::{FileBytes, FileContent, InputFile};
+use crate::web::protocol::InputFile;
+use crate::web::worker::decoder::protocol::{FileBytes, FileContent};
 
 /// File-name endings read without asking the file's size first.
 const IMAGE_ENDINGS: &[&str] = &[".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"];
@@ -81,6 +82,7 @@ pub fn from_file_list(list: &FileList) -> Vec<InputFile> {
     let files: Vec<InputFile> = (0..list.length())
         .filter_map(|i| list.item(i))
         .map(|file| {
+            // web-sys's `File` has no `webkitRelativePath`.
             let relative = js::get_string(&file, "webkitRelativePath");
             let path = if relative.is_empty() {
                 file.name()
@@ -195,11 +197,15 @@ pub async fn walk_drop(
 
 /// True when the browser offers `showDirectoryPicker` (Chromium-based browsers).
 pub fn has_directory_picker() -> bool {
+    // web-sys has no `showDirectoryPicker` outside `web_sys_unstable_apis`.
     let picker = js::get(&js_sys::global(), "showDirectoryPicker");
     picker.is_function()
 }
 
 /// Lets the user choose a folder with the File System Access API and lists its files.
+///
+/// By property (`js::call`): the picker and the handles' async iterators are typed in web-sys
+/// only behind `web_sys_unstable_apis`.
 pub async fn pick_directory(errors: &mut Vec<(String, String)>) -> Result<Vec<InputFile>, String> {
     let handle = js::await_value(
         js::call(&js_sys::global(), "showDirectoryPicker", &[]).map_err(|e| js::error_text(&e))?,

@@ -6,6 +6,8 @@ use super::js;
 use crate::web::protocol::GpuReport;
 
 /// Asks `navigator.gpu` for an adapter and describes it (page or worker).
+///
+/// By property (`js::get`): web-sys types WebGPU only behind `web_sys_unstable_apis`.
 pub async fn adapter_report() -> GpuReport {
     let navigator = js::get(&js_sys::global(), "navigator");
     let gpu = js::get(&navigator, "gpu");

@@ -1,4 +1,5 @@
-//! Small helpers over `js_sys::Reflect`, valid in the page and in workers.
+//! Small helpers over `js_sys::Reflect` (for what web-sys has no type for) and typed
+//! helpers valid in the page and in workers.
 
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
@@ -34,7 +35,7 @@ pub async fn await_value(value: JsValue) -> Result<JsValue, JsValue> {
     }
 }
 
-/// A JS error as readable text.
+/// A JS error as readable text (by property: what is thrown need not be an `Error`).
 pub fn error_text(error: &JsValue) -> String {
     if let Some(text) = error.as_string() {
         return text;
@@ -50,16 +51,20 @@ pub fn error_text(error: &JsValue) -> String {
 
 /// Fetches `url` (same origin) and returns its bytes.
 pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let global = js_sys::global();
-    let response =
-        await_value(call(&global, "fetch", &[JsValue::from_str(url)]).map_err(|e| error_text(&e))?)
-            .await
-            .map_err(|e| format!("{url}: {}", error_text(&e)))?;
-    let status = get(&response, "status").as_f64().unwrap_or(0.0);
-    if !get(&response, "ok").as_bool().unwrap_or(false) {
-        return Err(format!("{url}: HTTP {status}"));
+    let promise = match js_sys::global().dyn_into::<web_sys::WorkerGlobalScope>() {
+        Ok(scope) => scope.fetch_with_str(url),
+        Err(global) => global
+            .unchecked_into::<web_sys::Window>()
+            .fetch_with_str(url),
+    };
+    let response: web_sys::Response = JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("{url}: {}", error_text(&e)))?
+        .unchecked_into();
+    if !response.ok() {
+        return Err(format!("{url}: HTTP {}", response.status()));
     }
-    let buffer = await_value(call(&response, "arrayBuffer", &[]).map_err(|e| error_text(&e))?)
+    let buffer = JsFuture::from(response.array_buffer().map_err(|e| error_text(&e))?)
         .await
         .map_err(|e| format!("{url}: {}", error_text(&e)))?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
@@ -70,4 +75,14 @@ pub fn resolve_url(relative: &str, base: &str) -> String {
     web_sys::Url::new_with_base(relative, base)
         .map(|u| u.href())
         .unwrap_or_else(|_| relative.to_string())
+}
+
+/// URL of `path` relative to the page's base (works under any sub-path; page only).
+pub fn asset_url(path: &str) -> String {
+    let base = gloo::utils::document()
+        .base_uri()
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    resolve_url(path, &base)
 }

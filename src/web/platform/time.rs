@@ -2,16 +2,20 @@
 
 use std::time::Duration;
 
-use super::js;
 use wasm_bindgen::{JsCast, closure::Closure};
+use web_sys::{Performance, Window, WorkerGlobalScope};
+
+thread_local! {
+    /// This global's `performance` (looked up once: `now_ms` runs between training steps).
+    static PERFORMANCE: Option<Performance> = match js_sys::global().dyn_into::<WorkerGlobalScope>() {
+        Ok(scope) => scope.performance(),
+        Err(global) => global.unchecked_into::<Window>().performance(),
+    };
+}
 
 /// Milliseconds from `performance.now()` (page or worker).
 pub fn now_ms() -> f64 {
-    let performance = js::get(&js_sys::global(), "performance");
-    js::call(&performance, "now", &[])
-        .ok()
-        .and_then(|v| v.as_f64())
-        .unwrap_or(0.0)
+    PERFORMANCE.with(|performance| performance.as_ref().map_or(0.0, Performance::now))
 }
 
 /// Gives the event loop one turn (a macrotask), so messages are received and sent.

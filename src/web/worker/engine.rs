@@ -9,6 +9,7 @@ use futures::channel::mpsc::UnboundedReceiver;
 use super::host::{BEST_KEY, FINAL_KEY, LAST_KEY, WorkerHost};
 use super::loader::{self, LoadStopped, PageChunk};
 use super::peer::{self, WorkerPeer};
+use super::protocol::Job;
 use super::{Controls, RunState, notice, post};
 use crate::data::{Dataset, LoadReport, Manifest, Split, SplitConfig, Subset, split_dataset};
 use crate::evaluation::{Assessment, ExplainMethod, assess, grad_cam, saliency, score_pixels};
@@ -22,7 +23,7 @@ use crate::training::{
 use crate::web::platform::{gpu, idb, js, time};
 use crate::web::protocol::{
     BackendPreference, ClassSamples, DataView, ExplainTarget, GpuReport, InputFile, ModelSource,
-    PredictionRow, Request, Response, SampleImage, SplitView,
+    PredictionRow, Response, SampleImage, SplitView,
 };
 
 /// Sample images per class sent for the grid.
@@ -104,46 +105,46 @@ impl Engine {
     }
 
     /// Handles requests until the page goes away.
-    pub async fn run(mut self, mut requests: UnboundedReceiver<Request>) {
+    pub async fn run(mut self, mut requests: UnboundedReceiver<Job>) {
         while let Some(request) = requests.next().await {
             self.handle(request).await;
         }
     }
 
-    async fn handle(&mut self, request: Request) {
-        match request {
-            Request::Hello { bundled_model_url } => self.hello(&bundled_model_url).await,
-            Request::LoadFiles {
+    async fn handle(&mut self, job: Job) {
+        match job {
+            Job::Hello { bundled_model_url } => self.hello(&bundled_model_url).await,
+            Job::LoadFiles {
                 load,
                 size,
                 split,
                 total,
             } => self.load(size, split, Source::Files { load, total }).await,
-            Request::LoadSample {
+            Job::LoadSample {
                 size,
                 split,
                 index_url,
             } => self.load(size, split, Source::Sample(index_url)).await,
-            Request::Resplit { split } => self.resplit(split),
-            Request::ManifestCsv => self.manifest(),
-            Request::Train {
+            Job::Resplit { split } => self.resplit(split),
+            Job::ManifestCsv => self.manifest(),
+            Job::Train {
                 config,
                 backend,
                 resume,
             } => self.train(config, backend, resume).await,
-            Request::Images { purpose, samples } => self.images(purpose, samples),
-            Request::Predict { files } => self.predict(files).await,
-            Request::Explain {
+            Job::Images { purpose, samples } => self.images(purpose, samples),
+            Job::Predict { files } => self.predict(files).await,
+            Job::Explain {
                 target,
                 class,
                 method,
             } => self.explain(target, class, method).await,
-            Request::ExportModel => self.export(),
+            Job::ExportModel => self.export(),
             // A refusal has been posted to the page already.
-            Request::ImportModel { name, bytes } => {
+            Job::ImportModel { name, bytes } => {
                 let _ = self.import(&name, &bytes, ModelSource::File).await;
             }
-            Request::LoadBundledModel { url } => match js::fetch_bytes(&url).await {
+            Job::LoadBundledModel { url } => match js::fetch_bytes(&url).await {
                 Ok(bytes) => {
                     let _ = self
                         .import("the bundled model", &bytes, ModelSource::Bundled)
@@ -154,7 +155,7 @@ impl Engine {
                     format!("the bundled model could not be loaded: {error}"),
                 ),
             },
-            Request::ForgetSaved => {
+            Job::ForgetSaved => {
                 for key in [BEST_KEY, LAST_KEY, FINAL_KEY] {
                     let _ = idb::delete(key).await;
                 }
@@ -163,13 +164,6 @@ impl Engine {
                     "saved models and checkpoints were deleted from this browser",
                 );
             }
-            // Handled at once by the message handler.
-            Request::Pause
-            | Request::Resume
-            | Request::Stop
-            | Request::CancelLoad
-            | Request::LoadChunk { .. }
-            | Request::SimulateDeviceLoss => {}
         }
     }
 

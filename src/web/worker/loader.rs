@@ -7,16 +7,18 @@ use std::rc::Rc;
 use futures::channel::mpsc::UnboundedReceiver;
 use futures::future::join_all;
 use futures::{FutureExt, StreamExt};
-use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 
-use super::{Controls, decoder, notice, post};
+use super::decoder::protocol::{
+    DecodedChunk, DecoderReply, DecoderRequest, FileBytes, FileContent,
+};
+use super::decoder::{self, DecoderBridge};
+use super::{Controls, notice, post};
 use crate::data::{
     Dataset, DatasetBuilder, DecodeLimits, LoadReport, PreparedImage, SkipReason, prepare_file,
 };
+use crate::web::bridge::{BOOT_TIMEOUT, WorkerEvent};
 use crate::web::platform::{js, time};
-use crate::web::protocol::{
-    DecodedChunk, DecoderReply, DecoderRequest, FileBytes, FileContent, Response, decode, encode,
-};
+use crate::web::protocol::Response;
 
 /// A chunk of a load as the page sent it: `(load, files)`.
 pub type PageChunk = (u32, Vec<FileBytes>);
@@ -211,20 +213,14 @@ const PARALLEL_FROM: usize = 512;
 /// Chunks a helper holds at once: one decoding while the next one's files are read.
 const IN_FLIGHT: usize = 2;
 
-/// What a helper's message handler passes on to the load.
-enum HelperEvent {
-    Reply(usize, JsValue),
-    Failed(usize),
-}
+/// What a helper's bridge passes on to the load: the helper's number and its event.
+type HelperEvent = (usize, WorkerEvent<DecoderReply>);
 
-/// One decoding helper worker.
+/// One decoding helper worker (terminated when dropped).
 struct Helper {
-    worker: web_sys::Worker,
-    ready: bool,
+    bridge: DecoderBridge,
     /// Chunks sent and not yet answered, kept to be sent again if the helper stops.
     in_flight: Vec<(usize, Vec<FileBytes>)>,
-    _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
-    _on_error: Closure<dyn FnMut(web_sys::Event)>,
 }
 
 /// The decoding helpers of one load; dropped (and the workers terminated) when it ends.
@@ -238,44 +234,28 @@ struct DecoderPool {
 }
 
 impl DecoderPool {
-    /// Starts `count` helpers and waits (up to 20 s) until they have loaded the module;
-    /// `None` if none could start (the engine then decodes alone).
+    /// Starts `count` helpers and waits (up to [`BOOT_TIMEOUT`]) until they have loaded the
+    /// module; `None` if none could start (the engine then decodes alone).
     async fn start(count: usize) -> Option<Self> {
         let (sender, events) = futures::channel::mpsc::unbounded();
         let mut helpers = Vec::new();
         for id in 0..count {
-            let worker = match decoder::spawn() {
-                Ok(worker) => worker,
+            let sender = sender.clone();
+            let bridge = match decoder::spawn(move |event| {
+                let _ = sender.unbounded_send((id, event));
+            }) {
+                Ok(bridge) => bridge,
                 Err(error) => {
                     notice("info", format!("decoding in the engine alone: {error}"));
                     break;
                 }
             };
-            let on_message = {
-                let sender = sender.clone();
-                Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
-                    move |event: web_sys::MessageEvent| {
-                        let _ = sender.unbounded_send(HelperEvent::Reply(id, event.data()));
-                    },
-                )
-            };
-            let on_error = {
-                let sender = sender.clone();
-                Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-                    event.prevent_default();
-                    let _ = sender.unbounded_send(HelperEvent::Failed(id));
-                })
-            };
-            worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-            worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
             helpers.push(Some(Helper {
-                worker,
-                ready: false,
+                bridge,
                 in_flight: Vec::new(),
-                _on_message: on_message,
-                _on_error: on_error,
             }));
         }
+        drop(sender);
         let started = helpers.len();
         let mut pool = Self {
             helpers,
@@ -284,27 +264,28 @@ impl DecoderPool {
             lost: 0,
             decode_ms: 0.0,
         };
-        let mut timeout = Box::pin(time::sleep(std::time::Duration::from_secs(20)).fuse());
+        let mut timeout = Box::pin(time::sleep(BOOT_TIMEOUT).fuse());
         while pool.ready_count() < pool.live_count() {
             let event = futures::select! {
                 event = pool.events.next() => event,
                 _ = timeout => None,
             };
             match event {
-                Some(HelperEvent::Reply(id, value)) => {
-                    if let Ok(DecoderReply::Ready) = decode::<DecoderReply>(value)
-                        && let Some(Some(helper)) = pool.helpers.get_mut(id)
-                    {
-                        helper.ready = true;
-                    }
-                }
-                Some(HelperEvent::Failed(id)) => pool.drop_helper(id),
+                // The bridge marks a helper booted; other messages before that are ignored.
+                Some((
+                    _,
+                    WorkerEvent::Booted | WorkerEvent::Message(_) | WorkerEvent::Unreadable(_),
+                )) => {}
+                Some((id, WorkerEvent::Crashed(_))) => pool.drop_helper(id),
                 None => break,
             }
         }
         // Helpers that did not boot in time are not waited for.
         for id in 0..pool.helpers.len() {
-            if pool.helpers[id].as_ref().is_some_and(|h| !h.ready) {
+            if pool.helpers[id]
+                .as_ref()
+                .is_some_and(|h| !h.bridge.is_booted())
+            {
                 pool.drop_helper(id);
             }
         }
@@ -327,7 +308,11 @@ impl DecoderPool {
     }
 
     fn ready_count(&self) -> usize {
-        self.helpers.iter().flatten().filter(|h| h.ready).count()
+        self.helpers
+            .iter()
+            .flatten()
+            .filter(|h| h.bridge.is_booted())
+            .count()
     }
 
     fn is_empty(&self) -> bool {
@@ -343,8 +328,8 @@ impl DecoderPool {
     }
 
     fn drop_helper(&mut self, id: usize) {
-        if let Some(helper) = self.helpers.get_mut(id).and_then(Option::take) {
-            helper.worker.terminate();
+        // Dropping the helper terminates its worker.
+        if self.helpers.get_mut(id).and_then(Option::take).is_some() {
             self.lost += 1;
         }
     }
@@ -364,9 +349,7 @@ impl DecoderPool {
                     size,
                     files,
                 };
-                let sent = encode(&request)
-                    .map_err(|e| JsValue::from_str(&e))
-                    .and_then(|message| helper.worker.post_message(&message));
+                let sent = helper.bridge.post(&request);
                 let DecoderRequest::Decode { files, .. } = request;
                 helper.in_flight.push((index, files));
                 if sent.is_err() {
@@ -394,9 +377,12 @@ impl DecoderPool {
         waiting: &mut VecDeque<(usize, Vec<FileBytes>)>,
         size: u32,
     ) -> Option<(usize, Vec<Result<PreparedImage, SkipReason>>)> {
-        let (id, value) = match event {
-            Some(HelperEvent::Reply(id, value)) => (id, value),
-            Some(HelperEvent::Failed(id)) => {
+        let (id, packed) = match event {
+            Some((id, WorkerEvent::Message(DecoderReply::Decoded(packed)))) => (id, packed),
+            Some((_, WorkerEvent::Booted | WorkerEvent::Message(DecoderReply::Ready))) => {
+                return None;
+            }
+            Some((id, WorkerEvent::Unreadable(_) | WorkerEvent::Crashed(_))) => {
                 self.fail(id, waiting);
                 return None;
             }
@@ -404,14 +390,6 @@ impl DecoderPool {
                 for id in 0..self.helpers.len() {
                     self.fail(id, waiting);
                 }
-                return None;
-            }
-        };
-        let packed = match decode::<DecoderReply>(value) {
-            Ok(DecoderReply::Decoded(packed)) => packed,
-            Ok(DecoderReply::Ready) => return None,
-            Err(_) => {
-                self.fail(id, waiting);
                 return None;
             }
         };
@@ -428,14 +406,6 @@ impl DecoderPool {
                 self.fail(id, waiting);
                 None
             }
-        }
-    }
-}
-
-impl Drop for DecoderPool {
-    fn drop(&mut self) {
-        for helper in self.helpers.iter().flatten() {
-            helper.worker.terminate();
         }
     }
 }

@@ -1,0 +1,65 @@
+//! The engine <-> decoding helper protocol, and the files of a load (which the page reads and
+//! streams to the engine, and the engine hands on to its helpers unchanged).
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::SkipReason;
+
+/// One file of a load as the page read it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FileBytes {
+    /// `/`-separated path below the chosen folder (first component = class).
+    pub path: String,
+    /// Its bytes, or why they were not read.
+    pub content: FileContent,
+}
+
+/// What the page could read of a file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum FileContent {
+    /// The file's bytes.
+    Bytes(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// Not read: its place in the folder, its size, or a read error says why.
+    Skipped(SkipReason),
+}
+
+/// A job for a decoding helper worker (the engine starts one per core for large loads).
+#[derive(Debug, Serialize, Deserialize)]
+pub enum DecoderRequest {
+    /// Hash and decode these files at `size`; answer with [`DecoderReply::Decoded`].
+    Decode {
+        /// Position of this chunk in the load, echoed in the answer.
+        chunk: usize,
+        /// Image side.
+        size: u32,
+        /// The files.
+        files: Vec<FileBytes>,
+    },
+}
+
+/// What a decoding helper worker sends to the engine.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum DecoderReply {
+    /// The helper has loaded its module and takes jobs.
+    Ready,
+    /// One chunk done.
+    Decoded(DecodedChunk),
+}
+
+/// The outcome of one chunk of files, packed for `postMessage`: per file a class or a skip
+/// reason, and the decoded images' pixels and hashes as two byte buffers.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct DecodedChunk {
+    /// Position of the chunk in the load.
+    pub chunk: usize,
+    /// Per file, in order: the class of a decoded image, or why the file was skipped.
+    pub outcomes: Vec<Result<String, SkipReason>>,
+    /// `size * size` grayscale pixels per decoded image, in order.
+    #[serde(with = "serde_bytes")]
+    pub pixels: Vec<u8>,
+    /// The SHA-256 (32 bytes) of each decoded image's file, in order.
+    #[serde(with = "serde_bytes")]
+    pub hashes: Vec<u8>,
+    /// Milliseconds the helper spent decoding the chunk.
+    pub decode_ms: f64,
+}

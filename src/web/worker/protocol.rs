@@ -1,0 +1,150 @@
+//! The page -> engine protocol: every message is either a [`Control`], acted on the moment it
+//! arrives (by the worker's message handler, even in the middle of a long job), or a [`Job`],
+//! queued and handled one at a time by the engine. The answers are
+//! [`Response`](crate::web::protocol::Response)s.
+
+use serde::{Deserialize, Serialize};
+
+use super::decoder::protocol::FileBytes;
+use crate::data::SplitConfig;
+use crate::evaluation::ExplainMethod;
+use crate::training::TrainingConfig;
+use crate::web::bridge::FromWorker;
+use crate::web::protocol::{BackendPreference, ExplainTarget, InputFile, Response};
+
+/// Page -> engine: the envelope of everything the page sends.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum ToEngine {
+    /// Acted on at once.
+    Control(Control),
+    /// Queued behind the running job.
+    Job(Job),
+}
+
+impl From<Control> for ToEngine {
+    fn from(control: Control) -> Self {
+        ToEngine::Control(control)
+    }
+}
+
+impl From<Job> for ToEngine {
+    fn from(job: Job) -> Self {
+        ToEngine::Job(job)
+    }
+}
+
+/// What the engine acts on the moment it arrives: flags a running job reads between steps,
+/// the files of the running load, and the device-loss test hook.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Control {
+    /// Pause training between batches.
+    Pause,
+    /// Continue after a pause.
+    Resume,
+    /// Stop training after the current batch.
+    Stop,
+    /// Stop a running load.
+    CancelLoad,
+    /// The next files of load `load`, in the order the page listed them (passed straight to
+    /// the running load, not queued behind it).
+    LoadChunk {
+        /// The load.
+        load: u32,
+        /// The files.
+        files: Vec<FileBytes>,
+    },
+    /// Test hook: destroy the WebGPU device to simulate a device loss.
+    SimulateDeviceLoss,
+}
+
+/// A job for the engine, handled one at a time in the order sent.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Job {
+    /// Report the WebGPU adapter and restore the saved model, else load the bundled one.
+    Hello {
+        /// URL of the bundled ready model.
+        bundled_model_url: String,
+    },
+    /// Start a new data set of `total` files; the page reads them and sends their bytes in
+    /// [`Control::LoadChunk`]s. (The page reads: handing thousands of `File`s to a worker
+    /// in one `postMessage` blocks the main thread for seconds, ~0.2 ms per file.)
+    LoadFiles {
+        /// Names this load in its chunks (chunks of an earlier, cancelled load are dropped).
+        load: u32,
+        /// Image side.
+        size: u32,
+        /// The split to make once loaded.
+        split: SplitConfig,
+        /// Files the page will send.
+        total: usize,
+    },
+    /// Fetch and decode the bundled sample set (paths listed in `index_url`).
+    LoadSample {
+        /// Image side.
+        size: u32,
+        /// The split to make once loaded.
+        split: SplitConfig,
+        /// URL of the JSON list of files, relative to which the files are fetched.
+        index_url: String,
+    },
+    /// Split again with other settings.
+    Resplit {
+        /// The settings.
+        split: SplitConfig,
+    },
+    /// Send the manifest as CSV.
+    ManifestCsv,
+    /// Train (or resume training of the current model).
+    Train {
+        /// Settings.
+        config: TrainingConfig,
+        /// Backend wanted.
+        backend: BackendPreference,
+        /// Continue from the current model's resume point.
+        resume: bool,
+    },
+    /// Send the pixels of these samples.
+    Images {
+        /// What they are for (echoed back).
+        purpose: String,
+        /// Sample indices.
+        samples: Vec<usize>,
+    },
+    /// Classify these files with the current model.
+    Predict {
+        /// The files.
+        files: Vec<InputFile>,
+    },
+    /// Explain a prediction.
+    Explain {
+        /// The image.
+        target: ExplainTarget,
+        /// Class to explain (`None` = the predicted one).
+        class: Option<usize>,
+        /// Method.
+        method: ExplainMethod,
+    },
+    /// Send the current model file.
+    ExportModel,
+    /// Use a model file the user picked.
+    ImportModel {
+        /// File name (for messages).
+        name: String,
+        /// Its bytes.
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+    /// Fetch and use the bundled ready model.
+    LoadBundledModel {
+        /// Its URL.
+        url: String,
+    },
+    /// Forget the saved model and checkpoints in IndexedDB.
+    ForgetSaved,
+}
+
+impl FromWorker for Response {
+    fn is_boot(&self) -> bool {
+        matches!(self, Response::Booted)
+    }
+}
