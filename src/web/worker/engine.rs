@@ -269,13 +269,7 @@ impl Engine {
             });
         }
         let view = DataView {
-            image_size: report.image_size,
-            files_seen: report.files_seen,
-            images: report.images,
-            classes: report.classes.clone(),
-            skipped: report.skipped.clone(),
-            duplicate_groups: report.duplicate_groups.clone(),
-            redundant_files: report.redundant_files,
+            report: report.clone(),
             samples,
             memory_bytes: dataset.memory_bytes() as f64,
             wasm_memory_bytes: crate::web::protocol::wasm_memory_bytes(),
