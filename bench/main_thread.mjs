@@ -12,15 +12,17 @@
 // reads Chromium's own counters of the renderer main thread through a CDP session
 // (`Performance.getMetrics`: `ScriptDuration`, `TaskDuration`, cumulative seconds) just
 // before Start and right after the status says `done`. The training events are counted in
-// the page: an init script wraps `Worker` and counts the `message` events from the engine
-// whose data has a `Training` key (serde-wasm-bindgen's `{Training: {event: {Batch: ...}}}`).
+// the page: an init script (`countEngineMessages` in the helpers) wraps `Worker` and counts
+// the `message` events from the engine whose data has a `Training` key (serde-wasm-bindgen's `{Training: {event: {Batch: ...}}}`).
 // The waits poll the DOM once a second, which costs well under a millisecond each.
 //
 // Prints one JSON line per run and writes them all to bench/results/main-thread-<label>.json.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ROOT, gotoStep, launch, loadFolder, newContext, notices, openApp, serve, setEpochs } from '../tests/e2e/helpers.mjs';
+import {
+  ROOT, countEngineMessages, engineMessages, gotoStep, launch, loadFolder, mainThreadSeconds, newContext, notices, openApp, serve, setEpochs,
+} from '../tests/e2e/helpers.mjs';
 
 const label = process.argv[2];
 if (!label || !/^[\w.-]+$/.test(label)) {
@@ -42,36 +44,6 @@ function commitOf(dist) {
   }
 }
 
-/** Installed before any page script: counts the engine's messages by their serde tag. */
-function countEngineMessages() {
-  const counts = { training: 0, all: 0, kinds: {}, first: null };
-  window.__engineMessages = counts;
-  const Original = window.Worker;
-  window.Worker = class extends Original {
-    constructor(...args) {
-      super(...args);
-      this.addEventListener('message', (event) => {
-        const data = event.data;
-        counts.all += 1;
-        if (data && typeof data === 'object' && 'Training' in data) {
-          counts.training += 1;
-          const inner = data.Training && data.Training.event;
-          // TrainingEvent is internally tagged: `{type: 'batch', ...}`.
-          const kind = inner && typeof inner === 'object' ? String(inner.type) : String(inner);
-          counts.kinds[kind] = (counts.kinds[kind] || 0) + 1;
-          if (!counts.first) counts.first = JSON.stringify(data).slice(0, 300);
-        }
-      });
-    }
-  };
-}
-
-async function mainThreadSeconds(cdp) {
-  const { metrics } = await cdp.send('Performance.getMetrics');
-  const get = (name) => metrics.find((m) => m.name === name)?.value ?? NaN;
-  return { script: get('ScriptDuration'), task: get('TaskDuration') };
-}
-
 async function oneRun(server, run) {
   const browser = await launch();
   try {
@@ -86,7 +58,7 @@ async function oneRun(server, run) {
     await gotoStep(page, 'train');
     await setEpochs(page, epochs);
     await page.selectOption('[data-testid=backend-select]', backend);
-    const countsBefore = await page.evaluate(() => ({ ...window.__engineMessages }));
+    const countsBefore = await engineMessages(page);
     const before = await mainThreadSeconds(cdp);
     const started = Date.now();
     await page.click('[data-testid=start-training]');
@@ -98,7 +70,7 @@ async function oneRun(server, run) {
     const wall = (Date.now() - started) / 1000;
     const status = (await page.textContent('[data-testid=training-status]')).trim();
     if (status !== 'done') throw new Error(`training ended with ${status}: ${await notices(page)}`);
-    const counts = await page.evaluate(() => window.__engineMessages);
+    const counts = await engineMessages(page);
     const events = counts.training - countsBefore.training;
     const script = after.script - before.script;
     const task = after.task - before.task;
