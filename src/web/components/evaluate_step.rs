@@ -8,6 +8,7 @@ use crate::storage::{ModelCard, model_card_markdown};
 use crate::web::platform::download;
 use crate::web::protocol::{ExplainTarget, Request};
 use crate::web::state::Action;
+use crate::web::state::evaluate::CELL_PURPOSE;
 
 fn cell_color(fraction: f64) -> String {
     // White to deep blue.
@@ -47,7 +48,7 @@ fn confusion(app: &super::AppContext, evaluation: &Evaluation, clickable: bool) 
                                     Callback::from(move |_: MouseEvent| {
                                         if let Some(assessment) = &app.state.evaluate.assessment {
                                             let samples: Vec<usize> = assessment.predictions.iter().filter(|x| x.label == t && x.predicted == p).map(|x| x.sample).collect();
-                                            app.engine.send(Request::Images { purpose: format!("cell:{t},{p}"), samples });
+                                            app.engine.send(Request::Images { purpose: format!("{CELL_PURPOSE}{t},{p}"), samples });
                                         }
                                     })
                                 };
