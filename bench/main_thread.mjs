@@ -45,7 +45,7 @@ function commitOf(dist) {
 }
 
 async function oneRun(server, run) {
-  const browser = await launch();
+  const browser = await launch(root);
   try {
     const { context, foreign } = await newContext(browser, new URL(server.url).origin);
     await context.addInitScript(countEngineMessages);

@@ -20,10 +20,13 @@ mkdirSync(ARTIFACTS, { recursive: true });
 
 const CHROMIUM = process.env.MEDCLASSIFY_CHROMIUM || '/usr/bin/chromium';
 
-/** Headless Chromium with WebGPU on SwiftShader. Fails loudly when it cannot run. */
-export async function launch() {
+/**
+ * Headless Chromium with WebGPU on SwiftShader. Fails loudly when it cannot run, or when the
+ * build it is for (`dist`, this checkout's dist/ unless a benchmark serves another) is missing.
+ */
+export async function launch(dist = DIST) {
   assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: run scripts/setup.sh --browser`);
-  assert.ok(existsSync(join(DIST, 'index.html')), 'dist/ is missing: run `trunk build --release` (scripts/test.sh does)');
+  assert.ok(existsSync(join(dist, 'index.html')), `${dist} is missing: run \`trunk build --release\` (scripts/test.sh does)`);
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
