@@ -10,6 +10,7 @@ pub mod json_float;
 pub mod model;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
+pub mod page;
 pub mod session;
 pub mod storage;
 pub mod training;

@@ -58,7 +58,9 @@ fn edges() -> BTreeMap<String, BTreeSet<String>> {
     let modules: BTreeSet<String> = files.iter().filter_map(|f| module_of(f)).collect();
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for file in &files {
-        let Some(from) = module_of(file) else { continue };
+        let Some(from) = module_of(file) else {
+            continue;
+        };
         let text = std::fs::read_to_string(file).unwrap();
         for to in crate_references(&text) {
             if to != from && modules.contains(&to) {
@@ -106,7 +108,12 @@ fn the_top_level_modules_import_each_other_without_a_loop() {
     let edges = edges();
     let listing: Vec<String> = edges
         .iter()
-        .map(|(from, to)| format!("{from} -> {}", to.iter().cloned().collect::<Vec<_>>().join(", ")))
+        .map(|(from, to)| {
+            format!(
+                "{from} -> {}",
+                to.iter().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })
         .collect();
     assert!(
         find_cycle(&edges).is_none(),
@@ -147,7 +154,10 @@ fn the_cycle_finder_finds_a_planted_loop() {
         Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
     );
     let refs = crate_references("use crate::data::{x}; // crate::web\nlet y = crate::model::f();");
-    assert_eq!(refs, BTreeSet::from(["data".to_string(), "model".to_string()]));
+    assert_eq!(
+        refs,
+        BTreeSet::from(["data".to_string(), "model".to_string()])
+    );
 }
 
 /// Functions of `text` longer than the limit: (name, first line, lines), `html!` bodies
@@ -159,11 +169,20 @@ fn long_functions(text: &str) -> Vec<(String, usize, usize)> {
     for (start, line) in lines.iter().enumerate() {
         let code = line.trim_start();
         let words: Vec<&str> = code.split_whitespace().take(4).collect();
-        let Some(at) = words.iter().position(|w| *w == "fn") else { continue };
-        if !words[..at].iter().all(|w| matches!(*w, "pub" | "pub(crate)" | "pub(super)" | "async" | "const" | "unsafe")) {
+        let Some(at) = words.iter().position(|w| *w == "fn") else {
+            continue;
+        };
+        if !words[..at].iter().all(|w| {
+            matches!(
+                *w,
+                "pub" | "pub(crate)" | "pub(super)" | "async" | "const" | "unsafe"
+            )
+        }) {
             continue;
         }
-        let name = words.get(at + 1).map(|w| w.split(['(', '<']).next().unwrap_or(w).to_string());
+        let name = words
+            .get(at + 1)
+            .map(|w| w.split(['(', '<']).next().unwrap_or(w).to_string());
         let (mut depth, mut opened, mut counted, mut in_html) = (0i64, false, 0usize, 0i64);
         for body in &lines[start..] {
             let code = body.split("//").next().unwrap_or("");
@@ -201,7 +220,11 @@ fn no_function_is_longer_than_a_screen() {
             long.push(format!("{}:{line} {name}: {lines} lines", file.display()));
         }
     }
-    assert!(long.is_empty(), "over {MAX_FUNCTION_LINES} lines:\n{}", long.join("\n"));
+    assert!(
+        long.is_empty(),
+        "over {MAX_FUNCTION_LINES} lines:\n{}",
+        long.join("\n")
+    );
 }
 
 #[test]
@@ -212,5 +235,8 @@ fn the_length_check_sees_a_long_function() {
     let short = "fn short() {\n    1\n}\n";
     assert!(long_functions(short).is_empty());
     let markup = format!("fn view() -> Html {{\n    html! {{\n{body}    }}\n}}\n");
-    assert!(long_functions(&markup).is_empty(), "html! bodies are markup");
+    assert!(
+        long_functions(&markup).is_empty(),
+        "html! bodies are markup"
+    );
 }

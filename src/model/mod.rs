@@ -53,8 +53,8 @@ impl fmt::Display for Preset {
 use crate::data::InputShape;
 
 mod parameters;
-pub use parameters::{parameter_values, read_parameters};
 pub use crate::data::{MAX_IMAGE_SIZE, MIN_IMAGE_SIZE};
+pub use parameters::{parameter_values, read_parameters};
 /// The most classes a model may have.
 pub const MAX_CLASSES: usize = 1000;
 /// The widest first block of the strong network.

@@ -28,12 +28,12 @@ pub fn App() -> Html {
         engine: engine.clone(),
         version: state.version,
     };
-    let backend_text = match (&state.gpu, &state.engine_crashed) {
+    let backend_text = match (&state.notices.gpu, &state.notices.engine_crashed) {
         (Some(gpu), _) => gpu.label(),
         (None, Some(_)) => "engine stopped".to_string(),
         (None, None) => "starting…".to_string(),
     };
-    let backend_title = state.gpu.as_ref().map(|g| match &g.problem {
+    let backend_title = state.notices.gpu.as_ref().map(|g| match &g.problem {
         Some(problem) => problem.clone(),
         None => format!("{} {} {}", g.vendor, g.architecture, g.description),
     });

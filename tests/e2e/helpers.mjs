@@ -20,10 +20,13 @@ mkdirSync(ARTIFACTS, { recursive: true });
 
 const CHROMIUM = process.env.MEDCLASSIFY_CHROMIUM || '/usr/bin/chromium';
 
-/** Headless Chromium with WebGPU on SwiftShader. Fails loudly when it cannot run. */
-export async function launch() {
+/**
+ * Headless Chromium with WebGPU on SwiftShader. Fails loudly when it cannot run, or when the
+ * build it is for (`dist`, this checkout's dist/ unless a benchmark serves another) is missing.
+ */
+export async function launch(dist = DIST) {
   assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: run scripts/setup.sh --browser`);
-  assert.ok(existsSync(join(DIST, 'index.html')), 'dist/ is missing: run `trunk build --release` (scripts/test.sh does)');
+  assert.ok(existsSync(join(dist, 'index.html')), `${dist} is missing: run \`trunk build --release\` (scripts/test.sh does)`);
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -136,4 +139,47 @@ export async function loadFolder(page, dir = FIXTURE) {
 export async function setEpochs(page, epochs) {
   await page.fill('[data-testid=epochs-input]', String(epochs));
   await page.press('[data-testid=epochs-input]', 'Tab');
+}
+
+/**
+ * An init script (`context.addInitScript(countEngineMessages)`): wraps `Worker` so the page
+ * counts the engine's messages in `window.__engineMessages` (all, and training events by kind:
+ * the engine posts `{Training: {event: {type: 'batch', ...}}}` through serde-wasm-bindgen).
+ */
+export function countEngineMessages() {
+  const counts = { training: 0, all: 0, kinds: {}, first: null };
+  window.__engineMessages = counts;
+  const Original = window.Worker;
+  window.Worker = class extends Original {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (event) => {
+        const data = event.data;
+        counts.all += 1;
+        if (data && typeof data === 'object' && 'Training' in data) {
+          counts.training += 1;
+          const inner = data.Training && data.Training.event;
+          const kind = inner && typeof inner === 'object' ? String(inner.type) : String(inner);
+          counts.kinds[kind] = (counts.kinds[kind] || 0) + 1;
+          if (!counts.first) counts.first = JSON.stringify(data).slice(0, 300);
+        }
+      });
+    }
+  };
+}
+
+/** The engine messages counted so far (see `countEngineMessages`). */
+export async function engineMessages(page) {
+  return page.evaluate(() => JSON.parse(JSON.stringify(window.__engineMessages)));
+}
+
+/**
+ * Chromium's own cumulative counters of the page's main thread, in seconds: `script` (running
+ * JavaScript and WebAssembly) and `task` (every task, rendering included). `cdp` is
+ * `await context.newCDPSession(page)` after `cdp.send('Performance.enable')`.
+ */
+export async function mainThreadSeconds(cdp) {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  const get = (name) => metrics.find((m) => m.name === name)?.value ?? NaN;
+  return { script: get('ScriptDuration'), task: get('TaskDuration') };
 }

@@ -6,8 +6,8 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import {
-  ARTIFACTS, CLI, FIXTURE, assertAccessible, assertNoForeignRequests, gotoStep, launch, loadFolder, newContext, notices, openApp,
-  serve, setEpochs, shot, waitForBoot, waitForStatus,
+  ARTIFACTS, CLI, FIXTURE, assertAccessible, assertNoForeignRequests, countEngineMessages, engineMessages, gotoStep, launch, loadFolder,
+  mainThreadSeconds, newContext, notices, openApp, serve, setEpochs, shot, waitForBoot, waitForStatus,
 } from './helpers.mjs';
 
 test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reload -> load -> resume', { timeout: 1_500_000 }, async () => {
@@ -15,8 +15,12 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
   const browser = await launch();
   const origin = new URL(server.url).origin;
   const { context, foreign } = await newContext(browser, origin);
+  // Counts the engine's training events for the main-thread figure below.
+  await context.addInitScript(countEngineMessages);
   try {
     const page = await openApp(context, server.url);
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Performance.enable');
     assert.match(await page.textContent('[data-testid=backend]'), /^WebGPU: google swiftshader/);
     await shot(page, 'journey-01-boot');
     await assertAccessible(page, 'data step, empty');
@@ -43,6 +47,8 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
       new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longestTask = Math.max(window.__longestTask, e.duration); })
         .observe({ entryTypes: ['longtask'] });
     });
+    const messagesBefore = await engineMessages(page);
+    const mainBefore = await mainThreadSeconds(cdp);
     await page.click('[data-testid=start-training]');
     await waitForStatus(page, ['running', 'error']);
     // The main thread answers while the worker trains: switch steps and back.
@@ -53,6 +59,17 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     // also composites the page, so frames stall while it computes. A real GPU does not.)
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=accuracy-chart] svg circle').length >= 2, null, { timeout: 900_000 });
     assert.equal(await waitForStatus(page, ['done', 'error']), 'done', await notices(page));
+    // Main-thread time per training event (as bench/main_thread.mjs measures it; recorded, the
+    // steps switched above included, not judged).
+    const mainAfter = await mainThreadSeconds(cdp);
+    const trainingEvents = (await engineMessages(page)).training - messagesBefore.training;
+    const taskMsPerEvent = ((mainAfter.task - mainBefore.task) * 1000) / trainingEvents;
+    assert.ok(Number.isFinite(taskMsPerEvent) && taskMsPerEvent > 0, `main-thread ms per training event: ${taskMsPerEvent}`);
+    console.log(`main thread while training on WebGPU: ${taskMsPerEvent.toFixed(1)} ms per training event (${trainingEvents} events)`);
+    writeFileSync(join(ARTIFACTS, 'journey-main-thread.json'), JSON.stringify({
+      training_events: trainingEvents, task_duration_s: mainAfter.task - mainBefore.task,
+      script_duration_s: mainAfter.script - mainBefore.script, task_ms_per_event: taskMsPerEvent, backend: 'webgpu',
+    }));
     assert.match(await page.textContent('[data-testid=training-backend]'), /on WebGPU/);
     assert.match(await page.textContent('[data-testid=epoch-progress]'), /Epoch 2 \/ 2/);
     assert.ok(await page.locator('[data-testid=callback-log] li').count() >= 1);

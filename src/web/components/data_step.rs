@@ -37,8 +37,11 @@ pub fn DataStep() -> Html {
                 return;
             }
             app.dispatch(Action::LoadStarted);
-            app.engine
-                .load_files(files, app.state.image_size, app.state.split_config.clone());
+            app.engine.load_files(
+                files,
+                app.state.data.image_size,
+                app.state.data.split_config.clone(),
+            );
         })
     };
     let on_folder = {
@@ -111,8 +114,8 @@ pub fn DataStep() -> Html {
         Callback::from(move |_: MouseEvent| {
             app.dispatch(Action::LoadStarted);
             app.engine.send(Job::LoadSample {
-                size: app.state.image_size,
-                split: app.state.split_config.clone(),
+                size: app.state.data.image_size,
+                split: app.state.data.split_config.clone(),
                 index_url: asset_url(SAMPLE_INDEX),
             });
         })
@@ -127,7 +130,7 @@ pub fn DataStep() -> Html {
             let input: web_sys::HtmlSelectElement = event.target_unchecked_into();
             if let Ok(size) = input.value().parse::<u32>() {
                 app.dispatch(Action::SetImageSize(size));
-                if app.state.data.is_some() {
+                if app.state.data.loaded.is_some() {
                     app.notify(
                         "info",
                         format!("load the folder again to decode it at {size}x{size}"),
@@ -140,7 +143,7 @@ pub fn DataStep() -> Html {
         let app = app.clone();
         Callback::from(move |event: Event| {
             let input: HtmlInputElement = event.target_unchecked_into();
-            let mut config: SplitConfig = app.state.split_config.clone();
+            let mut config: SplitConfig = app.state.data.split_config.clone();
             let value = input.value();
             match field {
                 "seed" => match value.trim().parse::<u64>() {
@@ -173,7 +176,7 @@ pub fn DataStep() -> Html {
     let on_apply_split = {
         let app = app.clone();
         Callback::from(move |_: MouseEvent| {
-            let config = app.state.split_config.clone();
+            let config = app.state.data.split_config.clone();
             let sum = config.train + config.validation + config.test;
             if (sum - 1.0).abs() > 1e-3 {
                 return app.notify(
@@ -191,8 +194,8 @@ pub fn DataStep() -> Html {
         let app = app.clone();
         Callback::from(move |_: MouseEvent| app.engine.send(Job::ManifestCsv))
     };
-    let loading = state.loading;
-    let config = &state.split_config;
+    let loading = state.data.loading;
+    let config = &state.data.split_config;
     let busy = loading.is_some();
 
     html! {
@@ -221,7 +224,7 @@ pub fn DataStep() -> Html {
                     <label>{"Image size"}
                         <select onchange={on_size} aria-label="Image size" disabled={busy}>
                             for size in SUPPORTED_SIZES {
-                                <option value={size.to_string()} selected={size == state.image_size}>{format!("{size} x {size}")}</option>
+                                <option value={size.to_string()} selected={size == state.data.image_size}>{format!("{size} x {size}")}</option>
                             }
                         </select>
                     </label>
@@ -230,7 +233,7 @@ pub fn DataStep() -> Html {
                     <label>{"Test %"}<input type="number" min="1" max="98" step="1" value={format!("{:.0}", config.test * 100.0)} onchange={split_field("test")} /></label>
                     <label>{"Seed"}<input type="number" min="0" step="1" value={config.seed.to_string()} onchange={split_field("seed")} /></label>
                     <label class="check"><input type="checkbox" checked={config.drop_duplicates} onchange={split_field("drop")} />{"Drop exact duplicates"}</label>
-                    <button type="button" class="button" onclick={on_apply_split} disabled={state.data.is_none() || busy}>{"Apply split"}</button>
+                    <button type="button" class="button" onclick={on_apply_split} disabled={state.data.loaded.is_none() || busy}>{"Apply split"}</button>
                 </div>
             </details>
 
@@ -242,26 +245,26 @@ pub fn DataStep() -> Html {
                 </div>
             }
 
-            if let Some(data) = state.data.clone() {
+            if let Some(data) = state.data.loaded.clone() {
                 <div class="report" data-testid="data-report">
                     <p class="summary">
                         { format!("{} images in {} classes from {} files, stored as {}x{} grayscale ({} of image data; engine memory {}; loaded in {:.1} s).",
-                            data.images, data.classes.len(), data.files_seen, data.image_size, data.image_size, bytes(data.memory_bytes), bytes(data.wasm_memory_bytes), data.seconds) }
+                            data.report.images, data.report.classes.len(), data.report.files_seen, data.report.image_size, data.report.image_size, bytes(data.memory_bytes), bytes(data.wasm_memory_bytes), data.seconds) }
                     </p>
                     <table class="split-table" data-testid="split-table">
                         <caption>{"Images per class and split"}</caption>
                         <thead><tr><th scope="col">{"Class"}</th><th scope="col">{"Images"}</th><th scope="col">{"Train"}</th><th scope="col">{"Validation"}</th><th scope="col">{"Test"}</th></tr></thead>
                         <tbody>
-                            for class in data.classes.iter() {
+                            for class in data.report.classes.iter() {
                                 <tr key={class.name.clone()}>
                                     <th scope="row">{ class.name.clone() }</th>
                                     <td>{ class.count }</td>
-                                    { split_cells(state.split.as_ref(), &class.name) }
+                                    { split_cells(state.data.split.as_ref(), &class.name) }
                                 </tr>
                             }
                         </tbody>
                     </table>
-                    if let Some(split) = &state.split {
+                    if let Some(split) = &state.data.split {
                         if let Some(error) = &split.error {
                             <p class="error-text" role="alert">{ error.clone() }</p>
                         } else {
@@ -277,34 +280,34 @@ pub fn DataStep() -> Html {
                             <div class="sample-row" key={samples.class.clone()}>
                                 <span class="sample-class">{ samples.class.clone() }</span>
                                 <div class="thumbs">
-                                    for (i, pixels) in samples.pixels.chunks((data.image_size * data.image_size) as usize).enumerate() {
-                                        <Thumbnail key={i} pixels={pixels.to_vec()} size={data.image_size} alt={format!("{} sample {}", samples.class, i + 1)} />
+                                    for (i, pixels) in samples.pixels.chunks((data.report.image_size * data.report.image_size) as usize).enumerate() {
+                                        <Thumbnail key={i} pixels={pixels.to_vec()} size={data.report.image_size} alt={format!("{} sample {}", samples.class, i + 1)} />
                                     }
                                 </div>
                             </div>
                         }
                     </div>
                     <details data-testid="skipped-files">
-                        <summary>{ format!("Skipped files: {}", data.skipped.len()) }</summary>
-                        if data.skipped.is_empty() {
+                        <summary>{ format!("Skipped files: {}", data.report.skipped.len()) }</summary>
+                        if data.report.skipped.is_empty() {
                             <p class="muted">{"Every file was used."}</p>
                         } else {
                             <table class="compact">
                                 <thead><tr><th scope="col">{"File"}</th><th scope="col">{"Reason"}</th></tr></thead>
                                 <tbody>
-                                    for file in data.skipped.iter().take(500) {
+                                    for file in data.report.skipped.iter().take(500) {
                                         <tr><td class="path">{ file.path.clone() }</td><td>{ file.message.clone() }</td></tr>
                                     }
                                 </tbody>
                             </table>
-                            if data.skipped.len() > 500 { <p class="muted">{ format!("… and {} more", data.skipped.len() - 500) }</p> }
+                            if data.report.skipped.len() > 500 { <p class="muted">{ format!("… and {} more", data.report.skipped.len() - 500) }</p> }
                         }
                     </details>
                     <details data-testid="duplicates">
-                        <summary>{ format!("Exact duplicates: {} groups, {} redundant files", data.duplicate_groups.len(), data.redundant_files) }</summary>
+                        <summary>{ format!("Exact duplicates: {} groups, {} redundant files", data.report.duplicate_groups.len(), data.report.redundant_files) }</summary>
                         <p class="muted">{"Byte-identical files are always put in the same split, so no test image has a twin in training."}</p>
                         <ul class="compact">
-                            for group in data.duplicate_groups.iter().take(100) {
+                            for group in data.report.duplicate_groups.iter().take(100) {
                                 <li key={group.sha256.clone()}>{ format!("{} files ({}): {}", group.paths.len(), group.classes.join(", "), group.paths.iter().take(4).cloned().collect::<Vec<_>>().join(", ")) }
                                     if group.paths.len() > 4 { {" …"} }
                                 </li>

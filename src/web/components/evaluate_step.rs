@@ -8,6 +8,7 @@ use crate::storage::{ModelCard, model_card_markdown};
 use crate::web::platform::download;
 use crate::web::protocol::ExplainTarget;
 use crate::web::state::Action;
+use crate::web::state::evaluate::CELL_PURPOSE;
 use crate::web::worker::protocol::Job;
 
 fn cell_color(fraction: f64) -> String {
@@ -46,9 +47,9 @@ fn confusion(app: &super::AppContext, evaluation: &Evaluation, clickable: bool) 
                                 let onclick = {
                                     let app = app.clone();
                                     Callback::from(move |_: MouseEvent| {
-                                        if let Some(assessment) = &app.state.assessment {
+                                        if let Some(assessment) = &app.state.evaluate.assessment {
                                             let samples: Vec<usize> = assessment.predictions.iter().filter(|x| x.label == t && x.predicted == p).map(|x| x.sample).collect();
-                                            app.engine.send(Job::Images { purpose: format!("cell:{t},{p}"), samples });
+                                            app.engine.send(Job::Images { purpose: format!("{CELL_PURPOSE}{t},{p}"), samples });
                                         }
                                     })
                                 };
@@ -87,7 +88,7 @@ pub fn EvaluateStep() -> Html {
     let app = use_app();
     let state = &app.state;
     let model = state.model.clone();
-    let live = state.assessment.clone();
+    let live = state.evaluate.assessment.clone();
     let stored = model.as_ref().and_then(|m| m.meta.test.clone());
     let evaluation = live.as_ref().map(|a| a.evaluation.clone()).or(stored);
     let calibration = live
@@ -97,7 +98,7 @@ pub fn EvaluateStep() -> Html {
     let size = model
         .as_ref()
         .map(|m| m.meta.image_size as u32)
-        .unwrap_or(state.image_size);
+        .unwrap_or(state.data.image_size);
 
     let card_md = {
         let app = app.clone();
@@ -143,7 +144,7 @@ pub fn EvaluateStep() -> Html {
                 { confusion(&app, &evaluation, live.is_some()) }
                 { per_class(&evaluation) }
             </div>
-            if let Some((t, p, images)) = state.cell_images.clone() {
+            if let Some((t, p, images)) = state.evaluate.cell_images.clone() {
                 <div class="cell-gallery" data-testid="cell-gallery">
                     <h3>{ format!("True {} predicted {}: {} images", class_name(t), class_name(p), images.len()) }
                         <button type="button" class="link" onclick={
@@ -167,10 +168,10 @@ pub fn EvaluateStep() -> Html {
                 <Chart svg={AttrValue::from(reliability_svg(&cal.before, &cal.after))} name="reliability" label="Reliability diagram before and after temperature scaling" />
             }
             if live.is_some() {
-                <h3>{ format!("Misclassified test images ({})", state.misclassified.len()) }</h3>
-                if state.misclassified.is_empty() { <p class="muted">{"None: every test image was classified correctly."}</p> }
+                <h3>{ format!("Misclassified test images ({})", state.evaluate.misclassified.len()) }</h3>
+                if state.evaluate.misclassified.is_empty() { <p class="muted">{"None: every test image was classified correctly."}</p> }
                 <div class="gallery" data-testid="misclassified">
-                    for image in state.misclassified.iter() {
+                    for image in state.evaluate.misclassified.iter() {
                         { {
                             let prediction = live.as_ref().and_then(|a| a.predictions.iter().find(|p| p.sample == image.sample).cloned());
                             let explain = {
@@ -192,7 +193,7 @@ pub fn EvaluateStep() -> Html {
                         } }
                     }
                 </div>
-                if let Some(explanation) = state.explanation.clone() {
+                if let Some(explanation) = state.predict.explanation.clone() {
                     if matches!(explanation.target, ExplainTarget::Sample { .. }) {
                         <ExplanationPanel explanation={explanation} classes={evaluation.classes.clone()} />
                     }

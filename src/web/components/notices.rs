@@ -11,7 +11,7 @@ pub fn Notices() -> Html {
     let app = use_app();
     html! {
         <div class="notices" aria-live="polite">
-            for notice in app.state.notices.iter().cloned() {
+            for notice in app.state.notices.notices.iter().cloned() {
                 <div key={notice.id} class={classes!("notice", notice.level.clone())} role={if notice.level == "error" { "alert" } else { "status" }}>
                     <span>{ notice.message.clone() }</span>
                     <button type="button" class="link" aria-label="Dismiss message" onclick={

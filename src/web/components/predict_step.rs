@@ -102,7 +102,7 @@ pub fn PredictStep() -> Html {
             let _ = download::download_text(
                 "predictions.csv",
                 "text/csv",
-                &predictions_csv(&app.state.predictions, &classes),
+                &predictions_csv(&app.state.predict.predictions, &classes),
             );
         })
     };
@@ -116,21 +116,21 @@ pub fn PredictStep() -> Html {
                 <input id="predict-input" class="file-input" type="file" multiple=true accept="image/*" data-testid="predict-input"
                     aria-label="Choose images to classify" onchange={on_pick} disabled={state.model.is_none()} />
             </div>
-            if !state.predictions.is_empty() {
+            if !state.predict.predictions.is_empty() {
                 <div class="results" data-testid="prediction-result" tabindex="0" role="region" aria-label="Prediction results">
                     <table class="predictions">
-                        <caption>{ format!("{} images", state.predictions.len()) }
+                        <caption>{ format!("{} images", state.predict.predictions.len()) }
                             {" "}<button type="button" class="link" onclick={on_csv}>{"Download results (CSV)"}</button></caption>
                         <thead><tr><th scope="col">{"Image"}</th><th scope="col">{"File"}</th><th scope="col">{"Top classes"}</th><th scope="col">{"Explain"}</th></tr></thead>
                         <tbody>
-                            for (index, row) in state.predictions.iter().enumerate() {
+                            for (index, row) in state.predict.predictions.iter().enumerate() {
                                 { prediction_row(&app, index, row, &classes, size) }
                             }
                         </tbody>
                     </table>
                 </div>
             }
-            if let Some(explanation) = state.explanation.clone() {
+            if let Some(explanation) = state.predict.explanation.clone() {
                 if matches!(explanation.target, ExplainTarget::Upload { .. }) {
                     <ExplanationPanel explanation={explanation} classes={classes.clone()} />
                 }

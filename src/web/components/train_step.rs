@@ -47,21 +47,21 @@ pub fn history_csv(epochs: &[crate::training::EpochMetrics]) -> String {
 pub fn TrainStep() -> Html {
     let app = use_app();
     let state = &app.state;
-    let config = state.train_config.clone();
-    let status = state.status;
+    let config = state.train.train_config.clone();
+    let status = state.train.status;
     let running = matches!(
         status,
         TrainingStatus::Running | TrainingStatus::Paused | TrainingStatus::Loading
     );
-    let has_split =
-        state.split.as_ref().is_some_and(|s| s.error.is_none()) && state.loading.is_none();
+    let has_split = state.data.split.as_ref().is_some_and(|s| s.error.is_none())
+        && state.data.loading.is_none();
 
     // A setter for one setting: parse the input, update the config or explain what is wrong.
     let setter = |apply: fn(&mut TrainingConfig, &HtmlInputElement) -> Result<(), String>| {
         let app = app.clone();
         Callback::from(move |event: Event| {
             let input: HtmlInputElement = event.target_unchecked_into();
-            let mut config = app.state.train_config.clone();
+            let mut config = app.state.train.train_config.clone();
             match apply(&mut config, &input) {
                 Ok(()) => app.dispatch(Action::SetTrainConfig(config)),
                 Err(message) => app.notify("error", message),
@@ -83,7 +83,7 @@ pub fn TrainStep() -> Html {
         let app = app.clone();
         Callback::from(move |event: Event| {
             let select: web_sys::HtmlSelectElement = event.target_unchecked_into();
-            let mut config = app.state.train_config.clone();
+            let mut config = app.state.train.train_config.clone();
             config.preset = Preset::parse(&select.value()).unwrap_or(Preset::Seed);
             app.dispatch(Action::SetTrainConfig(config));
         })
@@ -105,7 +105,7 @@ pub fn TrainStep() -> Html {
     let start = |resume: bool| {
         let app = app.clone();
         Callback::from(move |_: MouseEvent| {
-            let config = app.state.train_config.clone();
+            let config = app.state.train.train_config.clone();
             if let Err(error) = config.validate() {
                 return app.notify("error", error);
             }
@@ -115,7 +115,7 @@ pub fn TrainStep() -> Html {
             });
             app.engine.send(Job::Train {
                 config,
-                backend: app.state.backend_preference,
+                backend: app.state.train.backend_preference,
                 resume,
             });
         })
@@ -123,7 +123,7 @@ pub fn TrainStep() -> Html {
     let on_pause = {
         let app = app.clone();
         Callback::from(move |_: MouseEvent| {
-            if app.state.status == TrainingStatus::Paused {
+            if app.state.train.status == TrainingStatus::Paused {
                 app.engine.send(Control::Resume);
                 app.dispatch(Action::Paused(false));
             } else {
@@ -145,7 +145,7 @@ pub fn TrainStep() -> Html {
             let _ = download::download_text(
                 "training-history.csv",
                 "text/csv",
-                &history_csv(&app.state.epochs),
+                &history_csv(&app.state.train.epochs),
             );
         })
     };
@@ -197,12 +197,12 @@ pub fn TrainStep() -> Html {
                             onchange={setter(|c, i| { let v: u64 = number(i, "seed")?; if v >= 1 << 53 { return Err("seed must be below 2^53".into()) } c.seed = v; Ok(()) })} /></label>
                         <label>{"Backend"}
                             <select onchange={on_backend} data-testid="backend-select">
-                                <option value="auto" selected={state.backend_preference == BackendPreference::Auto}>{"auto (measure)"}</option>
-                                <option value="webgpu" selected={state.backend_preference == BackendPreference::Webgpu}>{"WebGPU"}</option>
-                                <option value="cpu" selected={state.backend_preference == BackendPreference::Cpu}>{"CPU"}</option>
-                                <option value="cpu1" selected={state.backend_preference == BackendPreference::CpuOneCore}>{"CPU (one core)"}</option>
+                                <option value="auto" selected={state.train.backend_preference == BackendPreference::Auto}>{"auto (measure)"}</option>
+                                <option value="webgpu" selected={state.train.backend_preference == BackendPreference::Webgpu}>{"WebGPU"}</option>
+                                <option value="cpu" selected={state.train.backend_preference == BackendPreference::Cpu}>{"CPU"}</option>
+                                <option value="cpu1" selected={state.train.backend_preference == BackendPreference::CpuOneCore}>{"CPU (one core)"}</option>
                                 if crate::web::app::debug_mode() {
-                                    <option value="auto-probe" selected={state.backend_preference == BackendPreference::AutoProbe}>{"auto, probing even a software adapter (test hook)"}</option>
+                                    <option value="auto-probe" selected={state.train.backend_preference == BackendPreference::AutoProbe}>{"auto, probing even a software adapter (test hook)"}</option>
                                 }
                             </select>
                         </label>
@@ -268,18 +268,18 @@ pub fn TrainStep() -> Html {
             { progress(&app) }
 
             <div class="charts" data-testid="charts">
-                <Chart svg={AttrValue::from(loss_svg(&state.epochs, &state.batches))} name="loss" label="Loss per epoch and smoothed batch loss" testid={AttrValue::from("loss-chart")} />
-                <Chart svg={AttrValue::from(accuracy_svg(&state.epochs))} name="accuracy" label="Accuracy and validation accuracy per epoch" testid={AttrValue::from("accuracy-chart")} />
-                <Chart svg={AttrValue::from(learning_rate_svg(&state.epochs, &state.callback_log))} name="learning-rate" label="Learning rate per epoch with ReduceLROnPlateau cuts" />
+                <Chart svg={AttrValue::from(loss_svg(&state.train.epochs, &state.train.batches))} name="loss" label="Loss per epoch and smoothed batch loss" testid={AttrValue::from("loss-chart")} />
+                <Chart svg={AttrValue::from(accuracy_svg(&state.train.epochs))} name="accuracy" label="Accuracy and validation accuracy per epoch" testid={AttrValue::from("accuracy-chart")} />
+                <Chart svg={AttrValue::from(learning_rate_svg(&state.train.epochs, &state.train.callback_log))} name="learning-rate" label="Learning rate per epoch with ReduceLROnPlateau cuts" />
             </div>
             <div class="history-actions">
-                <button type="button" class="link" onclick={on_history} disabled={state.epochs.is_empty()}>{"Download history (CSV)"}</button>
+                <button type="button" class="link" onclick={on_history} disabled={state.train.epochs.is_empty()}>{"Download history (CSV)"}</button>
             </div>
 
             <h3>{"Callback log"}</h3>
             <ol class="log" data-testid="callback-log">
-                if state.callback_log.is_empty() { <li class="muted">{"No callback has fired yet."}</li> }
-                for event in state.callback_log.iter() {
+                if state.train.callback_log.is_empty() { <li class="muted">{"No callback has fired yet."}</li> }
+                for event in state.train.callback_log.iter() {
                     <li><span class="badge">{ event.callback.clone() }</span>{ format!(" epoch {}: {}", event.epoch, event.message) }</li>
                 }
             </ol>
@@ -295,7 +295,7 @@ pub fn TrainStep() -> Html {
 }
 
 fn progress(app: &super::AppContext) -> Html {
-    let state = &app.state;
+    let state = &app.state.train;
     let Some((first, last, batches)) = state.run_plan else {
         return html! {
             <div class="progress-block"><span data-testid="epoch-progress">{"Not started"}</span>

@@ -1,12 +1,16 @@
-//! The training host inside the worker: events to the page, checkpoints to IndexedDB.
+//! The training platform inside the worker: events to the page, checkpoint files to
+//! IndexedDB, Pause and Stop between batches, and the switch to the CPU after a GPU loss.
 
 use std::rc::Rc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use super::{Controls, RunState, post};
-use crate::training::{CheckpointSlot, GradientPeer, TrainingEvent, TrainingHost};
+use super::peer::{self, WorkerPeer};
+use super::{Controls, RunState, notice, post};
+use crate::session::Platform;
+use crate::training::{CheckpointSlot, GradientPeer, TrainingEvent};
 use crate::web::platform::{idb, time};
-use crate::web::protocol::Response;
+use crate::web::protocol::{BackendPreference, Response};
 
 /// IndexedDB key of the `ModelCheckpoint` slot.
 pub const BEST_KEY: &str = "checkpoint-best";
@@ -15,41 +19,24 @@ pub const LAST_KEY: &str = "checkpoint-last";
 /// IndexedDB key of the last finished model.
 pub const FINAL_KEY: &str = "model-final";
 
-/// Streams events to the page and honours Pause / Stop between batches.
-pub struct WorkerHost {
+/// Lets queued messages in between steps of a long job and waits while paused.
+pub struct Pacer {
     controls: Rc<Controls>,
     last_yield: f64,
-    /// The last `Last` checkpoint, kept in memory to continue on the CPU after a GPU loss.
-    pub last_checkpoint: Option<Vec<u8>>,
-    /// The last epoch that completed in this run (0 before the first).
-    pub epochs_completed: usize,
-    /// The training helper for the next run (CPU training with a second core).
-    pub peer: Option<Box<dyn GradientPeer>>,
 }
 
-impl WorkerHost {
-    /// A host reading `controls`.
+impl Pacer {
+    /// A pacer reading `controls`.
     pub fn new(controls: Rc<Controls>) -> Self {
         Self {
             controls,
             last_yield: 0.0,
-            last_checkpoint: None,
-            epochs_completed: 0,
-            peer: None,
         }
     }
-}
 
-impl TrainingHost for WorkerHost {
-    fn event(&mut self, event: TrainingEvent) {
-        if let TrainingEvent::Epoch(metrics) = &event {
-            self.epochs_completed = metrics.epoch;
-        }
-        post(&Response::Training { event });
-    }
-
-    async fn proceed(&mut self) -> bool {
-        // Let queued messages in (Pause/Stop), at most every 25 ms of work.
+    /// Yields to the event loop at most every 25 ms of work (so Pause and Stop are seen),
+    /// waits while paused; `false` when the job must stop.
+    pub async fn proceed(&mut self) -> bool {
         if time::now_ms() - self.last_yield > 25.0 {
             time::yield_now().await;
             self.last_yield = time::now_ms();
@@ -58,6 +45,50 @@ impl TrainingHost for WorkerHost {
             time::sleep(Duration::from_millis(50)).await;
         }
         self.controls.run.get() != RunState::Stopping
+    }
+}
+
+/// Streams events to the page and stores checkpoints in IndexedDB.
+pub struct WorkerHost {
+    pacer: Pacer,
+    preference: BackendPreference,
+    /// Set by the browser when the WebGPU device in use is lost.
+    lost: Option<Arc<OnceLock<String>>>,
+    /// The training helper for the next run (CPU training with a second core).
+    peer: Option<Box<dyn GradientPeer>>,
+    /// Whether the run moved to the CPU after a GPU loss.
+    pub gpu_lost: bool,
+}
+
+impl WorkerHost {
+    /// A host for a run on `backend` ("CPU" or "WebGPU", whose loss `lost` reports).
+    pub async fn new(
+        controls: Rc<Controls>,
+        preference: BackendPreference,
+        backend: &str,
+        lost: Option<Arc<OnceLock<String>>>,
+    ) -> Self {
+        let peer = match backend {
+            "CPU" => cpu_peer(preference).await,
+            _ => None,
+        };
+        Self {
+            pacer: Pacer::new(controls),
+            preference,
+            lost,
+            peer,
+            gpu_lost: false,
+        }
+    }
+}
+
+impl Platform for WorkerHost {
+    fn event(&mut self, event: TrainingEvent) {
+        post(&Response::Training { event });
+    }
+
+    async fn proceed(&mut self) -> bool {
+        self.pacer.proceed().await
     }
 
     fn now_ms(&self) -> f64 {
@@ -68,19 +99,57 @@ impl TrainingHost for WorkerHost {
         self.peer.take()
     }
 
-    async fn save_checkpoint(
-        &mut self,
-        slot: CheckpointSlot,
-        bytes: Vec<u8>,
-    ) -> Result<String, String> {
+    async fn store(&mut self, slot: CheckpointSlot, bytes: &[u8]) -> Result<String, String> {
         let key = match slot {
             CheckpointSlot::Best => BEST_KEY,
-            CheckpointSlot::Last => {
-                self.last_checkpoint = Some(bytes.clone());
-                LAST_KEY
-            }
+            CheckpointSlot::Last => LAST_KEY,
         };
-        idb::put(key, &bytes).await?;
+        idb::put(key, bytes).await?;
         Ok(format!("IndexedDB ({key})"))
+    }
+
+    async fn device_lost_reason(&mut self) -> Option<String> {
+        let lost = self.lost.as_ref()?;
+        // The browser's `lost` promise can settle just after the failed read.
+        time::sleep(Duration::from_millis(100)).await;
+        let reason = lost.get().cloned();
+        if reason.is_some() {
+            gloo::console::warn!("a read failed after the WebGPU device was lost");
+        }
+        reason
+    }
+
+    async fn continue_on_cpu(&mut self, backend: &str, reason: &str, epochs: usize) -> String {
+        let message = format!(
+            "the GPU device was lost after epoch {epochs}; training continues on the CPU from the last completed epoch (the browser said: {reason})"
+        );
+        notice("warning", message.clone());
+        post(&Response::BackendChosen {
+            backend: "CPU".into(),
+            reason: message,
+        });
+        self.gpu_lost = true;
+        self.lost = None;
+        self.pacer.controls.run.set(RunState::Running);
+        self.peer = cpu_peer(self.preference).await;
+        format!("{backend}, then CPU after a GPU device loss")
+    }
+}
+
+/// A training helper for CPU training on a second core, unless one core was asked for or the
+/// browser reports one; `None` (with a notice) when it cannot start.
+async fn cpu_peer(preference: BackendPreference) -> Option<Box<dyn GradientPeer>> {
+    if preference == BackendPreference::CpuOneCore || peer::cores() < 2 {
+        return None;
+    }
+    match WorkerPeer::launch().await {
+        Ok(peer) => Some(Box::new(peer)),
+        Err(error) => {
+            notice(
+                "info",
+                format!("training on one core: the training helper did not start ({error})"),
+            );
+            None
+        }
     }
 }

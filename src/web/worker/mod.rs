@@ -5,6 +5,7 @@
 //! the message handler itself, and the files of a load go straight to the running load;
 //! everything else is queued and handled one job at a time.
 
+mod backend;
 pub mod decoder;
 mod engine;
 mod host;

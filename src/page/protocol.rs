@@ -1,0 +1,360 @@
+//! What the engine worker answers the page ([`Response`]) and the plain views it carries.
+//!
+//! Split from `crate::web::protocol` (whose requests carry browser `File` handles and so
+//! compile only for wasm32) so that the page's reducers in [`crate::page::state`], which
+//! consume these messages, compile and are tested natively. The serde representation is the
+//! one page and worker exchange through serde-wasm-bindgen: serde's default externally tagged
+//! enums with named fields, byte buffers as `Uint8Array`s (`serde_bytes`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{LoadReport, SplitConfig, SplitCounts};
+use crate::evaluation::{Assessment, Heatmap};
+use crate::storage::ModelMeta;
+use crate::training::TrainingEvent;
+
+/// Which compute backend the user wants for training.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendPreference {
+    /// Measure and choose (CPU on software adapters).
+    #[default]
+    Auto,
+    /// WebGPU through burn-wgpu.
+    Webgpu,
+    /// Burn's Flex CPU backend in WebAssembly, on every core the browser offers (a second
+    /// replica in a helper worker computes half of each batch).
+    Cpu,
+    /// The Flex CPU backend on one core (leaves the other cores to the rest of the machine).
+    CpuOneCore,
+    /// `Auto` that runs its probe even on a software adapter, where `Auto` takes the CPU
+    /// without measuring (a test hook, offered with `?debug=1`: the only adapter the tests
+    /// have is SwiftShader).
+    AutoProbe,
+}
+
+impl BackendPreference {
+    /// `auto`, `webgpu` or `cpu`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendPreference::Auto => "auto",
+            BackendPreference::Webgpu => "webgpu",
+            BackendPreference::Cpu => "cpu",
+            BackendPreference::CpuOneCore => "cpu1",
+            BackendPreference::AutoProbe => "auto-probe",
+        }
+    }
+}
+
+/// What to explain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExplainTarget {
+    /// A sample of the loaded data set (a test image).
+    Sample {
+        /// Sample index.
+        sample: usize,
+    },
+    /// An image of the last Predict batch.
+    Upload {
+        /// Its position in that batch.
+        index: usize,
+    },
+}
+
+/// The WebGPU adapter the worker found.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GpuReport {
+    /// `navigator.gpu` exists and returned an adapter.
+    pub available: bool,
+    /// Adapter vendor (`GPUAdapterInfo.vendor`).
+    pub vendor: String,
+    /// Adapter architecture.
+    pub architecture: String,
+    /// Human description.
+    pub description: String,
+    /// A software / fallback adapter (SwiftShader, llvmpipe, WARP ...).
+    pub software: bool,
+    /// Why WebGPU is unavailable, if it is.
+    pub problem: Option<String>,
+}
+
+impl GpuReport {
+    /// What the header shows: the adapter, or that the CPU is used.
+    pub fn label(&self) -> String {
+        if self.available {
+            let mut parts: Vec<&str> = [self.vendor.as_str(), self.architecture.as_str()]
+                .into_iter()
+                .filter(|p| !p.is_empty())
+                .collect();
+            if parts.is_empty() {
+                parts.push(self.description.as_str());
+            }
+            format!(
+                "WebGPU: {}{}",
+                parts.join(" "),
+                if self.software { " (software)" } else { "" }
+            )
+        } else {
+            "CPU (WebGPU unavailable)".to_string()
+        }
+    }
+}
+
+/// A few decoded images of one class, for the sample grid.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassSamples {
+    /// Class name.
+    pub class: String,
+    /// `size * size` grayscale images, one after another.
+    #[serde(with = "serde_bytes")]
+    pub pixels: Vec<u8>,
+    /// How many images `pixels` holds.
+    pub count: usize,
+}
+
+/// The load report without the (possibly huge) manifest: the core's [`LoadReport`] (one type
+/// for the command line and the page), plus what only the page shows. Flattened, so its
+/// serialised fields are the same as when they were listed here one by one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataView {
+    /// What the load found (classes, skipped files, duplicates).
+    #[serde(flatten)]
+    pub report: LoadReport,
+    /// Sample images per class.
+    pub samples: Vec<ClassSamples>,
+    /// Bytes the decoded data set occupies in the worker.
+    pub memory_bytes: f64,
+    /// Size of the engine's WebAssembly memory after loading.
+    pub wasm_memory_bytes: f64,
+    /// Load time.
+    pub seconds: f64,
+}
+
+/// The split as shown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SplitView {
+    /// Settings.
+    pub config: SplitConfig,
+    /// Counts per class (empty on error).
+    pub counts: Vec<SplitCounts>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Manifest digest.
+    pub manifest_sha256: Option<String>,
+}
+
+/// One image with its identity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SampleImage {
+    /// Sample index.
+    pub sample: usize,
+    /// Path.
+    pub path: String,
+    /// True label.
+    pub label: usize,
+    /// Pixels.
+    #[serde(with = "serde_bytes")]
+    pub pixels: Vec<u8>,
+}
+
+/// Where the current model came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelSource {
+    /// Trained in this session.
+    Trained,
+    /// A file the user loaded.
+    File,
+    /// The bundled ready model.
+    Bundled,
+    /// Restored from IndexedDB after a reload.
+    Saved,
+}
+
+/// One Predict result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PredictionRow {
+    /// File name / path.
+    pub name: String,
+    /// Probabilities per class (empty on error).
+    pub probabilities: Vec<f32>,
+    /// Why the file could not be classified.
+    pub error: Option<String>,
+    /// The decoded image (empty on error).
+    #[serde(with = "serde_bytes")]
+    pub pixels: Vec<u8>,
+}
+
+/// Worker -> page.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Response {
+    /// The worker's code is loaded and listening (sent before anything else).
+    Booted,
+    /// The worker is up.
+    Ready {
+        /// WebGPU adapter.
+        gpu: GpuReport,
+    },
+    /// Load progress.
+    LoadProgress {
+        /// Files processed.
+        done: usize,
+        /// Files in all.
+        total: usize,
+        /// Milliseconds since the start.
+        elapsed_ms: f64,
+    },
+    /// The data set is loaded.
+    Loaded {
+        /// The report.
+        data: DataView,
+        /// The split.
+        split: SplitView,
+    },
+    /// The load stopped (cancelled or failed); the previous data set, if any, is kept.
+    LoadStopped {
+        /// Why.
+        message: String,
+    },
+    /// A new split.
+    SplitChanged {
+        /// The split.
+        split: SplitView,
+    },
+    /// The manifest.
+    ManifestCsv {
+        /// CSV text.
+        csv: String,
+    },
+    /// Which backend training uses, and why.
+    BackendChosen {
+        /// `WebGPU` or `CPU`.
+        backend: String,
+        /// Why.
+        reason: String,
+    },
+    /// A training event.
+    Training {
+        /// The event.
+        event: TrainingEvent,
+    },
+    /// Training ended; the model was assessed on the test set.
+    TrainingDone {
+        /// Test-set assessment.
+        assessment: Box<Assessment>,
+        /// Misclassified test images (most confident first, at most 48).
+        misclassified: Vec<SampleImage>,
+        /// Size of the engine's WebAssembly memory at the end of training.
+        wasm_memory_bytes: f64,
+    },
+    /// Training could not run or broke.
+    TrainingFailed {
+        /// Why.
+        message: String,
+    },
+    /// Pixels asked for.
+    Images {
+        /// Echo of the request's purpose.
+        purpose: String,
+        /// The images.
+        images: Vec<SampleImage>,
+    },
+    /// Predict results.
+    Predictions {
+        /// One per file.
+        results: Vec<PredictionRow>,
+    },
+    /// A heatmap.
+    Explanation {
+        /// What was explained.
+        target: ExplainTarget,
+        /// The heatmap.
+        heatmap: Heatmap,
+        /// The image under it.
+        #[serde(with = "serde_bytes")]
+        pixels: Vec<u8>,
+    },
+    /// A model is ready (trained, loaded, bundled or restored).
+    ModelReady {
+        /// Its header.
+        meta: Box<ModelMeta>,
+        /// Where it came from.
+        source: ModelSource,
+        /// Size of its file in bytes.
+        file_bytes: usize,
+    },
+    /// A model file was refused; the current model stays.
+    ModelRejected {
+        /// Why.
+        message: String,
+    },
+    /// The current model file, for download.
+    ModelFile {
+        /// Suggested name.
+        file_name: String,
+        /// Bytes.
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+    /// A message for the user.
+    Notice {
+        /// `info`, `warning` or `error`.
+        level: String,
+        /// Text.
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::ClassCount;
+
+    #[test]
+    fn data_view_serialises_the_report_fields_flat_as_before() {
+        let view = DataView {
+            report: LoadReport {
+                files_seen: 3,
+                images: 2,
+                image_size: 32,
+                classes: vec![ClassCount {
+                    name: "Hand".into(),
+                    count: 2,
+                }],
+                redundant_files: 1,
+                ..LoadReport::default()
+            },
+            samples: Vec::new(),
+            memory_bytes: 2048.0,
+            wasm_memory_bytes: 1e6,
+            seconds: 0.25,
+        };
+        let json = serde_json::to_value(&view).unwrap();
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "classes",
+                "duplicate_groups",
+                "files_seen",
+                "image_size",
+                "images",
+                "memory_bytes",
+                "redundant_files",
+                "samples",
+                "seconds",
+                "skipped",
+                "wasm_memory_bytes"
+            ]
+        );
+        assert_eq!(json["images"], 2);
+        let back: DataView = serde_json::from_value(json).unwrap();
+        assert_eq!(back, view);
+    }
+}

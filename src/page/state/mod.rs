@@ -1,0 +1,287 @@
+//! The page's state, split by step, and [`reduce`], the one function that changes it.
+//!
+//! Why split: the engine sends one message per training batch, and a reducer that copies the
+//! whole state on each would copy every pixel buffer the page holds (data samples,
+//! misclassified images, predictions, heatmap) several times a second. Each step's part sits
+//! behind its own `Rc`; [`reduce`] takes a part mutably (`Rc::make_mut`) only when the action
+//! changes it, so a batch copies the small training part and shares everything else with the
+//! previous state. Each part's changes are plain methods on plain data (no Yew, no DOM),
+//! tested natively like yew's `function_todomvc` example tests its state; `crate::web::state`
+//! makes [`reduce`] Yew's `Reducible`.
+
+pub mod data;
+pub mod evaluate;
+pub mod notices;
+pub mod predict;
+pub mod train;
+
+use std::rc::Rc;
+
+pub use data::DataState;
+pub use evaluate::EvaluateState;
+pub use notices::{Notice, NoticeState};
+pub use predict::{ExplanationView, PredictState};
+pub use train::{BatchPoint, TrainState, TrainingStatus, default_training_config};
+
+use crate::data::SplitConfig;
+use crate::page::protocol::{BackendPreference, ModelSource, Response};
+use crate::storage::ModelMeta;
+use crate::training::{TrainingConfig, TrainingEvent};
+
+/// The four steps of the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Load and split a folder.
+    Data,
+    /// Train.
+    Train,
+    /// Test-set results.
+    Evaluate,
+    /// Classify new images.
+    Predict,
+}
+
+impl Step {
+    /// All steps in order.
+    pub const ALL: [Step; 4] = [Step::Data, Step::Train, Step::Evaluate, Step::Predict];
+
+    /// Tab label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::Data => "1. Data",
+            Step::Train => "2. Train",
+            Step::Evaluate => "3. Evaluate",
+            Step::Predict => "4. Predict",
+        }
+    }
+
+    /// Id fragment.
+    pub fn id(self) -> &'static str {
+        match self {
+            Step::Data => "data",
+            Step::Train => "train",
+            Step::Evaluate => "evaluate",
+            Step::Predict => "predict",
+        }
+    }
+}
+
+/// The current model.
+#[derive(Clone, Debug)]
+pub struct ModelInfo {
+    /// Its header.
+    pub meta: ModelMeta,
+    /// Where it came from.
+    pub source: ModelSource,
+    /// File size.
+    pub file_bytes: usize,
+}
+
+/// Everything the page shows. Cloning it clones seven pointers and two words.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Bumped by every change (cheap equality for contexts and props).
+    pub version: u64,
+    /// Visible step.
+    pub step: Step,
+    /// Current model. Shared by the Train, Evaluate and Predict steps, so in none of them.
+    pub model: Option<Rc<ModelInfo>>,
+    /// Step 1.
+    pub data: Rc<DataState>,
+    /// Step 2.
+    pub train: Rc<TrainState>,
+    /// Step 3.
+    pub evaluate: Rc<EvaluateState>,
+    /// Step 4.
+    pub predict: Rc<PredictState>,
+    /// Messages and the engine's status.
+    pub notices: Rc<NoticeState>,
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        Self {
+            version: 0,
+            step: Step::Data,
+            model: None,
+            data: Rc::default(),
+            train: Rc::default(),
+            evaluate: Rc::default(),
+            predict: Rc::default(),
+            notices: Rc::default(),
+        }
+    }
+}
+
+/// Everything that changes the state.
+#[derive(Debug)]
+pub enum Action {
+    /// New training settings.
+    SetTrainConfig(TrainingConfig),
+    /// New backend preference.
+    SetBackend(BackendPreference),
+    /// A message from the worker.
+    Engine(Response),
+    /// Show a step.
+    Show(Step),
+    /// A load began.
+    LoadStarted,
+    /// Training was requested.
+    TrainingRequested {
+        /// ms timestamp.
+        now_ms: f64,
+        /// Keep the history (resume).
+        resume: bool,
+    },
+    /// Pause / resume toggled locally (the worker acts at once).
+    Paused(bool),
+    /// Edit the split settings.
+    SetSplit(SplitConfig),
+    /// Choose the image size.
+    SetImageSize(u32),
+    /// A message from the page itself.
+    Notify {
+        /// Level.
+        level: String,
+        /// Text.
+        message: String,
+    },
+    /// Close a notice.
+    Dismiss(u32),
+    /// The worker crashed.
+    Crashed(String),
+    /// Close the cell gallery.
+    CloseCell,
+}
+
+/// The state after `action`. Parts the action does not change are shared with `state`.
+pub fn reduce(mut state: AppState, action: Action) -> AppState {
+    state.version += 1;
+    match action {
+        Action::SetTrainConfig(config) => Rc::make_mut(&mut state.train).train_config = config,
+        Action::SetBackend(preference) => {
+            Rc::make_mut(&mut state.train).backend_preference = preference
+        }
+        Action::Engine(response) => on_engine(&mut state, response),
+        Action::Show(step) => state.step = step,
+        Action::LoadStarted => Rc::make_mut(&mut state.data).started(),
+        Action::TrainingRequested { now_ms, resume } => {
+            Rc::make_mut(&mut state.train).requested(now_ms, resume)
+        }
+        Action::Paused(paused) => Rc::make_mut(&mut state.train).paused(paused),
+        Action::SetSplit(config) => Rc::make_mut(&mut state.data).split_config = config,
+        Action::SetImageSize(size) => Rc::make_mut(&mut state.data).image_size = size,
+        Action::Notify { level, message } => state.notify(&level, message),
+        Action::Dismiss(id) => Rc::make_mut(&mut state.notices).dismiss(id),
+        Action::Crashed(message) => {
+            Rc::make_mut(&mut state.train).crashed();
+            Rc::make_mut(&mut state.data).stopped();
+            Rc::make_mut(&mut state.notices).crashed(message);
+        }
+        Action::CloseCell => Rc::make_mut(&mut state.evaluate).close_cell(),
+    }
+    state
+}
+
+impl AppState {
+    fn notify(&mut self, level: &str, message: String) {
+        Rc::make_mut(&mut self.notices).notify(level, message);
+    }
+}
+
+/// A message from the engine: each answer changes the parts it concerns, nothing else.
+fn on_engine(state: &mut AppState, response: Response) {
+    match response {
+        Response::Booted | Response::ManifestCsv { .. } | Response::ModelFile { .. } => {}
+        Response::Ready { gpu } => Rc::make_mut(&mut state.notices).ready(gpu),
+        Response::LoadProgress {
+            done,
+            total,
+            elapsed_ms,
+        } => Rc::make_mut(&mut state.data).progress(done, total, elapsed_ms),
+        Response::Loaded { data, split } => {
+            Rc::make_mut(&mut state.train).engine_memory = data.wasm_memory_bytes;
+            for (level, message) in Rc::make_mut(&mut state.data).loaded(data, split) {
+                state.notify(level, message);
+            }
+            // Nothing of the last assessment applies to new data (replaced, not copied).
+            state.evaluate = Rc::default();
+        }
+        Response::LoadStopped { message } => {
+            Rc::make_mut(&mut state.data).stopped();
+            state.notify("warning", message);
+        }
+        Response::SplitChanged { split } => {
+            if let Some(error) = Rc::make_mut(&mut state.data).split_changed(split) {
+                state.notify("warning", error);
+            }
+        }
+        Response::BackendChosen { backend, reason } => {
+            Rc::make_mut(&mut state.train).backend_in_use = Some((backend, reason))
+        }
+        Response::Training {
+            event: TrainingEvent::Notice { message },
+        } => state.notify("warning", message),
+        Response::Training { event } => Rc::make_mut(&mut state.train).on_event(event),
+        Response::TrainingDone {
+            assessment,
+            misclassified,
+            wasm_memory_bytes,
+        } => {
+            Rc::make_mut(&mut state.train).done(wasm_memory_bytes);
+            Rc::make_mut(&mut state.evaluate).assessed(*assessment, misclassified);
+        }
+        Response::TrainingFailed { message } => {
+            Rc::make_mut(&mut state.train).failed();
+            state.notify("error", message);
+        }
+        Response::Images { purpose, images } => {
+            if let Some(cell) = evaluate::cell_of(&purpose) {
+                Rc::make_mut(&mut state.evaluate).show_cell(cell, images);
+            }
+        }
+        Response::Predictions { results } => Rc::make_mut(&mut state.predict).predicted(results),
+        Response::Explanation {
+            target,
+            heatmap,
+            pixels,
+        } => Rc::make_mut(&mut state.predict).explained(target, heatmap, pixels),
+        Response::ModelReady {
+            meta,
+            source,
+            file_bytes,
+        } => {
+            if let Some(message) = model_notice(&meta, source) {
+                // Show the loaded model's own history.
+                Rc::make_mut(&mut state.train).show_history(&meta);
+                state.notify("info", message);
+            }
+            state.model = Some(Rc::new(ModelInfo {
+                meta: *meta,
+                source,
+                file_bytes,
+            }));
+        }
+        Response::ModelRejected { message } => state.notify("error", message),
+        Response::Notice { level, message } => state.notify(&level, message),
+    }
+}
+
+/// What the page says when a model it did not just train becomes current (`None` for one it
+/// trained: the Train step already shows that).
+fn model_notice(meta: &ModelMeta, source: ModelSource) -> Option<String> {
+    let what = match source {
+        ModelSource::Trained => return None,
+        ModelSource::Bundled => "the ready model (trained on the full MedNIST)",
+        ModelSource::Saved => "the model saved in this browser",
+        ModelSource::File => "the model file",
+    };
+    Some(format!(
+        "using {what}: {} preset, {} classes",
+        meta.model.preset(),
+        meta.classes.len()
+    ))
+}
+
+#[cfg(test)]
+mod tests;

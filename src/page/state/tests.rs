@@ -1,0 +1,252 @@
+//! The whole reducer: which parts an action changes, and what stays shared.
+
+use super::evaluate::tests::{assessment, image};
+use super::predict::tests::{heatmap, row};
+use super::train::tests::{batch, epoch};
+use super::*;
+use crate::data::LoadReport;
+use crate::model::{ModelConfig, Preset};
+use crate::page::protocol::{ClassSamples, DataView, ExplainTarget, GpuReport, SplitView};
+
+fn engine(state: AppState, response: Response) -> AppState {
+    reduce(state, Action::Engine(response))
+}
+
+/// A state with everything the page can hold: data with samples, a trained and assessed
+/// model, predictions and a heatmap, training under way.
+fn full_state() -> AppState {
+    let mut state = AppState::default();
+    let data = DataView {
+        report: LoadReport {
+            files_seen: 2,
+            images: 2,
+            image_size: 4,
+            ..LoadReport::default()
+        },
+        samples: vec![ClassSamples {
+            class: "a".into(),
+            pixels: vec![7; 32],
+            count: 2,
+        }],
+        memory_bytes: 32.0,
+        wasm_memory_bytes: 1e6,
+        seconds: 0.5,
+    };
+    let split = SplitView {
+        config: SplitConfig::default(),
+        counts: Vec::new(),
+        error: None,
+        manifest_sha256: None,
+    };
+    state = engine(state, Response::Loaded { data, split });
+    state = engine(
+        state,
+        Response::TrainingDone {
+            assessment: Box::new(assessment()),
+            misclassified: vec![image(1)],
+            wasm_memory_bytes: 2e6,
+        },
+    );
+    state = engine(
+        state,
+        Response::Predictions {
+            results: vec![row("x.png")],
+        },
+    );
+    state = engine(
+        state,
+        Response::Explanation {
+            target: ExplainTarget::Upload { index: 0 },
+            heatmap: heatmap(),
+            pixels: vec![3; 16],
+        },
+    );
+    state = reduce(
+        state,
+        Action::TrainingRequested {
+            now_ms: 0.0,
+            resume: false,
+        },
+    );
+    state
+}
+
+fn meta() -> ModelMeta {
+    ModelMeta {
+        format_version: 1,
+        app_version: "test".into(),
+        burn_version: "test".into(),
+        model: ModelConfig::new(Preset::Seed, 2, 32),
+        classes: vec!["a".into(), "b".into()],
+        image_size: 32,
+        training: None,
+        data: None,
+        history: vec![epoch(1), epoch(2)],
+        callback_events: Vec::new(),
+        backend: None,
+        resume: None,
+        test: None,
+        calibration: None,
+    }
+}
+
+#[test]
+fn a_batch_event_copies_only_the_training_part() {
+    let before = full_state();
+    let after = engine(
+        before.clone(),
+        Response::Training {
+            event: batch(1, 1, 3),
+        },
+    );
+    // No pixel buffer is copied: the parts holding them are the same allocations.
+    assert!(Rc::ptr_eq(&before.data, &after.data));
+    assert!(Rc::ptr_eq(&before.evaluate, &after.evaluate));
+    assert!(Rc::ptr_eq(&before.predict, &after.predict));
+    assert!(Rc::ptr_eq(&before.notices, &after.notices));
+    // The training part is new, and the old state is untouched.
+    assert!(!Rc::ptr_eq(&before.train, &after.train));
+    assert_eq!(before.train.batches.len(), 0);
+    assert_eq!(after.train.batches.len(), 1);
+    assert_eq!(after.train.status, TrainingStatus::Running);
+    assert_eq!(after.version, before.version + 1);
+    // The samples really are there to be shared.
+    assert_eq!(
+        after.data.loaded.as_ref().unwrap().samples[0].pixels.len(),
+        32
+    );
+    assert_eq!(after.evaluate.misclassified.len(), 1);
+    assert!(after.predict.explanation.is_some());
+}
+
+#[test]
+fn a_training_notice_goes_to_the_notices_only() {
+    let before = full_state();
+    let after = engine(
+        before.clone(),
+        Response::Training {
+            event: TrainingEvent::Notice {
+                message: "loss is rising".into(),
+            },
+        },
+    );
+    assert!(Rc::ptr_eq(&before.train, &after.train));
+    let last = after.notices.notices.last().unwrap();
+    assert_eq!(
+        (last.level.as_str(), last.message.as_str()),
+        ("warning", "loss is rising")
+    );
+}
+
+#[test]
+fn loading_data_clears_the_assessment_and_records_engine_memory() {
+    let state = full_state();
+    assert!(state.evaluate.assessment.is_some());
+    assert_eq!(state.train.engine_memory, 2e6);
+    let messages: Vec<&str> = state
+        .notices
+        .notices
+        .iter()
+        .map(|n| n.message.as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        ["loaded 2 images in 0 classes (0 files skipped) in 0.5 s"]
+    );
+    let data = state.data.loaded.as_ref().unwrap().as_ref().clone();
+    let split = state.data.split.clone().unwrap();
+    let state = engine(state, Response::Loaded { data, split });
+    assert_eq!(*state.evaluate, EvaluateState::default());
+    assert_eq!(state.train.engine_memory, 1e6);
+}
+
+#[test]
+fn a_bundled_model_shows_its_history_and_says_so() {
+    let state = engine(
+        full_state(),
+        Response::ModelReady {
+            meta: Box::new(meta()),
+            source: ModelSource::Bundled,
+            file_bytes: 100,
+        },
+    );
+    assert_eq!(state.train.epochs.len(), 2);
+    assert_eq!(
+        state.notices.notices.last().unwrap().message,
+        "using the ready model (trained on the full MedNIST): seed preset, 2 classes"
+    );
+    assert_eq!(
+        state.model.as_ref().map(|m| m.source),
+        Some(ModelSource::Bundled)
+    );
+    // A model trained here keeps the run's history and adds no message.
+    let before = state.clone();
+    let state = engine(
+        state,
+        Response::ModelReady {
+            meta: Box::new(ModelMeta {
+                history: Vec::new(),
+                ..meta()
+            }),
+            source: ModelSource::Trained,
+            file_bytes: 100,
+        },
+    );
+    assert!(Rc::ptr_eq(&before.train, &state.train));
+    assert!(Rc::ptr_eq(&before.notices, &state.notices));
+}
+
+#[test]
+fn a_crash_stops_the_run_and_the_load_and_says_why() {
+    let mut state = reduce(AppState::default(), Action::LoadStarted);
+    state = engine(
+        state,
+        Response::Ready {
+            gpu: GpuReport::default(),
+        },
+    );
+    state = reduce(
+        state,
+        Action::TrainingRequested {
+            now_ms: 0.0,
+            resume: false,
+        },
+    );
+    state = reduce(state, Action::Crashed("the engine stopped".into()));
+    assert_eq!(state.train.status, TrainingStatus::Error);
+    assert_eq!(state.data.loading, None);
+    assert_eq!(
+        state.notices.engine_crashed.as_deref(),
+        Some("the engine stopped")
+    );
+    assert!(state.notices.engine_ready);
+}
+
+#[test]
+fn cell_images_open_and_close_and_other_images_are_ignored() {
+    let state = full_state();
+    let before = state.clone();
+    let state = engine(
+        state,
+        Response::Images {
+            purpose: "samples".into(),
+            images: vec![image(5)],
+        },
+    );
+    assert!(Rc::ptr_eq(&before.evaluate, &state.evaluate));
+    let state = engine(
+        state,
+        Response::Images {
+            purpose: "cell:0,1".into(),
+            images: vec![image(5)],
+        },
+    );
+    assert_eq!(
+        state.evaluate.cell_images.as_ref().map(|c| (c.0, c.1)),
+        Some((0, 1))
+    );
+    let state = reduce(state, Action::CloseCell);
+    assert_eq!(state.evaluate.cell_images, None);
+    let state = reduce(state, Action::Show(Step::Predict));
+    assert_eq!(state.step, Step::Predict);
+}
