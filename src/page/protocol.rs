@@ -1,6 +1,6 @@
 //! What the engine worker answers the page ([`Response`]) and the plain views it carries.
 //!
-//! Split from `crate::web::protocol` (whose requests carry browser `File` handles and so
+//! Split from the `web` module's protocol (whose requests carry browser `File` handles and so
 //! compile only for wasm32) so that the page's reducers in [`crate::page::state`], which
 //! consume these messages, compile and are tested natively. The serde representation is the
 //! one page and worker exchange through serde-wasm-bindgen: serde's default externally tagged

@@ -6,7 +6,7 @@
 //! behind its own `Rc`; [`reduce`] takes a part mutably (`Rc::make_mut`) only when the action
 //! changes it, so a batch copies the small training part and shares everything else with the
 //! previous state. Each part's changes are plain methods on plain data (no Yew, no DOM),
-//! tested natively like yew's `function_todomvc` example tests its state; `crate::web::state`
+//! tested natively like yew's `function_todomvc` example tests its state; the `web` module's `state`
 //! makes [`reduce`] Yew's `Reducible`.
 
 pub mod data;

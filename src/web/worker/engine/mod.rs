@@ -4,27 +4,22 @@
 
 use std::rc::Rc;
 
-use burn::prelude::*;
 use futures::StreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
 
+mod model_jobs;
+
 use super::backend::Backends;
-use super::host::{BEST_KEY, FINAL_KEY, LAST_KEY, WorkerHost};
+use super::host::{BEST_KEY, FINAL_KEY, LAST_KEY};
 use super::loader::{self, LoadStopped, PageChunk};
 use super::protocol::Job;
-use super::{Controls, RunState, notice, post};
+use super::{Controls, notice, post};
 use crate::data::{Dataset, SplitConfig};
-use crate::evaluation::{Assessment, ExplainMethod};
-use crate::session::{
-    CurrentModel, LoadedData, Prediction, decode_for_prediction, plan_training, predict,
-};
+use crate::evaluation::Assessment;
+use crate::session::{CurrentModel, LoadedData};
 use crate::storage::EXTENSION;
-use crate::training::TrainingConfig;
 use crate::web::platform::{gpu, idb, js, time};
-use crate::web::protocol::{
-    BackendPreference, ClassSamples, DataView, ExplainTarget, InputFile, ModelSource,
-    PredictionRow, Response, SampleImage, SplitView,
-};
+use crate::web::protocol::{ClassSamples, DataView, ModelSource, Response, SampleImage, SplitView};
 
 /// Sample images per class sent for the grid.
 const SAMPLES_PER_CLASS: usize = 8;
@@ -273,99 +268,6 @@ impl Engine {
         }
     }
 
-    async fn train(&mut self, config: TrainingConfig, preference: BackendPreference, resume: bool) {
-        self.controls.run.set(RunState::Running);
-        let fail = |message: String| post(&Response::TrainingFailed { message });
-        let Some(data) = self.data.as_ref() else {
-            return fail("load a folder (or the sample data) first".into());
-        };
-        let resume_file = match (resume, &self.model) {
-            (false, _) => None,
-            (true, Some(current)) if current.file.meta.resume.is_some() => {
-                Some(current.file.clone())
-            }
-            (true, _) => return fail("there is no checkpoint to resume from".into()),
-        };
-        let plan = match plan_training(data, config, resume_file) {
-            Ok(plan) => plan,
-            Err(error) => return fail(error),
-        };
-        if let Some(warning) = &plan.warning {
-            notice("warning", warning.clone());
-        }
-        let (device, backend, reason) = self
-            .backends
-            .choose_device(preference, &plan.network, plan.config.batch_size)
-            .await;
-        post(&Response::BackendChosen {
-            backend: backend.clone(),
-            reason,
-        });
-        let lost = self.backends.webgpu.as_ref().map(|w| w.lost.clone());
-        let mut host = WorkerHost::new(self.controls.clone(), preference, &backend, lost).await;
-        let described = format!("{backend} in the browser ({})", self.backends.gpu.label());
-        let data = self.data.as_ref().expect("checked above");
-        let result = crate::session::train(data, &plan, device, described, &mut host).await;
-        if host.gpu_lost {
-            self.backends.forget_webgpu();
-        }
-        let trained = match result {
-            Ok(trained) => trained,
-            Err(error) => return fail(error),
-        };
-        self.warn_of_webgpu_errors();
-        let bytes = trained.file.to_bytes();
-        if let Err(error) = idb::put(FINAL_KEY, &bytes).await {
-            notice(
-                "warning",
-                format!("the model could not be saved in this browser: {error}"),
-            );
-        }
-        let misclassified = trained
-            .assessment
-            .misclassified()
-            .into_iter()
-            .take(MISCLASSIFIED_SHOWN)
-            .map(|p| sample_image(&data.dataset, p.sample))
-            .collect();
-        post(&Response::ModelReady {
-            meta: Box::new(trained.file.meta.clone()),
-            source: ModelSource::Trained,
-            file_bytes: bytes.len(),
-        });
-        post(&Response::TrainingDone {
-            assessment: Box::new(trained.assessment.clone()),
-            misclassified,
-            wasm_memory_bytes: crate::web::protocol::wasm_memory_bytes(),
-        });
-        self.assessment = Some(trained.assessment);
-        self.model = Some(CurrentModel {
-            model: trained.model,
-            file: trained.file,
-            device: trained.device,
-        });
-    }
-
-    /// The browser build launches no autotune candidates, so any WebGPU error during training
-    /// means the adapter refused real work: say so rather than trust the numbers silently.
-    fn warn_of_webgpu_errors(&self) {
-        let Some(webgpu) = &self.backends.webgpu else {
-            return;
-        };
-        if webgpu.errors.count() == 0 {
-            return;
-        }
-        let first = webgpu.errors.first().unwrap_or_default();
-        notice(
-            "warning",
-            format!(
-                "WebGPU reported {} error(s) during training, so its results may be wrong; train on the CPU to compare. First message: {}",
-                webgpu.errors.count(),
-                first.lines().next().unwrap_or_default()
-            ),
-        );
-    }
-
     fn images(&self, purpose: String, samples: Vec<usize>) {
         let Some(data) = &self.data else { return };
         let images = samples
@@ -375,71 +277,6 @@ impl Engine {
             .map(|s| sample_image(&data.dataset, s))
             .collect();
         post(&Response::Images { purpose, images });
-    }
-
-    async fn predict(&mut self, files: Vec<InputFile>) {
-        let Some(current) = &self.model else {
-            return notice(
-                "warning",
-                "there is no model yet: train one, load a model file or use the ready model",
-            );
-        };
-        let size = current.file.meta.image_size as u32;
-        let mut rows: Vec<Prediction> = Vec::with_capacity(files.len());
-        for input in &files {
-            let buffer = js::await_value(input.file.array_buffer().into()).await;
-            let bytes = buffer
-                .map(|b| js_sys::Uint8Array::new(&b).to_vec())
-                .map_err(|e| format!("unreadable: {}", js::error_text(&e)));
-            rows.push(decode_for_prediction(&input.path, bytes, size));
-            if rows.len() % 16 == 0 {
-                time::yield_now().await;
-            }
-        }
-        if let Err(error) = predict(current, &mut rows).await {
-            return notice("error", error);
-        }
-        self.uploads = rows.iter().map(|r| r.pixels.clone()).collect();
-        let results = rows
-            .into_iter()
-            .map(|r| PredictionRow {
-                name: r.name,
-                probabilities: r.probabilities,
-                error: r.error,
-                pixels: r.pixels,
-            })
-            .collect();
-        post(&Response::Predictions { results });
-    }
-
-    async fn explain(
-        &mut self,
-        target: ExplainTarget,
-        class: Option<usize>,
-        method: ExplainMethod,
-    ) {
-        let Some(current) = &self.model else {
-            return notice("warning", "there is no model to explain");
-        };
-        let pixels = match target {
-            ExplainTarget::Sample { sample } => match &self.data {
-                Some(data) if sample < data.dataset.len() => data.dataset.image(sample).to_vec(),
-                _ => return notice("warning", "that image is no longer loaded"),
-            },
-            ExplainTarget::Upload { index } => match self.uploads.get(index) {
-                Some(pixels) if !pixels.is_empty() => pixels.clone(),
-                _ => return notice("warning", "that image is no longer available"),
-            },
-        };
-        match crate::session::explain(current, &pixels, class, method).await {
-            Ok(heatmap) => post(&Response::Explanation {
-                target,
-                heatmap,
-                pixels,
-            }),
-            Err(error) if error.starts_with("the image was decoded") => notice("warning", error),
-            Err(error) => notice("error", error),
-        }
     }
 
     fn export(&self) {
@@ -454,26 +291,5 @@ impl Engine {
             }),
             None => notice("warning", "there is no model to download yet"),
         }
-    }
-
-    /// Makes `bytes` the current model, or says why not (the current model stays). The
-    /// reason is also returned, for the restore order in [`Self::hello`].
-    fn import(&mut self, name: &str, bytes: &[u8], source: ModelSource) -> Result<(), String> {
-        let dataset = self.data.as_ref().map(|d| &d.dataset);
-        let current =
-            CurrentModel::import(name, bytes, dataset, Device::flex()).map_err(|error| {
-                let message = format!("{error}; the current model stays");
-                post(&Response::ModelRejected {
-                    message: message.clone(),
-                });
-                message
-            })?;
-        post(&Response::ModelReady {
-            meta: Box::new(current.file.meta.clone()),
-            source,
-            file_bytes: bytes.len(),
-        });
-        self.model = Some(current);
-        Ok(())
     }
 }
