@@ -43,20 +43,12 @@ impl Manifest {
 
     /// CSV with a header line; fields are quoted where RFC 4180 requires it.
     pub fn to_csv(&self) -> String {
-        let mut out = String::from("path,class,split,sha256\n");
-        for row in &self.rows {
-            for (i, field) in [&row.path, &row.class, &row.split, &row.sha256]
-                .into_iter()
-                .enumerate()
-            {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&csv_field(field));
-            }
-            out.push('\n');
-        }
-        out
+        csv_table(
+            ["path", "class", "split", "sha256"],
+            self.rows
+                .iter()
+                .map(|row| [&row.path, &row.class, &row.split, &row.sha256]),
+        )
     }
 
     /// SHA-256 (hex) of the CSV form: identifies the exact split a model was trained on.
@@ -65,24 +57,49 @@ impl Manifest {
     }
 }
 
-/// A CSV field, quoted when it holds a comma, quote or line break.
-///
 /// Text that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or
 /// a carriage return, e.g. a file named `=HYPERLINK(...).png`) gets a leading `'`, as OWASP
 /// recommends; numbers (`-0.5`, `+3`) stay numbers.
-pub fn csv_field(field: &str) -> String {
+fn neutralise(field: &str) -> std::borrow::Cow<'_, str> {
     let formula =
         field.starts_with(['=', '+', '-', '@', '\t', '\r']) && field.trim().parse::<f64>().is_err();
-    let field = if formula {
-        format!("'{field}")
-    } else {
-        field.to_string()
-    };
-    if field.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field
+    match formula {
+        true => format!("'{field}").into(),
+        false => field.into(),
     }
+}
+
+/// A table as CSV: a header line, then one line per row, every field neutralised (see
+/// `neutralise`) and quoted where RFC 4180 requires it (the `csv` crate: a comma, quote or
+/// line break), lines ending in `\n`. The split manifest's SHA-256 is taken of this text,
+/// so its bytes must not change.
+pub fn csv_table<H, R, F>(header: impl IntoIterator<Item = H>, rows: impl IntoIterator<Item = R>) -> String
+where
+    H: AsRef<str>,
+    R: IntoIterator<Item = F>,
+    F: AsRef<str>,
+{
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .flexible(true)
+        .from_writer(Vec::new());
+    let mut write = |fields: Vec<String>| {
+        writer
+            .write_record(fields.iter().map(|f| neutralise(f).into_owned()))
+            .expect("writing to memory cannot fail");
+    };
+    write(header.into_iter().map(|h| h.as_ref().to_string()).collect());
+    for row in rows {
+        write(row.into_iter().map(|f| f.as_ref().to_string()).collect());
+    }
+    let bytes = writer.into_inner().expect("writing to memory cannot fail");
+    String::from_utf8(bytes).expect("written from UTF-8 text")
+}
+
+/// One field as [`csv_table`] writes it.
+pub fn csv_field(field: &str) -> String {
+    let line = csv_table([field, ""], std::iter::empty::<[&str; 0]>());
+    line[..line.len() - 2].to_string()
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ pub use decode::{
 };
 pub use duplicates::{DuplicateGroup, find_duplicates};
 pub use inspection::Inspection;
-pub use manifest::{Manifest, ManifestRow, csv_field};
+pub use manifest::{Manifest, ManifestRow, csv_field, csv_table};
 pub use path::{classify_path, is_hidden_name};
 pub use report::{ClassCount, LoadReport, SkipReason, SkippedFile};
 pub use shape::InputShape;

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 
-use super::ModelMeta;
+use super::{DataSummary, ModelMeta};
+use crate::evaluation::{CalibrationSummary, Evaluation};
 use crate::training::CallbackEvent;
 
 /// Intended use, written into every card.
@@ -95,7 +96,24 @@ pub fn md_text(text: &str) -> String {
 /// The card as Markdown.
 pub fn model_card_markdown(meta: &ModelMeta) -> String {
     let card = ModelCard::new(meta);
+    let classes: Vec<String> = meta.classes.iter().map(|c| md_text(c)).collect();
     let mut md = String::new();
+    write_overview(&mut md, meta, &card, &classes);
+    if let Some(data) = &meta.data {
+        write_data(&mut md, data);
+    }
+    write_training(&mut md, meta);
+    if let Some(test) = &meta.test {
+        write_test(&mut md, test, &classes);
+    }
+    if let Some(cal) = &meta.calibration {
+        write_calibration(&mut md, cal);
+    }
+    md
+}
+
+/// Title, intended use, limits and the network.
+fn write_overview(md: &mut String, meta: &ModelMeta, card: &ModelCard, classes: &[String]) {
     let _ = writeln!(md, "# Model card: {}\n", card.title);
     let _ = writeln!(md, "## Intended use\n\n{}\n", card.intended_use);
     let _ = writeln!(md, "## Limits\n");
@@ -109,7 +127,6 @@ pub fn model_card_markdown(meta: &ModelMeta) -> String {
         "- Configuration: `{}`",
         serde_json::to_string(&meta.model).unwrap_or_default()
     );
-    let classes: Vec<String> = meta.classes.iter().map(|c| md_text(c)).collect();
     let _ = writeln!(md, "- Classes (output order): {}", classes.join(", "));
     let _ = writeln!(
         md,
@@ -125,68 +142,72 @@ pub fn model_card_markdown(meta: &ModelMeta) -> String {
         md_text(&meta.app_version),
         md_text(&meta.burn_version)
     );
+}
 
-    if let Some(data) = &meta.data {
-        let _ = writeln!(md, "\n## Data\n");
-        let _ = writeln!(
-            md,
-            "- Files seen: {}, images used: {}",
-            data.files_seen, data.images
-        );
-        let skipped: Vec<String> = data
-            .skipped_by_reason
-            .iter()
-            .map(|(k, v)| format!("{}: {v}", md_text(k)))
-            .collect();
-        let _ = writeln!(
-            md,
-            "- Skipped files: {}",
-            if skipped.is_empty() {
-                "none".to_string()
-            } else {
-                skipped.join(", ")
-            }
-        );
-        let _ = writeln!(
-            md,
-            "- Exact duplicates: {} groups, {} redundant files{}",
-            data.duplicate_groups,
-            data.redundant_files,
-            if data.split.drop_duplicates {
-                " (dropped)"
-            } else {
-                " (each group kept in one subset)"
-            }
-        );
-        let _ = writeln!(
-            md,
-            "- Split: train {:.0}% / validation {:.0}% / test {:.0}%, seed {}, stratified by class, duplicate-aware",
-            data.split.train * 100.0,
-            data.split.validation * 100.0,
-            data.split.test * 100.0,
-            data.split.seed
-        );
-        let _ = writeln!(
-            md,
-            "- Split manifest SHA-256: {}\n",
-            md_text(&data.manifest_sha256)
-        );
-        let _ = writeln!(
-            md,
-            "| Class | Train | Validation | Test |\n|---|---:|---:|---:|"
-        );
-        for row in &data.split_counts {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} |",
-                md_text(&row.class),
-                row.train,
-                row.validation,
-                row.test
-            );
+/// What the data looked like and how it was split.
+fn write_data(md: &mut String, data: &DataSummary) {
+    let _ = writeln!(md, "\n## Data\n");
+    let _ = writeln!(
+        md,
+        "- Files seen: {}, images used: {}",
+        data.files_seen, data.images
+    );
+    let skipped: Vec<String> = data
+        .skipped_by_reason
+        .iter()
+        .map(|(k, v)| format!("{}: {v}", md_text(k)))
+        .collect();
+    let _ = writeln!(
+        md,
+        "- Skipped files: {}",
+        if skipped.is_empty() {
+            "none".to_string()
+        } else {
+            skipped.join(", ")
         }
+    );
+    let _ = writeln!(
+        md,
+        "- Exact duplicates: {} groups, {} redundant files{}",
+        data.duplicate_groups,
+        data.redundant_files,
+        if data.split.drop_duplicates {
+            " (dropped)"
+        } else {
+            " (each group kept in one subset)"
+        }
+    );
+    let _ = writeln!(
+        md,
+        "- Split: train {:.0}% / validation {:.0}% / test {:.0}%, seed {}, stratified by class, duplicate-aware",
+        data.split.train * 100.0,
+        data.split.validation * 100.0,
+        data.split.test * 100.0,
+        data.split.seed
+    );
+    let _ = writeln!(
+        md,
+        "- Split manifest SHA-256: {}\n",
+        md_text(&data.manifest_sha256)
+    );
+    let _ = writeln!(
+        md,
+        "| Class | Train | Validation | Test |\n|---|---:|---:|---:|"
+    );
+    for row in &data.split_counts {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            md_text(&row.class),
+            row.train,
+            row.validation,
+            row.test
+        );
     }
+}
 
+/// The settings, the history and the callbacks that fired.
+fn write_training(md: &mut String, meta: &ModelMeta) {
     if let Some(training) = &meta.training {
         let _ = writeln!(md, "\n## Training\n");
         let _ = writeln!(
@@ -249,56 +270,58 @@ pub fn model_card_markdown(meta: &ModelMeta) -> String {
             let _ = writeln!(md, "{}", callback_line(event));
         }
     }
+}
 
-    if let Some(test) = &meta.test {
-        let _ = writeln!(md, "\n## Test results\n");
+/// Test-set scores and the confusion matrix.
+fn write_test(md: &mut String, test: &Evaluation, classes: &[String]) {
+    let _ = writeln!(md, "\n## Test results\n");
+    let _ = writeln!(
+        md,
+        "- Accuracy: {} ({} of {}), macro F1: {:.4}, mean loss: {:.4}\n",
+        percent(test.accuracy),
+        test.correct,
+        test.total,
+        test.macro_f1,
+        test.loss
+    );
+    let _ = writeln!(
+        md,
+        "| Class | Precision | Recall | F1 | Support |\n|---|---:|---:|---:|---:|"
+    );
+    for m in &test.per_class {
         let _ = writeln!(
             md,
-            "- Accuracy: {} ({} of {}), macro F1: {:.4}, mean loss: {:.4}\n",
-            percent(test.accuracy),
-            test.correct,
-            test.total,
-            test.macro_f1,
-            test.loss
-        );
-        let _ = writeln!(
-            md,
-            "| Class | Precision | Recall | F1 | Support |\n|---|---:|---:|---:|---:|"
-        );
-        for m in &test.per_class {
-            let _ = writeln!(
-                md,
-                "| {} | {:.4} | {:.4} | {:.4} | {} |",
-                md_text(&m.class),
-                m.precision,
-                m.recall,
-                m.f1,
-                m.support
-            );
-        }
-        let _ = writeln!(
-            md,
-            "\nConfusion matrix (rows: true class, columns: predicted):\n"
-        );
-        let _ = writeln!(md, "| | {} |", classes.join(" | "));
-        let _ = writeln!(md, "|---|{}", "---:|".repeat(test.classes.len()));
-        for (name, row) in test.classes.iter().zip(&test.confusion) {
-            let cells: Vec<String> = row.iter().map(|c| c.to_string()).collect();
-            let _ = writeln!(md, "| {} | {} |", md_text(name), cells.join(" | "));
-        }
-    }
-    if let Some(cal) = &meta.calibration {
-        let _ = writeln!(md, "\n## Calibration\n");
-        let _ = writeln!(
-            md,
-            "- Expected calibration error (15 bins): {:.4}",
-            cal.before.ece
-        );
-        let _ = writeln!(
-            md,
-            "- Temperature scaling (fitted on validation): T = {:.3}, ECE after: {:.4}",
-            cal.temperature, cal.after.ece
+            "| {} | {:.4} | {:.4} | {:.4} | {} |",
+            md_text(&m.class),
+            m.precision,
+            m.recall,
+            m.f1,
+            m.support
         );
     }
-    md
+    let _ = writeln!(
+        md,
+        "\nConfusion matrix (rows: true class, columns: predicted):\n"
+    );
+    let _ = writeln!(md, "| | {} |", classes.join(" | "));
+    let _ = writeln!(md, "|---|{}", "---:|".repeat(test.classes.len()));
+    for (name, row) in test.classes.iter().zip(&test.confusion) {
+        let cells: Vec<String> = row.iter().map(|c| c.to_string()).collect();
+        let _ = writeln!(md, "| {} | {} |", md_text(name), cells.join(" | "));
+    }
+}
+
+/// Calibration before and after temperature scaling.
+fn write_calibration(md: &mut String, cal: &CalibrationSummary) {
+    let _ = writeln!(md, "\n## Calibration\n");
+    let _ = writeln!(
+        md,
+        "- Expected calibration error (15 bins): {:.4}",
+        cal.before.ece
+    );
+    let _ = writeln!(
+        md,
+        "- Temperature scaling (fitted on validation): T = {:.3}, ECE after: {:.4}",
+        cal.temperature, cal.after.ece
+    );
 }

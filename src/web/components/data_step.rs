@@ -3,7 +3,7 @@
 use web_sys::{DragEvent, HtmlInputElement};
 use yew::prelude::*;
 
-use super::{Thumbnail, bytes, use_app};
+use super::{AppContext, Thumbnail, bytes, use_app};
 use crate::data::{SUPPORTED_SIZES, SplitConfig};
 use crate::web::hooks::asset_url;
 use crate::web::platform::{files, time};
@@ -20,6 +20,59 @@ fn parse_percent(text: &str) -> Option<f64> {
         .parse::<f64>()
         .ok()
         .filter(|v| v.is_finite() && *v >= 0.0)
+}
+
+/// A split setting's field changed: parse it, or say what is wrong with it.
+fn split_field(app: AppContext, field: &'static str) -> Callback<Event> {
+    Callback::from(move |event: Event| {
+        let input: HtmlInputElement = event.target_unchecked_into();
+        let mut config: SplitConfig = app.state.data.split_config.clone();
+        let value = input.value();
+        match field {
+            "seed" => match value.trim().parse::<u64>() {
+                Ok(seed) if seed < (1u64 << 53) => config.seed = seed,
+                _ => {
+                    return app.notify(
+                        "error",
+                        format!("seed {value:?} must be a whole number below 2^53"),
+                    );
+                }
+            },
+            "drop" => config.drop_duplicates = input.checked(),
+            _ => match parse_percent(&value) {
+                Some(percent) => match field {
+                    "train" => config.train = percent / 100.0,
+                    "validation" => config.validation = percent / 100.0,
+                    _ => config.test = percent / 100.0,
+                },
+                None => {
+                    return app.notify(
+                        "error",
+                        format!("{field} percentage {value:?} is not a number"),
+                    );
+                }
+            },
+        }
+        app.dispatch(Action::SetSplit(config));
+    })
+}
+
+/// Apply the edited split (the three fractions must make 100 %).
+fn apply_split(app: AppContext) -> Callback<MouseEvent> {
+    Callback::from(move |_: MouseEvent| {
+        let config = app.state.data.split_config.clone();
+        let sum = config.train + config.validation + config.test;
+        if (sum - 1.0).abs() > 1e-3 {
+            return app.notify(
+                "error",
+                format!(
+                    "train + validation + test must be 100%, not {:.1}%",
+                    sum * 100.0
+                ),
+            );
+        }
+        app.engine.send(Job::Resplit { split: config });
+    })
 }
 
 /// The Data step.
@@ -139,57 +192,8 @@ pub fn DataStep() -> Html {
             }
         })
     };
-    let split_field = |field: &'static str| {
-        let app = app.clone();
-        Callback::from(move |event: Event| {
-            let input: HtmlInputElement = event.target_unchecked_into();
-            let mut config: SplitConfig = app.state.data.split_config.clone();
-            let value = input.value();
-            match field {
-                "seed" => match value.trim().parse::<u64>() {
-                    Ok(seed) if seed < (1u64 << 53) => config.seed = seed,
-                    _ => {
-                        return app.notify(
-                            "error",
-                            format!("seed {value:?} must be a whole number below 2^53"),
-                        );
-                    }
-                },
-                "drop" => config.drop_duplicates = input.checked(),
-                _ => match parse_percent(&value) {
-                    Some(percent) => match field {
-                        "train" => config.train = percent / 100.0,
-                        "validation" => config.validation = percent / 100.0,
-                        _ => config.test = percent / 100.0,
-                    },
-                    None => {
-                        return app.notify(
-                            "error",
-                            format!("{field} percentage {value:?} is not a number"),
-                        );
-                    }
-                },
-            }
-            app.dispatch(Action::SetSplit(config));
-        })
-    };
-    let on_apply_split = {
-        let app = app.clone();
-        Callback::from(move |_: MouseEvent| {
-            let config = app.state.data.split_config.clone();
-            let sum = config.train + config.validation + config.test;
-            if (sum - 1.0).abs() > 1e-3 {
-                return app.notify(
-                    "error",
-                    format!(
-                        "train + validation + test must be 100%, not {:.1}%",
-                        sum * 100.0
-                    ),
-                );
-            }
-            app.engine.send(Job::Resplit { split: config });
-        })
-    };
+    let split_field = |field: &'static str| split_field(app.clone(), field);
+    let on_apply_split = apply_split(app.clone());
     let on_manifest = {
         let app = app.clone();
         Callback::from(move |_: MouseEvent| app.engine.send(Job::ManifestCsv))

@@ -4,7 +4,7 @@ use web_sys::{DragEvent, HtmlInputElement};
 use yew::prelude::*;
 
 use super::{ExplanationPanel, ModelPanel, Thumbnail, use_app};
-use crate::data::csv_field;
+use crate::data::csv_table;
 use crate::evaluation::ExplainMethod;
 use crate::web::platform::{download, files};
 use crate::web::protocol::{ExplainTarget, PredictionRow};
@@ -12,39 +12,28 @@ use crate::web::worker::protocol::Job;
 
 /// Predictions as CSV: file, predicted class, its probability, then one column per class.
 pub fn predictions_csv(rows: &[PredictionRow], classes: &[String]) -> String {
-    let mut csv = String::from("file,predicted,probability");
-    for class in classes {
-        csv.push(',');
-        csv.push_str(&csv_field(class));
-    }
-    csv.push_str(",error\n");
-    for row in rows {
-        let best = crate::evaluation::argmax(&row.probabilities);
-        let (name, p) = if row.probabilities.is_empty() {
-            (String::new(), String::new())
-        } else {
-            (
-                classes.get(best).cloned().unwrap_or_default(),
-                format!("{:.6}", row.probabilities[best]),
-            )
-        };
-        csv.push_str(&format!(
-            "{},{},{}",
-            csv_field(&row.name),
-            csv_field(&name),
-            p
-        ));
-        for i in 0..classes.len() {
-            csv.push(',');
-            if let Some(v) = row.probabilities.get(i) {
-                csv.push_str(&format!("{v:.6}"));
-            }
-        }
-        csv.push(',');
-        csv.push_str(&csv_field(row.error.as_deref().unwrap_or("")));
-        csv.push('\n');
-    }
-    csv
+    let header = ["file", "predicted", "probability"]
+        .into_iter()
+        .map(String::from)
+        .chain(classes.iter().cloned())
+        .chain(["error".to_string()]);
+    csv_table(
+        header,
+        rows.iter().map(|row| {
+            let best = crate::evaluation::argmax(&row.probabilities);
+            let (name, p) = match row.probabilities.get(best) {
+                None => (String::new(), String::new()),
+                Some(p) => (classes.get(best).cloned().unwrap_or_default(), format!("{p:.6}")),
+            };
+            let per_class = (0..classes.len())
+                .map(|i| row.probabilities.get(i).map(|v| format!("{v:.6}")).unwrap_or_default());
+            [row.name.clone(), name, p]
+                .into_iter()
+                .chain(per_class)
+                .chain([row.error.clone().unwrap_or_default()])
+                .collect::<Vec<_>>()
+        }),
+    )
 }
 
 /// The Predict step.

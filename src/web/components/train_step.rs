@@ -23,23 +23,25 @@ const MONITORS: [Monitor; 4] = [
 
 /// History as CSV (`epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds`).
 pub fn history_csv(epochs: &[crate::training::EpochMetrics]) -> String {
-    let mut csv = String::from(
-        "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second\n",
-    );
-    for e in epochs {
-        csv.push_str(&format!(
-            "{},{:.6},{:.6},{:.6},{:.6},{:.3e},{:.3},{:.1}\n",
-            e.epoch,
-            e.loss,
-            e.accuracy,
-            e.val_loss,
-            e.val_accuracy,
-            e.learning_rate,
-            e.seconds,
-            e.images_per_second
-        ));
-    }
-    csv
+    let header = [
+        "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds",
+        "images_per_second",
+    ];
+    crate::data::csv_table(
+        header,
+        epochs.iter().map(|e| {
+            [
+                e.epoch.to_string(),
+                format!("{:.6}", e.loss),
+                format!("{:.6}", e.accuracy),
+                format!("{:.6}", e.val_loss),
+                format!("{:.6}", e.val_accuracy),
+                format!("{:.3e}", e.learning_rate),
+                format!("{:.3}", e.seconds),
+                format!("{:.1}", e.images_per_second),
+            ]
+        }),
+    )
 }
 
 /// The Train step.
