@@ -4,7 +4,7 @@
 mod common;
 
 use burn::prelude::*;
-use medclassify::data::{Manifest, Subset, split_dataset};
+use medclassify::data::{InputShape, Manifest, Subset, split_dataset};
 use medclassify::evaluation::{Evaluation, score_samples};
 use medclassify::model::Preset;
 use medclassify::native::load_folder;
@@ -22,7 +22,7 @@ fn bundled_model_loads_and_classifies_the_shipped_sample() {
 
     let device = Device::flex();
     let model = decode_weights(&file.meta.model, &file.weights, &device).unwrap();
-    let (dataset, _) = load_folder(&common::fixture(), 32, 1).unwrap();
+    let (dataset, _) = load_folder(&common::fixture(), InputShape::square(32), 1).unwrap();
     assert_eq!(dataset.classes, file.meta.classes);
     let indices: Vec<usize> = (0..dataset.len()).collect();
     let scores = pollster::block_on(score_samples(&model, &dataset, &indices, &device)).unwrap();
@@ -51,7 +51,7 @@ fn bundled_model_scores_the_full_mednist_test_split() {
     let path = common::repo().join("www/models/seed-mednist.mcmodel");
     let file = ModelFile::from_bytes(&std::fs::read(&path).unwrap()).unwrap();
     let recorded = file.meta.data.as_ref().expect("the model records its data");
-    let (dataset, _) = load_folder(&dir, 32, 2).unwrap();
+    let (dataset, _) = load_folder(&dir, InputShape::square(32), 2).unwrap();
     let split = split_dataset(&dataset, &recorded.split).unwrap();
     assert_eq!(
         Manifest::new(&dataset, &split).digest(),

@@ -13,7 +13,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use burn::prelude::*;
-use medclassify::data::{Dataset, SplitConfig, read_dataset, split_dataset, write_dataset};
+use medclassify::data::{
+    Dataset, InputShape, SplitConfig, read_dataset, split_dataset, write_dataset,
+};
 use medclassify::model::{ModelConfig, Preset};
 use medclassify::native::load_folder;
 use medclassify::storage::{ModelFile, ModelMeta, decode_weights, encode_weights};
@@ -25,7 +27,7 @@ const CLASSES: [&str; 6] = ["AbdomenCT", "BreastMRI", "CXR", "ChestCT", "Hand", 
 
 fn model_file(preset: Preset) -> ModelFile {
     let device = Device::flex();
-    let config = ModelConfig::new(preset, 6, 32);
+    let config = ModelConfig::new(preset, 6, InputShape::square(32));
     let model = config.init(&device);
     let weights = pollster::block_on(encode_weights(&model, &config)).unwrap();
     ModelFile {
@@ -210,8 +212,14 @@ fn weights_that_do_not_fit_the_declared_network_are_refused() {
     for (config, weights) in [
         (&strong.meta.model, &seed.weights),
         (&seed.meta.model, &strong.weights),
-        (&ModelConfig::new(Preset::Seed, 5, 32), &seed.weights),
-        (&ModelConfig::new(Preset::Seed, 6, 64), &seed.weights),
+        (
+            &ModelConfig::new(Preset::Seed, 5, InputShape::square(32)),
+            &seed.weights,
+        ),
+        (
+            &ModelConfig::new(Preset::Seed, 6, InputShape::square(64)),
+            &seed.weights,
+        ),
         (
             &seed.meta.model,
             &seed.weights[..seed.weights.len() / 2].to_vec(),
@@ -428,7 +436,7 @@ fn fixture_copy(name: &str) -> std::path::PathBuf {
 
 fn load(dir: &Path) -> (Dataset, medclassify::data::LoadReport) {
     let started = Instant::now();
-    let result = load_folder(dir, 16, 2).expect("the folder loads");
+    let result = load_folder(dir, InputShape::square(16), 2).expect("the folder loads");
     assert!(
         started.elapsed() < Duration::from_secs(60),
         "the walk took too long"

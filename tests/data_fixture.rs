@@ -6,12 +6,14 @@ mod common;
 use std::collections::{HashMap, HashSet};
 
 use image::{DynamicImage, ImageBuffer, ImageFormat, Luma, Rgba};
-use medclassify::data::{DatasetBuilder, Inspection, Manifest, SplitConfig, Subset, split_dataset};
+use medclassify::data::{
+    DatasetBuilder, InputShape, Inspection, Manifest, SplitConfig, Subset, split_dataset,
+};
 use medclassify::native::load_folder;
 
 #[test]
 fn fixture_loads_with_counts_duplicates_and_a_leak_free_split() {
-    let (dataset, report) = load_folder(&common::fixture(), 32, 2).unwrap();
+    let (dataset, report) = load_folder(&common::fixture(), InputShape::square(32), 2).unwrap();
     assert_eq!(report.files_seen, 247);
     assert_eq!(dataset.len(), 247);
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
@@ -82,7 +84,7 @@ fn split_is_the_same_whatever_the_listing_order_and_depends_on_the_seed() {
         }
     }
     let manifest_for = |order: &[(String, Vec<u8>)], seed: u64| {
-        let mut builder = DatasetBuilder::new(32);
+        let mut builder = DatasetBuilder::new(InputShape::square(32));
         for (path, bytes) in order {
             builder.add_file(path, bytes);
         }
@@ -188,7 +190,7 @@ fn bad_files_are_skipped_with_reasons_and_the_rest_loads() {
     std::fs::write(hand.join("._000001.jpeg"), b"\0\x05\x16\x07").unwrap();
     std::fs::write(hand.join("Thumbs.db"), b"\xd0\xcf\x11\xe0").unwrap();
 
-    let (dataset, report) = load_folder(&dir, 32, 2).unwrap();
+    let (dataset, report) = load_folder(&dir, InputShape::square(32), 2).unwrap();
     let reasons: HashMap<&str, &str> = report
         .skipped
         .iter()
@@ -265,7 +267,7 @@ fn a_class_too_small_to_split_is_named() {
         )
         .unwrap();
     }
-    let (dataset, report) = load_folder(&dir, 32, 1).unwrap();
+    let (dataset, report) = load_folder(&dir, InputShape::square(32), 1).unwrap();
     let (inspection, split) = Inspection::new(&dataset, &report, &SplitConfig::default());
     assert!(split.is_none());
     let error = inspection.split_error.unwrap();
@@ -277,7 +279,7 @@ fn a_class_too_small_to_split_is_named() {
 
 #[test]
 fn dropping_duplicates_keeps_one_file_per_group() {
-    let (dataset, _) = load_folder(&common::fixture(), 32, 1).unwrap();
+    let (dataset, _) = load_folder(&common::fixture(), InputShape::square(32), 1).unwrap();
     let split = split_dataset(
         &dataset,
         &SplitConfig {
@@ -299,7 +301,7 @@ fn dropping_duplicates_keeps_one_file_per_group() {
 
 #[test]
 fn fractions_are_checked() {
-    let (dataset, _) = load_folder(&common::fixture(), 28, 1).unwrap();
+    let (dataset, _) = load_folder(&common::fixture(), InputShape::square(28), 1).unwrap();
     let bad = SplitConfig {
         train: 0.8,
         validation: 0.15,

@@ -7,7 +7,9 @@ mod common;
 
 use burn::prelude::*;
 use futures::future::LocalBoxFuture;
-use medclassify::data::{Dataset, SplitConfig, Subset, batch_pixels, images_tensor, split_dataset};
+use medclassify::data::{
+    Dataset, InputShape, SplitConfig, Subset, batch_pixels, images_tensor, split_dataset,
+};
 use medclassify::model::{ModelConfig, SeedConfig};
 use medclassify::native::{TerminalHost, ThreadPeer, load_folder};
 use medclassify::training::{
@@ -20,7 +22,7 @@ use medclassify::training::{
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn fixture() -> (Dataset, medclassify::data::Split) {
-    let (dataset, _) = load_folder(&common::fixture(), 32, 2).unwrap();
+    let (dataset, _) = load_folder(&common::fixture(), InputShape::square(32), 2).unwrap();
     let split = split_dataset(&dataset, &SplitConfig::default()).unwrap();
     (dataset, split)
 }
@@ -28,7 +30,7 @@ fn fixture() -> (Dataset, medclassify::data::Split) {
 /// The seed network without dropout, so that two runs differ only by arithmetic order.
 fn seed_without_dropout(dataset: &Dataset) -> ModelConfig {
     ModelConfig::Seed(
-        SeedConfig::new(dataset.classes.len(), dataset.image_size as usize).with_dropout(0.0),
+        SeedConfig::new(dataset.classes.len(), dataset.shape.side()).with_dropout(0.0),
     )
 }
 
@@ -46,12 +48,12 @@ fn whole_and_combined(
     let device = Device::flex();
     let train_device = device.clone().autodiff();
     let model = model_config.init(&train_device);
-    let size = dataset.image_size as usize;
+    let shape = dataset.shape;
     let (pixels, labels) = batch_pixels(dataset, batch, None);
 
     let (whole, _, _) = part_gradients(
         &model,
-        images_tensor(&pixels, size, &train_device),
+        images_tensor(&pixels, shape, &train_device),
         labels_tensor(&labels, &train_device),
     );
     let whole = pollster::block_on(flat_gradients(&model, &whole)).unwrap();
@@ -59,7 +61,7 @@ fn whole_and_combined(
     let split = batch.len() - batch.len() / 2;
     let (own, _, _) = part_gradients(
         &model,
-        images_tensor(&pixels[..split * size * size], size, &train_device),
+        images_tensor(&pixels[..split * shape.values()], shape, &train_device),
         labels_tensor(&labels[..split], &train_device),
     );
     let mut replica = GradientReplica::new(
@@ -71,7 +73,7 @@ fn whole_and_combined(
     );
     let step = PeerStep {
         weights: pollster::block_on(flat_weights(&model)).unwrap(),
-        pixels: pixels[split * size * size..].to_vec(),
+        pixels: pixels[split * shape.values()..].to_vec(),
         labels: labels[split..].to_vec(),
     };
     let other = pollster::block_on(replica.compute(&step)).unwrap();

@@ -5,7 +5,7 @@
 mod common;
 
 use burn::prelude::*;
-use medclassify::data::{Dataset, Split, SplitConfig, Subset, split_dataset};
+use medclassify::data::{Dataset, InputShape, Split, SplitConfig, Subset, split_dataset};
 use medclassify::evaluation::{assess, grad_cam, saliency};
 use medclassify::model::{Classifier, ModelConfig, Preset};
 use medclassify::native::TerminalHost;
@@ -41,7 +41,7 @@ fn trained(dataset: &Dataset, epochs: usize) -> (Split, Classifier, Device) {
         train: split.indices(Subset::Train),
         validation: split.indices(Subset::Validation),
     };
-    let network = ModelConfig::new(Preset::Seed, dataset.classes.len(), 32);
+    let network = ModelConfig::new(Preset::Seed, dataset.classes.len(), InputShape::square(32));
     let mut host = TerminalHost::new(None, true);
     let outcome = common::train_on(&data, &config, &network, None, &device, &mut host).unwrap();
     let assessment = pollster::block_on(assess(&outcome.model, dataset, &split, &device)).unwrap();
@@ -68,8 +68,22 @@ fn grad_cam_and_saliency_point_at_the_square() {
     for &sample in &tests {
         let image = dataset.image(sample);
         for heatmap in [
-            pollster::block_on(grad_cam(&model, image, 32, corner, &device)).unwrap(),
-            pollster::block_on(saliency(&model, image, 32, corner, &device)).unwrap(),
+            pollster::block_on(grad_cam(
+                &model,
+                image,
+                InputShape::square(32),
+                corner,
+                &device,
+            ))
+            .unwrap(),
+            pollster::block_on(saliency(
+                &model,
+                image,
+                InputShape::square(32),
+                corner,
+                &device,
+            ))
+            .unwrap(),
         ] {
             assert_eq!(heatmap.values.len(), 32 * 32);
             let [top_left, top_right, bottom_left, bottom_right] =
@@ -128,7 +142,14 @@ fn grad_cam_lights_the_deciding_square_not_the_equally_bright_distractor() {
             echo < 2.0,
             "the control: brightness lights both squares ({echo})"
         );
-        let heatmap = pollster::block_on(grad_cam(&model, image, 32, corner, &device)).unwrap();
+        let heatmap = pollster::block_on(grad_cam(
+            &model,
+            image,
+            InputShape::square(32),
+            corner,
+            &device,
+        ))
+        .unwrap();
         let deciding = square_mean(&heatmap.values, 32, 0);
         let distractor = square_mean(&heatmap.values, 32, 16);
         assert!(

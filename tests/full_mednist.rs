@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 
-use medclassify::data::{SplitConfig, Subset, split_dataset};
+use medclassify::data::{InputShape, SplitConfig, Subset, split_dataset};
 use medclassify::native::load_folder;
 
 #[test]
@@ -13,7 +13,7 @@ fn full_mednist_duplicates_split_and_memory() {
     let Some(dir) = common::full_mednist() else {
         return;
     };
-    let (dataset, report) = load_folder(&dir, 32, 2).unwrap();
+    let (dataset, report) = load_folder(&dir, InputShape::square(32), 2).unwrap();
     assert_eq!(report.files_seen, 58_954);
     assert_eq!(dataset.len(), 58_954);
     assert!(report.skipped.is_empty());

@@ -2,6 +2,7 @@
 //! The model file: round trip, and clear errors for files that are not models.
 
 use burn::prelude::*;
+use medclassify::data::InputShape;
 use medclassify::model::{ModelConfig, Preset};
 use medclassify::storage::{
     ModelFile, ModelFileError, ModelMeta, decode_weights, encode_weights, parameter_values,
@@ -10,7 +11,7 @@ use medclassify::storage::{
 fn file(preset: Preset) -> ModelFile {
     let device = Device::flex();
     device.seed(3);
-    let config = ModelConfig::new(preset, 6, 32);
+    let config = ModelConfig::new(preset, 6, InputShape::square(32));
     let model = config.init(&device);
     let weights = pollster::block_on(encode_weights(&model, &config)).unwrap();
     let classes = ["AbdomenCT", "BreastMRI", "CXR", "ChestCT", "Hand", "HeadCT"]

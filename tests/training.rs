@@ -5,7 +5,7 @@
 mod common;
 
 use burn::prelude::*;
-use medclassify::data::{Dataset, DatasetBuilder, SplitConfig, Subset, split_dataset};
+use medclassify::data::{Dataset, DatasetBuilder, InputShape, SplitConfig, Subset, split_dataset};
 use medclassify::evaluation::assess;
 use medclassify::model::{ModelConfig, Preset};
 use medclassify::native::{TerminalHost, load_folder};
@@ -49,11 +49,7 @@ fn run_with(
         train: split.indices(Subset::Train),
         validation: split.indices(Subset::Validation),
     };
-    let network = ModelConfig::new(
-        config.preset,
-        dataset.classes.len(),
-        dataset.image_size as usize,
-    );
+    let network = ModelConfig::new(config.preset, dataset.classes.len(), dataset.shape);
     // A resumed run continues the checkpoint's network.
     let network = resume.map_or(network, |file| file.meta.model.clone());
     let outcome = common::train_on(&data, config, &network, resume, &device, &mut host)
@@ -62,7 +58,7 @@ fn run_with(
 }
 
 fn fixture() -> (Dataset, medclassify::data::Split) {
-    let (dataset, _) = load_folder(&common::fixture(), 32, 2).unwrap();
+    let (dataset, _) = load_folder(&common::fixture(), InputShape::square(32), 2).unwrap();
     let split = split_dataset(&dataset, &SplitConfig::default()).unwrap();
     (dataset, split)
 }
@@ -152,7 +148,7 @@ fn all_three_callbacks_fire_in_a_real_run() {
         train: split.indices(Subset::Train),
         validation: split.indices(Subset::Validation),
     };
-    let network = ModelConfig::new(Preset::Seed, 6, 32);
+    let network = ModelConfig::new(Preset::Seed, 6, InputShape::square(32));
     let mut host = TerminalHost::new(Some(dir.join("run.mcmodel")), true);
     let outcome = common::train_on(&data, &config, &network, None, &device, &mut host).unwrap();
 
@@ -211,7 +207,7 @@ fn all_three_callbacks_fire_in_a_real_run() {
 /// Images black except their first pixel: the first convolution's weights away from that
 /// pixel get exactly zero gradient, so Adam with epsilon 0 divides 0 by 0.
 fn nan_prone_dataset() -> Dataset {
-    let mut builder = DatasetBuilder::new(32);
+    let mut builder = DatasetBuilder::new(InputShape::square(32));
     for class in 0..3 {
         for i in 0..12u8 {
             let mut pixels = vec![0u8; 32 * 32];

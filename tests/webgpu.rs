@@ -4,7 +4,7 @@
 
 use burn::prelude::*;
 use medclassify::data::make_batch;
-use medclassify::data::{Dataset, DatasetBuilder};
+use medclassify::data::{Dataset, DatasetBuilder, InputShape};
 use medclassify::model::{ModelConfig, SeedConfig, StrongConfig};
 use medclassify::storage::{decode_weights, encode_weights, parameter_values};
 use wasm_bindgen_test::*;
@@ -114,7 +114,7 @@ const IMAGES: &[(&str, &[u8])] = &[
 
 fn fixture() -> Dataset {
     medclassify::run_constructors_once();
-    let mut builder = DatasetBuilder::new(32);
+    let mut builder = DatasetBuilder::new(InputShape::square(32));
     for (path, bytes) in IMAGES {
         assert!(
             builder.add_file(path, bytes).is_none(),

@@ -3,6 +3,8 @@
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use super::InputShape;
+
 /// Random geometric changes applied to each training image, Keras-style.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AugmentConfig {
@@ -27,17 +29,18 @@ impl Default for AugmentConfig {
     }
 }
 
-/// Writes a randomly transformed copy of `image` (`size * size` gray pixels) into `out`.
+/// Writes a randomly transformed copy of `image` (one image of `shape`) into `out`.
 ///
 /// One inverse affine map per image, bilinear sampling, edges repeated (Keras
 /// `fill_mode="nearest"`).
 pub fn augment_image(
     image: &[u8],
-    size: usize,
+    shape: InputShape,
     config: &AugmentConfig,
     rng: &mut impl Rng,
     out: &mut [u8],
 ) {
+    let size = shape.side();
     let angle = rng.random_range(-1.0f32..=1.0) * config.rotation_degrees.to_radians();
     let scale = 1.0 + rng.random_range(-1.0f32..=1.0) * config.zoom;
     let shift_x = rng.random_range(-1.0f32..=1.0) * config.shift * size as f32;
@@ -84,7 +87,7 @@ mod tests {
         };
         augment_image(
             &image,
-            8,
+            InputShape::square(8),
             &none,
             &mut rand_chacha::ChaCha8Rng::seed_from_u64(1),
             &mut out,
@@ -107,14 +110,14 @@ mod tests {
             let mut b = vec![0; 16];
             augment_image(
                 &image,
-                4,
+                InputShape::square(4),
                 &flip,
                 &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed),
                 &mut a,
             );
             augment_image(
                 &image,
-                4,
+                InputShape::square(4),
                 &flip,
                 &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed),
                 &mut b,

@@ -3,7 +3,7 @@
 use burn::prelude::*;
 use rand_chacha::ChaCha8Rng;
 
-use super::{AugmentConfig, Dataset, augment_image};
+use super::{AugmentConfig, Dataset, InputShape, augment_image};
 
 /// Builds a `[n, 1, size, size]` image tensor (raw intensities; the model scales them on the
 /// device) and a `[n]` label tensor for `indices`.
@@ -14,7 +14,7 @@ pub fn make_batch(
     device: &Device,
 ) -> (Tensor<4>, Tensor<1, Int>) {
     let (images, labels) = batch_data(dataset, indices, augment);
-    let size = dataset.image_size as usize;
+    let size = dataset.shape.side();
     (
         Tensor::<4>::from_data(
             TensorData::new(images, [indices.len(), 1, size, size]),
@@ -41,14 +41,19 @@ pub fn batch_pixels(
     indices: &[usize],
     augment: Option<(&AugmentConfig, &mut ChaCha8Rng)>,
 ) -> (Vec<u8>, Vec<i32>) {
-    let size = dataset.image_size as usize;
-    let mut pixels = Vec::with_capacity(indices.len() * size * size);
+    let mut pixels = Vec::with_capacity(indices.len() * dataset.image_len());
     let mut labels = Vec::with_capacity(indices.len());
     match augment {
         Some((config, rng)) => {
-            let mut scratch = vec![0u8; size * size];
+            let mut scratch = vec![0u8; dataset.image_len()];
             for &index in indices {
-                augment_image(dataset.image(index), size, config, rng, &mut scratch);
+                augment_image(
+                    dataset.image(index),
+                    dataset.shape,
+                    config,
+                    rng,
+                    &mut scratch,
+                );
                 pixels.extend_from_slice(&scratch);
                 labels.push(dataset.samples[index].label as i32);
             }
@@ -63,9 +68,10 @@ pub fn batch_pixels(
     (pixels, labels)
 }
 
-/// Raw images as a tensor, for inference (`pixels` holds `n` images of `size * size`).
-pub fn images_tensor(pixels: &[u8], size: usize, device: &Device) -> Tensor<4> {
-    let n = pixels.len() / (size * size);
+/// Raw images as a tensor, for inference (`pixels` holds `n` whole images of `shape`).
+pub fn images_tensor(pixels: &[u8], shape: InputShape, device: &Device) -> Tensor<4> {
+    let n = pixels.len() / shape.values();
     let data: Vec<f32> = pixels.iter().map(|&p| f32::from(p)).collect();
-    Tensor::<4>::from_data(TensorData::new(data, [n, 1, size, size]), device)
+    let side = shape.side();
+    Tensor::<4>::from_data(TensorData::new(data, [n, 1, side, side]), device)
 }

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::{
-    ClassCount, DecodeLimits, LoadReport, SkipReason, SkippedFile, classify_path, decode_image,
-    find_duplicates, sha256,
+    ClassCount, DecodeLimits, InputShape, LoadReport, SkipReason, SkippedFile, classify_path,
+    decode_image, find_duplicates, sha256,
 };
 
 /// One usable image.
@@ -24,8 +24,8 @@ pub struct Sample {
 /// Decoded images: `size * size` grayscale `u8` pixels each, never an `f32` copy.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Dataset {
-    /// Side of every stored image.
-    pub image_size: u32,
+    /// The shape of every stored image.
+    pub shape: InputShape,
     /// Class names in alphabetical order; a sample's label indexes this.
     pub classes: Vec<String>,
     /// Samples sorted by path.
@@ -46,7 +46,7 @@ impl LoadReport {
         LoadReport {
             files_seen,
             images: dataset.len(),
-            image_size: dataset.image_size,
+            shape: dataset.shape,
             classes: counts
                 .into_iter()
                 .map(|(name, count)| ClassCount {
@@ -63,13 +63,8 @@ impl LoadReport {
 
 impl Dataset {
     /// Number of pixels in one image.
-    /// The shape of every stored image.
-    pub fn shape(&self) -> super::InputShape {
-        super::InputShape::square(self.image_size)
-    }
-
     pub fn image_len(&self) -> usize {
-        (self.image_size * self.image_size) as usize
+        self.shape.values()
     }
 
     /// Pixels of sample `index` (an index into [`Dataset::samples`]).
@@ -122,7 +117,7 @@ pub struct PreparedImage {
 pub fn prepare_file(
     path: &str,
     bytes: &[u8],
-    size: u32,
+    shape: InputShape,
     limits: &DecodeLimits,
 ) -> Result<PreparedImage, SkipReason> {
     let class = classify_path(path)?.to_string();
@@ -130,7 +125,7 @@ pub fn prepare_file(
     // the panic unwinds to here; in the browser, where panics abort, the helper worker dies
     // and the engine reports its files).
     let pixels = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        decode_image(bytes, size, limits)
+        decode_image(bytes, shape.size(), limits)
     }))
     .unwrap_or_else(|panic| {
         let message = panic
@@ -154,7 +149,7 @@ pub fn prepare_file(
 /// The page and the native command feed it the same way, so both give the same result.
 #[derive(Debug)]
 pub struct DatasetBuilder {
-    image_size: u32,
+    shape: InputShape,
     limits: DecodeLimits,
     entries: Vec<(String, String, [u8; 32], usize)>,
     pixels: Vec<u8>,
@@ -163,15 +158,15 @@ pub struct DatasetBuilder {
 }
 
 impl DatasetBuilder {
-    /// A builder that stores images as `image_size` x `image_size`.
-    pub fn new(image_size: u32) -> Self {
-        Self::with_limits(image_size, DecodeLimits::default())
+    /// A builder that stores images at `shape`.
+    pub fn new(shape: InputShape) -> Self {
+        Self::with_limits(shape, DecodeLimits::default())
     }
 
     /// A builder with explicit decoding limits.
-    pub fn with_limits(image_size: u32, limits: DecodeLimits) -> Self {
+    pub fn with_limits(shape: InputShape, limits: DecodeLimits) -> Self {
         Self {
-            image_size,
+            shape,
             limits,
             entries: Vec::new(),
             pixels: Vec::new(),
@@ -182,8 +177,7 @@ impl DatasetBuilder {
 
     /// Reserves room for about `files` images (avoids regrowing the pixel store).
     pub fn reserve(&mut self, files: usize) {
-        self.pixels
-            .reserve(files * (self.image_size * self.image_size) as usize);
+        self.pixels.reserve(files * self.shape.values());
         self.entries.reserve(files);
     }
 
@@ -194,7 +188,7 @@ impl DatasetBuilder {
 
     /// Offers one file. Returns the reason when it is skipped.
     pub fn add_file(&mut self, path: &str, bytes: &[u8]) -> Option<SkipReason> {
-        let outcome = prepare_file(path, bytes, self.image_size, &self.limits);
+        let outcome = prepare_file(path, bytes, self.shape, &self.limits);
         self.add_prepared(path, outcome)
     }
 
@@ -233,9 +227,9 @@ impl DatasetBuilder {
         Some(reason)
     }
 
-    /// Side of the stored images.
-    pub fn image_size(&self) -> u32 {
-        self.image_size
+    /// The shape of the stored images.
+    pub fn shape(&self) -> InputShape {
+        self.shape
     }
 
     /// The decoding limits.
@@ -276,7 +270,7 @@ impl DatasetBuilder {
             .collect();
         self.pixels.shrink_to_fit();
         let dataset = Dataset {
-            image_size: self.image_size,
+            shape: self.shape,
             classes,
             samples,
             pixels: self.pixels,

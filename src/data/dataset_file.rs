@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Dataset, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, Sample, Split, hex, validate_class_names};
+use super::{
+    Dataset, InputShape, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, Sample, Split, hex, validate_class_names,
+};
 
 /// First bytes of a data set file.
 pub const DATASET_MAGIC: &[u8; 8] = b"MCDATA\x00\x01";
@@ -28,8 +30,9 @@ pub struct SampleRecord {
 /// The JSON header.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DatasetHeader {
-    /// Side of every image.
-    pub image_size: u32,
+    /// The shape of every image (serialised as `image_size`, the bare side).
+    #[serde(rename = "image_size")]
+    pub shape: InputShape,
     /// Class names.
     pub classes: Vec<String>,
     /// The samples, in pixel order.
@@ -39,7 +42,7 @@ pub struct DatasetHeader {
 /// Writes `dataset` (and the subsets of `split`) as a data set file.
 pub fn write_dataset(dataset: &Dataset, split: &Split) -> Vec<u8> {
     let header = DatasetHeader {
-        image_size: dataset.image_size,
+        shape: dataset.shape,
         classes: dataset.classes.clone(),
         samples: dataset
             .samples
@@ -88,7 +91,7 @@ pub fn read_dataset(bytes: &[u8]) -> Result<(Dataset, Vec<String>), String> {
             .ok_or("the data set file is truncated")?,
     )
     .map_err(|e| format!("the data set file's header is damaged: {e}"))?;
-    let size = header.image_size as usize;
+    let size = header.shape.side();
     if !(MIN_IMAGE_SIZE..=MAX_IMAGE_SIZE).contains(&size) {
         return Err(format!(
             "the data set file's image_size is {size}; supported are {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE}"
@@ -96,7 +99,7 @@ pub fn read_dataset(bytes: &[u8]) -> Result<(Dataset, Vec<String>), String> {
     }
     validate_class_names(&header.classes)
         .map_err(|e| format!("the data set file's classes: {e}"))?;
-    let image_len = size * size;
+    let image_len = header.shape.values();
     let pixels = &bytes[12 + length..];
     if Some(pixels.len()) != header.samples.len().checked_mul(image_len) {
         return Err(format!(
@@ -128,7 +131,7 @@ pub fn read_dataset(bytes: &[u8]) -> Result<(Dataset, Vec<String>), String> {
     }
     Ok((
         Dataset {
-            image_size: header.image_size,
+            shape: header.shape,
             classes: header.classes,
             samples,
             pixels: pixels.to_vec(),

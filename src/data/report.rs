@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-use super::DuplicateGroup;
+use super::{DuplicateGroup, InputShape};
 
 /// Why a file was not used. Every variant reads as a sentence a user understands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,8 +125,9 @@ pub struct ClassCount {
 /// The result of loading a folder, as the user sees it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoadReport {
-    /// Side length of the stored square images.
-    pub image_size: u32,
+    /// The shape of the stored images (serialised under its old name, as the bare side).
+    #[serde(rename = "image_size")]
+    pub shape: InputShape,
     /// Files offered to the loader (used and skipped).
     pub files_seen: usize,
     /// Images decoded and kept.

@@ -35,6 +35,13 @@ impl InputShape {
     }
 }
 
+/// 32x32, the size the page and the command line start with (the reference notebook's).
+impl Default for InputShape {
+    fn default() -> Self {
+        Self::square(32)
+    }
+}
+
 impl std::fmt::Display for InputShape {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{0}x{0}", self.size)

@@ -4,7 +4,7 @@ use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
 
-use crate::data::images_tensor;
+use crate::data::{InputShape, images_tensor};
 use crate::model::Classifier;
 
 /// How a heatmap was made.
@@ -24,8 +24,9 @@ pub struct Heatmap {
     pub method: ExplainMethod,
     /// The class explained.
     pub class: usize,
-    /// Side of the map (the input size).
-    pub size: usize,
+    /// The map's shape (the input's), serialised as `size`, the bare side.
+    #[serde(rename = "size")]
+    pub shape: InputShape,
     /// The values.
     pub values: Vec<f32>,
 }
@@ -91,13 +92,13 @@ fn class_margin(logits: Tensor<2>, class: usize) -> Tensor<1> {
 pub async fn saliency(
     model: &Classifier,
     image: &[u8],
-    size: usize,
+    shape: InputShape,
     class: usize,
     device: &Device,
 ) -> Result<Heatmap, ExecutionError> {
     let autodiff = device.clone().autodiff();
     let model = model.valid().fork(&autodiff);
-    let input = images_tensor(image, size, &autodiff).require_grad();
+    let input = images_tensor(image, shape, &autodiff).require_grad();
     let logits = model.forward(input.clone());
     let gradients = class_margin(logits, class).backward();
     let gradient = input
@@ -107,7 +108,7 @@ pub async fn saliency(
     Ok(Heatmap {
         method: ExplainMethod::Saliency,
         class,
-        size,
+        shape,
         values: normalise(data.try_into_vec_as::<f32>().unwrap_or_default()),
     })
 }
@@ -122,13 +123,13 @@ pub async fn saliency(
 pub async fn grad_cam(
     model: &Classifier,
     image: &[u8],
-    size: usize,
+    shape: InputShape,
     class: usize,
     device: &Device,
 ) -> Result<Heatmap, ExecutionError> {
     let autodiff = device.clone().autodiff();
     let model = model.valid().fork(&autodiff);
-    let input = images_tensor(image, size, &autodiff);
+    let input = images_tensor(image, shape, &autodiff);
     let features = model.features(input).detach().require_grad(); // [1, C, h, w]
     let logits = model.head(features.clone());
     let gradients = class_margin(logits, class).backward();
@@ -142,7 +143,7 @@ pub async fn grad_cam(
     Ok(Heatmap {
         method: ExplainMethod::GradCam,
         class,
-        size,
-        values: normalise(upsample(&map, h, w, size)),
+        shape,
+        values: normalise(upsample(&map, h, w, shape.side())),
     })
 }

@@ -6,7 +6,7 @@ use burn::tensor::ExecutionError;
 use burn::tensor::activation::softmax;
 
 use crate::data::Dataset;
-use crate::data::{images_tensor, make_batch};
+use crate::data::{InputShape, images_tensor, make_batch};
 use crate::model::Classifier;
 
 /// Images per inference batch.
@@ -61,17 +61,17 @@ pub async fn score_samples(
     })
 }
 
-/// Logits for raw images (`pixels` holds whole `size * size` images).
+/// Logits for raw images (`pixels` holds whole images of `shape`).
 pub async fn score_pixels(
     model: &Classifier,
     pixels: &[u8],
-    size: usize,
+    shape: InputShape,
     classes: usize,
     device: &Device,
 ) -> Result<Scores, ExecutionError> {
-    let mut logits = Vec::with_capacity(pixels.len() / (size * size) * classes);
-    for chunk in pixels.chunks(INFERENCE_BATCH * size * size) {
-        logits.extend(logits_of(model, images_tensor(chunk, size, device)).await?);
+    let mut logits = Vec::with_capacity(pixels.len() / shape.values() * classes);
+    for chunk in pixels.chunks(INFERENCE_BATCH * shape.values()) {
+        logits.extend(logits_of(model, images_tensor(chunk, shape, device)).await?);
     }
     Ok(Scores { classes, logits })
 }
@@ -80,10 +80,10 @@ pub async fn score_pixels(
 pub async fn probabilities_of(
     model: &Classifier,
     pixels: &[u8],
-    size: usize,
+    shape: InputShape,
     device: &Device,
 ) -> Result<Vec<f32>, ExecutionError> {
-    let data = softmax(model.forward(images_tensor(pixels, size, device)), 1)
+    let data = softmax(model.forward(images_tensor(pixels, shape, device)), 1)
         .into_data_async()
         .await?;
     Ok(data.try_into_vec_as::<f32>().unwrap_or_default())

@@ -74,11 +74,11 @@ pub enum ModelConfig {
 }
 
 impl ModelConfig {
-    /// The default configuration of `preset` for `num_classes` classes and `image_size` inputs.
-    pub fn new(preset: Preset, num_classes: usize, image_size: usize) -> Self {
+    /// The default configuration of `preset` for `num_classes` classes and inputs of `shape`.
+    pub fn new(preset: Preset, num_classes: usize, shape: InputShape) -> Self {
         match preset {
-            Preset::Seed => ModelConfig::Seed(SeedConfig::new(num_classes, image_size)),
-            Preset::Strong => ModelConfig::Strong(StrongConfig::new(num_classes, image_size)),
+            Preset::Seed => ModelConfig::Seed(SeedConfig::new(num_classes, shape.side())),
+            Preset::Strong => ModelConfig::Strong(StrongConfig::new(num_classes, shape.side())),
         }
     }
 
@@ -98,17 +98,16 @@ impl ModelConfig {
         }
     }
 
-    /// Side of the square input.
-    pub fn image_size(&self) -> usize {
-        match self {
+    /// The input the network takes. The presets' configs keep their `image_size: usize`
+    /// field (it is part of the model file and of Burn's `Config` derive); this is the one
+    /// place it becomes an [`InputShape`]. After [`ModelConfig::validate`] it is at most
+    /// [`MAX_IMAGE_SIZE`], so the conversion is exact.
+    pub fn input_shape(&self) -> InputShape {
+        let side = match self {
             ModelConfig::Seed(c) => c.image_size,
             ModelConfig::Strong(c) => c.image_size,
-        }
-    }
-
-    /// The input the network takes.
-    pub fn input_shape(&self) -> InputShape {
-        InputShape::square(self.image_size() as u32)
+        };
+        InputShape::square(u32::try_from(side).unwrap_or(u32::MAX))
     }
 
     /// Whether the network fits data of `classes` classes at `shape`; the message says what

@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use super::files::{read_bounded, special_kind};
-use crate::data::{DATASET_MAGIC, Dataset, DatasetBuilder, LoadReport, prepare_file, read_dataset};
+use crate::data::{
+    DATASET_MAGIC, Dataset, DatasetBuilder, InputShape, LoadReport, prepare_file, read_dataset,
+};
 
 /// A folder's identity, so that a folder reached twice (through a link) is read once:
 /// device and inode where there are such, else the resolved path.
@@ -142,20 +144,20 @@ fn join(prefix: &str, name: &str) -> String {
 /// Files done and files in all, told as a load goes on (from any decoding thread).
 pub type LoadProgress<'a> = &'a (dyn Fn(usize, usize) + Sync);
 
-/// Loads every image below `root` at `size` x `size` using `threads` decoding threads
+/// Loads every image below `root` at `shape` using `threads` decoding threads
 /// (1 = the calling thread only). Bad files are skipped and reported, never fatal.
 pub fn load_folder(
     root: &Path,
-    size: u32,
+    shape: InputShape,
     threads: usize,
 ) -> std::io::Result<(Dataset, LoadReport)> {
-    load_folder_with_progress(root, size, threads, &|_, _| {})
+    load_folder_with_progress(root, shape, threads, &|_, _| {})
 }
 
 /// [`load_folder`], telling `progress` how many files are done.
 pub fn load_folder_with_progress(
     root: &Path,
-    size: u32,
+    shape: InputShape,
     threads: usize,
     progress: LoadProgress<'_>,
 ) -> std::io::Result<(Dataset, LoadReport)> {
@@ -166,7 +168,7 @@ pub fn load_folder_with_progress(
         ));
     }
     let (files, errors) = list_files(root);
-    let mut builder = DatasetBuilder::new(size);
+    let mut builder = DatasetBuilder::new(shape);
     builder.reserve(files.len());
     for (path, error) in errors {
         builder.add_unreadable(&path, &error);
@@ -183,7 +185,7 @@ pub fn load_folder_with_progress(
             return Err(reason);
         }
         let bytes = read_bounded(full, limits.max_file_bytes)?;
-        prepare_file(path, &bytes, size, &limits)
+        prepare_file(path, &bytes, shape, &limits)
     };
     if threads <= 1 {
         for file in &files {
@@ -213,10 +215,10 @@ pub fn load_folder_with_progress(
 const MAX_DATA_FILE_BYTES: usize = 4 * 1024 * 1024 * 1024;
 
 /// Loads a folder, or a data set file written by `medclassify export` (`.mcdata`), which must
-/// then have been decoded at `size`.
+/// then have been decoded at `shape`.
 pub fn load_source(
     path: &Path,
-    size: u32,
+    shape: InputShape,
     threads: usize,
     progress: LoadProgress<'_>,
 ) -> Result<(Dataset, LoadReport), String> {
@@ -230,16 +232,16 @@ pub fn load_source(
             ));
         }
         let (dataset, _) = read_dataset(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-        if dataset.image_size != size {
+        if dataset.shape != shape {
             return Err(format!(
-                "{} holds {1}x{1} images, not {2}x{2}; use --size {1} (or the original folder)",
+                "{} holds {} images, not {shape}; use --size {} (or the original folder)",
                 path.display(),
-                dataset.image_size,
-                size
+                dataset.shape,
+                dataset.shape.size()
             ));
         }
         let report = LoadReport::of(&dataset, dataset.len(), Vec::new());
         return Ok((dataset, report));
     }
-    load_folder_with_progress(path, size, threads, progress).map_err(|e| e.to_string())
+    load_folder_with_progress(path, shape, threads, progress).map_err(|e| e.to_string())
 }

@@ -316,7 +316,7 @@ mod tests {
             report: LoadReport {
                 files_seen: 3,
                 images: 2,
-                image_size: 32,
+                shape: crate::data::InputShape::square(32),
                 classes: vec![ClassCount {
                     name: "Hand".into(),
                     count: 2,

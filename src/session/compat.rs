@@ -21,12 +21,14 @@ pub fn check_model_for_data(name: &str, meta: &ModelMeta, dataset: &Dataset) -> 
     }
     if meta
         .model
-        .check_input(dataset.classes.len(), dataset.shape())
+        .check_input(dataset.classes.len(), dataset.shape)
         .is_err()
     {
         return Err(format!(
-            "{name} takes {0}x{0} images, the data is loaded at {1}x{1}; reload the data at {0} px or pick another model",
-            meta.image_size, dataset.image_size
+            "{name} takes {} images, the data is loaded at {}; reload the data at {} px or pick another model",
+            meta.shape(),
+            dataset.shape,
+            meta.shape().size()
         ));
     }
     if meta.classes != dataset.classes {
@@ -60,9 +62,9 @@ pub fn check_resume(
         return Err(format!(
             "the checkpoint was trained on classes {} at {}px; the loaded data has {} at {}px",
             meta.classes.join(", "),
-            meta.image_size,
+            meta.shape().size(),
             dataset.classes.join(", "),
-            dataset.image_size
+            dataset.shape.size()
         ));
     }
     let expected = meta.data.as_ref().map(|d| d.manifest_sha256.as_str());

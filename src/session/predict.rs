@@ -1,6 +1,6 @@
 //! Predicting, explaining and evaluating with the current model.
 
-use crate::data::{Dataset, DatasetBuilder, prepare_file};
+use crate::data::{Dataset, DatasetBuilder, InputShape, prepare_file};
 use crate::evaluation::{
     Evaluation, ExplainMethod, Heatmap, Scores, argmax, grad_cam, saliency, score_pixels,
     score_samples,
@@ -21,15 +21,19 @@ pub struct Prediction {
     pub error: Option<String>,
 }
 
-/// Decodes `bytes` (or keeps the reason they could not be read) for a model taking
-/// `size`-pixel images, the same way a data set's files are decoded.
-pub fn decode_for_prediction(name: &str, bytes: Result<Vec<u8>, String>, size: u32) -> Prediction {
-    let limits = *DatasetBuilder::new(size).limits();
+/// Decodes `bytes` (or keeps the reason they could not be read) for a model taking images of
+/// `shape`, the same way a data set's files are decoded.
+pub fn decode_for_prediction(
+    name: &str,
+    bytes: Result<Vec<u8>, String>,
+    shape: InputShape,
+) -> Prediction {
+    let limits = *DatasetBuilder::new(shape).limits();
     // The file name alone under a stand-in class folder: prediction has no classes, but the
     // same checks (hidden files) and the same decoder (panics caught) apply.
     let file_name = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let decoded = bytes.and_then(|bytes| {
-        prepare_file(&format!("x/{file_name}"), &bytes, size, &limits).map_err(|r| r.to_string())
+        prepare_file(&format!("x/{file_name}"), &bytes, shape, &limits).map_err(|r| r.to_string())
     });
     let (pixels, error) = match decoded {
         Ok(image) => (image.pixels, None),
@@ -46,11 +50,11 @@ pub fn decode_for_prediction(name: &str, bytes: Result<Vec<u8>, String>, size: u
 /// Scores every decoded image of `rows` in one pass and fills in its probabilities.
 pub async fn predict(current: &CurrentModel, rows: &mut [Prediction]) -> Result<(), String> {
     let classes = current.classes().len();
-    let size = current.file.meta.image_size;
+    let shape = current.file.meta.shape();
     let mut batch = Vec::new();
     let mut positions = Vec::new();
     for (position, row) in rows.iter().enumerate() {
-        if row.error.is_none() && row.pixels.len() == size * size {
+        if row.error.is_none() && row.pixels.len() == shape.values() {
             positions.push(position);
             batch.extend_from_slice(&row.pixels);
         }
@@ -58,7 +62,7 @@ pub async fn predict(current: &CurrentModel, rows: &mut [Prediction]) -> Result<
     if batch.is_empty() {
         return Ok(());
     }
-    let scores = score_pixels(&current.model, &batch, size, classes, &current.device)
+    let scores = score_pixels(&current.model, &batch, shape, classes, &current.device)
         .await
         .map_err(|e| format!("prediction failed: {e}"))?;
     let probabilities = scores.probabilities(1.0);
@@ -75,8 +79,8 @@ pub async fn explain(
     class: Option<usize>,
     method: ExplainMethod,
 ) -> Result<Heatmap, String> {
-    let size = current.file.meta.image_size;
-    if pixels.len() != size * size {
+    let shape = current.file.meta.shape();
+    if pixels.len() != shape.values() {
         return Err("the image was decoded at another size than the model's; load it again".into());
     }
     let failed = |e: burn::tensor::ExecutionError| format!("explaining failed: {e}");
@@ -84,7 +88,7 @@ pub async fn explain(
         Some(class) => class,
         None => {
             let classes = current.classes().len();
-            let scores = score_pixels(&current.model, pixels, size, classes, &current.device)
+            let scores = score_pixels(&current.model, pixels, shape, classes, &current.device)
                 .await
                 .map_err(failed)?;
             argmax(&scores.logits)
@@ -92,8 +96,8 @@ pub async fn explain(
     };
     let (model, device) = (&current.model, &current.device);
     match method {
-        ExplainMethod::GradCam => grad_cam(model, pixels, size, class, device).await,
-        ExplainMethod::Saliency => saliency(model, pixels, size, class, device).await,
+        ExplainMethod::GradCam => grad_cam(model, pixels, shape, class, device).await,
+        ExplainMethod::Saliency => saliency(model, pixels, shape, class, device).await,
     }
     .map_err(failed)
 }

@@ -155,11 +155,7 @@ pub fn plan_training(
             )?,
         ),
         None => (
-            ModelConfig::new(
-                config.preset,
-                dataset.classes.len(),
-                dataset.image_size as usize,
-            ),
+            ModelConfig::new(config.preset, dataset.classes.len(), dataset.shape),
             None,
         ),
     };

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::data::{LoadReport, SplitConfig, SplitCounts, validate_class_names};
+use crate::data::{InputShape, LoadReport, SplitConfig, SplitCounts, validate_class_names};
 use crate::evaluation::{CalibrationSummary, Evaluation};
 use crate::model::ModelConfig;
 use crate::training::{CallbackEvent, EpochMetrics, ResumeState, TrainingConfig};
@@ -86,7 +86,8 @@ pub struct ModelMeta {
     pub model: ModelConfig,
     /// Class names, in output order.
     pub classes: Vec<String>,
-    /// Input side in pixels.
+    /// Input side in pixels. Kept as a bare `usize` field until the model card (which reads
+    /// it) is rewritten; everything else reads [`ModelMeta::shape`].
     pub image_size: usize,
     /// The training settings.
     pub training: Option<TrainingConfig>,
@@ -107,6 +108,11 @@ pub struct ModelMeta {
 }
 
 impl ModelMeta {
+    /// The input the model takes (its network's: [`ModelMeta::validate`] checks they agree).
+    pub fn shape(&self) -> InputShape {
+        self.model.input_shape()
+    }
+
     /// Checks everything a reader builds from or shows: the network's numbers, the class
     /// names (2 or more, unique, not empty), the input size against the network's, the test
     /// scores' dimensions against the classes. Runs before any network is built or drawn.
@@ -120,11 +126,12 @@ impl ModelMeta {
                 self.classes.len()
             ));
         }
-        if self.image_size != self.model.image_size() {
+        let network = self.model.input_shape();
+        if self.image_size != network.side() {
             return Err(format!(
                 "image_size is {} but the network takes {} pixels",
                 self.image_size,
-                self.model.image_size()
+                network.size()
             ));
         }
         if let Some(test) = &self.test {
@@ -152,7 +159,7 @@ impl ModelMeta {
             format_version: FORMAT_VERSION,
             app_version: env!("CARGO_PKG_VERSION").to_string(),
             burn_version: BURN_VERSION.to_string(),
-            image_size: model.image_size(),
+            image_size: model.input_shape().side(),
             model,
             classes,
             training: None,

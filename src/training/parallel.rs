@@ -19,7 +19,7 @@ use burn::tensor::Transaction;
 use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 
-use crate::data::images_tensor;
+use crate::data::{InputShape, images_tensor};
 use crate::model::{Classifier, ModelConfig};
 
 /// What a peer needs to build its replica.
@@ -36,7 +36,7 @@ pub struct PeerSetup {
 pub struct PeerStep {
     /// The trainer's current weights, flat.
     pub weights: Vec<f32>,
-    /// The peer's images, `image_size * image_size` raw intensities each.
+    /// The peer's images, raw intensities, whole images of the network's input shape.
     pub pixels: Vec<u8>,
     /// Their class indices.
     pub labels: Vec<i32>,
@@ -233,7 +233,7 @@ pub async fn flat_gradients(
 pub struct GradientReplica {
     model: Classifier,
     device: Device,
-    image_size: usize,
+    shape: InputShape,
     parameters: usize,
 }
 
@@ -247,7 +247,7 @@ impl GradientReplica {
         Self {
             model,
             device: autodiff,
-            image_size: setup.model.image_size(),
+            shape: setup.model.input_shape(),
             parameters,
         }
     }
@@ -259,7 +259,7 @@ impl GradientReplica {
 
     /// Loads the step's weights and computes the gradient of the mean loss over its images.
     pub async fn compute(&mut self, step: &PeerStep) -> Result<PeerGradients, String> {
-        let pixels_per_image = self.image_size * self.image_size;
+        let pixels_per_image = self.shape.values();
         let count = step.labels.len();
         if step.weights.len() != self.parameters {
             return Err(format!(
@@ -270,17 +270,16 @@ impl GradientReplica {
         }
         if count == 0 || step.pixels.len() != count * pixels_per_image {
             return Err(format!(
-                "{} pixels do not make {count} images of {}x{}",
+                "{} pixels do not make {count} images of {}",
                 step.pixels.len(),
-                self.image_size,
-                self.image_size
+                self.shape
             ));
         }
         self.model = self.model.clone().map(&mut LoadFlat {
             flat: &step.weights,
             offset: 0,
         });
-        let images = images_tensor(&step.pixels, self.image_size, &self.device);
+        let images = images_tensor(&step.pixels, self.shape, &self.device);
         let labels = Tensor::<1, Int>::from_data(
             TensorData::new(step.labels.clone(), [count]),
             &self.device,

@@ -20,7 +20,7 @@ pub async fn measure_step_ms<H: TrainingHost>(
     host: &mut H,
 ) -> Result<f64, String> {
     let device = device.clone().autodiff();
-    let size = config.image_size();
+    let size = config.input_shape().side();
     let mut model = config.init(&device);
     let mut optimizer = AdamConfig::new().init();
     let loss_fn = CrossEntropyLossConfig::new().init(&device);

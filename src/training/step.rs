@@ -7,7 +7,7 @@ use super::{
     PeerGradients, PeerStep, TrainingError, TrainingHost, combine_gradients, flat_gradients,
     flat_weights, part_gradients,
 };
-use crate::data::images_tensor;
+use crate::data::{InputShape, images_tensor};
 
 /// One batch's pixels and labels, as the batcher made them.
 pub(super) struct Batch {
@@ -33,14 +33,14 @@ impl Batch {
     fn part(
         &self,
         range: std::ops::Range<usize>,
-        size: usize,
+        shape: InputShape,
         device: &Device,
     ) -> (Tensor<4>, Tensor<1, Int>) {
         let labels = self.labels[range.clone()].to_vec();
         let n = labels.len();
-        let pixels = &self.pixels[range.start * size * size..range.end * size * size];
+        let pixels = &self.pixels[range.start * shape.values()..range.end * shape.values()];
         (
-            images_tensor(pixels, size, device),
+            images_tensor(pixels, shape, device),
             Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), device),
         )
     }
@@ -51,7 +51,7 @@ impl Batch {
 async fn offer_to_peer<H: TrainingHost>(
     run: &mut Run<'_>,
     batch: &Batch,
-    size: usize,
+    shape: InputShape,
     host: &mut H,
 ) -> Result<usize, TrainingError> {
     let count = batch.len();
@@ -64,7 +64,7 @@ async fn offer_to_peer<H: TrainingHost>(
     let split = count - count / 2;
     let step = PeerStep {
         weights,
-        pixels: batch.pixels[split * size * size..].to_vec(),
+        pixels: batch.pixels[split * shape.values()..].to_vec(),
         labels: batch.labels[split..].to_vec(),
     };
     let submitted = run.peer.as_mut().map(|helper| helper.submit(step));
@@ -104,10 +104,10 @@ pub(super) async fn step<H: TrainingHost>(
     learning_rate: f64,
     host: &mut H,
 ) -> Result<StepSums, TrainingError> {
-    let size = run.data.dataset.image_size as usize;
+    let shape = run.data.dataset.shape;
     let count = batch.len();
-    let own = offer_to_peer(run, &batch, size, host).await?;
-    let (images, labels) = batch.part(0..own, size, &run.train_device);
+    let own = offer_to_peer(run, &batch, shape, host).await?;
+    let (images, labels) = batch.part(0..own, shape, &run.train_device);
     let (mut gradients, loss, correct) = part_gradients(&run.model, images, labels);
     let mut sums = StepSums {
         loss: loss.inner(),
@@ -125,7 +125,7 @@ pub(super) async fn step<H: TrainingHost>(
             Err(error) => {
                 // Nothing is lost: this replica computes the peer's part too.
                 run.drop_peer(host, error);
-                let (images, labels) = batch.part(own..count, size, &run.train_device);
+                let (images, labels) = batch.part(own..count, shape, &run.train_device);
                 let (rest, rest_loss, rest_correct) = part_gradients(&run.model, images, labels);
                 sums.loss = sums.loss + rest_loss.inner();
                 sums.correct = sums.correct + rest_correct.inner();

@@ -115,7 +115,7 @@ fn check(
         .and_then(|()| network.validate())
         .map_err(|e| TrainingError::Invalid(format!("cannot train on this data: {e}")))?;
     network
-        .check_input(data.dataset.classes.len(), data.dataset.shape())
+        .check_input(data.dataset.classes.len(), data.dataset.shape)
         .map_err(TrainingError::Invalid)?;
     if data.train.is_empty() || data.validation.is_empty() {
         return Err(TrainingError::Invalid(

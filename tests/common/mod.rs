@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use medclassify::data::{Dataset, DatasetBuilder};
+use medclassify::data::{Dataset, DatasetBuilder, InputShape};
 
 /// The repository root: read when the test runs (cargo sets it for every test process), not
 /// baked in at compile time, because the compiled tests live in a target directory shared by
@@ -91,7 +91,7 @@ fn add_squares(
 /// from the top-left square itself.
 pub fn corner_dataset(per_class: usize, size: u32, seed: u64) -> Dataset {
     let mut next = generator(seed);
-    let mut builder = DatasetBuilder::new(size);
+    let mut builder = DatasetBuilder::new(InputShape::square(size));
     for i in 0..per_class * 3 {
         let class = ["corner", "opposite", "plain"][i % 3];
         let squares = (class == "corner", class == "opposite");
@@ -113,7 +113,7 @@ pub fn corner_dataset(per_class: usize, size: u32, seed: u64) -> Dataset {
 /// distractor, which a copy of the image's brightness cannot do.
 pub fn distractor_dataset(per_class: usize, size: u32, seed: u64) -> Dataset {
     let mut next = generator(seed);
-    let mut builder = DatasetBuilder::new(size);
+    let mut builder = DatasetBuilder::new(InputShape::square(size));
     for i in 0..per_class * 2 {
         let class = ["corner", "plain"][i % 2];
         let squares = (class == "corner", next() % 2 == 0);

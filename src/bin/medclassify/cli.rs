@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::commands;
 use crate::train::{self, TrainArgs};
 
-use medclassify::data::{SUPPORTED_SIZES, SplitConfig};
+use medclassify::data::{InputShape, SUPPORTED_SIZES, SplitConfig};
 use medclassify::native::terminal_safe;
 
 #[derive(Parser)]
@@ -39,6 +39,12 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
+    /// The shape `--size` asks for (checked by [`DataArgs::split_config`]); the one
+    /// conversion of the flag, so that everything past the parser takes an [`InputShape`].
+    pub fn shape(&self) -> InputShape {
+        InputShape::square(self.size)
+    }
+
     /// The split settings, or what is wrong with them; the size is checked first.
     pub fn split_config(&self) -> Result<SplitConfig, String> {
         check_size(self.size)?;

@@ -38,7 +38,7 @@ pub fn load(
 ) -> Result<LoadedData, String> {
     let split = data.split_config()?;
     let (dataset, report) =
-        progress::loading(quiet, |tick| load_source(dir, data.size, threads, tick))?;
+        progress::loading(quiet, |tick| load_source(dir, data.shape(), threads, tick))?;
     Ok(LoadedData::new(dataset, report, split))
 }
 
@@ -66,12 +66,11 @@ pub fn inspect(
     }
     let report = &inspection.report;
     println!(
-        "{} files, {} images in {} classes ({}x{})",
+        "{} files, {} images in {} classes ({})",
         report.files_seen,
         report.images,
         report.classes.len(),
-        data.size,
-        data.size
+        data.shape()
     );
     for class in &report.classes {
         println!("  {:<16} {}", terminal_safe(&class.name), class.count);
@@ -126,9 +125,9 @@ pub fn evaluate(model_path: &Path, dir: &Path, backend: &str, json: bool) -> Res
         .ok_or_else(|| format!("unknown backend {backend:?}"))?;
     let (device, _) = medclassify::native::select_device(choice)?;
     let current = CurrentModel::from_file(file, device)?;
-    let size = current.file.meta.image_size as u32;
+    let shape = current.file.meta.shape();
     let (dataset, report) =
-        progress::loading(json, |tick| load_source(dir, size, threads(), tick))?;
+        progress::loading(json, |tick| load_source(dir, shape, threads(), tick))?;
     let scoring = std::time::Instant::now();
     let scored = pollster::block_on(evaluate_folder(&current, &dataset))
         .map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -197,13 +196,13 @@ fn prediction_json(row: &Prediction, classes: &[String]) -> serde_json::Value {
 
 pub fn predict(model_path: &Path, images: &[PathBuf], json: bool) -> Result<(), String> {
     let current = CurrentModel::from_file(read_model(model_path)?, burn::prelude::Device::flex())?;
-    let size = current.file.meta.image_size as u32;
+    let shape = current.file.meta.shape();
     let limit = medclassify::data::DecodeLimits::default().max_file_bytes;
     let mut rows: Vec<Prediction> = images
         .iter()
         .map(|path| {
             let bytes = read_bounded(path, limit).map_err(|e| e.to_string());
-            decode_for_prediction(&path.display().to_string(), bytes, size)
+            decode_for_prediction(&path.display().to_string(), bytes, shape)
         })
         .collect();
     pollster::block_on(score(&current, &mut rows))?;

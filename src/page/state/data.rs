@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use crate::data::SplitConfig;
+use crate::data::{InputShape, SplitConfig};
 use crate::page::protocol::{DataView, SplitView};
 
 /// What the Data step shows.
@@ -18,8 +18,8 @@ pub struct DataState {
     pub split: Option<SplitView>,
     /// Split settings being edited.
     pub split_config: SplitConfig,
-    /// Image size chosen.
-    pub image_size: u32,
+    /// The image shape chosen for the next load.
+    pub shape: InputShape,
 }
 
 impl Default for DataState {
@@ -29,7 +29,7 @@ impl Default for DataState {
             loaded: None,
             split: None,
             split_config: SplitConfig::default(),
-            image_size: 32,
+            shape: InputShape::default(),
         }
     }
 }
@@ -55,7 +55,7 @@ impl DataState {
     pub fn loaded(&mut self, data: DataView, split: SplitView) -> Vec<(&'static str, String)> {
         let mut messages = Vec::new();
         self.loading = None;
-        self.image_size = data.report.image_size;
+        self.shape = data.report.shape;
         self.split_config = split.config.clone();
         if let Some(error) = &split.error {
             messages.push(("warning", error.clone()));
@@ -96,7 +96,7 @@ mod tests {
             report: LoadReport {
                 files_seen: images + 1,
                 images,
-                image_size: 64,
+                shape: InputShape::square(64),
                 classes: vec![ClassCount {
                     name: "Hand".into(),
                     count: images,
@@ -141,7 +141,7 @@ mod tests {
             ]
         );
         assert_eq!(state.loading, None);
-        assert_eq!(state.image_size, 64);
+        assert_eq!(state.shape, InputShape::square(64));
         assert_eq!(state.split_config.seed, 7);
         assert_eq!(state.loaded.as_ref().map(|d| d.report.images), Some(12));
     }

@@ -23,7 +23,7 @@ pub use notices::{Notice, NoticeState};
 pub use predict::{ExplanationView, PredictState};
 pub use train::{BatchPoint, TrainState, TrainingStatus, default_training_config};
 
-use crate::data::SplitConfig;
+use crate::data::{InputShape, SplitConfig};
 use crate::page::protocol::{BackendPreference, ModelSource, Response};
 use crate::storage::ModelMeta;
 use crate::training::{TrainingConfig, TrainingEvent};
@@ -137,8 +137,8 @@ pub enum Action {
     Paused(bool),
     /// Edit the split settings.
     SetSplit(SplitConfig),
-    /// Choose the image size.
-    SetImageSize(u32),
+    /// Choose the image shape of the next load.
+    SetImageSize(InputShape),
     /// A message from the page itself.
     Notify {
         /// Level.
@@ -170,7 +170,7 @@ pub fn reduce(mut state: AppState, action: Action) -> AppState {
         }
         Action::Paused(paused) => Rc::make_mut(&mut state.train).paused(paused),
         Action::SetSplit(config) => Rc::make_mut(&mut state.data).split_config = config,
-        Action::SetImageSize(size) => Rc::make_mut(&mut state.data).image_size = size,
+        Action::SetImageSize(shape) => Rc::make_mut(&mut state.data).shape = shape,
         Action::Notify { level, message } => state.notify(&level, message),
         Action::Dismiss(id) => Rc::make_mut(&mut state.notices).dismiss(id),
         Action::Crashed(message) => {

@@ -47,6 +47,7 @@ impl PredictState {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::data::InputShape;
     use crate::evaluation::ExplainMethod;
 
     pub(crate) fn row(name: &str) -> PredictionRow {
@@ -62,7 +63,7 @@ pub(crate) mod tests {
         Heatmap {
             method: ExplainMethod::GradCam,
             class: 1,
-            size: 4,
+            shape: InputShape::square(4),
             values: vec![0.5; 16],
         }
     }

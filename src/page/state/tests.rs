@@ -4,7 +4,7 @@ use super::evaluate::tests::{assessment, image};
 use super::predict::tests::{heatmap, row};
 use super::train::tests::{batch, epoch};
 use super::*;
-use crate::data::LoadReport;
+use crate::data::{InputShape, LoadReport};
 use crate::model::{ModelConfig, Preset};
 use crate::page::protocol::{ClassSamples, DataView, ExplainTarget, GpuReport, SplitView};
 
@@ -20,7 +20,7 @@ fn full_state() -> AppState {
         report: LoadReport {
             files_seen: 2,
             images: 2,
-            image_size: 4,
+            shape: InputShape::square(4),
             ..LoadReport::default()
         },
         samples: vec![ClassSamples {
@@ -76,7 +76,7 @@ fn meta() -> ModelMeta {
         format_version: 1,
         app_version: "test".into(),
         burn_version: "test".into(),
-        model: ModelConfig::new(Preset::Seed, 2, 32),
+        model: ModelConfig::new(Preset::Seed, 2, InputShape::square(32)),
         classes: vec!["a".into(), "b".into()],
         image_size: 32,
         training: None,

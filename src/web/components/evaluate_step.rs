@@ -97,8 +97,8 @@ pub fn EvaluateStep() -> Html {
         .or_else(|| model.as_ref().and_then(|m| m.meta.calibration.clone()));
     let size = model
         .as_ref()
-        .map(|m| m.meta.image_size as u32)
-        .unwrap_or(state.data.image_size);
+        .map_or(state.data.shape, |m| m.meta.shape())
+        .size();
 
     let card_md = {
         let app = app.clone();

@@ -21,7 +21,7 @@ pub struct ExplanationProps {
 pub fn ExplanationPanel(props: &ExplanationProps) -> Html {
     let app = use_app();
     let e = &props.explanation;
-    let size = e.heatmap.size as u32;
+    let size = e.heatmap.shape.size();
     let other = match e.heatmap.method {
         ExplainMethod::GradCam => ExplainMethod::Saliency,
         ExplainMethod::Saliency => ExplainMethod::GradCam,

@@ -57,8 +57,8 @@ pub fn ModelPanel() -> Html {
             <h3 id="model-title">{"Model"}</h3>
             if let Some(m) = model.clone() {
                 <p data-testid="model-info">
-                    { format!("{} preset · {} classes ({}) · {}x{} input · {} · ",
-                        m.meta.model.preset(), m.meta.classes.len(), m.meta.classes.join(", "), m.meta.image_size, m.meta.image_size, bytes(m.file_bytes as f64)) }
+                    { format!("{} preset · {} classes ({}) · {} input · {} · ",
+                        m.meta.model.preset(), m.meta.classes.len(), m.meta.classes.join(", "), m.meta.shape(), bytes(m.file_bytes as f64)) }
                     { match m.source { ModelSource::Trained => "trained here", ModelSource::File => "loaded from a file", ModelSource::Bundled => "bundled ready model", ModelSource::Saved => "restored from this browser" } }
                     if let Some(test) = &m.meta.test { { format!(" · test accuracy {}", percent(test.accuracy)) } }
                     if let Some(r) = &m.meta.resume { { format!(" · {} epochs", r.epochs_completed) } }

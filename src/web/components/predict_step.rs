@@ -49,8 +49,9 @@ pub fn PredictStep() -> Html {
     let size = state
         .model
         .as_ref()
-        .map(|m| m.meta.image_size as u32)
-        .unwrap_or(32);
+        .map(|m| m.meta.shape())
+        .unwrap_or_default()
+        .size();
     let send = {
         let app = app.clone();
         Callback::from(move |files: Vec<crate::web::protocol::InputFile>| {

@@ -35,9 +35,13 @@ pub fn spawn(
 pub fn run() {
     console_error_panic_hook::set_once();
     bridge::listen(|request: Result<DecoderRequest, String>| match request {
-        Ok(DecoderRequest::Decode { chunk, size, files }) => {
+        Ok(DecoderRequest::Decode {
+            chunk,
+            shape,
+            files,
+        }) => {
             let started = time::now_ms();
-            let outcomes = prepare_chunk(&files, size, &DecodeLimits::default());
+            let outcomes = prepare_chunk(&files, shape, &DecodeLimits::default());
             let mut packed = pack(chunk, outcomes);
             packed.decode_ms = time::now_ms() - started;
             bridge::post_to_parent(&DecoderReply::Decoded(packed));

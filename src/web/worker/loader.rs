@@ -14,7 +14,8 @@ use super::decoder::protocol::{
 use super::decoder::{self, DecoderBridge};
 use super::{Controls, notice, post};
 use crate::data::{
-    Dataset, DatasetBuilder, DecodeLimits, LoadReport, PreparedImage, SkipReason, prepare_file,
+    Dataset, DatasetBuilder, DecodeLimits, InputShape, LoadReport, PreparedImage, SkipReason,
+    prepare_file,
 };
 use crate::web::bridge::{BOOT_TIMEOUT, WorkerEvent};
 use crate::web::platform::{js, time};
@@ -46,13 +47,13 @@ fn progress(done: usize, total: usize, started: f64, last: &mut f64) {
 /// and the engine itself when it has no helpers.
 pub fn prepare_chunk(
     files: &[FileBytes],
-    size: u32,
+    shape: InputShape,
     limits: &DecodeLimits,
 ) -> Vec<Result<PreparedImage, SkipReason>> {
     files
         .iter()
         .map(|file| match &file.content {
-            FileContent::Bytes(bytes) => prepare_file(&file.path, bytes, size, limits),
+            FileContent::Bytes(bytes) => prepare_file(&file.path, bytes, shape, limits),
             FileContent::Skipped(reason) => Err(reason.clone()),
         })
         .collect()
@@ -74,8 +75,11 @@ pub fn pack(chunk: usize, outcomes: Vec<Result<PreparedImage, SkipReason>>) -> D
 }
 
 /// Unpacks what [`pack`] made; `None` if the buffers do not hold what the outcomes announce.
-pub fn unpack(packed: DecodedChunk, size: u32) -> Option<Vec<Result<PreparedImage, SkipReason>>> {
-    let image_len = (size * size) as usize;
+pub fn unpack(
+    packed: DecodedChunk,
+    shape: InputShape,
+) -> Option<Vec<Result<PreparedImage, SkipReason>>> {
+    let image_len = shape.values();
     let images = packed.outcomes.iter().filter(|o| o.is_ok()).count();
     if packed.pixels.len() != images * image_len || packed.hashes.len() != images * 32 {
         return None;
@@ -109,13 +113,13 @@ fn cancelled(done: usize, total: usize) -> LoadStopped {
 pub async fn load_files(
     load: u32,
     total: usize,
-    size: u32,
+    shape: InputShape,
     controls: &Rc<Controls>,
     chunks: &mut UnboundedReceiver<PageChunk>,
 ) -> Result<(Dataset, LoadReport), LoadStopped> {
     let started = time::now_ms();
     let mut last = 0.0;
-    let mut builder = DatasetBuilder::new(size);
+    let mut builder = DatasetBuilder::new(shape);
     builder.reserve(total);
     let limits = *builder.limits();
     let mut pool = if total >= PARALLEL_FROM {
@@ -140,13 +144,13 @@ pub async fn load_files(
         let mut incoming: Option<Option<PageChunk>> = None;
         match pool.as_mut().filter(|helpers| !helpers.is_empty()) {
             Some(helpers) => {
-                helpers.dispatch(&mut waiting, size);
+                helpers.dispatch(&mut waiting, shape);
                 let idle = helpers.has_capacity();
                 let turn = time::now_ms();
                 futures::select! {
                     chunk = chunks.next() => incoming = Some(chunk),
                     event = helpers.events.next() => {
-                        if let Some((index, outcomes)) = helpers.handle(event, &mut waiting, size) {
+                        if let Some((index, outcomes)) = helpers.handle(event, &mut waiting, shape) {
                             decoded.insert(index, outcomes);
                         }
                     }
@@ -157,7 +161,7 @@ pub async fn load_files(
             }
             None => match waiting.pop_front() {
                 Some((index, files)) => {
-                    decoded.insert(index, prepare_chunk(&files, size, &limits));
+                    decoded.insert(index, prepare_chunk(&files, shape, &limits));
                     // Let the cancel button and the next chunks in.
                     time::yield_now().await;
                 }
@@ -335,7 +339,7 @@ impl DecoderPool {
     }
 
     /// Gives every helper work until it holds [`IN_FLIGHT`] chunks or nothing is waiting.
-    fn dispatch(&mut self, waiting: &mut VecDeque<(usize, Vec<FileBytes>)>, size: u32) {
+    fn dispatch(&mut self, waiting: &mut VecDeque<(usize, Vec<FileBytes>)>, shape: InputShape) {
         for id in 0..self.helpers.len() {
             while let Some(helper) = self.helpers[id].as_mut() {
                 if helper.in_flight.len() >= IN_FLIGHT {
@@ -346,7 +350,7 @@ impl DecoderPool {
                 };
                 let request = DecoderRequest::Decode {
                     chunk: index,
-                    size,
+                    shape,
                     files,
                 };
                 let sent = helper.bridge.post(&request);
@@ -375,7 +379,7 @@ impl DecoderPool {
         &mut self,
         event: Option<HelperEvent>,
         waiting: &mut VecDeque<(usize, Vec<FileBytes>)>,
-        size: u32,
+        shape: InputShape,
     ) -> Option<(usize, Vec<Result<PreparedImage, SkipReason>>)> {
         let (id, packed) = match event {
             Some((id, WorkerEvent::Message(DecoderReply::Decoded(packed)))) => (id, packed),
@@ -398,7 +402,7 @@ impl DecoderPool {
         let helper = self.helpers.get_mut(id).and_then(Option::as_mut)?;
         let position = helper.in_flight.iter().position(|(i, _)| *i == index)?;
         let (_, files) = helper.in_flight.remove(position);
-        match unpack(packed, size).filter(|outcomes| outcomes.len() == files.len()) {
+        match unpack(packed, shape).filter(|outcomes| outcomes.len() == files.len()) {
             Some(outcomes) => Some((index, outcomes)),
             None => {
                 // Put the chunk back and retire the helper that garbled it.
@@ -410,10 +414,10 @@ impl DecoderPool {
     }
 }
 
-/// Fetches the bundled sample set listed at `index_url` and decodes it at `size`.
+/// Fetches the bundled sample set listed at `index_url` and decodes it at `shape`.
 pub async fn load_sample(
     index_url: &str,
-    size: u32,
+    shape: InputShape,
     controls: &Rc<Controls>,
 ) -> Result<(Dataset, LoadReport), LoadStopped> {
     let index = js::fetch_bytes(index_url).await.map_err(LoadStopped)?;
@@ -431,7 +435,7 @@ pub async fn load_sample(
     let total = files.len();
     let started = time::now_ms();
     let mut last = 0.0;
-    let mut builder = DatasetBuilder::new(size);
+    let mut builder = DatasetBuilder::new(shape);
     for chunk in files.chunks(16) {
         if controls.cancel_load.get() {
             return Err(LoadStopped("loading the sample was cancelled".into()));

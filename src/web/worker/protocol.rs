@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::decoder::protocol::FileBytes;
-use crate::data::SplitConfig;
+use crate::data::{InputShape, SplitConfig};
 use crate::evaluation::ExplainMethod;
 use crate::training::TrainingConfig;
 use crate::web::bridge::FromWorker;
@@ -71,8 +71,9 @@ pub enum Job {
     LoadFiles {
         /// Names this load in its chunks (chunks of an earlier, cancelled load are dropped).
         load: u32,
-        /// Image side.
-        size: u32,
+        /// The images' shape (sent as `size`, the bare side).
+        #[serde(rename = "size")]
+        shape: InputShape,
         /// The split to make once loaded.
         split: SplitConfig,
         /// Files the page will send.
@@ -80,8 +81,9 @@ pub enum Job {
     },
     /// Fetch and decode the bundled sample set (paths listed in `index_url`).
     LoadSample {
-        /// Image side.
-        size: u32,
+        /// The images' shape (sent as `size`, the bare side).
+        #[serde(rename = "size")]
+        shape: InputShape,
         /// The split to make once loaded.
         split: SplitConfig,
         /// URL of the JSON list of files, relative to which the files are fetched.

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::SkipReason;
+use crate::data::{InputShape, SkipReason};
 
 /// One file of a load as the page read it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -26,12 +26,13 @@ pub enum FileContent {
 /// A job for a decoding helper worker (the engine starts one per core for large loads).
 #[derive(Debug, Serialize, Deserialize)]
 pub enum DecoderRequest {
-    /// Hash and decode these files at `size`; answer with [`DecoderReply::Decoded`].
+    /// Hash and decode these files at `shape`; answer with [`DecoderReply::Decoded`].
     Decode {
         /// Position of this chunk in the load, echoed in the answer.
         chunk: usize,
-        /// Image side.
-        size: u32,
+        /// The images' shape (sent as `size`, the bare side).
+        #[serde(rename = "size")]
+        shape: InputShape,
         /// The files.
         files: Vec<FileBytes>,
     },

@@ -14,7 +14,7 @@ use super::host::{BEST_KEY, FINAL_KEY, LAST_KEY};
 use super::loader::{self, LoadStopped, PageChunk};
 use super::protocol::Job;
 use super::{Controls, notice, post};
-use crate::data::{Dataset, SplitConfig};
+use crate::data::{Dataset, InputShape, SplitConfig};
 use crate::evaluation::Assessment;
 use crate::session::{CurrentModel, LoadedData};
 use crate::storage::EXTENSION;
@@ -112,15 +112,15 @@ impl Engine {
             Job::Hello { bundled_model_url } => self.hello(&bundled_model_url).await,
             Job::LoadFiles {
                 load,
-                size,
+                shape,
                 split,
                 total,
-            } => self.load(size, split, Source::Files { load, total }).await,
+            } => self.load(shape, split, Source::Files { load, total }).await,
             Job::LoadSample {
-                size,
+                shape,
                 split,
                 index_url,
-            } => self.load(size, split, Source::Sample(index_url)).await,
+            } => self.load(shape, split, Source::Sample(index_url)).await,
             Job::Resplit { split } => self.resplit(split),
             Job::ManifestCsv => self.manifest(),
             Job::Train {
@@ -213,14 +213,14 @@ impl Engine {
         }
     }
 
-    async fn load(&mut self, size: u32, split: SplitConfig, source: Source) {
+    async fn load(&mut self, shape: InputShape, split: SplitConfig, source: Source) {
         self.controls.cancel_load.set(false);
         let started = time::now_ms();
         let result = match source {
             Source::Files { load, total } => {
-                loader::load_files(load, total, size, &self.controls, &mut self.chunks).await
+                loader::load_files(load, total, shape, &self.controls, &mut self.chunks).await
             }
-            Source::Sample(url) => loader::load_sample(&url, size, &self.controls).await,
+            Source::Sample(url) => loader::load_sample(&url, shape, &self.controls).await,
         };
         let (dataset, report) = match result {
             Ok(loaded) => loaded,
@@ -285,7 +285,7 @@ impl Engine {
                 file_name: format!(
                     "medclassify-{}-{}px.{EXTENSION}",
                     current.file.meta.model.preset(),
-                    current.file.meta.image_size
+                    current.file.meta.shape().size()
                 ),
                 bytes: current.file.to_bytes(),
             }),

@@ -119,14 +119,14 @@ impl Engine {
                 "there is no model yet: train one, load a model file or use the ready model",
             );
         };
-        let size = current.file.meta.image_size as u32;
+        let shape = current.file.meta.shape();
         let mut rows: Vec<Prediction> = Vec::with_capacity(files.len());
         for input in &files {
             let buffer = js::await_value(input.file.array_buffer().into()).await;
             let bytes = buffer
                 .map(|b| js_sys::Uint8Array::new(&b).to_vec())
                 .map_err(|e| format!("unreadable: {}", js::error_text(&e)));
-            rows.push(decode_for_prediction(&input.path, bytes, size));
+            rows.push(decode_for_prediction(&input.path, bytes, shape));
             if rows.len() % 16 == 0 {
                 time::yield_now().await;
             }
