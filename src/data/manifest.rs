@@ -73,7 +73,10 @@ fn neutralise(field: &str) -> std::borrow::Cow<'_, str> {
 /// `neutralise`) and quoted where RFC 4180 requires it (the `csv` crate: a comma, quote or
 /// line break), lines ending in `\n`. The split manifest's SHA-256 is taken of this text,
 /// so its bytes must not change.
-pub fn csv_table<H, R, F>(header: impl IntoIterator<Item = H>, rows: impl IntoIterator<Item = R>) -> String
+pub fn csv_table<H, R, F>(
+    header: impl IntoIterator<Item = H>,
+    rows: impl IntoIterator<Item = R>,
+) -> String
 where
     H: AsRef<str>,
     R: IntoIterator<Item = F>,

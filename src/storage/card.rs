@@ -42,11 +42,10 @@ impl ModelCard {
     pub fn new(meta: &ModelMeta) -> Self {
         Self {
             title: format!(
-                "MedClassify {} model, {} classes, {}x{} grayscale",
+                "MedClassify {} model, {} classes, {} grayscale",
                 meta.model.preset(),
                 meta.classes.len(),
-                meta.image_size,
-                meta.image_size
+                meta.input
             ),
             intended_use: INTENDED_USE.to_string(),
             limitations: LIMITATIONS
@@ -128,11 +127,7 @@ fn write_overview(md: &mut String, meta: &ModelMeta, card: &ModelCard, classes: 
         serde_json::to_string(&meta.model).unwrap_or_default()
     );
     let _ = writeln!(md, "- Classes (output order): {}", classes.join(", "));
-    let _ = writeln!(
-        md,
-        "- Input: {0}x{0} grayscale, intensities 0-255",
-        meta.image_size
-    );
+    let _ = writeln!(md, "- Input: {} grayscale, intensities 0-255", meta.input);
     if let Some(backend) = &meta.backend {
         let _ = writeln!(md, "- Trained on: {}", md_text(backend));
     }

@@ -86,9 +86,10 @@ pub struct ModelMeta {
     pub model: ModelConfig,
     /// Class names, in output order.
     pub classes: Vec<String>,
-    /// Input side in pixels. Kept as a bare `usize` field until the model card (which reads
-    /// it) is rewritten; everything else reads [`ModelMeta::shape`].
-    pub image_size: usize,
+    /// The input the network takes (the file's `image_size`; it must agree with the network's,
+    /// which [`ModelMeta::validate`] checks).
+    #[serde(rename = "image_size")]
+    pub input: InputShape,
     /// The training settings.
     pub training: Option<TrainingConfig>,
     /// The data it was trained on.
@@ -110,7 +111,7 @@ pub struct ModelMeta {
 impl ModelMeta {
     /// The input the model takes (its network's: [`ModelMeta::validate`] checks they agree).
     pub fn shape(&self) -> InputShape {
-        self.model.input_shape()
+        self.input
     }
 
     /// Checks everything a reader builds from or shows: the network's numbers, the class
@@ -127,10 +128,10 @@ impl ModelMeta {
             ));
         }
         let network = self.model.input_shape();
-        if self.image_size != network.side() {
+        if self.input != network {
             return Err(format!(
                 "image_size is {} but the network takes {} pixels",
-                self.image_size,
+                self.input.size(),
                 network.size()
             ));
         }
@@ -159,7 +160,7 @@ impl ModelMeta {
             format_version: FORMAT_VERSION,
             app_version: env!("CARGO_PKG_VERSION").to_string(),
             burn_version: BURN_VERSION.to_string(),
-            image_size: model.input_shape().side(),
+            input: model.input_shape(),
             model,
             classes,
             training: None,

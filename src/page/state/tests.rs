@@ -78,7 +78,7 @@ fn meta() -> ModelMeta {
         burn_version: "test".into(),
         model: ModelConfig::new(Preset::Seed, 2, InputShape::square(32)),
         classes: vec!["a".into(), "b".into()],
-        image_size: 32,
+        input: InputShape::square(32),
         training: None,
         data: None,
         history: vec![epoch(1), epoch(2)],

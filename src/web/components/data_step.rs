@@ -4,7 +4,7 @@ use web_sys::{DragEvent, HtmlInputElement};
 use yew::prelude::*;
 
 use super::{AppContext, Thumbnail, bytes, use_app};
-use crate::data::{SUPPORTED_SIZES, SplitConfig};
+use crate::data::{InputShape, SUPPORTED_SIZES, SplitConfig};
 use crate::web::hooks::asset_url;
 use crate::web::platform::{files, time};
 use crate::web::protocol::InputFile;
@@ -92,7 +92,7 @@ pub fn DataStep() -> Html {
             app.dispatch(Action::LoadStarted);
             app.engine.load_files(
                 files,
-                app.state.data.image_size,
+                app.state.data.shape,
                 app.state.data.split_config.clone(),
             );
         })
@@ -167,7 +167,7 @@ pub fn DataStep() -> Html {
         Callback::from(move |_: MouseEvent| {
             app.dispatch(Action::LoadStarted);
             app.engine.send(Job::LoadSample {
-                size: app.state.data.image_size,
+                shape: app.state.data.shape,
                 split: app.state.data.split_config.clone(),
                 index_url: asset_url(SAMPLE_INDEX),
             });
@@ -182,7 +182,7 @@ pub fn DataStep() -> Html {
         Callback::from(move |event: Event| {
             let input: web_sys::HtmlSelectElement = event.target_unchecked_into();
             if let Ok(size) = input.value().parse::<u32>() {
-                app.dispatch(Action::SetImageSize(size));
+                app.dispatch(Action::SetImageSize(InputShape::square(size)));
                 if app.state.data.loaded.is_some() {
                     app.notify(
                         "info",
@@ -228,7 +228,7 @@ pub fn DataStep() -> Html {
                     <label>{"Image size"}
                         <select onchange={on_size} aria-label="Image size" disabled={busy}>
                             for size in SUPPORTED_SIZES {
-                                <option value={size.to_string()} selected={size == state.data.image_size}>{format!("{size} x {size}")}</option>
+                                <option value={size.to_string()} selected={size == state.data.shape.size()}>{format!("{size} x {size}")}</option>
                             }
                         </select>
                     </label>
@@ -252,8 +252,8 @@ pub fn DataStep() -> Html {
             if let Some(data) = state.data.loaded.clone() {
                 <div class="report" data-testid="data-report">
                     <p class="summary">
-                        { format!("{} images in {} classes from {} files, stored as {}x{} grayscale ({} of image data; engine memory {}; loaded in {:.1} s).",
-                            data.report.images, data.report.classes.len(), data.report.files_seen, data.report.image_size, data.report.image_size, bytes(data.memory_bytes), bytes(data.wasm_memory_bytes), data.seconds) }
+                        { format!("{} images in {} classes from {} files, stored as {} grayscale ({} of image data; engine memory {}; loaded in {:.1} s).",
+                            data.report.images, data.report.classes.len(), data.report.files_seen, data.report.shape, bytes(data.memory_bytes), bytes(data.wasm_memory_bytes), data.seconds) }
                     </p>
                     <table class="split-table" data-testid="split-table">
                         <caption>{"Images per class and split"}</caption>
@@ -284,8 +284,8 @@ pub fn DataStep() -> Html {
                             <div class="sample-row" key={samples.class.clone()}>
                                 <span class="sample-class">{ samples.class.clone() }</span>
                                 <div class="thumbs">
-                                    for (i, pixels) in samples.pixels.chunks((data.report.image_size * data.report.image_size) as usize).enumerate() {
-                                        <Thumbnail key={i} pixels={pixels.to_vec()} size={data.report.image_size} alt={format!("{} sample {}", samples.class, i + 1)} />
+                                    for (i, pixels) in samples.pixels.chunks(data.report.shape.values()).enumerate() {
+                                        <Thumbnail key={i} pixels={pixels.to_vec()} size={data.report.shape.size()} alt={format!("{} sample {}", samples.class, i + 1)} />
                                     }
                                 </div>
                             </div>

@@ -23,10 +23,17 @@ pub fn predictions_csv(rows: &[PredictionRow], classes: &[String]) -> String {
             let best = crate::evaluation::argmax(&row.probabilities);
             let (name, p) = match row.probabilities.get(best) {
                 None => (String::new(), String::new()),
-                Some(p) => (classes.get(best).cloned().unwrap_or_default(), format!("{p:.6}")),
+                Some(p) => (
+                    classes.get(best).cloned().unwrap_or_default(),
+                    format!("{p:.6}"),
+                ),
             };
-            let per_class = (0..classes.len())
-                .map(|i| row.probabilities.get(i).map(|v| format!("{v:.6}")).unwrap_or_default());
+            let per_class = (0..classes.len()).map(|i| {
+                row.probabilities
+                    .get(i)
+                    .map(|v| format!("{v:.6}"))
+                    .unwrap_or_default()
+            });
             [row.name.clone(), name, p]
                 .into_iter()
                 .chain(per_class)

@@ -24,7 +24,13 @@ const MONITORS: [Monitor; 4] = [
 /// History as CSV (`epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds`).
 pub fn history_csv(epochs: &[crate::training::EpochMetrics]) -> String {
     let header = [
-        "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds",
+        "epoch",
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "learning_rate",
+        "seconds",
         "images_per_second",
     ];
     crate::data::csv_table(
