@@ -7,7 +7,7 @@ use super::{Chart, ModelPanel, accuracy_svg, learning_rate_svg, loss_svg, percen
 use crate::data::AugmentConfig;
 use crate::model::Preset;
 use crate::training::{
-    CheckpointConfig, EarlyStoppingConfig, Monitor, ReduceLrConfig, TrainingConfig,
+    CheckpointConfig, EarlyStoppingConfig, MAX_BATCH_SIZE, Monitor, ReduceLrConfig, TrainingConfig,
 };
 use crate::web::platform::{download, time};
 use crate::web::protocol::BackendPreference;
@@ -70,7 +70,9 @@ pub fn TrainStep() -> Html {
         Callback::from(move |event: Event| {
             let input: HtmlInputElement = event.target_unchecked_into();
             let mut config = app.state.train.train_config.clone();
-            match apply(&mut config, &input) {
+            // Each field is parsed here; the settings as a whole are checked by the one
+            // validation the engine and the command line use too.
+            match apply(&mut config, &input).and_then(|()| config.validate()) {
                 Ok(()) => app.dispatch(Action::SetTrainConfig(config)),
                 Err(message) => app.notify("error", message),
             }
@@ -190,9 +192,9 @@ pub fn TrainStep() -> Html {
                             </select>
                         </label>
                         <label>{"Epochs"}<input type="number" min="1" max="500" data-testid="epochs-input" value={config.epochs.to_string()}
-                            onchange={setter(|c, i| { let v: usize = number(i, "epochs")?; if v == 0 { return Err("epochs must be at least 1".into()) } c.epochs = v; Ok(()) })} /></label>
-                        <label>{"Batch size"}<input type="number" min="1" max="4096" value={config.batch_size.to_string()}
-                            onchange={setter(|c, i| { let v: usize = number(i, "batch size")?; if v == 0 || v > 4096 { return Err("batch size must be 1 to 4096".into()) } c.batch_size = v; Ok(()) })} /></label>
+                            onchange={setter(|c, i| { c.epochs = number(i, "epochs")?; Ok(()) })} /></label>
+                        <label>{"Batch size"}<input type="number" min="1" max={MAX_BATCH_SIZE.to_string()} value={config.batch_size.to_string()}
+                            onchange={setter(|c, i| { c.batch_size = number(i, "batch size")?; Ok(()) })} /></label>
                         <label>{"Learning rate"}<input type="number" min="0" step="any" value={config.optimizer.learning_rate.to_string()}
                             onchange={setter(|c, i| { c.optimizer.learning_rate = number(i, "learning rate")?; Ok(()) })} /></label>
                         <label>{"Adam beta_1"}<input type="number" min="0" max="0.9999" step="any" value={config.optimizer.beta_1.to_string()}
