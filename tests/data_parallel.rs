@@ -44,7 +44,9 @@ fn whole_and_combined(
     model_config: &ModelConfig,
     dataset: &Dataset,
     batch: &[usize],
+    class_weights: Option<Vec<f32>>,
 ) -> (Vec<f32>, Vec<f32>) {
+    let weights = class_weights.as_deref();
     let device = Device::flex();
     let train_device = device.clone().autodiff();
     let model = model_config.init(&train_device);
@@ -55,6 +57,7 @@ fn whole_and_combined(
         &model,
         images_tensor(&pixels, shape, &train_device),
         labels_tensor(&labels, &train_device),
+        weights,
     );
     let whole = pollster::block_on(flat_gradients(&model, &whole)).unwrap();
 
@@ -63,11 +66,13 @@ fn whole_and_combined(
         &model,
         images_tensor(&pixels[..split * shape.values()], shape, &train_device),
         labels_tensor(&labels[..split], &train_device),
+        weights,
     );
     let mut replica = GradientReplica::new(
         &PeerSetup {
             model: model_config.clone(),
             seed: 7,
+            class_weights: class_weights.clone(),
         },
         &device,
     );
@@ -114,8 +119,13 @@ fn two_halves_combine_into_the_gradient_of_the_whole_batch() {
     let train = split.indices(Subset::Train);
     // An odd batch: the halves hold 17 and 16 images, so the shares must be weighed.
     let batch = &train[..33];
-    let (whole, combined) = whole_and_combined(&seed_without_dropout(&dataset), &dataset, batch);
+    let network = seed_without_dropout(&dataset);
+    let (whole, combined) = whole_and_combined(&network, &dataset, batch, None);
     assert_close(&whole, &combined, "seed");
+    // Class weights (Keras' class_weight: a mean over images) keep the split exact.
+    let weights = Some(vec![0.5, 4.0, 1.0, 2.0, 1.5, 3.0]);
+    let (whole, combined) = whole_and_combined(&network, &dataset, batch, weights);
+    assert_close(&whole, &combined, "seed, class-weighted");
 }
 
 #[test]
@@ -127,6 +137,7 @@ fn a_replica_refuses_a_step_that_does_not_fit_it() {
         &PeerSetup {
             model: seed_without_dropout(&dataset),
             seed: 1,
+            class_weights: None,
         },
         &Device::flex(),
     );

@@ -35,7 +35,7 @@ pub use duplicates::{DuplicateGroup, find_duplicates};
 pub use inspection::Inspection;
 pub use manifest::{Manifest, ManifestRow, csv_field, csv_table};
 pub use path::{classify_path, is_hidden_name};
-pub use report::{ClassCount, LoadReport, SkipReason, SkippedFile};
+pub use report::{ClassCount, IMBALANCE_RATIO, LoadReport, SkipReason, SkippedFile};
 pub use shape::InputShape;
 pub use split::{Split, SplitConfig, SplitCounts, SplitError, Subset, split_dataset};
 

@@ -141,3 +141,24 @@ pub struct LoadReport {
     /// Files beyond the first of each duplicate group.
     pub redundant_files: usize,
 }
+
+/// A class imbalance worth a warning: the largest class has more than this many times the
+/// images of the smallest.
+pub const IMBALANCE_RATIO: f64 = 3.0;
+
+impl LoadReport {
+    /// A warning when the largest class has more than [`IMBALANCE_RATIO`] times the images of
+    /// the smallest, proposing balanced class weighting.
+    pub fn imbalance_warning(&self) -> Option<String> {
+        let smallest = self.classes.iter().filter(|c| c.count > 0).min_by_key(|c| c.count)?;
+        let largest = self.classes.iter().max_by_key(|c| c.count)?;
+        let ratio = largest.count as f64 / smallest.count as f64;
+        (ratio > IMBALANCE_RATIO).then(|| {
+            format!(
+                "the classes are imbalanced: {} has {} images, {} only {} ({ratio:.1} to 1); consider class weighting \"balanced\" in the training settings",
+                largest.name, largest.count, smallest.name, smallest.count
+            )
+        })
+    }
+}
+

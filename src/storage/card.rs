@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::{DataSummary, ModelMeta};
 use crate::evaluation::{CalibrationSummary, Evaluation};
-use crate::training::CallbackEvent;
+use crate::training::{CallbackEvent, ClassWeighting};
 
 /// Intended use, written into every card.
 pub const INTENDED_USE: &str = "Education and research: classifying the modality / body region of small grayscale \
@@ -218,7 +218,13 @@ fn write_training(md: &mut String, meta: &ModelMeta) {
         );
         let _ = writeln!(
             md,
-            "- Loss: categorical cross-entropy on the softmax output"
+            "- Loss: categorical cross-entropy on the softmax output{}",
+            match &training.class_weighting {
+                ClassWeighting::None => String::new(),
+                ClassWeighting::Balanced =>
+                    ", classes weighted by inverse frequency (balanced)".to_string(),
+                ClassWeighting::Custom(w) => format!(", class weights {w:?}"),
+            }
         );
         let _ = writeln!(
             md,

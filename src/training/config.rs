@@ -3,7 +3,7 @@
 use burn::optim::{AdamConfig, decay::WeightDecayConfig};
 use serde::{Deserialize, Serialize};
 
-use super::CallbackSettings;
+use super::{CallbackSettings, ClassWeighting};
 use crate::data::AugmentConfig;
 use crate::model::Preset;
 
@@ -74,6 +74,9 @@ pub struct TrainingConfig {
     /// Read the loss back every this many batches (1 = every batch). Larger values keep a
     /// GPU busier; batch events then carry the mean over the interval.
     pub log_every: usize,
+    /// How the classes weigh in the training loss (files written before it existed: none).
+    #[serde(default)]
+    pub class_weighting: ClassWeighting,
 }
 
 impl Default for TrainingConfig {
@@ -87,6 +90,7 @@ impl Default for TrainingConfig {
             augmentation: None,
             callbacks: CallbackSettings::default(),
             log_every: 1,
+            class_weighting: ClassWeighting::None,
         }
     }
 }
@@ -112,6 +116,7 @@ impl TrainingConfig {
         {
             return Err("Adam betas must be in [0, 1)".into());
         }
+        self.class_weighting.validate()?;
         if let Some(reduce) = &self.callbacks.reduce_lr {
             if !(reduce.factor > 0.0 && reduce.factor < 1.0) {
                 return Err(format!(

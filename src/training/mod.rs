@@ -17,6 +17,7 @@ mod record;
 mod run;
 mod step;
 mod trainer;
+mod weighting;
 
 pub use callbacks::*;
 pub use config::{AdamSettings, MAX_BATCH_SIZE, TrainingConfig};
@@ -30,3 +31,4 @@ pub use parallel::{
 pub use probe::measure_step_ms;
 pub use record::{ResumeState, RunRecord};
 pub use trainer::{Start, TrainingData, TrainingError, TrainingOutcome, train};
+pub use weighting::{ClassWeighting, cross_entropy};

@@ -12,7 +12,6 @@
 //! concatenated.
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::Transaction;
@@ -29,6 +28,9 @@ pub struct PeerSetup {
     pub model: ModelConfig,
     /// Seed of the replica's own random streams (dropout).
     pub seed: u64,
+    /// The loss's class weights, when the run weighs classes (see `weighting.rs`).
+    #[serde(default)]
+    pub class_weights: Option<Vec<f32>>,
 }
 
 /// One step's work for a peer.
@@ -235,6 +237,7 @@ pub struct GradientReplica {
     device: Device,
     shape: InputShape,
     parameters: usize,
+    class_weights: Option<Vec<f32>>,
 }
 
 impl GradientReplica {
@@ -249,6 +252,7 @@ impl GradientReplica {
             device: autodiff,
             shape: setup.model.input_shape(),
             parameters,
+            class_weights: setup.class_weights.clone(),
         }
     }
 
@@ -284,7 +288,8 @@ impl GradientReplica {
             TensorData::new(step.labels.clone(), [count]),
             &self.device,
         );
-        let (gradients, loss_sum, correct) = part_gradients(&self.model, images, labels);
+        let weights = self.class_weights.as_deref();
+        let (gradients, loss_sum, correct) = part_gradients(&self.model, images, labels, weights);
         let flat = flat_gradients(&self.model, &gradients).await?;
         let values = Transaction::default()
             .register(loss_sum.inner())
@@ -308,17 +313,18 @@ impl GradientReplica {
     }
 }
 
-/// Forward and backward pass over one part of a batch: the gradient of the part's mean loss,
-/// the sum of its losses and the number it classified correctly (both still on the device).
+/// Forward and backward pass over one part of a batch: the gradient of the part's mean loss
+/// (class-weighted when `class_weights` are given), the sum of its losses and the number it
+/// classified correctly (both still on the device).
 pub fn part_gradients(
     model: &Classifier,
     images: Tensor<4>,
     labels: Tensor<1, Int>,
+    class_weights: Option<&[f32]>,
 ) -> (GradientsParams, Tensor<1>, Tensor<1, Int>) {
     let count = labels.dims()[0];
-    let loss_fn = CrossEntropyLossConfig::new().init(&images.device());
     let logits = model.forward(images);
-    let loss = loss_fn.forward(logits.clone(), labels.clone());
+    let loss = super::weighting::cross_entropy(logits.clone(), labels.clone(), class_weights);
     let correct = logits.argmax(1).reshape([count]).equal(labels).int().sum();
     let loss_sum = loss.clone().mul_scalar(count as f32);
     let gradients = GradientsParams::from_grads(loss.backward(), model);

@@ -42,6 +42,8 @@ pub(super) struct Run<'a> {
     pub weights_from_epoch: usize,
     /// Trainable values (what the peer's gradients must count).
     pub parameters: usize,
+    /// The loss's class weights (`None`: every image counts the same).
+    pub class_weights: Option<Vec<f32>>,
 }
 
 impl<'a> Run<'a> {
@@ -94,10 +96,20 @@ impl<'a> Run<'a> {
             last_good: None,
             start_weights,
             parameters,
+            class_weights: None,
         };
+        run.class_weights = run.weights_of_classes();
         run.start_peer(network, host);
         run.announce(host);
         run
+    }
+
+    /// The class weights of the settings for the training split (checked before the run).
+    fn weights_of_classes(&self) -> Option<Vec<f32>> {
+        let dataset = self.data.dataset;
+        let labels: Vec<usize> = self.data.train.iter().map(|&i| dataset.samples[i].label).collect();
+        let classes = dataset.classes.len();
+        self.config.class_weighting.weights(&labels, classes).ok().flatten()
     }
 
     /// Data parallelism where the host offers a second replica (the page's CPU path).
@@ -110,6 +122,7 @@ impl<'a> Run<'a> {
                 self.config.seed,
                 0x7065_6572 + self.state.epochs_completed as u64,
             ) >> 11,
+            class_weights: self.class_weights.clone(),
         };
         if let Some(helper) = self.peer.as_mut()
             && let Err(error) = helper.start(&setup)

@@ -108,7 +108,8 @@ pub(super) async fn step<H: TrainingHost>(
     let count = batch.len();
     let own = offer_to_peer(run, &batch, shape, host).await?;
     let (images, labels) = batch.part(0..own, shape, &run.train_device);
-    let (mut gradients, loss, correct) = part_gradients(&run.model, images, labels);
+    let weights = run.class_weights.as_deref();
+    let (mut gradients, loss, correct) = part_gradients(&run.model, images, labels, weights);
     let mut sums = StepSums {
         loss: loss.inner(),
         correct: correct.inner(),
@@ -126,7 +127,8 @@ pub(super) async fn step<H: TrainingHost>(
                 // Nothing is lost: this replica computes the peer's part too.
                 run.drop_peer(host, error);
                 let (images, labels) = batch.part(own..count, shape, &run.train_device);
-                let (rest, rest_loss, rest_correct) = part_gradients(&run.model, images, labels);
+                let (rest, rest_loss, rest_correct) =
+                    part_gradients(&run.model, images, labels, weights);
                 sums.loss = sums.loss + rest_loss.inner();
                 sums.correct = sums.correct + rest_correct.inner();
                 flat_gradients(&run.model, &rest)

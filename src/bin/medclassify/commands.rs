@@ -83,6 +83,9 @@ pub fn inspect(
             terminal_safe(&file.message)
         );
     }
+    if let Some(warning) = report.imbalance_warning() {
+        println!("warning: {}", terminal_safe(&warning));
+    }
     println!(
         "{} duplicate groups, {} redundant files",
         report.duplicate_groups.len(),

@@ -11,7 +11,7 @@ use medclassify::native::{
 };
 use medclassify::session::{Platform, plan_training, train};
 use medclassify::training::{
-    AdamSettings, CallbackSettings, CheckpointSlot, EpochMetrics, GradientPeer, TrainingConfig,
+    AdamSettings, CallbackSettings, CheckpointSlot, ClassWeighting, EpochMetrics, GradientPeer, TrainingConfig,
     TrainingEvent,
 };
 
@@ -49,6 +49,10 @@ pub struct TrainArgs {
     /// Turn on augmentation (rotation 10°, zoom 10%, shift 10%).
     #[arg(long)]
     augment: bool,
+    /// Class weights in the loss: none, balanced (inverse frequency in the training split),
+    /// or one number per class in class order (e.g. 1,4.5).
+    #[arg(long, default_value = "none")]
+    class_weighting: String,
     /// Read the loss back every N batches.
     #[arg(long, default_value_t = 1)]
     log_every: usize,
@@ -96,6 +100,7 @@ impl TrainArgs {
             augmentation: self.augment.then(Default::default),
             callbacks,
             log_every: self.log_every,
+            class_weighting: class_weighting(&self.class_weighting)?,
         })
     }
 
@@ -108,6 +113,22 @@ impl TrainArgs {
             }
             None => Ok(self.out.clone()),
         }
+    }
+}
+
+/// `--class-weighting`: `none`, `balanced` or comma-separated numbers.
+fn class_weighting(text: &str) -> Result<ClassWeighting, String> {
+    match text {
+        "none" => Ok(ClassWeighting::None),
+        "balanced" => Ok(ClassWeighting::Balanced),
+        numbers => numbers
+            .split(',')
+            .map(|n| n.trim().parse::<f64>())
+            .collect::<Result<Vec<_>, _>>()
+            .map(ClassWeighting::Custom)
+            .map_err(|_| {
+                format!("--class-weighting {text:?}: use none, balanced or one number per class")
+            }),
     }
 }
 

@@ -72,6 +72,9 @@ impl DataState {
                 ),
             ));
         }
+        if let Some(warning) = data.report.imbalance_warning() {
+            messages.push(("warning", warning));
+        }
         self.loaded = Some(Rc::new(data));
         self.split = Some(split);
         messages

@@ -250,3 +250,47 @@ fn cell_images_open_and_close_and_other_images_are_ignored() {
     let state = reduce(state, Action::Show(Step::Predict));
     assert_eq!(state.step, Step::Predict);
 }
+
+#[test]
+fn imbalanced_data_gets_a_warning_that_proposes_class_weighting() {
+    use crate::data::ClassCount;
+    let report = |counts: [usize; 2]| DataView {
+        report: LoadReport {
+            files_seen: counts[0] + counts[1],
+            images: counts[0] + counts[1],
+            shape: InputShape::square(4),
+            classes: vec![
+                ClassCount { name: "normal".into(), count: counts[0] },
+                ClassCount { name: "pneumonia".into(), count: counts[1] },
+            ],
+            ..LoadReport::default()
+        },
+        samples: Vec::new(),
+        memory_bytes: 0.0,
+        wasm_memory_bytes: 0.0,
+        seconds: 0.1,
+    };
+    let split = SplitView {
+        config: SplitConfig::default(),
+        counts: Vec::new(),
+        error: None,
+        manifest_sha256: None,
+    };
+    let warnings = |state: &AppState| -> Vec<String> {
+        state
+            .notices
+            .notices
+            .iter()
+            .filter(|n| n.level == "warning")
+            .map(|n| n.message.clone())
+            .collect()
+    };
+    // 3 to 1 exactly is not flagged; 100 to 30 is.
+    let even = engine(AppState::default(), Response::Loaded { data: report([30, 90]), split: split.clone() });
+    assert!(warnings(&even).is_empty(), "{:?}", warnings(&even));
+    let skewed = engine(AppState::default(), Response::Loaded { data: report([30, 100]), split });
+    assert_eq!(
+        warnings(&skewed),
+        ["the classes are imbalanced: pneumonia has 100 images, normal only 30 (3.3 to 1); consider class weighting \"balanced\" in the training settings"]
+    );
+}

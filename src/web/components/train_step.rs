@@ -7,7 +7,7 @@ use super::{Chart, ModelPanel, accuracy_svg, learning_rate_svg, loss_svg, percen
 use crate::data::AugmentConfig;
 use crate::model::Preset;
 use crate::training::{
-    CheckpointConfig, EarlyStoppingConfig, MAX_BATCH_SIZE, Monitor, ReduceLrConfig, TrainingConfig,
+    CheckpointConfig, ClassWeighting, EarlyStoppingConfig, MAX_BATCH_SIZE, Monitor, ReduceLrConfig, TrainingConfig,
 };
 use crate::web::platform::{download, time};
 use crate::web::protocol::BackendPreference;
@@ -95,6 +95,18 @@ pub fn TrainStep() -> Html {
             let select: web_sys::HtmlSelectElement = event.target_unchecked_into();
             let mut config = app.state.train.train_config.clone();
             config.preset = Preset::parse(&select.value()).unwrap_or(Preset::Seed);
+            app.dispatch(Action::SetTrainConfig(config));
+        })
+    };
+    let on_weighting = {
+        let app = app.clone();
+        Callback::from(move |event: Event| {
+            let select: web_sys::HtmlSelectElement = event.target_unchecked_into();
+            let mut config = app.state.train.train_config.clone();
+            config.class_weighting = match select.value().as_str() {
+                "balanced" => ClassWeighting::Balanced,
+                _ => ClassWeighting::None,
+            };
             app.dispatch(Action::SetTrainConfig(config));
         })
     };
@@ -214,6 +226,12 @@ pub fn TrainStep() -> Html {
                                 if crate::web::app::debug_mode() {
                                     <option value="auto-probe" selected={state.train.backend_preference == BackendPreference::AutoProbe}>{"auto, probing even a software adapter (test hook)"}</option>
                                 }
+                            </select>
+                        </label>
+                        <label>{"Class weighting"}
+                            <select onchange={on_weighting} data-testid="class-weighting">
+                                <option value="none" selected={config.class_weighting == ClassWeighting::None}>{"none"}</option>
+                                <option value="balanced" selected={config.class_weighting == ClassWeighting::Balanced}>{"balanced (inverse frequency)"}</option>
                             </select>
                         </label>
                         <label class="check"><input type="checkbox" checked={config.augmentation.is_some()}
