@@ -11,8 +11,8 @@ use medclassify::model::{ModelConfig, Preset};
 use medclassify::native::{TerminalHost, load_folder};
 use medclassify::storage::{ModelFile, encode_weights, parameter_values};
 use medclassify::training::{
-    AdamSettings, CallbackSettings, CheckpointConfig, EarlyStoppingConfig, Monitor, ReduceLrConfig,
-    ClassWeighting, StopReason, TrainingConfig, TrainingData, TrainingEvent,
+    AdamSettings, CallbackSettings, CheckpointConfig, ClassWeighting, EarlyStoppingConfig, Monitor,
+    ReduceLrConfig, Sampling, StopReason, TrainingConfig, TrainingData, TrainingEvent,
 };
 
 /// Burn's Flex backend draws initial weights and dropout masks from one process-wide
@@ -591,7 +591,7 @@ fn balanced_class_weighting_raises_the_minority_recall() {
     let judge = imbalanced(300, 300, 12);
     let minor = train_set.classes.iter().position(|c| c == "minor").unwrap();
     let split = split_dataset(&train_set, &SplitConfig::default()).unwrap();
-    let config = |class_weighting| TrainingConfig {
+    let config = |class_weighting, sampling| TrainingConfig {
         epochs: 8,
         batch_size: 32,
         callbacks: CallbackSettings {
@@ -600,10 +600,27 @@ fn balanced_class_weighting_raises_the_minority_recall() {
             checkpoint: None,
         },
         class_weighting,
+        sampling,
         ..Default::default()
     };
-    let (plain, _) = run(&train_set, &split, &config(ClassWeighting::None), None);
-    let (weighted, _) = run(&train_set, &split, &config(ClassWeighting::Balanced), None);
+    let (plain, _) = run(
+        &train_set,
+        &split,
+        &config(ClassWeighting::None, Sampling::Shuffle),
+        None,
+    );
+    let (weighted, _) = run(
+        &train_set,
+        &split,
+        &config(ClassWeighting::Balanced, Sampling::Shuffle),
+        None,
+    );
+    let (sampled, _) = run(
+        &train_set,
+        &split,
+        &config(ClassWeighting::None, Sampling::Balanced),
+        None,
+    );
     let (plain_recall, weighted_recall) = (
         recall(&plain.model, &judge, minor),
         recall(&weighted.model, &judge, minor),
@@ -615,4 +632,10 @@ fn balanced_class_weighting_raises_the_minority_recall() {
     // The price: some majority images called minority, but far from all.
     let major_recall = recall(&weighted.model, &judge, 1 - minor);
     assert!(major_recall >= 0.6, "majority recall {major_recall:.3}");
+    // Balanced sampling, the alternative, does the same through the batches.
+    let sampled_recall = recall(&sampled.model, &judge, minor);
+    assert!(
+        sampled_recall >= plain_recall + 0.15,
+        "minority recall without balancing {plain_recall:.3}, with balanced sampling {sampled_recall:.3}"
+    );
 }

@@ -150,7 +150,11 @@ impl LoadReport {
     /// A warning when the largest class has more than [`IMBALANCE_RATIO`] times the images of
     /// the smallest, proposing balanced class weighting.
     pub fn imbalance_warning(&self) -> Option<String> {
-        let smallest = self.classes.iter().filter(|c| c.count > 0).min_by_key(|c| c.count)?;
+        let smallest = self
+            .classes
+            .iter()
+            .filter(|c| c.count > 0)
+            .min_by_key(|c| c.count)?;
         let largest = self.classes.iter().max_by_key(|c| c.count)?;
         let ratio = largest.count as f64 / smallest.count as f64;
         (ratio > IMBALANCE_RATIO).then(|| {
@@ -161,4 +165,3 @@ impl LoadReport {
         })
     }
 }
-

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::{DataSummary, ModelMeta};
 use crate::evaluation::{CalibrationSummary, Evaluation};
-use crate::training::{CallbackEvent, ClassWeighting};
+use crate::training::{CallbackEvent, ClassWeighting, Sampling};
 
 /// Intended use, written into every card.
 pub const INTENDED_USE: &str = "Education and research: classifying the modality / body region of small grayscale \
@@ -226,6 +226,12 @@ fn write_training(md: &mut String, meta: &ModelMeta) {
                 ClassWeighting::Custom(w) => format!(", class weights {w:?}"),
             }
         );
+        if training.sampling == Sampling::Balanced {
+            let _ = writeln!(
+                md,
+                "- Sampling: balanced (as many images from every class per epoch)"
+            );
+        }
         let _ = writeln!(
             md,
             "- Augmentation: {}",

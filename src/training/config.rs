@@ -3,7 +3,7 @@
 use burn::optim::{AdamConfig, decay::WeightDecayConfig};
 use serde::{Deserialize, Serialize};
 
-use super::{CallbackSettings, ClassWeighting};
+use super::{CallbackSettings, ClassWeighting, Sampling};
 use crate::data::AugmentConfig;
 use crate::model::Preset;
 
@@ -77,6 +77,9 @@ pub struct TrainingConfig {
     /// How the classes weigh in the training loss (files written before it existed: none).
     #[serde(default)]
     pub class_weighting: ClassWeighting,
+    /// Which images an epoch visits (files written before it existed: all, shuffled).
+    #[serde(default)]
+    pub sampling: Sampling,
 }
 
 impl Default for TrainingConfig {
@@ -91,6 +94,7 @@ impl Default for TrainingConfig {
             callbacks: CallbackSettings::default(),
             log_every: 1,
             class_weighting: ClassWeighting::None,
+            sampling: Sampling::Shuffle,
         }
     }
 }

@@ -4,7 +4,7 @@
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::prelude::*;
 use burn::tensor::{ExecutionError, Transaction};
-use rand::{SeedableRng, seq::SliceRandom};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::run::{Run, mix};
@@ -98,11 +98,12 @@ pub(super) async fn train_epoch<H: TrainingHost>(
 ) -> Result<EpochEnd, TrainingError> {
     let (config, data) = (run.config, run.data);
     let epoch_start = host.now_ms();
-    let mut order = data.train.clone();
-    order.shuffle(&mut ChaCha8Rng::seed_from_u64(mix(
-        config.seed,
-        epoch as u64,
-    )));
+    let order = config.sampling.order(
+        &data.train,
+        |i| data.dataset.samples[i].label,
+        data.dataset.classes.len(),
+        &mut ChaCha8Rng::seed_from_u64(mix(config.seed, epoch as u64)),
+    );
     let mut augment_rng = ChaCha8Rng::seed_from_u64(mix(config.seed ^ 0xA5A5, epoch as u64));
     let learning_rate = run.state.learning_rate;
     let (batches, log_every) = (run.batches(), config.log_every.max(1));

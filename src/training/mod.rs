@@ -31,4 +31,4 @@ pub use parallel::{
 pub use probe::measure_step_ms;
 pub use record::{ResumeState, RunRecord};
 pub use trainer::{Start, TrainingData, TrainingError, TrainingOutcome, train};
-pub use weighting::{ClassWeighting, cross_entropy};
+pub use weighting::{ClassWeighting, Sampling, cross_entropy};

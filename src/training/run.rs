@@ -107,9 +107,18 @@ impl<'a> Run<'a> {
     /// The class weights of the settings for the training split (checked before the run).
     fn weights_of_classes(&self) -> Option<Vec<f32>> {
         let dataset = self.data.dataset;
-        let labels: Vec<usize> = self.data.train.iter().map(|&i| dataset.samples[i].label).collect();
+        let labels: Vec<usize> = self
+            .data
+            .train
+            .iter()
+            .map(|&i| dataset.samples[i].label)
+            .collect();
         let classes = dataset.classes.len();
-        self.config.class_weighting.weights(&labels, classes).ok().flatten()
+        self.config
+            .class_weighting
+            .weights(&labels, classes)
+            .ok()
+            .flatten()
     }
 
     /// Data parallelism where the host offers a second replica (the page's CPU path).

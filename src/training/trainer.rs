@@ -117,7 +117,11 @@ fn check(
     network
         .check_input(data.dataset.classes.len(), data.dataset.shape)
         .map_err(TrainingError::Invalid)?;
-    let labels: Vec<usize> = data.train.iter().map(|&i| data.dataset.samples[i].label).collect();
+    let labels: Vec<usize> = data
+        .train
+        .iter()
+        .map(|&i| data.dataset.samples[i].label)
+        .collect();
     config
         .class_weighting
         .weights(&labels, data.dataset.classes.len())

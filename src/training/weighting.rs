@@ -7,6 +7,8 @@
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 /// How the classes weigh in the training loss.
@@ -59,7 +61,13 @@ impl ClassWeighting {
                     counts
                         .iter()
                         // A class absent from the training split contributes nothing anyway.
-                        .map(|&c| if c == 0 { 1.0 } else { (n / (classes as f64 * c as f64)) as f32 })
+                        .map(|&c| {
+                            if c == 0 {
+                                1.0
+                            } else {
+                                (n / (classes as f64 * c as f64)) as f32
+                            }
+                        })
                         .collect(),
                 ))
             }
@@ -76,12 +84,58 @@ pub fn cross_entropy(
 ) -> Tensor<1> {
     let device = logits.device();
     let Some(weights) = class_weights else {
-        return CrossEntropyLossConfig::new().init(&device).forward(logits, labels);
+        return CrossEntropyLossConfig::new()
+            .init(&device)
+            .forward(logits, labels);
     };
     let [count, _] = logits.dims();
     let picked = log_softmax(logits, 1)
         .gather(1, labels.clone().reshape([count, 1]))
         .reshape([count]);
-    let per_class = Tensor::<1>::from_data(TensorData::new(weights.to_vec(), [weights.len()]), &device);
+    let per_class =
+        Tensor::<1>::from_data(TensorData::new(weights.to_vec(), [weights.len()]), &device);
     (picked.neg() * per_class.select(0, labels)).mean()
+}
+
+/// Which training images an epoch visits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sampling {
+    /// Every training image once, in a seeded shuffled order.
+    #[default]
+    Shuffle,
+    /// As many images as the training split holds, the same number from every class (the
+    /// small classes' images repeat, the large classes' are a fresh subset each epoch): the
+    /// alternative to class weighting that balances the batches themselves.
+    Balanced,
+}
+
+impl Sampling {
+    /// The epoch's order of `train` (indices into the data set, whose labels `label_of`
+    /// gives), drawn with `rng`.
+    pub fn order(
+        self,
+        train: &[usize],
+        label_of: impl Fn(usize) -> usize,
+        classes: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Vec<usize> {
+        let mut order = train.to_vec();
+        if self == Sampling::Balanced {
+            let mut by_class = vec![Vec::new(); classes];
+            for &index in train {
+                by_class[label_of(index)].push(index);
+            }
+            by_class.retain(|members| !members.is_empty());
+            let per_class = train.len().div_ceil(by_class.len().max(1));
+            order.clear();
+            for members in &mut by_class {
+                members.shuffle(rng);
+                order.extend(members.iter().cycle().take(per_class));
+            }
+            order.truncate(train.len());
+        }
+        order.shuffle(rng);
+        order
+    }
 }

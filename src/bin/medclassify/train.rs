@@ -11,8 +11,8 @@ use medclassify::native::{
 };
 use medclassify::session::{Platform, plan_training, train};
 use medclassify::training::{
-    AdamSettings, CallbackSettings, CheckpointSlot, ClassWeighting, EpochMetrics, GradientPeer, TrainingConfig,
-    TrainingEvent,
+    AdamSettings, CallbackSettings, CheckpointSlot, ClassWeighting, EpochMetrics, GradientPeer,
+    Sampling, TrainingConfig, TrainingEvent,
 };
 
 use crate::cli::DataArgs;
@@ -53,6 +53,10 @@ pub struct TrainArgs {
     /// or one number per class in class order (e.g. 1,4.5).
     #[arg(long, default_value = "none")]
     class_weighting: String,
+    /// Which images an epoch visits: shuffle (each once) or balanced (as many from every class;
+    /// an alternative to class weighting).
+    #[arg(long, default_value = "shuffle")]
+    sampling: String,
     /// Read the loss back every N batches.
     #[arg(long, default_value_t = 1)]
     log_every: usize,
@@ -101,6 +105,15 @@ impl TrainArgs {
             callbacks,
             log_every: self.log_every,
             class_weighting: class_weighting(&self.class_weighting)?,
+            sampling: match self.sampling.as_str() {
+                "shuffle" => Sampling::Shuffle,
+                "balanced" => Sampling::Balanced,
+                other => {
+                    return Err(format!(
+                        "unknown --sampling {other:?} (shuffle or balanced)"
+                    ));
+                }
+            },
         })
     }
 

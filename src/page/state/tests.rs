@@ -260,8 +260,14 @@ fn imbalanced_data_gets_a_warning_that_proposes_class_weighting() {
             images: counts[0] + counts[1],
             shape: InputShape::square(4),
             classes: vec![
-                ClassCount { name: "normal".into(), count: counts[0] },
-                ClassCount { name: "pneumonia".into(), count: counts[1] },
+                ClassCount {
+                    name: "normal".into(),
+                    count: counts[0],
+                },
+                ClassCount {
+                    name: "pneumonia".into(),
+                    count: counts[1],
+                },
             ],
             ..LoadReport::default()
         },
@@ -286,11 +292,25 @@ fn imbalanced_data_gets_a_warning_that_proposes_class_weighting() {
             .collect()
     };
     // 3 to 1 exactly is not flagged; 100 to 30 is.
-    let even = engine(AppState::default(), Response::Loaded { data: report([30, 90]), split: split.clone() });
+    let even = engine(
+        AppState::default(),
+        Response::Loaded {
+            data: report([30, 90]),
+            split: split.clone(),
+        },
+    );
     assert!(warnings(&even).is_empty(), "{:?}", warnings(&even));
-    let skewed = engine(AppState::default(), Response::Loaded { data: report([30, 100]), split });
+    let skewed = engine(
+        AppState::default(),
+        Response::Loaded {
+            data: report([30, 100]),
+            split,
+        },
+    );
     assert_eq!(
         warnings(&skewed),
-        ["the classes are imbalanced: pneumonia has 100 images, normal only 30 (3.3 to 1); consider class weighting \"balanced\" in the training settings"]
+        [
+            "the classes are imbalanced: pneumonia has 100 images, normal only 30 (3.3 to 1); consider class weighting \"balanced\" in the training settings"
+        ]
     );
 }

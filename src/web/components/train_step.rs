@@ -7,7 +7,8 @@ use super::{Chart, ModelPanel, accuracy_svg, learning_rate_svg, loss_svg, percen
 use crate::data::AugmentConfig;
 use crate::model::Preset;
 use crate::training::{
-    CheckpointConfig, ClassWeighting, EarlyStoppingConfig, MAX_BATCH_SIZE, Monitor, ReduceLrConfig, TrainingConfig,
+    CheckpointConfig, ClassWeighting, EarlyStoppingConfig, MAX_BATCH_SIZE, Monitor, ReduceLrConfig,
+    Sampling, TrainingConfig,
 };
 use crate::web::platform::{download, time};
 use crate::web::protocol::BackendPreference;
@@ -106,6 +107,18 @@ pub fn TrainStep() -> Html {
             config.class_weighting = match select.value().as_str() {
                 "balanced" => ClassWeighting::Balanced,
                 _ => ClassWeighting::None,
+            };
+            app.dispatch(Action::SetTrainConfig(config));
+        })
+    };
+    let on_sampling = {
+        let app = app.clone();
+        Callback::from(move |event: Event| {
+            let select: web_sys::HtmlSelectElement = event.target_unchecked_into();
+            let mut config = app.state.train.train_config.clone();
+            config.sampling = match select.value().as_str() {
+                "balanced" => Sampling::Balanced,
+                _ => Sampling::Shuffle,
             };
             app.dispatch(Action::SetTrainConfig(config));
         })
@@ -232,6 +245,12 @@ pub fn TrainStep() -> Html {
                             <select onchange={on_weighting} data-testid="class-weighting">
                                 <option value="none" selected={config.class_weighting == ClassWeighting::None}>{"none"}</option>
                                 <option value="balanced" selected={config.class_weighting == ClassWeighting::Balanced}>{"balanced (inverse frequency)"}</option>
+                            </select>
+                        </label>
+                        <label>{"Sampling"}
+                            <select onchange={on_sampling} data-testid="sampling">
+                                <option value="shuffle" selected={config.sampling == Sampling::Shuffle}>{"every image once"}</option>
+                                <option value="balanced" selected={config.sampling == Sampling::Balanced}>{"balanced (as many per class)"}</option>
                             </select>
                         </label>
                         <label class="check"><input type="checkbox" checked={config.augmentation.is_some()}
