@@ -108,7 +108,8 @@ pub(super) async fn step<H: TrainingHost>(
     let count = batch.len();
     let own = offer_to_peer(run, &batch, shape, host).await?;
     let (images, labels) = batch.part(0..own, shape, &run.train_device);
-    let weights = run.class_weights.as_deref();
+    let class_weights = run.class_weights.clone();
+    let weights = class_weights.as_deref();
     let (mut gradients, loss, correct) = part_gradients(&run.model, images, labels, weights);
     let mut sums = StepSums {
         loss: loss.inner(),
