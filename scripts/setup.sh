@@ -2,6 +2,7 @@
 # Installs what MedClassify's build and tests need, skipping what is already there.
 #   scripts/setup.sh            build tools: wasm32 target, trunk, wasm-bindgen-cli, npm packages (wasm-opt)
 #   scripts/setup.sh --browser  the same plus Debian's chromium and chromedriver (for the tests)
+# Both also make .venv, the Python of the scikit-learn cross-check (requirements-test.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,6 +67,19 @@ if ! [ -x node_modules/.bin/wasm-opt ] || ! [ -d node_modules/playwright-core ] 
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages (package-lock.json)"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+fi
+
+# Python for the scikit-learn cross-check of the metrics (tests/metrics_oracle.rs): a virtual
+# environment with exactly requirements-test.txt (wheels from PyPI, about 15 s). Made again
+# only when it cannot import scikit-learn or the requirements changed since.
+if ! .venv/bin/python -c 'import sklearn' 2>/dev/null || [ requirements-test.txt -nt .venv/.installed ]; then
+  say "making .venv for the scikit-learn check (requirements-test.txt)"
+  if ! python3 -m venv .venv; then
+    say "python3 -m venv failed: on Debian, install python3-venv"
+    exit 1
+  fi
+  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-test.txt
+  touch .venv/.installed
 fi
 
 if [ "$want_browser" = 1 ] && { ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; }; then

@@ -95,6 +95,23 @@ pub mod option {
     }
 }
 
+/// The same for `Vec<f64>`: each element as [`serialize`] writes it (a curve's thresholds
+/// start at `+inf`, which plain serde_json would write as `null` and refuse to read back).
+pub mod vec {
+    use super::*;
+
+    /// Writes each value as a number, or as a string when it is not finite.
+    pub fn serialize<S: Serializer>(values: &[f64], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(values.iter().map(|&v| Float(v)))
+    }
+
+    /// Reads each value as [`super::deserialize`] does.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<f64>, D::Error> {
+        let values: Vec<Float> = Vec::deserialize(deserializer)?;
+        Ok(values.into_iter().map(|Float(v)| v).collect())
+    }
+}
+
 /// A float written the same way, for values inside collections (`Vec<Float>`).
 #[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Default)]
 pub struct Float(pub f64);
@@ -121,25 +138,31 @@ mod tests {
         a: f64,
         #[serde(with = "super::option", default)]
         b: Option<f64>,
+        #[serde(with = "super::vec", default)]
+        c: Vec<f64>,
     }
 
     #[test]
     fn non_finite_values_round_trip_through_json() {
         for a in [1.5, 0.0, -2.25e-9, 1e308, f64::INFINITY, f64::NEG_INFINITY] {
             for b in [None, Some(3.0), Some(f64::NEG_INFINITY)] {
-                let text = serde_json::to_string(&Row { a, b }).unwrap();
+                let c = vec![f64::INFINITY, a, 0.25];
+                let row = Row { a, b, c };
+                let text = serde_json::to_string(&row).unwrap();
                 let back: Row = serde_json::from_str(&text).unwrap();
-                assert_eq!(back, Row { a, b }, "{text}");
+                assert_eq!(back, row, "{text}");
             }
         }
         let text = serde_json::to_string(&Row {
             a: f64::NAN,
             b: Some(f64::NAN),
+            c: vec![f64::NAN, f64::INFINITY, 1.0],
         })
         .unwrap();
-        assert_eq!(text, r#"{"a":"NaN","b":"NaN"}"#);
+        assert_eq!(text, r#"{"a":"NaN","b":"NaN","c":["NaN","Infinity",1.0]}"#);
         let back: Row = serde_json::from_str(&text).unwrap();
-        assert!(back.a.is_nan() && back.b.unwrap().is_nan());
+        assert!(back.a.is_nan() && back.b.unwrap().is_nan() && back.c[0].is_nan());
+        assert_eq!(back.c[1..], [f64::INFINITY, 1.0]);
     }
 
     #[test]

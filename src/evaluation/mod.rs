@@ -1,10 +1,12 @@
-//! Evaluation: scores, accuracy, confusion matrix, per-class metrics, calibration and
-//! explanations.
+//! Evaluation: scores, accuracy, confusion matrix, per-class metrics, calibration,
+//! ROC / precision-recall curves with their confidence intervals, and explanations.
 mod assess;
 mod calibration;
 mod explain;
 mod inference;
+mod intervals;
 mod metrics;
+mod roc;
 
 pub use assess::{Assessment, Prediction, assess, assess_scores};
 pub use calibration::{
@@ -13,4 +15,14 @@ pub use calibration::{
 };
 pub use explain::{ExplainMethod, Heatmap, grad_cam, saliency};
 pub use inference::{INFERENCE_BATCH, Scores, probabilities_of, score_pixels, score_samples};
+pub use intervals::{
+    ClassIntervals, ConfidenceIntervals, DEFAULT_RESAMPLES, Interval, Z_95, accuracy_interval,
+    auc_interval, confidence_intervals, sensitivity_specificity_intervals, stratified_bootstrap,
+    stratified_bootstrap_many, wilson, wilson_interval,
+};
 pub use metrics::{ClassMetrics, Evaluation, argmax};
+pub use roc::{
+    ClassCurves, OperatingPoint, PrecisionRecallCurve, RocCurve, ThresholdMetrics,
+    average_precision, one_vs_rest, operating_point_metrics, precision_recall_curve, roc_auc,
+    roc_curve, youden_threshold,
+};
