@@ -74,9 +74,14 @@ fi
 # only when it cannot import scikit-learn or the requirements changed since.
 if ! .venv/bin/python -c 'import sklearn' 2>/dev/null || [ requirements-test.txt -nt .venv/.installed ]; then
   say "making .venv for the scikit-learn check (requirements-test.txt)"
-  if ! python3 -m venv .venv; then
-    say "python3 -m venv failed: on Debian, install python3-venv"
-    exit 1
+  rm -rf .venv
+  if ! python3 -m venv .venv 2>/dev/null; then
+    # Debian's python3 has no venv module until python3-venv is installed.
+    say "installing Debian's python3-venv"
+    $( [ "$(id -u)" = 0 ] || echo sudo ) apt-get update -qq
+    $( [ "$(id -u)" = 0 ] || echo sudo ) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+    rm -rf .venv
+    python3 -m venv .venv
   fi
   .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-test.txt
   touch .venv/.installed
