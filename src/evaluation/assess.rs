@@ -6,8 +6,9 @@ use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CalibrationSummary, ECE_BINS, Evaluation, Scores, argmax, calibration, fit_temperature,
-    score_samples,
+    CalibrationSummary, ConfidenceIntervals, DEFAULT_RESAMPLES, ECE_BINS, Evaluation,
+    OperatingPoint, Scores, argmax, calibration, confidence_intervals, fit_temperature,
+    one_vs_rest, score_samples,
 };
 use crate::data::{Dataset, Split, Subset};
 use crate::model::Classifier;
@@ -34,6 +35,61 @@ pub struct Assessment {
     pub calibration: CalibrationSummary,
     /// Every test prediction, in sample order.
     pub predictions: Vec<Prediction>,
+    /// 95 % intervals of the accuracy and of each class's sensitivity, specificity and AUC.
+    pub intervals: ConfidenceIntervals,
+    /// Each class's one-vs-rest ROC curve (thinned for drawing) and average precision.
+    pub curves: Vec<ClassRoc>,
+}
+
+/// Seed of the bootstrap resamples: fixed, so an assessment is reproducible.
+pub const INTERVAL_SEED: u64 = 0x4d45_4443_4c53;
+
+/// Points a drawn ROC curve keeps at most.
+pub const ROC_POINTS: usize = 200;
+
+/// A class's one-vs-rest ROC curve as the Evaluate step draws it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassRoc {
+    /// The class (label index).
+    pub class: usize,
+    /// (false-positive rate, true-positive rate), from (0, 0) to (1, 1), at most
+    /// [`ROC_POINTS`] of them (the full curve has one point per distinct score).
+    pub points: Vec<(f64, f64)>,
+    /// Area under the full curve; NaN when the test set lacks the class or all others.
+    #[serde(with = "crate::json_float")]
+    pub auc: f64,
+    /// Average precision (scikit-learn's definition); NaN without positives.
+    #[serde(with = "crate::json_float")]
+    pub average_precision: f64,
+}
+
+/// Every `step`-th point of a curve, with both ends (enough to draw it faithfully at the
+/// sizes the page uses).
+fn thinned(fpr: &[f64], tpr: &[f64], keep: usize) -> Vec<(f64, f64)> {
+    let n = fpr.len();
+    let step = n.div_ceil(keep.max(2)).max(1);
+    let mut points: Vec<(f64, f64)> = (0..n).step_by(step).map(|i| (fpr[i], tpr[i])).collect();
+    if n > 0 && (n - 1) % step != 0 {
+        points.push((fpr[n - 1], tpr[n - 1]));
+    }
+    points
+}
+
+/// Each class's drawn ROC curve, AUC and average precision.
+pub fn roc_curves(probabilities: &[f32], labels: &[usize], k: usize) -> Vec<ClassRoc> {
+    one_vs_rest(probabilities, labels, k)
+        .into_iter()
+        .map(|c| ClassRoc {
+            class: c.class,
+            points: c
+                .roc
+                .as_ref()
+                .map(|r| thinned(&r.fpr, &r.tpr, ROC_POINTS))
+                .unwrap_or_default(),
+            auc: c.auc,
+            average_precision: c.average_precision,
+        })
+        .collect()
 }
 
 impl Assessment {
@@ -100,6 +156,14 @@ pub fn assess_scores(
             }
         })
         .collect();
+    let intervals = confidence_intervals(
+        &probabilities,
+        &test_labels,
+        k,
+        OperatingPoint::Argmax,
+        DEFAULT_RESAMPLES,
+        INTERVAL_SEED,
+    );
     Assessment {
         evaluation,
         calibration: CalibrationSummary {
@@ -108,5 +172,7 @@ pub fn assess_scores(
             after: calibration(&calibrated, k, &test_labels, ECE_BINS),
         },
         predictions,
+        intervals,
+        curves: roc_curves(&probabilities, &test_labels, k),
     }
 }

@@ -8,7 +8,9 @@ mod intervals;
 mod metrics;
 mod roc;
 
-pub use assess::{Assessment, Prediction, assess, assess_scores};
+pub use assess::{
+    Assessment, ClassRoc, INTERVAL_SEED, Prediction, ROC_POINTS, assess, assess_scores, roc_curves,
+};
 pub use calibration::{
     Calibration, CalibrationSummary, ECE_BINS, ReliabilityBin, calibration, fit_temperature,
     softmax_with_temperature,

@@ -77,6 +77,7 @@ pub async fn model_file(
     meta.resume = Some(outcome.resume.clone());
     meta.test = Some(assessment.evaluation.clone());
     meta.calibration = Some(assessment.calibration.clone());
+    meta.intervals = Some(assessment.intervals.clone());
     let weights = encode_weights(&outcome.model, &meta.model).await?;
     Ok(ModelFile { meta, weights })
 }

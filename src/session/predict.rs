@@ -2,8 +2,9 @@
 
 use crate::data::{Dataset, DatasetBuilder, InputShape, prepare_file};
 use crate::evaluation::{
-    Evaluation, ExplainMethod, Heatmap, Scores, argmax, grad_cam, saliency, score_pixels,
-    score_samples,
+    ClassRoc, ConfidenceIntervals, DEFAULT_RESAMPLES, Evaluation, ExplainMethod, Heatmap,
+    INTERVAL_SEED, OperatingPoint, Scores, argmax, confidence_intervals, grad_cam, roc_curves,
+    saliency, score_pixels, score_samples,
 };
 
 use super::CurrentModel;
@@ -110,6 +111,10 @@ pub struct FolderEvaluation {
     pub images: usize,
     /// Images in folders that are not model classes (not scored).
     pub unknown_class: Vec<String>,
+    /// 95 % intervals of the accuracy and of each class's sensitivity, specificity and AUC.
+    pub intervals: ConfidenceIntervals,
+    /// Each class's one-vs-rest ROC curve (thinned), AUC and average precision.
+    pub curves: Vec<ClassRoc>,
 }
 
 /// Scores `current` on every image of `dataset` whose class is one of the model's (mapped by
@@ -146,10 +151,22 @@ pub async fn evaluate_folder(
         classes: classes.len(),
         logits: scores.logits,
     };
-    let evaluation = Evaluation::from_probabilities(classes, &scores.probabilities(1.0), &labels);
+    let probabilities = scores.probabilities(1.0);
+    let evaluation = Evaluation::from_probabilities(classes, &probabilities, &labels);
+    let k = classes.len();
+    let intervals = confidence_intervals(
+        &probabilities,
+        &labels,
+        k,
+        OperatingPoint::Argmax,
+        DEFAULT_RESAMPLES,
+        INTERVAL_SEED,
+    );
     Ok(FolderEvaluation {
         evaluation,
         images: indices.len(),
         unknown_class,
+        intervals,
+        curves: roc_curves(&probabilities, &labels, k),
     })
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 
 use super::{DataSummary, ModelMeta};
-use crate::evaluation::{CalibrationSummary, Evaluation};
+use crate::evaluation::{CalibrationSummary, ConfidenceIntervals, Evaluation, Interval};
 use crate::training::{CallbackEvent, ClassWeighting, Sampling};
 
 /// Intended use, written into every card.
@@ -104,6 +104,9 @@ pub fn model_card_markdown(meta: &ModelMeta) -> String {
     write_training(&mut md, meta);
     if let Some(test) = &meta.test {
         write_test(&mut md, test, &classes);
+    }
+    if let Some(intervals) = &meta.intervals {
+        write_intervals(&mut md, intervals, &classes);
     }
     if let Some(cal) = &meta.calibration {
         write_calibration(&mut md, cal);
@@ -315,6 +318,46 @@ fn write_test(md: &mut String, test: &Evaluation, classes: &[String]) {
     for (name, row) in test.classes.iter().zip(&test.confusion) {
         let cells: Vec<String> = row.iter().map(|c| c.to_string()).collect();
         let _ = writeln!(md, "| {} | {} |", md_text(name), cells.join(" | "));
+    }
+}
+
+/// An estimate with its interval: `0.9920 (0.9890-0.9947)`.
+fn with_interval(interval: &Interval) -> String {
+    format!(
+        "{:.4} ({:.4}-{:.4})",
+        interval.estimate, interval.lo, interval.hi
+    )
+}
+
+/// The 95 % intervals: Wilson's for the proportions (accuracy, sensitivity, specificity: it
+/// stays informative at 0 or 100 %, where a percentile bootstrap collapses to a point), the
+/// stratified bootstrap's for the AUC.
+fn write_intervals(md: &mut String, intervals: &ConfidenceIntervals, classes: &[String]) {
+    let _ = writeln!(md, "\n## Confidence intervals (95 %)\n");
+    let _ = writeln!(
+        md,
+        "Wilson score intervals for proportions; for the AUC a stratified bootstrap of the test set ({} resamples, seed {}).\n",
+        intervals.resamples, intervals.seed
+    );
+    let _ = writeln!(
+        md,
+        "- Accuracy: {} (bootstrap {:.4}-{:.4})\n",
+        with_interval(&intervals.accuracy_wilson),
+        intervals.accuracy.lo,
+        intervals.accuracy.hi
+    );
+    let _ = writeln!(
+        md,
+        "| Class | Sensitivity | Specificity | AUC (one vs rest) |\n|---|---:|---:|---:|"
+    );
+    for (name, c) in classes.iter().zip(&intervals.per_class) {
+        let _ = writeln!(
+            md,
+            "| {name} | {} | {} | {} |",
+            with_interval(&c.sensitivity_wilson),
+            with_interval(&c.specificity_wilson),
+            with_interval(&c.auc)
+        );
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::data::{InputShape, LoadReport, SplitConfig, SplitCounts, validate_class_names};
-use crate::evaluation::{CalibrationSummary, Evaluation};
+use crate::evaluation::{CalibrationSummary, ConfidenceIntervals, Evaluation};
 use crate::model::ModelConfig;
 use crate::training::{CallbackEvent, EpochMetrics, ResumeState, TrainingConfig};
 
@@ -106,6 +106,9 @@ pub struct ModelMeta {
     pub test: Option<Evaluation>,
     /// Test-set calibration.
     pub calibration: Option<CalibrationSummary>,
+    /// 95 % intervals of the test-set numbers (files written before they existed: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intervals: Option<ConfidenceIntervals>,
 }
 
 impl ModelMeta {
@@ -133,6 +136,19 @@ impl ModelMeta {
                 "image_size is {} but the network takes {} pixels",
                 self.input.size(),
                 network.size()
+            ));
+        }
+        if let Some(intervals) = &self.intervals
+            && (intervals.per_class.len() != k
+                || intervals
+                    .per_class
+                    .iter()
+                    .enumerate()
+                    .any(|(i, c)| c.class != i))
+        {
+            return Err(format!(
+                "the confidence intervals are for {} classes, not {k}",
+                intervals.per_class.len()
             ));
         }
         if let Some(test) = &self.test {
@@ -171,6 +187,7 @@ impl ModelMeta {
             resume: None,
             test: None,
             calibration: None,
+            intervals: None,
         }
     }
 }

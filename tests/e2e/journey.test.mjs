@@ -88,6 +88,17 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     await page.locator('[data-testid=confusion-matrix] button.cell:not([disabled])').first().click();
     await page.waitForSelector('[data-testid=cell-gallery] canvas');
     assert.match(await page.textContent('[data-testid=calibration]'), /Expected calibration error/);
+    // Intervals and ROC curves: each class's AUC, checked against the native command below.
+    assert.match(await page.textContent('[data-testid=accuracy-interval]'), /95 % CI \d+\.\d{2}-\d+\.\d{2}%/);
+    const shownAuc = await page.$$eval('[data-testid=intervals] tbody tr', (rows) => rows.map((row) => {
+      const cell = row.querySelector('[data-auc]');
+      return { name: row.dataset.class, auc: Number(cell.dataset.auc), lo: Number(cell.dataset.lo), hi: Number(cell.dataset.hi) };
+    }));
+    assert.equal(shownAuc.length, 6);
+    for (const { name, auc, lo, hi } of shownAuc) {
+      assert.ok(lo <= auc && auc <= hi && hi <= 1, `${name}: AUC ${auc} in ${lo}-${hi}`);
+    }
+    await page.waitForSelector('[data-testid=roc-chart] svg');
     await shot(page, 'journey-05-evaluate');
     await assertAccessible(page, 'evaluate step');
 
@@ -136,6 +147,13 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     const shown = Number(shownAccuracy.replace('%', '')) / 100;
     assert.ok(Math.abs(shown - scored.evaluation.accuracy) <= 1 / testRows.length + 1e-4,
       `page ${shown}, native ${scored.evaluation.accuracy} on ${testRows.length} test images`);
+    // Each class's AUC: the page's (WebGPU) against the native command's (CPU, itself checked
+    // against scikit-learn in tests/metrics_oracle.rs), by class name.
+    for (const { name, auc } of shownAuc) {
+      const index = scored.evaluation.classes.indexOf(name);
+      const native = scored.intervals.per_class[index].auc.estimate;
+      assert.ok(Math.abs(auc - native) <= 0.02, `${name}: page AUC ${auc}, native ${native}`);
+    }
 
     // 6. Reload: the model and its history come back from IndexedDB.
     await page.reload();

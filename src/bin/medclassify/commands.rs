@@ -145,27 +145,34 @@ pub fn evaluate(model_path: &Path, dir: &Path, backend: &str, json: bool) -> Res
             "skipped": report.skipped,
             "unknown_class": scored.unknown_class,
             "evaluation": evaluation,
+            "intervals": scored.intervals,
+            "curves": scored.curves,
         }));
         return Ok(());
     }
+    let ci = &scored.intervals.accuracy_wilson;
     println!(
-        "accuracy {:.2}% ({} / {})",
+        "accuracy {:.2}% ({} / {}; 95% CI {:.2}-{:.2}%, Wilson)",
         evaluation.accuracy * 100.0,
         evaluation.correct,
-        evaluation.total
+        evaluation.total,
+        ci.lo * 100.0,
+        ci.hi * 100.0
     );
     println!(
-        "{:<16} {:>9} {:>7} {:>7} {:>8}",
-        "class", "precision", "recall", "f1", "support"
+        "{:<16} {:>9} {:>7} {:>7} {:>8} {:>7} {:>15}",
+        "class", "precision", "recall", "f1", "support", "AUC", "AUC 95% CI"
     );
-    for m in &evaluation.per_class {
+    for (m, c) in evaluation.per_class.iter().zip(&scored.intervals.per_class) {
         println!(
-            "{:<16} {:>9.4} {:>7.4} {:>7.4} {:>8}",
+            "{:<16} {:>9.4} {:>7.4} {:>7.4} {:>8} {:>7.4} {:>15}",
             terminal_safe(&m.class),
             m.precision,
             m.recall,
             m.f1,
-            m.support
+            m.support,
+            c.auc.estimate,
+            format!("{:.4}-{:.4}", c.auc.lo, c.auc.hi)
         );
     }
     if !report.skipped.is_empty() {

@@ -213,13 +213,18 @@ pub fn train_command(args: &TrainArgs) -> Result<(), String> {
             "callback_events": meta.callback_events,
             "test": evaluation,
             "calibration": assessment.calibration,
+            "intervals": assessment.intervals,
+            "curves": assessment.curves,
             "test_per_epoch": host.results.iter().map(|(e, a)| serde_json::json!({ "epoch": e, "test_accuracy": a })).collect::<Vec<_>>(),
             "seconds_to_99_percent_test_accuracy": seconds_to(&meta.history, &host.results, 0.99),
         }));
     } else {
+        let ci = &assessment.intervals.accuracy_wilson;
         eprintln!(
-            "test accuracy {:.2}% ({} / {}), ECE {:.4} (after temperature {:.2}: {:.4}); model written to {} ({:.1} s of training)",
+            "test accuracy {:.2}% (95% CI {:.2}-{:.2}%; {} / {}), ECE {:.4} (after temperature {:.2}: {:.4}); model written to {} ({:.1} s of training)",
             evaluation.accuracy * 100.0,
+            ci.lo * 100.0,
+            ci.hi * 100.0,
             evaluation.correct,
             evaluation.total,
             assessment.calibration.before.ece,

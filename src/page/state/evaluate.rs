@@ -50,7 +50,10 @@ pub fn cell_of(purpose: &str) -> Option<(usize, usize)> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::evaluation::{CalibrationSummary, ECE_BINS, Evaluation, calibration};
+    use crate::evaluation::{
+        CalibrationSummary, ECE_BINS, Evaluation, OperatingPoint, calibration,
+        confidence_intervals, roc_curves,
+    };
 
     /// A two-class assessment of two test images, one of them wrong.
     pub(crate) fn assessment() -> Assessment {
@@ -66,6 +69,15 @@ pub(crate) mod tests {
                 after: calibrated,
             },
             predictions: Vec::new(),
+            intervals: confidence_intervals(
+                &probabilities,
+                &labels,
+                2,
+                OperatingPoint::Argmax,
+                50,
+                1,
+            ),
+            curves: roc_curves(&probabilities, &labels, 2),
         }
     }
 

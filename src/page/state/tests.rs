@@ -87,6 +87,7 @@ fn meta() -> ModelMeta {
         resume: None,
         test: None,
         calibration: None,
+        intervals: None,
     }
 }
 

@@ -4,7 +4,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use yew::prelude::*;
 
-use crate::evaluation::Calibration;
+use crate::evaluation::{Calibration, ClassRoc};
 use crate::training::{CallbackEvent, EpochMetrics};
 use crate::web::platform::download;
 use crate::web::state::BatchPoint;
@@ -294,6 +294,48 @@ pub fn reliability_svg(before: &Calibration, after: &Calibration) -> String {
                 true,
             );
             legend(chart, SeriesLabelPosition::UpperLeft);
+        },
+    )
+}
+
+/// Colours of one-vs-rest curves, one per class (cycled beyond ten classes).
+const CLASS_COLORS: [RGBColor; 10] = [
+    RGBColor(37, 99, 235),
+    RGBColor(220, 38, 38),
+    RGBColor(22, 163, 74),
+    RGBColor(217, 119, 6),
+    RGBColor(147, 51, 234),
+    RGBColor(8, 145, 178),
+    RGBColor(219, 39, 119),
+    RGBColor(101, 163, 13),
+    RGBColor(71, 85, 105),
+    RGBColor(180, 83, 9),
+];
+
+/// One-vs-rest ROC curves of every class on the test set, with their AUCs.
+pub fn roc_svg(curves: &[ClassRoc], classes: &[String]) -> String {
+    render(
+        "ROC curves, one class vs the rest (test set)",
+        0.0..1.0,
+        0.0..1.0,
+        "false-positive rate (1 - specificity)",
+        "sensitivity",
+        &|v| format!("{v:.1}"),
+        |chart| {
+            line(
+                chart,
+                vec![(0.0, 0.0), (1.0, 1.0)],
+                RGBColor(100, 116, 139),
+                1,
+                "chance",
+                false,
+            );
+            for (curve, color) in curves.iter().zip(CLASS_COLORS.iter().cycle()) {
+                let name = classes.get(curve.class).map_or("?", String::as_str);
+                let label = format!("{name} (AUC {:.3})", curve.auc);
+                line(chart, curve.points.clone(), *color, 2, &label, false);
+            }
+            legend(chart, SeriesLabelPosition::LowerRight);
         },
     )
 }

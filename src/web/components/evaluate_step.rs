@@ -2,8 +2,8 @@
 
 use yew::prelude::*;
 
-use super::{Chart, ExplanationPanel, Thumbnail, percent, reliability_svg, use_app};
-use crate::evaluation::{Evaluation, ExplainMethod};
+use super::{Chart, ExplanationPanel, Thumbnail, percent, reliability_svg, roc_svg, use_app};
+use crate::evaluation::{ClassRoc, ConfidenceIntervals, Evaluation, ExplainMethod, Interval};
 use crate::storage::{ModelCard, model_card_markdown};
 use crate::web::platform::download;
 use crate::web::protocol::ExplainTarget;
@@ -82,6 +82,45 @@ fn per_class(evaluation: &Evaluation) -> Html {
     }
 }
 
+/// `0.9920 (0.9890-0.9947)`.
+fn with_interval(interval: &Interval) -> String {
+    format!(
+        "{:.4} ({:.4}-{:.4})",
+        interval.estimate, interval.lo, interval.hi
+    )
+}
+
+/// Each class's sensitivity and specificity (Wilson intervals) and one-vs-rest AUC (stratified
+/// bootstrap), with the average precision when the curves are at hand.
+fn intervals_table(
+    intervals: &ConfidenceIntervals,
+    classes: &[String],
+    curves: Option<&[ClassRoc]>,
+) -> Html {
+    let ap = |class: usize| {
+        curves
+            .and_then(|c| c.iter().find(|c| c.class == class))
+            .map_or("-".to_string(), |c| format!("{:.4}", c.average_precision))
+    };
+    html! {
+        <table class="metrics" data-testid="intervals" tabindex="0">
+            <caption>{ format!("95 % confidence intervals (Wilson for proportions; AUC: stratified bootstrap, {} resamples)", intervals.resamples) }</caption>
+            <thead><tr><th scope="col">{"Class"}</th><th scope="col">{"Sensitivity"}</th><th scope="col">{"Specificity"}</th><th scope="col">{"AUC"}</th><th scope="col">{"Average precision"}</th></tr></thead>
+            <tbody>
+                for c in intervals.per_class.iter() {
+                    <tr data-class={classes.get(c.class).cloned().unwrap_or_default()}>
+                        <th scope="row">{ classes.get(c.class).cloned().unwrap_or_default() }</th>
+                        <td>{ with_interval(&c.sensitivity_wilson) }</td>
+                        <td>{ with_interval(&c.specificity_wilson) }</td>
+                        <td data-auc={c.auc.estimate.to_string()} data-lo={c.auc.lo.to_string()} data-hi={c.auc.hi.to_string()}>{ with_interval(&c.auc) }</td>
+                        <td>{ ap(c.class) }</td>
+                    </tr>
+                }
+            </tbody>
+        </table>
+    }
+}
+
 /// The Evaluate step.
 #[component]
 pub fn EvaluateStep() -> Html {
@@ -99,6 +138,11 @@ pub fn EvaluateStep() -> Html {
         .as_ref()
         .map_or(state.data.shape, |m| m.meta.shape())
         .size();
+    let intervals = live
+        .as_ref()
+        .map(|a| a.intervals.clone())
+        .or_else(|| model.as_ref().and_then(|m| m.meta.intervals.clone()));
+    let curves = live.as_ref().map(|a| a.curves.clone());
 
     let card_md = {
         let app = app.clone();
@@ -136,6 +180,9 @@ pub fn EvaluateStep() -> Html {
         <section class="step" aria-labelledby="eval-title">
             <h2 id="eval-title">{"Evaluate on the test set"}</h2>
             <p class="big-metric">{"Test accuracy "}<strong data-testid="test-accuracy">{ percent(evaluation.accuracy) }</strong>
+                if let Some(i) = &intervals {
+                    <span data-testid="accuracy-interval">{ format!(" (95 % CI {:.2}-{:.2}%)", i.accuracy_wilson.lo * 100.0, i.accuracy_wilson.hi * 100.0) }</span>
+                }
                 <span class="muted">{ format!(" ({} of {} test images; mean loss {:.4})", evaluation.correct, evaluation.total, evaluation.loss) }</span></p>
             if live.is_none() {
                 <p class="muted">{"These are the scores recorded in the model file; load the data and train to inspect individual images."}</p>
@@ -160,6 +207,12 @@ pub fn EvaluateStep() -> Html {
                         }
                     </div>
                 </div>
+            }
+            if let Some(intervals) = &intervals {
+                { intervals_table(intervals, &evaluation.classes, curves.as_deref()) }
+            }
+            if let Some(curves) = &curves {
+                <Chart svg={AttrValue::from(roc_svg(curves, &evaluation.classes))} name="roc" label="ROC curves, one class against the rest, on the test set" testid="roc-chart" />
             }
             if let Some(cal) = calibration {
                 <h3>{"Calibration"}</h3>

@@ -12,7 +12,7 @@ mod thumbnail;
 mod train_step;
 
 pub use about::About;
-pub use charts::{Chart, accuracy_svg, learning_rate_svg, loss_svg, reliability_svg};
+pub use charts::{Chart, accuracy_svg, learning_rate_svg, loss_svg, reliability_svg, roc_svg};
 pub use data_step::DataStep;
 pub use evaluate_step::EvaluateStep;
 pub use explanation::ExplanationPanel;
