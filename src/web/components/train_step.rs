@@ -90,39 +90,29 @@ pub fn TrainStep() -> Html {
         Monitor::parse(&input.value()).ok_or_else(|| format!("unknown metric {:?}", input.value()))
     }
 
-    let on_preset = {
+    // A select that sets one training setting from its value.
+    let choose = |apply: fn(&mut TrainingConfig, &str)| {
         let app = app.clone();
         Callback::from(move |event: Event| {
             let select: web_sys::HtmlSelectElement = event.target_unchecked_into();
             let mut config = app.state.train.train_config.clone();
-            config.preset = Preset::parse(&select.value()).unwrap_or(Preset::Seed);
+            apply(&mut config, &select.value());
             app.dispatch(Action::SetTrainConfig(config));
         })
     };
-    let on_weighting = {
-        let app = app.clone();
-        Callback::from(move |event: Event| {
-            let select: web_sys::HtmlSelectElement = event.target_unchecked_into();
-            let mut config = app.state.train.train_config.clone();
-            config.class_weighting = match select.value().as_str() {
-                "balanced" => ClassWeighting::Balanced,
-                _ => ClassWeighting::None,
-            };
-            app.dispatch(Action::SetTrainConfig(config));
-        })
-    };
-    let on_sampling = {
-        let app = app.clone();
-        Callback::from(move |event: Event| {
-            let select: web_sys::HtmlSelectElement = event.target_unchecked_into();
-            let mut config = app.state.train.train_config.clone();
-            config.sampling = match select.value().as_str() {
-                "balanced" => Sampling::Balanced,
-                _ => Sampling::Shuffle,
-            };
-            app.dispatch(Action::SetTrainConfig(config));
-        })
-    };
+    let on_preset = choose(|c, v| c.preset = Preset::parse(v).unwrap_or(Preset::Seed));
+    let on_weighting = choose(|c, v| {
+        c.class_weighting = match v {
+            "balanced" => ClassWeighting::Balanced,
+            _ => ClassWeighting::None,
+        }
+    });
+    let on_sampling = choose(|c, v| {
+        c.sampling = match v {
+            "balanced" => Sampling::Balanced,
+            _ => Sampling::Shuffle,
+        }
+    });
     let on_backend = {
         let app = app.clone();
         Callback::from(move |event: Event| {
