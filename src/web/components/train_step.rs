@@ -90,6 +90,14 @@ pub fn TrainStep() -> Html {
         Monitor::parse(&input.value()).ok_or_else(|| format!("unknown metric {:?}", input.value()))
     }
 
+    // The per-epoch charts change once an epoch, not with every batch report: drawn again only
+    // then (a batch redraws the loss chart alone; each chart costs milliseconds of the main
+    // thread to draw and lay out).
+    let accuracy_chart = use_memo(state.train.epochs.clone(), |epochs| accuracy_svg(epochs));
+    let learning_rate_chart = use_memo(
+        (state.train.epochs.clone(), state.train.callback_log.clone()),
+        |(epochs, events)| learning_rate_svg(epochs, events),
+    );
     // A select that sets one training setting from its value.
     let choose = |apply: fn(&mut TrainingConfig, &str)| {
         let app = app.clone();
@@ -306,8 +314,8 @@ pub fn TrainStep() -> Html {
 
             <div class="charts" data-testid="charts">
                 <Chart svg={AttrValue::from(loss_svg(&state.train.epochs, &state.train.batches))} name="loss" label="Loss per epoch and smoothed batch loss" testid={AttrValue::from("loss-chart")} />
-                <Chart svg={AttrValue::from(accuracy_svg(&state.train.epochs))} name="accuracy" label="Accuracy and validation accuracy per epoch" testid={AttrValue::from("accuracy-chart")} />
-                <Chart svg={AttrValue::from(learning_rate_svg(&state.train.epochs, &state.train.callback_log))} name="learning-rate" label="Learning rate per epoch with ReduceLROnPlateau cuts" />
+                <Chart svg={AttrValue::from((*accuracy_chart).clone())} name="accuracy" label="Accuracy and validation accuracy per epoch" testid={AttrValue::from("accuracy-chart")} />
+                <Chart svg={AttrValue::from((*learning_rate_chart).clone())} name="learning-rate" label="Learning rate per epoch with ReduceLROnPlateau cuts" />
             </div>
             <div class="history-actions">
                 <button type="button" class="link" onclick={on_history} disabled={state.train.epochs.is_empty()}>{"Download history (CSV)"}</button>
