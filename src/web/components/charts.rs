@@ -230,7 +230,8 @@ pub fn learning_rate_svg(epochs: &[EpochMetrics], events: &[CallbackEvent]) -> S
     }
     render(
         "Learning rate",
-        0.0..epochs_range(epochs, &[]) + 1.0,
+        // Epoch e's rate spans [e - 1, e]: the axis ends with the last epoch.
+        0.0..epochs_range(epochs, &[]),
         0.0..y_max,
         "epoch",
         "",

@@ -211,15 +211,20 @@ pub fn EvaluateStep() -> Html {
             if let Some(intervals) = &intervals {
                 { intervals_table(intervals, &evaluation.classes, curves.as_deref()) }
             }
-            if let Some(curves) = &curves {
-                <Chart svg={AttrValue::from(roc_svg(curves, &evaluation.classes))} name="roc" label="ROC curves, one class against the rest, on the test set" testid="roc-chart" />
-            }
-            if let Some(cal) = calibration {
+            if let Some(cal) = &calibration {
                 <h3>{"Calibration"}</h3>
                 <p data-testid="calibration">{ format!("Expected calibration error (15 bins): {:.4}. Temperature scaling fitted on the validation set: T = {:.3}, ECE after: {:.4}.",
                     cal.before.ece, cal.temperature, cal.after.ece) }</p>
-                <Chart svg={AttrValue::from(reliability_svg(&cal.before, &cal.after))} name="reliability" label="Reliability diagram before and after temperature scaling" />
             }
+            // The same grid as the training charts, so every chart is drawn at one scale.
+            <div class="charts">
+                if let Some(curves) = &curves {
+                    <Chart svg={AttrValue::from(roc_svg(curves, &evaluation.classes))} name="roc" label="ROC curves, one class against the rest, on the test set" testid="roc-chart" />
+                }
+                if let Some(cal) = &calibration {
+                    <Chart svg={AttrValue::from(reliability_svg(&cal.before, &cal.after))} name="reliability" label="Reliability diagram before and after temperature scaling" />
+                }
+            </div>
             if live.is_some() {
                 <h3>{ format!("Misclassified test images ({})", state.evaluate.misclassified.len()) }</h3>
                 if state.evaluate.misclassified.is_empty() { <p class="muted">{"None: every test image was classified correctly."}</p> }
