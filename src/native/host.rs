@@ -67,7 +67,7 @@ impl TerminalHost {
             return;
         }
         let bar = self.bar.get_or_insert_with(|| {
-            ProgressBar::new(0).with_style(
+            ProgressBar::new(batches as u64).with_style(
                 ProgressStyle::with_template("epoch {prefix} {bar:40} {pos}/{len} batches {msg}")
                     .expect("a valid template")
                     .progress_chars("=> "),

@@ -23,10 +23,18 @@ pub fn bar(quiet: bool, total: u64, template: &str) -> ProgressBar {
 
 /// Runs a load with a bar that follows its files.
 pub fn loading<T>(quiet: bool, load: impl FnOnce(&(dyn Fn(usize, usize) + Sync)) -> T) -> T {
+    // The length is known at the first report (after the folder is listed).
     let bar = bar(quiet, 0, "loading {bar:40} {pos}/{len} files ({elapsed})");
+    bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    let shown = std::sync::Once::new();
     let tick = |done: usize, total: usize| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
+        shown.call_once(|| {
+            if !quiet && std::io::stderr().is_terminal() {
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+            }
+        });
     };
     let result = load(&tick);
     bar.finish_and_clear();
