@@ -32,6 +32,9 @@ pub struct Dataset {
     pub samples: Vec<Sample>,
     /// All pixels, image after image, in the order they were decoded.
     pub pixels: Vec<u8>,
+    /// Each sample's subset when the data came split (a MedMNIST `.npz`); the split then
+    /// keeps it instead of drawing one.
+    pub file_split: Option<Vec<super::Subset>>,
 }
 
 impl LoadReport {
@@ -274,6 +277,7 @@ impl DatasetBuilder {
             classes,
             samples,
             pixels: self.pixels,
+            file_split: None,
         };
         let report = LoadReport::of(&dataset, self.files_seen, self.skipped);
         (dataset, report)

@@ -135,6 +135,7 @@ pub fn read_dataset(bytes: &[u8]) -> Result<(Dataset, Vec<String>), String> {
             classes: header.classes,
             samples,
             pixels: pixels.to_vec(),
+            file_split: None,
         },
         splits,
     ))

@@ -18,6 +18,7 @@ mod decode;
 mod duplicates;
 mod inspection;
 mod manifest;
+mod npz;
 mod path;
 mod report;
 mod shape;
@@ -34,6 +35,7 @@ pub use decode::{
 pub use duplicates::{DuplicateGroup, find_duplicates};
 pub use inspection::Inspection;
 pub use manifest::{Manifest, ManifestRow, csv_field, csv_table};
+pub use npz::{MAX_ARRAY_BYTES, NpzData, is_zip, read_npz};
 pub use path::{classify_path, is_hidden_name};
 pub use report::{ClassCount, IMBALANCE_RATIO, LoadReport, SkipReason, SkippedFile};
 pub use shape::InputShape;

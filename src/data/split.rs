@@ -47,6 +47,10 @@ pub struct SplitConfig {
     pub seed: u64,
     /// Keep only the first file (by path) of each duplicate group.
     pub drop_duplicates: bool,
+    /// The split is the data's own (a MedMNIST file's train / val / test arrays); the
+    /// fractions and the seed were not used.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_file: bool,
 }
 
 impl Default for SplitConfig {
@@ -57,6 +61,7 @@ impl Default for SplitConfig {
             test: 0.15,
             seed: 42,
             drop_duplicates: false,
+            from_file: false,
         }
     }
 }
@@ -125,6 +130,39 @@ pub struct Split {
 }
 
 impl Split {
+    /// The split the data came with: `assignment` gives each sample's subset.
+    pub fn from_assignment(
+        dataset: &Dataset,
+        assignment: Vec<Subset>,
+        config: &SplitConfig,
+    ) -> Self {
+        let mut counts: Vec<SplitCounts> = dataset
+            .classes
+            .iter()
+            .map(|class| SplitCounts {
+                class: class.clone(),
+                ..Default::default()
+            })
+            .collect();
+        for (sample, subset) in dataset.samples.iter().zip(&assignment) {
+            let row = &mut counts[sample.label];
+            match subset {
+                Subset::Train => row.train += 1,
+                Subset::Validation => row.validation += 1,
+                Subset::Test => row.test += 1,
+                Subset::Dropped => row.dropped += 1,
+            }
+        }
+        Self {
+            config: SplitConfig {
+                from_file: true,
+                ..config.clone()
+            },
+            assignment,
+            counts,
+        }
+    }
+
     /// Sample indices in `subset`, in path order.
     pub fn indices(&self, subset: Subset) -> Vec<usize> {
         self.assignment
@@ -153,6 +191,11 @@ fn fnv1a(text: &str) -> u64 {
 /// training. Groups are put in a canonical order (by content hash) before the seeded shuffle,
 /// so the result does not depend on the order in which files were listed.
 pub fn split_dataset(dataset: &Dataset, config: &SplitConfig) -> Result<Split, SplitError> {
+    if let Some(assignment) = &dataset.file_split
+        && assignment.len() == dataset.len()
+    {
+        return Ok(Split::from_assignment(dataset, assignment.clone(), config));
+    }
     let fractions = [config.train, config.validation, config.test];
     if fractions.iter().any(|f| !f.is_finite() || *f <= 0.0) {
         return Err(SplitError::InvalidFractions {

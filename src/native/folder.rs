@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use super::files::{read_bounded, special_kind};
 use crate::data::{
-    DATASET_MAGIC, Dataset, DatasetBuilder, InputShape, LoadReport, prepare_file, read_dataset,
+    DATASET_MAGIC, Dataset, DatasetBuilder, InputShape, LoadReport, is_zip, prepare_file,
+    read_dataset, read_npz,
 };
 
 /// A folder's identity, so that a folder reached twice (through a link) is read once:
@@ -211,6 +212,25 @@ pub fn load_folder_with_progress(
     Ok(builder.finish())
 }
 
+/// A MedMNIST `.npz` at `path`, its labels named by `<stem>.classes.txt` beside it (one name
+/// per line, label 0 first) when there is one.
+fn load_npz(path: &Path, bytes: &[u8], shape: InputShape) -> Result<(Dataset, LoadReport), String> {
+    let sidecar = path.with_extension("classes.txt");
+    let names = match std::fs::read_to_string(&sidecar) {
+        Ok(text) => Some(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect::<Vec<_>>(),
+        ),
+        Err(_) => None,
+    };
+    let data =
+        read_npz(bytes, shape, names.as_deref()).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((data.dataset, data.report))
+}
+
 /// The largest `.mcdata` file read (the full MedNIST at 128 px is about 1 GB).
 const MAX_DATA_FILE_BYTES: usize = 4 * 1024 * 1024 * 1024;
 
@@ -225,9 +245,12 @@ pub fn load_source(
     if path.is_file() {
         let bytes = read_bounded(path, MAX_DATA_FILE_BYTES)
             .map_err(|e| format!("{}: {e}", path.display()))?;
+        if is_zip(&bytes) {
+            return load_npz(path, &bytes, shape);
+        }
         if !bytes.starts_with(DATASET_MAGIC) {
             return Err(format!(
-                "{} is neither a folder nor a MedClassify data set file (.mcdata)",
+                "{} is neither a folder, a MedClassify data set file (.mcdata) nor a MedMNIST file (.npz)",
                 path.display()
             ));
         }

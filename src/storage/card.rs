@@ -175,14 +175,21 @@ fn write_data(md: &mut String, data: &DataSummary) {
             " (each group kept in one subset)"
         }
     );
-    let _ = writeln!(
-        md,
-        "- Split: train {:.0}% / validation {:.0}% / test {:.0}%, seed {}, stratified by class, duplicate-aware",
-        data.split.train * 100.0,
-        data.split.validation * 100.0,
-        data.split.test * 100.0,
-        data.split.seed
-    );
+    if data.split.from_file {
+        let _ = writeln!(
+            md,
+            "- Split: as given in the data file (its train, validation and test arrays)"
+        );
+    } else {
+        let _ = writeln!(
+            md,
+            "- Split: train {:.0}% / validation {:.0}% / test {:.0}%, seed {}, stratified by class, duplicate-aware",
+            data.split.train * 100.0,
+            data.split.validation * 100.0,
+            data.split.test * 100.0,
+            data.split.seed
+        );
+    }
     let _ = writeln!(
         md,
         "- Split manifest SHA-256: {}\n",

@@ -260,3 +260,24 @@ pub fn train_on(
         weights_from_epoch: outcome.weights_from_epoch,
     })
 }
+
+/// The PneumoniaMNIST variant in `../shared/data`; `None` only when
+/// `MEDCLASSIFY_WITHOUT_FULL_DATA=1` says the shared data is knowingly absent.
+pub fn pneumonia_npz() -> Option<PathBuf> {
+    let candidates = [
+        repo().join("../shared/data/pneumoniamnist-variant.npz"),
+        PathBuf::from("/work/shared/data/pneumoniamnist-variant.npz"),
+    ];
+    if let Some(found) = candidates.iter().find(|p| p.exists()) {
+        return Some(found.clone());
+    }
+    if std::env::var("MEDCLASSIFY_WITHOUT_FULL_DATA").as_deref() == Ok("1") {
+        eprintln!(
+            "NOTE: the PneumoniaMNIST file is not here; MEDCLASSIFY_WITHOUT_FULL_DATA=1, so its check is not run"
+        );
+        return None;
+    }
+    panic!(
+        "the PneumoniaMNIST file is missing ({candidates:?}); set MEDCLASSIFY_WITHOUT_FULL_DATA=1 to run without it"
+    );
+}

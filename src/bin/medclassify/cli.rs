@@ -169,6 +169,7 @@ fn split_config(fractions: &str, seed: u64, drop_duplicates: bool) -> Result<Spl
         test,
         seed,
         drop_duplicates,
+        from_file: false,
     })
 }
 

@@ -94,6 +94,9 @@ pub fn inspect(
     match &inspection.split_error {
         Some(error) => println!("split: {error}"),
         None => {
+            if loaded.split().is_ok_and(|s| s.config.from_file) {
+                println!("split: as given in the file (its train, validation and test arrays)");
+            }
             println!(
                 "{:<16} {:>7} {:>10} {:>6}",
                 "class", "train", "validation", "test"

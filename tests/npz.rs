@@ -1,0 +1,217 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! MedMNIST `.npz` files: the real PneumoniaMNIST variant from ../shared (counts against its
+//! README and its arrays read by NumPy), and crafted files that must be refused with the
+//! array and the reason named, never a panic or an unbounded allocation.
+
+mod common;
+
+use std::io::Write;
+
+use medclassify::data::{InputShape, SplitConfig, Subset, read_npz, split_dataset};
+
+/// A `.npy` file of `descr` with `shape` and `data`.
+fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+/// A zip (deflated) of `entries`.
+fn npz(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    for (name, data) in entries {
+        zip.start_file(format!("{name}.npy"), options).unwrap();
+        zip.write_all(data).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// A valid small MedMNIST-like file: `n` images of 28x28 per subset, labels alternating.
+fn small(n: usize) -> Vec<(&'static str, Vec<u8>)> {
+    let mut entries = Vec::new();
+    for prefix in ["train", "val", "test"] {
+        let images: Vec<u8> = (0..n * 28 * 28)
+            .map(|i| (i * 7 % 251) as u8 ^ prefix.len() as u8)
+            .collect();
+        let labels: Vec<u8> = (0..n as i64).flat_map(|i| (i % 2).to_le_bytes()).collect();
+        entries.push((
+            leak(format!("{prefix}_images")),
+            npy("|u1", &[n, 28, 28], &images),
+        ));
+        entries.push((
+            leak(format!("{prefix}_labels")),
+            npy("<i8", &[n, 1], &labels),
+        ));
+    }
+    entries
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+fn refused(entries: &[(&str, Vec<u8>)], expected: &str) {
+    let bytes = npz(entries);
+    match read_npz(&bytes, InputShape::square(28), None) {
+        Ok(_) => panic!("accepted; expected a refusal saying {expected:?}"),
+        Err(error) => assert!(
+            error.contains(expected),
+            "{error:?} should say {expected:?}"
+        ),
+    }
+}
+
+#[test]
+fn a_small_file_loads_with_its_own_split() {
+    let data = read_npz(&npz(&small(6)), InputShape::square(28), None).unwrap();
+    assert_eq!(data.dataset.len(), 18);
+    assert_eq!(data.dataset.classes, ["class 0", "class 1"]);
+    let split = split_dataset(&data.dataset, &SplitConfig::default()).unwrap();
+    assert!(split.config.from_file);
+    assert_eq!(
+        (
+            split.total(Subset::Train),
+            split.total(Subset::Validation),
+            split.total(Subset::Test)
+        ),
+        (6, 6, 6)
+    );
+    let names = ["normal".to_string(), "pneumonia".to_string()];
+    let named = read_npz(&npz(&small(6)), InputShape::square(28), Some(&names)).unwrap();
+    assert_eq!(named.dataset.classes, names);
+}
+
+#[test]
+fn crafted_files_are_refused_with_the_array_and_the_reason() {
+    let mut missing = small(4);
+    missing.retain(|(name, _)| *name != "test_labels");
+    refused(&missing, "no test_labels array");
+
+    let mut colour = small(4);
+    colour[0].1 = npy("|u1", &[4, 28, 28, 3], &vec![0; 4 * 28 * 28 * 3]);
+    refused(
+        &colour,
+        "train_images: colour (RGB) images are not supported yet",
+    );
+
+    let mut floats = small(4);
+    floats[0].1 = npy("<f4", &[4, 28, 28], &vec![0; 4 * 28 * 28 * 4]);
+    refused(&floats, "train_images: dtype <f4 is not supported");
+
+    let mut short = small(4);
+    let cut = short[0].1.len() - 10;
+    short[0].1.truncate(cut);
+    refused(&short, "train_images: holds");
+
+    let mut mismatched = small(4);
+    mismatched[1].1 = npy("<i8", &[3, 1], &[0; 24]);
+    refused(
+        &mismatched,
+        "train_labels: shape [3, 1] does not match 4 images",
+    );
+
+    let mut multi = small(4);
+    multi[1].1 = npy("<i8", &[4, 14], &vec![0; 4 * 14 * 8]);
+    refused(&multi, "multi-label files are not supported");
+
+    let mut negative = small(4);
+    negative[1].1 = npy("<i8", &[4, 1], &(-1i64).to_le_bytes().repeat(4));
+    refused(&negative, "train_labels: label out of range");
+
+    let mut wrong_size = small(4);
+    wrong_size[0].1 = npy("|u1", &[4, 32, 32], &vec![0; 4 * 32 * 32]);
+    refused(&wrong_size, "load it at 32 px");
+
+    // Not a zip at all, and a zip cut in the middle.
+    let whole = npz(&small(4));
+    for bytes in [
+        b"PK\x03\x04 not really".to_vec(),
+        whole[..whole.len() / 2].to_vec(),
+    ] {
+        let error = read_npz(&bytes, InputShape::square(28), None)
+            .err()
+            .expect("refused");
+        assert!(!error.is_empty());
+    }
+}
+
+#[test]
+fn a_zip_bomb_is_refused_before_it_is_inflated() {
+    // 64 MB of zeros deflate about a thousandfold: over the ratio any image array has.
+    let mut bomb = small(2);
+    bomb.push(("padding", vec![0u8; 64 << 20]));
+    let bytes = npz(&bomb);
+    assert!(
+        bytes.len() < 1 << 20,
+        "the bomb is small on disk: {}",
+        bytes.len()
+    );
+    let error = read_npz(&bytes, InputShape::square(28), None)
+        .err()
+        .expect("refused");
+    assert!(
+        error.contains("padding") && error.contains("zip bomb"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_pneumonia_file_loads_with_the_counts_of_its_arrays() {
+    let Some(path) = common::pneumonia_npz() else {
+        return;
+    };
+    let bytes = std::fs::read(&path).unwrap();
+    let data = read_npz(&bytes, InputShape::square(28), None).unwrap();
+    let split = split_dataset(&data.dataset, &SplitConfig::default()).unwrap();
+    // The counts of ../shared/data/README.md (an independent account of the arrays).
+    let counts: Vec<(usize, usize, usize)> = split
+        .counts
+        .iter()
+        .map(|c| (c.train, c.validation, c.test))
+        .collect();
+    assert_eq!(counts, [(388, 135, 234), (3494, 389, 390)]);
+    assert_eq!(data.report.files_seen, 5030);
+    // The first test image, pixel for pixel, as NumPy reads it (when the project's Python is
+    // here; CI always has it).
+    let python = std::env::var("MEDCLASSIFY_PYTHON").unwrap_or_else(|_| {
+        common::repo()
+            .join(".venv/bin/python")
+            .display()
+            .to_string()
+    });
+    let script = "import numpy, sys; d = numpy.load(sys.argv[1]); sys.stdout.buffer.write(d['test_images'][0].tobytes() + bytes([int(d['test_labels'][0][0])]))";
+    match std::process::Command::new(&python)
+        .args(["-c", script])
+        .arg(&path)
+        .output()
+    {
+        Ok(out) if out.status.success() => {
+            let (pixels, label) = out.stdout.split_at(28 * 28);
+            let first = split.indices(Subset::Test)[0];
+            assert_eq!(data.dataset.samples[first].path, "test/000000");
+            assert_eq!(data.dataset.image(first), pixels);
+            assert_eq!(data.dataset.samples[first].label, label[0] as usize);
+        }
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("{python} with NumPy is needed in CI")
+        }
+        _ => eprintln!(
+            "NOTE: {python} with NumPy is not here; the pixel check against NumPy did not run"
+        ),
+    }
+}
