@@ -27,25 +27,4 @@ for weighting in none balanced; do
       --class-weighting "$weighting" --backend cpu --out "$tmp/$name.mcmodel" --json > "$out/$name.json"
   done
 done
-python3 - "$out" "$preset" "$(git rev-parse --short HEAD)" <<'PY' | tee "$out/summary-$2.txt"
-import json, statistics, sys, pathlib
-out, preset, commit = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-print(f"# PneumoniaMNIST variant, test split (624 images), preset {preset}, commit {commit}")
-print("| weighting | seed | test ACC (95 % CI, Wilson) | test AUC (95 % CI, bootstrap) | epochs |")
-print("|---|---|---|---|---|")
-for weighting in ("none", "balanced"):
-    accs, aucs = [], []
-    for path in sorted(out.glob(f"{preset}-{weighting}-seed*.json")):
-        run = json.loads(path.read_text())
-        i = run["intervals"]
-        acc = i["accuracy_wilson"]
-        # Two classes: class 1 (pneumonia) against the rest is the usual AUC.
-        auc = i["per_class"][1]["auc"]
-        accs.append(acc["estimate"]); aucs.append(auc["estimate"])
-        seed = path.stem.split("seed")[1]
-        print(f"| {weighting} | {seed} | {acc['estimate']:.3f} ({acc['lo']:.3f}-{acc['hi']:.3f}) | "
-              f"{auc['estimate']:.3f} ({auc['lo']:.3f}-{auc['hi']:.3f}) | {len(run['history'])} |")
-    sd = lambda v: statistics.stdev(v) if len(v) > 1 else 0.0
-    print(f"| {weighting} | mean ± sd of {len(accs)} | {statistics.mean(accs):.3f} ± {sd(accs):.3f} | "
-          f"{statistics.mean(aucs):.3f} ± {sd(aucs):.3f} | |")
-PY
+python3 bench/pneumonia_summary.py "$out" "$preset" "$(git rev-parse --short HEAD)" | tee "$out/summary-$preset.txt"
