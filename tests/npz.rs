@@ -67,7 +67,7 @@ fn leak(s: String) -> &'static str {
 
 fn refused(entries: &[(&str, Vec<u8>)], expected: &str) {
     let bytes = npz(entries);
-    match read_npz(&bytes, InputShape::square(28), None) {
+    match read_npz(&bytes, Some(InputShape::square(28)), None) {
         Ok(_) => panic!("accepted; expected a refusal saying {expected:?}"),
         Err(error) => assert!(
             error.contains(expected),
@@ -78,7 +78,7 @@ fn refused(entries: &[(&str, Vec<u8>)], expected: &str) {
 
 #[test]
 fn a_small_file_loads_with_its_own_split() {
-    let data = read_npz(&npz(&small(6)), InputShape::square(28), None).unwrap();
+    let data = read_npz(&npz(&small(6)), Some(InputShape::square(28)), None).unwrap();
     assert_eq!(data.dataset.len(), 18);
     assert_eq!(data.dataset.classes, ["class 0", "class 1"]);
     let split = split_dataset(&data.dataset, &SplitConfig::default()).unwrap();
@@ -92,7 +92,7 @@ fn a_small_file_loads_with_its_own_split() {
         (6, 6, 6)
     );
     let names = ["normal".to_string(), "pneumonia".to_string()];
-    let named = read_npz(&npz(&small(6)), InputShape::square(28), Some(&names)).unwrap();
+    let named = read_npz(&npz(&small(6)), None, Some(&names)).unwrap();
     assert_eq!(named.dataset.classes, names);
 }
 
@@ -143,7 +143,7 @@ fn crafted_files_are_refused_with_the_array_and_the_reason() {
         b"PK\x03\x04 not really".to_vec(),
         whole[..whole.len() / 2].to_vec(),
     ] {
-        let error = read_npz(&bytes, InputShape::square(28), None)
+        let error = read_npz(&bytes, Some(InputShape::square(28)), None)
             .err()
             .expect("refused");
         assert!(!error.is_empty());
@@ -161,7 +161,7 @@ fn a_zip_bomb_is_refused_before_it_is_inflated() {
         "the bomb is small on disk: {}",
         bytes.len()
     );
-    let error = read_npz(&bytes, InputShape::square(28), None)
+    let error = read_npz(&bytes, Some(InputShape::square(28)), None)
         .err()
         .expect("refused");
     assert!(
@@ -176,7 +176,7 @@ fn the_pneumonia_file_loads_with_the_counts_of_its_arrays() {
         return;
     };
     let bytes = std::fs::read(&path).unwrap();
-    let data = read_npz(&bytes, InputShape::square(28), None).unwrap();
+    let data = read_npz(&bytes, Some(InputShape::square(28)), None).unwrap();
     let split = split_dataset(&data.dataset, &SplitConfig::default()).unwrap();
     // The counts of ../shared/data/README.md (an independent account of the arrays).
     let counts: Vec<(usize, usize, usize)> = split

@@ -188,14 +188,19 @@ pub struct NpzData {
     pub report: LoadReport,
 }
 
-/// Loads a MedMNIST `.npz` at `shape` (which must be the file's image size); `class_names`
-/// name the labels 0, 1, ... in order (else `class 0`, `class 1`, ...).
+/// Loads a MedMNIST `.npz` at `shape` (which must be the file's image size; `None`: whatever
+/// size the file has); `class_names` name the labels 0, 1, ... in order (else `class 0`,
+/// `class 1`, ...).
 pub fn read_npz(
     bytes: &[u8],
-    shape: InputShape,
+    shape: Option<InputShape>,
     class_names: Option<&[String]>,
 ) -> Result<NpzData, String> {
     let mut arrays = read_arrays(bytes)?;
+    let shape = match shape {
+        Some(shape) => shape,
+        None => file_shape(&arrays)?,
+    };
     let mut take = |name: &str| {
         arrays
             .iter()
@@ -241,6 +246,24 @@ pub fn read_npz(
     };
     dataset.file_split = Some(dataset.samples.iter().map(|s| subset_of(&s.path)).collect());
     Ok(NpzData { dataset, report })
+}
+
+/// The image size of the file's training array, when the networks can take it.
+fn file_shape(arrays: &[(String, Array)]) -> Result<InputShape, String> {
+    let (_, images) = arrays
+        .iter()
+        .find(|(name, _)| name == "train_images")
+        .ok_or("it has no train_images array (a MedMNIST file has train_, val_ and test_ images and labels)")?;
+    let side = images.shape.get(1).copied().unwrap_or(0);
+    let range = super::MIN_IMAGE_SIZE..=super::MAX_IMAGE_SIZE;
+    match range.contains(&side) {
+        true => Ok(InputShape::square(side as u32)),
+        false => Err(format!(
+            "train_images: {side}-pixel images; supported are {} to {} pixels",
+            super::MIN_IMAGE_SIZE,
+            super::MAX_IMAGE_SIZE
+        )),
+    }
 }
 
 /// Checks that `images` (uint8, `(n, side, side)` or `(n, side, side, 1)`) and `labels`

@@ -226,8 +226,8 @@ fn load_npz(path: &Path, bytes: &[u8], shape: InputShape) -> Result<(Dataset, Lo
         ),
         Err(_) => None,
     };
-    let data =
-        read_npz(bytes, shape, names.as_deref()).map_err(|e| format!("{}: {e}", path.display()))?;
+    let data = read_npz(bytes, Some(shape), names.as_deref())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((data.dataset, data.report))
 }
 

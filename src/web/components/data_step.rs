@@ -75,6 +75,39 @@ fn apply_split(app: AppContext) -> Callback<MouseEvent> {
     })
 }
 
+/// A MedMNIST `.npz` file picked: its bytes go to the engine, which loads it at its own size
+/// with its own split.
+fn open_npz(app: AppContext) -> Callback<Event> {
+    Callback::from(move |event: Event| {
+        let input: HtmlInputElement = event.target_unchecked_into();
+        let Some(file) = input.files().and_then(|l| l.item(0)) else {
+            return;
+        };
+        input.set_value("");
+        let app = app.clone();
+        yew::platform::spawn_local(async move {
+            let name = file.name();
+            match crate::web::platform::js::await_value(file.array_buffer().into()).await {
+                Ok(buffer) => {
+                    app.dispatch(Action::LoadStarted);
+                    app.engine.send(Job::LoadNpz {
+                        name,
+                        bytes: js_sys::Uint8Array::new(&buffer).to_vec(),
+                        split: app.state.data.split_config.clone(),
+                    });
+                }
+                Err(error) => app.notify(
+                    "error",
+                    format!(
+                        "{name} could not be read: {}",
+                        crate::web::platform::js::error_text(&error)
+                    ),
+                ),
+            }
+        });
+    })
+}
+
 /// The Data step.
 #[component]
 pub fn DataStep() -> Html {
@@ -173,6 +206,7 @@ pub fn DataStep() -> Html {
             });
         })
     };
+    let on_npz = open_npz(app.clone());
     let on_cancel = {
         let app = app.clone();
         Callback::from(move |_: MouseEvent| app.engine.send(Control::CancelLoad))
@@ -219,6 +253,9 @@ pub fn DataStep() -> Html {
                         <button type="button" class="button" onclick={on_picker} disabled={busy}>{"Open folder (file system access)…"}</button>
                     }
                     <button type="button" class="button" data-testid="sample-data" onclick={on_sample} disabled={busy}>{"Try sample data"}</button>
+                    <label class="button" for="npz-input">{"Open a MedMNIST file (.npz)…"}</label>
+                    <input id="npz-input" class="file-input" type="file" accept=".npz"
+                        data-testid="npz-input" aria-label="Open a MedMNIST file (.npz)" onchange={on_npz} disabled={busy} />
                 </div>
             </div>
 
@@ -255,6 +292,9 @@ pub fn DataStep() -> Html {
                         { format!("{} images in {} classes from {} files, stored as {} grayscale ({} of image data; engine memory {}; loaded in {:.1} s).",
                             data.report.images, data.report.classes.len(), data.report.files_seen, data.report.shape, bytes(data.memory_bytes), bytes(data.wasm_memory_bytes), data.seconds) }
                     </p>
+                    if state.data.split.as_ref().is_some_and(|s| s.config.from_file) {
+                        <p data-testid="split-from-file">{"Split as given in the file (its train, validation and test arrays); the settings below do not change it."}</p>
+                    }
                     <table class="split-table" data-testid="split-table">
                         <caption>{"Images per class and split"}</caption>
                         <thead><tr><th scope="col">{"Class"}</th><th scope="col">{"Images"}</th><th scope="col">{"Train"}</th><th scope="col">{"Validation"}</th><th scope="col">{"Test"}</th></tr></thead>

@@ -89,6 +89,17 @@ pub enum Job {
         /// URL of the JSON list of files, relative to which the files are fetched.
         index_url: String,
     },
+    /// Load a MedMNIST `.npz` file the user picked, at its own image size and with its own
+    /// train / validation / test split.
+    LoadNpz {
+        /// File name (for messages).
+        name: String,
+        /// Its bytes.
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+        /// The split settings (kept for a later folder; the file's split is used).
+        split: SplitConfig,
+    },
     /// Split again with other settings.
     Resplit {
         /// The settings.

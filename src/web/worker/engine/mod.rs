@@ -14,7 +14,7 @@ use super::host::{BEST_KEY, FINAL_KEY, LAST_KEY};
 use super::loader::{self, LoadStopped, PageChunk};
 use super::protocol::Job;
 use super::{Controls, notice, post};
-use crate::data::{Dataset, InputShape, SplitConfig};
+use crate::data::{Dataset, InputShape, SplitConfig, read_npz};
 use crate::evaluation::Assessment;
 use crate::session::{CurrentModel, LoadedData};
 use crate::storage::EXTENSION;
@@ -84,6 +84,11 @@ enum Source {
         total: usize,
     },
     Sample(String),
+    /// A MedMNIST file's bytes.
+    Npz {
+        name: String,
+        bytes: Vec<u8>,
+    },
 }
 
 impl Engine {
@@ -121,6 +126,10 @@ impl Engine {
                 split,
                 index_url,
             } => self.load(shape, split, Source::Sample(index_url)).await,
+            Job::LoadNpz { name, bytes, split } => {
+                self.load(InputShape::default(), split, Source::Npz { name, bytes })
+                    .await
+            }
             Job::Resplit { split } => self.resplit(split),
             Job::ManifestCsv => self.manifest(),
             Job::Train {
@@ -221,6 +230,10 @@ impl Engine {
                 loader::load_files(load, total, shape, &self.controls, &mut self.chunks).await
             }
             Source::Sample(url) => loader::load_sample(&url, shape, &self.controls).await,
+            // The file's own image size, whatever was chosen for folders.
+            Source::Npz { name, bytes } => read_npz(&bytes, None, None)
+                .map(|data| (data.dataset, data.report))
+                .map_err(|error| LoadStopped(format!("{name}: {error}"))),
         };
         let (dataset, report) = match result {
             Ok(loaded) => loaded,

@@ -1,0 +1,52 @@
+// A MedMNIST file in the page: the PneumoniaMNIST variant from ../shared/data loads at its own
+// size with its own split (the counts of its README, an account independent of the app), the
+// imbalance is flagged, and a class-weighted CPU run trains and is assessed on its test array.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ROOT, assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, setEpochs, shot, waitForStatus } from './helpers.mjs';
+
+const NPZ = [join(ROOT, '..', 'shared', 'data', 'pneumoniamnist-variant.npz'), '/work/shared/data/pneumoniamnist-variant.npz'].find(existsSync);
+
+test('a MedMNIST .npz loads with its own split, warns of the imbalance and trains class-weighted', { timeout: 600_000 }, async (t) => {
+  if (!NPZ) {
+    assert.notEqual(process.env.CI, 'true', 'CI runs this test: ../shared/data/pneumoniamnist-variant.npz is missing');
+    t.skip('../shared/data/pneumoniamnist-variant.npz is not here');
+    return;
+  }
+  const server = await serve('/');
+  const browser = await launch();
+  const { context, foreign } = await newContext(browser, new URL(server.url).origin);
+  try {
+    const page = await openApp(context, server.url);
+    await page.setInputFiles('[data-testid=npz-input]', NPZ);
+    await page.waitForSelector('[data-testid=data-report]');
+    assert.match(await page.textContent('[data-testid=data-report]'), /5030 images in 2 classes from 5030 files, stored as 28x28 grayscale/);
+    assert.match(await page.textContent('[data-testid=split-from-file]'), /Split as given in the file/);
+    const rows = await page.$$eval('[data-testid=split-table] tbody tr', (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent.trim())));
+    // ../shared/data/README.md: train 388 / 3494, val 135 / 389, test 234 / 390.
+    assert.deepEqual(rows, [['class 0', '757', '388', '135', '234'], ['class 1', '4273', '3494', '389', '390']]);
+    assert.match(await notices(page), /the classes are imbalanced: class 1 has 4273 images, class 0 only 757/);
+    await shot(page, 'npz-01-data');
+
+    await gotoStep(page, 'train');
+    await setEpochs(page, 2);
+    await page.selectOption('[data-testid=backend-select]', 'cpu');
+    await page.selectOption('[data-testid=class-weighting]', 'balanced');
+    await page.click('[data-testid=start-training]');
+    assert.equal(await waitForStatus(page, ['done', 'error']), 'done', await notices(page));
+    await gotoStep(page, 'evaluate');
+    assert.match(await page.textContent('.big-metric'), /of 624 test images/);
+    const auc = await page.$$eval('[data-testid=intervals] [data-auc]', (cells) => cells.map((c) => Number(c.dataset.auc)));
+    assert.equal(auc.length, 2);
+    // Two classes: each one-vs-rest AUC is the same ranking; after two epochs it has learned.
+    assert.ok(Math.abs(auc[0] - auc[1]) < 1e-9 && auc[0] > 0.75, `AUC ${auc}`);
+    await page.waitForSelector('[data-testid=roc-chart] svg');
+    await shot(page, 'npz-02-evaluate');
+    assertNoForeignRequests(foreign);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
