@@ -94,6 +94,15 @@ fn a_small_file_loads_with_its_own_split() {
     let names = ["normal".to_string(), "pneumonia".to_string()];
     let named = read_npz(&npz(&small(6)), None, Some(&names)).unwrap();
     assert_eq!(named.dataset.classes, names);
+    // The flag does not stick: a folder split with the same settings is drawn, and says so.
+    let mut folder = data.dataset.clone();
+    folder.file_split = None;
+    assert!(
+        !split_dataset(&folder, &split.config)
+            .unwrap()
+            .config
+            .from_file
+    );
 }
 
 #[test]

@@ -282,7 +282,11 @@ pub fn split_dataset(dataset: &Dataset, config: &SplitConfig) -> Result<Split, S
         counts.push(row);
     }
     Ok(Split {
-        config: config.clone(),
+        // Drawn here, whatever the settings said before.
+        config: SplitConfig {
+            from_file: false,
+            ..config.clone()
+        },
         assignment,
         counts,
     })

@@ -40,7 +40,10 @@ pub struct Engine {
 
 fn split_view(data: &LoadedData) -> SplitView {
     SplitView {
-        config: data.split_config.clone(),
+        // The split's own settings: they say whether it came with the data.
+        config: data
+            .split()
+            .map_or(data.split_config.clone(), |s| s.config.clone()),
         counts: data.split().map(|s| s.counts.clone()).unwrap_or_default(),
         error: data.split().err().map(str::to_string),
         manifest_sha256: data.manifest_sha256.clone(),
