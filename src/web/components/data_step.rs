@@ -312,8 +312,9 @@ pub fn DataStep() -> Html {
                         if let Some(error) = &split.error {
                             <p class="error-text" role="alert">{ error.clone() }</p>
                         } else {
-                            <p class="muted">{ format!("Stratified by class, seed {}, duplicates kept together. Manifest SHA-256 {}…",
-                                split.config.seed, split.manifest_sha256.clone().unwrap_or_default().chars().take(16).collect::<String>()) }
+                            <p class="muted">{ format!("{} Manifest SHA-256 {}…",
+                                if split.config.from_file { "The file's own split.".to_string() } else { format!("Stratified by class, seed {}, duplicates kept together.", split.config.seed) },
+                                split.manifest_sha256.clone().unwrap_or_default().chars().take(16).collect::<String>()) }
                                 {" "}<button type="button" class="link" onclick={on_manifest}>{"Download manifest (CSV)"}</button>
                             </p>
                         }
