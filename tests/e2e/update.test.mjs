@@ -18,7 +18,7 @@ test('an update is taken whole: the new engine.js, then the new cache only', { t
   cpSync(DIST, a, { recursive: true, dereference: true });
   cpSync(DIST, b, { recursive: true, dereference: true });
   // Build B: another engine.js (same wasm) and so another version.
-  writeFileSync(join(b, 'engine.js'), `${readFileSync(join(b, 'engine.js'), 'utf8')}\nconsole.log('medclassify: engine of build B');\n`);
+  writeFileSync(join(b, 'engine.js'), `${readFileSync(join(b, 'engine.js'), 'utf8')}\nself.medclassifyEngineBuild = 'B';\n`);
   // Its service worker installs slowly (a large precache over a slow network, simulated: 15 s),
   // so the reload below is served by A's service worker, as after a real deployment.
   writeFileSync(join(b, 'sw.js'), readFileSync(join(b, 'sw.js'), 'utf8')
@@ -39,12 +39,20 @@ test('an update is taken whole: the new engine.js, then the new cache only', { t
     // Deploy B over A, then reload under A's service worker.
     rmSync(live);
     symlinkSync(b, live);
-    let engineOfB = false;
-    page.on('worker', (worker) => worker.on('console', (m) => { if (m.text().includes('engine of build B')) engineOfB = true; }));
     await page.reload();
     await waitForBoot(page);
-    for (let i = 0; i < 100 && !engineOfB; i++) await new Promise((ok) => setTimeout(ok, 100));
-    assert.ok(engineOfB, "the engine runs build B's engine.js, not the old one from the cache");
+    // Asked of the engine worker itself (a console message from its first lines could come
+    // before a listener is attached to the new worker).
+    const engineBuild = async () => {
+      const engine = page.workers().find((w) => w.url().endsWith('engine.js'));
+      return engine ? engine.evaluate(() => self.medclassifyEngineBuild ?? 'A').catch(() => null) : null;
+    };
+    let build = null;
+    for (let i = 0; i < 100 && build !== 'B'; i++) {
+      build = await engineBuild();
+      if (build !== 'B') await new Promise((ok) => setTimeout(ok, 100));
+    }
+    assert.equal(build, 'B', "the engine runs build B's engine.js, not the old one from the cache");
     // B's service worker takes over and keeps B's cache only.
     await page.waitForFunction(async (v) => {
       const keys = (await caches.keys()).filter((k) => k.startsWith('medclassify-'));
