@@ -3,7 +3,7 @@
 use web_sys::{DragEvent, HtmlInputElement};
 use yew::prelude::*;
 
-use super::{AppContext, Thumbnail, bytes, use_app};
+use super::{AppContext, Thumbnail, bytes, on_picked_file, use_app};
 use crate::data::{InputShape, SUPPORTED_SIZES, SplitConfig};
 use crate::web::hooks::asset_url;
 use crate::web::platform::{files, time};
@@ -78,32 +78,12 @@ fn apply_split(app: AppContext) -> Callback<MouseEvent> {
 /// A MedMNIST `.npz` file picked: its bytes go to the engine, which loads it at its own size
 /// with its own split.
 fn open_npz(app: AppContext) -> Callback<Event> {
-    Callback::from(move |event: Event| {
-        let input: HtmlInputElement = event.target_unchecked_into();
-        let Some(file) = input.files().and_then(|l| l.item(0)) else {
-            return;
-        };
-        input.set_value("");
-        let app = app.clone();
-        yew::platform::spawn_local(async move {
-            let name = file.name();
-            match crate::web::platform::js::await_value(file.array_buffer().into()).await {
-                Ok(buffer) => {
-                    app.dispatch(Action::LoadStarted);
-                    app.engine.send(Job::LoadNpz {
-                        name,
-                        bytes: js_sys::Uint8Array::new(&buffer).to_vec(),
-                        split: app.state.data.split_config.clone(),
-                    });
-                }
-                Err(error) => app.notify(
-                    "error",
-                    format!(
-                        "{name} could not be read: {}",
-                        crate::web::platform::js::error_text(&error)
-                    ),
-                ),
-            }
+    on_picked_file(app, |app, name, bytes| {
+        app.dispatch(Action::LoadStarted);
+        app.engine.send(Job::LoadNpz {
+            name,
+            bytes,
+            split: app.state.data.split_config.clone(),
         });
     })
 }

@@ -79,3 +79,34 @@ pub fn bytes(value: f64) -> String {
         format!("{:.0} KB", value / 1e3)
     }
 }
+
+/// A file input's change: takes its one picked file (clearing the input, so the same file
+/// can be picked again) and, once its bytes are read, hands `use_bytes` its name and bytes;
+/// a file that cannot be read is named in an error notice.
+pub fn on_picked_file(
+    app: AppContext,
+    use_bytes: fn(&AppContext, String, Vec<u8>),
+) -> Callback<Event> {
+    Callback::from(move |event: Event| {
+        let input: web_sys::HtmlInputElement = event.target_unchecked_into();
+        let Some(file) = input.files().and_then(|l| l.item(0)) else {
+            return;
+        };
+        input.set_value("");
+        let app = app.clone();
+        yew::platform::spawn_local(async move {
+            let name = file.name();
+            let js = crate::web::platform::js::await_value(file.array_buffer().into());
+            match js.await {
+                Ok(buffer) => use_bytes(&app, name, js_sys::Uint8Array::new(&buffer).to_vec()),
+                Err(error) => app.notify(
+                    "error",
+                    format!(
+                        "{name} could not be read: {}",
+                        crate::web::platform::js::error_text(&error)
+                    ),
+                ),
+            }
+        });
+    })
+}

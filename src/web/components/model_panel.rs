@@ -1,9 +1,8 @@
 //! The current model: what it is, download, load a file, forget the saved one.
 
-use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use super::{bytes, percent, use_app};
+use super::{bytes, on_picked_file, percent, use_app};
 use crate::storage::EXTENSION;
 use crate::web::protocol::ModelSource;
 use crate::web::worker::protocol::Job;
@@ -17,37 +16,9 @@ pub fn ModelPanel() -> Html {
         let app = app.clone();
         Callback::from(move |_: MouseEvent| app.engine.send(Job::ExportModel))
     };
-    let on_upload = {
-        let app = app.clone();
-        Callback::from(move |event: Event| {
-            let input: HtmlInputElement = event.target_unchecked_into();
-            let Some(file) = input.files().and_then(|l| l.item(0)) else {
-                return;
-            };
-            input.set_value("");
-            let app = app.clone();
-            yew::platform::spawn_local(async move {
-                let name = file.name();
-                match crate::web::platform::js::await_value(wasm_bindgen::JsValue::from(
-                    file.array_buffer(),
-                ))
-                .await
-                {
-                    Ok(buffer) => app.engine.send(Job::ImportModel {
-                        name,
-                        bytes: js_sys::Uint8Array::new(&buffer).to_vec(),
-                    }),
-                    Err(error) => app.notify(
-                        "error",
-                        format!(
-                            "{name} could not be read: {}",
-                            crate::web::platform::js::error_text(&error)
-                        ),
-                    ),
-                }
-            });
-        })
-    };
+    let on_upload = on_picked_file(app.clone(), |app, name, bytes| {
+        app.engine.send(Job::ImportModel { name, bytes })
+    });
     let on_forget = {
         let app = app.clone();
         Callback::from(move |_: MouseEvent| app.engine.send(Job::ForgetSaved))
