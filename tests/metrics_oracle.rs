@@ -11,41 +11,12 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use medclassify::evaluation::{one_vs_rest, precision_recall_curve, roc_curve};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
-
-/// An interpreter that imports scikit-learn, or `None` when knowingly absent.
-fn python() -> Option<PathBuf> {
-    let python = std::env::var_os("MEDCLASSIFY_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| common::repo().join(".venv/bin/python"));
-    let works = Command::new(&python)
-        .args(["-c", "import sklearn, numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if works {
-        return Some(python);
-    }
-    let why = format!(
-        "{python:?} cannot import scikit-learn (scripts/setup.sh creates .venv from \
-         requirements-test.txt; MEDCLASSIFY_PYTHON names another interpreter)"
-    );
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("CI runs the scikit-learn cross-check, but {why}");
-    }
-    if std::env::var("MEDCLASSIFY_WITHOUT_PYTHON").as_deref() == Ok("1") {
-        eprintln!(
-            "NOTE: {why}; MEDCLASSIFY_WITHOUT_PYTHON=1, so the scikit-learn check is not run"
-        );
-        return None;
-    }
-    panic!("{why}; set MEDCLASSIFY_WITHOUT_PYTHON=1 to run without it");
-}
 
 /// Floats for JSON, `+inf` as the string Python's `float()` reads.
 fn floats(values: &[f64]) -> Value {
@@ -125,7 +96,7 @@ fn multiclass_case(rng: &mut ChaCha8Rng) -> Value {
 
 #[test]
 fn ranking_metrics_agree_with_scikit_learn() {
-    let Some(python) = python() else {
+    let Some(python) = common::python(&["sklearn", "numpy"]) else {
         return;
     };
     let mut rng = ChaCha8Rng::seed_from_u64(2024);

@@ -4,8 +4,11 @@
 //! returns logits (`[batch, classes]`); scaling to 0..1 happens on the device, inside
 //! `forward`, so a saved model carries its own preprocessing.
 
+mod layers;
 mod seed;
 mod strong;
+
+pub use layers::{Layer, WeightValues, inference_layers};
 
 use burn::prelude::*;
 use burn::tensor::activation::softmax;

@@ -5,6 +5,8 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, Relu};
 use burn::prelude::*;
 
+use super::layers::{Layer, Weight, conv_layer};
+
 /// Configuration of [`SeedNet`].
 #[derive(Config, Debug)]
 pub struct SeedConfig {
@@ -72,5 +74,27 @@ impl SeedNet {
         let x = x.flatten::<2>(1, 3); // [B, 64 * h/2 * w/2]
         let x = self.dropout.forward(x);
         self.dense.forward(x) // [B, classes]
+    }
+
+    /// The inference-mode layers, in order, from the fields `forward` uses (dropout left out).
+    pub fn layers(&self) -> Vec<Layer<Weight>> {
+        let pool = |p: &MaxPool2d| Layer::MaxPool {
+            kernel: p.kernel_size,
+            stride: p.stride,
+        };
+        vec![
+            Layer::Divide { divisor: 255.0 },
+            conv_layer(&self.conv1),
+            Layer::Relu,
+            pool(&self.pool1),
+            conv_layer(&self.conv2),
+            Layer::Relu,
+            pool(&self.pool2),
+            Layer::Flatten,
+            Layer::Dense {
+                weight: Weight::D2(self.dense.weight.val()),
+                bias: self.dense.bias.as_ref().map(|b| Weight::D1(b.val())),
+            },
+        ]
     }
 }

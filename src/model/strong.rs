@@ -7,6 +7,8 @@ use burn::nn::{
 };
 use burn::prelude::*;
 
+use super::layers::{Layer, Weight, conv_layer};
+
 /// Configuration of [`StrongNet`].
 #[derive(Config, Debug)]
 pub struct StrongConfig {
@@ -47,6 +49,23 @@ impl ConvBlock {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         self.activation
             .forward(self.norm.forward(self.conv.forward(x)))
+    }
+}
+
+impl ConvBlock {
+    fn layers(&self) -> [Layer<Weight>; 3] {
+        let norm = &self.norm;
+        [
+            conv_layer(&self.conv),
+            Layer::BatchNorm {
+                gamma: Weight::D1(norm.gamma.val()),
+                beta: Weight::D1(norm.beta.val()),
+                mean: Weight::D1(norm.running_mean.value()),
+                var: Weight::D1(norm.running_var.value()),
+                epsilon: norm.epsilon,
+            },
+            Layer::Relu,
+        ]
     }
 }
 
@@ -100,5 +119,32 @@ impl StrongNet {
     pub fn head(&self, x: Tensor<4>) -> Tensor<2> {
         let x = self.global_pool.forward(x).flatten::<2>(1, 3); // [B, 4w]
         self.dense.forward(self.dropout.forward(x)) // [B, classes]
+    }
+
+    /// The inference-mode layers, in order, from the fields `forward` uses (dropout left out).
+    pub fn layers(&self) -> Vec<Layer<Weight>> {
+        let pool = Layer::MaxPool {
+            kernel: self.pool.kernel_size,
+            stride: self.pool.stride,
+        };
+        let mut layers = vec![Layer::Divide { divisor: 255.0 }];
+        for (i, block) in [&self.block1, &self.block2, &self.block3, &self.block4]
+            .into_iter()
+            .enumerate()
+        {
+            layers.extend(block.layers());
+            if i < 3 {
+                layers.push(pool.clone());
+            }
+        }
+        layers.extend([
+            Layer::GlobalAveragePool,
+            Layer::Flatten,
+            Layer::Dense {
+                weight: Weight::D2(self.dense.weight.val()),
+                bias: self.dense.bias.as_ref().map(|b| Weight::D1(b.val())),
+            },
+        ]);
+        layers
     }
 }

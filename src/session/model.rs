@@ -7,7 +7,7 @@ use super::check_model_for_data;
 use crate::data::Dataset;
 use crate::evaluation::Assessment;
 use crate::model::Classifier;
-use crate::storage::{ModelFile, ModelMeta, decode_weights, encode_weights};
+use crate::storage::{ModelFile, ModelMeta, decode_weights, encode_weights, export_onnx};
 use crate::training::{Checkpoint, TrainingOutcome};
 
 /// A model ready to score: the network in inference mode, its file and its device.
@@ -49,6 +49,12 @@ impl CurrentModel {
     /// Classes, in output order.
     pub fn classes(&self) -> &[String] {
         &self.file.meta.classes
+    }
+
+    /// The model as an ONNX file (`crate::storage::export_onnx`), for the page's download and
+    /// `medclassify export-onnx`.
+    pub async fn onnx(&self) -> Result<Vec<u8>, String> {
+        export_onnx(&self.model, &self.file.meta).await
     }
 }
 

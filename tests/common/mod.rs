@@ -219,6 +219,8 @@ pub struct Outcome {
     pub model: medclassify::model::Classifier,
     /// The model file's header: history, callback events, resume point.
     pub meta: medclassify::storage::ModelMeta,
+    /// The final model file (header and weights), as the session would save it.
+    pub file: medclassify::storage::ModelFile,
     /// Why training ended.
     pub reason: medclassify::training::StopReason,
     /// The epoch whose weights `model` holds.
@@ -255,7 +257,8 @@ pub fn train_on(
     .expect("the model encodes");
     Ok(Outcome {
         model: outcome.model,
-        meta: final_file.meta,
+        meta: final_file.meta.clone(),
+        file: final_file,
         reason: outcome.reason,
         weights_from_epoch: outcome.weights_from_epoch,
     })
@@ -280,4 +283,34 @@ pub fn pneumonia_npz() -> Option<PathBuf> {
     panic!(
         "the PneumoniaMNIST file is missing ({candidates:?}); set MEDCLASSIFY_WITHOUT_FULL_DATA=1 to run without it"
     );
+}
+
+/// The test suite's Python (`MEDCLASSIFY_PYTHON`, or `.venv/bin/python` under the repository,
+/// which `scripts/setup.sh` makes from `requirements-test.txt`) if it imports every one of
+/// `modules`. Without one the test fails, unless `MEDCLASSIFY_WITHOUT_PYTHON=1` says so
+/// knowingly (then `None`, and the caller says it did not run); under `CI=true` it always
+/// fails.
+pub fn python(modules: &[&str]) -> Option<PathBuf> {
+    let python = std::env::var_os("MEDCLASSIFY_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv/bin/python"));
+    let works = std::process::Command::new(&python)
+        .args(["-c", &format!("import {}", modules.join(", "))])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if works {
+        return Some(python);
+    }
+    let why = format!(
+        "{python:?} cannot import {modules:?} (scripts/setup.sh creates .venv from \
+         requirements-test.txt; MEDCLASSIFY_PYTHON names another interpreter)"
+    );
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("CI runs the Python cross-checks, but {why}");
+    }
+    if std::env::var("MEDCLASSIFY_WITHOUT_PYTHON").as_deref() == Ok("1") {
+        eprintln!("NOTE: {why}; MEDCLASSIFY_WITHOUT_PYTHON=1, so this check is not run");
+        return None;
+    }
+    panic!("{why}; set MEDCLASSIFY_WITHOUT_PYTHON=1 to run without it");
 }

@@ -124,6 +124,17 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     await download.saveAs(modelPath);
     assert.equal(readFileSync(modelPath).subarray(0, 6).toString(), 'MEDCLS');
 
+    // The ONNX export: the page's file (weights read from WebGPU) is byte for byte the one the
+    // native command writes from the saved model file, which tests/onnx_export.rs checks
+    // against onnxruntime.
+    const [onnxDownload] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=model-onnx]')]);
+    assert.match(onnxDownload.suggestedFilename(), /^medclassify-seed-32px\.onnx$/);
+    const nativeOnnx = join(ARTIFACTS, 'journey-native.onnx');
+    execFileSync(CLI, ['export-onnx', '--model', modelPath, '--out', nativeOnnx]);
+    const pageOnnx = readFileSync(await onnxDownload.path());
+    assert.ok(pageOnnx.length > 10_000, `ONNX file of ${pageOnnx.length} bytes`);
+    assert.ok(pageOnnx.equals(readFileSync(nativeOnnx)), 'the page and the command export the same ONNX bytes');
+
     // The numbers the page showed, checked against the native command on the model it saved
     // (Flex CPU; the page trained and scored on WebGPU). The prediction: the same class, every
     // probability within 1e-3.

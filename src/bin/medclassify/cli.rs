@@ -106,6 +106,16 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write a model as an ONNX file (opset 13; raw 0..255 intensities in, logits and
+    /// probabilities out; class names in the file's metadata).
+    ExportOnnx {
+        /// The model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// The ONNX file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print a model's card (Markdown, or JSON with --json).
     Card {
         /// The model file.
@@ -139,6 +149,7 @@ pub fn run() -> i32 {
             images,
             json,
         } => commands::predict(&model, &images, json),
+        Command::ExportOnnx { model, out } => commands::export_onnx(&model, &out),
         Command::Card { model, json } => commands::card(&model, json),
         Command::Export { dir, data, out } => commands::export(&dir, &data, &out),
     };

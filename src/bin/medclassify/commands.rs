@@ -244,6 +244,23 @@ pub fn predict(model_path: &Path, images: &[PathBuf], json: bool) -> Result<(), 
     Ok(())
 }
 
+pub fn export_onnx(model_path: &Path, out: &Path) -> Result<(), String> {
+    check_writable(out)?;
+    let current = CurrentModel::from_file(read_model(model_path)?, burn::prelude::Device::flex())?;
+    let bytes = pollster::block_on(current.onnx())?;
+    write_atomic(out, &bytes)?;
+    let meta = &current.file.meta;
+    eprintln!(
+        "wrote {} ({} network, {} classes, input [batch, 1, {side}, {side}] of 0..255, {:.1} MB)",
+        out.display(),
+        meta.model.preset(),
+        meta.classes.len(),
+        bytes.len() as f64 / 1e6,
+        side = meta.shape().side(),
+    );
+    Ok(())
+}
+
 pub fn card(model_path: &Path, json: bool) -> Result<(), String> {
     let file = read_model(model_path)?;
     if json {

@@ -16,6 +16,10 @@ pub fn ModelPanel() -> Html {
         let app = app.clone();
         Callback::from(move |_: MouseEvent| app.engine.send(Job::ExportModel))
     };
+    let on_onnx = {
+        let app = app.clone();
+        Callback::from(move |_: MouseEvent| app.engine.send(Job::ExportOnnx))
+    };
     let on_upload = on_picked_file(app.clone(), |app, name, bytes| {
         app.engine.send(Job::ImportModel { name, bytes })
     });
@@ -39,6 +43,7 @@ pub fn ModelPanel() -> Html {
             }
             <div class="actions">
                 <button type="button" class="button" data-testid="model-download" onclick={on_download} disabled={model.is_none()}>{"Download model"}</button>
+                <button type="button" class="button" data-testid="model-onnx" onclick={on_onnx} disabled={model.is_none()} title="A standard ONNX file (opset 13) for onnxruntime and other runtimes: raw 0..255 intensities in, probabilities out">{"Export ONNX"}</button>
                 <label class="button" for="model-upload">{"Load model file…"}</label>
                 <input id="model-upload" class="file-input" type="file" accept={format!(".{EXTENSION}")} data-testid="model-upload" aria-label="Load a model file" onchange={on_upload} />
                 <button type="button" class="link" onclick={on_forget}>{"Forget the model saved in this browser"}</button>

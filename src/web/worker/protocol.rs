@@ -139,6 +139,8 @@ pub enum Job {
     },
     /// Send the current model file.
     ExportModel,
+    /// Send the current model as an ONNX file (in [`Response::ModelFile`], named `.onnx`).
+    ExportOnnx,
     /// Use a model file the user picked.
     ImportModel {
         /// File name (for messages).

@@ -17,7 +17,7 @@ use super::{Controls, notice, post};
 use crate::data::{Dataset, InputShape, SplitConfig, read_npz};
 use crate::evaluation::Assessment;
 use crate::session::{CurrentModel, LoadedData};
-use crate::storage::EXTENSION;
+use crate::storage::{EXTENSION, ONNX_EXTENSION};
 use crate::web::platform::{gpu, idb, js, time};
 use crate::web::protocol::{ClassSamples, DataView, ModelSource, Response, SampleImage, SplitView};
 
@@ -148,6 +148,7 @@ impl Engine {
                 method,
             } => self.explain(target, class, method).await,
             Job::ExportModel => self.export(),
+            Job::ExportOnnx => self.export_onnx().await,
             // A refusal has been posted to the page already.
             Job::ImportModel { name, bytes } => {
                 let _ = self.import(&name, &bytes, ModelSource::File);
@@ -306,6 +307,23 @@ impl Engine {
                 bytes: current.file.to_bytes(),
             }),
             None => notice("warning", "there is no model to download yet"),
+        }
+    }
+
+    async fn export_onnx(&self) {
+        let Some(current) = &self.model else {
+            return notice("warning", "there is no model to export yet");
+        };
+        match current.onnx().await {
+            Ok(bytes) => post(&Response::ModelFile {
+                file_name: format!(
+                    "medclassify-{}-{}px.{ONNX_EXTENSION}",
+                    current.file.meta.model.preset(),
+                    current.file.meta.shape().size()
+                ),
+                bytes,
+            }),
+            Err(error) => notice("error", format!("the ONNX export failed: {error}")),
         }
     }
 }

@@ -1,0 +1,117 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! ONNX export against an independent runtime: both presets are trained briefly on the
+//! shipped MedNIST images (so batch-norm statistics and every weight are a trained network's),
+//! saved as model files, exported by `medclassify export-onnx`, and the ONNX files are run by
+//! `onnxruntime` from PyPI (`tests/onnx_parity.py`, which also runs `onnx.checker` with full
+//! shape inference). The probabilities must match MedClassify's within 1e-4 on every image.
+//! A positive control feeds the runtime one preset's file with the other preset's expected
+//! probabilities: the comparison must report that mismatch, so it can fail.
+
+mod common;
+
+use burn::prelude::*;
+use medclassify::data::{InputShape, SplitConfig, Subset, split_dataset};
+use medclassify::evaluation::score_samples;
+use medclassify::model::{ModelConfig, Preset};
+use medclassify::native::{TerminalHost, load_folder};
+use medclassify::session::CurrentModel;
+use medclassify::training::{CallbackSettings, TrainingConfig, TrainingData};
+use serde_json::{Value, json};
+
+const SIZE: u32 = 32;
+
+/// A model file of `preset` trained for two epochs on the fixture, and the fixture.
+fn trained_file(preset: Preset) -> (Vec<u8>, medclassify::data::Dataset) {
+    let (dataset, _) = load_folder(&common::fixture(), InputShape::square(SIZE), 2).unwrap();
+    let split = split_dataset(&dataset, &SplitConfig::default()).unwrap();
+    let device = Device::flex();
+    let config = TrainingConfig {
+        preset,
+        epochs: 2,
+        batch_size: 16,
+        callbacks: CallbackSettings {
+            early_stopping: None,
+            reduce_lr: None,
+            checkpoint: None,
+        },
+        ..Default::default()
+    };
+    let data = TrainingData {
+        dataset: &dataset,
+        train: split.indices(Subset::Train),
+        validation: split.indices(Subset::Validation),
+    };
+    let network = ModelConfig::new(preset, dataset.classes.len(), InputShape::square(SIZE));
+    let mut host = TerminalHost::new(None, true);
+    let outcome = common::train_on(&data, &config, &network, None, &device, &mut host).unwrap();
+    (outcome.file.to_bytes(), dataset)
+}
+
+#[test]
+fn onnx_export_matches_onnxruntime_for_both_presets() {
+    let Some(python) = common::python(&["onnxruntime", "onnx", "numpy"]) else {
+        return;
+    };
+    let dir = common::temp_dir("onnx-export");
+    let mut cases = Vec::new();
+    for preset in [Preset::Seed, Preset::Strong] {
+        let (bytes, dataset) = trained_file(preset);
+        let model_path = dir.join(format!("{preset}.mcmodel"));
+        std::fs::write(&model_path, &bytes).unwrap();
+        let onnx_path = dir.join(format!("{preset}.onnx"));
+        let (ok, _, stderr, _) = common::run_cli(&[
+            "export-onnx",
+            "--model",
+            model_path.to_str().unwrap(),
+            "--out",
+            onnx_path.to_str().unwrap(),
+        ]);
+        assert!(ok, "export-onnx failed: {stderr}");
+
+        // MedClassify's probabilities: the model file read back, as predict and evaluate do.
+        let current = CurrentModel::import("model", &bytes, None, Device::flex()).unwrap();
+        let all: Vec<usize> = (0..dataset.len()).collect();
+        let scores =
+            pollster::block_on(score_samples(&current.model, &dataset, &all, &current.device))
+                .unwrap();
+        let pixels: Vec<u8> = all.iter().flat_map(|&i| dataset.image(i).to_vec()).collect();
+        cases.push(json!({
+            "name": preset.name(),
+            "onnx": onnx_path,
+            "shape": [dataset.len(), 1, SIZE, SIZE],
+            "pixels": pixels,
+            "probabilities": scores.probabilities(1.0),
+            "classes": dataset.classes,
+        }));
+    }
+    // The control: the seed file with the strong model's probabilities must disagree.
+    let mut control = cases[1].clone();
+    control["name"] = json!("control");
+    control["onnx"] = cases[0]["onnx"].clone();
+    cases.push(control);
+
+    let path = dir.join("cases.json");
+    std::fs::write(&path, serde_json::to_vec(&cases).unwrap()).unwrap();
+    let output = std::process::Command::new(&python)
+        .arg(common::repo().join("tests/onnx_parity.py"))
+        .arg(&path)
+        .output()
+        .expect("python runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "onnx_parity.py failed:\n{stderr}");
+    let results: Vec<Value> = serde_json::from_slice(&output.stdout).expect("JSON results");
+    eprintln!("{results:#?}");
+    for result in &results {
+        let name = result["name"].as_str().unwrap();
+        let diff = result["max_abs_difference"].as_f64().unwrap();
+        assert_eq!(result["classes"], json!(true), "{name}: class names in the metadata");
+        assert!(result["images"].as_u64() > Some(200), "{name}: the fixture's images");
+        if name == "control" {
+            assert!(diff > 0.05, "the control must disagree, max difference {diff}");
+        } else {
+            assert!(diff < 1e-4, "{name}: onnxruntime differs by {diff}");
+            assert_eq!(result["argmax_agreement"].as_f64(), Some(1.0), "{name}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
