@@ -258,3 +258,55 @@ fn export_round_trips_and_mcdata_gives_the_folders_results() {
         "the same seeded run on the folder and on its export"
     );
 }
+
+/// `medclassify cv`: every image held out exactly once, a duplicate pair in one fold, the
+/// summary's mean and standard deviation recomputed here from the folds, and the kept fold
+/// models' cards carrying the summary.
+#[test]
+fn cross_validation_holds_out_each_image_once_and_summarises_the_folds() {
+    let dir = common::temp_dir("cli-cv");
+    let data = dir.join("data");
+    common::copy_fixture(&data);
+    std::fs::copy(data.join("Hand/000000.jpeg"), data.join("Hand/zz-copy.jpeg")).unwrap();
+    let models = dir.join("models");
+    let (ok, stdout, stderr) = medclassify(&[
+        "cv",
+        data.to_str().unwrap(),
+        "--folds",
+        "4",
+        "--epochs",
+        "2",
+        "--backend",
+        "cpu",
+        "--keep-models",
+        models.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(ok, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let rows = json["folds"].as_array().unwrap();
+    let fold_of = |path: &str| rows.iter().find(|r| r["path"] == path).unwrap()["fold"].clone();
+    assert_eq!(fold_of("Hand/000000.jpeg"), fold_of("Hand/zz-copy.jpeg"));
+    let cv = &json["cross_validation"];
+    let folds = cv["folds"].as_array().unwrap();
+    assert_eq!(folds.len(), 4);
+    for (i, fold) in folds.iter().enumerate() {
+        let members = rows.iter().filter(|r| r["fold"] == i + 1).count();
+        assert_eq!(fold["images"].as_u64().unwrap() as usize, members, "fold {}", i + 1);
+    }
+    assert!(rows.iter().all(|r| (1..=4).contains(&r["fold"].as_u64().unwrap())));
+    let accuracies: Vec<f64> = folds.iter().map(|f| f["accuracy"].as_f64().unwrap()).collect();
+    let mean = accuracies.iter().sum::<f64>() / 4.0;
+    let sd = (accuracies.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / 3.0).sqrt();
+    assert!((cv["accuracy"]["mean"].as_f64().unwrap() - mean).abs() < 1e-12);
+    assert!((cv["accuracy"]["sd"].as_f64().unwrap() - sd).abs() < 1e-12);
+    for n in 1..=4 {
+        let model = models.join(format!("fold-{n}.mcmodel"));
+        let (ok, card, stderr) = medclassify(&["card", "--model", model.to_str().unwrap()]);
+        assert!(ok, "{stderr}");
+        assert!(card.contains("## Cross-validation") && card.contains("4-fold"), "{card}");
+    }
+    let (ok, _, stderr) = medclassify(&["cv", data.to_str().unwrap(), "--folds", "1"]);
+    assert!(!ok && stderr.contains("--folds 1: use 3 to 20"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -16,6 +16,7 @@ mod dataset;
 mod dataset_file;
 mod decode;
 mod duplicates;
+mod folds;
 mod inspection;
 mod manifest;
 mod npz;
@@ -32,6 +33,7 @@ pub use dataset_file::{DATASET_MAGIC, DatasetHeader, SampleRecord, read_dataset,
 pub use decode::{
     DecodeLimits, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, SUPPORTED_SIZES, decode_image, is_complete_jpeg,
 };
+pub use folds::{Folds, MAX_FOLDS, make_folds};
 pub use duplicates::{DuplicateGroup, find_duplicates};
 pub use inspection::Inspection;
 pub use manifest::{Manifest, ManifestRow, csv_field, csv_table};

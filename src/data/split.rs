@@ -83,6 +83,20 @@ pub enum SplitError {
     },
     /// No image to split.
     Empty,
+    /// A cross-validation fold count outside what is offered.
+    InvalidFolds {
+        /// The count asked for.
+        k: usize,
+    },
+    /// A class has fewer distinct images than there are folds.
+    ClassTooSmallForFolds {
+        /// The class.
+        class: String,
+        /// Its distinct images.
+        distinct: usize,
+        /// The folds asked for.
+        k: usize,
+    },
 }
 
 impl fmt::Display for SplitError {
@@ -97,6 +111,15 @@ impl fmt::Display for SplitError {
                  training, validation and test each get one (add images or remove the class folder)"
             ),
             SplitError::Empty => write!(f, "no usable image to split"),
+            SplitError::InvalidFolds { k } => write!(
+                f,
+                "{k} folds: cross-validation takes 3 to {} (one held out, one for validation, the rest for training)",
+                super::MAX_FOLDS
+            ),
+            SplitError::ClassTooSmallForFolds { class, distinct, k } => write!(
+                f,
+                "class \"{class}\" has only {distinct} distinct image(s); {k} folds need at least {k} so that every fold holds one"
+            ),
         }
     }
 }
@@ -179,8 +202,37 @@ impl Split {
     }
 }
 
+/// The groups that must stay together, per class, in canonical order (by content hash, so
+/// whatever the listing order): each group of byte-identical files belongs to the class of
+/// its first member. With `drop_duplicates`, a group keeps its first file and the others are
+/// marked [`Subset::Dropped`] in the returned assignment (everything else is `Train`).
+pub(super) fn class_groups(
+    dataset: &Dataset,
+    drop_duplicates: bool,
+) -> (Vec<Subset>, Vec<Vec<Vec<usize>>>) {
+    let mut groups: BTreeMap<[u8; 32], Vec<usize>> = BTreeMap::new();
+    for (index, sample) in dataset.samples.iter().enumerate() {
+        groups.entry(sample.sha256).or_default().push(index);
+    }
+    let mut assignment = vec![Subset::Train; dataset.len()];
+    let mut per_class: Vec<Vec<Vec<usize>>> = vec![Vec::new(); dataset.classes.len()];
+    for members in groups.into_values() {
+        let class = dataset.samples[members[0]].label;
+        let members = if drop_duplicates {
+            for &dropped in &members[1..] {
+                assignment[dropped] = Subset::Dropped;
+            }
+            members[..1].to_vec()
+        } else {
+            members
+        };
+        per_class[class].push(members);
+    }
+    (assignment, per_class)
+}
+
 /// Stable 64-bit FNV-1a hash, used to give each class its own shuffle stream.
-fn fnv1a(text: &str) -> u64 {
+pub(super) fn fnv1a(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
@@ -215,25 +267,7 @@ pub fn split_dataset(dataset: &Dataset, config: &SplitConfig) -> Result<Split, S
         return Err(SplitError::Empty);
     }
 
-    // Duplicate groups by content; each group belongs to the class of its first member.
-    let mut groups: BTreeMap<[u8; 32], Vec<usize>> = BTreeMap::new();
-    for (index, sample) in dataset.samples.iter().enumerate() {
-        groups.entry(sample.sha256).or_default().push(index);
-    }
-    let mut assignment = vec![Subset::Train; dataset.len()];
-    let mut per_class: Vec<Vec<Vec<usize>>> = vec![Vec::new(); dataset.classes.len()];
-    for members in groups.into_values() {
-        let class = dataset.samples[members[0]].label;
-        let members = if config.drop_duplicates {
-            for &dropped in &members[1..] {
-                assignment[dropped] = Subset::Dropped;
-            }
-            members[..1].to_vec()
-        } else {
-            members
-        };
-        per_class[class].push(members);
-    }
+    let (mut assignment, per_class) = class_groups(dataset, config.drop_duplicates);
 
     let mut counts = Vec::with_capacity(dataset.classes.len());
     for (class, mut class_groups) in per_class.into_iter().enumerate() {

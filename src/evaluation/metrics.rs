@@ -57,6 +57,32 @@ pub fn argmax(values: &[f32]) -> usize {
 }
 
 impl Evaluation {
+    /// Mean recall over the classes present (balanced accuracy): what accuracy would be if
+    /// every class were equally common, so a majority-class guess scores `1 / classes`.
+    pub fn balanced_accuracy(&self) -> f64 {
+        let present: Vec<f64> = self
+            .per_class
+            .iter()
+            .filter(|m| m.support > 0)
+            .map(|m| m.recall)
+            .collect();
+        present.iter().sum::<f64>() / present.len().max(1) as f64
+    }
+
+    /// F1 averaged over classes weighted by their support (scikit-learn's `average="weighted"`),
+    /// beside the unweighted [`Evaluation::macro_f1`].
+    pub fn weighted_f1(&self) -> f64 {
+        let total: usize = self.per_class.iter().map(|m| m.support).sum();
+        if total == 0 {
+            return 0.0;
+        }
+        self.per_class
+            .iter()
+            .map(|m| m.f1 * m.support as f64)
+            .sum::<f64>()
+            / total as f64
+    }
+
     /// Scores `probabilities` (one row of `classes.len()` per image) against `labels`.
     pub fn from_probabilities(classes: &[String], probabilities: &[f32], labels: &[usize]) -> Self {
         let k = classes.len();

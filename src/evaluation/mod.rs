@@ -2,6 +2,7 @@
 //! ROC / precision-recall curves with their confidence intervals, and explanations.
 mod assess;
 mod calibration;
+mod cross_validation;
 mod explain;
 mod inference;
 mod intervals;
@@ -15,6 +16,7 @@ pub use calibration::{
     Calibration, CalibrationSummary, ECE_BINS, ReliabilityBin, calibration, fit_temperature,
     softmax_with_temperature,
 };
+pub use cross_validation::{CrossValidation, FoldScores, Spread};
 pub use explain::{ExplainMethod, Heatmap, grad_cam, saliency};
 pub use inference::{INFERENCE_BATCH, Scores, probabilities_of, score_pixels, score_samples};
 pub use intervals::{

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::session::Platform;
+use crate::session::{FoldEvent, Platform};
 use crate::training::{CheckpointSlot, GradientPeer, TrainingEvent};
 
 /// Prints progress to stderr (unless quiet), collects events, writes checkpoints to files.
@@ -160,6 +160,32 @@ impl Platform for TerminalHost {
         match path {
             Some(path) => super::write_atomic(&path, bytes).map(|_| path.display().to_string()),
             None => Ok("memory".into()),
+        }
+    }
+
+    fn fold_event(&mut self, event: FoldEvent) {
+        if self.quiet {
+            return;
+        }
+        match event {
+            FoldEvent::Started {
+                fold,
+                k,
+                train,
+                validation,
+                held_out,
+            } => eprintln!(
+                "fold {}/{k}: training on {train} images, validating on {validation}, holding out {held_out}",
+                fold + 1
+            ),
+            FoldEvent::Finished(s) => eprintln!(
+                "fold {}: held-out accuracy {:.4}, balanced accuracy {:.4}, macro AUC {:.4} ({} epochs)",
+                s.fold + 1,
+                s.accuracy,
+                s.balanced_accuracy,
+                s.macro_auc,
+                s.epochs
+            ),
         }
     }
 

@@ -65,18 +65,22 @@ impl LoadedData {
         )
     }
 
-    /// What a model file records of this data.
+    /// What a model file records of this data and its split.
     pub fn summary(&self) -> DataSummary {
-        let counts = self
-            .split
-            .as_ref()
-            .map(|s| s.counts.clone())
-            .unwrap_or_default();
+        match &self.split {
+            Ok(split) => self.summary_of(split),
+            Err(_) => DataSummary::new(&self.report, &self.split_config, &[], String::new()),
+        }
+    }
+
+    /// What a model file records of this data under `split` (the current one, or a
+    /// cross-validation fold's).
+    pub fn summary_of(&self, split: &Split) -> DataSummary {
         DataSummary::new(
             &self.report,
-            &self.split_config,
-            &counts,
-            self.manifest_sha256.clone().unwrap_or_default(),
+            &split.config,
+            &split.counts,
+            Manifest::new(&self.dataset, split).digest(),
         )
     }
 }

@@ -8,12 +8,14 @@
 //! storage -> session -> front ends (`web`, `native` and the `medclassify` command).
 
 mod compat;
+mod cross_validate;
 mod data;
 mod model;
 mod predict;
 mod train;
 
 pub use compat::{check_model_for_data, check_resume};
+pub use cross_validate::{CrossValidated, FoldEvent, cross_validate};
 pub use data::LoadedData;
 pub use model::{CurrentModel, checkpoint_file, model_file};
 pub use predict::{
@@ -21,4 +23,5 @@ pub use predict::{
 };
 pub use train::{
     FileCheckpoints, Platform, Trained, TrainingPlan, plan_training, start_from, train,
+    train_on_split,
 };

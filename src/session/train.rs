@@ -6,7 +6,7 @@ use std::future::Future;
 use burn::prelude::*;
 
 use super::{LoadedData, check_resume, checkpoint_file, model_file};
-use crate::data::Subset;
+use crate::data::{Split, Subset};
 use crate::evaluation::{Assessment, assess};
 use crate::model::{Classifier, ModelConfig};
 use crate::storage::{ModelFile, ModelMeta, decode_weights};
@@ -50,6 +50,11 @@ pub trait Platform {
     /// from the browser's `lost` promise, which can settle after the read failed.
     fn device_lost_reason(&mut self) -> impl Future<Output = Option<String>> {
         std::future::ready(None)
+    }
+
+    /// Progress of a cross-validation (a fold starts or finishes).
+    fn fold_event(&mut self, event: super::FoldEvent) {
+        let _ = event;
     }
 
     /// The GPU (`backend`) was lost after `epochs_completed` epochs and training continues on
@@ -240,8 +245,20 @@ pub async fn train<P: Platform>(
     platform: &mut P,
 ) -> Result<Trained, String> {
     let split = data.split().map_err(str::to_string)?;
+    train_on_split(data, split, plan, device, backend, platform).await
+}
+
+/// [`train`] on `split` of the data (a cross-validation fold's, or the data's own).
+pub async fn train_on_split<P: Platform>(
+    data: &LoadedData,
+    split: &Split,
+    plan: &TrainingPlan,
+    device: Device,
+    backend: String,
+    platform: &mut P,
+) -> Result<Trained, String> {
     let mut template = ModelMeta::new(plan.network.clone(), data.dataset.classes.clone());
-    template.data = Some(data.summary());
+    template.data = Some(data.summary_of(split));
     template.backend = Some(backend.clone());
     template.training = Some(plan.config.clone());
     let training_data = TrainingData {

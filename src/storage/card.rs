@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 
 use super::{DataSummary, ModelMeta};
-use crate::evaluation::{CalibrationSummary, ConfidenceIntervals, Evaluation, Interval};
+use crate::evaluation::{
+    CalibrationSummary, ConfidenceIntervals, CrossValidation, Evaluation, Interval,
+};
 use crate::training::{CallbackEvent, ClassWeighting, Sampling};
 
 /// Intended use, written into every card.
@@ -110,6 +112,9 @@ pub fn model_card_markdown(meta: &ModelMeta) -> String {
     }
     if let Some(cal) = &meta.calibration {
         write_calibration(&mut md, cal);
+    }
+    if let Some(cv) = &meta.cross_validation {
+        write_cross_validation(&mut md, cv);
     }
     md
 }
@@ -294,11 +299,13 @@ fn write_test(md: &mut String, test: &Evaluation, classes: &[String]) {
     let _ = writeln!(md, "\n## Test results\n");
     let _ = writeln!(
         md,
-        "- Accuracy: {} ({} of {}), macro F1: {:.4}, mean loss: {:.4}\n",
+        "- Accuracy: {} ({} of {}), balanced accuracy: {}, macro F1: {:.4}, weighted F1: {:.4}, mean loss: {:.4}\n",
         percent(test.accuracy),
         test.correct,
         test.total,
+        percent(test.balanced_accuracy()),
         test.macro_f1,
+        test.weighted_f1(),
         test.loss
     );
     let _ = writeln!(
@@ -381,4 +388,33 @@ fn write_calibration(md: &mut String, cal: &CalibrationSummary) {
         "- Temperature scaling (fitted on validation): T = {:.3}, ECE after: {:.4}",
         cal.temperature, cal.after.ece
     );
+}
+
+/// The cross-validation: each fold's held-out scores and their mean and spread.
+fn write_cross_validation(md: &mut String, cv: &CrossValidation) {
+    let _ = writeln!(md, "\n## Cross-validation\n");
+    let _ = writeln!(
+        md,
+        "Stratified {}-fold, duplicate groups kept in one fold, seed {}; each run trains on the other folds but one, which validates it. {}\n",
+        cv.k,
+        cv.seed,
+        cv.describe()
+    );
+    let _ = writeln!(
+        md,
+        "| Fold | Images | Accuracy | Balanced accuracy | Macro F1 | Macro AUC | Epochs |\n|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for f in &cv.folds {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {} |",
+            f.fold + 1,
+            f.images,
+            f.accuracy,
+            f.balanced_accuracy,
+            f.macro_f1,
+            f.macro_auc,
+            f.epochs
+        );
+    }
 }

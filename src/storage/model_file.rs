@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::data::{InputShape, LoadReport, SplitConfig, SplitCounts, validate_class_names};
-use crate::evaluation::{CalibrationSummary, ConfidenceIntervals, Evaluation};
+use crate::evaluation::{CalibrationSummary, ConfidenceIntervals, CrossValidation, Evaluation};
 use crate::model::ModelConfig;
 use crate::training::{CallbackEvent, EpochMetrics, ResumeState, TrainingConfig};
 
@@ -109,6 +109,10 @@ pub struct ModelMeta {
     /// 95 % intervals of the test-set numbers (files written before they existed: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intervals: Option<ConfidenceIntervals>,
+    /// The cross-validation of these settings on this data, when the model is one of its
+    /// fold models (`medclassify cv`, the page's Cross-validate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cross_validation: Option<CrossValidation>,
 }
 
 impl ModelMeta {
@@ -188,6 +192,7 @@ impl ModelMeta {
             test: None,
             calibration: None,
             intervals: None,
+            cross_validation: None,
         }
     }
 }

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 use crate::commands;
+use crate::cv::{self, CvArgs};
 use crate::train::{self, TrainArgs};
 
 use medclassify::data::{InputShape, SUPPORTED_SIZES, SplitConfig};
@@ -69,6 +70,9 @@ enum Command {
     },
     /// Train a model on a folder and save it.
     Train(Box<TrainArgs>),
+    /// Cross-validate a training setting: k stratified folds (duplicate groups kept together),
+    /// each held out once; prints each fold's scores and their mean and standard deviation.
+    Cv(Box<CvArgs>),
     /// Score a model on every usable image under DIR (subfolders name the true classes).
     Evaluate {
         /// The model file.
@@ -138,6 +142,7 @@ pub fn run() -> i32 {
             json,
         } => commands::inspect(&dir, &data, threads, json),
         Command::Train(args) => train::train_command(&args),
+        Command::Cv(args) => cv::cv_command(&args),
         Command::Evaluate {
             model,
             dir,

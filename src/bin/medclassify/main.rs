@@ -6,6 +6,8 @@
 //!                   [--seed S] [--backend auto|cpu|wgpu] --out MODEL [--json]
 //! medclassify evaluate --model MODEL <DIR> [--json]
 //! medclassify predict --model MODEL <IMAGE>... [--json]
+//! medclassify cv <DIR> [--folds K] [training options] [--keep-models DIR] [--json]
+//! medclassify export-onnx --model MODEL --out MODEL.onnx
 //! medclassify card --model MODEL [--json]
 //! ```
 
@@ -21,6 +23,8 @@ fn main() {
 mod cli;
 #[cfg(not(target_arch = "wasm32"))]
 mod commands;
+#[cfg(not(target_arch = "wasm32"))]
+mod cv;
 #[cfg(not(target_arch = "wasm32"))]
 mod progress;
 #[cfg(not(target_arch = "wasm32"))]

@@ -18,11 +18,9 @@ use medclassify::training::{
 use crate::cli::DataArgs;
 use crate::commands::{load, print_json, threads};
 
-/// The options of `medclassify train`.
+/// The training settings shared by `medclassify train` and `medclassify cv`.
 #[derive(clap::Args)]
-pub struct TrainArgs {
-    /// The folder.
-    dir: PathBuf,
+pub struct TrainingArgs {
     /// Network preset.
     #[arg(long, default_value = "seed")]
     preset: String,
@@ -36,10 +34,10 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
     #[command(flatten)]
-    data: DataArgs,
+    pub data: DataArgs,
     /// Compute backend.
     #[arg(long, default_value = "auto")]
-    backend: String,
+    pub backend: String,
     /// EarlyStopping patience (0 = off).
     #[arg(long, default_value_t = 3)]
     patience: usize,
@@ -60,6 +58,15 @@ pub struct TrainArgs {
     /// Read the loss back every N batches.
     #[arg(long, default_value_t = 1)]
     log_every: usize,
+}
+
+/// The options of `medclassify train`.
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// The folder.
+    dir: PathBuf,
+    #[command(flatten)]
+    training: TrainingArgs,
     /// Also score the test set after every epoch (for time-to-accuracy benchmarks; the
     /// scoring time is not counted as training time).
     #[arg(long)]
@@ -76,7 +83,17 @@ pub struct TrainArgs {
     json: bool,
 }
 
-impl TrainArgs {
+impl TrainingArgs {
+    /// The settings and the backend, checked before anything is loaded.
+    pub fn check(&self) -> Result<(TrainingConfig, BackendChoice), String> {
+        let config = self.config()?;
+        self.data.split_config()?;
+        config.validate()?;
+        let choice = BackendChoice::parse(&self.backend)
+            .ok_or_else(|| format!("unknown backend {:?} (auto, cpu or wgpu)", self.backend))?;
+        Ok((config, choice))
+    }
+
     /// The training settings these options give.
     fn config(&self) -> Result<TrainingConfig, String> {
         let preset = Preset::parse(&self.preset)
@@ -117,6 +134,9 @@ impl TrainArgs {
         })
     }
 
+}
+
+impl TrainArgs {
     /// Where checkpoints go: `--checkpoints` (created) or beside `--out`.
     fn checkpoint_base(&self) -> Result<PathBuf, String> {
         match &self.checkpoints {
@@ -147,17 +167,13 @@ fn class_weighting(text: &str) -> Result<ClassWeighting, String> {
 
 /// Checks everything that can be checked before hours of training, not after.
 fn check_first(args: &TrainArgs) -> Result<(TrainingConfig, BackendChoice), String> {
-    let config = args.config()?;
-    args.data.split_config()?;
-    config.validate()?;
+    let (config, choice) = args.training.check()?;
     check_writable(&args.out)?;
     if let Some(dir) = &args.checkpoints
         && !dir.is_dir()
     {
         return Err(format!("{}: no such folder for checkpoints", dir.display()));
     }
-    let choice = BackendChoice::parse(&args.backend)
-        .ok_or_else(|| format!("unknown backend {:?} (auto, cpu or wgpu)", args.backend))?;
     Ok((config, choice))
 }
 
@@ -165,7 +181,7 @@ pub fn train_command(args: &TrainArgs) -> Result<(), String> {
     let (config, choice) = check_first(args)?;
     let json = args.json;
     let started = std::time::Instant::now();
-    let data = load(&args.dir, &args.data, threads(), json)?;
+    let data = load(&args.dir, &args.training.data, threads(), json)?;
     if !json {
         eprintln!(
             "loaded {} images in {} classes ({} skipped) in {:.1} s",

@@ -88,6 +88,7 @@ fn meta() -> ModelMeta {
         test: None,
         calibration: None,
         intervals: None,
+        cross_validation: None,
     }
 }
 

@@ -1,0 +1,156 @@
+//! Cross-validation as a use case: k stratified, duplicate-aware folds (`crate::data::Folds`),
+//! one training run per held-out fold through the same [`super::train_on_split`] as a single
+//! run (checks, GPU-loss fall-back, assessment), and the summary
+//! (`crate::evaluation::CrossValidation`) in every fold model's file.
+
+use std::future::Future;
+
+use burn::prelude::*;
+
+use super::{LoadedData, Platform, plan_training, train_on_split};
+use crate::data::{Folds, Subset, make_folds};
+use crate::evaluation::{CrossValidation, FoldScores};
+use crate::model::Classifier;
+use crate::storage::ModelFile;
+use crate::training::{CheckpointSlot, GradientPeer, StopReason, TrainingConfig, TrainingEvent};
+
+/// Progress of a cross-validation, for the front end.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FoldEvent {
+    /// A fold's run starts.
+    Started {
+        /// The fold held out (0-based).
+        fold: usize,
+        /// Folds in all.
+        k: usize,
+        /// Training, validation and held-out images.
+        train: usize,
+        /// Validation images (the next fold).
+        validation: usize,
+        /// Held-out images.
+        held_out: usize,
+    },
+    /// A fold's run finished; its held-out scores.
+    Finished(FoldScores),
+}
+
+/// A finished cross-validation.
+pub struct CrossValidated {
+    /// The folds' scores and their summary.
+    pub summary: CrossValidation,
+    /// Each completed fold's model file (the summary in its header), in fold order.
+    pub files: Vec<ModelFile>,
+    /// The backend the last fold ran on.
+    pub backend: String,
+    /// The fold of every sample.
+    pub folds: Folds,
+}
+
+/// Runs `k`-fold cross-validation of `config` on `data` (folds seeded with the split's seed,
+/// duplicates dropped as the split says). A fold stopped by the user ends the run: its
+/// half-trained model is not scored, and the summary covers the folds that finished.
+pub async fn cross_validate<P: Platform>(
+    data: &LoadedData,
+    config: TrainingConfig,
+    k: usize,
+    device: Device,
+    backend: String,
+    platform: &mut P,
+) -> Result<CrossValidated, String> {
+    let seed = data.split_config.seed;
+    let folds = make_folds(&data.dataset, k, seed, data.split_config.drop_duplicates)
+        .map_err(|e| e.to_string())?;
+    let plan = plan_training(data, config, None)?;
+    let (mut scores, mut files, mut backend) = (Vec::new(), Vec::new(), backend);
+    for fold in 0..k {
+        let split = folds.split(&data.dataset, fold);
+        platform.fold_event(FoldEvent::Started {
+            fold,
+            k,
+            train: split.total(Subset::Train),
+            validation: split.total(Subset::Validation),
+            held_out: split.total(Subset::Test),
+        });
+        let mut fold_platform = FoldPlatform(&mut *platform);
+        let trained = train_on_split(
+            data,
+            &split,
+            &plan,
+            device.clone(),
+            backend.clone(),
+            &mut fold_platform,
+        )
+        .await?;
+        if trained.reason == StopReason::Stopped {
+            break;
+        }
+        backend = trained.backend;
+        let epochs = trained.file.meta.history.len();
+        let fold_scores = FoldScores::of(fold, &trained.assessment, epochs);
+        platform.fold_event(FoldEvent::Finished(fold_scores.clone()));
+        scores.push(fold_scores);
+        files.push(trained.file);
+    }
+    let summary = CrossValidation::new(k, seed, scores);
+    for file in &mut files {
+        file.meta.cross_validation = Some(summary.clone());
+    }
+    Ok(CrossValidated {
+        summary,
+        files,
+        backend,
+        folds,
+    })
+}
+
+/// A fold run's platform: everything goes to the front end's, except checkpoint files,
+/// which stay in memory (a fold must not replace the checkpoints of the user's own run).
+struct FoldPlatform<'p, P>(&'p mut P);
+
+impl<P: Platform> Platform for FoldPlatform<'_, P> {
+    fn event(&mut self, event: TrainingEvent) {
+        self.0.event(event);
+    }
+
+    fn proceed(&mut self) -> impl Future<Output = bool> {
+        self.0.proceed()
+    }
+
+    fn now_ms(&self) -> f64 {
+        self.0.now_ms()
+    }
+
+    fn store(
+        &mut self,
+        _slot: CheckpointSlot,
+        _bytes: &[u8],
+    ) -> impl Future<Output = Result<String, String>> {
+        std::future::ready(Ok("memory (a cross-validation fold)".to_string()))
+    }
+
+    fn epoch_end(&mut self, epoch: usize, model: &Classifier) -> impl Future<Output = ()> {
+        self.0.epoch_end(epoch, model)
+    }
+
+    fn take_peer(&mut self) -> Option<Box<dyn GradientPeer>> {
+        self.0.take_peer()
+    }
+
+    fn device_lost_reason(&mut self) -> impl Future<Output = Option<String>> {
+        self.0.device_lost_reason()
+    }
+
+    fn continue_on_cpu(
+        &mut self,
+        backend: &str,
+        reason: &str,
+        epochs_completed: usize,
+    ) -> impl Future<Output = String> {
+        self.0.continue_on_cpu(backend, reason, epochs_completed)
+    }
+
+    fn fold_event(&mut self, event: FoldEvent) {
+        self.0.fold_event(event);
+    }
+}
