@@ -9,7 +9,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::{LoadReport, SplitConfig, SplitCounts};
-use crate::evaluation::{Assessment, Heatmap};
+use crate::evaluation::{Assessment, CrossValidation, Heatmap};
+use crate::session::FoldEvent;
 use crate::storage::ModelMeta;
 use crate::training::TrainingEvent;
 
@@ -246,6 +247,18 @@ pub enum Response {
         misclassified: Vec<SampleImage>,
         /// Size of the engine's WebAssembly memory at the end of training.
         wasm_memory_bytes: f64,
+    },
+    /// A cross-validation fold started or finished.
+    Fold {
+        /// What happened.
+        event: FoldEvent,
+    },
+    /// A cross-validation ended (every fold, or stopped after some).
+    CrossValidated {
+        /// The folds' scores and their mean and spread.
+        summary: Box<CrossValidation>,
+        /// Whether the engine keeps the fold models for download.
+        kept: bool,
     },
     /// Training could not run or broke.
     TrainingFailed {

@@ -9,6 +9,7 @@
 //! tested natively like yew's `function_todomvc` example tests its state; the `web` module's `state`
 //! makes [`reduce`] Yew's `Reducible`.
 
+pub mod cross_validation;
 pub mod data;
 pub mod evaluate;
 pub mod notices;
@@ -17,6 +18,7 @@ pub mod train;
 
 use std::rc::Rc;
 
+pub use cross_validation::{CrossValidationState, DEFAULT_FOLDS};
 pub use data::DataState;
 pub use evaluate::EvaluateState;
 pub use notices::{Notice, NoticeState};
@@ -26,6 +28,7 @@ pub use train::{BatchPoint, TrainState, TrainingStatus, default_training_config}
 use crate::data::{InputShape, SplitConfig};
 use crate::page::protocol::{BackendPreference, ModelSource, Response};
 use crate::storage::ModelMeta;
+use crate::session::FoldEvent;
 use crate::training::{TrainingConfig, TrainingEvent};
 
 /// The four steps of the page.
@@ -133,6 +136,15 @@ pub enum Action {
         /// Keep the history (resume).
         resume: bool,
     },
+    /// Folds of the next cross-validation.
+    SetFolds(usize),
+    /// Keep (or discard) the fold models of the next cross-validation.
+    SetKeepFoldModels(bool),
+    /// A cross-validation was requested.
+    CrossValidationRequested {
+        /// ms timestamp.
+        now_ms: f64,
+    },
     /// Pause / resume toggled locally (the worker acts at once).
     Paused(bool),
     /// Edit the split settings.
@@ -166,7 +178,20 @@ pub fn reduce(mut state: AppState, action: Action) -> AppState {
         Action::Show(step) => state.step = step,
         Action::LoadStarted => Rc::make_mut(&mut state.data).started(),
         Action::TrainingRequested { now_ms, resume } => {
-            Rc::make_mut(&mut state.train).requested(now_ms, resume)
+            let train = Rc::make_mut(&mut state.train);
+            train.requested(now_ms, resume);
+            train.cross_validation.last_run = false;
+        }
+        Action::SetFolds(folds) => {
+            Rc::make_mut(&mut state.train).cross_validation.folds = folds
+        }
+        Action::SetKeepFoldModels(keep) => {
+            Rc::make_mut(&mut state.train).cross_validation.keep_models = keep
+        }
+        Action::CrossValidationRequested { now_ms } => {
+            let train = Rc::make_mut(&mut state.train);
+            train.requested(now_ms, false);
+            train.cross_validation.requested();
         }
         Action::Paused(paused) => Rc::make_mut(&mut state.train).paused(paused),
         Action::SetSplit(config) => Rc::make_mut(&mut state.data).split_config = config,
@@ -230,6 +255,20 @@ fn on_engine(state: &mut AppState, response: Response) {
         } => {
             Rc::make_mut(&mut state.train).done(wasm_memory_bytes);
             Rc::make_mut(&mut state.evaluate).assessed(*assessment, misclassified);
+        }
+        Response::Fold { event } => {
+            let train = Rc::make_mut(&mut state.train);
+            if matches!(event, FoldEvent::Started { .. }) {
+                train.callback_log.clear();
+            }
+            train.cross_validation.on_fold(event);
+        }
+        Response::CrossValidated { summary, kept } => {
+            let train = Rc::make_mut(&mut state.train);
+            train.status = TrainingStatus::Done;
+            let message = summary.describe();
+            train.cross_validation.done(*summary, kept);
+            state.notify("info", format!("cross-validation finished: {message}"));
         }
         Response::TrainingFailed { message } => {
             Rc::make_mut(&mut state.train).failed();

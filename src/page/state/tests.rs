@@ -316,3 +316,53 @@ fn imbalanced_data_gets_a_warning_that_proposes_class_weighting() {
         ]
     );
 }
+
+#[test]
+fn a_cross_validation_runs_fold_by_fold_and_ends_with_its_summary() {
+    use crate::evaluation::{CrossValidation, FoldScores};
+    use crate::session::FoldEvent;
+    let fold = |fold: usize, accuracy: f64| FoldScores {
+        fold,
+        images: 20,
+        accuracy,
+        balanced_accuracy: accuracy,
+        macro_f1: accuracy,
+        macro_auc: 0.95,
+        epochs: 2,
+    };
+    let mut state = reduce(AppState::default(), Action::SetFolds(3));
+    state = reduce(state, Action::SetKeepFoldModels(true));
+    state = reduce(state, Action::CrossValidationRequested { now_ms: 1.0 });
+    assert_eq!(state.train.status, TrainingStatus::Loading);
+    assert!(state.train.cross_validation.running);
+    let started = FoldEvent::Started {
+        fold: 0,
+        k: 3,
+        train: 40,
+        validation: 20,
+        held_out: 20,
+    };
+    state = engine(state, Response::Fold { event: started });
+    assert!(state.train.cross_validation.progress().unwrap().starts_with("Fold 1 of 3"));
+    let before = state.evaluate.clone();
+    state = engine(state, Response::Fold { event: FoldEvent::Finished(fold(0, 0.8)) });
+    assert!(Rc::ptr_eq(&before, &state.evaluate), "a fold leaves the Evaluate step alone");
+    let summary = CrossValidation::new(3, 42, vec![fold(0, 0.8), fold(1, 0.9), fold(2, 1.0)]);
+    state = engine(
+        state,
+        Response::CrossValidated {
+            summary: Box::new(summary.clone()),
+            kept: true,
+        },
+    );
+    let cv = &state.train.cross_validation;
+    assert_eq!(state.train.status, TrainingStatus::Done);
+    assert!(!cv.running && cv.kept && cv.last_run);
+    assert_eq!(cv.finished.len(), 3);
+    assert!((cv.summary.as_ref().unwrap().accuracy.mean - 0.9).abs() < 1e-12);
+    let last = &state.notices.notices.last().unwrap().message;
+    assert!(last.starts_with("cross-validation finished: 3-fold: accuracy 0.9000 ± 0.1000"), "{last}");
+    // A training run afterwards is not a cross-validation.
+    state = reduce(state, Action::TrainingRequested { now_ms: 2.0, resume: false });
+    assert!(!state.train.cross_validation.last_run);
+}

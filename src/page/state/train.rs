@@ -1,6 +1,7 @@
 //! Step 2's state: the settings being edited, the run's status and history. It holds no
 //! image, so the page can afford to copy it on every training event (one per batch).
 
+use super::CrossValidationState;
 use crate::page::protocol::BackendPreference;
 use crate::storage::ModelMeta;
 use crate::training::{
@@ -94,6 +95,8 @@ pub struct TrainState {
     pub stop_reason: Option<StopReason>,
     /// The engine's WebAssembly memory at the last report (after a load or a run), bytes.
     pub engine_memory: f64,
+    /// The cross-validation panel.
+    pub cross_validation: CrossValidationState,
 }
 
 impl Default for TrainState {
@@ -112,6 +115,7 @@ impl Default for TrainState {
             run_started_ms: 0.0,
             stop_reason: None,
             engine_memory: 0.0,
+            cross_validation: CrossValidationState::default(),
         }
     }
 }
@@ -187,6 +191,7 @@ impl TrainState {
     /// The run could not start or broke.
     pub fn failed(&mut self) {
         self.status = TrainingStatus::Error;
+        self.cross_validation.failed();
     }
 
     /// The engine died: a run under way is lost.
@@ -194,6 +199,7 @@ impl TrainState {
         if self.status.active() {
             self.status = TrainingStatus::Error;
         }
+        self.cross_validation.failed();
     }
 
     /// A model that was not trained here arrived: show its own history instead.

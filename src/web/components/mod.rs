@@ -2,6 +2,7 @@
 
 mod about;
 mod charts;
+mod cross_validation;
 mod data_step;
 mod evaluate_step;
 mod explanation;
@@ -13,6 +14,7 @@ mod train_step;
 
 pub use about::About;
 pub use charts::{Chart, accuracy_svg, learning_rate_svg, loss_svg, reliability_svg, roc_svg};
+pub use cross_validation::CrossValidationPanel;
 pub use data_step::DataStep;
 pub use evaluate_step::EvaluateStep;
 pub use explanation::ExplanationPanel;

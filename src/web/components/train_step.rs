@@ -3,7 +3,7 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use super::{Chart, ModelPanel, accuracy_svg, learning_rate_svg, loss_svg, percent, use_app};
+use super::{Chart, CrossValidationPanel, ModelPanel, accuracy_svg, learning_rate_svg, loss_svg, percent, use_app};
 use crate::data::AugmentConfig;
 use crate::model::Preset;
 use crate::training::{
@@ -321,6 +321,8 @@ pub fn TrainStep() -> Html {
                 <button type="button" class="link" onclick={on_history} disabled={state.train.epochs.is_empty()}>{"Download history (CSV)"}</button>
             </div>
 
+            <CrossValidationPanel running={running} has_split={has_split} />
+
             <h3>{"Callback log"}</h3>
             <ol class="log" data-testid="callback-log">
                 if state.train.callback_log.is_empty() { <li class="muted">{"No callback has fired yet."}</li> }
@@ -328,7 +330,7 @@ pub fn TrainStep() -> Html {
                     <li><span class="badge">{ event.callback.clone() }</span>{ format!(" epoch {}: {}", event.epoch, event.message) }</li>
                 }
             </ol>
-            if status == TrainingStatus::Done {
+            if status == TrainingStatus::Done && !state.train.cross_validation.last_run {
                 <div class="next"><button type="button" class="button primary" onclick={
                     let app = app.clone();
                     Callback::from(move |_| app.dispatch(Action::Show(Step::Evaluate)))

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::peer::{self, WorkerPeer};
 use super::{Controls, RunState, notice, post};
-use crate::session::Platform;
+use crate::session::{FoldEvent, Platform};
 use crate::training::{CheckpointSlot, GradientPeer, TrainingEvent};
 use crate::web::platform::{idb, time};
 use crate::web::protocol::{BackendPreference, Response};
@@ -85,6 +85,10 @@ impl WorkerHost {
 impl Platform for WorkerHost {
     fn event(&mut self, event: TrainingEvent) {
         post(&Response::Training { event });
+    }
+
+    fn fold_event(&mut self, event: FoldEvent) {
+        post(&Response::Fold { event });
     }
 
     async fn proceed(&mut self) -> bool {

@@ -116,6 +116,22 @@ pub enum Job {
         /// Continue from the current model's resume point.
         resume: bool,
     },
+    /// Cross-validate `config` on the loaded data: `folds` runs, each holding out one fold.
+    CrossValidate {
+        /// Settings of every fold's run.
+        config: TrainingConfig,
+        /// Backend wanted.
+        backend: BackendPreference,
+        /// Folds.
+        folds: usize,
+        /// Keep each fold's model for download (else they are discarded).
+        keep_models: bool,
+    },
+    /// Send fold `fold`'s model file (0-based) of the last cross-validation.
+    ExportFoldModel {
+        /// The fold.
+        fold: usize,
+    },
     /// Send the pixels of these samples.
     Images {
         /// What they are for (echoed back).

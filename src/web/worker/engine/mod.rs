@@ -17,7 +17,7 @@ use super::{Controls, notice, post};
 use crate::data::{Dataset, InputShape, SplitConfig, read_npz};
 use crate::evaluation::Assessment;
 use crate::session::{CurrentModel, LoadedData};
-use crate::storage::{EXTENSION, ONNX_EXTENSION};
+use crate::storage::{EXTENSION, ModelFile, ONNX_EXTENSION};
 use crate::web::platform::{gpu, idb, js, time};
 use crate::web::protocol::{ClassSamples, DataView, ModelSource, Response, SampleImage, SplitView};
 
@@ -34,6 +34,8 @@ pub struct Engine {
     model: Option<CurrentModel>,
     uploads: Vec<Vec<u8>>,
     assessment: Option<Assessment>,
+    /// The last cross-validation's fold models, when the user kept them.
+    fold_models: Vec<ModelFile>,
     /// The files the page streams for a load.
     chunks: UnboundedReceiver<PageChunk>,
 }
@@ -104,6 +106,7 @@ impl Engine {
             model: None,
             uploads: Vec::new(),
             assessment: None,
+            fold_models: Vec::new(),
             chunks,
         }
     }
@@ -140,6 +143,27 @@ impl Engine {
                 backend,
                 resume,
             } => self.train(config, backend, resume).await,
+            Job::CrossValidate {
+                config,
+                backend,
+                folds,
+                keep_models,
+            } => {
+                self.cross_validate(config, backend, folds, keep_models)
+                    .await
+            }
+            Job::ExportFoldModel { fold } => match self.fold_models.get(fold) {
+                Some(file) => post(&Response::ModelFile {
+                    file_name: format!(
+                        "medclassify-{}-{}px-fold-{}.{EXTENSION}",
+                        file.meta.model.preset(),
+                        file.meta.shape().size(),
+                        fold + 1
+                    ),
+                    bytes: file.to_bytes(),
+                }),
+                None => notice("warning", "that fold's model was not kept"),
+            },
             Job::Images { purpose, samples } => self.images(purpose, samples),
             Job::Predict { files } => self.predict(files).await,
             Job::Explain {

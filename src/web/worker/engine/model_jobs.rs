@@ -4,7 +4,9 @@ use burn::prelude::*;
 
 use super::{Engine, MISCLASSIFIED_SHOWN, sample_image};
 use crate::evaluation::ExplainMethod;
-use crate::session::{CurrentModel, Prediction, decode_for_prediction, plan_training, predict};
+use crate::session::{
+    CurrentModel, Prediction, cross_validate, decode_for_prediction, plan_training, predict,
+};
 use crate::training::TrainingConfig;
 use crate::web::platform::{idb, js, time};
 use crate::web::protocol::{
@@ -90,6 +92,57 @@ impl Engine {
             file: trained.file,
             device: trained.device,
         });
+    }
+
+    /// Cross-validates `config` on the loaded data (`crate::session::cross_validate`), with
+    /// the same device choice and host as a training run; the fold models are kept for
+    /// download only when asked (they are not stored in the browser).
+    pub(super) async fn cross_validate(
+        &mut self,
+        config: TrainingConfig,
+        preference: BackendPreference,
+        folds: usize,
+        keep_models: bool,
+    ) {
+        self.controls.run.set(RunState::Running);
+        self.fold_models.clear();
+        let fail = |message: String| post(&Response::TrainingFailed { message });
+        let Some(data) = self.data.as_ref() else {
+            return fail("load a folder (or the sample data) first".into());
+        };
+        let plan = match plan_training(data, config.clone(), None) {
+            Ok(plan) => plan,
+            Err(error) => return fail(error),
+        };
+        let (device, backend, reason) = self
+            .backends
+            .choose_device(preference, &plan.network, plan.config.batch_size)
+            .await;
+        post(&Response::BackendChosen {
+            backend: backend.clone(),
+            reason,
+        });
+        let lost = self.backends.webgpu.as_ref().map(|w| w.lost.clone());
+        let mut host = WorkerHost::new(self.controls.clone(), preference, &backend, lost).await;
+        let described = format!("{backend} in the browser ({})", self.backends.gpu.label());
+        let data = self.data.as_ref().expect("checked above");
+        let result = cross_validate(data, config, folds, device, described, &mut host).await;
+        if host.gpu_lost {
+            self.backends.forget_webgpu();
+        }
+        match result {
+            Ok(done) => {
+                self.warn_of_webgpu_errors();
+                if keep_models {
+                    self.fold_models = done.files;
+                }
+                post(&Response::CrossValidated {
+                    summary: Box::new(done.summary),
+                    kept: keep_models,
+                });
+            }
+            Err(error) => fail(error),
+        }
     }
 
     /// The browser build launches no autotune candidates, so any WebGPU error during training
