@@ -2,7 +2,7 @@
 # Installs what MedClassify's build and tests need, skipping what is already there.
 #   scripts/setup.sh            build tools: wasm32 target, trunk, wasm-bindgen-cli, npm packages (wasm-opt)
 #   scripts/setup.sh --browser  the same plus Debian's chromium and chromedriver (for the tests)
-# Both also make .venv, the Python of the scikit-learn cross-check (requirements-test.txt).
+# Both also make .venv, the Python of the cross-checks: scikit-learn (metrics) and onnxruntime (ONNX export); requirements-test.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,7 +73,7 @@ fi
 # environment with exactly requirements-test.txt (wheels from PyPI, about 15 s). Made again
 # only when it cannot import scikit-learn or the requirements changed since.
 if ! .venv/bin/python -c 'import sklearn' 2>/dev/null || [ requirements-test.txt -nt .venv/.installed ]; then
-  say "making .venv for the scikit-learn check (requirements-test.txt)"
+  say "making .venv for the Python cross-checks (requirements-test.txt)"
   rm -rf .venv
   if ! python3 -m venv .venv 2>/dev/null; then
     # Debian's python3 has no venv module until python3-venv is installed.

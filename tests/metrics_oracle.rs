@@ -13,7 +13,7 @@ mod common;
 
 use std::process::Command;
 
-use medclassify::evaluation::{one_vs_rest, precision_recall_curve, roc_curve};
+use medclassify::evaluation::{one_vs_rest, precision_recall_curve, roc_curve, youden_threshold};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
@@ -48,6 +48,7 @@ fn binary_case(name: &str, scores: &[f32], positives: &[bool]) -> Value {
         "recall": floats(&pr.recall),
         "pr_thresholds": floats(&pr.thresholds),
         "average_precision": pr.average_precision(),
+        "youden": youden_threshold(scores, positives).map(f64::from),
     })
 }
 

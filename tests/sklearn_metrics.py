@@ -55,6 +55,9 @@ def check_binary(case):
         "recall": (floats(case["recall"]), recall),
         "pr_thresholds": (floats(case["pr_thresholds"]), pr_thresholds),
         "average_precision": (case["average_precision"], average_precision_score(y, s)),
+        # Youden's J: the threshold of the first (highest) maximum of tpr - fpr among the
+        # scores (index 0 is scikit-learn's +inf "predict nothing" point, not a score).
+        "youden": (case["youden"], thresholds[1:][np.argmax((tpr - fpr)[1:])]),
     }
     return {name: difference(ours, theirs) for name, (ours, theirs) in expected.items()}
 

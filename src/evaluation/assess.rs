@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     CalibrationSummary, ConfidenceIntervals, DEFAULT_RESAMPLES, ECE_BINS, Evaluation,
     OperatingPoint, Scores, argmax, calibration, confidence_intervals, fit_temperature,
-    one_vs_rest, score_samples,
+    ThresholdMetrics, one_vs_rest, score_samples, youden_threshold,
 };
 use crate::data::{Dataset, Split, Subset};
 use crate::model::Classifier;
@@ -39,6 +39,32 @@ pub struct Assessment {
     pub intervals: ConfidenceIntervals,
     /// Each class's one-vs-rest ROC curve (thinned for drawing) and average precision.
     pub curves: Vec<ClassRoc>,
+    /// For two classes, what a movable decision threshold needs.
+    #[serde(default)]
+    pub two_class: Option<TwoClassScores>,
+}
+
+/// A two-class test set's probabilities, for the Evaluate step's movable threshold: the
+/// confusion matrix and the metrics at any threshold are computed from these on the page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TwoClassScores {
+    /// Test probabilities, two per image (class 0, class 1), in test-sample order.
+    pub probabilities: Vec<f32>,
+    /// True labels, in the same order.
+    pub labels: Vec<usize>,
+    /// The threshold on P(class c) that maximises Youden's J (sensitivity + specificity - 1)
+    /// on the validation set, for c taken as the positive class; `None` when the validation
+    /// set lacks a class.
+    pub youden_validation: [Option<f32>; 2],
+}
+
+impl TwoClassScores {
+    /// The counts and rates with `positive` (0 or 1) called when P(positive) >= `threshold`.
+    pub fn at(&self, positive: usize, threshold: f32) -> ThresholdMetrics {
+        let scores: Vec<f32> = self.probabilities.chunks_exact(2).map(|r| r[positive]).collect();
+        let positives: Vec<bool> = self.labels.iter().map(|&l| l == positive).collect();
+        ThresholdMetrics::at(&scores, &positives, threshold)
+    }
 }
 
 /// Seed of the bootstrap resamples: fixed, so an assessment is reproducible.
@@ -61,6 +87,9 @@ pub struct ClassRoc {
     /// Average precision (scikit-learn's definition); NaN without positives.
     #[serde(with = "crate::json_float")]
     pub average_precision: f64,
+    /// (recall, precision) of the precision-recall curve, thinned like `points`.
+    #[serde(default)]
+    pub pr_points: Vec<(f64, f64)>,
 }
 
 /// Every `step`-th point of a curve, with both ends (enough to draw it faithfully at the
@@ -88,6 +117,11 @@ pub fn roc_curves(probabilities: &[f32], labels: &[usize], k: usize) -> Vec<Clas
                 .unwrap_or_default(),
             auc: c.auc,
             average_precision: c.average_precision,
+            pr_points: c
+                .precision_recall
+                .as_ref()
+                .map(|pr| thinned(&pr.recall, &pr.precision, ROC_POINTS))
+                .unwrap_or_default(),
         })
         .collect()
 }
@@ -174,5 +208,19 @@ pub fn assess_scores(
         predictions,
         intervals,
         curves: roc_curves(&probabilities, &test_labels, k),
+        two_class: (k == 2).then(|| TwoClassScores {
+            youden_validation: [0, 1].map(|positive| {
+                let scores: Vec<f32> = validation_scores
+                    .probabilities(1.0)
+                    .chunks_exact(2)
+                    .map(|row| row[positive])
+                    .collect();
+                let positives: Vec<bool> =
+                    validation_labels.iter().map(|&l| l == positive).collect();
+                youden_threshold(&scores, &positives)
+            }),
+            probabilities,
+            labels: test_labels,
+        }),
     }
 }

@@ -10,7 +10,8 @@ mod metrics;
 mod roc;
 
 pub use assess::{
-    Assessment, ClassRoc, INTERVAL_SEED, Prediction, ROC_POINTS, assess, assess_scores, roc_curves,
+    Assessment, ClassRoc, INTERVAL_SEED, Prediction, ROC_POINTS, TwoClassScores, assess,
+    assess_scores, roc_curves,
 };
 pub use calibration::{
     Calibration, CalibrationSummary, ECE_BINS, ReliabilityBin, calibration, fit_temperature,

@@ -2,7 +2,7 @@
 // size with its own split (the counts of its README, an account independent of the app), the
 // imbalance is flagged, and a class-weighted CPU run trains and is assessed on its test array.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT, assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, setEpochs, shot, waitForStatus } from './helpers.mjs';
@@ -43,7 +43,40 @@ test('a MedMNIST .npz loads with its own split, warns of the imbalance and train
     // Two classes: each one-vs-rest AUC is the same ranking; after two epochs it has learned.
     assert.ok(Math.abs(auc[0] - auc[1]) < 1e-9 && auc[0] > 0.75, `AUC ${auc}`);
     await page.waitForSelector('[data-testid=roc-chart] svg');
+    await page.waitForSelector('[data-testid=pr-chart] svg');
     await shot(page, 'npz-02-evaluate');
+
+    // The decision threshold: the page's counts at three thresholds against counts made here
+    // from the page's own test-score export (independent arithmetic on the same scores).
+    const [scoresDownload] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=test-scores]')]);
+    const lines = readFileSync(await scoresDownload.path(), 'utf8').trim().split('\n');
+    assert.deepEqual(lines[0].split(','), ['sample', 'true_class', 'p_class 0', 'p_class 1']);
+    const scores = lines.slice(1).map((l) => l.split(',')).map(([, truth, , p1]) => ({ positive: truth === 'class 1', p: Number(p1) }));
+    assert.equal(scores.length, 624);
+    const shown = async () => {
+      const cells = await page.$eval('[data-testid=threshold-confusion]', (t) => ({ ...t.dataset }));
+      const threshold = Number(await page.getAttribute('[data-testid=threshold-panel]', 'data-threshold'));
+      const expected = { tp: 0, fp: 0, tn: 0, fn: 0 };
+      for (const { positive, p } of scores) {
+        const called = p >= threshold;
+        expected[positive ? (called ? 'tp' : 'fn') : (called ? 'fp' : 'tn')] += 1;
+      }
+      assert.deepEqual({ tp: Number(cells.tp), fp: Number(cells.fp), tn: Number(cells.tn), fn: Number(cells.fn) }, expected, `at ${threshold}`);
+      return { threshold, ...expected };
+    };
+    const atHalf = await shown();
+    assert.equal(atHalf.threshold, 0.5);
+    await page.click('[data-testid=threshold-youden]');
+    const youden = Number((await page.textContent('[data-testid=threshold-youden]')).match(/\(([0-9.]+)\)/)[1]);
+    const atYouden = await shown();
+    assert.ok(Math.abs(atYouden.threshold - youden) < 5e-4 && atYouden.threshold !== 0.5, `Youden ${youden}, threshold ${atYouden.threshold}`);
+    await page.fill('[data-testid=threshold-value]', '0.2');
+    await page.press('[data-testid=threshold-value]', 'Tab');
+    await page.waitForFunction(() => document.querySelector('[data-testid=threshold-panel]').dataset.threshold === '0.2');
+    const atLow = await shown();
+    // A lower threshold calls more images positive: sensitivity can only rise.
+    assert.ok(atLow.tp >= atHalf.tp && atLow.fn <= atHalf.fn, JSON.stringify({ atLow, atHalf }));
+    await shot(page, 'npz-03-threshold');
     assertNoForeignRequests(foreign);
   } finally {
     await browser.close();

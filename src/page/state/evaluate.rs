@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use crate::evaluation::Assessment;
+use crate::evaluation::{Assessment, ThresholdMetrics};
 use crate::page::protocol::SampleImage;
 
 /// The `purpose` prefix of an image request for a confusion-matrix cell
@@ -19,6 +19,27 @@ pub struct EvaluateState {
     pub misclassified: Vec<SampleImage>,
     /// Images of a clicked confusion-matrix cell: (true, predicted, images).
     pub cell_images: Option<(usize, usize, Vec<SampleImage>)>,
+    /// For two classes: the positive class and the decision threshold on its probability.
+    pub threshold: Threshold,
+}
+
+/// A two-class decision rule: call `positive` when its probability is at least `value`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Threshold {
+    /// The class called positive (0 or 1).
+    pub positive: usize,
+    /// The threshold on its probability.
+    pub value: f32,
+}
+
+impl Default for Threshold {
+    /// Class 1 (MedMNIST's convention: label 1 is the finding) at 0.5.
+    fn default() -> Self {
+        Self {
+            positive: 1,
+            value: 0.5,
+        }
+    }
 }
 
 impl EvaluateState {
@@ -27,11 +48,33 @@ impl EvaluateState {
         self.assessment = Some(Rc::new(assessment));
         self.misclassified = misclassified;
         self.cell_images = None;
+        self.threshold = Threshold::default();
     }
 
     /// Shows the images of a cell.
     pub fn show_cell(&mut self, cell: (usize, usize), images: Vec<SampleImage>) {
         self.cell_images = Some((cell.0, cell.1, images));
+    }
+
+    /// Moves the threshold (clamped to 0..=1) or changes the positive class.
+    pub fn set_threshold(&mut self, threshold: Threshold) {
+        self.threshold = Threshold {
+            positive: threshold.positive.min(1),
+            value: threshold.value.clamp(0.0, 1.0),
+        };
+    }
+
+    /// The threshold that maximises Youden's J on the validation set, for the current
+    /// positive class, if the assessment has one.
+    pub fn youden(&self) -> Option<f32> {
+        let two = self.assessment.as_ref()?.two_class.as_ref()?;
+        two.youden_validation[self.threshold.positive.min(1)]
+    }
+
+    /// The counts and rates at the current threshold (two classes only).
+    pub fn at_threshold(&self) -> Option<ThresholdMetrics> {
+        let two = self.assessment.as_ref()?.two_class.as_ref()?;
+        Some(two.at(self.threshold.positive, self.threshold.value))
     }
 
     /// Closes the cell gallery.
@@ -78,6 +121,7 @@ pub(crate) mod tests {
                 1,
             ),
             curves: roc_curves(&probabilities, &labels, 2),
+            two_class: None,
         }
     }
 
@@ -88,6 +132,47 @@ pub(crate) mod tests {
             label: 0,
             pixels: vec![sample as u8; 16],
         }
+    }
+
+    #[test]
+    fn the_threshold_moves_the_counts_and_youden_comes_from_validation() {
+        use crate::evaluation::TwoClassScores;
+        let mut state = EvaluateState::default();
+        let mut a = assessment();
+        // P(class 1) of four test images: 0.9 (label 1), 0.6 (0), 0.4 (1), 0.1 (0).
+        a.two_class = Some(TwoClassScores {
+            probabilities: vec![0.1, 0.9, 0.4, 0.6, 0.6, 0.4, 0.9, 0.1],
+            labels: vec![1, 0, 1, 0],
+            youden_validation: [Some(0.7), Some(0.35)],
+        });
+        state.assessed(a, Vec::new());
+        let at = state.at_threshold().unwrap();
+        // At 0.5: 0.9 and 0.6 called positive -> TP 1, FP 1, TN 1, FN 1.
+        assert_eq!(
+            (at.true_positives, at.false_positives, at.true_negatives, at.false_negatives),
+            (1, 1, 1, 1)
+        );
+        state.set_threshold(Threshold {
+            positive: 1,
+            value: state.youden().unwrap(),
+        });
+        let at = state.at_threshold().unwrap();
+        // At 0.35: 0.9, 0.6 and 0.4 called positive -> TP 2, FP 1, TN 1, FN 0.
+        assert_eq!((at.true_positives, at.false_positives, at.false_negatives), (2, 1, 0));
+        assert_eq!((at.sensitivity, at.specificity), (1.0, 0.5));
+        // Class 0 as positive: its own Youden threshold, and P(class 0) >= 0.7 calls one image.
+        state.set_threshold(Threshold {
+            positive: 0,
+            value: 0.7,
+        });
+        assert_eq!(state.youden(), Some(0.7));
+        let at = state.at_threshold().unwrap();
+        assert_eq!((at.true_positives, at.false_positives), (1, 0));
+        state.set_threshold(Threshold {
+            positive: 5,
+            value: 3.0,
+        });
+        assert_eq!(state.threshold, Threshold { positive: 1, value: 1.0 });
     }
 
     #[test]

@@ -164,6 +164,8 @@ pub enum Action {
     Crashed(String),
     /// Close the cell gallery.
     CloseCell,
+    /// Move the two-class decision threshold.
+    SetThreshold(evaluate::Threshold),
 }
 
 /// The state after `action`. Parts the action does not change are shared with `state`.
@@ -204,6 +206,7 @@ pub fn reduce(mut state: AppState, action: Action) -> AppState {
             Rc::make_mut(&mut state.notices).crashed(message);
         }
         Action::CloseCell => Rc::make_mut(&mut state.evaluate).close_cell(),
+        Action::SetThreshold(t) => Rc::make_mut(&mut state.evaluate).set_threshold(t),
     }
     state
 }

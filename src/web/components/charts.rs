@@ -52,38 +52,107 @@ fn epochs_range(epochs: &[EpochMetrics], batches: &[BatchPoint]) -> f64 {
     last_epoch.max(last_batch.ceil()).max(1.0)
 }
 
-/// A labelled line, with a dot at every point when `dots`.
-fn line(
-    chart: &mut Plot,
-    points: Vec<(f64, f64)>,
+/// How a series is drawn.
+#[derive(Clone, Copy)]
+enum Mark {
+    /// A line of this width, with a dot at every point when `dots`.
+    Line { width: u32, dots: bool },
+    /// A triangle at every point (events, not a curve).
+    Triangles,
+}
+
+/// One labelled series of a chart.
+struct Series {
+    label: String,
     color: RGBColor,
-    width: u32,
-    label: &str,
-    dots: bool,
-) {
-    if dots {
-        let _ = chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, color.filled())));
+    points: Vec<(f64, f64)>,
+    mark: Mark,
+}
+
+impl Series {
+    fn line(label: impl Into<String>, color: RGBColor, width: u32, points: Vec<(f64, f64)>) -> Self {
+        Self {
+            label: label.into(),
+            color,
+            points,
+            mark: Mark::Line { width, dots: false },
+        }
     }
-    let _ = chart
-        .draw_series(LineSeries::new(points, color.stroke_width(width)))
-        .map(|s| {
-            s.label(label).legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(width))
-            })
-        });
+
+    /// A line with a dot at every point (per-epoch values).
+    fn dotted(label: impl Into<String>, color: RGBColor, points: Vec<(f64, f64)>) -> Self {
+        Self {
+            mark: Mark::Line {
+                width: 2,
+                dots: true,
+            },
+            ..Self::line(label, color, 2, points)
+        }
+    }
+
+    fn draw(&self, chart: &mut Plot) {
+        match self.mark {
+            Mark::Line { width, dots } => {
+                if dots {
+                    let dots = self.points.iter().map(|p| Circle::new(*p, 3, self.color.filled()));
+                    let _ = chart.draw_series(dots);
+                }
+                let style = self.color.stroke_width(width);
+                let _ = chart.draw_series(LineSeries::new(self.points.clone(), style));
+            }
+            Mark::Triangles => {
+                let marks = self
+                    .points
+                    .iter()
+                    .map(|p| TriangleMarker::new(*p, 7, self.color.filled()));
+                let _ = chart.draw_series(marks);
+            }
+        }
+    }
+
+    /// The legend's sample of this series at (x, y) (the middle of the row's left edge).
+    fn swatch(&self, area: &DrawingArea<SVGBackend, plotters::coord::Shift>, x: i32, y: i32) {
+        let _ = match self.mark {
+            Mark::Line { width, .. } => area.draw(&PathElement::new(
+                vec![(x, y), (x + SWATCH, y)],
+                self.color.stroke_width(width.max(2)),
+            )),
+            Mark::Triangles => area.draw(&TriangleMarker::new(
+                (x + SWATCH / 2, y),
+                6,
+                self.color.filled(),
+            )),
+        };
+    }
 }
 
-fn legend(chart: &mut Plot, position: SeriesLabelPosition) {
-    let _ = chart
-        .configure_series_labels()
-        .label_font(FONT)
-        .background_style(WHITE.mix(0.85))
-        .border_style(GRID)
-        .position(position)
-        .draw();
+/// Width of a legend sample, and the gaps around an entry.
+const SWATCH: i32 = 18;
+const LEGEND_ROW: i32 = 20;
+/// A legend text's width, estimated from its length (the page's sans-serif at 14 px averages
+/// under 7.5 px a character), so entries are laid out without measuring text.
+fn text_width(text: &str) -> i32 {
+    (text.chars().count() as f64 * 7.5).ceil() as i32
 }
 
-/// Draws one chart: a caption, axes over the given ranges and whatever `draw` adds.
+/// The legend laid out in rows across the chart's width: (series, x, row) for each entry.
+fn legend_layout(series: &[Series]) -> (Vec<(usize, i32, i32)>, i32) {
+    let (mut placed, mut x, mut row) = (Vec::new(), 10, 0);
+    // A series without a label (a reference line explained in the caption) has no entry.
+    for (i, s) in series.iter().enumerate().filter(|(_, s)| !s.label.is_empty()) {
+        let width = SWATCH + 6 + text_width(&s.label) + 18;
+        if x > 10 && x + width > WIDTH as i32 - 10 {
+            (x, row) = (10, row + 1);
+        }
+        placed.push((i, x, row));
+        x += width;
+    }
+    let rows = if placed.is_empty() { 0 } else { row + 1 };
+    (placed, rows)
+}
+
+/// Draws one chart: a caption, the legend in rows under it (outside the plot, so it never
+/// hides a line), and the axes over the given ranges with every series.
 fn render(
     caption: &str,
     x: std::ops::Range<f64>,
@@ -91,15 +160,27 @@ fn render(
     x_desc: &str,
     y_desc: &str,
     y_format: &dyn Fn(&f64) -> String,
-    draw: impl FnOnce(&mut Plot),
+    series: &[Series],
 ) -> String {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         let _ = root.fill(&WHITE);
-        let Ok(mut chart) = ChartBuilder::on(&root)
-            .caption(caption, ("sans-serif", 17))
+        let (placed, rows) = legend_layout(series);
+        let top_height = 28 + rows * LEGEND_ROW;
+        let (top, body) = root.split_vertically(top_height);
+        let title = ("sans-serif", 17).into_font().color(&BLACK);
+        let centred = title.pos(text::Pos::new(text::HPos::Center, text::VPos::Top));
+        let _ = top.draw(&Text::new(caption, (WIDTH as i32 / 2, 6), centred));
+        for (i, x0, row) in placed {
+            let y0 = 28 + row * LEGEND_ROW + LEGEND_ROW / 2;
+            series[i].swatch(&top, x0, y0);
+            let label = FONT.into_font().pos(text::Pos::new(text::HPos::Left, text::VPos::Center));
+            let _ = top.draw(&Text::new(series[i].label.clone(), (x0 + SWATCH + 6, y0), label));
+        }
+        let Ok(mut chart) = ChartBuilder::on(&body)
             .margin(10)
+            .margin_top(4)
             .x_label_area_size(36)
             .y_label_area_size(60)
             .build_cartesian_2d(x, y)
@@ -114,7 +195,9 @@ fn render(
             .y_desc(y_desc)
             .y_label_formatter(y_format)
             .draw();
-        draw(&mut chart);
+        for s in series {
+            s.draw(&mut chart);
+        }
         let _ = root.present();
     }
     svg
@@ -141,33 +224,11 @@ pub fn loss_svg(epochs: &[EpochMetrics], batches: &[BatchPoint]) -> String {
         "epoch",
         "cross-entropy",
         &|v| format!("{v:.2}"),
-        |chart| {
-            line(
-                chart,
-                smoothed,
-                BATCH_COLOR,
-                1,
-                "batch loss (smoothed)",
-                false,
-            );
-            line(
-                chart,
-                per_epoch(epochs, |e| e.loss),
-                TRAIN_COLOR,
-                2,
-                "loss",
-                true,
-            );
-            line(
-                chart,
-                per_epoch(epochs, |e| e.val_loss),
-                VAL_COLOR,
-                2,
-                "val_loss",
-                true,
-            );
-            legend(chart, SeriesLabelPosition::UpperRight);
-        },
+        &[
+            Series::line("batch loss (smoothed)", BATCH_COLOR, 1, smoothed),
+            Series::dotted("loss", TRAIN_COLOR, per_epoch(epochs, |e| e.loss)),
+            Series::dotted("val_loss", VAL_COLOR, per_epoch(epochs, |e| e.val_loss)),
+        ],
     )
 }
 
@@ -187,25 +248,10 @@ pub fn accuracy_svg(epochs: &[EpochMetrics]) -> String {
         "epoch",
         "",
         &|v| format!("{:.0}%", v * 100.0),
-        |chart| {
-            line(
-                chart,
-                per_epoch(epochs, |e| e.accuracy),
-                TRAIN_COLOR,
-                2,
-                "accuracy",
-                true,
-            );
-            line(
-                chart,
-                per_epoch(epochs, |e| e.val_accuracy),
-                VAL_COLOR,
-                2,
-                "val_accuracy",
-                true,
-            );
-            legend(chart, SeriesLabelPosition::LowerRight);
-        },
+        &[
+            Series::dotted("accuracy", TRAIN_COLOR, per_epoch(epochs, |e| e.accuracy)),
+            Series::dotted("val_accuracy", VAL_COLOR, per_epoch(epochs, |e| e.val_accuracy)),
+        ],
     )
 }
 
@@ -236,19 +282,13 @@ pub fn learning_rate_svg(epochs: &[EpochMetrics], events: &[CallbackEvent]) -> S
         "epoch",
         "",
         &|v| format!("{v:.1e}"),
-        |chart| {
-            line(chart, steps, TRAIN_COLOR, 2, "learning rate", false);
-            let _ = chart
-                .draw_series(
-                    cuts.iter()
-                        .map(|p| TriangleMarker::new(*p, 7, VAL_COLOR.filled())),
-                )
-                .map(|s| {
-                    s.label("ReduceLROnPlateau cut")
-                        .legend(|(x, y)| TriangleMarker::new((x + 8, y), 6, VAL_COLOR.filled()))
-                });
-            legend(chart, SeriesLabelPosition::UpperRight);
-        },
+        &[
+            Series::line("learning rate", TRAIN_COLOR, 2, steps),
+            Series {
+                mark: Mark::Triangles,
+                ..Series::line("ReduceLROnPlateau cut", VAL_COLOR, 2, cuts)
+            },
+        ],
     )
 }
 
@@ -269,33 +309,15 @@ pub fn reliability_svg(before: &Calibration, after: &Calibration) -> String {
         "confidence",
         "accuracy",
         &|v| format!("{v:.1}"),
-        |chart| {
-            line(
-                chart,
-                vec![(0.0, 0.0), (1.0, 1.0)],
-                RGBColor(100, 116, 139),
-                1,
-                "perfect calibration",
-                false,
-            );
-            line(
-                chart,
-                points(before),
-                VAL_COLOR,
-                2,
-                &format!("model (ECE {:.4})", before.ece),
-                true,
-            );
-            line(
-                chart,
-                points(after),
+        &[
+            Series::line("perfect calibration", CHANCE_COLOR, 1, diagonal()),
+            Series::dotted(format!("model (ECE {:.4})", before.ece), VAL_COLOR, points(before)),
+            Series::dotted(
+                format!("temperature-scaled (ECE {:.4})", after.ece),
                 TRAIN_COLOR,
-                2,
-                &format!("temperature-scaled (ECE {:.4})", after.ece),
-                true,
-            );
-            legend(chart, SeriesLabelPosition::UpperLeft);
-        },
+                points(after),
+            ),
+        ],
     )
 }
 
@@ -315,6 +337,12 @@ const CLASS_COLORS: [RGBColor; 10] = [
 
 /// One-vs-rest ROC curves of every class on the test set, with their AUCs.
 pub fn roc_svg(curves: &[ClassRoc], classes: &[String]) -> String {
+    let mut series = vec![Series::line("chance", CHANCE_COLOR, 1, diagonal())];
+    for (curve, color) in curves.iter().zip(CLASS_COLORS.iter().cycle()) {
+        let name = classes.get(curve.class).map_or("?", String::as_str);
+        let label = format!("{name} (AUC {:.3})", curve.auc);
+        series.push(Series::line(label, *color, 2, curve.points.clone()));
+    }
     render(
         "ROC curves, one class vs the rest (test set)",
         0.0..1.0,
@@ -322,23 +350,43 @@ pub fn roc_svg(curves: &[ClassRoc], classes: &[String]) -> String {
         "false-positive rate (1 - specificity)",
         "sensitivity",
         &|v| format!("{v:.1}"),
-        |chart| {
-            line(
-                chart,
-                vec![(0.0, 0.0), (1.0, 1.0)],
-                RGBColor(100, 116, 139),
-                1,
-                "chance",
-                false,
-            );
-            for (curve, color) in curves.iter().zip(CLASS_COLORS.iter().cycle()) {
-                let name = classes.get(curve.class).map_or("?", String::as_str);
-                let label = format!("{name} (AUC {:.3})", curve.auc);
-                line(chart, curve.points.clone(), *color, 2, &label, false);
-            }
-            legend(chart, SeriesLabelPosition::LowerRight);
-        },
+        &series,
     )
+}
+
+/// One-vs-rest precision-recall curves on the test set, with each class's average precision
+/// and, as a pale line in its colour, its prevalence (the precision of a random ranking).
+pub fn precision_recall_svg(curves: &[ClassRoc], classes: &[String], prevalence: &[f64]) -> String {
+    let mut series = Vec::new();
+    for (curve, color) in curves.iter().zip(CLASS_COLORS.iter().cycle()) {
+        let name = classes.get(curve.class).map_or("?", String::as_str);
+        let label = format!("{name} (AP {:.3})", curve.average_precision);
+        series.push(Series::line(label, *color, 2, curve.pr_points.clone()));
+    }
+    for (curve, color) in curves.iter().zip(CLASS_COLORS.iter().cycle()) {
+        if let Some(&p) = prevalence.get(curve.class) {
+            let tint = |c: u8| ((u16::from(c) + 255) / 2) as u8;
+            let light = RGBColor(tint(color.0), tint(color.1), tint(color.2));
+            let chance = Series::line(String::new(), light, 1, vec![(0.0, p), (1.0, p)]);
+            series.push(chance);
+        }
+    }
+    render(
+        "Precision-recall, one class vs the rest (test set)",
+        0.0..1.0,
+        0.0..1.0,
+        "recall (sensitivity)",
+        "precision",
+        &|v| format!("{v:.1}"),
+        &series,
+    )
+}
+
+/// The grey diagonal of ROC and reliability charts.
+const CHANCE_COLOR: RGBColor = RGBColor(100, 116, 139);
+
+fn diagonal() -> Vec<(f64, f64)> {
+    vec![(0.0, 0.0), (1.0, 1.0)]
 }
 
 /// Props of [`Chart`].

@@ -2,7 +2,10 @@
 
 use yew::prelude::*;
 
-use super::{Chart, ExplanationPanel, Thumbnail, percent, reliability_svg, roc_svg, use_app};
+use super::{
+    Chart, ExplanationPanel, ThresholdPanel, Thumbnail, percent, precision_recall_svg,
+    reliability_svg, roc_svg, use_app,
+};
 use crate::evaluation::{ClassRoc, ConfidenceIntervals, Evaluation, ExplainMethod, Interval};
 use crate::storage::{ModelCard, model_card_markdown};
 use crate::web::platform::download;
@@ -77,7 +80,11 @@ fn per_class(evaluation: &Evaluation) -> Html {
                     <tr><th scope="row">{ m.class.clone() }</th><td>{ format!("{:.4}", m.precision) }</td><td>{ format!("{:.4}", m.recall) }</td><td>{ format!("{:.4}", m.f1) }</td><td>{ m.support }</td></tr>
                 }
             </tbody>
-            <tfoot><tr><th scope="row">{"macro F1"}</th><td colspan="4">{ format!("{:.4}", evaluation.macro_f1) }</td></tr></tfoot>
+            <tfoot data-testid="averages">
+                <tr><th scope="row">{"macro F1 (classes equal)"}</th><td colspan="4">{ format!("{:.4}", evaluation.macro_f1) }</td></tr>
+                <tr><th scope="row">{"weighted F1 (by support)"}</th><td colspan="4" data-testid="weighted-f1">{ format!("{:.4}", evaluation.weighted_f1()) }</td></tr>
+                <tr><th scope="row">{"balanced accuracy"}</th><td colspan="4" data-testid="balanced-accuracy">{ format!("{:.4}", evaluation.balanced_accuracy()) }</td></tr>
+            </tfoot>
         </table>
     }
 }
@@ -119,6 +126,12 @@ fn intervals_table(
             </tbody>
         </table>
     }
+}
+
+/// Each class's share of the test set (the precision of a random ranking).
+fn prevalence(evaluation: &crate::evaluation::Evaluation) -> Vec<f64> {
+    let total = evaluation.total.max(1) as f64;
+    evaluation.per_class.iter().map(|m| m.support as f64 / total).collect()
 }
 
 /// The Evaluate step.
@@ -208,6 +221,9 @@ pub fn EvaluateStep() -> Html {
                     </div>
                 </div>
             }
+            if live.is_some() {
+                <ThresholdPanel />
+            }
             if let Some(intervals) = &intervals {
                 { intervals_table(intervals, &evaluation.classes, curves.as_deref()) }
             }
@@ -220,6 +236,7 @@ pub fn EvaluateStep() -> Html {
             <div class="charts">
                 if let Some(curves) = &curves {
                     <Chart svg={AttrValue::from(roc_svg(curves, &evaluation.classes))} name="roc" label="ROC curves, one class against the rest, on the test set" testid="roc-chart" />
+                    <Chart svg={AttrValue::from(precision_recall_svg(curves, &evaluation.classes, &prevalence(&evaluation)))} name="precision-recall" label="Precision-recall curves, one class against the rest, on the test set" testid="pr-chart" />
                 }
                 if let Some(cal) = &calibration {
                     <Chart svg={AttrValue::from(reliability_svg(&cal.before, &cal.after))} name="reliability" label="Reliability diagram before and after temperature scaling" />

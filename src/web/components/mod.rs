@@ -9,11 +9,15 @@ mod explanation;
 mod model_panel;
 mod notices;
 mod predict_step;
+mod threshold;
 mod thumbnail;
 mod train_step;
 
 pub use about::About;
-pub use charts::{Chart, accuracy_svg, learning_rate_svg, loss_svg, reliability_svg, roc_svg};
+pub use charts::{
+    Chart, accuracy_svg, learning_rate_svg, loss_svg, precision_recall_svg, reliability_svg,
+    roc_svg,
+};
 pub use cross_validation::CrossValidationPanel;
 pub use data_step::DataStep;
 pub use evaluate_step::EvaluateStep;
@@ -21,6 +25,7 @@ pub use explanation::ExplanationPanel;
 pub use model_panel::ModelPanel;
 pub use notices::Notices;
 pub use predict_step::PredictStep;
+pub use threshold::ThresholdPanel;
 pub use thumbnail::{Thumbnail, heat_color};
 pub use train_step::TrainStep;
 
