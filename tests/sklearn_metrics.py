@@ -41,6 +41,14 @@ def difference(ours, theirs):
     return float(gaps.max()) if gaps.size else 0.0
 
 
+def youden(y, tpr, fpr, thresholds):
+    positives, negatives = int(y.sum()), int(len(y) - y.sum())
+    tp = np.rint(tpr * positives).astype(np.int64)
+    fp = np.rint(fpr * negatives).astype(np.int64)
+    j = tp * negatives - fp * positives
+    return thresholds[1:][np.argmax(j[1:])]
+
+
 def check_binary(case):
     y = np.array(case["positives"], dtype=np.int64)
     s = np.array(case["scores"], dtype=np.float64)
@@ -56,8 +64,10 @@ def check_binary(case):
         "pr_thresholds": (floats(case["pr_thresholds"]), pr_thresholds),
         "average_precision": (case["average_precision"], average_precision_score(y, s)),
         # Youden's J: the threshold of the first (highest) maximum of tpr - fpr among the
-        # scores (index 0 is scikit-learn's +inf "predict nothing" point, not a score).
-        "youden": (case["youden"], thresholds[1:][np.argmax((tpr - fpr)[1:])]),
+        # scores (index 0 is scikit-learn's +inf "predict nothing" point, not a score),
+        # compared exactly: J * P * N = TP * N - FP * P in integers, as rounding the rates
+        # can break an exact tie either way.
+        "youden": (case["youden"], youden(y, tpr, fpr, thresholds)),
     }
     return {name: difference(ours, theirs) for name, (ours, theirs) in expected.items()}
 
