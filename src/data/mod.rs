@@ -9,6 +9,7 @@
 //! 4. [`split_dataset`] assigns every image (duplicate groups as a whole) to a subset,
 //! 5. [`Manifest`] writes the result as CSV or JSON.
 
+mod archive;
 mod augment;
 mod batcher;
 mod class_names;
@@ -25,6 +26,7 @@ mod report;
 mod shape;
 mod split;
 
+pub use archive::{Archive, ArchiveError, ArchiveKind, ArchiveLimits, archive_kind};
 pub use augment::{AugmentConfig, augment_image};
 pub use batcher::{batch_data, batch_pixels, images_tensor, make_batch};
 pub use class_names::{MAX_CLASS_NAME, validate_class_names};

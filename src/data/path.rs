@@ -3,7 +3,14 @@
 use super::SkipReason;
 
 /// File names that operating systems and tools leave in folders; never images.
-const SYSTEM_FILES: &[&str] = &["thumbs.db", "desktop.ini", "ehthumbs.db", "icon\r"];
+/// (`__MACOSX` is the folder of resource forks that macOS adds to every zip it makes.)
+const SYSTEM_FILES: &[&str] = &[
+    "thumbs.db",
+    "desktop.ini",
+    "ehthumbs.db",
+    "icon\r",
+    "__macosx",
+];
 
 /// True for names that are hidden (`.DS_Store`, `._foo.jpeg`, `.git`) or system files.
 pub fn is_hidden_name(name: &str) -> bool {

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use super::files::{read_bounded, special_kind};
 use crate::data::{
-    DATASET_MAGIC, Dataset, DatasetBuilder, InputShape, LoadReport, is_zip, prepare_file,
-    read_dataset, read_npz,
+    Archive, ArchiveLimits, DATASET_MAGIC, Dataset, DatasetBuilder, InputShape, LoadReport,
+    PreparedImage, SkipReason, archive_kind, is_zip, prepare_file, read_dataset, read_npz,
 };
 
 /// A folder's identity, so that a folder reached twice (through a link) is read once:
@@ -175,40 +175,82 @@ pub fn load_folder_with_progress(
         builder.add_unreadable(&path, &error);
     }
     let limits = *builder.limits();
-    let total = files.len();
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let prepare = |(path, full): &(String, PathBuf)| {
-        let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if finished % 256 == 0 || finished == total {
-            progress(finished, total);
-        }
+    prepare_all(&files, threads, progress, &mut builder, |(path, full)| {
         if let Some(reason) = DatasetBuilder::path_skip_reason(path) {
             return Err(reason);
         }
         let bytes = read_bounded(full, limits.max_file_bytes)?;
         prepare_file(path, &bytes, shape, &limits)
+    });
+    Ok(builder.finish())
+}
+
+/// Prepares every one of `items` (a file named by its first element) on `threads` threads,
+/// telling `progress`, and adds them to `builder` in their order.
+fn prepare_all<T: Sync>(
+    items: &[(String, T)],
+    threads: usize,
+    progress: LoadProgress<'_>,
+    builder: &mut DatasetBuilder,
+    prepare: impl Fn(&(String, T)) -> Result<PreparedImage, SkipReason> + Sync,
+) {
+    let total = items.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let prepare = |item: &(String, T)| {
+        let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if finished % 256 == 0 || finished == total {
+            progress(finished, total);
+        }
+        prepare(item)
     };
     if threads <= 1 {
-        for file in &files {
-            let outcome = prepare(file);
-            builder.add_prepared(&file.0, outcome);
+        for item in items {
+            let outcome = prepare(item);
+            builder.add_prepared(&item.0, outcome);
         }
-    } else {
-        let chunk = files.len().div_ceil(threads).max(1);
-        let results: Vec<Vec<_>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = files
-                .chunks(chunk)
-                .map(|part| scope.spawn(move || part.iter().map(prepare).collect::<Vec<_>>()))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("decoder thread"))
-                .collect()
-        });
-        for (file, outcome) in files.iter().zip(results.into_iter().flatten()) {
-            builder.add_prepared(&file.0, outcome);
-        }
+        return;
     }
+    let chunk = items.len().div_ceil(threads).max(1);
+    let results: Vec<Vec<_>> = std::thread::scope(|scope| {
+        let prepare = &prepare;
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(prepare).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("decoder thread"))
+            .collect()
+    });
+    for (item, outcome) in items.iter().zip(results.into_iter().flatten()) {
+        builder.add_prepared(&item.0, outcome);
+    }
+}
+
+/// The files of a `.zip`, `.tar` or `.tar.gz` (`bytes`, read from `path`), prepared like a
+/// folder's on `threads` threads: the same report, with paths inside the archive.
+fn load_archive(
+    path: &Path,
+    bytes: &[u8],
+    shape: InputShape,
+    threads: usize,
+    progress: LoadProgress<'_>,
+) -> Result<(Dataset, LoadReport), String> {
+    let archive = Archive::open(bytes, ArchiveLimits::default())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let entries: Vec<(String, usize)> = (0..archive.len())
+        .map(|i| (archive.path(i).to_string(), i))
+        .collect();
+    let mut builder = DatasetBuilder::new(shape);
+    builder.reserve(entries.len());
+    let limits = *builder.limits();
+    prepare_all(&entries, threads, progress, &mut builder, |(name, index)| {
+        let bytes = archive.read(*index)?;
+        if let Some(reason) = DatasetBuilder::path_skip_reason(name) {
+            return Err(reason);
+        }
+        prepare_file(name, &bytes, shape, &limits)
+    });
     Ok(builder.finish())
 }
 
@@ -245,12 +287,16 @@ pub fn load_source(
     if path.is_file() {
         let bytes = read_bounded(path, MAX_DATA_FILE_BYTES)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        if is_zip(&bytes) {
+        let npz = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz"));
+        if is_zip(&bytes) && npz {
             return load_npz(path, &bytes, shape);
+        }
+        if archive_kind(&bytes).is_some() {
+            return load_archive(path, &bytes, shape, threads, progress);
         }
         if !bytes.starts_with(DATASET_MAGIC) {
             return Err(format!(
-                "{} is neither a folder, a MedClassify data set file (.mcdata) nor a MedMNIST file (.npz)",
+                "{} is neither a folder, an archive (.zip, .tar, .tar.gz), a MedClassify data set file (.mcdata) nor a MedMNIST file (.npz)",
                 path.display()
             ));
         }

@@ -314,3 +314,20 @@ pub fn python(modules: &[&str]) -> Option<PathBuf> {
     }
     panic!("{why}; set MEDCLASSIFY_WITHOUT_PYTHON=1 to run without it");
 }
+
+/// `../shared/data/MedNIST.tar.gz` itself; `None` only when `MEDCLASSIFY_WITHOUT_FULL_DATA=1`
+/// says the shared data is knowingly absent.
+pub fn mednist_archive() -> Option<PathBuf> {
+    let candidates = [
+        repo().join("../shared/data/MedNIST.tar.gz"),
+        PathBuf::from("/work/shared/data/MedNIST.tar.gz"),
+    ];
+    if let Some(found) = candidates.iter().find(|p| p.exists()) {
+        return Some(found.clone());
+    }
+    if std::env::var("MEDCLASSIFY_WITHOUT_FULL_DATA").as_deref() == Ok("1") {
+        eprintln!("NOTE: MedNIST.tar.gz is not here; MEDCLASSIFY_WITHOUT_FULL_DATA=1, so its check is not run");
+        return None;
+    }
+    panic!("MedNIST.tar.gz is missing ({candidates:?}); set MEDCLASSIFY_WITHOUT_FULL_DATA=1 to run without it");
+}

@@ -2,6 +2,7 @@
 
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use yew::prelude::*;
 
 use crate::evaluation::{Calibration, ClassRoc};
@@ -170,12 +171,15 @@ fn render(
         let top_height = 28 + rows * LEGEND_ROW;
         let (top, body) = root.split_vertically(top_height);
         let title = ("sans-serif", 17).into_font().color(&BLACK);
-        let centred = title.pos(text::Pos::new(text::HPos::Center, text::VPos::Top));
+        let centred = title.pos(Pos::new(HPos::Center, VPos::Top));
         let _ = top.draw(&Text::new(caption, (WIDTH as i32 / 2, 6), centred));
         for (i, x0, row) in placed {
             let y0 = 28 + row * LEGEND_ROW + LEGEND_ROW / 2;
             series[i].swatch(&top, x0, y0);
-            let label = FONT.into_font().pos(text::Pos::new(text::HPos::Left, text::VPos::Center));
+            let label = FONT
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Center));
             let _ = top.draw(&Text::new(series[i].label.clone(), (x0 + SWATCH + 6, y0), label));
         }
         let Ok(mut chart) = ChartBuilder::on(&body)

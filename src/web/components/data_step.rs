@@ -88,6 +88,20 @@ fn open_npz(app: AppContext) -> Callback<Event> {
     })
 }
 
+/// An archive picked (`.zip`, `.tar`, `.tar.gz`): its bytes go to the engine, which decodes
+/// its files like a folder's at the chosen size.
+fn open_archive(app: AppContext) -> Callback<Event> {
+    on_picked_file(app, |app, name, bytes| {
+        app.dispatch(Action::LoadStarted);
+        app.engine.send(Job::LoadArchive {
+            name,
+            bytes,
+            shape: app.state.data.shape,
+            split: app.state.data.split_config.clone(),
+        });
+    })
+}
+
 /// The Data step.
 #[component]
 pub fn DataStep() -> Html {
@@ -187,6 +201,7 @@ pub fn DataStep() -> Html {
         })
     };
     let on_npz = open_npz(app.clone());
+    let on_archive = open_archive(app.clone());
     let on_cancel = {
         let app = app.clone();
         Callback::from(move |_: MouseEvent| app.engine.send(Control::CancelLoad))
@@ -236,6 +251,9 @@ pub fn DataStep() -> Html {
                     <label class="button" for="npz-input">{"Open a MedMNIST file (.npz)…"}</label>
                     <input id="npz-input" class="file-input" type="file" accept=".npz"
                         data-testid="npz-input" aria-label="Open a MedMNIST file (.npz)" onchange={on_npz} disabled={busy} />
+                    <label class="button" for="archive-input">{"Open an archive (.zip, .tar, .tar.gz)…"}</label>
+                    <input id="archive-input" class="file-input" type="file" accept=".zip,.tar,.gz,.tgz"
+                        data-testid="archive-input" aria-label="Open an archive of class folders (.zip, .tar, .tar.gz)" onchange={on_archive} disabled={busy} />
                 </div>
             </div>
 

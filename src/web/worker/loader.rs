@@ -14,8 +14,8 @@ use super::decoder::protocol::{
 use super::decoder::{self, DecoderBridge};
 use super::{Controls, notice, post};
 use crate::data::{
-    Dataset, DatasetBuilder, DecodeLimits, InputShape, LoadReport, PreparedImage, SkipReason,
-    prepare_file,
+    Archive, ArchiveLimits, Dataset, DatasetBuilder, DecodeLimits, InputShape, LoadReport,
+    PreparedImage, SkipReason, prepare_file,
 };
 use crate::web::bridge::{BOOT_TIMEOUT, WorkerEvent};
 use crate::web::platform::{js, time};
@@ -209,6 +209,52 @@ pub async fn load_files(
         );
     }
     Ok(builder.finish())
+}
+
+/// Files of an archive sent to the decoding at once.
+const ARCHIVE_CHUNK: usize = 256;
+
+/// Decodes the files of an archive the page sent whole (`.zip`, `.tar`, `.tar.gz`): the engine
+/// lists it, then streams its files into [`load_files`] as the page streams a folder's, so
+/// they are decoded on the helpers with the same report. One file read instead of tens of
+/// thousands is what makes a large data set quick to open in a browser.
+pub async fn load_archive(
+    name: &str,
+    bytes: &[u8],
+    shape: InputShape,
+    controls: &Rc<Controls>,
+) -> Result<(Dataset, LoadReport), LoadStopped> {
+    let archive = Archive::open(bytes, ArchiveLimits::default())
+        .map_err(|error| LoadStopped(format!("{name}: {error}")))?;
+    const LOAD: u32 = 1;
+    let total = archive.len();
+    let (sender, mut receiver) = futures::channel::mpsc::unbounded();
+    let produce = async {
+        let mut chunk = Vec::with_capacity(ARCHIVE_CHUNK);
+        for index in 0..total {
+            if controls.cancel_load.get() {
+                return;
+            }
+            let content = match archive.read(index) {
+                Ok(bytes) => FileContent::Bytes(bytes.into_owned()),
+                Err(reason) => FileContent::Skipped(reason),
+            };
+            chunk.push(FileBytes {
+                path: archive.path(index).to_string(),
+                content,
+            });
+            if chunk.len() == ARCHIVE_CHUNK || index + 1 == total {
+                let _ = sender.unbounded_send((LOAD, std::mem::take(&mut chunk)));
+                // Let the load hand the chunk to a helper before the next is read.
+                time::yield_now().await;
+            }
+        }
+    };
+    let (_, loaded) = futures::join!(
+        produce,
+        load_files(LOAD, total, shape, controls, &mut receiver)
+    );
+    loaded
 }
 
 /// Below this many files the engine decodes them itself (starting helpers costs ~0.1 s).

@@ -100,6 +100,20 @@ pub enum Job {
         /// The split settings (kept for a later folder; the file's split is used).
         split: SplitConfig,
     },
+    /// Load an archive (`.zip`, `.tar`, `.tar.gz`) the user picked: its files are decoded like
+    /// a folder's, on the helpers.
+    LoadArchive {
+        /// File name (for messages).
+        name: String,
+        /// Its bytes.
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+        /// The images' shape (sent as `size`, the bare side).
+        #[serde(rename = "size")]
+        shape: InputShape,
+        /// The split to make once loaded.
+        split: SplitConfig,
+    },
     /// Split again with other settings.
     Resplit {
         /// The settings.

@@ -94,6 +94,11 @@ enum Source {
         name: String,
         bytes: Vec<u8>,
     },
+    /// An archive's bytes.
+    Archive {
+        name: String,
+        bytes: Vec<u8>,
+    },
 }
 
 impl Engine {
@@ -136,6 +141,12 @@ impl Engine {
                 self.load(InputShape::default(), split, Source::Npz { name, bytes })
                     .await
             }
+            Job::LoadArchive {
+                name,
+                bytes,
+                shape,
+                split,
+            } => self.load(shape, split, Source::Archive { name, bytes }).await,
             Job::Resplit { split } => self.resplit(split),
             Job::ManifestCsv => self.manifest(),
             Job::Train {
@@ -262,6 +273,9 @@ impl Engine {
             Source::Npz { name, bytes } => read_npz(&bytes, None, None)
                 .map(|data| (data.dataset, data.report))
                 .map_err(|error| LoadStopped(format!("{name}: {error}"))),
+            Source::Archive { name, bytes } => {
+                loader::load_archive(&name, &bytes, shape, &self.controls).await
+            }
         };
         let (dataset, report) = match result {
             Ok(loaded) => loaded,
