@@ -3,7 +3,8 @@
 // the CPU backend (two cores) with the page's defaults (seed 42, batch 64, the three callbacks)
 // at most EPOCHS epochs, with and without class weighting, and reads the test accuracy and
 // AUC (with their intervals) from the Evaluate step.
-//   node bench/page_pneumonia.mjs [PRESET] [EPOCHS]        (defaults: seed 20)
+//   node bench/page_pneumonia.mjs [PRESET] [EPOCHS] [SEEDS]   (defaults: seed 20 42)
+// SEEDS is a comma-separated list of training seeds (e.g. 42,1,2); the data's split is the file's.
 // Writes bench/results/pneumonia-page-<date>-<preset>.json.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -12,11 +13,12 @@ import { ROOT, gotoStep, launch, newContext, notices, openApp, serve, setEpochs,
 
 const preset = process.argv[2] || 'seed';
 const epochs = Number(process.argv[3] || 20);
+const seeds = (process.argv[4] || '42').split(',').map(Number);
 const npz = [join(ROOT, '..', 'shared', 'data', 'pneumoniamnist-variant.npz'), '/work/shared/data/pneumoniamnist-variant.npz'].find(existsSync);
 if (!npz) throw new Error('../shared/data/pneumoniamnist-variant.npz is missing');
 
 const runs = [];
-for (const weighting of ['none', 'balanced']) {
+for (const seed of seeds) for (const weighting of ['none', 'balanced']) {
   const server = await serve('/');
   const browser = await launch();
   const { context } = await newContext(browser, new URL(server.url).origin);
@@ -29,6 +31,8 @@ for (const weighting of ['none', 'balanced']) {
     await page.selectOption('[data-testid=preset-select]', preset);
     await page.selectOption('[data-testid=backend-select]', 'cpu');
     await page.selectOption('[data-testid=class-weighting]', weighting);
+    await page.fill('[data-testid=seed-input]', String(seed));
+    await page.press('[data-testid=seed-input]', 'Tab');
     const started = Date.now();
     await page.click('[data-testid=start-training]');
     const status = await waitForStatus(page, ['done', 'error'], 3_600_000);
@@ -41,7 +45,7 @@ for (const weighting of ['none', 'balanced']) {
     const auc = await page.$$eval('[data-testid=intervals] [data-auc]', (cells) => cells.map((c) => ({
       auc: Number(c.dataset.auc), lo: Number(c.dataset.lo), hi: Number(c.dataset.hi),
     })));
-    const run = { weighting, preset, max_epochs: epochs, accuracy, interval: interval.trim(), auc_pneumonia: auc[1], seconds, epochs_run: epochsRun };
+    const run = { seed, weighting, preset, max_epochs: epochs, accuracy, interval: interval.trim(), auc_pneumonia: auc[1], seconds, epochs_run: epochsRun };
     console.log(JSON.stringify(run));
     runs.push(run);
   } finally {
@@ -52,6 +56,6 @@ for (const weighting of ['none', 'balanced']) {
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
 const out = join(ROOT, 'bench', 'results');
 mkdirSync(out, { recursive: true });
-const file = join(out, `pneumonia-page-${new Date().toISOString().slice(0, 10)}-${preset}.json`);
+const file = join(out, `pneumonia-page-${new Date().toISOString().slice(0, 10)}-${preset}${seeds.length > 1 ? '-seeds' : ''}.json`);
 writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), commit, npz, runs }, null, 2));
 console.log(`wrote ${file}`);

@@ -310,3 +310,47 @@ fn cross_validation_holds_out_each_image_once_and_summarises_the_folds() {
     assert!(!ok && stderr.contains("--folds 1: use 3 to 20"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--group-by folder:1` on a folder laid out `class/patient/image`: every patient's images
+/// in one subset (and the manifest names each image's patient), where a plain split of the
+/// same folder puts some patient in two.
+#[test]
+fn a_grouped_split_keeps_each_patient_in_one_subset() {
+    let dir = common::temp_dir("cli-groups");
+    // The fixture's images, five per patient folder.
+    for class in std::fs::read_dir(common::fixture()).unwrap().flatten() {
+        let mut files: Vec<_> = std::fs::read_dir(class.path()).unwrap().flatten().collect();
+        files.sort_by_key(|f| f.file_name());
+        for (i, file) in files.iter().enumerate() {
+            let patient = dir.join(class.file_name()).join(format!("p{:02}", i / 5));
+            std::fs::create_dir_all(&patient).unwrap();
+            std::fs::copy(file.path(), patient.join(file.file_name())).unwrap();
+        }
+    }
+    let subsets_per_patient = |args: &[&str]| {
+        let mut all = vec!["inspect", dir.to_str().unwrap(), "--json"];
+        all.extend_from_slice(args);
+        let (ok, stdout, stderr) = medclassify(&all);
+        assert!(ok, "{stderr}");
+        let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let mut seen = std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
+        for row in json["manifest"].as_array().unwrap() {
+            let path = row["path"].as_str().unwrap();
+            let patient = path.rsplit_once('/').unwrap().0.to_string();
+            if let Some(group) = row.get("group") {
+                assert_eq!(group.as_str().unwrap(), patient.split('/').nth(1).unwrap());
+            }
+            seen.entry(patient).or_default().insert(row["split"].as_str().unwrap().to_string());
+        }
+        seen
+    };
+    let plain = subsets_per_patient(&[]);
+    assert!(plain.values().any(|s| s.len() > 1), "the positive control: a plain split splits a patient");
+    let grouped = subsets_per_patient(&["--group-by", "folder:1"]);
+    assert!(grouped.values().all(|s| s.len() == 1), "{grouped:?}");
+    let (ok, stdout, _) = medclassify(&["inspect", dir.to_str().unwrap(), "--group-by", "folder:1"]);
+    assert!(ok && stdout.contains("grouped by folder level 1"), "{stdout}");
+    let (ok, _, stderr) = medclassify(&["inspect", dir.to_str().unwrap(), "--group-by", "folder"]);
+    assert!(!ok && stderr.contains("--group-by \"folder\""), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

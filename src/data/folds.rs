@@ -1,5 +1,6 @@
-//! k-fold cross-validation folds: stratified, seeded, and keeping each duplicate group in one
-//! fold (the same groups as the train / validation / test split, [`super::split`]).
+//! k-fold cross-validation folds: stratified, seeded, and keeping each duplicate group and each
+//! patient group in one fold (the same units as the train / validation / test split,
+//! [`super::groups::class_groups`]).
 //!
 //! Each fold is held out once. The run of fold `f` trains on the other folds but one: fold
 //! `f + 1` (wrapping) is its validation set, which the callbacks (early stopping, the
@@ -11,7 +12,8 @@ use rand::{SeedableRng, seq::SliceRandom};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::split::{class_groups, fnv1a};
+use super::groups::{GroupBy, class_groups};
+use super::split::fnv1a;
 use super::{Dataset, Split, SplitConfig, SplitError, Subset};
 
 /// Folds offered at most (each needs images of every class).
@@ -26,6 +28,8 @@ pub struct Folds {
     pub seed: u64,
     /// Whether redundant duplicates were dropped.
     pub drop_duplicates: bool,
+    /// What kept each patient's images in one fold.
+    pub group_by: GroupBy,
     /// One entry per sample: its fold, or `None` for a dropped duplicate.
     pub fold_of: Vec<Option<usize>>,
 }
@@ -39,6 +43,7 @@ pub fn make_folds(
     k: usize,
     seed: u64,
     drop_duplicates: bool,
+    group_by: &GroupBy,
 ) -> Result<Folds, SplitError> {
     if !(3..=MAX_FOLDS).contains(&k) {
         return Err(SplitError::InvalidFolds { k });
@@ -46,7 +51,7 @@ pub fn make_folds(
     if dataset.is_empty() {
         return Err(SplitError::Empty);
     }
-    let (assignment, per_class) = class_groups(dataset, drop_duplicates);
+    let (assignment, per_class) = class_groups(dataset, drop_duplicates, group_by);
     let mut fold_of: Vec<Option<usize>> = assignment
         .iter()
         .map(|s| (*s != Subset::Dropped).then_some(0))
@@ -80,6 +85,7 @@ pub fn make_folds(
         k,
         seed,
         drop_duplicates,
+        group_by: group_by.clone(),
         fold_of,
     })
 }
@@ -113,6 +119,7 @@ impl Folds {
             seed: self.seed,
             drop_duplicates: self.drop_duplicates,
             from_file: false,
+            group_by: self.group_by.clone(),
         };
         split
     }

@@ -15,6 +15,9 @@ pub struct ManifestRow {
     pub split: String,
     /// SHA-256 of the file, hex.
     pub sha256: String,
+    /// The grouping key (patient, study), when the split was grouped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 /// Every image with its class, subset and content hash, sorted by path.
@@ -27,6 +30,7 @@ pub struct Manifest {
 impl Manifest {
     /// The manifest of `split` over `dataset`.
     pub fn new(dataset: &Dataset, split: &Split) -> Self {
+        let group_by = &split.config.group_by;
         let rows = dataset
             .samples
             .iter()
@@ -36,13 +40,26 @@ impl Manifest {
                 class: dataset.classes[sample.label].clone(),
                 split: subset.name().to_string(),
                 sha256: hex(&sample.sha256),
+                group: (!group_by.is_none())
+                    .then(|| group_by.key(&sample.path).unwrap_or_default()),
             })
             .collect();
         Self { rows }
     }
 
-    /// CSV with a header line; fields are quoted where RFC 4180 requires it.
+    /// CSV with a header line; fields are quoted where RFC 4180 requires it. A grouped split
+    /// has a fifth column, `group` (an ungrouped one keeps the four columns, and so the
+    /// digests that model files recorded).
     pub fn to_csv(&self) -> String {
+        if self.rows.iter().any(|r| r.group.is_some()) {
+            return csv_table(
+                ["path", "class", "split", "sha256", "group"],
+                self.rows.iter().map(|row| {
+                    let group = row.group.as_deref().unwrap_or_default();
+                    [&row.path[..], &row.class, &row.split, &row.sha256, group]
+                }),
+            );
+        }
         csv_table(
             ["path", "class", "split", "sha256"],
             self.rows

@@ -18,6 +18,7 @@ mod dataset_file;
 mod decode;
 mod duplicates;
 mod folds;
+mod groups;
 mod inspection;
 mod manifest;
 mod npz;
@@ -36,6 +37,7 @@ pub use decode::{
     DecodeLimits, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, SUPPORTED_SIZES, decode_image, is_complete_jpeg,
 };
 pub use folds::{Folds, MAX_FOLDS, make_folds};
+pub use groups::{GroupBy, GroupCounts};
 pub use duplicates::{DuplicateGroup, find_duplicates};
 pub use inspection::Inspection;
 pub use manifest::{Manifest, ManifestRow, csv_field, csv_table};

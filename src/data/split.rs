@@ -3,10 +3,10 @@
 use rand::{SeedableRng, seq::SliceRandom};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 
 use super::Dataset;
+use super::groups::{GroupBy, GroupCounts, class_groups, group_counts};
 
 /// Which subset an image belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -51,6 +51,9 @@ pub struct SplitConfig {
     /// fractions and the seed were not used.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub from_file: bool,
+    /// What keeps a patient's images together (duplicates are kept together always).
+    #[serde(default, skip_serializing_if = "GroupBy::is_none")]
+    pub group_by: GroupBy,
 }
 
 impl Default for SplitConfig {
@@ -62,6 +65,7 @@ impl Default for SplitConfig {
             seed: 42,
             drop_duplicates: false,
             from_file: false,
+            group_by: GroupBy::None,
         }
     }
 }
@@ -150,6 +154,9 @@ pub struct Split {
     pub assignment: Vec<Subset>,
     /// Counts per class, in class order.
     pub counts: Vec<SplitCounts>,
+    /// With a grouping key: groups per subset, the largest group, and what had no key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<GroupCounts>,
 }
 
 impl Split {
@@ -183,6 +190,7 @@ impl Split {
             },
             assignment,
             counts,
+            groups: None,
         }
     }
 
@@ -200,35 +208,6 @@ impl Split {
     pub fn total(&self, subset: Subset) -> usize {
         self.assignment.iter().filter(|s| **s == subset).count()
     }
-}
-
-/// The groups that must stay together, per class, in canonical order (by content hash, so
-/// whatever the listing order): each group of byte-identical files belongs to the class of
-/// its first member. With `drop_duplicates`, a group keeps its first file and the others are
-/// marked [`Subset::Dropped`] in the returned assignment (everything else is `Train`).
-pub(super) fn class_groups(
-    dataset: &Dataset,
-    drop_duplicates: bool,
-) -> (Vec<Subset>, Vec<Vec<Vec<usize>>>) {
-    let mut groups: BTreeMap<[u8; 32], Vec<usize>> = BTreeMap::new();
-    for (index, sample) in dataset.samples.iter().enumerate() {
-        groups.entry(sample.sha256).or_default().push(index);
-    }
-    let mut assignment = vec![Subset::Train; dataset.len()];
-    let mut per_class: Vec<Vec<Vec<usize>>> = vec![Vec::new(); dataset.classes.len()];
-    for members in groups.into_values() {
-        let class = dataset.samples[members[0]].label;
-        let members = if drop_duplicates {
-            for &dropped in &members[1..] {
-                assignment[dropped] = Subset::Dropped;
-            }
-            members[..1].to_vec()
-        } else {
-            members
-        };
-        per_class[class].push(members);
-    }
-    (assignment, per_class)
 }
 
 /// Stable 64-bit FNV-1a hash, used to give each class its own shuffle stream.
@@ -267,7 +246,7 @@ pub fn split_dataset(dataset: &Dataset, config: &SplitConfig) -> Result<Split, S
         return Err(SplitError::Empty);
     }
 
-    let (mut assignment, per_class) = class_groups(dataset, config.drop_duplicates);
+    let (mut assignment, per_class) = class_groups(dataset, config.drop_duplicates, &config.group_by);
 
     let mut counts = Vec::with_capacity(dataset.classes.len());
     for (class, mut class_groups) in per_class.into_iter().enumerate() {
@@ -315,6 +294,8 @@ pub fn split_dataset(dataset: &Dataset, config: &SplitConfig) -> Result<Split, S
             .count();
         counts.push(row);
     }
+    let groups = (config.group_by != GroupBy::None)
+        .then(|| group_counts(dataset, &assignment, &config.group_by));
     Ok(Split {
         // Drawn here, whatever the settings said before.
         config: SplitConfig {
@@ -323,5 +304,6 @@ pub fn split_dataset(dataset: &Dataset, config: &SplitConfig) -> Result<Split, S
         },
         assignment,
         counts,
+        groups,
     })
 }

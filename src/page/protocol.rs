@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{LoadReport, SplitConfig, SplitCounts};
+use crate::data::{GroupCounts, LoadReport, SplitConfig, SplitCounts};
 use crate::evaluation::{Assessment, CrossValidation, Heatmap};
 use crate::session::FoldEvent;
 use crate::storage::ModelMeta;
@@ -142,6 +142,9 @@ pub struct SplitView {
     pub error: Option<String>,
     /// Manifest digest.
     pub manifest_sha256: Option<String>,
+    /// With a grouping key: the groups per subset and the largest.
+    #[serde(default)]
+    pub groups: Option<GroupCounts>,
 }
 
 /// One image with its identity.

@@ -59,8 +59,15 @@ pub async fn cross_validate<P: Platform>(
     platform: &mut P,
 ) -> Result<CrossValidated, String> {
     let seed = data.split_config.seed;
-    let folds = make_folds(&data.dataset, k, seed, data.split_config.drop_duplicates)
-        .map_err(|e| e.to_string())?;
+    let config_split = &data.split_config;
+    let folds = make_folds(
+        &data.dataset,
+        k,
+        seed,
+        config_split.drop_duplicates,
+        &config_split.group_by,
+    )
+    .map_err(|e| e.to_string())?;
     let plan = plan_training(data, config, None)?;
     let (mut scores, mut files, mut backend) = (Vec::new(), Vec::new(), backend);
     for fold in 0..k {

@@ -8,7 +8,7 @@ use crate::commands;
 use crate::cv::{self, CvArgs};
 use crate::train::{self, TrainArgs};
 
-use medclassify::data::{InputShape, SUPPORTED_SIZES, SplitConfig};
+use medclassify::data::{GroupBy, InputShape, SUPPORTED_SIZES, SplitConfig};
 use medclassify::native::terminal_safe;
 
 #[derive(Parser)]
@@ -37,6 +37,11 @@ pub struct DataArgs {
     /// Keep only one file of each duplicate group (drop the redundant ones before splitting).
     #[arg(long)]
     pub drop_duplicates: bool,
+    /// Keep each patient's images in one subset (and one cross-validation fold): `none`,
+    /// `folder:N` (the folder N levels below the chosen one: class/patient/image is
+    /// folder:1) or `prefix:C` (the file name before the first character C, e.g. prefix:_).
+    #[arg(long, default_value = "none")]
+    pub group_by: String,
 }
 
 impl DataArgs {
@@ -49,7 +54,10 @@ impl DataArgs {
     /// The split settings, or what is wrong with them; the size is checked first.
     pub fn split_config(&self) -> Result<SplitConfig, String> {
         check_size(self.size)?;
-        split_config(&self.fractions, self.seed, self.drop_duplicates)
+        let mut config = split_config(&self.fractions, self.seed, self.drop_duplicates)?;
+        config.group_by = GroupBy::parse(&self.group_by)
+            .map_err(|why| format!("--group-by {:?}: {why}", self.group_by))?;
+        Ok(config)
     }
 }
 
@@ -185,16 +193,6 @@ fn split_config(fractions: &str, seed: u64, drop_duplicates: bool) -> Result<Spl
         test,
         seed,
         drop_duplicates,
-        from_file: false,
+        ..SplitConfig::default()
     })
-}
-
-pub fn check_size(size: u32) -> Result<(), String> {
-    if SUPPORTED_SIZES.contains(&size) {
-        Ok(())
-    } else {
-        Err(format!(
-            "--size {size} is not offered; use one of {SUPPORTED_SIZES:?}"
-        ))
-    }
 }

@@ -110,9 +110,38 @@ pub fn inspect(
                     row.test
                 );
             }
+            if let Ok(split) = loaded.split()
+                && let Some(line) = groups_line(split)
+            {
+                println!("{}", terminal_safe(&line));
+            }
         }
     }
     Ok(())
+}
+
+/// What a grouped split did, in one line.
+fn groups_line(split: &medclassify::data::Split) -> Option<String> {
+    let g = split.groups.as_ref()?;
+    let mut line = format!(
+        "grouped by {}: {} groups in training, {} in validation, {} in test; the largest, {:?}, has {} images",
+        split.config.group_by.describe(),
+        g.per_subset[0],
+        g.per_subset[1],
+        g.per_subset[2],
+        g.largest.0,
+        g.largest.1
+    );
+    if g.without_key > 0 {
+        line += &format!("; {} images had no key (each its own group)", g.without_key);
+    }
+    if g.mixed_labels > 0 {
+        line += &format!(
+            "; {} groups hold images of more than one class (each kept whole, with its first image's class for stratifying)",
+            g.mixed_labels
+        );
+    }
+    Some(line)
 }
 
 /// The largest model file read (far above any network `ModelConfig::validate` accepts).

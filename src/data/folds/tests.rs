@@ -1,5 +1,5 @@
 use super::*;
-use crate::data::{Dataset, Sample};
+use crate::data::{Dataset, GroupBy, Sample};
 
 /// `per_class` samples per class; `twins` of them per class share their bytes (pairs).
 fn dataset(per_class: &[usize], twins: usize) -> Dataset {
@@ -29,7 +29,7 @@ fn dataset(per_class: &[usize], twins: usize) -> Dataset {
 #[test]
 fn every_image_is_held_out_exactly_once() {
     let data = dataset(&[53, 17, 90], 0);
-    let folds = make_folds(&data, 5, 7, false).unwrap();
+    let folds = make_folds(&data, 5, 7, false, &GroupBy::None).unwrap();
     let mut held_out = vec![0usize; data.len()];
     for fold in 0..5 {
         let split = folds.split(&data, fold);
@@ -50,7 +50,7 @@ fn every_image_is_held_out_exactly_once() {
 #[test]
 fn folds_are_stratified() {
     let data = dataset(&[53, 17, 90], 0);
-    let folds = make_folds(&data, 5, 7, false).unwrap();
+    let folds = make_folds(&data, 5, 7, false, &GroupBy::None).unwrap();
     for (label, &n) in [53usize, 17, 90].iter().enumerate() {
         let mut per_fold = vec![0usize; 5];
         for (sample, fold) in data.samples.iter().zip(&folds.fold_of) {
@@ -68,35 +68,35 @@ fn folds_are_stratified() {
 #[test]
 fn duplicate_groups_stay_in_one_fold() {
     let data = dataset(&[40, 40], 20);
-    let folds = make_folds(&data, 4, 1, false).unwrap();
+    let folds = make_folds(&data, 4, 1, false, &GroupBy::None).unwrap();
     for pair in data.samples.chunks(2).take(10) {
         let a = data.samples.iter().position(|s| s.path == pair[0].path).unwrap();
         assert_eq!(folds.fold_of[a], folds.fold_of[a + 1], "{} and its twin", pair[0].path);
     }
     // Dropping duplicates removes one of each pair from every fold.
-    let dropped = make_folds(&data, 4, 1, true).unwrap();
+    let dropped = make_folds(&data, 4, 1, true, &GroupBy::None).unwrap();
     assert_eq!(dropped.fold_of.iter().filter(|f| f.is_none()).count(), 20);
 }
 
 #[test]
 fn folds_depend_on_the_seed_not_on_the_listing_order() {
     let data = dataset(&[30, 30], 0);
-    let a = make_folds(&data, 5, 3, false).unwrap();
+    let a = make_folds(&data, 5, 3, false, &GroupBy::None).unwrap();
     let mut reversed = data.clone();
     reversed.samples.reverse();
-    let b = make_folds(&reversed, 5, 3, false).unwrap();
+    let b = make_folds(&reversed, 5, 3, false, &GroupBy::None).unwrap();
     for (i, sample) in data.samples.iter().enumerate() {
         let j = reversed.samples.iter().position(|s| s.path == sample.path).unwrap();
         assert_eq!(a.fold_of[i], b.fold_of[j]);
     }
-    assert_ne!(a, make_folds(&data, 5, 4, false).unwrap());
+    assert_ne!(a, make_folds(&data, 5, 4, false, &GroupBy::None).unwrap());
 }
 
 #[test]
 fn too_few_images_or_folds_are_refused() {
     let data = dataset(&[30, 4], 0);
-    let error = make_folds(&data, 5, 3, false).unwrap_err().to_string();
+    let error = make_folds(&data, 5, 3, false, &GroupBy::None).unwrap_err().to_string();
     assert!(error.contains("c1") && error.contains("5 folds"), "{error}");
-    let error = make_folds(&data, 2, 3, false).unwrap_err().to_string();
+    let error = make_folds(&data, 2, 3, false, &GroupBy::None).unwrap_err().to_string();
     assert!(error.contains("3 to 20"), "{error}");
 }

@@ -122,6 +122,7 @@ mod tests {
             counts: Vec::new(),
             error: error.map(str::to_string),
             manifest_sha256: None,
+            groups: None,
         }
     }
 

@@ -4,7 +4,7 @@ use web_sys::{DragEvent, HtmlInputElement};
 use yew::prelude::*;
 
 use super::{AppContext, Thumbnail, bytes, on_picked_file, use_app};
-use crate::data::{InputShape, SUPPORTED_SIZES, SplitConfig};
+use crate::data::{GroupBy, GroupCounts, InputShape, SUPPORTED_SIZES, SplitConfig};
 use crate::web::hooks::asset_url;
 use crate::web::platform::{files, time};
 use crate::web::protocol::InputFile;
@@ -21,6 +21,35 @@ fn parse_percent(text: &str) -> Option<f64> {
         .ok()
         .filter(|v| v.is_finite() && *v >= 0.0)
 }
+
+/// What a grouped split did (the command's `inspect` prints the same).
+fn groups_text(group_by: &GroupBy, g: &GroupCounts) -> String {
+    let mut text = format!(
+        "Kept together by {}: {} groups in training, {} in validation, {} in test; the largest, \"{}\", has {} images.",
+        group_by.describe(),
+        g.per_subset[0],
+        g.per_subset[1],
+        g.per_subset[2],
+        g.largest.0,
+        g.largest.1
+    );
+    if g.without_key > 0 {
+        text += &format!(" {} images had no key (each is its own group).", g.without_key);
+    }
+    if g.mixed_labels > 0 {
+        text += &format!(" {} groups hold images of more than one class.", g.mixed_labels);
+    }
+    text
+}
+
+/// The grouping keys offered: value (as `GroupBy::parse` reads it) and label.
+const GROUP_CHOICES: [(&str, &str); 5] = [
+    ("none", "duplicates only"),
+    ("folder:1", "patient folder (class/patient/image)"),
+    ("folder:2", "second folder level (class/patient/study/image)"),
+    ("prefix:_", "file name before \"_\" (p042_3.png)"),
+    ("prefix:-", "file name before \"-\" (p042-3.png)"),
+];
 
 /// A split setting's field changed: parse it, or say what is wrong with it.
 fn split_field(app: AppContext, field: &'static str) -> Callback<Event> {
@@ -39,6 +68,10 @@ fn split_field(app: AppContext, field: &'static str) -> Callback<Event> {
                 }
             },
             "drop" => config.drop_duplicates = input.checked(),
+            "group" => match GroupBy::parse(&value) {
+                Ok(group_by) => config.group_by = group_by,
+                Err(why) => return app.notify("error", format!("grouping {value:?}: {why}")),
+            },
             _ => match parse_percent(&value) {
                 Some(percent) => match field {
                     "train" => config.train = percent / 100.0,
@@ -222,6 +255,7 @@ pub fn DataStep() -> Html {
         })
     };
     let split_field = |field: &'static str| split_field(app.clone(), field);
+    let split_group = split_field("group");
     let on_apply_split = apply_split(app.clone());
     let on_manifest = {
         let app = app.clone();
@@ -272,6 +306,13 @@ pub fn DataStep() -> Html {
                     <label>{"Test %"}<input type="number" min="1" max="98" step="1" value={format!("{:.0}", config.test * 100.0)} onchange={split_field("test")} /></label>
                     <label>{"Seed"}<input type="number" min="0" step="1" value={config.seed.to_string()} onchange={split_field("seed")} /></label>
                     <label class="check"><input type="checkbox" checked={config.drop_duplicates} onchange={split_field("drop")} />{"Drop exact duplicates"}</label>
+                    <label>{"Keep together"}
+                        <select onchange={split_group} data-testid="group-by" title="Images of one patient (or study) never end up in two of train, validation and test, nor in two cross-validation folds">
+                            for (value, label) in GROUP_CHOICES {
+                                <option value={value} selected={config.group_by.name() == value}>{ label }</option>
+                            }
+                        </select>
+                    </label>
                     <button type="button" class="button" onclick={on_apply_split} disabled={state.data.loaded.is_none() || busy}>{"Apply split"}</button>
                 </div>
             </details>
@@ -307,6 +348,9 @@ pub fn DataStep() -> Html {
                         </tbody>
                     </table>
                     if let Some(split) = &state.data.split {
+                        if let Some(groups) = &split.groups {
+                            <p data-testid="split-groups">{ groups_text(&split.config.group_by, groups) }</p>
+                        }
                         if let Some(error) = &split.error {
                             <p class="error-text" role="alert">{ error.clone() }</p>
                         } else {

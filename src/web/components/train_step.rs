@@ -226,7 +226,7 @@ pub fn TrainStep() -> Html {
                             onchange={setter(|c, i| { c.optimizer.beta_2 = number(i, "beta_2")?; Ok(()) })} /></label>
                         <label>{"Weight decay"}<input type="number" min="0" step="any" value={config.optimizer.weight_decay.to_string()}
                             onchange={setter(|c, i| { c.optimizer.weight_decay = number(i, "weight decay")?; Ok(()) })} /></label>
-                        <label>{"Seed"}<input type="number" min="0" step="1" value={config.seed.to_string()}
+                        <label>{"Seed"}<input type="number" min="0" step="1" data-testid="seed-input" value={config.seed.to_string()}
                             onchange={setter(|c, i| { let v: u64 = number(i, "seed")?; if v >= 1 << 53 { return Err("seed must be below 2^53".into()) } c.seed = v; Ok(()) })} /></label>
                         <label>{"Backend"}
                             <select onchange={on_backend} data-testid="backend-select">

@@ -49,6 +49,7 @@ fn split_view(data: &LoadedData) -> SplitView {
         counts: data.split().map(|s| s.counts.clone()).unwrap_or_default(),
         error: data.split().err().map(str::to_string),
         manifest_sha256: data.manifest_sha256.clone(),
+        groups: data.split().ok().and_then(|s| s.groups.clone()),
     }
 }
 
