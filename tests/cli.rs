@@ -322,7 +322,8 @@ fn a_grouped_split_keeps_each_patient_in_one_subset() {
         let mut files: Vec<_> = std::fs::read_dir(class.path()).unwrap().flatten().collect();
         files.sort_by_key(|f| f.file_name());
         for (i, file) in files.iter().enumerate() {
-            let patient = dir.join(class.file_name()).join(format!("p{:02}", i / 5));
+            let name = class.file_name().to_string_lossy().to_string();
+            let patient = dir.join(&name).join(format!("{name}-p{:02}", i / 5));
             std::fs::create_dir_all(&patient).unwrap();
             std::fs::copy(file.path(), patient.join(file.file_name())).unwrap();
         }

@@ -128,7 +128,7 @@ pub fn class_groups(
         }
         i
     }
-    let mut union = |parent: &mut Vec<usize>, a: usize, b: usize| {
+    let union = |parent: &mut Vec<usize>, a: usize, b: usize| {
         let (ra, rb) = (root(parent, a), root(parent, b));
         // The smaller index (earlier path) leads, so a unit's class is its first image's.
         parent[ra.max(rb)] = ra.min(rb);

@@ -196,3 +196,13 @@ fn split_config(fractions: &str, seed: u64, drop_duplicates: bool) -> Result<Spl
         ..SplitConfig::default()
     })
 }
+
+pub fn check_size(size: u32) -> Result<(), String> {
+    if SUPPORTED_SIZES.contains(&size) {
+        Ok(())
+    } else {
+        Err(format!(
+            "--size {size} is not offered; use one of {SUPPORTED_SIZES:?}"
+        ))
+    }
+}

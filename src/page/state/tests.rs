@@ -37,6 +37,7 @@ fn full_state() -> AppState {
         counts: Vec::new(),
         error: None,
         manifest_sha256: None,
+        groups: None,
     };
     state = engine(state, Response::Loaded { data, split });
     state = engine(
@@ -283,6 +284,7 @@ fn imbalanced_data_gets_a_warning_that_proposes_class_weighting() {
         counts: Vec::new(),
         error: None,
         manifest_sha256: None,
+        groups: None,
     };
     let warnings = |state: &AppState| -> Vec<String> {
         state
