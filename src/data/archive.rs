@@ -13,8 +13,10 @@
 //! reads the same archives as the command line.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 use std::io::Read;
+use std::rc::Rc;
 
 use super::SkipReason;
 
@@ -96,18 +98,23 @@ impl std::error::Error for ArchiveError {}
 /// One file of an archive.
 #[derive(Clone, Debug)]
 struct Entry {
-    /// Its path inside the archive, `/`-separated, the common top folder removed.
+    /// Its path inside the archive, `/`-separated, the top folder removed (see
+    /// [`TopFolder`]).
     path: String,
-    /// A tar member's bytes (offset, length) in the tar; a zip entry's index.
-    location: (usize, usize),
-    /// Why it cannot be read (a link, a file cut short, one over the size bound), if so.
-    refused: Option<SkipReason>,
+    /// A tar member's bytes (or why there are none); a zip entry's index (and why it is
+    /// refused, if it is).
+    stored: Stored,
+}
+
+#[derive(Clone, Debug)]
+enum Stored {
+    Tar(Result<Vec<u8>, SkipReason>),
+    Zip(usize, Option<SkipReason>),
 }
 
 /// An opened archive: its files listed, each read on demand (and from any thread).
 pub struct Archive<'a> {
     kind: ArchiveKind,
-    tar: Cow<'a, [u8]>,
     zip: Option<zip::ZipArchive<std::io::Cursor<&'a [u8]>>>,
     entries: Vec<Entry>,
     limits: ArchiveLimits,
@@ -115,34 +122,49 @@ pub struct Archive<'a> {
 
 mod tar;
 
+/// An archive of one folder (`MedNIST/Hand/x.jpeg`, ...) reads like that folder picked: when
+/// the first file sits at least two folders deep, its top folder is dropped from every path
+/// under it, so the classes are the folders below it. Decided on the first file, so a stream
+/// can apply it before it has seen the rest.
+#[derive(Default)]
+struct TopFolder(Option<Option<String>>);
+
+impl TopFolder {
+    fn strip(&mut self, path: String) -> String {
+        let prefix = self.0.get_or_insert_with(|| {
+            let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+            (parts.len() >= 3).then(|| format!("{}/", parts[0]))
+        });
+        match prefix {
+            Some(prefix) if path.starts_with(prefix.as_str()) => path[prefix.len()..].to_string(),
+            _ => path,
+        }
+    }
+}
+
 impl<'a> Archive<'a> {
     /// Lists the files of `bytes` (inflating a `.tar.gz` first, within `limits`).
     pub fn open(bytes: &'a [u8], limits: ArchiveLimits) -> Result<Self, ArchiveError> {
         let kind = archive_kind(bytes).ok_or(ArchiveError::NotAnArchive)?;
         let mut archive = Self {
             kind,
-            tar: Cow::Borrowed(&[]),
             zip: None,
             entries: Vec::new(),
             limits,
         };
         match kind {
             ArchiveKind::Zip => archive.list_zip(bytes)?,
-            ArchiveKind::Tar => archive.list_tar(Cow::Borrowed(bytes))?,
-            ArchiveKind::TarGz => {
-                let (tar, cut) = gunzip(bytes, &limits)?;
-                archive.list_tar(Cow::Owned(tar))?;
-                let flagged = archive.entries.last().is_some_and(|e| {
-                    matches!(e.refused, Some(SkipReason::Truncated { .. }))
-                });
-                if cut && !flagged {
-                    archive.entries.push(tar::cut(
-                        "the gzip stream ends early (a cut download?); the files before the cut are read".into(),
-                    ));
+            ArchiveKind::Tar | ArchiveKind::TarGz => {
+                let mut stream = TarStream::open(bytes, limits)?;
+                while let Some(file) = stream.next_file() {
+                    let (path, data) = file?;
+                    archive.entries.push(Entry {
+                        path,
+                        stored: Stored::Tar(data),
+                    });
                 }
             }
         }
-        archive.strip_common_top_folder();
         Ok(archive)
     }
 
@@ -168,15 +190,15 @@ impl<'a> Archive<'a> {
 
     /// The bytes of file `index`, or why it cannot be read.
     pub fn read(&self, index: usize) -> Result<Cow<'_, [u8]>, SkipReason> {
-        let entry = &self.entries[index];
-        if let Some(why) = &entry.refused {
-            return Err(why.clone());
-        }
-        match &self.zip {
-            None => Ok(Cow::Borrowed(
-                &self.tar[entry.location.0..entry.location.0 + entry.location.1],
-            )),
-            Some(zip) => read_zip_entry(zip.clone(), entry.location.0, &self.limits).map(Cow::Owned),
+        match (&self.entries[index].stored, &self.zip) {
+            (Stored::Tar(data), _) => data.as_deref().map(Cow::Borrowed).map_err(Clone::clone),
+            (Stored::Zip(_, Some(why)), _) => Err(why.clone()),
+            (Stored::Zip(at, None), Some(zip)) => {
+                read_zip_entry(zip.clone(), *at, &self.limits).map(Cow::Owned)
+            }
+            (Stored::Zip(..), None) => Err(SkipReason::Unreadable {
+                detail: "the zip index is missing".into(),
+            }),
         }
     }
 
@@ -196,6 +218,7 @@ impl<'a> Archive<'a> {
                 self.limits.max_entries
             )));
         }
+        let mut top = TopFolder::default();
         for index in 0..zip.len() {
             let entry = zip
                 .by_index_raw(index)
@@ -211,64 +234,78 @@ impl<'a> Archive<'a> {
                 detail: "a link inside the archive (not followed)".into(),
             });
             self.entries.push(Entry {
-                path,
-                location: (index, 0),
-                refused,
+                path: top.strip(path),
+                stored: Stored::Zip(index, refused),
             });
         }
         self.zip = Some(zip);
         Ok(())
     }
+}
 
-    fn list_tar(&mut self, bytes: Cow<'a, [u8]>) -> Result<(), ArchiveError> {
-        self.entries = tar::members(&bytes, &self.limits)?;
-        self.tar = bytes;
-        Ok(())
-    }
+/// The files of a `.tar` or `.tar.gz` as they are read (inflated on the way): the page's
+/// engine hands each to the decoding helpers while the rest is still being inflated.
+pub struct TarStream<'a> {
+    reader: tar::TarReader<Box<dyn Read + 'a>>,
+    consumed: Rc<Cell<usize>>,
+    total: usize,
+    top: TopFolder,
+}
 
-    /// An archive of one folder (`MedNIST/Hand/x.jpeg`, ...) reads like that folder picked:
-    /// its name is dropped, so the classes are the folders below it.
-    fn strip_common_top_folder(&mut self) {
-        let top = |path: &str| path.split('/').next().unwrap_or_default().to_string();
-        let Some(first) = self.entries.first().map(|e| top(&e.path)) else {
-            return;
-        };
-        let shared = self.entries.iter().all(|e| {
-            e.path.split('/').count() >= 3 && top(&e.path) == first
-        });
-        if shared {
-            for entry in &mut self.entries {
-                entry.path = entry.path[first.len() + 1..].to_string();
-            }
-        }
+/// A reader of a byte slice that tells how far it got (how much of a `.tar.gz` has been
+/// inflated, for progress while the file count is not yet known).
+struct Counting<'a> {
+    bytes: &'a [u8],
+    at: Rc<Cell<usize>>,
+}
+
+impl Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let at = self.at.get();
+        let n = buf.len().min(self.bytes.len() - at);
+        buf[..n].copy_from_slice(&self.bytes[at..at + n]);
+        self.at.set(at + n);
+        Ok(n)
     }
 }
 
-/// Inflates a gzip stream (all its members) within the total and ratio bounds; `true` when the
-/// stream was cut short (what came before the cut is returned).
-fn gunzip(bytes: &[u8], limits: &ArchiveLimits) -> Result<(Vec<u8>, bool), ArchiveError> {
-    let bound = limits
-        .max_total_bytes
-        .min((bytes.len() as u64).saturating_mul(limits.max_ratio).max(1 << 20));
-    let mut out = Vec::with_capacity((bytes.len() * 2).min(bound as usize));
-    let read = flate2::read::MultiGzDecoder::new(bytes)
-        .take(bound + 1)
-        .read_to_end(&mut out);
-    match read {
-        // A cut download: what was inflated is kept, and the tar reader reports the file
-        // that the cut falls in.
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !out.is_empty() => Ok((out, true)),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            Err(ArchiveError::Truncated(format!("the gzip stream ends early ({e})")))
-        }
-        Err(e) => Err(ArchiveError::Corrupt(format!("gzip: {e}"))),
-        Ok(_) if out.len() as u64 > bound => Err(ArchiveError::Bomb(format!(
-            "it inflates past {bound} bytes from {} (at most {} in all, {} times the archive)",
-            bytes.len(),
-            limits.max_total_bytes,
-            limits.max_ratio
-        ))),
-        Ok(_) => Ok((out, false)),
+impl<'a> TarStream<'a> {
+    /// Starts reading `bytes`, a tar or a gzip-compressed tar, within `limits` (a `.tar.gz`
+    /// may hold at most `max_ratio` times its size).
+    pub fn open(bytes: &'a [u8], limits: ArchiveLimits) -> Result<Self, ArchiveError> {
+        let consumed = Rc::new(Cell::new(0));
+        let source = Counting {
+            bytes,
+            at: consumed.clone(),
+        };
+        let (inner, bound): (Box<dyn Read + 'a>, u64) = match archive_kind(bytes) {
+            Some(ArchiveKind::Tar) => (Box::new(source), limits.max_total_bytes),
+            Some(ArchiveKind::TarGz) => {
+                let by_ratio = (bytes.len() as u64).saturating_mul(limits.max_ratio).max(1 << 20);
+                let decoder = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(source));
+                (Box::new(decoder), limits.max_total_bytes.min(by_ratio))
+            }
+            _ => return Err(ArchiveError::NotAnArchive),
+        };
+        Ok(Self {
+            reader: tar::TarReader::new(inner, limits, bound),
+            consumed,
+            total: bytes.len().max(1),
+            top: TopFolder::default(),
+        })
+    }
+
+    /// The next file: its path (relative to the archive's folder) and its bytes or why it
+    /// cannot be read; `None` after the last; an error refuses the archive.
+    #[allow(clippy::type_complexity)]
+    pub fn next_file(&mut self) -> Option<Result<(String, Result<Vec<u8>, SkipReason>), ArchiveError>> {
+        let member = self.reader.next_member()?;
+        Some(member.map(|m| (self.top.strip(m.path), m.data)))
+    }
+
+    /// The share of the archive's bytes read so far (0 to 1).
+    pub fn fraction_read(&self) -> f64 {
+        self.consumed.get() as f64 / self.total as f64
     }
 }
 

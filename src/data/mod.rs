@@ -27,7 +27,7 @@ mod report;
 mod shape;
 mod split;
 
-pub use archive::{Archive, ArchiveError, ArchiveKind, ArchiveLimits, archive_kind};
+pub use archive::{Archive, ArchiveError, ArchiveKind, ArchiveLimits, TarStream, archive_kind};
 pub use augment::{AugmentConfig, augment_image};
 pub use batcher::{batch_data, batch_pixels, images_tensor, make_batch};
 pub use class_names::{MAX_CLASS_NAME, validate_class_names};

@@ -1,10 +1,10 @@
 //! Decoding a load: the files the page reads and streams (on helper workers for large
 //! loads), or the bundled sample set, with progress and cancel.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
-use futures::channel::mpsc::UnboundedReceiver;
 use futures::future::join_all;
 use futures::{FutureExt, StreamExt};
 
@@ -14,8 +14,8 @@ use super::decoder::protocol::{
 use super::decoder::{self, DecoderBridge};
 use super::{Controls, notice, post};
 use crate::data::{
-    Archive, ArchiveLimits, Dataset, DatasetBuilder, DecodeLimits, InputShape, LoadReport,
-    PreparedImage, SkipReason, prepare_file,
+    Archive, ArchiveError, ArchiveKind, ArchiveLimits, Dataset, DatasetBuilder, DecodeLimits,
+    InputShape, LoadReport, PreparedImage, SkipReason, TarStream, archive_kind, prepare_file,
 };
 use crate::web::bridge::{BOOT_TIMEOUT, WorkerEvent};
 use crate::web::platform::{js, time};
@@ -107,22 +107,54 @@ fn cancelled(done: usize, total: usize) -> LoadStopped {
     LoadStopped(format!("loading cancelled after {done} of {total} files"))
 }
 
-/// Decodes the `total` files of load `load` as the page streams them in: on helper workers
-/// (one per core) when there are enough files to repay starting them, else here. Either way
-/// the images are added in the order the page listed them, whichever helper finishes first.
-pub async fn load_files(
+/// How many files a load will have: known from the start (a folder, the sample set, a zip),
+/// or only once an archive stream has been read to its end (an estimate meanwhile, for the
+/// progress bar).
+#[derive(Default)]
+pub struct Expected {
+    known: Cell<Option<usize>>,
+    estimate: Cell<usize>,
+}
+
+impl Expected {
+    /// `files` files.
+    pub fn known(files: usize) -> Self {
+        let expected = Self::default();
+        expected.known.set(Some(files));
+        expected
+    }
+
+    /// The count, or "not yet known".
+    fn total(&self) -> usize {
+        self.known.get().unwrap_or(usize::MAX)
+    }
+
+    /// The count, or the estimate while it is not known.
+    fn shown(&self) -> usize {
+        self.known.get().unwrap_or(self.estimate.get())
+    }
+}
+
+/// Decodes the files of load `load` as they stream in (from the page, or from an archive the
+/// engine reads): on helper workers (one per core) when there are enough files to repay
+/// starting them, else here. Either way the images are added in the order they came,
+/// whichever helper finishes first.
+pub async fn load_files<S>(
     load: u32,
-    total: usize,
+    expected: &Expected,
     shape: InputShape,
     controls: &Rc<Controls>,
-    chunks: &mut UnboundedReceiver<PageChunk>,
-) -> Result<(Dataset, LoadReport), LoadStopped> {
+    chunks: &mut S,
+) -> Result<(Dataset, LoadReport), LoadStopped>
+where
+    S: futures::Stream<Item = PageChunk> + futures::stream::FusedStream + Unpin,
+{
     let started = time::now_ms();
     let mut last = 0.0;
     let mut builder = DatasetBuilder::new(shape);
-    builder.reserve(total);
+    builder.reserve(expected.shown());
     let limits = *builder.limits();
-    let mut pool = if total >= PARALLEL_FROM {
+    let mut pool = if expected.shown() >= PARALLEL_FROM {
         DecoderPool::start(decoder::helper_count()).await
     } else {
         None
@@ -136,9 +168,9 @@ pub async fn load_files(
     let mut next_to_add = 0usize;
     // Time a helper had room for work and nothing from the page was waiting.
     let mut starved_ms = 0.0;
-    while builder.files_seen() < total {
+    while builder.files_seen() < expected.total() {
         if controls.cancel_load.get() {
-            return Err(cancelled(builder.files_seen(), total));
+            return Err(cancelled(builder.files_seen(), expected.shown()));
         }
         // What the page sent, if this turn waited for it.
         let mut incoming: Option<Option<PageChunk>> = None;
@@ -169,10 +201,12 @@ pub async fn load_files(
             },
         }
         match incoming {
-            Some(None) => return Err(LoadStopped("the page stopped sending files".into())),
+            Some(None) if received < expected.total() => {
+                return Err(LoadStopped("the page stopped sending files".into()));
+            }
             // Chunks of an earlier, cancelled load (or beyond the announced total) are dropped.
             Some(Some((chunk_load, files)))
-                if chunk_load == load && received + files.len() <= total =>
+                if chunk_load == load && received + files.len() <= expected.total() =>
             {
                 received += files.len();
                 paths.push(files.iter().map(|f| f.path.clone()).collect());
@@ -186,8 +220,9 @@ pub async fn load_files(
             }
             next_to_add += 1;
         }
-        progress(builder.files_seen(), total, started, &mut last);
+        progress(builder.files_seen(), expected.shown(), started, &mut last);
     }
+    let total = builder.files_seen();
     if let Some(helpers) = pool.as_ref() {
         gloo::console::debug!(format!(
             "load of {total} files: {:.1} s, {} helpers decoding {:.1} s in all, helpers waiting for the page's files {:.1} s",
@@ -215,46 +250,102 @@ pub async fn load_files(
 const ARCHIVE_CHUNK: usize = 256;
 
 /// Decodes the files of an archive the page sent whole (`.zip`, `.tar`, `.tar.gz`): the engine
-/// lists it, then streams its files into [`load_files`] as the page streams a folder's, so
-/// they are decoded on the helpers with the same report. One file read instead of tens of
-/// thousands is what makes a large data set quick to open in a browser.
+/// reads it (a `.tar.gz` is inflated as it goes) and streams its files into [`load_files`] as
+/// the page streams a folder's, so they are decoded on the helpers with the same report while
+/// the rest is still being read. One file read instead of tens of thousands is what makes a
+/// large data set quick to open in a browser.
 pub async fn load_archive(
     name: &str,
     bytes: &[u8],
     shape: InputShape,
     controls: &Rc<Controls>,
 ) -> Result<(Dataset, LoadReport), LoadStopped> {
-    let archive = Archive::open(bytes, ArchiveLimits::default())
-        .map_err(|error| LoadStopped(format!("{name}: {error}")))?;
     const LOAD: u32 = 1;
-    let total = archive.len();
-    let (sender, mut receiver) = futures::channel::mpsc::unbounded();
-    let produce = async {
-        let mut chunk = Vec::with_capacity(ARCHIVE_CHUNK);
-        for index in 0..total {
-            if controls.cancel_load.get() {
-                return;
-            }
-            let content = match archive.read(index) {
+    let stopped = |error: ArchiveError| LoadStopped(format!("{name}: {error}"));
+    let kind = archive_kind(bytes).ok_or(ArchiveError::NotAnArchive).map_err(stopped)?;
+    // A few chunks in flight: the archive is read no faster than the helpers decode it.
+    let (mut sender, mut receiver) = futures::channel::mpsc::channel::<PageChunk>(4);
+    let expected;
+    let failure: Cell<Option<ArchiveError>> = Cell::new(None);
+    let loaded = if kind == ArchiveKind::Zip {
+        let archive = Archive::open(bytes, ArchiveLimits::default()).map_err(stopped)?;
+        expected = Expected::known(archive.len());
+        let files = (0..archive.len()).map(|i| {
+            let content = match archive.read(i) {
                 Ok(bytes) => FileContent::Bytes(bytes.into_owned()),
                 Err(reason) => FileContent::Skipped(reason),
             };
-            chunk.push(FileBytes {
-                path: archive.path(index).to_string(),
-                content,
-            });
-            if chunk.len() == ARCHIVE_CHUNK || index + 1 == total {
-                let _ = sender.unbounded_send((LOAD, std::mem::take(&mut chunk)));
-                // Let the load hand the chunk to a helper before the next is read.
-                time::yield_now().await;
+            Ok(FileBytes { path: archive.path(i).to_string(), content })
+        });
+        let produce = send_all(files, &mut sender, controls, &failure, |_| ());
+        futures::join!(produce, load_files(LOAD, &expected, shape, controls, &mut receiver)).1
+    } else {
+        let mut stream = TarStream::open(bytes, ArchiveLimits::default()).map_err(stopped)?;
+        expected = Expected::default();
+        let files = std::iter::from_fn(|| stream.next_file()).map(|file| {
+            file.map(|(path, data)| FileBytes {
+                path,
+                content: match data {
+                    Ok(bytes) => FileContent::Bytes(bytes),
+                    Err(reason) => FileContent::Skipped(reason),
+                },
+            })
+        });
+        let produce = send_all(files, &mut sender, controls, &failure, |sent| {
+            expected.estimate.set(sent);
+        });
+        let produce = async {
+            let sent = produce.await;
+            expected.known.set(Some(sent));
+        };
+        futures::join!(produce, load_files(LOAD, &expected, shape, controls, &mut receiver)).1
+    };
+    match failure.take() {
+        Some(error) => Err(stopped(error)),
+        None => loaded,
+    }
+}
+
+/// Sends `files` to a load in chunks, waiting for room; stops at the first archive error
+/// (kept in `failure`) or when the load is cancelled. Returns how many files it sent, telling
+/// `sent` after each chunk.
+async fn send_all(
+    files: impl Iterator<Item = Result<FileBytes, ArchiveError>>,
+    sender: &mut futures::channel::mpsc::Sender<PageChunk>,
+    controls: &Rc<Controls>,
+    failure: &Cell<Option<ArchiveError>>,
+    sent: impl Fn(usize),
+) -> usize {
+    use futures::SinkExt;
+    let mut chunk = Vec::with_capacity(ARCHIVE_CHUNK);
+    let (mut count, mut failed) = (0, false);
+    for file in files {
+        if controls.cancel_load.get() {
+            break;
+        }
+        match file {
+            Ok(file) => chunk.push(file),
+            Err(error) => {
+                failure.set(Some(error));
+                failed = true;
+                break;
             }
         }
-    };
-    let (_, loaded) = futures::join!(
-        produce,
-        load_files(LOAD, total, shape, controls, &mut receiver)
-    );
-    loaded
+        if chunk.len() == ARCHIVE_CHUNK {
+            count += chunk.len();
+            if sender.send((1, std::mem::take(&mut chunk))).await.is_err() {
+                return count;
+            }
+            sent(count);
+        }
+    }
+    if !chunk.is_empty() && !failed {
+        count += chunk.len();
+        let _ = sender.send((1, chunk)).await;
+        sent(count);
+    }
+    sender.close_channel();
+    count
 }
 
 /// Below this many files the engine decodes them itself (starting helpers costs ~0.1 s).

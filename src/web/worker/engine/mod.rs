@@ -267,7 +267,8 @@ impl Engine {
         let started = time::now_ms();
         let result = match source {
             Source::Files { load, total } => {
-                loader::load_files(load, total, shape, &self.controls, &mut self.chunks).await
+                let expected = loader::Expected::known(total);
+                loader::load_files(load, &expected, shape, &self.controls, &mut self.chunks).await
             }
             Source::Sample(url) => loader::load_sample(&url, shape, &self.controls).await,
             // The file's own image size, whatever was chosen for folders.
