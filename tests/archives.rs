@@ -151,9 +151,20 @@ fn damaged_and_bomb_archives_get_clear_messages() {
     let zeros = skipped.iter().find(|s| s["path"] == "Hand/zeros.jpeg").unwrap();
     assert_eq!(zeros["reason"]["kind"], "too_large", "{zeros}");
 
-    // A gzip that inflates a thousandfold: refused before it fills memory.
+    // A tar.gz whose one member inflates to 400 MB of zeros (a thousandfold): refused from
+    // the member's header, before it is inflated.
     let gz = dir.join("bomb.tar.gz");
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let mut header = [0u8; 512];
+    header[..13].copy_from_slice(b"Hand/big.jpeg");
+    header[100..108].copy_from_slice(b"0000644\0");
+    header[124..136].copy_from_slice(format!("{:011o}\0", 400u64 << 20).as_bytes());
+    header[156] = b'0';
+    header[257..263].copy_from_slice(b"ustar\0");
+    header[148..156].copy_from_slice(b"        ");
+    let sum: u32 = header.iter().map(|&b| u32::from(b)).sum();
+    header[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    encoder.write_all(&header).unwrap();
     for _ in 0..400 {
         encoder.write_all(&[0u8; 1 << 20]).unwrap();
     }
