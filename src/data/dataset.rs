@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::{
-    ClassCount, DecodeLimits, InputShape, LoadReport, SkipReason, SkippedFile, classify_path,
-    decode_image, find_duplicates, sha256,
+    ClassCount, DecodeLimits, DicomClassReport, DicomInfo, InputShape, LoadReport, SkipReason,
+    SkippedFile, classify_path, decode_dicom, decode_image, find_duplicates, is_dicom, sha256,
 };
 
 /// One usable image.
@@ -60,6 +60,7 @@ impl LoadReport {
             redundant_files: duplicate_groups.iter().map(|g| g.paths.len() - 1).sum(),
             duplicate_groups,
             skipped,
+            dicom: Vec::new(),
         }
     }
 }
@@ -113,6 +114,8 @@ pub struct PreparedImage {
     pub sha256: [u8; 32],
     /// `size * size` grayscale pixels.
     pub pixels: Vec<u8>,
+    /// What the file was, when it was a DICOM file.
+    pub dicom: Option<DicomInfo>,
 }
 
 /// Classifies, hashes and decodes one file: the per-file work, free of shared state so it
@@ -127,8 +130,12 @@ pub fn prepare_file(
     // A decoder bug on one crafted file must cost that file, not the whole load (natively
     // the panic unwinds to here; in the browser, where panics abort, the helper worker dies
     // and the engine reports its files).
-    let pixels = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        decode_image(bytes, shape.size(), limits)
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        if is_dicom(bytes) {
+            decode_dicom(bytes, shape.size(), limits).map(|(pixels, info)| (pixels, Some(info)))
+        } else {
+            decode_image(bytes, shape.size(), limits).map(|pixels| (pixels, None))
+        }
     }))
     .unwrap_or_else(|panic| {
         let message = panic
@@ -143,7 +150,8 @@ pub fn prepare_file(
     Ok(PreparedImage {
         class,
         sha256: sha256(bytes),
-        pixels,
+        pixels: decoded.0,
+        dicom: decoded.1,
     })
 }
 
@@ -156,6 +164,8 @@ pub struct DatasetBuilder {
     limits: DecodeLimits,
     entries: Vec<(String, String, [u8; 32], usize)>,
     pixels: Vec<u8>,
+    /// DICOM files per class, and each class's Patient IDs.
+    dicom: BTreeMap<String, (DicomClassReport, std::collections::BTreeSet<String>)>,
     skipped: Vec<SkippedFile>,
     files_seen: usize,
 }
@@ -173,6 +183,7 @@ impl DatasetBuilder {
             limits,
             entries: Vec::new(),
             pixels: Vec::new(),
+            dicom: BTreeMap::new(),
             skipped: Vec::new(),
             files_seen: 0,
         }
@@ -204,6 +215,11 @@ impl DatasetBuilder {
         self.files_seen += 1;
         match outcome {
             Ok(image) => {
+                if let Some(info) = &image.dicom {
+                    let (report, patients) = self.dicom.entry(image.class.clone()).or_default();
+                    report.add(info);
+                    patients.extend(info.patient.clone());
+                }
                 let slot = self.entries.len();
                 self.pixels.extend_from_slice(&image.pixels);
                 self.entries
@@ -279,7 +295,16 @@ impl DatasetBuilder {
             pixels: self.pixels,
             file_split: None,
         };
-        let report = LoadReport::of(&dataset, self.files_seen, self.skipped);
+        let mut report = LoadReport::of(&dataset, self.files_seen, self.skipped);
+        report.dicom = self
+            .dicom
+            .into_iter()
+            .map(|(class, (mut summary, patients))| {
+                summary.class = class;
+                summary.patients = patients.len();
+                summary
+            })
+            .collect();
         (dataset, report)
     }
 }

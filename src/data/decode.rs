@@ -14,7 +14,7 @@ pub const MIN_IMAGE_SIZE: usize = 16;
 pub const MAX_IMAGE_SIZE: usize = 512;
 
 /// Safety limits for decoding untrusted files.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DecodeLimits {
     /// Largest file accepted, in bytes.
     pub max_file_bytes: usize,
@@ -25,6 +25,9 @@ pub struct DecodeLimits {
     pub max_side: u32,
     /// Upper bound on the decoder's own allocations, in bytes.
     pub max_alloc: u64,
+    /// How DICOM values become 8-bit intensities (the data set's choice; other images are
+    /// 8-bit already).
+    pub window: super::Window,
 }
 
 impl Default for DecodeLimits {
@@ -34,6 +37,7 @@ impl Default for DecodeLimits {
             max_pixels: 40_000_000,
             max_side: 20_000,
             max_alloc: 256 * 1024 * 1024,
+            window: super::Window::FromFile,
         }
     }
 }

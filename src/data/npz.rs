@@ -233,6 +233,7 @@ pub fn read_npz(
                 class: names[*label].clone(),
                 sha256: sha256(pixels),
                 pixels: pixels.to_vec(),
+                dicom: None,
             };
             builder.add_prepared(&format!("{prefix}/{i:06}"), Ok(image));
         }

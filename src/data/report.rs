@@ -1,6 +1,7 @@
 //! What a load found: classes, skipped files and why, duplicates.
 
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use super::{DuplicateGroup, InputShape};
@@ -40,6 +41,12 @@ pub enum SkipReason {
         /// The size found and the limit.
         detail: String,
     },
+    /// A DICOM file whose encoding cannot be decoded here (a transfer syntax that needs a C
+    /// library, 32-bit samples, planar colour, ...).
+    UnsupportedDicom {
+        /// What it is and why.
+        detail: String,
+    },
     /// The file could not be read from disk or from the browser.
     Unreadable {
         /// The reader's message.
@@ -60,6 +67,7 @@ impl SkipReason {
             SkipReason::Corrupt { .. } => "corrupt",
             SkipReason::TooLarge { .. } => "too_large",
             SkipReason::Unreadable { .. } => "unreadable",
+            SkipReason::UnsupportedDicom { .. } => "unsupported_dicom",
         }
     }
 }
@@ -86,6 +94,9 @@ impl fmt::Display for SkipReason {
             SkipReason::Corrupt { detail } => write!(f, "corrupt image: {detail}"),
             SkipReason::TooLarge { detail } => write!(f, "too large: {detail}"),
             SkipReason::Unreadable { detail } => write!(f, "unreadable: {detail}"),
+            SkipReason::UnsupportedDicom { detail } => {
+                write!(f, "a DICOM encoding this app cannot decode: {detail}")
+            }
         }
     }
 }
@@ -140,6 +151,72 @@ pub struct LoadReport {
     pub duplicate_groups: Vec<DuplicateGroup>,
     /// Files beyond the first of each duplicate group.
     pub redundant_files: usize,
+    /// Per class with DICOM files: what they were and how they were windowed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dicom: Vec<DicomClassReport>,
+}
+
+/// The DICOM files of one class, as the report shows them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DicomClassReport {
+    /// The class.
+    pub class: String,
+    /// DICOM images in it.
+    pub files: usize,
+    /// Files per modality.
+    pub modalities: BTreeMap<String, usize>,
+    /// Bits stored, as found.
+    pub bits_stored: BTreeSet<u16>,
+    /// Photometric interpretations, as found.
+    pub photometric: BTreeSet<String>,
+    /// Files per window used (at most [`WINDOWS_LISTED`] kinds, then `other`).
+    pub windows: BTreeMap<String, usize>,
+    /// Multi-frame files (their middle frame was used).
+    pub multi_frame: usize,
+    /// Distinct Patient IDs.
+    pub patients: usize,
+}
+
+/// Different windows listed per class before the rest count as `other`.
+pub const WINDOWS_LISTED: usize = 6;
+
+impl DicomClassReport {
+    /// Counts one file of the class.
+    pub fn add(&mut self, info: &super::DicomInfo) {
+        self.files += 1;
+        *self.modalities.entry(info.modality.clone()).or_default() += 1;
+        self.bits_stored.insert(info.bits_stored);
+        self.photometric.insert(info.photometric.clone());
+        let window = if self.windows.len() < WINDOWS_LISTED || self.windows.contains_key(&info.window) {
+            info.window.clone()
+        } else {
+            "other".into()
+        };
+        *self.windows.entry(window).or_default() += 1;
+        self.multi_frame += usize::from(info.frames > 1);
+    }
+
+    /// One line: `12 DICOM files: CT (12); 12 bits stored; MONOCHROME2; window file 40/400 (12)`.
+    pub fn describe(&self) -> String {
+        let counts = |m: &BTreeMap<String, usize>| {
+            m.iter().map(|(k, n)| format!("{k} ({n})")).collect::<Vec<_>>().join(", ")
+        };
+        let mut line = format!(
+            "{} DICOM files: {}; {} bits stored; {}; window {}",
+            self.files,
+            counts(&self.modalities),
+            self.bits_stored.iter().map(u16::to_string).collect::<Vec<_>>().join("/"),
+            self.photometric.iter().cloned().collect::<Vec<_>>().join(", "),
+            counts(&self.windows)
+        );
+        if self.multi_frame > 0 {
+            line += &format!("; {} multi-frame (the middle frame used)", self.multi_frame);
+        }
+        if self.patients > 0 {
+            line += &format!("; {} patients", self.patients);
+        }
+        line
+    }
 }
 
 /// A class imbalance worth a warning: the largest class has more than this many times the

@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 
 use super::files::{read_bounded, special_kind};
 use crate::data::{
-    Archive, ArchiveLimits, DATASET_MAGIC, Dataset, DatasetBuilder, InputShape, LoadReport,
-    PreparedImage, SkipReason, archive_kind, is_zip, prepare_file, read_dataset, read_npz,
+    Archive, ArchiveLimits, DATASET_MAGIC, Dataset, DatasetBuilder, DecodeLimits, InputShape,
+    LoadReport, PreparedImage, SkipReason, Window, archive_kind, is_zip, prepare_file,
+    read_dataset, read_npz,
 };
 
 /// A folder's identity, so that a folder reached twice (through a link) is read once:
@@ -152,7 +153,7 @@ pub fn load_folder(
     shape: InputShape,
     threads: usize,
 ) -> std::io::Result<(Dataset, LoadReport)> {
-    load_folder_with_progress(root, shape, threads, &|_, _| {})
+    load_folder_with_progress(root, shape, threads, &|_, _| {}, Window::default())
 }
 
 /// [`load_folder`], telling `progress` how many files are done.
@@ -161,6 +162,7 @@ pub fn load_folder_with_progress(
     shape: InputShape,
     threads: usize,
     progress: LoadProgress<'_>,
+    window: Window,
 ) -> std::io::Result<(Dataset, LoadReport)> {
     if !root.is_dir() {
         return Err(std::io::Error::new(
@@ -169,7 +171,7 @@ pub fn load_folder_with_progress(
         ));
     }
     let (files, errors) = list_files(root);
-    let mut builder = DatasetBuilder::new(shape);
+    let mut builder = builder(shape, window);
     builder.reserve(files.len());
     for (path, error) in errors {
         builder.add_unreadable(&path, &error);
@@ -183,6 +185,15 @@ pub fn load_folder_with_progress(
         prepare_file(path, &bytes, shape, &limits)
     });
     Ok(builder.finish())
+}
+
+/// A builder of `shape` images that windows DICOM files as `window` says.
+fn builder(shape: InputShape, window: Window) -> DatasetBuilder {
+    let limits = DecodeLimits {
+        window,
+        ..DecodeLimits::default()
+    };
+    DatasetBuilder::with_limits(shape, limits)
 }
 
 /// Prepares every one of `items` (a file named by its first element) on `threads` threads,
@@ -235,13 +246,14 @@ fn load_archive(
     shape: InputShape,
     threads: usize,
     progress: LoadProgress<'_>,
+    window: Window,
 ) -> Result<(Dataset, LoadReport), String> {
     let archive = Archive::open(bytes, ArchiveLimits::default())
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let entries: Vec<(String, usize)> = (0..archive.len())
         .map(|i| (archive.path(i).to_string(), i))
         .collect();
-    let mut builder = DatasetBuilder::new(shape);
+    let mut builder = builder(shape, window);
     builder.reserve(entries.len());
     let limits = *builder.limits();
     prepare_all(&entries, threads, progress, &mut builder, |(name, index)| {
@@ -283,6 +295,7 @@ pub fn load_source(
     shape: InputShape,
     threads: usize,
     progress: LoadProgress<'_>,
+    window: Window,
 ) -> Result<(Dataset, LoadReport), String> {
     if path.is_file() {
         let bytes = read_bounded(path, MAX_DATA_FILE_BYTES)
@@ -292,7 +305,7 @@ pub fn load_source(
             return load_npz(path, &bytes, shape);
         }
         if archive_kind(&bytes).is_some() {
-            return load_archive(path, &bytes, shape, threads, progress);
+            return load_archive(path, &bytes, shape, threads, progress, window);
         }
         if !bytes.starts_with(DATASET_MAGIC) {
             return Err(format!(
@@ -312,5 +325,5 @@ pub fn load_source(
         let report = LoadReport::of(&dataset, dataset.len(), Vec::new());
         return Ok((dataset, report));
     }
-    load_folder_with_progress(path, shape, threads, progress).map_err(|e| e.to_string())
+    load_folder_with_progress(path, shape, threads, progress, window).map_err(|e| e.to_string())
 }

@@ -1,6 +1,8 @@
 //! A loaded data set with its current split.
 
-use crate::data::{Dataset, Inspection, LoadReport, Manifest, Split, SplitConfig, split_dataset};
+use crate::data::{
+    Dataset, Inspection, LoadReport, Manifest, Split, SplitConfig, Window, split_dataset,
+};
 use crate::storage::DataSummary;
 
 /// The decoded images, what the load found, and the split the user chose.
@@ -15,6 +17,9 @@ pub struct LoadedData {
     pub split: Result<Split, String>,
     /// SHA-256 of the manifest CSV of the split.
     pub manifest_sha256: Option<String>,
+    /// How its DICOM files were windowed (a model trained on it records it, so that it
+    /// predicts with the same window).
+    pub window: Window,
 }
 
 impl LoadedData {
@@ -26,6 +31,7 @@ impl LoadedData {
             split_config: config.clone(),
             split: Err(String::new()),
             manifest_sha256: None,
+            window: Window::default(),
         };
         data.resplit(config);
         data

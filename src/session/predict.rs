@@ -1,6 +1,6 @@
 //! Predicting, explaining and evaluating with the current model.
 
-use crate::data::{Dataset, DatasetBuilder, InputShape, prepare_file};
+use crate::data::{Dataset, DatasetBuilder, DecodeLimits, InputShape, Window, prepare_file};
 use crate::evaluation::{
     ClassRoc, ConfidenceIntervals, DEFAULT_RESAMPLES, Evaluation, ExplainMethod, Heatmap,
     INTERVAL_SEED, OperatingPoint, Scores, argmax, confidence_intervals, grad_cam, roc_curves,
@@ -28,8 +28,12 @@ pub fn decode_for_prediction(
     name: &str,
     bytes: Result<Vec<u8>, String>,
     shape: InputShape,
+    window: Window,
 ) -> Prediction {
-    let limits = *DatasetBuilder::new(shape).limits();
+    let limits = DecodeLimits {
+        window,
+        ..*DatasetBuilder::new(shape).limits()
+    };
     // The file name alone under a stand-in class folder: prediction has no classes, but the
     // same checks (hidden files) and the same decoder (panics caught) apply.
     let file_name = name.rsplit(['/', '\\']).next().unwrap_or(name);

@@ -259,6 +259,7 @@ pub async fn train_on_split<P: Platform>(
 ) -> Result<Trained, String> {
     let mut template = ModelMeta::new(plan.network.clone(), data.dataset.classes.clone());
     template.data = Some(data.summary_of(split));
+    template.window = data.window;
     template.backend = Some(backend.clone());
     template.training = Some(plan.config.clone());
     let training_data = TrainingData {

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::data::{InputShape, LoadReport, SplitConfig, SplitCounts, validate_class_names};
+use crate::data::{
+    InputShape, LoadReport, SplitConfig, SplitCounts, Window, validate_class_names,
+};
 use crate::evaluation::{CalibrationSummary, ConfidenceIntervals, CrossValidation, Evaluation};
 use crate::model::ModelConfig;
 use crate::training::{CallbackEvent, EpochMetrics, ResumeState, TrainingConfig};
@@ -113,6 +115,9 @@ pub struct ModelMeta {
     /// fold models (`medclassify cv`, the page's Cross-validate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cross_validation: Option<CrossValidation>,
+    /// How DICOM files were windowed for training; prediction and evaluation use the same.
+    #[serde(default)]
+    pub window: Window,
 }
 
 impl ModelMeta {
@@ -193,6 +198,7 @@ impl ModelMeta {
             calibration: None,
             intervals: None,
             cross_validation: None,
+            window: Window::default(),
         }
     }
 }

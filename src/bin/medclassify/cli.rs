@@ -8,7 +8,7 @@ use crate::commands;
 use crate::cv::{self, CvArgs};
 use crate::train::{self, TrainArgs};
 
-use medclassify::data::{GroupBy, InputShape, SUPPORTED_SIZES, SplitConfig};
+use medclassify::data::{GroupBy, InputShape, SUPPORTED_SIZES, SplitConfig, Window};
 use medclassify::native::terminal_safe;
 
 #[derive(Parser)]
@@ -42,6 +42,11 @@ pub struct DataArgs {
     /// folder:1) or `prefix:C` (the file name before the first character C, e.g. prefix:_).
     #[arg(long, default_value = "none")]
     pub group_by: String,
+    /// How DICOM files become 8-bit: from-file (their Window Center/Width, else min-max),
+    /// min-max, a CT window (brain, soft-tissue, mediastinum, lung, bone) or CENTER,WIDTH.
+    /// A model records it; evaluate and predict use the model's.
+    #[arg(long, default_value = "from-file")]
+    pub window: String,
 }
 
 impl DataArgs {
@@ -49,6 +54,11 @@ impl DataArgs {
     /// conversion of the flag, so that everything past the parser takes an [`InputShape`].
     pub fn shape(&self) -> InputShape {
         InputShape::square(self.size)
+    }
+
+    /// The DICOM window `--window` asks for.
+    pub fn window(&self) -> Result<Window, String> {
+        Window::parse(&self.window).map_err(|why| format!("--window {why}"))
     }
 
     /// The split settings, or what is wrong with them; the size is checked first.

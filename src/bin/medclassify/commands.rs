@@ -37,9 +37,13 @@ pub fn load(
     quiet: bool,
 ) -> Result<LoadedData, String> {
     let split = data.split_config()?;
-    let (dataset, report) =
-        progress::loading(quiet, |tick| load_source(dir, data.shape(), threads, tick))?;
-    Ok(LoadedData::new(dataset, report, split))
+    let window = data.window()?;
+    let (dataset, report) = progress::loading(quiet, |tick| {
+        load_source(dir, data.shape(), threads, tick, window)
+    })?;
+    let mut loaded = LoadedData::new(dataset, report, split);
+    loaded.window = window;
+    Ok(loaded)
 }
 
 pub fn inspect(
@@ -82,6 +86,9 @@ pub fn inspect(
             terminal_safe(&file.path),
             terminal_safe(&file.message)
         );
+    }
+    for dicom in &report.dicom {
+        println!("  {}: {}", terminal_safe(&dicom.class), terminal_safe(&dicom.describe()));
     }
     if let Some(warning) = report.imbalance_warning() {
         println!("warning: {}", terminal_safe(&warning));
@@ -160,9 +167,9 @@ pub fn evaluate(model_path: &Path, dir: &Path, backend: &str, json: bool) -> Res
         .ok_or_else(|| format!("unknown backend {backend:?}"))?;
     let (device, _) = medclassify::native::select_device(choice)?;
     let current = CurrentModel::from_file(file, device)?;
-    let shape = current.file.meta.shape();
+    let (shape, window) = (current.file.meta.shape(), current.file.meta.window);
     let (dataset, report) =
-        progress::loading(json, |tick| load_source(dir, shape, threads(), tick))?;
+        progress::loading(json, |tick| load_source(dir, shape, threads(), tick, window))?;
     let scoring = std::time::Instant::now();
     let scored = pollster::block_on(evaluate_folder(&current, &dataset))
         .map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -244,7 +251,7 @@ pub fn predict(model_path: &Path, images: &[PathBuf], json: bool) -> Result<(), 
         .iter()
         .map(|path| {
             let bytes = read_bounded(path, limit).map_err(|e| e.to_string());
-            decode_for_prediction(&path.display().to_string(), bytes, shape)
+            decode_for_prediction(&path.display().to_string(), bytes, shape, current.file.meta.window)
         })
         .collect();
     pollster::block_on(score(&current, &mut rows))?;

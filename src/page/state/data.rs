@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use crate::data::{InputShape, SplitConfig};
+use crate::data::{InputShape, SplitConfig, Window};
 use crate::page::protocol::{DataView, SplitView};
 
 /// What the Data step shows.
@@ -20,6 +20,8 @@ pub struct DataState {
     pub split_config: SplitConfig,
     /// The image shape chosen for the next load.
     pub shape: InputShape,
+    /// How the next load windows DICOM files.
+    pub window: Window,
 }
 
 impl Default for DataState {
@@ -30,6 +32,7 @@ impl Default for DataState {
             split: None,
             split_config: SplitConfig::default(),
             shape: InputShape::default(),
+            window: Window::default(),
         }
     }
 }

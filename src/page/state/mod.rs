@@ -151,6 +151,8 @@ pub enum Action {
     SetSplit(SplitConfig),
     /// Choose the image shape of the next load.
     SetImageSize(InputShape),
+    /// Choose how the next load windows DICOM files.
+    SetWindow(crate::data::Window),
     /// A message from the page itself.
     Notify {
         /// Level.
@@ -198,6 +200,7 @@ pub fn reduce(mut state: AppState, action: Action) -> AppState {
         Action::Paused(paused) => Rc::make_mut(&mut state.train).paused(paused),
         Action::SetSplit(config) => Rc::make_mut(&mut state.data).split_config = config,
         Action::SetImageSize(shape) => Rc::make_mut(&mut state.data).shape = shape,
+        Action::SetWindow(window) => Rc::make_mut(&mut state.data).window = window,
         Action::Notify { level, message } => state.notify(&level, message),
         Action::Dismiss(id) => Rc::make_mut(&mut state.notices).dismiss(id),
         Action::Crashed(message) => {

@@ -90,6 +90,7 @@ fn meta() -> ModelMeta {
         calibration: None,
         intervals: None,
         cross_validation: None,
+        window: crate::data::Window::default(),
     }
 }
 

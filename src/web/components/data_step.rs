@@ -4,7 +4,9 @@ use web_sys::{DragEvent, HtmlInputElement};
 use yew::prelude::*;
 
 use super::{AppContext, Thumbnail, bytes, on_picked_file, use_app};
-use crate::data::{GroupBy, GroupCounts, InputShape, SUPPORTED_SIZES, SplitConfig};
+use crate::data::{
+    GroupBy, GroupCounts, InputShape, SUPPORTED_SIZES, SplitConfig, WINDOW_PRESETS, Window,
+};
 use crate::web::hooks::asset_url;
 use crate::web::platform::{files, time};
 use crate::web::protocol::InputFile;
@@ -131,6 +133,7 @@ fn open_archive(app: AppContext) -> Callback<Event> {
             bytes,
             shape: app.state.data.shape,
             split: app.state.data.split_config.clone(),
+            window: app.state.data.window,
         });
     })
 }
@@ -154,6 +157,7 @@ pub fn DataStep() -> Html {
                 files,
                 app.state.data.shape,
                 app.state.data.split_config.clone(),
+                app.state.data.window,
             );
         })
     };
@@ -235,6 +239,16 @@ pub fn DataStep() -> Html {
     };
     let on_npz = open_npz(app.clone());
     let on_archive = open_archive(app.clone());
+    let on_window = {
+        let app = app.clone();
+        Callback::from(move |event: Event| {
+            let select: web_sys::HtmlSelectElement = event.target_unchecked_into();
+            match Window::parse(&select.value()) {
+                Ok(window) => app.dispatch(Action::SetWindow(window)),
+                Err(error) => app.notify("error", error),
+            }
+        })
+    };
     let on_cancel = {
         let app = app.clone();
         Callback::from(move |_: MouseEvent| app.engine.send(Control::CancelLoad))
@@ -301,6 +315,16 @@ pub fn DataStep() -> Html {
                             }
                         </select>
                     </label>
+                    <label>{"DICOM window"}
+                        <select onchange={on_window} data-testid="dicom-window" aria-label="DICOM window" disabled={busy}
+                            title="How DICOM intensities (after rescale slope/intercept) become 8-bit: the file's own window, the image's min-max, or a CT window in Hounsfield units; applies to the next load">
+                            <option value="from-file" selected={state.data.window == Window::FromFile}>{"from the file"}</option>
+                            <option value="min-max" selected={state.data.window == Window::MinMax}>{"min-max"}</option>
+                            for (name, center, width) in WINDOW_PRESETS {
+                                <option value={name} selected={state.data.window.name() == name}>{ format!("{name} ({center}/{width})") }</option>
+                            }
+                        </select>
+                    </label>
                     <label>{"Train %"}<input type="number" min="1" max="98" step="1" value={format!("{:.0}", config.train * 100.0)} onchange={split_field("train")} /></label>
                     <label>{"Validation %"}<input type="number" min="1" max="98" step="1" value={format!("{:.0}", config.validation * 100.0)} onchange={split_field("validation")} /></label>
                     <label>{"Test %"}<input type="number" min="1" max="98" step="1" value={format!("{:.0}", config.test * 100.0)} onchange={split_field("test")} /></label>
@@ -347,6 +371,13 @@ pub fn DataStep() -> Html {
                             }
                         </tbody>
                     </table>
+                    if !data.report.dicom.is_empty() {
+                        <ul class="dicom-report" data-testid="dicom-report" aria-label="DICOM files per class">
+                            for d in data.report.dicom.iter() {
+                                <li><strong>{ d.class.clone() }</strong>{ format!(": {}", d.describe()) }</li>
+                            }
+                        </ul>
+                    }
                     if let Some(split) = &state.data.split {
                         if let Some(groups) = &split.groups {
                             <p data-testid="split-groups">{ groups_text(&split.config.group_by, groups) }</p>

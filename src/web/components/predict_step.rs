@@ -110,7 +110,7 @@ pub fn PredictStep() -> Html {
             <div class="drop-zone" ondrop={on_drop} ondragover={Callback::from(|e: DragEvent| e.prevent_default())}>
                 <p class="drop-hint">{"Drop images here, or"}</p>
                 <label class="button primary" for="predict-input">{"Choose images…"}</label>
-                <input id="predict-input" class="file-input" type="file" multiple=true accept="image/*" data-testid="predict-input"
+                <input id="predict-input" class="file-input" type="file" multiple=true accept="image/*,.dcm,application/dicom" data-testid="predict-input"
                     aria-label="Choose images to classify" onchange={on_pick} disabled={state.model.is_none()} />
             </div>
             if !state.predict.predictions.is_empty() {

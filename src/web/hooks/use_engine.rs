@@ -9,7 +9,7 @@ use yew::prelude::*;
 use futures::StreamExt;
 use futures::future::join_all;
 
-use crate::data::{DecodeLimits, InputShape, SplitConfig};
+use crate::data::{DecodeLimits, InputShape, SplitConfig, Window};
 use crate::web::bridge::{Bridge, Script, WorkerEvent};
 pub use crate::web::platform::js::asset_url;
 use crate::web::platform::{download, files, time};
@@ -73,7 +73,13 @@ impl EngineHandle {
     /// Starts a new data set from `files`: the page reads them and streams their bytes to the
     /// engine, a chunk at a time, never far ahead of the engine's progress. The main thread
     /// only awaits reads; a running load is cancelled first.
-    pub fn load_files(&self, files: Vec<InputFile>, shape: InputShape, split: SplitConfig) {
+    pub fn load_files(
+        &self,
+        files: Vec<InputFile>,
+        shape: InputShape,
+        split: SplitConfig,
+        window: Window,
+    ) {
         let load = {
             let mut connection = self.0.borrow_mut();
             connection.last_load += 1;
@@ -90,6 +96,7 @@ impl EngineHandle {
             shape,
             split,
             total: files.len(),
+            window,
         });
         let engine = self.clone();
         wasm_bindgen_futures::spawn_local(async move { engine.stream_load(load, files).await });

@@ -38,10 +38,15 @@ pub fn run() {
         Ok(DecoderRequest::Decode {
             chunk,
             shape,
+            window,
             files,
         }) => {
             let started = time::now_ms();
-            let outcomes = prepare_chunk(&files, shape, &DecodeLimits::default());
+            let limits = DecodeLimits {
+                window,
+                ..DecodeLimits::default()
+            };
+            let outcomes = prepare_chunk(&files, shape, &limits);
             let mut packed = pack(chunk, outcomes);
             packed.decode_ms = time::now_ms() - started;
             bridge::post_to_parent(&DecoderReply::Decoded(packed));

@@ -15,7 +15,8 @@ use super::decoder::{self, DecoderBridge};
 use super::{Controls, notice, post};
 use crate::data::{
     Archive, ArchiveError, ArchiveKind, ArchiveLimits, Dataset, DatasetBuilder, DecodeLimits,
-    InputShape, LoadReport, PreparedImage, SkipReason, TarStream, archive_kind, prepare_file,
+    InputShape, LoadReport, PreparedImage, SkipReason, TarStream, Window, archive_kind,
+    prepare_file,
 };
 use crate::web::bridge::{BOOT_TIMEOUT, WorkerEvent};
 use crate::web::platform::{js, time};
@@ -68,7 +69,7 @@ pub fn pack(chunk: usize, outcomes: Vec<Result<PreparedImage, SkipReason>>) -> D
         packed.outcomes.push(outcome.map(|image| {
             packed.pixels.extend_from_slice(&image.pixels);
             packed.hashes.extend_from_slice(&image.sha256);
-            image.class
+            (image.class, image.dicom)
         }));
     }
     packed
@@ -90,8 +91,9 @@ pub fn unpack(
         .outcomes
         .into_iter()
         .map(|outcome| {
-            outcome.map(|class| PreparedImage {
+            outcome.map(|(class, dicom)| PreparedImage {
                 class,
+                dicom,
                 pixels: pixels.next().unwrap_or_default().to_vec(),
                 sha256: hashes
                     .next()
@@ -143,6 +145,7 @@ pub async fn load_files<S>(
     load: u32,
     expected: &Expected,
     shape: InputShape,
+    window: Window,
     controls: &Rc<Controls>,
     chunks: &mut S,
 ) -> Result<(Dataset, LoadReport), LoadStopped>
@@ -151,7 +154,11 @@ where
 {
     let started = time::now_ms();
     let mut last = 0.0;
-    let mut builder = DatasetBuilder::new(shape);
+    let limits = DecodeLimits {
+        window,
+        ..DecodeLimits::default()
+    };
+    let mut builder = DatasetBuilder::with_limits(shape, limits);
     builder.reserve(expected.shown());
     let limits = *builder.limits();
     let mut pool = if expected.shown() >= PARALLEL_FROM {
@@ -176,7 +183,7 @@ where
         let mut incoming: Option<Option<PageChunk>> = None;
         match pool.as_mut().filter(|helpers| !helpers.is_empty()) {
             Some(helpers) => {
-                helpers.dispatch(&mut waiting, shape);
+                helpers.dispatch(&mut waiting, shape, window);
                 let idle = helpers.has_capacity();
                 let turn = time::now_ms();
                 futures::select! {
@@ -258,6 +265,7 @@ pub async fn load_archive(
     name: &str,
     bytes: &[u8],
     shape: InputShape,
+    window: Window,
     controls: &Rc<Controls>,
 ) -> Result<(Dataset, LoadReport), LoadStopped> {
     const LOAD: u32 = 1;
@@ -278,7 +286,7 @@ pub async fn load_archive(
             Ok(FileBytes { path: archive.path(i).to_string(), content })
         });
         let produce = send_all(files, &mut sender, controls, &failure, |_| ());
-        futures::join!(produce, load_files(LOAD, &expected, shape, controls, &mut receiver)).1
+        futures::join!(produce, load_files(LOAD, &expected, shape, window, controls, &mut receiver)).1
     } else {
         let mut stream = TarStream::open(bytes, ArchiveLimits::default()).map_err(stopped)?;
         expected = Expected::default();
@@ -298,7 +306,7 @@ pub async fn load_archive(
             let sent = produce.await;
             expected.known.set(Some(sent));
         };
-        futures::join!(produce, load_files(LOAD, &expected, shape, controls, &mut receiver)).1
+        futures::join!(produce, load_files(LOAD, &expected, shape, window, controls, &mut receiver)).1
     };
     match failure.take() {
         Some(error) => Err(stopped(error)),
@@ -476,7 +484,12 @@ impl DecoderPool {
     }
 
     /// Gives every helper work until it holds [`IN_FLIGHT`] chunks or nothing is waiting.
-    fn dispatch(&mut self, waiting: &mut VecDeque<(usize, Vec<FileBytes>)>, shape: InputShape) {
+    fn dispatch(
+        &mut self,
+        waiting: &mut VecDeque<(usize, Vec<FileBytes>)>,
+        shape: InputShape,
+        window: Window,
+    ) {
         for id in 0..self.helpers.len() {
             while let Some(helper) = self.helpers[id].as_mut() {
                 if helper.in_flight.len() >= IN_FLIGHT {
@@ -488,6 +501,7 @@ impl DecoderPool {
                 let request = DecoderRequest::Decode {
                     chunk: index,
                     shape,
+                    window,
                     files,
                 };
                 let sent = helper.bridge.post(&request);

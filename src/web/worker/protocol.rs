@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::decoder::protocol::FileBytes;
-use crate::data::{InputShape, SplitConfig};
+use crate::data::{InputShape, SplitConfig, Window};
 use crate::evaluation::ExplainMethod;
 use crate::training::TrainingConfig;
 use crate::web::bridge::FromWorker;
@@ -78,6 +78,9 @@ pub enum Job {
         split: SplitConfig,
         /// Files the page will send.
         total: usize,
+        /// How DICOM files are windowed.
+        #[serde(default)]
+        window: Window,
     },
     /// Fetch and decode the bundled sample set (paths listed in `index_url`).
     LoadSample {
@@ -113,6 +116,9 @@ pub enum Job {
         shape: InputShape,
         /// The split to make once loaded.
         split: SplitConfig,
+        /// How DICOM files are windowed.
+        #[serde(default)]
+        window: Window,
     },
     /// Split again with other settings.
     Resplit {

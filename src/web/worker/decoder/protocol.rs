@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{InputShape, SkipReason};
+use crate::data::{DicomInfo, InputShape, SkipReason, Window};
 
 /// One file of a load as the page read it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -33,6 +33,9 @@ pub enum DecoderRequest {
         /// The images' shape (sent as `size`, the bare side).
         #[serde(rename = "size")]
         shape: InputShape,
+        /// How DICOM files are windowed.
+        #[serde(default)]
+        window: Window,
         /// The files.
         files: Vec<FileBytes>,
     },
@@ -53,8 +56,9 @@ pub enum DecoderReply {
 pub struct DecodedChunk {
     /// Position of the chunk in the load.
     pub chunk: usize,
-    /// Per file, in order: the class of a decoded image, or why the file was skipped.
-    pub outcomes: Vec<Result<String, SkipReason>>,
+    /// Per file, in order: the class of a decoded image (and what it was, for a DICOM
+    /// file), or why the file was skipped.
+    pub outcomes: Vec<Result<(String, Option<DicomInfo>), SkipReason>>,
     /// `size * size` grayscale pixels per decoded image, in order.
     #[serde(with = "serde_bytes")]
     pub pixels: Vec<u8>,

@@ -14,7 +14,7 @@ use super::host::{BEST_KEY, FINAL_KEY, LAST_KEY};
 use super::loader::{self, LoadStopped, PageChunk};
 use super::protocol::Job;
 use super::{Controls, notice, post};
-use crate::data::{Dataset, InputShape, SplitConfig, read_npz};
+use crate::data::{Dataset, InputShape, SplitConfig, Window, read_npz};
 use crate::evaluation::Assessment;
 use crate::session::{CurrentModel, LoadedData};
 use crate::storage::{EXTENSION, ModelFile, ONNX_EXTENSION};
@@ -88,6 +88,7 @@ enum Source {
     Files {
         load: u32,
         total: usize,
+        window: Window,
     },
     Sample(String),
     /// A MedMNIST file's bytes.
@@ -99,6 +100,7 @@ enum Source {
     Archive {
         name: String,
         bytes: Vec<u8>,
+        window: Window,
     },
 }
 
@@ -132,7 +134,8 @@ impl Engine {
                 shape,
                 split,
                 total,
-            } => self.load(shape, split, Source::Files { load, total }).await,
+                window,
+            } => self.load(shape, split, Source::Files { load, total, window }).await,
             Job::LoadSample {
                 shape,
                 split,
@@ -147,7 +150,15 @@ impl Engine {
                 bytes,
                 shape,
                 split,
-            } => self.load(shape, split, Source::Archive { name, bytes }).await,
+                window,
+            } => {
+                let source = Source::Archive {
+                    name,
+                    bytes,
+                    window,
+                };
+                self.load(shape, split, source).await
+            }
             Job::Resplit { split } => self.resplit(split),
             Job::ManifestCsv => self.manifest(),
             Job::Train {
@@ -265,19 +276,30 @@ impl Engine {
     async fn load(&mut self, shape: InputShape, split: SplitConfig, source: Source) {
         self.controls.cancel_load.set(false);
         let started = time::now_ms();
+        let window = match &source {
+            Source::Files { window, .. } | Source::Archive { window, .. } => *window,
+            Source::Sample(_) | Source::Npz { .. } => Window::default(),
+        };
         let result = match source {
-            Source::Files { load, total } => {
+            Source::Files {
+                load,
+                total,
+                window,
+            } => {
                 let expected = loader::Expected::known(total);
-                loader::load_files(load, &expected, shape, &self.controls, &mut self.chunks).await
+                let chunks = &mut self.chunks;
+                loader::load_files(load, &expected, shape, window, &self.controls, chunks).await
             }
             Source::Sample(url) => loader::load_sample(&url, shape, &self.controls).await,
             // The file's own image size, whatever was chosen for folders.
             Source::Npz { name, bytes } => read_npz(&bytes, None, None)
                 .map(|data| (data.dataset, data.report))
                 .map_err(|error| LoadStopped(format!("{name}: {error}"))),
-            Source::Archive { name, bytes } => {
-                loader::load_archive(&name, &bytes, shape, &self.controls).await
-            }
+            Source::Archive {
+                name,
+                bytes,
+                window,
+            } => loader::load_archive(&name, &bytes, shape, window, &self.controls).await,
         };
         let (dataset, report) = match result {
             Ok(loaded) => loaded,
@@ -299,7 +321,8 @@ impl Engine {
             wasm_memory_bytes: crate::web::protocol::wasm_memory_bytes(),
             seconds: (time::now_ms() - started) / 1000.0,
         };
-        let data = LoadedData::new(dataset, report, split);
+        let mut data = LoadedData::new(dataset, report, split);
+        data.window = window;
         let split = split_view(&data);
         self.data = Some(data);
         self.assessment = None;

@@ -179,7 +179,8 @@ impl Engine {
             let bytes = buffer
                 .map(|b| js_sys::Uint8Array::new(&b).to_vec())
                 .map_err(|e| format!("unreadable: {}", js::error_text(&e)));
-            rows.push(decode_for_prediction(&input.path, bytes, shape));
+            let window = current.file.meta.window;
+            rows.push(decode_for_prediction(&input.path, bytes, shape, window));
             if rows.len() % 16 == 0 {
                 time::yield_now().await;
             }

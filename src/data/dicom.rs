@@ -1,0 +1,274 @@
+//! DICOM files (`.dcm`, or any file with the `DICM` marker at byte 128): the pixel data
+//! through the dicom-rs crates (pure Rust, so the page's helpers decode the same files as the
+//! command), the modality LUT (rescale slope and intercept) applied, then a window to 8 bits,
+//! MONOCHROME1 inverted, and the image resized like any other.
+//!
+//! The window is the data set's choice ([`Window`]): the file's own Window Center / Width (or
+//! min-max when it has none), min-max, or a named CT window in Hounsfield units. The linear
+//! window is DICOM's (PS3.3 C.11.2.1.2.1). A VOI LUT *sequence* (a lookup table instead of a
+//! window) is not applied; the report says when one was present. Of a multi-frame file the
+//! middle frame is used. Transfer syntaxes decoded: uncompressed (implicit and explicit VR,
+//! little and big endian), deflated, JPEG baseline, extended and lossless, and RLE; JPEG-LS
+//! and JPEG 2000 need C libraries (CharLS, OpenJPEG) that cannot run in the page, so such
+//! files are refused with their transfer syntax named.
+
+use std::fmt;
+
+use dicom_dictionary_std::tags;
+use dicom_object::{DefaultDicomObject, Tag};
+use dicom_pixeldata::PixelDecoder;
+use image::imageops::FilterType;
+use serde::{Deserialize, Serialize};
+
+use super::{DecodeLimits, SkipReason};
+
+/// Whether `bytes` are a DICOM file: `DICM` after the 128-byte preamble (or at the start).
+pub fn is_dicom(bytes: &[u8]) -> bool {
+    bytes.get(128..132) == Some(b"DICM") || bytes.starts_with(b"DICM")
+}
+
+/// Named CT windows, in Hounsfield units: (name, center, width).
+pub const WINDOW_PRESETS: [(&str, f64, f64); 5] = [
+    ("brain", 40.0, 80.0),
+    ("soft-tissue", 40.0, 400.0),
+    ("mediastinum", 50.0, 350.0),
+    ("lung", -600.0, 1500.0),
+    ("bone", 400.0, 1800.0),
+];
+
+/// How a DICOM image's values (after the modality LUT) become 8-bit intensities.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "window", rename_all = "snake_case")]
+pub enum Window {
+    /// The file's Window Center / Width (its first pair); min-max when it has none.
+    #[default]
+    FromFile,
+    /// The image's own lowest value to black, highest to white.
+    MinMax,
+    /// This center and width (a named preset or the user's numbers).
+    Fixed {
+        /// Window Center.
+        center: f64,
+        /// Window Width (at least 1).
+        width: f64,
+    },
+}
+
+impl Window {
+    /// Parses `from-file`, `min-max`, a preset name (`lung`, ...) or `CENTER,WIDTH`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        match text {
+            "from-file" => return Ok(Window::FromFile),
+            "min-max" => return Ok(Window::MinMax),
+            _ => {}
+        }
+        if let Some(&(_, center, width)) = WINDOW_PRESETS.iter().find(|p| p.0 == text) {
+            return Ok(Window::Fixed { center, width });
+        }
+        let numbers: Vec<f64> = text.split(',').filter_map(|n| n.trim().parse().ok()).collect();
+        match numbers[..] {
+            [center, width] if center.is_finite() && width.is_finite() && width >= 1.0 => {
+                Ok(Window::Fixed { center, width })
+            }
+            _ => Err(format!(
+                "{text:?}: use from-file, min-max, one of {} or CENTER,WIDTH (width at least 1)",
+                WINDOW_PRESETS.map(|p| p.0).join(", ")
+            )),
+        }
+    }
+
+    /// The form [`Window::parse`] reads (a preset by its name).
+    pub fn name(&self) -> String {
+        match *self {
+            Window::FromFile => "from-file".into(),
+            Window::MinMax => "min-max".into(),
+            Window::Fixed { center, width } => WINDOW_PRESETS
+                .iter()
+                .find(|p| p.1 == center && p.2 == width)
+                .map_or_else(|| format!("{center},{width}"), |p| p.0.to_string()),
+        }
+    }
+}
+
+/// What one DICOM file was, for the report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DicomInfo {
+    /// Modality (CT, MR, CR, ...), or `?`.
+    pub modality: String,
+    /// Bits stored per sample.
+    pub bits_stored: u16,
+    /// Photometric interpretation (MONOCHROME2, ...).
+    pub photometric: String,
+    /// The window used, e.g. `file 40/400`, `lung -600/1500`, `min-max -1024..1410`.
+    pub window: String,
+    /// Frames in the file (the middle one is used).
+    pub frames: u32,
+    /// Patient ID, when the file has one.
+    pub patient: Option<String>,
+}
+
+/// The linear window of DICOM PS3.3 C.11.2.1.2.1, to 0..=255.
+pub fn apply_window(value: f64, center: f64, width: f64) -> u8 {
+    let low = center - 0.5 - (width - 1.0) / 2.0;
+    let high = center - 0.5 + (width - 1.0) / 2.0;
+    if value <= low {
+        0
+    } else if value > high {
+        255
+    } else {
+        (((value - (center - 0.5)) / (width - 1.0) + 0.5) * 255.0).round().clamp(0.0, 255.0) as u8
+    }
+}
+
+struct Refusal(SkipReason);
+
+/// Transfer syntaxes that need a C library (OpenJPEG, CharLS) no pure-Rust decoder replaces,
+/// by UID prefix, with a name a user knows.
+const NEEDS_C: [(&str, &str); 4] = [
+    ("1.2.840.10008.1.2.4.8", "JPEG-LS"),
+    ("1.2.840.10008.1.2.4.9", "JPEG 2000"),
+    ("1.2.840.10008.1.2.4.20", "High-Throughput JPEG 2000"),
+    ("1.2.840.10008.1.2.4.10", "MPEG video"),
+];
+
+impl<E: fmt::Display> From<E> for Refusal {
+    fn from(error: E) -> Self {
+        let detail = error.to_string();
+        let lower = detail.to_ascii_lowercase();
+        if let Some((_, name)) = NEEDS_C.iter().find(|(uid, _)| detail.contains(uid)) {
+            return Refusal(SkipReason::UnsupportedDicom {
+                detail: format!(
+                    "{name} ({detail}); its decoders are C libraries that cannot run in the page (convert to uncompressed, JPEG or RLE)"
+                ),
+            });
+        }
+        Refusal(if lower.contains("unsupported") || lower.contains("invalid bitsallocated") {
+            SkipReason::UnsupportedDicom { detail }
+        } else if lower.contains("eof") || lower.contains("end of") || lower.contains("truncat") {
+            SkipReason::Truncated {
+                detail: format!("DICOM: {detail}"),
+            }
+        } else {
+            SkipReason::Corrupt {
+                detail: format!("DICOM: {detail}"),
+            }
+        })
+    }
+}
+
+fn text(object: &DefaultDicomObject, tag: Tag) -> Option<String> {
+    let value = object.element_opt(tag).ok()??.to_str().ok()?.trim().to_string();
+    (!value.is_empty()).then_some(value)
+}
+
+fn number(object: &DefaultDicomObject, tag: Tag) -> Option<f64> {
+    object.element_opt(tag).ok()??.to_multi_float64().ok()?.first().copied()
+}
+
+/// Decodes a DICOM file into `size * size` 8-bit pixels windowed as `limits.window` says,
+/// and what the file was.
+pub fn decode_dicom(
+    bytes: &[u8],
+    size: u32,
+    limits: &DecodeLimits,
+) -> Result<(Vec<u8>, DicomInfo), SkipReason> {
+    decode(bytes, size, limits).map_err(|Refusal(reason)| reason)
+}
+
+fn decode(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<(Vec<u8>, DicomInfo), Refusal> {
+    let object = dicom_object::from_reader(bytes)?;
+    if object.element_opt(tags::PIXEL_DATA)?.is_none() {
+        return Err(Refusal(SkipReason::NotAnImage {
+            detail: "a DICOM file without pixel data (a report, a structured document?)".into(),
+        }));
+    }
+    let rows = number(&object, tags::ROWS).unwrap_or(0.0) as u64;
+    let columns = number(&object, tags::COLUMNS).unwrap_or(0.0) as u64;
+    let frames = number(&object, tags::NUMBER_OF_FRAMES).unwrap_or(1.0).max(1.0) as u32;
+    if rows == 0 || columns == 0 {
+        return Err(Refusal(SkipReason::Corrupt {
+            detail: "DICOM pixel data without Rows and Columns".into(),
+        }));
+    }
+    if rows * columns > limits.max_pixels {
+        return Err(Refusal(SkipReason::TooLarge {
+            detail: format!("DICOM image of {columns} x {rows} pixels (the limit is {} megapixels)", limits.max_pixels / 1_000_000),
+        }));
+    }
+    let frame = frames / 2;
+    let pixels = object.decode_pixel_data_frame(frame)?;
+    let samples = usize::from(pixels.samples_per_pixel().max(1));
+    let values: Vec<f64> = pixels.to_vec_frame::<f64>(0)?;
+    let count = (rows * columns) as usize;
+    if values.len() < count * samples {
+        return Err(Refusal(SkipReason::Truncated {
+            detail: format!("DICOM pixel data holds {} of {} values", values.len(), count * samples),
+        }));
+    }
+    // Colour becomes luma (BT.709, as for other images).
+    let values: Vec<f64> = match samples {
+        1 => values[..count].to_vec(),
+        _ => values
+            .chunks_exact(samples)
+            .take(count)
+            .map(|p| 0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2])
+            .collect(),
+    };
+    let photometric = pixels.photometric_interpretation().as_str().to_string();
+    let (center, width, window) = choose_window(&object, &values, limits.window);
+    let mut gray: Vec<u8> = values.iter().map(|&v| apply_window(v, center, width)).collect();
+    if photometric == "MONOCHROME1" {
+        gray.iter_mut().for_each(|v| *v = 255 - *v);
+    }
+    let image = image::GrayImage::from_raw(columns as u32, rows as u32, gray).ok_or_else(|| {
+        Refusal(SkipReason::Corrupt {
+            detail: "DICOM image size does not match its pixel data".into(),
+        })
+    })?;
+    let image = if image.width() == size && image.height() == size {
+        image
+    } else {
+        image::imageops::resize(&image, size, size, FilterType::Triangle)
+    };
+    let info = DicomInfo {
+        modality: text(&object, tags::MODALITY).unwrap_or_else(|| "?".into()),
+        bits_stored: pixels.bits_stored(),
+        photometric,
+        window: if object.element_opt(tags::VOILUT_SEQUENCE).ok().flatten().is_some() {
+            format!("{window} (its VOI LUT table not applied)")
+        } else {
+            window
+        },
+        frames,
+        patient: text(&object, tags::PATIENT_ID),
+    };
+    Ok((image.into_raw(), info))
+}
+
+/// The window `choice` gives for `values` of `object`: center, width and how to say it.
+fn choose_window(object: &DefaultDicomObject, values: &[f64], choice: Window) -> (f64, f64, String) {
+    let min_max = || {
+        let (low, high) = values
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+        let width = (high - low + 1.0).max(1.0);
+        (low + 0.5 + (width - 1.0) / 2.0, width, format!("min-max {low}..{high}"))
+    };
+    match choice {
+        Window::Fixed { center, width } => {
+            (center, width, format!("{} {center}/{width}", Window::Fixed { center, width }.name()))
+        }
+        Window::MinMax => min_max(),
+        Window::FromFile => match (number(object, tags::WINDOW_CENTER), number(object, tags::WINDOW_WIDTH)) {
+            (Some(center), Some(width)) if width >= 1.0 => (center, width, format!("file {center}/{width}")),
+            _ => {
+                let (c, w, text) = min_max();
+                (c, w, format!("{text} (no window in the file)"))
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,191 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! DICOM against answers made independently of the reader: files written by pydicom
+//! (`scripts/make_dicom_fixtures.py`, committed under `tests/fixtures/dicom`), a CT with known
+//! Hounsfield units windowed to 8-bit values computed by hand from DICOM's window formula,
+//! two encodings of one image (uncompressed and RLE) that must agree, JPEG data decoded by the
+//! DICOM path against the `image` crate's decoder, and the folder through `medclassify
+//! inspect` with its report per class and the refused files named.
+
+mod common;
+
+use medclassify::data::{DecodeLimits, Window, apply_window, decode_dicom, decode_image, is_dicom};
+
+fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(common::repo().join("tests/fixtures").join(path)).unwrap()
+}
+
+fn decode(path: &str, size: u32, window: Window) -> Vec<u8> {
+    let limits = DecodeLimits {
+        window,
+        ..DecodeLimits::default()
+    };
+    decode_dicom(&fixture(path), size, &limits).unwrap().0
+}
+
+#[test]
+fn a_ct_with_known_hounsfield_units_windows_to_known_values() {
+    // Columns: -1000, -160, -100, 0, 40, 100, 239, 1000 HU. Window 40/400 (the file's):
+    // <= -160 is 0, > 239 is 255, else round(((hu - 39.5) / 399 + 0.5) * 255).
+    let pixels = decode("dicom-known/ct-hu.dcm", 8, Window::FromFile);
+    assert_eq!(&pixels[..8], &[0, 0, 38, 102, 128, 166, 255, 255]);
+    assert!(pixels.chunks(8).all(|row| row == &pixels[..8]));
+    // Min-max: -1000 is 0, 1000 is 255, 0 half-way (127.5 rounds up), -100 at 0.45.
+    let pixels = decode("dicom-known/ct-hu.dcm", 8, Window::MinMax);
+    assert_eq!((pixels[0], pixels[2], pixels[3], pixels[7]), (0, 115, 128, 255));
+    // A preset: lung, -600/1500.
+    let lung = Window::parse("lung").unwrap();
+    let pixels = decode("dicom-known/ct-hu.dcm", 8, lung);
+    let expected = [-1000.0, -160.0, -100.0, 0.0, 40.0, 100.0, 239.0, 1000.0].map(|hu| apply_window(hu, -600.0, 1500.0));
+    assert_eq!(&pixels[..8], &expected);
+    assert_eq!(expected[0], ((((-1000.0 + 600.5) / 1499.0) + 0.5) * 255.0f64).round() as u8);
+}
+
+#[test]
+fn encodings_of_one_image_agree_and_monochrome1_is_inverted() {
+    let plain = decode("dicom/CT/ct-0.dcm", 64, Window::FromFile);
+    let rle = decode("dicom/CT/ct-rle.dcm", 64, Window::FromFile);
+    assert_eq!(plain, rle, "uncompressed and RLE of the same CT");
+
+    // The CT's Hounsfield units are 6 * p - 1024 for the JPEG's pixel p: window 40/400.
+    // (pydicom's writer read the JPEG with Pillow's libjpeg, this test with the image crate's
+    // decoder: a pixel may differ by a level, which the window scales by 6 * 255 / 399.)
+    let heads: Vec<_> = sorted(&common::fixture().join("HeadCT"));
+    let p = decode_image(&std::fs::read(&heads[0]).unwrap(), 64, &DecodeLimits::default()).unwrap();
+    let expected: Vec<u8> = p.iter().map(|&p| apply_window(6.0 * f64::from(p) - 1024.0, 40.0, 400.0)).collect();
+    close(&plain, &expected, "ct-0 against its JPEG");
+    // The multi-frame file holds a blank frame, the image, and a grey frame: the middle is used.
+    let p7 = decode_image(&std::fs::read(&heads[7]).unwrap(), 64, &DecodeLimits::default()).unwrap();
+    let expected: Vec<u8> = p7.iter().map(|&p| apply_window(6.0 * f64::from(p) - 1024.0, 40.0, 400.0)).collect();
+    close(&decode("dicom/CT/ct-multiframe.dcm", 64, Window::FromFile), &expected, "the middle frame");
+
+    // MONOCHROME1 stores 255 - p, displayed inverted: min-max of the stored values, inverted.
+    let chests: Vec<_> = sorted(&common::fixture().join("CXR"));
+    let p = decode_image(&std::fs::read(&chests[0]).unwrap(), 64, &DecodeLimits::default()).unwrap();
+    let stored: Vec<f64> = p.iter().map(|&p| 255.0 - f64::from(p)).collect();
+    let (low, high) = stored.iter().fold((f64::MAX, f64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+    let width = high - low + 1.0;
+    let center = low + 0.5 + (width - 1.0) / 2.0;
+    let expected: Vec<u8> = stored.iter().map(|&s| 255 - apply_window(s, center, width)).collect();
+    close(&decode("dicom/XR/xr-0.dcm", 64, Window::FromFile), &expected, "MONOCHROME1");
+
+    // JPEG baseline inside DICOM (decoded by jpeg-decoder) against the image crate's decoder
+    // of the same JPEG bytes (zune-jpeg): IDCTs differ by a level or two at most.
+    let through_dicom = decode("dicom/XR/xr-jpeg.dcm", 64, Window::MinMax);
+    let direct = decode_image(&std::fs::read(&chests[6]).unwrap(), 64, &DecodeLimits::default()).unwrap();
+    let (low, high) = (*direct.iter().min().unwrap(), *direct.iter().max().unwrap());
+    assert_eq!((low, high), (0, 255), "the sample JPEG spans the full range, so min-max is the identity");
+    let worst = through_dicom.iter().zip(&direct).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+    assert!(worst <= 3, "JPEG through DICOM differs by {worst}");
+    assert!(is_dicom(&fixture("dicom/XR/xr-no-extension")));
+}
+
+/// Equal but for JPEG decoders' rounding: at most 8 levels apart anywhere, under one on average.
+fn close(got: &[u8], expected: &[u8], what: &str) {
+    assert_eq!(got.len(), expected.len(), "{what}");
+    let diffs: Vec<u32> = got.iter().zip(expected).map(|(a, b)| u32::from(a.abs_diff(*b))).collect();
+    let worst = *diffs.iter().max().unwrap();
+    let mean = diffs.iter().sum::<u32>() as f64 / diffs.len() as f64;
+    assert!(worst <= 8 && mean < 1.0, "{what}: worst {worst}, mean {mean}");
+}
+
+fn sorted(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
+    files.retain(|p| p.extension().is_some_and(|e| e == "jpeg"));
+    files.sort();
+    files
+}
+
+#[test]
+fn a_folder_of_dicoms_loads_with_a_report_per_class_and_the_bad_files_named() {
+    let dir = common::repo().join("tests/fixtures/dicom");
+    let (ok, stdout, stderr, _) = common::run_cli(&["inspect", dir.to_str().unwrap(), "--json"]);
+    assert!(ok, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["images"], 17, "{stdout}");
+    let skipped = json["skipped"].as_array().unwrap();
+    let reason = |path: &str| {
+        let row = skipped.iter().find(|s| s["path"] == path).unwrap_or_else(|| panic!("{path} not skipped"));
+        row["message"].as_str().unwrap().to_string()
+    };
+    assert!(reason("bad/no-pixels.dcm").contains("without pixel data"), "{}", reason("bad/no-pixels.dcm"));
+    let j2k = reason("bad/jpeg2000.dcm");
+    assert!(j2k.contains("1.2.840.10008.1.2.4.90") || j2k.to_lowercase().contains("jpeg 2000"), "{j2k}");
+    let dicom = json["dicom"].as_array().unwrap();
+    let ct = dicom.iter().find(|d| d["class"] == "CT").unwrap();
+    assert_eq!(ct["files"], 9);
+    assert_eq!(ct["modalities"]["CT"], 9);
+    assert_eq!(ct["bits_stored"], serde_json::json!([12]));
+    assert_eq!(ct["windows"]["file 40/400"], 8, "{ct}");
+    assert_eq!(ct["multi_frame"], 1);
+    assert_eq!(ct["patients"], 5);
+    let xr = dicom.iter().find(|d| d["class"] == "XR").unwrap();
+    assert_eq!(xr["photometric"], serde_json::json!(["MONOCHROME1", "MONOCHROME2"]), "{xr}");
+
+    // A window for the whole set: lung, named in the report; a bad one is refused by name.
+    let (ok, stdout, _, _) = common::run_cli(&["inspect", dir.to_str().unwrap(), "--window", "lung"]);
+    assert!(ok && stdout.contains("lung -600/1500"), "{stdout}");
+    let (ok, _, stderr, _) = common::run_cli(&["inspect", dir.to_str().unwrap(), "--window", "liver"]);
+    assert!(!ok && stderr.contains("--window \"liver\""), "{stderr}");
+}
+
+/// pydicom's own sample files (a second, independent source: real files from many writers).
+/// Every one is decoded or refused with a reason, never a panic; where pydicom decodes the
+/// pixels itself (`tests/dicom_pydicom.py`: its modality LUT, the standard's window written
+/// in Python), ours agree within one level at the file's own size.
+#[test]
+fn pydicoms_sample_files_decode_as_pydicom_reads_them_or_are_refused_with_a_reason() {
+    let Some(python) = common::python(&["pydicom", "numpy"]) else {
+        return;
+    };
+    let dir = common::temp_dir("pydicom-samples");
+    let out = dir.join("expected.json");
+    let status = std::process::Command::new(&python)
+        .arg(common::repo().join("tests/dicom_pydicom.py"))
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let (mut compared, mut decoded, mut refused, mut differ) = (0, 0, Vec::new(), Vec::new());
+    for case in json["cases"].as_array().unwrap() {
+        let path = case["path"].as_str().unwrap();
+        let bytes = std::fs::read(path).unwrap();
+        let name = path.rsplit('/').next().unwrap();
+        let (rows, columns) = (case["rows"].as_u64(), case["columns"].as_u64());
+        // At the file's own size when square (no resampling), else any size: no panic.
+        let size = match (rows, columns) {
+            (Some(r), Some(c)) if r == c && (16..=512).contains(&r) => r as u32,
+            _ => 32,
+        };
+        match decode_dicom(&bytes, size, &DecodeLimits::default()) {
+            Ok((pixels, _)) => {
+                decoded += 1;
+                if let Some(expected) = case["pixels"].as_array()
+                    && rows.is_some_and(|r| r as u32 == size && columns == rows)
+                {
+                    let worst = pixels
+                        .iter()
+                        .zip(expected)
+                        .map(|(a, b)| (i64::from(*a) - b.as_i64().unwrap()).abs())
+                        .max()
+                        .unwrap();
+                    if worst > 1 {
+                        differ.push(format!("{name}: differs from pydicom by {worst}"));
+                    }
+                    compared += 1;
+                }
+            }
+            Err(reason) => refused.push(format!("{name}: {reason}")),
+        }
+    }
+    eprintln!("{compared} compared with pydicom, {decoded} decoded, refused:\n{}", refused.join("\n"));
+    assert!(differ.is_empty(), "{differ:?}");
+    assert!(compared >= 8, "only {compared} files compared");
+    // Every refusal says what the file is and why (no panic, no bare error code).
+    for reason in &refused {
+        assert!(reason.len() > 30, "{reason}");
+    }
+    let j2k = refused.iter().find(|r| r.starts_with("JPEG2000.dcm:")).unwrap();
+    assert!(j2k.contains("JPEG 2000") && j2k.contains("C libraries"), "{j2k}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
