@@ -121,6 +121,23 @@ fn a_folder_of_dicoms_loads_with_a_report_per_class_and_the_bad_files_named() {
     let xr = dicom.iter().find(|d| d["class"] == "XR").unwrap();
     assert_eq!(xr["photometric"], serde_json::json!(["MONOCHROME1", "MONOCHROME2"]), "{xr}");
 
+    // Grouped by the DICOM Patient ID: the manifest names each file's patient as the fixture
+    // generator wrote it (ct-0 and ct-1 are CT-P1, ...), and no patient is in two subsets.
+    let (ok, stdout, stderr, _) =
+        common::run_cli(&["inspect", dir.to_str().unwrap(), "--group-by", "dicom:patient", "--json"]);
+    assert!(ok, "{stderr}");
+    let grouped: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let mut subsets = std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
+    for row in grouped["manifest"].as_array().unwrap() {
+        let (path, group) = (row["path"].as_str().unwrap(), row["group"].as_str().unwrap());
+        if let Some(i) = path.strip_prefix("CT/ct-").and_then(|r| r.strip_suffix(".dcm")).and_then(|i| i.parse::<usize>().ok()) {
+            assert_eq!(group, format!("CT-P{}", i / 2 + 1), "{path}");
+        }
+        subsets.entry(group.to_string()).or_default().insert(row["split"].as_str().unwrap().to_string());
+    }
+    assert_eq!(subsets.len(), 9, "{subsets:?}");
+    assert!(subsets.values().all(|s| s.len() == 1), "{subsets:?}");
+
     // A window for the whole set: lung, named in the report; a bad one is refused by name.
     let (ok, stdout, _, _) = common::run_cli(&["inspect", dir.to_str().unwrap(), "--window", "lung"]);
     assert!(ok && stdout.contains("lung -600/1500"), "{stdout}");

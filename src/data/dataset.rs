@@ -35,6 +35,9 @@ pub struct Dataset {
     /// Each sample's subset when the data came split (a MedMNIST `.npz`); the split then
     /// keeps it instead of drawing one.
     pub file_split: Option<Vec<super::Subset>>,
+    /// Each sample's DICOM Patient ID and Study Instance UID (empty when no file was DICOM;
+    /// `None` for a sample without them), for grouping by tag.
+    pub dicom_ids: Vec<(Option<String>, Option<String>)>,
 }
 
 impl LoadReport {
@@ -61,6 +64,7 @@ impl LoadReport {
             duplicate_groups,
             skipped,
             dicom: Vec::new(),
+            labels: None,
         }
     }
 }
@@ -162,7 +166,7 @@ pub fn prepare_file(
 pub struct DatasetBuilder {
     shape: InputShape,
     limits: DecodeLimits,
-    entries: Vec<(String, String, [u8; 32], usize)>,
+    entries: Vec<(String, String, [u8; 32], usize, Option<(Option<String>, Option<String>)>)>,
     pixels: Vec<u8>,
     /// DICOM files per class, and each class's Patient IDs.
     dicom: BTreeMap<String, (DicomClassReport, std::collections::BTreeSet<String>)>,
@@ -222,8 +226,9 @@ impl DatasetBuilder {
                 }
                 let slot = self.entries.len();
                 self.pixels.extend_from_slice(&image.pixels);
+                let ids = image.dicom.as_ref().map(|d| (d.patient.clone(), d.study.clone()));
                 self.entries
-                    .push((path.to_string(), image.class, image.sha256, slot));
+                    .push((path.to_string(), image.class, image.sha256, slot, ids));
                 None
             }
             Err(reason) => self.skip(path, reason),
@@ -277,10 +282,15 @@ impl DatasetBuilder {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
+        let any_dicom = self.entries.iter().any(|e| e.4.is_some());
+        let dicom_ids = match any_dicom {
+            true => self.entries.iter().map(|e| e.4.clone().unwrap_or_default()).collect(),
+            false => Vec::new(),
+        };
         let samples: Vec<Sample> = self
             .entries
             .into_iter()
-            .map(|(path, class, sha256, slot)| Sample {
+            .map(|(path, class, sha256, slot, _)| Sample {
                 label: classes.binary_search(&class).expect("class was counted"),
                 path,
                 sha256,
@@ -294,6 +304,7 @@ impl DatasetBuilder {
             samples,
             pixels: self.pixels,
             file_split: None,
+            dicom_ids,
         };
         let mut report = LoadReport::of(&dataset, self.files_seen, self.skipped);
         report.dicom = self

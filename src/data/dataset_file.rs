@@ -136,6 +136,7 @@ pub fn read_dataset(bytes: &[u8]) -> Result<(Dataset, Vec<String>), String> {
             samples,
             pixels: pixels.to_vec(),
             file_split: None,
+            dicom_ids: Vec::new(),
         },
         splits,
     ))

@@ -106,6 +106,9 @@ pub struct DicomInfo {
     pub frames: u32,
     /// Patient ID, when the file has one.
     pub patient: Option<String>,
+    /// Study Instance UID, when the file has one.
+    #[serde(default)]
+    pub study: Option<String>,
 }
 
 /// The linear window of DICOM PS3.3 C.11.2.1.2.1, to 0..=255.
@@ -242,6 +245,7 @@ fn decode(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<(Vec<u8>, Di
         },
         frames,
         patient: text(&object, tags::PATIENT_ID),
+        study: text(&object, tags::STUDY_INSTANCE_UID),
     };
     Ok((image.into_raw(), info))
 }

@@ -29,6 +29,10 @@ pub enum GroupBy {
         /// The separator.
         separator: char,
     },
+    /// A DICOM file's Patient ID (0010,0020).
+    DicomPatient,
+    /// A DICOM file's Study Instance UID (0020,000D).
+    DicomStudy,
 }
 
 impl GroupBy {
@@ -37,14 +41,25 @@ impl GroupBy {
         *self == GroupBy::None
     }
 
-    /// The group key of the image at `path` (relative to the chosen folder), or `None` when
-    /// the path has no such part (the image is then its own group, and the report says how
-    /// many were).
+    /// The group key of sample `index` of `dataset`: from its path, or from its DICOM tags;
+    /// `None` when it has none (the image is then its own group, and the report says how many
+    /// were).
+    pub fn key_of(&self, dataset: &Dataset, index: usize) -> Option<String> {
+        let ids = dataset.dicom_ids.get(index);
+        match self {
+            GroupBy::DicomPatient => ids.and_then(|ids| ids.0.clone()),
+            GroupBy::DicomStudy => ids.and_then(|ids| ids.1.clone()),
+            _ => self.key(&dataset.samples[index].path),
+        }
+    }
+
+    /// The group key of the image at `path` (relative to the chosen folder) for the keys a
+    /// path gives (none for the DICOM tags).
     pub fn key(&self, path: &str) -> Option<String> {
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         let (name, folders) = parts.split_last()?;
         match self {
-            GroupBy::None => None,
+            GroupBy::None | GroupBy::DicomPatient | GroupBy::DicomStudy => None,
             GroupBy::Folder { level } => folders.get(*level).map(|f| f.to_string()),
             GroupBy::FilePrefix { separator } => {
                 let stem = name.rsplit_once('.').map_or(*name, |(stem, _)| stem);
@@ -56,9 +71,14 @@ impl GroupBy {
 
     /// Parses `none`, `folder:N` or `prefix:C` (the command's `--group-by`, the page's choice).
     pub fn parse(text: &str) -> Result<Self, String> {
-        let bad = || "use none, folder:N (a folder level) or prefix:C (a separator)".to_string();
+        let bad = || {
+            "use none, folder:N (a folder level), prefix:C (a separator), dicom:patient or dicom:study"
+                .to_string()
+        };
         match text.trim().split_once(':') {
             None if text.trim() == "none" => Ok(GroupBy::None),
+            Some(("dicom", "patient")) => Ok(GroupBy::DicomPatient),
+            Some(("dicom", "study")) => Ok(GroupBy::DicomStudy),
             Some(("folder", level)) => level
                 .parse()
                 .map(|level| GroupBy::Folder { level })
@@ -80,6 +100,8 @@ impl GroupBy {
             GroupBy::None => "none".into(),
             GroupBy::Folder { level } => format!("folder:{level}"),
             GroupBy::FilePrefix { separator } => format!("prefix:{separator}"),
+            GroupBy::DicomPatient => "dicom:patient".into(),
+            GroupBy::DicomStudy => "dicom:study".into(),
         }
     }
 
@@ -91,6 +113,8 @@ impl GroupBy {
             GroupBy::FilePrefix { separator } => {
                 format!("file name before the first {separator:?}")
             }
+            GroupBy::DicomPatient => "DICOM Patient ID".into(),
+            GroupBy::DicomStudy => "DICOM Study Instance UID".into(),
         }
     }
 }
@@ -144,11 +168,11 @@ pub fn class_groups(
         }
     }
     let mut by_key: BTreeMap<String, usize> = BTreeMap::new();
-    for (i, sample) in dataset.samples.iter().enumerate() {
+    for i in 0..n {
         if assignment[i] == Subset::Dropped {
             continue;
         }
-        if let Some(key) = group_by.key(&sample.path) {
+        if let Some(key) = group_by.key_of(dataset, i) {
             match by_key.get(&key) {
                 Some(&first) => union(&mut parent, first, i),
                 None => {
@@ -184,8 +208,8 @@ pub fn class_groups(
 pub fn group_counts(dataset: &Dataset, assignment: &[Subset], group_by: &GroupBy) -> GroupCounts {
     let mut groups: BTreeMap<String, (Vec<Subset>, Vec<usize>)> = BTreeMap::new();
     let mut counts = GroupCounts::default();
-    for (sample, subset) in dataset.samples.iter().zip(assignment) {
-        match group_by.key(&sample.path) {
+    for (i, (sample, subset)) in dataset.samples.iter().zip(assignment).enumerate() {
+        match group_by.key_of(dataset, i) {
             Some(key) => {
                 let entry = groups.entry(key).or_default();
                 entry.0.push(*subset);

@@ -35,13 +35,14 @@ impl Manifest {
             .samples
             .iter()
             .zip(&split.assignment)
-            .map(|(sample, subset)| ManifestRow {
+            .enumerate()
+            .map(|(i, (sample, subset))| ManifestRow {
                 path: sample.path.clone(),
                 class: dataset.classes[sample.label].clone(),
                 split: subset.name().to_string(),
                 sha256: hex(&sample.sha256),
                 group: (!group_by.is_none())
-                    .then(|| group_by.key(&sample.path).unwrap_or_default()),
+                    .then(|| group_by.key_of(dataset, i).unwrap_or_default()),
             })
             .collect();
         Self { rows }

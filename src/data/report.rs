@@ -41,6 +41,8 @@ pub enum SkipReason {
         /// The size found and the limit.
         detail: String,
     },
+    /// The label table (`labels.csv`) does not name this file.
+    NotInTable,
     /// A DICOM file whose encoding cannot be decoded here (a transfer syntax that needs a C
     /// library, 32-bit samples, planar colour, ...).
     UnsupportedDicom {
@@ -68,6 +70,7 @@ impl SkipReason {
             SkipReason::TooLarge { .. } => "too_large",
             SkipReason::Unreadable { .. } => "unreadable",
             SkipReason::UnsupportedDicom { .. } => "unsupported_dicom",
+            SkipReason::NotInTable => "not_in_table",
         }
     }
 }
@@ -94,6 +97,7 @@ impl fmt::Display for SkipReason {
             SkipReason::Corrupt { detail } => write!(f, "corrupt image: {detail}"),
             SkipReason::TooLarge { detail } => write!(f, "too large: {detail}"),
             SkipReason::Unreadable { detail } => write!(f, "unreadable: {detail}"),
+            SkipReason::NotInTable => write!(f, "not listed in labels.csv (so it has no label)"),
             SkipReason::UnsupportedDicom { detail } => {
                 write!(f, "a DICOM encoding this app cannot decode: {detail}")
             }
@@ -151,6 +155,9 @@ pub struct LoadReport {
     pub duplicate_groups: Vec<DuplicateGroup>,
     /// Files beyond the first of each duplicate group.
     pub redundant_files: usize,
+    /// The label table's account, when labels came from a `labels.csv`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<super::LabelsReport>,
     /// Per class with DICOM files: what they were and how they were windowed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dicom: Vec<DicomClassReport>,

@@ -39,7 +39,8 @@ pub struct DataArgs {
     pub drop_duplicates: bool,
     /// Keep each patient's images in one subset (and one cross-validation fold): `none`,
     /// `folder:N` (the folder N levels below the chosen one: class/patient/image is
-    /// folder:1) or `prefix:C` (the file name before the first character C, e.g. prefix:_).
+    /// folder:1), `prefix:C` (the file name before the first character C, e.g. prefix:_),
+    /// `dicom:patient` (Patient ID) or `dicom:study` (Study Instance UID).
     #[arg(long, default_value = "none")]
     pub group_by: String,
     /// How DICOM files become 8-bit: from-file (their Window Center/Width, else min-max),

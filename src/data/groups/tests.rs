@@ -52,6 +52,13 @@ fn keys_come_from_a_folder_level_or_a_file_name_prefix() {
         assert_eq!(GroupBy::parse(text).unwrap().name(), text);
     }
     assert!(GroupBy::parse("folder:x").is_err() && GroupBy::parse("prefix:ab").is_err());
+    assert_eq!(GroupBy::parse("dicom:patient"), Ok(GroupBy::DicomPatient));
+    // A DICOM key comes from the sample's tags, not its path.
+    let mut data = patients(1, 2);
+    data.dicom_ids = vec![(Some("P7".into()), None); data.len()];
+    assert_eq!(GroupBy::DicomPatient.key_of(&data, 0).as_deref(), Some("P7"));
+    assert_eq!(GroupBy::DicomStudy.key_of(&data, 0), None);
+    assert_eq!(GroupBy::DicomPatient.key(&data.samples[0].path), None);
 }
 
 #[test]

@@ -45,12 +45,14 @@ fn groups_text(group_by: &GroupBy, g: &GroupCounts) -> String {
 }
 
 /// The grouping keys offered: value (as `GroupBy::parse` reads it) and label.
-const GROUP_CHOICES: [(&str, &str); 5] = [
+const GROUP_CHOICES: [(&str, &str); 7] = [
     ("none", "duplicates only"),
     ("folder:1", "patient folder (class/patient/image)"),
     ("folder:2", "second folder level (class/patient/study/image)"),
     ("prefix:_", "file name before \"_\" (p042_3.png)"),
     ("prefix:-", "file name before \"-\" (p042-3.png)"),
+    ("dicom:patient", "DICOM Patient ID"),
+    ("dicom:study", "DICOM Study Instance UID"),
 ];
 
 /// A split setting's field changed: parse it, or say what is wrong with it.
