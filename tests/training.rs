@@ -556,6 +556,7 @@ fn imbalanced(minority: usize, majority: usize, seed: u64) -> Dataset {
                 class: class.into(),
                 sha256: medclassify::data::sha256(&pixels),
                 pixels,
+                dicom: None,
             };
             builder.add_prepared(&format!("{class}/{i:04}.png"), Ok(image));
         }
