@@ -4,8 +4,9 @@ Usage: .venv/bin/python scripts/make_dicom_fixtures.py
 
 pydicom (requirements-test.txt) writes real DICOM files, so the reader is tested against an
 independent writer:
-- CT/  HeadCT images as 16-bit signed CT: Hounsfield units = 6 * pixel - 1024, stored as
-       6 * pixel with Rescale Intercept -1024, Window 40/400, three patients; one file
+- CT/  HeadCT images as 16-bit signed CT: Hounsfield units = 2 * pixel - 200 (brain tissue
+       near 40 HU, bone above 240), stored as 2 * pixel with Rescale Intercept -200, Window
+       40/400 (a brain window, as a radiologist would set it), three patients; one file
        without window tags; one multi-frame file (the real image is the middle of 3 frames);
        one RLE-compressed file.
 - XR/  CXR images as MONOCHROME1 computed radiographs (stored inverted, 8-bit, no window);
@@ -68,12 +69,12 @@ def gray(path):
 def ct(pixels, sop, patient, window=True, frames=None):
     ds = dataset(sop, "CT", patient, *pixels.shape)
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 1
-    ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = -1024, 1, "HU"
+    ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = -200, 1, "HU"
     if window:
         ds.WindowCenter, ds.WindowWidth = 40, 400
-    stored = (pixels.astype(np.int16) * 6)
+    stored = (pixels.astype(np.int16) * 2)
     if frames is not None:
-        stored = np.stack([f.astype(np.int16) * 6 for f in frames])
+        stored = np.stack([f.astype(np.int16) * 2 for f in frames])
         ds.NumberOfFrames = len(frames)
     ds.PixelData = stored.tobytes()
     return ds
@@ -128,7 +129,7 @@ def main():
     # window) to 0 (<= -160), 255 (> 239) and in between by ((hu - 39.5) / 399 + 0.5) * 255.
     hu = np.array([-1000, -160, -100, 0, 40, 100, 239, 1000], np.int16)
     known = ct(np.zeros((8, 8), np.uint8), uid(4, 0), "KNOWN")
-    known.PixelData = (np.tile(hu, (8, 1)) + 1024).astype(np.int16).tobytes()
+    known.PixelData = (np.tile(hu, (8, 1)) + 200).astype(np.int16).tobytes()
     save(known, OUT.parent / "dicom-known" / "ct-hu.dcm")
     print(f"wrote {sum(1 for _ in OUT.rglob('*') if _.is_file())} files under {OUT}")
 

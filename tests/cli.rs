@@ -355,3 +355,49 @@ fn a_grouped_split_keeps_each_patient_in_one_subset() {
     assert!(!ok && stderr.contains("--group-by \"folder\""), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Labels from `labels.csv` in a flat folder: every listed image takes its label, an unlisted
+/// one is skipped with that reason, a row whose file is missing is reported, and
+/// `--group-by csv:group` keeps each of the table's groups in one subset.
+#[test]
+fn labels_come_from_a_csv_with_groups() {
+    let dir = common::temp_dir("cli-labels");
+    let mut rows = vec!["path,label,group".to_string()];
+    let mut expected = std::collections::BTreeMap::new();
+    for class in std::fs::read_dir(common::fixture()).unwrap().flatten() {
+        let name = class.file_name().to_string_lossy().to_string();
+        let mut files: Vec<_> = std::fs::read_dir(class.path()).unwrap().flatten().collect();
+        files.sort_by_key(|f| f.file_name());
+        for (i, file) in files.iter().enumerate() {
+            // Flat: images/<class>-<file>, labelled by the table only.
+            let flat = format!("images/{name}-{}", file.file_name().to_string_lossy());
+            std::fs::create_dir_all(dir.join("images")).unwrap();
+            std::fs::copy(file.path(), dir.join(&flat)).unwrap();
+            rows.push(format!("{flat},{name},{name}-p{}", i / 4));
+            expected.insert(flat, name.clone());
+        }
+    }
+    rows.push("images/gone.jpeg,Hand,x".into());
+    std::fs::write(dir.join("labels.csv"), rows.join("\n")).unwrap();
+    std::fs::copy(common::fixture().join("Hand/000000.jpeg"), dir.join("images/unlisted.jpeg")).unwrap();
+    let (ok, stdout, stderr) = medclassify(&["inspect", dir.to_str().unwrap(), "--group-by", "csv:group", "--json"]);
+    assert!(ok, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let manifest = json["manifest"].as_array().unwrap();
+    let labelled = manifest.iter().filter(|r| expected.get(r["path"].as_str().unwrap()) == r["class"].as_str().map(String::from).as_ref()).count();
+    assert_eq!(labelled, manifest.len());
+    let skipped = json["skipped"].as_array().unwrap();
+    let unlisted = skipped.iter().find(|s| s["path"] == "images/unlisted.jpeg").unwrap();
+    assert_eq!(unlisted["reason"]["kind"], "not_in_table", "{unlisted}");
+    assert_eq!(json["labels"]["missing"], serde_json::json!(["images/gone.jpeg"]));
+    let mut splits = std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
+    for row in manifest {
+        splits.entry(row["group"].as_str().unwrap().to_string()).or_default().insert(row["split"].as_str().unwrap().to_string());
+    }
+    assert!(splits.len() > 40 && splits.values().all(|s| s.len() == 1), "{splits:?}");
+    // A table without a label column is refused by name.
+    std::fs::write(dir.join("labels.csv"), "file,class\na,b\n").unwrap();
+    let (ok, _, stderr) = medclassify(&["inspect", dir.to_str().unwrap()]);
+    assert!(!ok && stderr.contains("labels.csv") && stderr.contains("\"label\""), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -46,16 +46,16 @@ fn encodings_of_one_image_agree_and_monochrome1_is_inverted() {
     let rle = decode("dicom/CT/ct-rle.dcm", 64, Window::FromFile);
     assert_eq!(plain, rle, "uncompressed and RLE of the same CT");
 
-    // The CT's Hounsfield units are 6 * p - 1024 for the JPEG's pixel p: window 40/400.
+    // The CT's Hounsfield units are 2 * p - 200 for the JPEG's pixel p: window 40/400.
     // (pydicom's writer read the JPEG with Pillow's libjpeg, this test with the image crate's
-    // decoder: a pixel may differ by a level, which the window scales by 6 * 255 / 399.)
+    // decoder: a pixel may differ by a level, which the window scales by 2 * 255 / 399.)
     let heads: Vec<_> = sorted(&common::fixture().join("HeadCT"));
     let p = decode_image(&std::fs::read(&heads[0]).unwrap(), 64, &DecodeLimits::default()).unwrap();
-    let expected: Vec<u8> = p.iter().map(|&p| apply_window(6.0 * f64::from(p) - 1024.0, 40.0, 400.0)).collect();
+    let expected: Vec<u8> = p.iter().map(|&p| apply_window(2.0 * f64::from(p) - 200.0, 40.0, 400.0)).collect();
     close(&plain, &expected, "ct-0 against its JPEG");
     // The multi-frame file holds a blank frame, the image, and a grey frame: the middle is used.
     let p7 = decode_image(&std::fs::read(&heads[7]).unwrap(), 64, &DecodeLimits::default()).unwrap();
-    let expected: Vec<u8> = p7.iter().map(|&p| apply_window(6.0 * f64::from(p) - 1024.0, 40.0, 400.0)).collect();
+    let expected: Vec<u8> = p7.iter().map(|&p| apply_window(2.0 * f64::from(p) - 200.0, 40.0, 400.0)).collect();
     close(&decode("dicom/CT/ct-multiframe.dcm", 64, Window::FromFile), &expected, "the middle frame");
 
     // MONOCHROME1 stores 255 - p, displayed inverted: min-max of the stored values, inverted.

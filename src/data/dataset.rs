@@ -38,6 +38,8 @@ pub struct Dataset {
     /// Each sample's DICOM Patient ID and Study Instance UID (empty when no file was DICOM;
     /// `None` for a sample without them), for grouping by tag.
     pub dicom_ids: Vec<(Option<String>, Option<String>)>,
+    /// Each sample's `group` from a label table (empty without one).
+    pub table_groups: Vec<Option<String>>,
 }
 
 impl LoadReport {
@@ -235,6 +237,11 @@ impl DatasetBuilder {
         }
     }
 
+    /// Counts the label table itself as a file seen (it is neither an image nor skipped).
+    pub fn note_table_file(&mut self) {
+        self.files_seen += 1;
+    }
+
     /// Records a file that could not even be read (e.g. a browser read error).
     pub fn add_unreadable(&mut self, path: &str, detail: &str) -> Option<SkipReason> {
         self.files_seen += 1;
@@ -305,6 +312,7 @@ impl DatasetBuilder {
             pixels: self.pixels,
             file_split: None,
             dicom_ids,
+            table_groups: Vec::new(),
         };
         let mut report = LoadReport::of(&dataset, self.files_seen, self.skipped);
         report.dicom = self

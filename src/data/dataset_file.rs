@@ -137,6 +137,7 @@ pub fn read_dataset(bytes: &[u8]) -> Result<(Dataset, Vec<String>), String> {
             pixels: pixels.to_vec(),
             file_split: None,
             dicom_ids: Vec::new(),
+            table_groups: Vec::new(),
         },
         splits,
     ))

@@ -33,6 +33,8 @@ pub enum GroupBy {
     DicomPatient,
     /// A DICOM file's Study Instance UID (0020,000D).
     DicomStudy,
+    /// The `group` column of the label table (`labels.csv`).
+    Table,
 }
 
 impl GroupBy {
@@ -49,6 +51,7 @@ impl GroupBy {
         match self {
             GroupBy::DicomPatient => ids.and_then(|ids| ids.0.clone()),
             GroupBy::DicomStudy => ids.and_then(|ids| ids.1.clone()),
+            GroupBy::Table => dataset.table_groups.get(index).cloned().flatten(),
             _ => self.key(&dataset.samples[index].path),
         }
     }
@@ -59,7 +62,7 @@ impl GroupBy {
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         let (name, folders) = parts.split_last()?;
         match self {
-            GroupBy::None | GroupBy::DicomPatient | GroupBy::DicomStudy => None,
+            GroupBy::None | GroupBy::DicomPatient | GroupBy::DicomStudy | GroupBy::Table => None,
             GroupBy::Folder { level } => folders.get(*level).map(|f| f.to_string()),
             GroupBy::FilePrefix { separator } => {
                 let stem = name.rsplit_once('.').map_or(*name, |(stem, _)| stem);
@@ -72,13 +75,14 @@ impl GroupBy {
     /// Parses `none`, `folder:N` or `prefix:C` (the command's `--group-by`, the page's choice).
     pub fn parse(text: &str) -> Result<Self, String> {
         let bad = || {
-            "use none, folder:N (a folder level), prefix:C (a separator), dicom:patient or dicom:study"
+            "use none, folder:N (a folder level), prefix:C (a separator), dicom:patient, dicom:study or csv:group"
                 .to_string()
         };
         match text.trim().split_once(':') {
             None if text.trim() == "none" => Ok(GroupBy::None),
             Some(("dicom", "patient")) => Ok(GroupBy::DicomPatient),
             Some(("dicom", "study")) => Ok(GroupBy::DicomStudy),
+            Some(("csv", "group")) => Ok(GroupBy::Table),
             Some(("folder", level)) => level
                 .parse()
                 .map(|level| GroupBy::Folder { level })
@@ -102,6 +106,7 @@ impl GroupBy {
             GroupBy::FilePrefix { separator } => format!("prefix:{separator}"),
             GroupBy::DicomPatient => "dicom:patient".into(),
             GroupBy::DicomStudy => "dicom:study".into(),
+            GroupBy::Table => "csv:group".into(),
         }
     }
 
@@ -115,6 +120,7 @@ impl GroupBy {
             }
             GroupBy::DicomPatient => "DICOM Patient ID".into(),
             GroupBy::DicomStudy => "DICOM Study Instance UID".into(),
+            GroupBy::Table => "the group column of labels.csv".into(),
         }
     }
 }

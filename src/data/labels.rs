@@ -130,5 +130,23 @@ impl LabelTable {
     }
 }
 
+/// After a load with a label table: the report's account of it, and each sample's group from
+/// its `group` column (for grouping by it).
+pub fn record_table(
+    table: &LabelTable,
+    dataset: &mut super::Dataset,
+    report: &mut super::LoadReport,
+    offered: &[String],
+) {
+    report.labels = Some(table.report(offered.iter().map(String::as_str)));
+    if table.has_groups {
+        dataset.table_groups = dataset
+            .samples
+            .iter()
+            .map(|s| table.row(&s.path).and_then(|r| r.group.clone()))
+            .collect();
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -43,7 +43,7 @@ pub use folds::{Folds, MAX_FOLDS, make_folds};
 pub use groups::{GroupBy, GroupCounts};
 pub use duplicates::{DuplicateGroup, find_duplicates};
 pub use inspection::Inspection;
-pub use labels::{LABELS_FILE, LabelRow, LabelTable, LabelsReport};
+pub use labels::{LABELS_FILE, LabelRow, LabelTable, LabelsReport, record_table};
 pub use manifest::{Manifest, ManifestRow, csv_field, csv_table};
 pub use npz::{MAX_ARRAY_BYTES, NpzData, is_zip, read_npz};
 pub use path::{classify_path, is_hidden_name};

@@ -1,6 +1,6 @@
 //! The summary of a cross-validation: each fold's held-out scores, and the mean and standard
 //! deviation of each metric over the folds. The folds themselves are `crate::data::Folds`;
-//! the runs are `crate::session::cross_validate`.
+//! the runs are the session layer's `cross_validate`.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,5 @@
 //! The network as a list of inference-mode layers with their weights: what an exporter (the
-//! ONNX writer in `crate::storage`) needs, without reaching into Burn's modules.
+//! ONNX writer of the storage layer) needs, without reaching into Burn's modules.
 //!
 //! The presets describe themselves ([`super::SeedNet::layers`], [`super::StrongNet::layers`])
 //! from the fields Burn actually uses in `forward` (kernel, stride, padding, epsilon), so an

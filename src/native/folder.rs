@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use super::files::{read_bounded, special_kind};
 use crate::data::{
     Archive, ArchiveLimits, DATASET_MAGIC, Dataset, DatasetBuilder, DecodeLimits, InputShape,
-    LoadReport, PreparedImage, SkipReason, Window, archive_kind, is_zip, prepare_file,
-    read_dataset, read_npz,
+    LABELS_FILE, LabelTable, LoadReport, PreparedImage, SkipReason, Window, archive_kind, is_zip,
+    prepare_file, read_dataset, read_npz, record_table,
 };
 
 /// A folder's identity, so that a folder reached twice (through a link) is read once:
@@ -170,21 +170,46 @@ pub fn load_folder_with_progress(
             format!("{} is not a folder", root.display()),
         ));
     }
-    let (files, errors) = list_files(root);
+    let (mut files, errors) = list_files(root);
     let mut builder = builder(shape, window);
     builder.reserve(files.len());
     for (path, error) in errors {
         builder.add_unreadable(&path, &error);
     }
+    let table = match files.iter().position(|(path, _)| path == LABELS_FILE) {
+        Some(at) => {
+            let (_, full) = files.remove(at);
+            builder.note_table_file();
+            let text = std::fs::read_to_string(&full)?;
+            Some(LabelTable::parse(&text).map_err(std::io::Error::other)?)
+        }
+        None => None,
+    };
     let limits = *builder.limits();
     prepare_all(&files, threads, progress, &mut builder, |(path, full)| {
-        if let Some(reason) = DatasetBuilder::path_skip_reason(path) {
-            return Err(reason);
-        }
+        let routed = route(table.as_ref(), path)?;
         let bytes = read_bounded(full, limits.max_file_bytes)?;
-        prepare_file(path, &bytes, shape, &limits)
+        prepare_file(&routed, &bytes, shape, &limits)
     });
-    Ok(builder.finish())
+    let (mut dataset, mut report) = builder.finish();
+    if let Some(table) = &table {
+        let offered: Vec<String> = files.into_iter().map(|(path, _)| path).collect();
+        record_table(table, &mut dataset, &mut report, &offered);
+    }
+    Ok((dataset, report))
+}
+
+/// The path a file is prepared under: its own, or `<label>/<path>` when a label table names
+/// it; why it is skipped otherwise (a path that can never be an image, or no label).
+fn route(table: Option<&LabelTable>, path: &str) -> Result<String, SkipReason> {
+    let routed = match table {
+        None => path.to_string(),
+        Some(table) => table.routed(path).ok_or(SkipReason::NotInTable)?,
+    };
+    match DatasetBuilder::path_skip_reason(&routed) {
+        Some(reason) => Err(reason),
+        None => Ok(routed),
+    }
 }
 
 /// A builder of `shape` images that windows DICOM files as `window` says.
@@ -250,20 +275,33 @@ fn load_archive(
 ) -> Result<(Dataset, LoadReport), String> {
     let archive = Archive::open(bytes, ArchiveLimits::default())
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    let entries: Vec<(String, usize)> = (0..archive.len())
+    let mut entries: Vec<(String, usize)> = (0..archive.len())
         .map(|i| (archive.path(i).to_string(), i))
         .collect();
     let mut builder = builder(shape, window);
     builder.reserve(entries.len());
+    let table = match entries.iter().position(|(path, _)| path == LABELS_FILE) {
+        Some(at) => {
+            let (_, index) = entries.remove(at);
+            builder.note_table_file();
+            let bytes = archive.read(index).map_err(|e| format!("{}: {LABELS_FILE}: {e}", path.display()))?;
+            let text = String::from_utf8_lossy(&bytes);
+            Some(LabelTable::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+        None => None,
+    };
     let limits = *builder.limits();
     prepare_all(&entries, threads, progress, &mut builder, |(name, index)| {
         let bytes = archive.read(*index)?;
-        if let Some(reason) = DatasetBuilder::path_skip_reason(name) {
-            return Err(reason);
-        }
-        prepare_file(name, &bytes, shape, &limits)
+        let routed = route(table.as_ref(), name)?;
+        prepare_file(&routed, &bytes, shape, &limits)
     });
-    Ok(builder.finish())
+    let (mut dataset, mut report) = builder.finish();
+    if let Some(table) = &table {
+        let offered: Vec<String> = entries.into_iter().map(|(path, _)| path).collect();
+        record_table(table, &mut dataset, &mut report, &offered);
+    }
+    Ok((dataset, report))
 }
 
 /// A MedMNIST `.npz` at `path`, its labels named by `<stem>.classes.txt` beside it (one name

@@ -45,7 +45,7 @@ fn groups_text(group_by: &GroupBy, g: &GroupCounts) -> String {
 }
 
 /// The grouping keys offered: value (as `GroupBy::parse` reads it) and label.
-const GROUP_CHOICES: [(&str, &str); 7] = [
+const GROUP_CHOICES: [(&str, &str); 8] = [
     ("none", "duplicates only"),
     ("folder:1", "patient folder (class/patient/image)"),
     ("folder:2", "second folder level (class/patient/study/image)"),
@@ -53,6 +53,7 @@ const GROUP_CHOICES: [(&str, &str); 7] = [
     ("prefix:-", "file name before \"-\" (p042-3.png)"),
     ("dicom:patient", "DICOM Patient ID"),
     ("dicom:study", "DICOM Study Instance UID"),
+    ("csv:group", "the group column of labels.csv"),
 ];
 
 /// A split setting's field changed: parse it, or say what is wrong with it.
@@ -373,6 +374,12 @@ pub fn DataStep() -> Html {
                             }
                         </tbody>
                     </table>
+                    if let Some(labels) = &data.report.labels {
+                        <p data-testid="labels-report">{ format!("Labels from labels.csv: {} rows{}.", labels.rows,
+                            if labels.missing_count == 0 { String::new() } else {
+                                format!("; {} rows name files that are not here: {}", labels.missing_count, labels.missing.iter().take(5).cloned().collect::<Vec<_>>().join(", "))
+                            }) }</p>
+                    }
                     if !data.report.dicom.is_empty() {
                         <ul class="dicom-report" data-testid="dicom-report" aria-label="DICOM files per class">
                             for d in data.report.dicom.iter() {

@@ -80,6 +80,9 @@ impl EngineHandle {
         split: SplitConfig,
         window: Window,
     ) {
+        // A label table goes first, so that the engine routes every image by it.
+        let mut files = files;
+        files.sort_by_key(|f| f.path != crate::data::LABELS_FILE);
         let load = {
             let mut connection = self.0.borrow_mut();
             connection.last_load += 1;
@@ -112,13 +115,14 @@ impl EngineHandle {
 
     async fn stream_load(&self, load: u32, inputs: Vec<InputFile>) {
         let limits = DecodeLimits::default();
+        let with_table = inputs.iter().any(|f| f.path == crate::data::LABELS_FILE);
         // Several chunks are read at once: one chunk's reads alone leave the browser's file
         // reading idle between chunks, and the page at a third of the speed.
         let mut reads = futures::stream::iter(inputs.chunks(LOAD_CHUNK).map(|chunk| {
             join_all(
                 chunk
                     .iter()
-                    .map(|input| files::read_for_load(input, &limits)),
+                    .map(|input| files::read_for_load(input, &limits, with_table)),
             )
         }))
         .buffered(LOAD_READS_AT_ONCE);

@@ -15,8 +15,8 @@ use super::decoder::{self, DecoderBridge};
 use super::{Controls, notice, post};
 use crate::data::{
     Archive, ArchiveError, ArchiveKind, ArchiveLimits, Dataset, DatasetBuilder, DecodeLimits,
-    InputShape, LoadReport, PreparedImage, SkipReason, TarStream, Window, archive_kind,
-    prepare_file,
+    InputShape, LABELS_FILE, LabelTable, LoadReport, PreparedImage, SkipReason, TarStream, Window,
+    archive_kind, prepare_file, record_table,
 };
 use crate::web::bridge::{BOOT_TIMEOUT, WorkerEvent};
 use crate::web::platform::{js, time};
@@ -172,6 +172,7 @@ where
     let mut waiting: VecDeque<(usize, Vec<FileBytes>)> = VecDeque::new();
     let mut decoded: BTreeMap<usize, Vec<Result<PreparedImage, SkipReason>>> = BTreeMap::new();
     let mut received = 0usize;
+    let mut labels = Labels::default();
     let mut next_to_add = 0usize;
     // Time a helper had room for work and nothing from the page was waiting.
     let mut starved_ms = 0.0;
@@ -216,7 +217,8 @@ where
                 if chunk_load == load && received + files.len() <= expected.total() =>
             {
                 received += files.len();
-                paths.push(files.iter().map(|f| f.path.clone()).collect());
+                let (originals, files) = labels.route(files, &mut builder)?;
+                paths.push(originals);
                 waiting.push_back((paths.len() - 1, files));
             }
             _ => {}
@@ -230,6 +232,7 @@ where
         progress(builder.files_seen(), expected.shown(), started, &mut last);
     }
     let total = builder.files_seen();
+    let offered: Vec<String> = paths.into_iter().flatten().collect();
     if let Some(helpers) = pool.as_ref() {
         gloo::console::debug!(format!(
             "load of {total} files: {:.1} s, {} helpers decoding {:.1} s in all, helpers waiting for the page's files {:.1} s",
@@ -250,7 +253,51 @@ where
             ),
         );
     }
-    Ok(builder.finish())
+    let (mut dataset, mut report) = builder.finish();
+    if let Some(table) = &labels.table {
+        record_table(table, &mut dataset, &mut report, &offered);
+    }
+    Ok((dataset, report))
+}
+
+/// A load's label table: `labels.csv` at the top of the folder (the page sends it first), and
+/// the files routed by it.
+#[derive(Default)]
+struct Labels {
+    table: Option<LabelTable>,
+}
+
+impl Labels {
+    /// The real paths of `files` and the files as the decoders get them: the table read (and
+    /// counted as seen) if it is among them, each file under `<label>/` when there is a table
+    /// (or skipped as not listed).
+    fn route(
+        &mut self,
+        files: Vec<FileBytes>,
+        builder: &mut DatasetBuilder,
+    ) -> Result<(Vec<String>, Vec<FileBytes>), LoadStopped> {
+        let mut originals = Vec::with_capacity(files.len());
+        let mut routed = Vec::with_capacity(files.len());
+        for mut file in files {
+            if file.path == LABELS_FILE && self.table.is_none() {
+                if let FileContent::Bytes(bytes) = &file.content {
+                    let table = LabelTable::parse(&String::from_utf8_lossy(bytes)).map_err(LoadStopped)?;
+                    self.table = Some(table);
+                    builder.note_table_file();
+                    continue;
+                }
+            }
+            originals.push(file.path.clone());
+            if let Some(table) = &self.table {
+                match table.routed(&file.path) {
+                    Some(path) => file.path = path,
+                    None => file.content = FileContent::Skipped(SkipReason::NotInTable),
+                }
+            }
+            routed.push(file);
+        }
+        Ok((originals, routed))
+    }
 }
 
 /// Files of an archive sent to the decoding at once.
