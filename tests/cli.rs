@@ -101,6 +101,27 @@ fn train_evaluate_predict_and_card() {
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["images"], 247);
     assert_eq!(json["evaluation"]["confusion"].as_array().unwrap().len(), 6);
+    // The weighted metrics beside the plain ones, recomputed here from the confusion matrix:
+    // balanced accuracy is the mean recall; weighted F1 weighs each class's F1 by its support.
+    let confusion: Vec<Vec<f64>> = json["evaluation"]["confusion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect())
+        .collect();
+    let recall: Vec<f64> = (0..6).map(|c| confusion[c][c] / confusion[c].iter().sum::<f64>()).collect();
+    let balanced = recall.iter().sum::<f64>() / 6.0;
+    assert!((json["balanced_accuracy"].as_f64().unwrap() - balanced).abs() < 1e-12);
+    let f1: Vec<f64> = (0..6)
+        .map(|c| {
+            let predicted: f64 = (0..6).map(|t| confusion[t][c]).sum();
+            let (p, r) = (confusion[c][c] / predicted.max(1.0), recall[c]);
+            if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+        })
+        .collect();
+    let support: Vec<f64> = confusion.iter().map(|row| row.iter().sum()).collect();
+    let weighted = f1.iter().zip(&support).map(|(f, s)| f * s).sum::<f64>() / support.iter().sum::<f64>();
+    assert!((json["weighted_f1"].as_f64().unwrap() - weighted).abs() < 1e-12);
 
     let bad = dir.join("bad.png");
     std::fs::write(&bad, b"not a png").unwrap();
@@ -350,7 +371,7 @@ fn a_grouped_split_keeps_each_patient_in_one_subset() {
     let grouped = subsets_per_patient(&["--group-by", "folder:1"]);
     assert!(grouped.values().all(|s| s.len() == 1), "{grouped:?}");
     let (ok, stdout, _) = medclassify(&["inspect", dir.to_str().unwrap(), "--group-by", "folder:1"]);
-    assert!(ok && stdout.contains("grouped by folder level 1"), "{stdout}");
+    assert!(ok && stdout.contains("Kept together by folder level 1"), "{stdout}");
     let (ok, _, stderr) = medclassify(&["inspect", dir.to_str().unwrap(), "--group-by", "folder"]);
     assert!(!ok && stderr.contains("--group-by \"folder\""), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -399,5 +420,47 @@ fn labels_come_from_a_csv_with_groups() {
     std::fs::write(dir.join("labels.csv"), "file,class\na,b\n").unwrap();
     let (ok, _, stderr) = medclassify(&["inspect", dir.to_str().unwrap()]);
     assert!(!ok && stderr.contains("labels.csv") && stderr.contains("\"label\""), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `evaluate --threshold` on a two-class model: at 0.5 the counts are the argmax confusion
+/// matrix's; at 0 every image is called positive; a class that is not the model's is refused.
+#[test]
+fn a_two_class_evaluation_reports_a_chosen_threshold() {
+    let dir = common::temp_dir("cli-threshold");
+    let data = dir.join("data");
+    for class in ["CXR", "Hand"] {
+        std::fs::create_dir_all(data.join(class)).unwrap();
+        for file in std::fs::read_dir(common::fixture().join(class)).unwrap().flatten() {
+            std::fs::copy(file.path(), data.join(class).join(file.file_name())).unwrap();
+        }
+    }
+    let model = dir.join("two.mcmodel");
+    let (ok, _, stderr) = medclassify(&[
+        "train", data.to_str().unwrap(), "--epochs", "2", "--backend", "cpu", "--out", model.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("Youden's J on validation"), "{stderr}");
+    let evaluate = |threshold: &str, positive: &str| {
+        let (ok, stdout, stderr) = medclassify(&[
+            "evaluate", "--model", model.to_str().unwrap(), data.to_str().unwrap(), "--threshold", threshold, "--positive", positive, "--json",
+        ]);
+        assert!(ok, "{stderr}");
+        serde_json::from_str::<serde_json::Value>(&stdout).unwrap()
+    };
+    let json = evaluate("0.5", "Hand");
+    let confusion = &json["evaluation"]["confusion"];
+    let at = &json["at_threshold"]["metrics"];
+    assert_eq!(at["true_positives"], confusion[1][1]);
+    assert_eq!(at["false_negatives"], confusion[1][0]);
+    assert_eq!(at["false_positives"], confusion[0][1]);
+    let json = evaluate("0", "CXR");
+    let at = &json["at_threshold"]["metrics"];
+    let cxr: u64 = confusion[0].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!((at["true_positives"].as_u64(), at["true_negatives"].as_u64()), (Some(cxr), Some(0)));
+    let (ok, _, stderr) = medclassify(&[
+        "evaluate", "--model", model.to_str().unwrap(), data.to_str().unwrap(), "--threshold", "0.5", "--positive", "Knee",
+    ]);
+    assert!(!ok && stderr.contains("\"Knee\""), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }

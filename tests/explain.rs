@@ -9,7 +9,7 @@ use medclassify::data::{Dataset, InputShape, Split, SplitConfig, Subset, split_d
 use medclassify::evaluation::{assess, grad_cam, saliency};
 use medclassify::model::{Classifier, ModelConfig, Preset};
 use medclassify::native::TerminalHost;
-use medclassify::training::{CallbackSettings, TrainingConfig, TrainingData};
+use medclassify::training::TrainingData;
 
 fn quadrant_means(values: &[f32], size: usize) -> [f32; 4] {
     let mut sums = [0.0f32; 4];
@@ -25,17 +25,7 @@ fn quadrant_means(values: &[f32], size: usize) -> [f32; 4] {
 fn trained(dataset: &Dataset, epochs: usize) -> (Split, Classifier, Device) {
     let split = split_dataset(dataset, &SplitConfig::default()).unwrap();
     let device = Device::flex();
-    let config = TrainingConfig {
-        preset: Preset::Seed,
-        epochs,
-        batch_size: 16,
-        callbacks: CallbackSettings {
-            early_stopping: None,
-            reduce_lr: None,
-            checkpoint: None,
-        },
-        ..Default::default()
-    };
+    let config = common::plain_config(Preset::Seed, epochs);
     let data = TrainingData {
         dataset,
         train: split.indices(Subset::Train),

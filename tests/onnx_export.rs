@@ -15,7 +15,7 @@ use medclassify::evaluation::score_samples;
 use medclassify::model::{ModelConfig, Preset};
 use medclassify::native::{TerminalHost, load_folder};
 use medclassify::session::CurrentModel;
-use medclassify::training::{CallbackSettings, TrainingConfig, TrainingData};
+use medclassify::training::TrainingData;
 use serde_json::{Value, json};
 
 const SIZE: u32 = 32;
@@ -25,17 +25,7 @@ fn trained_file(preset: Preset) -> (Vec<u8>, medclassify::data::Dataset) {
     let (dataset, _) = load_folder(&common::fixture(), InputShape::square(SIZE), 2).unwrap();
     let split = split_dataset(&dataset, &SplitConfig::default()).unwrap();
     let device = Device::flex();
-    let config = TrainingConfig {
-        preset,
-        epochs: 2,
-        batch_size: 16,
-        callbacks: CallbackSettings {
-            early_stopping: None,
-            reduce_lr: None,
-            checkpoint: None,
-        },
-        ..Default::default()
-    };
+    let config = common::plain_config(preset, 2);
     let data = TrainingData {
         dataset: &dataset,
         train: split.indices(Subset::Train),

@@ -111,13 +111,35 @@ pub fn decode_image(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<Ve
     image_limits.max_alloc = Some(limits.max_alloc);
     reader.limits(image_limits);
     let image = reader.decode().map_err(|error| map_error(error, format))?;
-    let gray = image.into_luma8();
+    let gray = match image.color().bytes_per_pixel() / image.color().channel_count() {
+        // 16 bits a sample: kept until the window makes them 8-bit (a straight cut to the top
+        // 8 bits would leave a 12-bit scan as a few grey levels).
+        2 => window_16bit(&image.into_luma16(), limits.window),
+        _ => image.into_luma8(),
+    };
     let gray = if gray.width() == size && gray.height() == size {
         gray
     } else {
         image::imageops::resize(&gray, size, size, FilterType::Triangle)
     };
     Ok(gray.into_raw())
+}
+
+/// A 16-bit grayscale image to 8 bits: its own min-max (for "from the file" too: a PNG has no
+/// window), or the chosen window on the raw values.
+fn window_16bit(image: &image::ImageBuffer<image::Luma<u16>, Vec<u16>>, window: super::Window) -> image::GrayImage {
+    let values = image.as_raw();
+    let (center, width) = match window {
+        super::Window::Fixed { center, width } => (center, width),
+        _ => {
+            let low = f64::from(values.iter().copied().min().unwrap_or(0));
+            let high = f64::from(values.iter().copied().max().unwrap_or(0));
+            let width = high - low + 1.0;
+            (low + 0.5 + (width - 1.0) / 2.0, width)
+        }
+    };
+    let pixels = values.iter().map(|&v| super::apply_window(f64::from(v), center, width)).collect();
+    image::GrayImage::from_raw(image.width(), image.height(), pixels).unwrap_or_default()
 }
 
 fn map_error(error: ImageError, format: ImageFormat) -> SkipReason {
@@ -234,6 +256,27 @@ pub fn is_complete_jpeg(bytes: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn sixteen_bit_pngs_keep_their_depth_until_the_window() {
+        // A 12-bit ramp stored in a 16-bit PNG: 1000, 2000, 3000. Its min-max spans 0..255
+        // (cut to the top 8 bits it would be 3, 7 and 11).
+        let ramp = image::ImageBuffer::<image::Luma<u16>, _>::from_raw(3, 1, vec![1000u16, 2000, 3000]).unwrap();
+        let mut png = std::io::Cursor::new(Vec::new());
+        image::DynamicImage::ImageLuma16(ramp)
+            .write_to(&mut png, image::ImageFormat::Png)
+            .unwrap();
+        let png = png.into_inner();
+        let limits = DecodeLimits::default();
+        let gray = decode_image(&png, 3, &limits).unwrap();
+        // 3 x 3 after resizing a 3 x 1 image: every row is the ramp.
+        assert_eq!(&gray[..3], &[0, 128, 255]);
+        let fixed = DecodeLimits {
+            window: crate::data::Window::Fixed { center: 1000.0, width: 1.0 },
+            ..limits
+        };
+        assert_eq!(&decode_image(&png, 3, &fixed).unwrap()[..3], &[255, 255, 255]);
+    }
     use super::*;
     use image::{DynamicImage, ImageBuffer, Luma, Rgb, Rgba};
 

@@ -138,6 +138,31 @@ pub struct GroupCounts {
     pub mixed_labels: usize,
 }
 
+impl GroupCounts {
+    /// What a split grouped by `group_by` did, in one sentence (the page and `inspect`).
+    pub fn describe(&self, group_by: &GroupBy) -> String {
+        let mut text = format!(
+            "Kept together by {}: {} groups in training, {} in validation, {} in test; the largest, {:?}, has {} images.",
+            group_by.describe(),
+            self.per_subset[0],
+            self.per_subset[1],
+            self.per_subset[2],
+            self.largest.0,
+            self.largest.1
+        );
+        if self.without_key > 0 {
+            text += &format!(" {} images had no key (each is its own group).", self.without_key);
+        }
+        if self.mixed_labels > 0 {
+            text += &format!(
+                " {} groups hold images of more than one class (each kept whole, stratified by its first image's class).",
+                self.mixed_labels
+            );
+        }
+        text
+    }
+}
+
 /// The units that must stay together, per class, in canonical order, and the assignment with
 /// dropped duplicates marked: images joined by identical bytes or by the same `group_by` key
 /// (one union of both). A unit belongs to the class of its first image by path. With

@@ -4,7 +4,7 @@ use crate::data::{Dataset, DatasetBuilder, DecodeLimits, InputShape, Window, pre
 use crate::evaluation::{
     ClassRoc, ConfidenceIntervals, DEFAULT_RESAMPLES, Evaluation, ExplainMethod, Heatmap,
     INTERVAL_SEED, OperatingPoint, Scores, argmax, confidence_intervals, grad_cam, roc_curves,
-    saliency, score_pixels, score_samples,
+    saliency, score_pixels, score_samples, TwoClassScores,
 };
 
 use super::CurrentModel;
@@ -119,6 +119,8 @@ pub struct FolderEvaluation {
     pub intervals: ConfidenceIntervals,
     /// Each class's one-vs-rest ROC curve (thinned), AUC and average precision.
     pub curves: Vec<ClassRoc>,
+    /// For a two-class model, the probabilities behind a chosen decision threshold.
+    pub two_class: Option<TwoClassScores>,
 }
 
 /// Scores `current` on every image of `dataset` whose class is one of the model's (mapped by
@@ -166,11 +168,17 @@ pub async fn evaluate_folder(
         DEFAULT_RESAMPLES,
         INTERVAL_SEED,
     );
+    let curves = roc_curves(&probabilities, &labels, k);
     Ok(FolderEvaluation {
         evaluation,
         images: indices.len(),
         unknown_class,
         intervals,
-        curves: roc_curves(&probabilities, &labels, k),
+        curves,
+        two_class: (k == 2).then(|| TwoClassScores {
+            probabilities,
+            labels,
+            youden_validation: [None, None],
+        }),
     })
 }

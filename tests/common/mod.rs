@@ -227,6 +227,25 @@ pub struct Outcome {
     pub weights_from_epoch: usize,
 }
 
+/// Settings for a short test run: `preset`, `epochs`, batch 16, no callbacks (so every epoch
+/// runs and the last weights are kept).
+pub fn plain_config(
+    preset: medclassify::model::Preset,
+    epochs: usize,
+) -> medclassify::training::TrainingConfig {
+    medclassify::training::TrainingConfig {
+        preset,
+        epochs,
+        batch_size: 16,
+        callbacks: medclassify::training::CallbackSettings {
+            early_stopping: None,
+            reduce_lr: None,
+            checkpoint: None,
+        },
+        ..Default::default()
+    }
+}
+
 /// Runs the training loop as the session does (checkpoints become model files through
 /// `host`), from `resume` when given.
 pub fn train_on(

@@ -102,6 +102,13 @@ enum Command {
         /// Compute backend.
         #[arg(long, default_value = "cpu")]
         backend: String,
+        /// Two-class models: also report the confusion matrix and rates when the positive
+        /// class is called at P(positive) >= this (e.g. the model's Youden threshold).
+        #[arg(long)]
+        threshold: Option<f32>,
+        /// The positive class for --threshold (default: the model's second class).
+        #[arg(long)]
+        positive: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -166,8 +173,13 @@ pub fn run() -> i32 {
             model,
             dir,
             backend,
+            threshold,
+            positive,
             json,
-        } => commands::evaluate(&model, &dir, &backend, json),
+        } => {
+            let threshold = threshold.map(|t| (t, positive));
+            commands::evaluate(&model, &dir, &backend, threshold, json)
+        }
         Command::Predict {
             model,
             images,

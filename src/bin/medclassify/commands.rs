@@ -118,38 +118,15 @@ pub fn inspect(
                 );
             }
             if let Ok(split) = loaded.split()
-                && let Some(line) = groups_line(split)
+                && let Some(groups) = &split.groups
             {
-                println!("{}", terminal_safe(&line));
+                println!("{}", terminal_safe(&groups.describe(&split.config.group_by)));
             }
         }
     }
     Ok(())
 }
 
-/// What a grouped split did, in one line.
-fn groups_line(split: &medclassify::data::Split) -> Option<String> {
-    let g = split.groups.as_ref()?;
-    let mut line = format!(
-        "grouped by {}: {} groups in training, {} in validation, {} in test; the largest, {:?}, has {} images",
-        split.config.group_by.describe(),
-        g.per_subset[0],
-        g.per_subset[1],
-        g.per_subset[2],
-        g.largest.0,
-        g.largest.1
-    );
-    if g.without_key > 0 {
-        line += &format!("; {} images had no key (each its own group)", g.without_key);
-    }
-    if g.mixed_labels > 0 {
-        line += &format!(
-            "; {} groups hold images of more than one class (each kept whole, with its first image's class for stratifying)",
-            g.mixed_labels
-        );
-    }
-    Some(line)
-}
 
 /// The largest model file read (far above any network `ModelConfig::validate` accepts).
 const MAX_MODEL_FILE_BYTES: usize = 512 * 1024 * 1024;
@@ -161,7 +138,13 @@ pub fn read_model(path: &Path) -> Result<ModelFile, String> {
     ModelFile::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-pub fn evaluate(model_path: &Path, dir: &Path, backend: &str, json: bool) -> Result<(), String> {
+pub fn evaluate(
+    model_path: &Path,
+    dir: &Path,
+    backend: &str,
+    threshold: Option<(f32, Option<String>)>,
+    json: bool,
+) -> Result<(), String> {
     let file = read_model(model_path)?;
     let choice = medclassify::native::BackendChoice::parse(backend)
         .ok_or_else(|| format!("unknown backend {backend:?}"))?;
@@ -175,6 +158,10 @@ pub fn evaluate(model_path: &Path, dir: &Path, backend: &str, json: bool) -> Res
         .map_err(|e| format!("{}: {e}", dir.display()))?;
     let scoring_seconds = scoring.elapsed().as_secs_f64();
     let evaluation = &scored.evaluation;
+    let at_threshold = match threshold {
+        None => None,
+        Some((value, positive)) => Some(threshold_metrics(&scored, &evaluation.classes, value, positive)?),
+    };
     if json {
         print_json(&serde_json::json!({
             "model": model_path.display().to_string(),
@@ -184,6 +171,9 @@ pub fn evaluate(model_path: &Path, dir: &Path, backend: &str, json: bool) -> Res
             "skipped": report.skipped,
             "unknown_class": scored.unknown_class,
             "evaluation": evaluation,
+            "balanced_accuracy": evaluation.balanced_accuracy(),
+            "at_threshold": at_threshold,
+            "weighted_f1": evaluation.weighted_f1(),
             "intervals": scored.intervals,
             "curves": scored.curves,
         }));
@@ -197,6 +187,12 @@ pub fn evaluate(model_path: &Path, dir: &Path, backend: &str, json: bool) -> Res
         evaluation.total,
         ci.lo * 100.0,
         ci.hi * 100.0
+    );
+    println!(
+        "balanced accuracy {:.4}; macro F1 {:.4}, weighted F1 {:.4}",
+        evaluation.balanced_accuracy(),
+        evaluation.macro_f1,
+        evaluation.weighted_f1()
     );
     println!(
         "{:<16} {:>9} {:>7} {:>7} {:>8} {:>7} {:>15}",
@@ -213,6 +209,9 @@ pub fn evaluate(model_path: &Path, dir: &Path, backend: &str, json: bool) -> Res
             c.auc.estimate,
             format!("{:.4}-{:.4}", c.auc.lo, c.auc.hi)
         );
+    }
+    if let Some(at) = &at_threshold {
+        println!("{}", at["summary"].as_str().unwrap_or_default());
     }
     if !report.skipped.is_empty() {
         println!("{} files skipped", report.skipped.len());
@@ -241,6 +240,43 @@ fn prediction_json(row: &Prediction, classes: &[String]) -> serde_json::Value {
         .collect();
     let best = argmax(p);
     serde_json::json!({ "path": row.name, "class": classes[best], "probability": p[best], "top": top })
+}
+
+/// The counts and rates of a two-class evaluation at a decision threshold (as the page's
+/// Evaluate step shows them), as JSON with a one-line summary.
+fn threshold_metrics(
+    scored: &medclassify::session::FolderEvaluation,
+    classes: &[String],
+    value: f32,
+    positive: Option<String>,
+) -> Result<serde_json::Value, String> {
+    let two = scored
+        .two_class
+        .as_ref()
+        .ok_or("--threshold applies to two-class models")?;
+    if !(0.0..=1.0).contains(&value) {
+        return Err(format!("--threshold {value}: use a probability from 0 to 1"));
+    }
+    let positive = match positive {
+        None => 1,
+        Some(name) => classes
+            .iter()
+            .position(|c| *c == name)
+            .ok_or_else(|| format!("--positive {name:?} is not one of {classes:?}"))?,
+    };
+    let at = two.at(positive, value);
+    let summary = format!(
+        "at P({}) >= {value}: TP {} FP {} TN {} FN {}; sensitivity {:.4}, specificity {:.4}, precision {:.4}",
+        classes[positive],
+        at.true_positives,
+        at.false_positives,
+        at.true_negatives,
+        at.false_negatives,
+        at.sensitivity,
+        at.specificity,
+        at.precision
+    );
+    Ok(serde_json::json!({ "positive": classes[positive], "threshold": value, "metrics": at, "summary": summary }))
 }
 
 pub fn predict(model_path: &Path, images: &[PathBuf], json: bool) -> Result<(), String> {

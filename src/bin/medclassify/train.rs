@@ -231,6 +231,9 @@ pub fn train_command(args: &TrainArgs) -> Result<(), String> {
             "calibration": assessment.calibration,
             "intervals": assessment.intervals,
             "curves": assessment.curves,
+            // Two classes: Youden's J threshold on the validation set, for each class taken as
+            // positive (use it with `evaluate --threshold`).
+            "youden_validation": assessment.two_class.as_ref().map(|t| t.youden_validation),
             "test_per_epoch": host.results.iter().map(|(e, a)| serde_json::json!({ "epoch": e, "test_accuracy": a })).collect::<Vec<_>>(),
             "seconds_to_99_percent_test_accuracy": seconds_to(&meta.history, &host.results, 0.99),
         }));
@@ -249,6 +252,15 @@ pub fn train_command(args: &TrainArgs) -> Result<(), String> {
             args.out.display(),
             training_seconds
         );
+        if let Some(two) = &assessment.two_class
+            && let Some(threshold) = two.youden_validation[1]
+        {
+            let at = two.at(1, threshold);
+            eprintln!(
+                "two classes: Youden's J on validation puts the threshold for {} at {threshold:.4}; on the test set there: sensitivity {:.4}, specificity {:.4} (evaluate --threshold {threshold:.4})",
+                evaluation.classes[1], at.sensitivity, at.specificity
+            );
+        }
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use yew::prelude::*;
 
 use super::{AppContext, Thumbnail, bytes, on_picked_file, use_app};
 use crate::data::{
-    GroupBy, GroupCounts, InputShape, SUPPORTED_SIZES, SplitConfig, WINDOW_PRESETS, Window,
+    GroupBy, InputShape, SUPPORTED_SIZES, SplitConfig, WINDOW_PRESETS, Window,
 };
 use crate::web::hooks::asset_url;
 use crate::web::platform::{files, time};
@@ -22,26 +22,6 @@ fn parse_percent(text: &str) -> Option<f64> {
         .parse::<f64>()
         .ok()
         .filter(|v| v.is_finite() && *v >= 0.0)
-}
-
-/// What a grouped split did (the command's `inspect` prints the same).
-fn groups_text(group_by: &GroupBy, g: &GroupCounts) -> String {
-    let mut text = format!(
-        "Kept together by {}: {} groups in training, {} in validation, {} in test; the largest, \"{}\", has {} images.",
-        group_by.describe(),
-        g.per_subset[0],
-        g.per_subset[1],
-        g.per_subset[2],
-        g.largest.0,
-        g.largest.1
-    );
-    if g.without_key > 0 {
-        text += &format!(" {} images had no key (each is its own group).", g.without_key);
-    }
-    if g.mixed_labels > 0 {
-        text += &format!(" {} groups hold images of more than one class.", g.mixed_labels);
-    }
-    text
 }
 
 /// The grouping keys offered: value (as `GroupBy::parse` reads it) and label.
@@ -389,7 +369,7 @@ pub fn DataStep() -> Html {
                     }
                     if let Some(split) = &state.data.split {
                         if let Some(groups) = &split.groups {
-                            <p data-testid="split-groups">{ groups_text(&split.config.group_by, groups) }</p>
+                            <p data-testid="split-groups">{ groups.describe(&split.config.group_by) }</p>
                         }
                         if let Some(error) = &split.error {
                             <p class="error-text" role="alert">{ error.clone() }</p>

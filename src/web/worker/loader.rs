@@ -325,7 +325,10 @@ pub async fn load_archive(
     let loaded = if kind == ArchiveKind::Zip {
         let archive = Archive::open(bytes, ArchiveLimits::default()).map_err(stopped)?;
         expected = Expected::known(archive.len());
-        let files = (0..archive.len()).map(|i| {
+        // A label table goes first, so that every image is routed by it.
+        let mut order: Vec<usize> = (0..archive.len()).collect();
+        order.sort_by_key(|&i| archive.path(i) != LABELS_FILE);
+        let files = order.into_iter().map(|i| {
             let content = match archive.read(i) {
                 Ok(bytes) => FileContent::Bytes(bytes.into_owned()),
                 Err(reason) => FileContent::Skipped(reason),

@@ -41,17 +41,7 @@ impl Engine {
         if let Some(warning) = &plan.warning {
             notice("warning", warning.clone());
         }
-        let (device, backend, reason) = self
-            .backends
-            .choose_device(preference, &plan.network, plan.config.batch_size)
-            .await;
-        post(&Response::BackendChosen {
-            backend: backend.clone(),
-            reason,
-        });
-        let lost = self.backends.webgpu.as_ref().map(|w| w.lost.clone());
-        let mut host = WorkerHost::new(self.controls.clone(), preference, &backend, lost).await;
-        let described = format!("{backend} in the browser ({})", self.backends.gpu.label());
+        let (device, described, mut host) = self.start_run(&plan, preference).await;
         let data = self.data.as_ref().expect("checked above");
         let result = crate::session::train(data, &plan, device, described, &mut host).await;
         if host.gpu_lost {
@@ -114,17 +104,7 @@ impl Engine {
             Ok(plan) => plan,
             Err(error) => return fail(error),
         };
-        let (device, backend, reason) = self
-            .backends
-            .choose_device(preference, &plan.network, plan.config.batch_size)
-            .await;
-        post(&Response::BackendChosen {
-            backend: backend.clone(),
-            reason,
-        });
-        let lost = self.backends.webgpu.as_ref().map(|w| w.lost.clone());
-        let mut host = WorkerHost::new(self.controls.clone(), preference, &backend, lost).await;
-        let described = format!("{backend} in the browser ({})", self.backends.gpu.label());
+        let (device, described, mut host) = self.start_run(&plan, preference).await;
         let data = self.data.as_ref().expect("checked above");
         let result = cross_validate(data, config, folds, device, described, &mut host).await;
         if host.gpu_lost {
@@ -143,6 +123,27 @@ impl Engine {
             }
             Err(error) => fail(error),
         }
+    }
+
+    /// The device for `plan` (said to the page), its description for the model file, and the
+    /// host of the run: what a training run and a cross-validation both start with.
+    async fn start_run(
+        &mut self,
+        plan: &crate::session::TrainingPlan,
+        preference: BackendPreference,
+    ) -> (Device, String, WorkerHost) {
+        let (device, backend, reason) = self
+            .backends
+            .choose_device(preference, &plan.network, plan.config.batch_size)
+            .await;
+        post(&Response::BackendChosen {
+            backend: backend.clone(),
+            reason,
+        });
+        let lost = self.backends.webgpu.as_ref().map(|w| w.lost.clone());
+        let host = WorkerHost::new(self.controls.clone(), preference, &backend, lost).await;
+        let described = format!("{backend} in the browser ({})", self.backends.gpu.label());
+        (device, described, host)
     }
 
     /// The browser build launches no autotune candidates, so any WebGPU error during training
