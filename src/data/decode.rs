@@ -129,13 +129,18 @@ pub fn decode_image(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<Ve
 /// window), or the chosen window on the raw values.
 fn window_16bit(image: &image::ImageBuffer<image::Luma<u16>, Vec<u16>>, window: super::Window) -> image::GrayImage {
     let values = image.as_raw();
+    let low = values.iter().copied().min().unwrap_or(0);
+    let high = values.iter().copied().max().unwrap_or(0);
+    if low == high && !matches!(window, super::Window::Fixed { .. }) {
+        // A flat image has no range to stretch: its level, scaled from 16 to 8 bits.
+        let level = (f64::from(low) / 257.0).round() as u8;
+        return image::GrayImage::from_pixel(image.width(), image.height(), image::Luma([level]));
+    }
     let (center, width) = match window {
         super::Window::Fixed { center, width } => (center, width),
         _ => {
-            let low = f64::from(values.iter().copied().min().unwrap_or(0));
-            let high = f64::from(values.iter().copied().max().unwrap_or(0));
-            let width = high - low + 1.0;
-            (low + 0.5 + (width - 1.0) / 2.0, width)
+            let width = f64::from(high) - f64::from(low) + 1.0;
+            (f64::from(low) + 0.5 + (width - 1.0) / 2.0, width)
         }
     };
     let pixels = values.iter().map(|&v| super::apply_window(f64::from(v), center, width)).collect();
