@@ -38,9 +38,17 @@ fn the_full_mednist_archive_holds_exactly_the_published_files() {
     let bytes = std::fs::read(&path).unwrap();
     let archive = Archive::open(&bytes, ArchiveLimits::default()).unwrap();
     let found: BTreeMap<String, String> = (0..archive.len())
-        .map(|i| (archive.path(i).to_string(), hex(&sha256(&archive.read(i).unwrap()))))
+        .map(|i| {
+            (
+                archive.path(i).to_string(),
+                hex(&sha256(&archive.read(i).unwrap())),
+            )
+        })
         .collect();
-    assert!(found == expected, "the archive's files differ from MedNIST.SHA256SUMS.txt");
+    assert!(
+        found == expected,
+        "the archive's files differ from MedNIST.SHA256SUMS.txt"
+    );
 }
 
 fn inspect(source: &Path) -> serde_json::Value {
@@ -57,7 +65,9 @@ fn zip_fixture(to: &Path) {
     let mut files: Vec<_> = walk(&common::fixture());
     files.sort();
     for (relative, full) in files {
-        writer.start_file(format!("MedNIST/{relative}"), options).unwrap();
+        writer
+            .start_file(format!("MedNIST/{relative}"), options)
+            .unwrap();
         writer.write_all(&std::fs::read(full).unwrap()).unwrap();
     }
     writer.finish().unwrap();
@@ -96,7 +106,14 @@ fn a_zip_and_a_tar_load_like_their_folder_and_train() {
     assert!(status.success());
     for archive in [&zip, &tar] {
         let loaded = inspect(archive);
-        for key in ["images", "files_seen", "classes", "skipped", "duplicate_groups", "manifest_sha256"] {
+        for key in [
+            "images",
+            "files_seen",
+            "classes",
+            "skipped",
+            "duplicate_groups",
+            "manifest_sha256",
+        ] {
             assert_eq!(loaded[key], folder[key], "{}: {key}", archive.display());
         }
     }
@@ -115,9 +132,15 @@ fn a_zip_and_a_tar_load_like_their_folder_and_train() {
     let (ok, card, _) = medclassify(&["card", "--model", model.to_str().unwrap(), "--json"]);
     assert!(ok);
     let card: serde_json::Value = serde_json::from_str(&card).unwrap();
-    assert_eq!(card["model"]["data"]["manifest_sha256"], folder["manifest_sha256"]);
+    assert_eq!(
+        card["model"]["data"]["manifest_sha256"],
+        folder["manifest_sha256"]
+    );
     let accuracy = card["model"]["test"]["accuracy"].as_f64().unwrap();
-    assert!(accuracy > 0.5, "three epochs on the zip: test accuracy {accuracy}");
+    assert!(
+        accuracy > 0.5,
+        "three epochs on the zip: test accuracy {accuracy}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -130,7 +153,10 @@ fn damaged_and_bomb_archives_get_clear_messages() {
     let cut = dir.join("cut.zip");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let (ok, _, stderr) = medclassify(&["inspect", cut.to_str().unwrap()]);
-    assert!(!ok && stderr.contains("cut.zip") && stderr.contains("archive"), "{stderr}");
+    assert!(
+        !ok && stderr.contains("cut.zip") && stderr.contains("archive"),
+        "{stderr}"
+    );
 
     // A zip with a 100 MB entry of zeros among real images: the entry is skipped as too
     // large, the images load.
@@ -148,7 +174,10 @@ fn damaged_and_bomb_archives_get_clear_messages() {
     let report = inspect(&bomb);
     assert_eq!(report["images"], 247);
     let skipped = report["skipped"].as_array().unwrap();
-    let zeros = skipped.iter().find(|s| s["path"] == "Hand/zeros.jpeg").unwrap();
+    let zeros = skipped
+        .iter()
+        .find(|s| s["path"] == "Hand/zeros.jpeg")
+        .unwrap();
     assert_eq!(zeros["reason"]["kind"], "too_large", "{zeros}");
 
     // A tar.gz whose one member inflates to 400 MB of zeros (a thousandfold): refused from
@@ -170,6 +199,9 @@ fn damaged_and_bomb_archives_get_clear_messages() {
     }
     std::fs::write(&gz, encoder.finish().unwrap()).unwrap();
     let (ok, _, stderr) = medclassify(&["inspect", gz.to_str().unwrap()]);
-    assert!(!ok && stderr.contains("bomb.tar.gz") && stderr.contains("archive bomb"), "{stderr}");
+    assert!(
+        !ok && stderr.contains("bomb.tar.gz") && stderr.contains("archive bomb"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -107,20 +107,33 @@ fn train_evaluate_predict_and_card() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|row| row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect())
+        .map(|row| {
+            row.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect()
+        })
         .collect();
-    let recall: Vec<f64> = (0..6).map(|c| confusion[c][c] / confusion[c].iter().sum::<f64>()).collect();
+    let recall: Vec<f64> = (0..6)
+        .map(|c| confusion[c][c] / confusion[c].iter().sum::<f64>())
+        .collect();
     let balanced = recall.iter().sum::<f64>() / 6.0;
     assert!((json["balanced_accuracy"].as_f64().unwrap() - balanced).abs() < 1e-12);
     let f1: Vec<f64> = (0..6)
         .map(|c| {
             let predicted: f64 = (0..6).map(|t| confusion[t][c]).sum();
             let (p, r) = (confusion[c][c] / predicted.max(1.0), recall[c]);
-            if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+            if p + r == 0.0 {
+                0.0
+            } else {
+                2.0 * p * r / (p + r)
+            }
         })
         .collect();
     let support: Vec<f64> = confusion.iter().map(|row| row.iter().sum()).collect();
-    let weighted = f1.iter().zip(&support).map(|(f, s)| f * s).sum::<f64>() / support.iter().sum::<f64>();
+    let weighted =
+        f1.iter().zip(&support).map(|(f, s)| f * s).sum::<f64>() / support.iter().sum::<f64>();
     assert!((json["weighted_f1"].as_f64().unwrap() - weighted).abs() < 1e-12);
 
     let bad = dir.join("bad.png");
@@ -288,7 +301,11 @@ fn cross_validation_holds_out_each_image_once_and_summarises_the_folds() {
     let dir = common::temp_dir("cli-cv");
     let data = dir.join("data");
     common::copy_fixture(&data);
-    std::fs::copy(data.join("Hand/000000.jpeg"), data.join("Hand/zz-copy.jpeg")).unwrap();
+    std::fs::copy(
+        data.join("Hand/000000.jpeg"),
+        data.join("Hand/zz-copy.jpeg"),
+    )
+    .unwrap();
     let models = dir.join("models");
     let (ok, stdout, stderr) = medclassify(&[
         "cv",
@@ -313,10 +330,21 @@ fn cross_validation_holds_out_each_image_once_and_summarises_the_folds() {
     assert_eq!(folds.len(), 4);
     for (i, fold) in folds.iter().enumerate() {
         let members = rows.iter().filter(|r| r["fold"] == i + 1).count();
-        assert_eq!(fold["images"].as_u64().unwrap() as usize, members, "fold {}", i + 1);
+        assert_eq!(
+            fold["images"].as_u64().unwrap() as usize,
+            members,
+            "fold {}",
+            i + 1
+        );
     }
-    assert!(rows.iter().all(|r| (1..=4).contains(&r["fold"].as_u64().unwrap())));
-    let accuracies: Vec<f64> = folds.iter().map(|f| f["accuracy"].as_f64().unwrap()).collect();
+    assert!(
+        rows.iter()
+            .all(|r| (1..=4).contains(&r["fold"].as_u64().unwrap()))
+    );
+    let accuracies: Vec<f64> = folds
+        .iter()
+        .map(|f| f["accuracy"].as_f64().unwrap())
+        .collect();
     let mean = accuracies.iter().sum::<f64>() / 4.0;
     let sd = (accuracies.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / 3.0).sqrt();
     assert!((cv["accuracy"]["mean"].as_f64().unwrap() - mean).abs() < 1e-12);
@@ -325,7 +353,10 @@ fn cross_validation_holds_out_each_image_once_and_summarises_the_folds() {
         let model = models.join(format!("fold-{n}.mcmodel"));
         let (ok, card, stderr) = medclassify(&["card", "--model", model.to_str().unwrap()]);
         assert!(ok, "{stderr}");
-        assert!(card.contains("## Cross-validation") && card.contains("4-fold"), "{card}");
+        assert!(
+            card.contains("## Cross-validation") && card.contains("4-fold"),
+            "{card}"
+        );
     }
     let (ok, _, stderr) = medclassify(&["cv", data.to_str().unwrap(), "--folds", "1"]);
     assert!(!ok && stderr.contains("--folds 1: use 3 to 20"), "{stderr}");
@@ -355,23 +386,33 @@ fn a_grouped_split_keeps_each_patient_in_one_subset() {
         let (ok, stdout, stderr) = medclassify(&all);
         assert!(ok, "{stderr}");
         let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-        let mut seen = std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
+        let mut seen =
+            std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
         for row in json["manifest"].as_array().unwrap() {
             let path = row["path"].as_str().unwrap();
             let patient = path.rsplit_once('/').unwrap().0.to_string();
             if let Some(group) = row.get("group") {
                 assert_eq!(group.as_str().unwrap(), patient.split('/').nth(1).unwrap());
             }
-            seen.entry(patient).or_default().insert(row["split"].as_str().unwrap().to_string());
+            seen.entry(patient)
+                .or_default()
+                .insert(row["split"].as_str().unwrap().to_string());
         }
         seen
     };
     let plain = subsets_per_patient(&[]);
-    assert!(plain.values().any(|s| s.len() > 1), "the positive control: a plain split splits a patient");
+    assert!(
+        plain.values().any(|s| s.len() > 1),
+        "the positive control: a plain split splits a patient"
+    );
     let grouped = subsets_per_patient(&["--group-by", "folder:1"]);
     assert!(grouped.values().all(|s| s.len() == 1), "{grouped:?}");
-    let (ok, stdout, _) = medclassify(&["inspect", dir.to_str().unwrap(), "--group-by", "folder:1"]);
-    assert!(ok && stdout.contains("Kept together by folder level 1"), "{stdout}");
+    let (ok, stdout, _) =
+        medclassify(&["inspect", dir.to_str().unwrap(), "--group-by", "folder:1"]);
+    assert!(
+        ok && stdout.contains("Kept together by folder level 1"),
+        "{stdout}"
+    );
     let (ok, _, stderr) = medclassify(&["inspect", dir.to_str().unwrap(), "--group-by", "folder"]);
     assert!(!ok && stderr.contains("--group-by \"folder\""), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -400,26 +441,58 @@ fn labels_come_from_a_csv_with_groups() {
     }
     rows.push("images/gone.jpeg,Hand,x".into());
     std::fs::write(dir.join("labels.csv"), rows.join("\n")).unwrap();
-    std::fs::copy(common::fixture().join("Hand/000000.jpeg"), dir.join("images/unlisted.jpeg")).unwrap();
-    let (ok, stdout, stderr) = medclassify(&["inspect", dir.to_str().unwrap(), "--group-by", "csv:group", "--json"]);
+    std::fs::copy(
+        common::fixture().join("Hand/000000.jpeg"),
+        dir.join("images/unlisted.jpeg"),
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = medclassify(&[
+        "inspect",
+        dir.to_str().unwrap(),
+        "--group-by",
+        "csv:group",
+        "--json",
+    ]);
     assert!(ok, "{stderr}");
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let manifest = json["manifest"].as_array().unwrap();
-    let labelled = manifest.iter().filter(|r| expected.get(r["path"].as_str().unwrap()) == r["class"].as_str().map(String::from).as_ref()).count();
+    let labelled = manifest
+        .iter()
+        .filter(|r| {
+            expected.get(r["path"].as_str().unwrap())
+                == r["class"].as_str().map(String::from).as_ref()
+        })
+        .count();
     assert_eq!(labelled, manifest.len());
     let skipped = json["skipped"].as_array().unwrap();
-    let unlisted = skipped.iter().find(|s| s["path"] == "images/unlisted.jpeg").unwrap();
+    let unlisted = skipped
+        .iter()
+        .find(|s| s["path"] == "images/unlisted.jpeg")
+        .unwrap();
     assert_eq!(unlisted["reason"]["kind"], "not_in_table", "{unlisted}");
-    assert_eq!(json["labels"]["missing"], serde_json::json!(["images/gone.jpeg"]));
-    let mut splits = std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
+    assert_eq!(
+        json["labels"]["missing"],
+        serde_json::json!(["images/gone.jpeg"])
+    );
+    let mut splits =
+        std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
     for row in manifest {
-        splits.entry(row["group"].as_str().unwrap().to_string()).or_default().insert(row["split"].as_str().unwrap().to_string());
+        splits
+            .entry(row["group"].as_str().unwrap().to_string())
+            .or_default()
+            .insert(row["split"].as_str().unwrap().to_string());
     }
-    assert!(splits.len() > 40 && splits.values().all(|s| s.len() == 1), "{splits:?}");
+    assert!(
+        splits.len() > 40 && splits.values().all(|s| s.len() == 1),
+        "{splits:?}"
+    );
     // A table without a label column is refused by name.
     std::fs::write(dir.join("labels.csv"), "file,class\na,b\n").unwrap();
     let (ok, _, stderr) = medclassify(&["inspect", dir.to_str().unwrap()]);
-    assert!(!ok && stderr.contains("labels.csv") && stderr.contains("\"label\""), "{stderr}");
+    assert!(
+        !ok && stderr.contains("labels.csv") && stderr.contains("\"label\""),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -431,19 +504,37 @@ fn a_two_class_evaluation_reports_a_chosen_threshold() {
     let data = dir.join("data");
     for class in ["CXR", "Hand"] {
         std::fs::create_dir_all(data.join(class)).unwrap();
-        for file in std::fs::read_dir(common::fixture().join(class)).unwrap().flatten() {
+        for file in std::fs::read_dir(common::fixture().join(class))
+            .unwrap()
+            .flatten()
+        {
             std::fs::copy(file.path(), data.join(class).join(file.file_name())).unwrap();
         }
     }
     let model = dir.join("two.mcmodel");
     let (ok, _, stderr) = medclassify(&[
-        "train", data.to_str().unwrap(), "--epochs", "2", "--backend", "cpu", "--out", model.to_str().unwrap(),
+        "train",
+        data.to_str().unwrap(),
+        "--epochs",
+        "2",
+        "--backend",
+        "cpu",
+        "--out",
+        model.to_str().unwrap(),
     ]);
     assert!(ok, "{stderr}");
     assert!(stderr.contains("Youden's J on validation"), "{stderr}");
     let evaluate = |threshold: &str, positive: &str| {
         let (ok, stdout, stderr) = medclassify(&[
-            "evaluate", "--model", model.to_str().unwrap(), data.to_str().unwrap(), "--threshold", threshold, "--positive", positive, "--json",
+            "evaluate",
+            "--model",
+            model.to_str().unwrap(),
+            data.to_str().unwrap(),
+            "--threshold",
+            threshold,
+            "--positive",
+            positive,
+            "--json",
         ]);
         assert!(ok, "{stderr}");
         serde_json::from_str::<serde_json::Value>(&stdout).unwrap()
@@ -456,10 +547,25 @@ fn a_two_class_evaluation_reports_a_chosen_threshold() {
     assert_eq!(at["false_positives"], confusion[0][1]);
     let json = evaluate("0", "CXR");
     let at = &json["at_threshold"]["metrics"];
-    let cxr: u64 = confusion[0].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum();
-    assert_eq!((at["true_positives"].as_u64(), at["true_negatives"].as_u64()), (Some(cxr), Some(0)));
+    let cxr: u64 = confusion[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        (at["true_positives"].as_u64(), at["true_negatives"].as_u64()),
+        (Some(cxr), Some(0))
+    );
     let (ok, _, stderr) = medclassify(&[
-        "evaluate", "--model", model.to_str().unwrap(), data.to_str().unwrap(), "--threshold", "0.5", "--positive", "Knee",
+        "evaluate",
+        "--model",
+        model.to_str().unwrap(),
+        data.to_str().unwrap(),
+        "--threshold",
+        "0.5",
+        "--positive",
+        "Knee",
     ]);
     assert!(!ok && stderr.contains("\"Knee\""), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);

@@ -31,13 +31,20 @@ fn a_ct_with_known_hounsfield_units_windows_to_known_values() {
     assert!(pixels.chunks(8).all(|row| row == &pixels[..8]));
     // Min-max: -1000 is 0, 1000 is 255, 0 half-way (127.5 rounds up), -100 at 0.45.
     let pixels = decode("dicom-known/ct-hu.dcm", 8, Window::MinMax);
-    assert_eq!((pixels[0], pixels[2], pixels[3], pixels[7]), (0, 115, 128, 255));
+    assert_eq!(
+        (pixels[0], pixels[2], pixels[3], pixels[7]),
+        (0, 115, 128, 255)
+    );
     // A preset: lung, -600/1500.
     let lung = Window::parse("lung").unwrap();
     let pixels = decode("dicom-known/ct-hu.dcm", 8, lung);
-    let expected = [-1000.0, -160.0, -100.0, 0.0, 40.0, 100.0, 239.0, 1000.0].map(|hu| apply_window(hu, -600.0, 1500.0));
+    let expected = [-1000.0, -160.0, -100.0, 0.0, 40.0, 100.0, 239.0, 1000.0]
+        .map(|hu| apply_window(hu, -600.0, 1500.0));
     assert_eq!(&pixels[..8], &expected);
-    assert_eq!(expected[0], ((((-1000.0 + 600.5) / 1499.0) + 0.5) * 255.0f64).round() as u8);
+    assert_eq!(
+        expected[0],
+        ((((-1000.0 + 600.5) / 1499.0) + 0.5) * 255.0f64).round() as u8
+    );
 }
 
 #[test]
@@ -50,31 +57,79 @@ fn encodings_of_one_image_agree_and_monochrome1_is_inverted() {
     // (pydicom's writer read the JPEG with Pillow's libjpeg, this test with the image crate's
     // decoder: a pixel may differ by a level, which the window scales by 2 * 255 / 399.)
     let heads: Vec<_> = sorted(&common::fixture().join("HeadCT"));
-    let p = decode_image(&std::fs::read(&heads[0]).unwrap(), 64, &DecodeLimits::default()).unwrap();
-    let expected: Vec<u8> = p.iter().map(|&p| apply_window(2.0 * f64::from(p) - 200.0, 40.0, 400.0)).collect();
+    let p = decode_image(
+        &std::fs::read(&heads[0]).unwrap(),
+        64,
+        &DecodeLimits::default(),
+    )
+    .unwrap();
+    let expected: Vec<u8> = p
+        .iter()
+        .map(|&p| apply_window(2.0 * f64::from(p) - 200.0, 40.0, 400.0))
+        .collect();
     close(&plain, &expected, "ct-0 against its JPEG");
     // The multi-frame file holds a blank frame, the image, and a grey frame: the middle is used.
-    let p7 = decode_image(&std::fs::read(&heads[7]).unwrap(), 64, &DecodeLimits::default()).unwrap();
-    let expected: Vec<u8> = p7.iter().map(|&p| apply_window(2.0 * f64::from(p) - 200.0, 40.0, 400.0)).collect();
-    close(&decode("dicom/CT/ct-multiframe.dcm", 64, Window::FromFile), &expected, "the middle frame");
+    let p7 = decode_image(
+        &std::fs::read(&heads[7]).unwrap(),
+        64,
+        &DecodeLimits::default(),
+    )
+    .unwrap();
+    let expected: Vec<u8> = p7
+        .iter()
+        .map(|&p| apply_window(2.0 * f64::from(p) - 200.0, 40.0, 400.0))
+        .collect();
+    close(
+        &decode("dicom/CT/ct-multiframe.dcm", 64, Window::FromFile),
+        &expected,
+        "the middle frame",
+    );
 
     // MONOCHROME1 stores 255 - p, displayed inverted: min-max of the stored values, inverted.
     let chests: Vec<_> = sorted(&common::fixture().join("CXR"));
-    let p = decode_image(&std::fs::read(&chests[0]).unwrap(), 64, &DecodeLimits::default()).unwrap();
+    let p = decode_image(
+        &std::fs::read(&chests[0]).unwrap(),
+        64,
+        &DecodeLimits::default(),
+    )
+    .unwrap();
     let stored: Vec<f64> = p.iter().map(|&p| 255.0 - f64::from(p)).collect();
-    let (low, high) = stored.iter().fold((f64::MAX, f64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+    let (low, high) = stored
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
     let width = high - low + 1.0;
     let center = low + 0.5 + (width - 1.0) / 2.0;
-    let expected: Vec<u8> = stored.iter().map(|&s| 255 - apply_window(s, center, width)).collect();
-    close(&decode("dicom/XR/xr-0.dcm", 64, Window::FromFile), &expected, "MONOCHROME1");
+    let expected: Vec<u8> = stored
+        .iter()
+        .map(|&s| 255 - apply_window(s, center, width))
+        .collect();
+    close(
+        &decode("dicom/XR/xr-0.dcm", 64, Window::FromFile),
+        &expected,
+        "MONOCHROME1",
+    );
 
     // JPEG baseline inside DICOM (decoded by jpeg-decoder) against the image crate's decoder
     // of the same JPEG bytes (zune-jpeg): IDCTs differ by a level or two at most.
     let through_dicom = decode("dicom/XR/xr-jpeg.dcm", 64, Window::MinMax);
-    let direct = decode_image(&std::fs::read(&chests[6]).unwrap(), 64, &DecodeLimits::default()).unwrap();
+    let direct = decode_image(
+        &std::fs::read(&chests[6]).unwrap(),
+        64,
+        &DecodeLimits::default(),
+    )
+    .unwrap();
     let (low, high) = (*direct.iter().min().unwrap(), *direct.iter().max().unwrap());
-    assert_eq!((low, high), (0, 255), "the sample JPEG spans the full range, so min-max is the identity");
-    let worst = through_dicom.iter().zip(&direct).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+    assert_eq!(
+        (low, high),
+        (0, 255),
+        "the sample JPEG spans the full range, so min-max is the identity"
+    );
+    let worst = through_dicom
+        .iter()
+        .zip(&direct)
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
     assert!(worst <= 3, "JPEG through DICOM differs by {worst}");
     assert!(is_dicom(&fixture("dicom/XR/xr-no-extension")));
 }
@@ -82,14 +137,25 @@ fn encodings_of_one_image_agree_and_monochrome1_is_inverted() {
 /// Equal but for JPEG decoders' rounding: at most 8 levels apart anywhere, under one on average.
 fn close(got: &[u8], expected: &[u8], what: &str) {
     assert_eq!(got.len(), expected.len(), "{what}");
-    let diffs: Vec<u32> = got.iter().zip(expected).map(|(a, b)| u32::from(a.abs_diff(*b))).collect();
+    let diffs: Vec<u32> = got
+        .iter()
+        .zip(expected)
+        .map(|(a, b)| u32::from(a.abs_diff(*b)))
+        .collect();
     let worst = *diffs.iter().max().unwrap();
     let mean = diffs.iter().sum::<u32>() as f64 / diffs.len() as f64;
-    assert!(worst <= 8 && mean < 1.0, "{what}: worst {worst}, mean {mean}");
+    assert!(
+        worst <= 8 && mean < 1.0,
+        "{what}: worst {worst}, mean {mean}"
+    );
 }
 
 fn sorted(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     files.retain(|p| p.extension().is_some_and(|e| e == "jpeg"));
     files.sort();
     files
@@ -104,12 +170,22 @@ fn a_folder_of_dicoms_loads_with_a_report_per_class_and_the_bad_files_named() {
     assert_eq!(json["images"], 17, "{stdout}");
     let skipped = json["skipped"].as_array().unwrap();
     let reason = |path: &str| {
-        let row = skipped.iter().find(|s| s["path"] == path).unwrap_or_else(|| panic!("{path} not skipped"));
+        let row = skipped
+            .iter()
+            .find(|s| s["path"] == path)
+            .unwrap_or_else(|| panic!("{path} not skipped"));
         row["message"].as_str().unwrap().to_string()
     };
-    assert!(reason("bad/no-pixels.dcm").contains("without pixel data"), "{}", reason("bad/no-pixels.dcm"));
+    assert!(
+        reason("bad/no-pixels.dcm").contains("without pixel data"),
+        "{}",
+        reason("bad/no-pixels.dcm")
+    );
     let j2k = reason("bad/jpeg2000.dcm");
-    assert!(j2k.contains("1.2.840.10008.1.2.4.90") || j2k.to_lowercase().contains("jpeg 2000"), "{j2k}");
+    assert!(
+        j2k.contains("1.2.840.10008.1.2.4.90") || j2k.to_lowercase().contains("jpeg 2000"),
+        "{j2k}"
+    );
     let dicom = json["dicom"].as_array().unwrap();
     let ct = dicom.iter().find(|d| d["class"] == "CT").unwrap();
     assert_eq!(ct["files"], 9);
@@ -119,29 +195,51 @@ fn a_folder_of_dicoms_loads_with_a_report_per_class_and_the_bad_files_named() {
     assert_eq!(ct["multi_frame"], 1);
     assert_eq!(ct["patients"], 5);
     let xr = dicom.iter().find(|d| d["class"] == "XR").unwrap();
-    assert_eq!(xr["photometric"], serde_json::json!(["MONOCHROME1", "MONOCHROME2"]), "{xr}");
+    assert_eq!(
+        xr["photometric"],
+        serde_json::json!(["MONOCHROME1", "MONOCHROME2"]),
+        "{xr}"
+    );
 
     // Grouped by the DICOM Patient ID: the manifest names each file's patient as the fixture
     // generator wrote it (ct-0 and ct-1 are CT-P1, ...), and no patient is in two subsets.
-    let (ok, stdout, stderr, _) =
-        common::run_cli(&["inspect", dir.to_str().unwrap(), "--group-by", "dicom:patient", "--json"]);
+    let (ok, stdout, stderr, _) = common::run_cli(&[
+        "inspect",
+        dir.to_str().unwrap(),
+        "--group-by",
+        "dicom:patient",
+        "--json",
+    ]);
     assert!(ok, "{stderr}");
     let grouped: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let mut subsets = std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
+    let mut subsets =
+        std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
     for row in grouped["manifest"].as_array().unwrap() {
-        let (path, group) = (row["path"].as_str().unwrap(), row["group"].as_str().unwrap());
-        if let Some(i) = path.strip_prefix("CT/ct-").and_then(|r| r.strip_suffix(".dcm")).and_then(|i| i.parse::<usize>().ok()) {
+        let (path, group) = (
+            row["path"].as_str().unwrap(),
+            row["group"].as_str().unwrap(),
+        );
+        if let Some(i) = path
+            .strip_prefix("CT/ct-")
+            .and_then(|r| r.strip_suffix(".dcm"))
+            .and_then(|i| i.parse::<usize>().ok())
+        {
             assert_eq!(group, format!("CT-P{}", i / 2 + 1), "{path}");
         }
-        subsets.entry(group.to_string()).or_default().insert(row["split"].as_str().unwrap().to_string());
+        subsets
+            .entry(group.to_string())
+            .or_default()
+            .insert(row["split"].as_str().unwrap().to_string());
     }
     assert_eq!(subsets.len(), 9, "{subsets:?}");
     assert!(subsets.values().all(|s| s.len() == 1), "{subsets:?}");
 
     // A window for the whole set: lung, named in the report; a bad one is refused by name.
-    let (ok, stdout, _, _) = common::run_cli(&["inspect", dir.to_str().unwrap(), "--window", "lung"]);
+    let (ok, stdout, _, _) =
+        common::run_cli(&["inspect", dir.to_str().unwrap(), "--window", "lung"]);
     assert!(ok && stdout.contains("lung -600/1500"), "{stdout}");
-    let (ok, _, stderr, _) = common::run_cli(&["inspect", dir.to_str().unwrap(), "--window", "liver"]);
+    let (ok, _, stderr, _) =
+        common::run_cli(&["inspect", dir.to_str().unwrap(), "--window", "liver"]);
     assert!(!ok && stderr.contains("--window \"liver\""), "{stderr}");
 }
 
@@ -195,14 +293,23 @@ fn pydicoms_sample_files_decode_as_pydicom_reads_them_or_are_refused_with_a_reas
             Err(reason) => refused.push(format!("{name}: {reason}")),
         }
     }
-    eprintln!("{compared} compared with pydicom, {decoded} decoded, refused:\n{}", refused.join("\n"));
+    eprintln!(
+        "{compared} compared with pydicom, {decoded} decoded, refused:\n{}",
+        refused.join("\n")
+    );
     assert!(differ.is_empty(), "{differ:?}");
     assert!(compared >= 8, "only {compared} files compared");
     // Every refusal says what the file is and why (no panic, no bare error code).
     for reason in &refused {
         assert!(reason.len() > 30, "{reason}");
     }
-    let j2k = refused.iter().find(|r| r.starts_with("JPEG2000.dcm:")).unwrap();
-    assert!(j2k.contains("JPEG 2000") && j2k.contains("C libraries"), "{j2k}");
+    let j2k = refused
+        .iter()
+        .find(|r| r.starts_with("JPEG2000.dcm:"))
+        .unwrap();
+    assert!(
+        j2k.contains("JPEG 2000") && j2k.contains("C libraries"),
+        "{j2k}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -61,10 +61,17 @@ fn onnx_export_matches_onnxruntime_for_both_presets() {
         // MedClassify's probabilities: the model file read back, as predict and evaluate do.
         let current = CurrentModel::import("model", &bytes, None, Device::flex()).unwrap();
         let all: Vec<usize> = (0..dataset.len()).collect();
-        let scores =
-            pollster::block_on(score_samples(&current.model, &dataset, &all, &current.device))
-                .unwrap();
-        let pixels: Vec<u8> = all.iter().flat_map(|&i| dataset.image(i).to_vec()).collect();
+        let scores = pollster::block_on(score_samples(
+            &current.model,
+            &dataset,
+            &all,
+            &current.device,
+        ))
+        .unwrap();
+        let pixels: Vec<u8> = all
+            .iter()
+            .flat_map(|&i| dataset.image(i).to_vec())
+            .collect();
         cases.push(json!({
             "name": preset.name(),
             "onnx": onnx_path,
@@ -94,10 +101,20 @@ fn onnx_export_matches_onnxruntime_for_both_presets() {
     for result in &results {
         let name = result["name"].as_str().unwrap();
         let diff = result["max_abs_difference"].as_f64().unwrap();
-        assert_eq!(result["classes"], json!(true), "{name}: class names in the metadata");
-        assert!(result["images"].as_u64() > Some(200), "{name}: the fixture's images");
+        assert_eq!(
+            result["classes"],
+            json!(true),
+            "{name}: class names in the metadata"
+        );
+        assert!(
+            result["images"].as_u64() > Some(200),
+            "{name}: the fixture's images"
+        );
         if name == "control" {
-            assert!(diff > 0.05, "the control must disagree, max difference {diff}");
+            assert!(
+                diff > 0.05,
+                "the control must disagree, max difference {diff}"
+            );
         } else {
             assert!(diff < 1e-4, "{name}: onnxruntime differs by {diff}");
             assert_eq!(result["argmax_agreement"].as_f64(), Some(1.0), "{name}");

@@ -281,7 +281,9 @@ impl<'a> TarStream<'a> {
         let (inner, bound): (Box<dyn Read + 'a>, u64) = match archive_kind(bytes) {
             Some(ArchiveKind::Tar) => (Box::new(source), limits.max_total_bytes),
             Some(ArchiveKind::TarGz) => {
-                let by_ratio = (bytes.len() as u64).saturating_mul(limits.max_ratio).max(1 << 20);
+                let by_ratio = (bytes.len() as u64)
+                    .saturating_mul(limits.max_ratio)
+                    .max(1 << 20);
                 let decoder = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(source));
                 (Box::new(decoder), limits.max_total_bytes.min(by_ratio))
             }
@@ -298,7 +300,9 @@ impl<'a> TarStream<'a> {
     /// The next file: its path (relative to the archive's folder) and its bytes or why it
     /// cannot be read; `None` after the last; an error refuses the archive.
     #[allow(clippy::type_complexity)]
-    pub fn next_file(&mut self) -> Option<Result<(String, Result<Vec<u8>, SkipReason>), ArchiveError>> {
+    pub fn next_file(
+        &mut self,
+    ) -> Option<Result<(String, Result<Vec<u8>, SkipReason>), ArchiveError>> {
         let member = self.reader.next_member()?;
         Some(member.map(|m| (self.top.strip(m.path), m.data)))
     }
@@ -318,7 +322,10 @@ fn read_zip_entry(
     let entry = zip.by_index(index).map_err(|e| SkipReason::Corrupt {
         detail: format!("zip entry: {e}"),
     })?;
-    let by_ratio = entry.compressed_size().max(1).saturating_mul(limits.max_ratio);
+    let by_ratio = entry
+        .compressed_size()
+        .max(1)
+        .saturating_mul(limits.max_ratio);
     let bound = limits.max_entry_bytes.min(by_ratio.max(1 << 20));
     let mut data = Vec::with_capacity(entry.size().min(bound) as usize);
     entry

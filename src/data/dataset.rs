@@ -168,7 +168,13 @@ pub fn prepare_file(
 pub struct DatasetBuilder {
     shape: InputShape,
     limits: DecodeLimits,
-    entries: Vec<(String, String, [u8; 32], usize, Option<(Option<String>, Option<String>)>)>,
+    entries: Vec<(
+        String,
+        String,
+        [u8; 32],
+        usize,
+        Option<(Option<String>, Option<String>)>,
+    )>,
     pixels: Vec<u8>,
     /// DICOM files per class, and each class's Patient IDs.
     dicom: BTreeMap<String, (DicomClassReport, std::collections::BTreeSet<String>)>,
@@ -228,7 +234,10 @@ impl DatasetBuilder {
                 }
                 let slot = self.entries.len();
                 self.pixels.extend_from_slice(&image.pixels);
-                let ids = image.dicom.as_ref().map(|d| (d.patient.clone(), d.study.clone()));
+                let ids = image
+                    .dicom
+                    .as_ref()
+                    .map(|d| (d.patient.clone(), d.study.clone()));
                 self.entries
                     .push((path.to_string(), image.class, image.sha256, slot, ids));
                 None
@@ -291,7 +300,11 @@ impl DatasetBuilder {
             .collect();
         let any_dicom = self.entries.iter().any(|e| e.4.is_some());
         let dicom_ids = match any_dicom {
-            true => self.entries.iter().map(|e| e.4.clone().unwrap_or_default()).collect(),
+            true => self
+                .entries
+                .iter()
+                .map(|e| e.4.clone().unwrap_or_default())
+                .collect(),
             false => Vec::new(),
         };
         let samples: Vec<Sample> = self

@@ -127,7 +127,10 @@ pub fn decode_image(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<Ve
 
 /// A 16-bit grayscale image to 8 bits: its own min-max (for "from the file" too: a PNG has no
 /// window), or the chosen window on the raw values.
-fn window_16bit(image: &image::ImageBuffer<image::Luma<u16>, Vec<u16>>, window: super::Window) -> image::GrayImage {
+fn window_16bit(
+    image: &image::ImageBuffer<image::Luma<u16>, Vec<u16>>,
+    window: super::Window,
+) -> image::GrayImage {
     let values = image.as_raw();
     let low = values.iter().copied().min().unwrap_or(0);
     let high = values.iter().copied().max().unwrap_or(0);
@@ -143,7 +146,10 @@ fn window_16bit(image: &image::ImageBuffer<image::Luma<u16>, Vec<u16>>, window: 
             (f64::from(low) + 0.5 + (width - 1.0) / 2.0, width)
         }
     };
-    let pixels = values.iter().map(|&v| super::apply_window(f64::from(v), center, width)).collect();
+    let pixels = values
+        .iter()
+        .map(|&v| super::apply_window(f64::from(v), center, width))
+        .collect();
     image::GrayImage::from_raw(image.width(), image.height(), pixels).unwrap_or_default()
 }
 
@@ -266,7 +272,9 @@ mod tests {
     fn sixteen_bit_pngs_keep_their_depth_until_the_window() {
         // A 12-bit ramp stored in a 16-bit PNG: 1000, 2000, 3000. Its min-max spans 0..255
         // (cut to the top 8 bits it would be 3, 7 and 11).
-        let ramp = image::ImageBuffer::<image::Luma<u16>, _>::from_raw(3, 1, vec![1000u16, 2000, 3000]).unwrap();
+        let ramp =
+            image::ImageBuffer::<image::Luma<u16>, _>::from_raw(3, 1, vec![1000u16, 2000, 3000])
+                .unwrap();
         let mut png = std::io::Cursor::new(Vec::new());
         image::DynamicImage::ImageLuma16(ramp)
             .write_to(&mut png, image::ImageFormat::Png)
@@ -277,10 +285,16 @@ mod tests {
         // 3 x 3 after resizing a 3 x 1 image: every row is the ramp.
         assert_eq!(&gray[..3], &[0, 128, 255]);
         let fixed = DecodeLimits {
-            window: crate::data::Window::Fixed { center: 1000.0, width: 1.0 },
+            window: crate::data::Window::Fixed {
+                center: 1000.0,
+                width: 1.0,
+            },
             ..limits
         };
-        assert_eq!(&decode_image(&png, 3, &fixed).unwrap()[..3], &[255, 255, 255]);
+        assert_eq!(
+            &decode_image(&png, 3, &fixed).unwrap()[..3],
+            &[255, 255, 255]
+        );
     }
     use super::*;
     use image::{DynamicImage, ImageBuffer, Luma, Rgb, Rgba};

@@ -66,7 +66,10 @@ impl Window {
         if let Some(&(_, center, width)) = WINDOW_PRESETS.iter().find(|p| p.0 == text) {
             return Ok(Window::Fixed { center, width });
         }
-        let numbers: Vec<f64> = text.split(',').filter_map(|n| n.trim().parse().ok()).collect();
+        let numbers: Vec<f64> = text
+            .split(',')
+            .filter_map(|n| n.trim().parse().ok())
+            .collect();
         match numbers[..] {
             [center, width] if center.is_finite() && width.is_finite() && width >= 1.0 => {
                 Ok(Window::Fixed { center, width })
@@ -120,7 +123,9 @@ pub fn apply_window(value: f64, center: f64, width: f64) -> u8 {
     } else if value > high {
         255
     } else {
-        (((value - (center - 0.5)) / (width - 1.0) + 0.5) * 255.0).round().clamp(0.0, 255.0) as u8
+        (((value - (center - 0.5)) / (width - 1.0) + 0.5) * 255.0)
+            .round()
+            .clamp(0.0, 255.0) as u8
     }
 }
 
@@ -146,27 +151,42 @@ impl<E: fmt::Display> From<E> for Refusal {
                 ),
             });
         }
-        Refusal(if lower.contains("unsupported") || lower.contains("invalid bitsallocated") {
-            SkipReason::UnsupportedDicom { detail }
-        } else if lower.contains("eof") || lower.contains("end of") || lower.contains("truncat") {
-            SkipReason::Truncated {
-                detail: format!("DICOM: {detail}"),
-            }
-        } else {
-            SkipReason::Corrupt {
-                detail: format!("DICOM: {detail}"),
-            }
-        })
+        Refusal(
+            if lower.contains("unsupported") || lower.contains("invalid bitsallocated") {
+                SkipReason::UnsupportedDicom { detail }
+            } else if lower.contains("eof") || lower.contains("end of") || lower.contains("truncat")
+            {
+                SkipReason::Truncated {
+                    detail: format!("DICOM: {detail}"),
+                }
+            } else {
+                SkipReason::Corrupt {
+                    detail: format!("DICOM: {detail}"),
+                }
+            },
+        )
     }
 }
 
 fn text(object: &DefaultDicomObject, tag: Tag) -> Option<String> {
-    let value = object.element_opt(tag).ok()??.to_str().ok()?.trim().to_string();
+    let value = object
+        .element_opt(tag)
+        .ok()??
+        .to_str()
+        .ok()?
+        .trim()
+        .to_string();
     (!value.is_empty()).then_some(value)
 }
 
 fn number(object: &DefaultDicomObject, tag: Tag) -> Option<f64> {
-    object.element_opt(tag).ok()??.to_multi_float64().ok()?.first().copied()
+    object
+        .element_opt(tag)
+        .ok()??
+        .to_multi_float64()
+        .ok()?
+        .first()
+        .copied()
 }
 
 /// Decodes a DICOM file into `size * size` 8-bit pixels windowed as `limits.window` says,
@@ -188,7 +208,9 @@ fn decode(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<(Vec<u8>, Di
     }
     let rows = number(&object, tags::ROWS).unwrap_or(0.0) as u64;
     let columns = number(&object, tags::COLUMNS).unwrap_or(0.0) as u64;
-    let frames = number(&object, tags::NUMBER_OF_FRAMES).unwrap_or(1.0).max(1.0) as u32;
+    let frames = number(&object, tags::NUMBER_OF_FRAMES)
+        .unwrap_or(1.0)
+        .max(1.0) as u32;
     if rows == 0 || columns == 0 {
         return Err(Refusal(SkipReason::Corrupt {
             detail: "DICOM pixel data without Rows and Columns".into(),
@@ -196,7 +218,10 @@ fn decode(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<(Vec<u8>, Di
     }
     if rows * columns > limits.max_pixels {
         return Err(Refusal(SkipReason::TooLarge {
-            detail: format!("DICOM image of {columns} x {rows} pixels (the limit is {} megapixels)", limits.max_pixels / 1_000_000),
+            detail: format!(
+                "DICOM image of {columns} x {rows} pixels (the limit is {} megapixels)",
+                limits.max_pixels / 1_000_000
+            ),
         }));
     }
     let frame = frames / 2;
@@ -206,7 +231,11 @@ fn decode(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<(Vec<u8>, Di
     let count = (rows * columns) as usize;
     if values.len() < count * samples {
         return Err(Refusal(SkipReason::Truncated {
-            detail: format!("DICOM pixel data holds {} of {} values", values.len(), count * samples),
+            detail: format!(
+                "DICOM pixel data holds {} of {} values",
+                values.len(),
+                count * samples
+            ),
         }));
     }
     // Colour becomes luma (BT.709, as for other images).
@@ -220,7 +249,10 @@ fn decode(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<(Vec<u8>, Di
     };
     let photometric = pixels.photometric_interpretation().as_str().to_string();
     let (center, width, window) = choose_window(&object, &values, limits.window);
-    let mut gray: Vec<u8> = values.iter().map(|&v| apply_window(v, center, width)).collect();
+    let mut gray: Vec<u8> = values
+        .iter()
+        .map(|&v| apply_window(v, center, width))
+        .collect();
     if photometric == "MONOCHROME1" {
         gray.iter_mut().for_each(|v| *v = 255 - *v);
     }
@@ -238,7 +270,12 @@ fn decode(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<(Vec<u8>, Di
         modality: text(&object, tags::MODALITY).unwrap_or_else(|| "?".into()),
         bits_stored: pixels.bits_stored(),
         photometric,
-        window: if object.element_opt(tags::VOILUT_SEQUENCE).ok().flatten().is_some() {
+        window: if object
+            .element_opt(tags::VOILUT_SEQUENCE)
+            .ok()
+            .flatten()
+            .is_some()
+        {
             format!("{window} (its VOI LUT table not applied)")
         } else {
             window
@@ -251,21 +288,41 @@ fn decode(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<(Vec<u8>, Di
 }
 
 /// The window `choice` gives for `values` of `object`: center, width and how to say it.
-fn choose_window(object: &DefaultDicomObject, values: &[f64], choice: Window) -> (f64, f64, String) {
+fn choose_window(
+    object: &DefaultDicomObject,
+    values: &[f64],
+    choice: Window,
+) -> (f64, f64, String) {
     let min_max = || {
         let (low, high) = values
             .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+                (l.min(v), h.max(v))
+            });
         let width = (high - low + 1.0).max(1.0);
-        (low + 0.5 + (width - 1.0) / 2.0, width, format!("min-max {low}..{high}"))
+        (
+            low + 0.5 + (width - 1.0) / 2.0,
+            width,
+            format!("min-max {low}..{high}"),
+        )
     };
     match choice {
-        Window::Fixed { center, width } => {
-            (center, width, format!("{} {center}/{width}", Window::Fixed { center, width }.name()))
-        }
+        Window::Fixed { center, width } => (
+            center,
+            width,
+            format!(
+                "{} {center}/{width}",
+                Window::Fixed { center, width }.name()
+            ),
+        ),
         Window::MinMax => min_max(),
-        Window::FromFile => match (number(object, tags::WINDOW_CENTER), number(object, tags::WINDOW_WIDTH)) {
-            (Some(center), Some(width)) if width >= 1.0 => (center, width, format!("file {center}/{width}")),
+        Window::FromFile => match (
+            number(object, tags::WINDOW_CENTER),
+            number(object, tags::WINDOW_WIDTH),
+        ) {
+            (Some(center), Some(width)) if width >= 1.0 => {
+                (center, width, format!("file {center}/{width}"))
+            }
             _ => {
                 let (c, w, text) = min_max();
                 (c, w, format!("{text} (no window in the file)"))

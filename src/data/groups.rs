@@ -151,7 +151,10 @@ impl GroupCounts {
             self.largest.1
         );
         if self.without_key > 0 {
-            text += &format!(" {} images had no key (each is its own group).", self.without_key);
+            text += &format!(
+                " {} images had no key (each is its own group).",
+                self.without_key
+            );
         }
         if self.mixed_labels > 0 {
             text += &format!(
@@ -222,7 +225,11 @@ pub fn class_groups(
     let mut ordered: Vec<([u8; 32], Vec<usize>)> = units
         .into_values()
         .map(|members| {
-            let key = members.iter().map(|&i| dataset.samples[i].sha256).min().unwrap_or_default();
+            let key = members
+                .iter()
+                .map(|&i| dataset.samples[i].sha256)
+                .min()
+                .unwrap_or_default();
             (key, members)
         })
         .collect();
@@ -250,7 +257,10 @@ pub fn group_counts(dataset: &Dataset, assignment: &[Subset], group_by: &GroupBy
         }
     }
     for (key, (subsets, labels)) in &groups {
-        for (slot, subset) in [Subset::Train, Subset::Validation, Subset::Test].iter().enumerate() {
+        for (slot, subset) in [Subset::Train, Subset::Validation, Subset::Test]
+            .iter()
+            .enumerate()
+        {
             if subsets.contains(subset) {
                 counts.per_subset[slot] += 1;
             }

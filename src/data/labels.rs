@@ -48,7 +48,10 @@ pub struct LabelsReport {
 
 /// `path` as the table and the file lists both write it: `/`-separated, no `./`.
 fn normal(path: &str) -> String {
-    path.trim().replace('\\', "/").trim_start_matches("./").to_string()
+    path.trim()
+        .replace('\\', "/")
+        .trim_start_matches("./")
+        .to_string()
 }
 
 impl LabelTable {
@@ -58,7 +61,10 @@ impl LabelTable {
             .flexible(true)
             .trim(csv::Trim::All)
             .from_reader(text.as_bytes());
-        let header = reader.headers().map_err(|e| format!("{LABELS_FILE}: {e}"))?.clone();
+        let header = reader
+            .headers()
+            .map_err(|e| format!("{LABELS_FILE}: {e}"))?
+            .clone();
         let column = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
         let (Some(path_at), Some(label_at)) = (column("path"), column("label")) else {
             return Err(format!(
@@ -121,7 +127,12 @@ impl LabelTable {
     /// The report, given the paths of every file offered.
     pub fn report<'a>(&self, offered: impl IntoIterator<Item = &'a str>) -> LabelsReport {
         let offered: std::collections::BTreeSet<String> = offered.into_iter().map(normal).collect();
-        let missing: Vec<String> = self.rows.keys().filter(|p| !offered.contains(*p)).cloned().collect();
+        let missing: Vec<String> = self
+            .rows
+            .keys()
+            .filter(|p| !offered.contains(*p))
+            .cloned()
+            .collect();
         LabelsReport {
             rows: self.rows.len(),
             missing_count: missing.len(),

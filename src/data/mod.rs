@@ -39,15 +39,17 @@ pub use decode::{
     DecodeLimits, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, SUPPORTED_SIZES, decode_image, is_complete_jpeg,
 };
 pub use dicom::{DicomInfo, WINDOW_PRESETS, Window, apply_window, decode_dicom, is_dicom};
+pub use duplicates::{DuplicateGroup, find_duplicates};
 pub use folds::{Folds, MAX_FOLDS, make_folds};
 pub use groups::{GroupBy, GroupCounts};
-pub use duplicates::{DuplicateGroup, find_duplicates};
 pub use inspection::Inspection;
 pub use labels::{LABELS_FILE, LabelRow, LabelTable, LabelsReport, record_table};
 pub use manifest::{Manifest, ManifestRow, csv_field, csv_table};
 pub use npz::{MAX_ARRAY_BYTES, NpzData, is_zip, read_npz};
 pub use path::{classify_path, is_hidden_name};
-pub use report::{ClassCount, DicomClassReport, IMBALANCE_RATIO, LoadReport, SkipReason, SkippedFile};
+pub use report::{
+    ClassCount, DicomClassReport, IMBALANCE_RATIO, LoadReport, SkipReason, SkippedFile,
+};
 pub use shape::InputShape;
 pub use split::{Split, SplitConfig, SplitCounts, SplitError, Subset, split_dataset};
 

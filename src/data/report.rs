@@ -194,11 +194,12 @@ impl DicomClassReport {
         *self.modalities.entry(info.modality.clone()).or_default() += 1;
         self.bits_stored.insert(info.bits_stored);
         self.photometric.insert(info.photometric.clone());
-        let window = if self.windows.len() < WINDOWS_LISTED || self.windows.contains_key(&info.window) {
-            info.window.clone()
-        } else {
-            "other".into()
-        };
+        let window =
+            if self.windows.len() < WINDOWS_LISTED || self.windows.contains_key(&info.window) {
+                info.window.clone()
+            } else {
+                "other".into()
+            };
         *self.windows.entry(window).or_default() += 1;
         self.multi_frame += usize::from(info.frames > 1);
     }
@@ -206,14 +207,25 @@ impl DicomClassReport {
     /// One line: `12 DICOM files: CT (12); 12 bits stored; MONOCHROME2; window file 40/400 (12)`.
     pub fn describe(&self) -> String {
         let counts = |m: &BTreeMap<String, usize>| {
-            m.iter().map(|(k, n)| format!("{k} ({n})")).collect::<Vec<_>>().join(", ")
+            m.iter()
+                .map(|(k, n)| format!("{k} ({n})"))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         let mut line = format!(
             "{} DICOM files: {}; {} bits stored; {}; window {}",
             self.files,
             counts(&self.modalities),
-            self.bits_stored.iter().map(u16::to_string).collect::<Vec<_>>().join("/"),
-            self.photometric.iter().cloned().collect::<Vec<_>>().join(", "),
+            self.bits_stored
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join("/"),
+            self.photometric
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
             counts(&self.windows)
         );
         if self.multi_frame > 0 {

@@ -246,7 +246,8 @@ pub fn split_dataset(dataset: &Dataset, config: &SplitConfig) -> Result<Split, S
         return Err(SplitError::Empty);
     }
 
-    let (mut assignment, per_class) = class_groups(dataset, config.drop_duplicates, &config.group_by);
+    let (mut assignment, per_class) =
+        class_groups(dataset, config.drop_duplicates, &config.group_by);
 
     let mut counts = Vec::with_capacity(dataset.classes.len());
     for (class, mut class_groups) in per_class.into_iter().enumerate() {

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     CalibrationSummary, ConfidenceIntervals, DEFAULT_RESAMPLES, ECE_BINS, Evaluation,
-    OperatingPoint, Scores, argmax, calibration, confidence_intervals, fit_temperature,
-    ThresholdMetrics, one_vs_rest, score_samples, youden_threshold,
+    OperatingPoint, Scores, ThresholdMetrics, argmax, calibration, confidence_intervals,
+    fit_temperature, one_vs_rest, score_samples, youden_threshold,
 };
 use crate::data::{Dataset, Split, Subset};
 use crate::model::Classifier;
@@ -61,7 +61,11 @@ pub struct TwoClassScores {
 impl TwoClassScores {
     /// The counts and rates with `positive` (0 or 1) called when P(positive) >= `threshold`.
     pub fn at(&self, positive: usize, threshold: f32) -> ThresholdMetrics {
-        let scores: Vec<f32> = self.probabilities.chunks_exact(2).map(|r| r[positive]).collect();
+        let scores: Vec<f32> = self
+            .probabilities
+            .chunks_exact(2)
+            .map(|r| r[positive])
+            .collect();
         let positives: Vec<bool> = self.labels.iter().map(|&l| l == positive).collect();
         ThresholdMetrics::at(&scores, &positives, threshold)
     }

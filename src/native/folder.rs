@@ -284,18 +284,26 @@ fn load_archive(
         Some(at) => {
             let (_, index) = entries.remove(at);
             builder.note_table_file();
-            let bytes = archive.read(index).map_err(|e| format!("{}: {LABELS_FILE}: {e}", path.display()))?;
+            let bytes = archive
+                .read(index)
+                .map_err(|e| format!("{}: {LABELS_FILE}: {e}", path.display()))?;
             let text = String::from_utf8_lossy(&bytes);
             Some(LabelTable::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?)
         }
         None => None,
     };
     let limits = *builder.limits();
-    prepare_all(&entries, threads, progress, &mut builder, |(name, index)| {
-        let bytes = archive.read(*index)?;
-        let routed = route(table.as_ref(), name)?;
-        prepare_file(&routed, &bytes, shape, &limits)
-    });
+    prepare_all(
+        &entries,
+        threads,
+        progress,
+        &mut builder,
+        |(name, index)| {
+            let bytes = archive.read(*index)?;
+            let routed = route(table.as_ref(), name)?;
+            prepare_file(&routed, &bytes, shape, &limits)
+        },
+    );
     let (mut dataset, mut report) = builder.finish();
     if let Some(table) = &table {
         let offered: Vec<String> = entries.into_iter().map(|(path, _)| path).collect();
@@ -338,7 +346,9 @@ pub fn load_source(
     if path.is_file() {
         let bytes = read_bounded(path, MAX_DATA_FILE_BYTES)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        let npz = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz"));
+        let npz = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("npz"));
         if is_zip(&bytes) && npz {
             return load_npz(path, &bytes, shape);
         }

@@ -3,8 +3,8 @@
 use crate::data::{Dataset, DatasetBuilder, DecodeLimits, InputShape, Window, prepare_file};
 use crate::evaluation::{
     ClassRoc, ConfidenceIntervals, DEFAULT_RESAMPLES, Evaluation, ExplainMethod, Heatmap,
-    INTERVAL_SEED, OperatingPoint, Scores, argmax, confidence_intervals, grad_cam, roc_curves,
-    saliency, score_pixels, score_samples, TwoClassScores,
+    INTERVAL_SEED, OperatingPoint, Scores, TwoClassScores, argmax, confidence_intervals, grad_cam,
+    roc_curves, saliency, score_pixels, score_samples,
 };
 
 use super::CurrentModel;

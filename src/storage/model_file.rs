@@ -6,9 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::data::{
-    InputShape, LoadReport, SplitConfig, SplitCounts, Window, validate_class_names,
-};
+use crate::data::{InputShape, LoadReport, SplitConfig, SplitCounts, Window, validate_class_names};
 use crate::evaluation::{CalibrationSummary, ConfidenceIntervals, CrossValidation, Evaluation};
 use crate::model::ModelConfig;
 use crate::training::{CallbackEvent, EpochMetrics, ResumeState, TrainingConfig};

@@ -345,8 +345,12 @@ pub fn mednist_archive() -> Option<PathBuf> {
         return Some(found.clone());
     }
     if std::env::var("MEDCLASSIFY_WITHOUT_FULL_DATA").as_deref() == Ok("1") {
-        eprintln!("NOTE: MedNIST.tar.gz is not here; MEDCLASSIFY_WITHOUT_FULL_DATA=1, so its check is not run");
+        eprintln!(
+            "NOTE: MedNIST.tar.gz is not here; MEDCLASSIFY_WITHOUT_FULL_DATA=1, so its check is not run"
+        );
         return None;
     }
-    panic!("MedNIST.tar.gz is missing ({candidates:?}); set MEDCLASSIFY_WITHOUT_FULL_DATA=1 to run without it");
+    panic!(
+        "MedNIST.tar.gz is missing ({candidates:?}); set MEDCLASSIFY_WITHOUT_FULL_DATA=1 to run without it"
+    );
 }

@@ -88,7 +88,11 @@ pub fn inspect(
         );
     }
     for dicom in &report.dicom {
-        println!("  {}: {}", terminal_safe(&dicom.class), terminal_safe(&dicom.describe()));
+        println!(
+            "  {}: {}",
+            terminal_safe(&dicom.class),
+            terminal_safe(&dicom.describe())
+        );
     }
     if let Some(warning) = report.imbalance_warning() {
         println!("warning: {}", terminal_safe(&warning));
@@ -120,13 +124,15 @@ pub fn inspect(
             if let Ok(split) = loaded.split()
                 && let Some(groups) = &split.groups
             {
-                println!("{}", terminal_safe(&groups.describe(&split.config.group_by)));
+                println!(
+                    "{}",
+                    terminal_safe(&groups.describe(&split.config.group_by))
+                );
             }
         }
     }
     Ok(())
 }
-
 
 /// The largest model file read (far above any network `ModelConfig::validate` accepts).
 const MAX_MODEL_FILE_BYTES: usize = 512 * 1024 * 1024;
@@ -151,8 +157,9 @@ pub fn evaluate(
     let (device, _) = medclassify::native::select_device(choice)?;
     let current = CurrentModel::from_file(file, device)?;
     let (shape, window) = (current.file.meta.shape(), current.file.meta.window);
-    let (dataset, report) =
-        progress::loading(json, |tick| load_source(dir, shape, threads(), tick, window))?;
+    let (dataset, report) = progress::loading(json, |tick| {
+        load_source(dir, shape, threads(), tick, window)
+    })?;
     let scoring = std::time::Instant::now();
     let scored = pollster::block_on(evaluate_folder(&current, &dataset))
         .map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -160,7 +167,12 @@ pub fn evaluate(
     let evaluation = &scored.evaluation;
     let at_threshold = match threshold {
         None => None,
-        Some((value, positive)) => Some(threshold_metrics(&scored, &evaluation.classes, value, positive)?),
+        Some((value, positive)) => Some(threshold_metrics(
+            &scored,
+            &evaluation.classes,
+            value,
+            positive,
+        )?),
     };
     if json {
         print_json(&serde_json::json!({
@@ -255,7 +267,9 @@ fn threshold_metrics(
         .as_ref()
         .ok_or("--threshold applies to two-class models")?;
     if !(0.0..=1.0).contains(&value) {
-        return Err(format!("--threshold {value}: use a probability from 0 to 1"));
+        return Err(format!(
+            "--threshold {value}: use a probability from 0 to 1"
+        ));
     }
     let positive = match positive {
         None => 1,
@@ -276,7 +290,9 @@ fn threshold_metrics(
         at.specificity,
         at.precision
     );
-    Ok(serde_json::json!({ "positive": classes[positive], "threshold": value, "metrics": at, "summary": summary }))
+    Ok(
+        serde_json::json!({ "positive": classes[positive], "threshold": value, "metrics": at, "summary": summary }),
+    )
 }
 
 pub fn predict(model_path: &Path, images: &[PathBuf], json: bool) -> Result<(), String> {
@@ -287,7 +303,12 @@ pub fn predict(model_path: &Path, images: &[PathBuf], json: bool) -> Result<(), 
         .iter()
         .map(|path| {
             let bytes = read_bounded(path, limit).map_err(|e| e.to_string());
-            decode_for_prediction(&path.display().to_string(), bytes, shape, current.file.meta.window)
+            decode_for_prediction(
+                &path.display().to_string(),
+                bytes,
+                shape,
+                current.file.meta.window,
+            )
         })
         .collect();
     pollster::block_on(score(&current, &mut rows))?;

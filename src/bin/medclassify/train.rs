@@ -133,7 +133,6 @@ impl TrainingArgs {
             },
         })
     }
-
 }
 
 impl TrainArgs {

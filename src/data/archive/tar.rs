@@ -35,7 +35,9 @@ fn text(field: &[u8]) -> String {
 /// An octal size field (or GNU's base-256 form, first byte 0x80).
 fn size(field: &[u8]) -> Result<u64, ArchiveError> {
     if field.first().is_some_and(|b| b & 0x80 != 0) {
-        return Ok(field[1..].iter().fold(0u64, |n, &b| n.saturating_mul(256) | u64::from(b)));
+        return Ok(field[1..]
+            .iter()
+            .fold(0u64, |n, &b| n.saturating_mul(256) | u64::from(b)));
     }
     let digits = text(field);
     let digits = digits.trim_matches(|c: char| c == ' ' || c == '\0');
@@ -64,7 +66,13 @@ fn checksum_ok(header: &[u8]) -> bool {
     let sum: u64 = header
         .iter()
         .enumerate()
-        .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u64::from(b) })
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u64::from(b)
+            }
+        })
         .sum();
     sum == stored
 }
@@ -145,7 +153,11 @@ impl<R: Read> TarReader<R> {
                     self.done = true;
                     return Some(Err(ArchiveError::Truncated(format!("{e}"))));
                 }
-                Err(e) => return self.end(Some(format!("the archive is cut or damaged at byte {at}: {e}"))),
+                Err(e) => {
+                    return self.end(Some(format!(
+                        "the archive is cut or damaged at byte {at}: {e}"
+                    )));
+                }
             };
             if filled < BLOCK {
                 if self.seen == 0 {
@@ -162,7 +174,8 @@ impl<R: Read> TarReader<R> {
             if header.iter().all(|&b| b == 0) {
                 // The end-of-archive marker. What follows (zeros to the end of the record) is
                 // read so that a gzip stream cut after it still says so.
-                let rest = std::io::copy(&mut (&mut self.inner).take(1 << 20), &mut std::io::sink());
+                let rest =
+                    std::io::copy(&mut (&mut self.inner).take(1 << 20), &mut std::io::sink());
                 return self.end(rest.err().map(|e| {
                     format!("the archive is cut after its last file ({e}); every file was read")
                 }));
@@ -170,7 +183,9 @@ impl<R: Read> TarReader<R> {
             if !checksum_ok(&header) {
                 if self.seen == 0 {
                     self.done = true;
-                    return Some(Err(ArchiveError::Corrupt("bad tar header checksum at byte 0".into())));
+                    return Some(Err(ArchiveError::Corrupt(
+                        "bad tar header checksum at byte 0".into(),
+                    )));
                 }
                 return self.end(Some(format!(
                     "damaged tar header at byte {at}; the files after it are not read"
@@ -227,13 +242,19 @@ impl<R: Read> TarReader<R> {
                 // Folders, global pax headers, devices, FIFOs: nothing to read.
                 _ => match self.skip(padded) {
                     Ok(true) => continue,
-                    Ok(false) => return self.end(Some(format!("the archive ends inside the entry at byte {at}"))),
+                    Ok(false) => {
+                        return self.end(Some(format!(
+                            "the archive ends inside the entry at byte {at}"
+                        )));
+                    }
                     Err(e) => return self.end(Some(e.to_string())),
                 },
             };
             return match member {
                 Ok(member) => Some(Ok(member)),
-                Err(e) => self.end(Some(format!("the archive is cut or damaged inside {name}: {e}"))),
+                Err(e) => self.end(Some(format!(
+                    "the archive is cut or damaged inside {name}: {e}"
+                ))),
             };
         }
         None
@@ -245,19 +266,31 @@ impl<R: Read> TarReader<R> {
         if length > self.limits.max_entry_bytes {
             let whole = self.skip(padded)?;
             self.done |= !whole;
-            let detail = format!("{length} bytes, over the {} a file may have", self.limits.max_entry_bytes);
-            return Ok(Member { path, data: Err(SkipReason::TooLarge { detail }) });
+            let detail = format!(
+                "{length} bytes, over the {} a file may have",
+                self.limits.max_entry_bytes
+            );
+            return Ok(Member {
+                path,
+                data: Err(SkipReason::TooLarge { detail }),
+            });
         }
         let mut data = vec![0u8; length as usize];
         let filled = read_full(&mut self.inner, &mut data)?;
         if filled < data.len() {
             self.done = true;
             let detail = format!("the archive ends inside this file ({filled} of {length} bytes)");
-            return Ok(Member { path, data: Err(SkipReason::Truncated { detail }) });
+            return Ok(Member {
+                path,
+                data: Err(SkipReason::Truncated { detail }),
+            });
         }
         if !self.skip(padded - length)? {
             self.done = true;
         }
-        Ok(Member { path, data: Ok(data) })
+        Ok(Member {
+            path,
+            data: Ok(data),
+        })
     }
 }

@@ -52,7 +52,10 @@ fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
 fn listing(archive: &Archive) -> Vec<(String, Result<Vec<u8>, String>)> {
     (0..archive.len())
         .map(|i| {
-            let bytes = archive.read(i).map(|b| b.to_vec()).map_err(|e| e.code().to_string());
+            let bytes = archive
+                .read(i)
+                .map(|b| b.to_vec())
+                .map_err(|e| e.code().to_string());
             (archive.path(i).to_string(), bytes)
         })
         .collect()
@@ -105,13 +108,20 @@ fn a_tar_gz_reads_like_its_tar_and_a_cut_one_keeps_the_files_before_the_cut() {
     let listed = listing(&archive);
     assert_eq!(listed.len(), 4);
     assert_eq!(listed[0].1, Ok(b"first".to_vec()));
-    assert_eq!(listed[3], ("CXR/b.png".to_string(), Err("truncated".to_string())));
+    assert_eq!(
+        listed[3],
+        ("CXR/b.png".to_string(), Err("truncated".to_string()))
+    );
     // The same through gzip, cut at half its bytes: an error naming the cut, never a panic.
     for keep in [gz.len() / 2, gz.len() - 9, 30] {
         match Archive::open(&gz[..keep], ArchiveLimits::default()) {
             Ok(archive) => {
                 let last = listing(&archive).pop().unwrap();
-                assert_eq!(last.1, Err("truncated".to_string()), "cut at {keep}: {last:?}");
+                assert_eq!(
+                    last.1,
+                    Err("truncated".to_string()),
+                    "cut at {keep}: {last:?}"
+                );
             }
             Err(error) => assert!(matches!(error, ArchiveError::Truncated(_)), "{error}"),
         }
@@ -127,12 +137,15 @@ fn bombs_are_refused_by_total_size_ratio_and_entry_count() {
     let zeros = vec![0u8; 50 << 20];
     let bomb = gzip(&tar(&[("c/a.png", b'0', &zeros)]));
     assert!(bomb.len() < 200_000, "{} bytes", bomb.len());
-    let error = Archive::open(&bomb, ArchiveLimits::default()).err().unwrap();
+    let error = Archive::open(&bomb, ArchiveLimits::default())
+        .err()
+        .unwrap();
     assert!(matches!(error, ArchiveError::Bomb(_)), "{error}");
     assert!(error.to_string().contains("archive bomb"), "{error}");
 
-    let many: Vec<(String, u8, &[u8])> =
-        (0..30).map(|i| (format!("c/{i}.png"), b'0', &b"x"[..])).collect();
+    let many: Vec<(String, u8, &[u8])> = (0..30)
+        .map(|i| (format!("c/{i}.png"), b'0', &b"x"[..]))
+        .collect();
     let many: Vec<(&str, u8, &[u8])> = many.iter().map(|(n, k, d)| (n.as_str(), *k, *d)).collect();
     let limits = ArchiveLimits {
         max_entries: 20,
@@ -155,7 +168,10 @@ fn a_zip_reads_its_files_and_refuses_only_the_entry_that_inflates_too_far() {
     let archive = Archive::open(&bytes, ArchiveLimits::default()).unwrap();
     let listed = listing(&archive);
     assert_eq!(listed[0], ("Hand/a.png".to_string(), Ok(b"first".to_vec())));
-    assert_eq!(listed[2], ("CXR/huge.png".to_string(), Err("too_large".to_string())));
+    assert_eq!(
+        listed[2],
+        ("CXR/huge.png".to_string(), Err("too_large".to_string()))
+    );
     assert_eq!(listed[3], ("CXR/b.png".to_string(), Ok(b"second".to_vec())));
     // The macOS folder is there, and the path rules skip it as a system folder.
     assert_eq!(
@@ -166,7 +182,10 @@ fn a_zip_reads_its_files_and_refuses_only_the_entry_that_inflates_too_far() {
     let error = Archive::open(&bytes[..bytes.len() / 2], ArchiveLimits::default())
         .err()
         .unwrap();
-    assert!(matches!(error, ArchiveError::Truncated(_) | ArchiveError::Corrupt(_)), "{error}");
+    assert!(
+        matches!(error, ArchiveError::Truncated(_) | ArchiveError::Corrupt(_)),
+        "{error}"
+    );
 }
 
 #[test]

@@ -38,7 +38,11 @@ fn every_image_is_held_out_exactly_once() {
         }
         // Validation is the next fold, disjoint from the held-out one; training is the rest.
         let validation = split.indices(Subset::Validation);
-        assert!(validation.iter().all(|&i| folds.fold_of[i] == Some((fold + 1) % 5)));
+        assert!(
+            validation
+                .iter()
+                .all(|&i| folds.fold_of[i] == Some((fold + 1) % 5))
+        );
         assert_eq!(
             split.total(Subset::Train) + validation.len() + split.total(Subset::Test),
             data.len()
@@ -59,10 +63,16 @@ fn folds_are_stratified() {
             }
         }
         let (lo, hi) = (n / 5, n.div_ceil(5));
-        assert!(per_fold.iter().all(|&c| c >= lo && c <= hi), "class {label}: {per_fold:?}");
+        assert!(
+            per_fold.iter().all(|&c| c >= lo && c <= hi),
+            "class {label}: {per_fold:?}"
+        );
     }
     let sizes = folds.sizes();
-    assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 2, "{sizes:?}");
+    assert!(
+        sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 2,
+        "{sizes:?}"
+    );
 }
 
 #[test]
@@ -70,8 +80,17 @@ fn duplicate_groups_stay_in_one_fold() {
     let data = dataset(&[40, 40], 20);
     let folds = make_folds(&data, 4, 1, false, &GroupBy::None).unwrap();
     for pair in data.samples.chunks(2).take(10) {
-        let a = data.samples.iter().position(|s| s.path == pair[0].path).unwrap();
-        assert_eq!(folds.fold_of[a], folds.fold_of[a + 1], "{} and its twin", pair[0].path);
+        let a = data
+            .samples
+            .iter()
+            .position(|s| s.path == pair[0].path)
+            .unwrap();
+        assert_eq!(
+            folds.fold_of[a],
+            folds.fold_of[a + 1],
+            "{} and its twin",
+            pair[0].path
+        );
     }
     // Dropping duplicates removes one of each pair from every fold.
     let dropped = make_folds(&data, 4, 1, true, &GroupBy::None).unwrap();
@@ -86,7 +105,11 @@ fn folds_depend_on_the_seed_not_on_the_listing_order() {
     reversed.samples.reverse();
     let b = make_folds(&reversed, 5, 3, false, &GroupBy::None).unwrap();
     for (i, sample) in data.samples.iter().enumerate() {
-        let j = reversed.samples.iter().position(|s| s.path == sample.path).unwrap();
+        let j = reversed
+            .samples
+            .iter()
+            .position(|s| s.path == sample.path)
+            .unwrap();
         assert_eq!(a.fold_of[i], b.fold_of[j]);
     }
     assert_ne!(a, make_folds(&data, 5, 4, false, &GroupBy::None).unwrap());
@@ -95,8 +118,12 @@ fn folds_depend_on_the_seed_not_on_the_listing_order() {
 #[test]
 fn too_few_images_or_folds_are_refused() {
     let data = dataset(&[30, 4], 0);
-    let error = make_folds(&data, 5, 3, false, &GroupBy::None).unwrap_err().to_string();
+    let error = make_folds(&data, 5, 3, false, &GroupBy::None)
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("c1") && error.contains("5 folds"), "{error}");
-    let error = make_folds(&data, 2, 3, false, &GroupBy::None).unwrap_err().to_string();
+    let error = make_folds(&data, 2, 3, false, &GroupBy::None)
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("3 to 20"), "{error}");
 }

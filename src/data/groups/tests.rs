@@ -41,7 +41,10 @@ fn patient_subsets(data: &Dataset, assignment: &[Subset]) -> BTreeMap<String, Ve
 #[test]
 fn keys_come_from_a_folder_level_or_a_file_name_prefix() {
     let folder = GroupBy::Folder { level: 1 };
-    assert_eq!(folder.key("CT/patient7/slice3.dcm").as_deref(), Some("patient7"));
+    assert_eq!(
+        folder.key("CT/patient7/slice3.dcm").as_deref(),
+        Some("patient7")
+    );
     assert_eq!(folder.key("CT/slice3.dcm"), None);
     let prefix = GroupBy::FilePrefix { separator: '_' };
     assert_eq!(prefix.key("CT/p0042_3.png").as_deref(), Some("p0042"));
@@ -56,7 +59,10 @@ fn keys_come_from_a_folder_level_or_a_file_name_prefix() {
     // A DICOM key comes from the sample's tags, not its path.
     let mut data = patients(1, 2);
     data.dicom_ids = vec![(Some("P7".into()), None); data.len()];
-    assert_eq!(GroupBy::DicomPatient.key_of(&data, 0).as_deref(), Some("P7"));
+    assert_eq!(
+        GroupBy::DicomPatient.key_of(&data, 0).as_deref(),
+        Some("P7")
+    );
     assert_eq!(GroupBy::DicomStudy.key_of(&data, 0), None);
     assert_eq!(GroupBy::DicomPatient.key(&data.samples[0].path), None);
 }
@@ -70,7 +76,10 @@ fn a_grouped_split_keeps_every_patient_in_one_subset() {
         .values()
         .filter(|s| s.len() > 1)
         .count();
-    assert!(straddling > 5, "an ungrouped split splits patients: {straddling}");
+    assert!(
+        straddling > 5,
+        "an ungrouped split splits patients: {straddling}"
+    );
 
     let config = SplitConfig {
         group_by: GroupBy::Folder { level: 1 },
@@ -78,11 +87,18 @@ fn a_grouped_split_keeps_every_patient_in_one_subset() {
     };
     let grouped = split_dataset(&data, &config).unwrap();
     let per_patient = patient_subsets(&data, &grouped.assignment);
-    assert!(per_patient.values().all(|s| s.len() == 1), "{per_patient:?}");
+    assert!(
+        per_patient.values().all(|s| s.len() == 1),
+        "{per_patient:?}"
+    );
     // 20 patients of 4 images per class: 70/15/15 % of 80 images is 56/12/12, i.e. 3
     // patients (12 images) each for validation and test, 14 for training.
     for row in &grouped.counts {
-        assert_eq!((row.train, row.validation, row.test), (56, 12, 12), "{row:?}");
+        assert_eq!(
+            (row.train, row.validation, row.test),
+            (56, 12, 12),
+            "{row:?}"
+        );
     }
     let groups = grouped.groups.as_ref().unwrap();
     assert_eq!(groups.per_subset, [28, 6, 6]);
@@ -93,7 +109,11 @@ fn a_grouped_split_keeps_every_patient_in_one_subset() {
     reversed.samples.reverse();
     let again = split_dataset(&reversed, &config).unwrap();
     for (i, sample) in data.samples.iter().enumerate() {
-        let j = reversed.samples.iter().position(|s| s.path == sample.path).unwrap();
+        let j = reversed
+            .samples
+            .iter()
+            .position(|s| s.path == sample.path)
+            .unwrap();
         assert_eq!(grouped.assignment[i], again.assignment[j]);
     }
 }

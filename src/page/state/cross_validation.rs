@@ -167,7 +167,10 @@ mod tests {
         state.done(summary.clone(), true);
         assert!(!state.running && state.progress().is_none() && state.kept);
         assert_eq!(state.summary, Some(summary));
-        assert!(!state.summary.as_ref().unwrap().complete(), "stopped after two of three");
+        assert!(
+            !state.summary.as_ref().unwrap().complete(),
+            "stopped after two of three"
+        );
     }
 
     #[test]

@@ -149,7 +149,12 @@ pub(crate) mod tests {
         let at = state.at_threshold().unwrap();
         // At 0.5: 0.9 and 0.6 called positive -> TP 1, FP 1, TN 1, FN 1.
         assert_eq!(
-            (at.true_positives, at.false_positives, at.true_negatives, at.false_negatives),
+            (
+                at.true_positives,
+                at.false_positives,
+                at.true_negatives,
+                at.false_negatives
+            ),
             (1, 1, 1, 1)
         );
         state.set_threshold(Threshold {
@@ -158,7 +163,10 @@ pub(crate) mod tests {
         });
         let at = state.at_threshold().unwrap();
         // At 0.35: 0.9, 0.6 and 0.4 called positive -> TP 2, FP 1, TN 1, FN 0.
-        assert_eq!((at.true_positives, at.false_positives, at.false_negatives), (2, 1, 0));
+        assert_eq!(
+            (at.true_positives, at.false_positives, at.false_negatives),
+            (2, 1, 0)
+        );
         assert_eq!((at.sensitivity, at.specificity), (1.0, 0.5));
         // Class 0 as positive: its own Youden threshold, and P(class 0) >= 0.7 calls one image.
         state.set_threshold(Threshold {
@@ -172,7 +180,13 @@ pub(crate) mod tests {
             positive: 5,
             value: 3.0,
         });
-        assert_eq!(state.threshold, Threshold { positive: 1, value: 1.0 });
+        assert_eq!(
+            state.threshold,
+            Threshold {
+                positive: 1,
+                value: 1.0
+            }
+        );
     }
 
     #[test]

@@ -27,8 +27,8 @@ pub use train::{BatchPoint, TrainState, TrainingStatus, default_training_config}
 
 use crate::data::{InputShape, SplitConfig};
 use crate::page::protocol::{BackendPreference, ModelSource, Response};
-use crate::storage::ModelMeta;
 use crate::session::FoldEvent;
+use crate::storage::ModelMeta;
 use crate::training::{TrainingConfig, TrainingEvent};
 
 /// The four steps of the page.
@@ -186,9 +186,7 @@ pub fn reduce(mut state: AppState, action: Action) -> AppState {
             train.requested(now_ms, resume);
             train.cross_validation.last_run = false;
         }
-        Action::SetFolds(folds) => {
-            Rc::make_mut(&mut state.train).cross_validation.folds = folds
-        }
+        Action::SetFolds(folds) => Rc::make_mut(&mut state.train).cross_validation.folds = folds,
         Action::SetKeepFoldModels(keep) => {
             Rc::make_mut(&mut state.train).cross_validation.keep_models = keep
         }

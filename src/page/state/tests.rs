@@ -346,10 +346,25 @@ fn a_cross_validation_runs_fold_by_fold_and_ends_with_its_summary() {
         held_out: 20,
     };
     state = engine(state, Response::Fold { event: started });
-    assert!(state.train.cross_validation.progress().unwrap().starts_with("Fold 1 of 3"));
+    assert!(
+        state
+            .train
+            .cross_validation
+            .progress()
+            .unwrap()
+            .starts_with("Fold 1 of 3")
+    );
     let before = state.evaluate.clone();
-    state = engine(state, Response::Fold { event: FoldEvent::Finished(fold(0, 0.8)) });
-    assert!(Rc::ptr_eq(&before, &state.evaluate), "a fold leaves the Evaluate step alone");
+    state = engine(
+        state,
+        Response::Fold {
+            event: FoldEvent::Finished(fold(0, 0.8)),
+        },
+    );
+    assert!(
+        Rc::ptr_eq(&before, &state.evaluate),
+        "a fold leaves the Evaluate step alone"
+    );
     let summary = CrossValidation::new(3, 42, vec![fold(0, 0.8), fold(1, 0.9), fold(2, 1.0)]);
     state = engine(
         state,
@@ -364,8 +379,17 @@ fn a_cross_validation_runs_fold_by_fold_and_ends_with_its_summary() {
     assert_eq!(cv.finished.len(), 3);
     assert!((cv.summary.as_ref().unwrap().accuracy.mean - 0.9).abs() < 1e-12);
     let last = &state.notices.notices.last().unwrap().message;
-    assert!(last.starts_with("cross-validation finished: 3-fold: accuracy 0.9000 ± 0.1000"), "{last}");
+    assert!(
+        last.starts_with("cross-validation finished: 3-fold: accuracy 0.9000 ± 0.1000"),
+        "{last}"
+    );
     // A training run afterwards is not a cross-validation.
-    state = reduce(state, Action::TrainingRequested { now_ms: 2.0, resume: false });
+    state = reduce(
+        state,
+        Action::TrainingRequested {
+            now_ms: 2.0,
+            resume: false,
+        },
+    );
     assert!(!state.train.cross_validation.last_run);
 }

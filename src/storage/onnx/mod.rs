@@ -69,7 +69,12 @@ pub fn onnx_bytes(layers: &[Layer<WeightValues>], meta: &ModelMeta) -> Result<Ve
          softmax probabilities, one column per class in the order of the metadata's classes.",
     );
     let batch = Dim::Param("batch");
-    let input_dims = [batch, Dim::Value(channels as i64), Dim::Value(side), Dim::Value(side)];
+    let input_dims = [
+        batch,
+        Dim::Value(channels as i64),
+        Dim::Value(side),
+        Dim::Value(side),
+    ];
     body.message(11, &value_info("image", &input_dims));
     for name in ["logits", "probabilities"] {
         body.message(12, &value_info(name, &[batch, Dim::Value(classes)]));
@@ -87,7 +92,10 @@ pub fn onnx_bytes(layers: &[Layer<WeightValues>], meta: &ModelMeta) -> Result<Ve
     for (key, value) in [
         ("classes", classes_json.as_str()),
         ("preset", meta.model.preset().name()),
-        ("input", "raw intensities 0..255, [batch, channels, side, side]"),
+        (
+            "input",
+            "raw intensities 0..255, [batch, channels, side, side]",
+        ),
     ] {
         let mut entry = Message::new();
         entry.string(1, key).string(2, value);
@@ -173,7 +181,11 @@ impl Graph {
         let dims: Vec<i64> = weight.shape.iter().map(|&d| d as i64).collect();
         let raw: Vec<u8> = weight.values.iter().flat_map(|v| v.to_le_bytes()).collect();
         let mut tensor = Message::new();
-        tensor.ints(1, &dims).int(2, FLOAT).string(8, &name).bytes(9, &raw);
+        tensor
+            .ints(1, &dims)
+            .int(2, FLOAT)
+            .string(8, &name)
+            .bytes(9, &raw);
         self.initializers.push(tensor);
         Ok(name)
     }
@@ -224,7 +236,9 @@ impl Graph {
                     self.weight("bn_var", var)?,
                 ];
                 let mut eps = Message::new();
-                eps.string(1, "epsilon").int(20, 1).float(2, *epsilon as f32);
+                eps.string(1, "epsilon")
+                    .int(20, 1)
+                    .float(2, *epsilon as f32);
                 let inputs = [input, &names[0], &names[1], &names[2], &names[3]];
                 self.node("BatchNormalization", &inputs, &output, &[eps]);
             }

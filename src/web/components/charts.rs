@@ -71,7 +71,12 @@ struct Series {
 }
 
 impl Series {
-    fn line(label: impl Into<String>, color: RGBColor, width: u32, points: Vec<(f64, f64)>) -> Self {
+    fn line(
+        label: impl Into<String>,
+        color: RGBColor,
+        width: u32,
+        points: Vec<(f64, f64)>,
+    ) -> Self {
         Self {
             label: label.into(),
             color,
@@ -95,7 +100,10 @@ impl Series {
         match self.mark {
             Mark::Line { width, dots } => {
                 if dots {
-                    let dots = self.points.iter().map(|p| Circle::new(*p, 3, self.color.filled()));
+                    let dots = self
+                        .points
+                        .iter()
+                        .map(|p| Circle::new(*p, 3, self.color.filled()));
                     let _ = chart.draw_series(dots);
                 }
                 let style = self.color.stroke_width(width);
@@ -140,7 +148,11 @@ fn text_width(text: &str) -> i32 {
 fn legend_layout(series: &[Series]) -> (Vec<(usize, i32, i32)>, i32) {
     let (mut placed, mut x, mut row) = (Vec::new(), 10, 0);
     // A series without a label (a reference line explained in the caption) has no entry.
-    for (i, s) in series.iter().enumerate().filter(|(_, s)| !s.label.is_empty()) {
+    for (i, s) in series
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.label.is_empty())
+    {
         let width = SWATCH + 6 + text_width(&s.label) + 18;
         if x > 10 && x + width > WIDTH as i32 - 10 {
             (x, row) = (10, row + 1);
@@ -180,7 +192,11 @@ fn render(
                 .into_font()
                 .color(&BLACK)
                 .pos(Pos::new(HPos::Left, VPos::Center));
-            let _ = top.draw(&Text::new(series[i].label.clone(), (x0 + SWATCH + 6, y0), label));
+            let _ = top.draw(&Text::new(
+                series[i].label.clone(),
+                (x0 + SWATCH + 6, y0),
+                label,
+            ));
         }
         let Ok(mut chart) = ChartBuilder::on(&body)
             .margin(10)
@@ -254,7 +270,11 @@ pub fn accuracy_svg(epochs: &[EpochMetrics]) -> String {
         &|v| format!("{:.0}%", v * 100.0),
         &[
             Series::dotted("accuracy", TRAIN_COLOR, per_epoch(epochs, |e| e.accuracy)),
-            Series::dotted("val_accuracy", VAL_COLOR, per_epoch(epochs, |e| e.val_accuracy)),
+            Series::dotted(
+                "val_accuracy",
+                VAL_COLOR,
+                per_epoch(epochs, |e| e.val_accuracy),
+            ),
         ],
     )
 }
@@ -315,7 +335,11 @@ pub fn reliability_svg(before: &Calibration, after: &Calibration) -> String {
         &|v| format!("{v:.1}"),
         &[
             Series::line("perfect calibration", CHANCE_COLOR, 1, diagonal()),
-            Series::dotted(format!("model (ECE {:.4})", before.ece), VAL_COLOR, points(before)),
+            Series::dotted(
+                format!("model (ECE {:.4})", before.ece),
+                VAL_COLOR,
+                points(before),
+            ),
             Series::dotted(
                 format!("temperature-scaled (ECE {:.4})", after.ece),
                 TRAIN_COLOR,

@@ -4,9 +4,7 @@ use web_sys::{DragEvent, HtmlInputElement};
 use yew::prelude::*;
 
 use super::{AppContext, Thumbnail, bytes, on_picked_file, use_app};
-use crate::data::{
-    GroupBy, InputShape, SUPPORTED_SIZES, SplitConfig, WINDOW_PRESETS, Window,
-};
+use crate::data::{GroupBy, InputShape, SUPPORTED_SIZES, SplitConfig, WINDOW_PRESETS, Window};
 use crate::web::hooks::asset_url;
 use crate::web::platform::{files, time};
 use crate::web::protocol::InputFile;
@@ -28,7 +26,10 @@ fn parse_percent(text: &str) -> Option<f64> {
 const GROUP_CHOICES: [(&str, &str); 8] = [
     ("none", "duplicates only"),
     ("folder:1", "patient folder (class/patient/image)"),
-    ("folder:2", "second folder level (class/patient/study/image)"),
+    (
+        "folder:2",
+        "second folder level (class/patient/study/image)",
+    ),
     ("prefix:_", "file name before \"_\" (p042_3.png)"),
     ("prefix:-", "file name before \"-\" (p042-3.png)"),
     ("dicom:patient", "DICOM Patient ID"),

@@ -131,7 +131,11 @@ fn intervals_table(
 /// Each class's share of the test set (the precision of a random ranking).
 fn prevalence(evaluation: &crate::evaluation::Evaluation) -> Vec<f64> {
     let total = evaluation.total.max(1) as f64;
-    evaluation.per_class.iter().map(|m| m.support as f64 / total).collect()
+    evaluation
+        .per_class
+        .iter()
+        .map(|m| m.support as f64 / total)
+        .collect()
 }
 
 /// The Evaluate step.

@@ -8,8 +8,8 @@ use yew::prelude::*;
 use super::use_app;
 use crate::data::csv_table;
 use crate::evaluation::{Assessment, ThresholdMetrics, wilson_interval};
-use crate::web::platform::download;
 use crate::page::state::evaluate::Threshold;
+use crate::web::platform::download;
 use crate::web::state::Action;
 
 /// The panel (nothing unless the assessment is of two classes).
@@ -56,12 +56,16 @@ pub fn ThresholdPanel() -> Html {
     let on_scores = {
         let assessment = assessment.clone();
         Callback::from(move |_: MouseEvent| {
-            let _ = download::download_text("test-scores.csv", "text/csv", &scores_csv(&assessment));
+            let _ =
+                download::download_text("test-scores.csv", "text/csv", &scores_csv(&assessment));
         })
     };
     let youden = evaluate.youden();
     let positive = classes.get(threshold.positive).cloned().unwrap_or_default();
-    let negative = classes.get(1 - threshold.positive.min(1)).cloned().unwrap_or_default();
+    let negative = classes
+        .get(1 - threshold.positive.min(1))
+        .cloned()
+        .unwrap_or_default();
     html! {
         <section class="threshold" aria-labelledby="threshold-title" data-testid="threshold-panel" data-threshold={threshold.value.to_string()}>
             <h3 id="threshold-title">{"Decision threshold"}</h3>

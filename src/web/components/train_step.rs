@@ -3,7 +3,10 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use super::{Chart, CrossValidationPanel, ModelPanel, accuracy_svg, learning_rate_svg, loss_svg, percent, use_app};
+use super::{
+    Chart, CrossValidationPanel, ModelPanel, accuracy_svg, learning_rate_svg, loss_svg, percent,
+    use_app,
+};
 use crate::data::AugmentConfig;
 use crate::model::Preset;
 use crate::training::{

@@ -32,7 +32,11 @@ fn too_large(bytes: f64, limits: &DecodeLimits) -> FileContent {
 /// like images: for a file from a folder picker, `File.size` is a synchronous look at the disk
 /// (~0.25 ms on the main thread; 15 s for the 58,954 MedNIST files), while the bytes arrive
 /// asynchronously. Read bytes over the limit are dropped before they are copied.
-pub async fn read_for_load(input: &InputFile, limits: &DecodeLimits, with_table: bool) -> FileBytes {
+pub async fn read_for_load(
+    input: &InputFile,
+    limits: &DecodeLimits,
+    with_table: bool,
+) -> FileBytes {
     let lower = input.path.to_ascii_lowercase();
     let named_like_image = IMAGE_ENDINGS.iter().any(|ending| lower.ends_with(ending));
     let max_bytes = limits.max_file_bytes as f64;

@@ -281,7 +281,8 @@ impl Labels {
         for mut file in files {
             if file.path == LABELS_FILE && self.table.is_none() {
                 if let FileContent::Bytes(bytes) = &file.content {
-                    let table = LabelTable::parse(&String::from_utf8_lossy(bytes)).map_err(LoadStopped)?;
+                    let table =
+                        LabelTable::parse(&String::from_utf8_lossy(bytes)).map_err(LoadStopped)?;
                     self.table = Some(table);
                     builder.note_table_file();
                     continue;
@@ -317,7 +318,9 @@ pub async fn load_archive(
 ) -> Result<(Dataset, LoadReport), LoadStopped> {
     const LOAD: u32 = 1;
     let stopped = |error: ArchiveError| LoadStopped(format!("{name}: {error}"));
-    let kind = archive_kind(bytes).ok_or(ArchiveError::NotAnArchive).map_err(stopped)?;
+    let kind = archive_kind(bytes)
+        .ok_or(ArchiveError::NotAnArchive)
+        .map_err(stopped)?;
     // A few chunks in flight: the archive is read no faster than the helpers decode it.
     let (mut sender, mut receiver) = futures::channel::mpsc::channel::<PageChunk>(4);
     let expected;
@@ -333,10 +336,17 @@ pub async fn load_archive(
                 Ok(bytes) => FileContent::Bytes(bytes.into_owned()),
                 Err(reason) => FileContent::Skipped(reason),
             };
-            Ok(FileBytes { path: archive.path(i).to_string(), content })
+            Ok(FileBytes {
+                path: archive.path(i).to_string(),
+                content,
+            })
         });
         let produce = send_all(files, &mut sender, controls, &failure, |_| ());
-        futures::join!(produce, load_files(LOAD, &expected, shape, window, controls, &mut receiver)).1
+        futures::join!(
+            produce,
+            load_files(LOAD, &expected, shape, window, controls, &mut receiver)
+        )
+        .1
     } else {
         let mut stream = TarStream::open(bytes, ArchiveLimits::default()).map_err(stopped)?;
         expected = Expected::default();
@@ -356,7 +366,11 @@ pub async fn load_archive(
             let sent = produce.await;
             expected.known.set(Some(sent));
         };
-        futures::join!(produce, load_files(LOAD, &expected, shape, window, controls, &mut receiver)).1
+        futures::join!(
+            produce,
+            load_files(LOAD, &expected, shape, window, controls, &mut receiver)
+        )
+        .1
     };
     match failure.take() {
         Some(error) => Err(stopped(error)),

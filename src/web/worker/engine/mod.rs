@@ -135,7 +135,18 @@ impl Engine {
                 split,
                 total,
                 window,
-            } => self.load(shape, split, Source::Files { load, total, window }).await,
+            } => {
+                self.load(
+                    shape,
+                    split,
+                    Source::Files {
+                        load,
+                        total,
+                        window,
+                    },
+                )
+                .await
+            }
             Job::LoadSample {
                 shape,
                 split,
