@@ -82,11 +82,12 @@ impl LoadedData {
     /// What a model file records of this data under `split` (the current one, or a
     /// cross-validation fold's).
     pub fn summary_of(&self, split: &Split) -> DataSummary {
-        DataSummary::new(
-            &self.report,
-            &split.config,
-            &split.counts,
-            Manifest::new(&self.dataset, split).digest(),
-        )
+        // The current split's manifest digest is kept from the last re-split; a fold's is
+        // computed (hashing the manifest of a large set takes a while).
+        let digest = match (&self.split, &self.manifest_sha256) {
+            (Ok(own), Some(digest)) if std::ptr::eq(own, split) => digest.clone(),
+            _ => Manifest::new(&self.dataset, split).digest(),
+        };
+        DataSummary::new(&self.report, &split.config, &split.counts, digest)
     }
 }

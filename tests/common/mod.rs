@@ -286,21 +286,27 @@ pub fn train_on(
 /// The PneumoniaMNIST variant in `../shared/data`; `None` only when
 /// `MEDCLASSIFY_WITHOUT_FULL_DATA=1` says the shared data is knowingly absent.
 pub fn pneumonia_npz() -> Option<PathBuf> {
+    shared_file("pneumoniamnist-variant.npz")
+}
+
+/// `name` in `../shared/data` (or `/work/shared/data`); `None` only when
+/// `MEDCLASSIFY_WITHOUT_FULL_DATA=1` says the shared data is knowingly absent, else a panic.
+pub fn shared_file(name: &str) -> Option<PathBuf> {
     let candidates = [
-        repo().join("../shared/data/pneumoniamnist-variant.npz"),
-        PathBuf::from("/work/shared/data/pneumoniamnist-variant.npz"),
+        repo().join("../shared/data").join(name),
+        PathBuf::from("/work/shared/data").join(name),
     ];
     if let Some(found) = candidates.iter().find(|p| p.exists()) {
         return Some(found.clone());
     }
     if std::env::var("MEDCLASSIFY_WITHOUT_FULL_DATA").as_deref() == Ok("1") {
         eprintln!(
-            "NOTE: the PneumoniaMNIST file is not here; MEDCLASSIFY_WITHOUT_FULL_DATA=1, so its check is not run"
+            "NOTE: {name} is not here; MEDCLASSIFY_WITHOUT_FULL_DATA=1, so its check is not run"
         );
         return None;
     }
     panic!(
-        "the PneumoniaMNIST file is missing ({candidates:?}); set MEDCLASSIFY_WITHOUT_FULL_DATA=1 to run without it"
+        "{name} is missing ({candidates:?}); set MEDCLASSIFY_WITHOUT_FULL_DATA=1 to run without it"
     );
 }
 
@@ -334,23 +340,7 @@ pub fn python(modules: &[&str]) -> Option<PathBuf> {
     panic!("{why}; set MEDCLASSIFY_WITHOUT_PYTHON=1 to run without it");
 }
 
-/// `../shared/data/MedNIST.tar.gz` itself; `None` only when `MEDCLASSIFY_WITHOUT_FULL_DATA=1`
-/// says the shared data is knowingly absent.
+/// `../shared/data/MedNIST.tar.gz` itself (see [`shared_file`]).
 pub fn mednist_archive() -> Option<PathBuf> {
-    let candidates = [
-        repo().join("../shared/data/MedNIST.tar.gz"),
-        PathBuf::from("/work/shared/data/MedNIST.tar.gz"),
-    ];
-    if let Some(found) = candidates.iter().find(|p| p.exists()) {
-        return Some(found.clone());
-    }
-    if std::env::var("MEDCLASSIFY_WITHOUT_FULL_DATA").as_deref() == Ok("1") {
-        eprintln!(
-            "NOTE: MedNIST.tar.gz is not here; MEDCLASSIFY_WITHOUT_FULL_DATA=1, so its check is not run"
-        );
-        return None;
-    }
-    panic!(
-        "MedNIST.tar.gz is missing ({candidates:?}); set MEDCLASSIFY_WITHOUT_FULL_DATA=1 to run without it"
-    );
+    shared_file("MedNIST.tar.gz")
 }
