@@ -8,7 +8,10 @@
 
 mod common;
 
-use medclassify::data::{DecodeLimits, Window, apply_window, decode_dicom, decode_image, is_dicom};
+use medclassify::data::{
+    Colour, DecodeLimits, InputShape, Window, apply_window, decode_dicom, decode_dicom_pixels,
+    decode_image, is_dicom,
+};
 
 fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(common::repo().join("tests/fixtures").join(path)).unwrap()
@@ -262,6 +265,7 @@ fn pydicoms_sample_files_decode_as_pydicom_reads_them_or_are_refused_with_a_reas
     assert!(status.success());
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let (mut compared, mut decoded, mut refused, mut differ) = (0, 0, Vec::new(), Vec::new());
+    let mut compared_rgb = 0;
     for case in json["cases"].as_array().unwrap() {
         let path = case["path"].as_str().unwrap();
         let bytes = std::fs::read(path).unwrap();
@@ -272,7 +276,8 @@ fn pydicoms_sample_files_decode_as_pydicom_reads_them_or_are_refused_with_a_reas
             (Some(r), Some(c)) if r == c && (16..=512).contains(&r) => r as u32,
             _ => 32,
         };
-        match decode_dicom(&bytes, size, &DecodeLimits::default()) {
+        let gray = decode_dicom(&bytes, size, &DecodeLimits::default());
+        match &gray {
             Ok((pixels, _)) => {
                 decoded += 1;
                 if let Some(expected) = case["pixels"].as_array()
@@ -292,13 +297,37 @@ fn pydicoms_sample_files_decode_as_pydicom_reads_them_or_are_refused_with_a_reas
             }
             Err(reason) => refused.push(format!("{name}: {reason}")),
         }
+        // Colour (RGB) of the files read in grayscale (the same pixel data, kept in channels).
+        if let Some(expected) = case["rgb"].as_array()
+            && gray.is_ok()
+            && rows.is_some_and(|r| r as u32 == size && columns == rows)
+        {
+            let rgb = InputShape::square(size).with_colour(Colour::Rgb);
+            let (pixels, info) =
+                decode_dicom_pixels(&bytes, rgb, &DecodeLimits::default()).unwrap();
+            assert_eq!(
+                (pixels.len(), info.window.as_str()),
+                (expected.len(), "none (colour)")
+            );
+            let worst = pixels
+                .iter()
+                .zip(expected)
+                .map(|(a, b)| (i64::from(*a) - b.as_i64().unwrap()).abs())
+                .max()
+                .unwrap();
+            if worst > 1 {
+                differ.push(format!("{name} in RGB: differs from pydicom by {worst}"));
+            }
+            compared_rgb += 1;
+        }
     }
     eprintln!(
-        "{compared} compared with pydicom, {decoded} decoded, refused:\n{}",
+        "{compared} compared with pydicom ({compared_rgb} also in RGB), {decoded} decoded, refused:\n{}",
         refused.join("\n")
     );
     assert!(differ.is_empty(), "{differ:?}");
     assert!(compared >= 8, "only {compared} files compared");
+    assert!(compared_rgb >= 2, "only {compared_rgb} RGB files compared");
     // Every refusal says what the file is and why (no panic, no bare error code).
     for reason in &refused {
         assert!(reason.len() > 30, "{reason}");

@@ -6,7 +6,8 @@ For every .dcm file that pydicom ships (pydicom/data/test_files), writes: its pa
 pydicom can decode its pixels without optional plug-ins (numpy and RLE handlers), the 8-bit
 image MedClassify should make of it: the middle frame, pydicom's modality LUT (rescale), the
 first Window Center/Width with DICOM's linear window (PS3.3 C.11.2.1.2.1) or else min-max,
-MONOCHROME1 inverted, colour as BT.709 luma. Written from the standard, not from our code.
+MONOCHROME1 inverted, colour as BT.709 luma; for RGB files also the three channels as
+Colour (RGB) should keep them. Written from the standard, not from our code.
 Compared: files pydicom decodes with its own code (uncompressed and RLE).
 """
 
@@ -37,9 +38,14 @@ def expected(ds):
     photometric = str(ds.PhotometricInterpretation)
     if samples == 1 and photometric.startswith("MONOCHROME"):
         arr = apply_modality_lut(arr, ds).astype(np.float64)
+    rgb = None
     if samples == 3:
         if photometric != "RGB":
-            return None  # YBR: left to the Rust side's converter, not compared
+            return None, None  # YBR: left to the Rust side's converter, not compared
+        # For Colour (RGB): the channels scaled from bits stored to 8 bits, no window (VOI
+        # transforms are for monochrome images, PS3.3 C.11.2), channels first.
+        full = 2 ** int(ds.BitsStored) - 1
+        rgb = np.clip(np.floor(arr / full * 255 + 0.5), 0, 255).astype(np.uint8).transpose(2, 0, 1)
         arr = 0.2126 * arr[..., 0] + 0.7152 * arr[..., 1] + 0.0722 * arr[..., 2]
     center, width = first(ds.get("WindowCenter")), first(ds.get("WindowWidth"))
     if center is None or width is None or width < 1:
@@ -54,7 +60,7 @@ def expected(ds):
     out = np.clip(out, 0, 255).astype(np.uint8)
     if photometric == "MONOCHROME1":
         out = 255 - out
-    return out
+    return out, rgb
 
 
 def main(path):
@@ -68,10 +74,12 @@ def main(path):
             # Compared on what pydicom decodes with its own code: uncompressed and RLE (JPEG
             # needs a plug-in, which the test environment does not install).
             native = syntax is None or not syntax.is_compressed or syntax == pydicom.uid.RLELossless
-            image = expected(ds) if "PixelData" in ds and native else None
+            image, rgb = expected(ds) if "PixelData" in ds and native else (None, None)
             if image is not None:
                 case["rows"], case["columns"] = image.shape
                 case["pixels"] = image.flatten().tolist()
+            if rgb is not None:
+                case["rgb"] = rgb.flatten().tolist()
         except Exception as error:  # pydicom cannot decode it without plug-ins
             case["pydicom_error"] = f"{type(error).__name__}: {error}"[:200]
         cases.append(case)

@@ -7,7 +7,9 @@ mod common;
 
 use std::io::Write;
 
-use medclassify::data::{InputShape, SplitConfig, Subset, read_npz, split_dataset};
+use medclassify::data::{
+    Colour, InputShape, SplitConfig, Subset, read_npz, read_npz_as, split_dataset,
+};
 
 /// A `.npy` file of `descr` with `shape` and `data`.
 fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
@@ -111,11 +113,11 @@ fn crafted_files_are_refused_with_the_array_and_the_reason() {
     missing.retain(|(name, _)| *name != "test_labels");
     refused(&missing, "no test_labels array");
 
-    let mut colour = small(4);
-    colour[0].1 = npy("|u1", &[4, 28, 28, 3], &vec![0; 4 * 28 * 28 * 3]);
+    let mut four = small(4);
+    four[0].1 = npy("|u1", &[4, 28, 28, 4], &vec![0; 4 * 28 * 28 * 4]);
     refused(
-        &colour,
-        "train_images: colour (RGB) images are not supported yet",
+        &four,
+        "train_images: shape [4, 28, 28, 4], not (n, side, side) or (n, side, side, 3)",
     );
 
     let mut floats = small(4);
@@ -223,4 +225,64 @@ fn the_pneumonia_file_loads_with_the_counts_of_its_arrays() {
             "NOTE: {python} with NumPy is not here; the pixel check against NumPy did not run"
         ),
     }
+}
+
+/// Pixel (image `i`, row `y`, column `x`, channel `c`) of the RGB file below.
+fn rgb_value(i: usize, y: usize, x: usize, c: usize) -> u8 {
+    ((i * 31 + y * 5 + x * 3 + c * 80) % 256) as u8
+}
+
+#[test]
+fn an_rgb_file_keeps_its_channels_or_becomes_luma() {
+    let n = 4;
+    let mut entries = Vec::new();
+    for prefix in ["train", "val", "test"] {
+        let mut images = Vec::new();
+        for i in 0..n {
+            for y in 0..28 {
+                for x in 0..28 {
+                    images.extend((0..3).map(|c| rgb_value(i, y, x, c)));
+                }
+            }
+        }
+        let labels: Vec<u8> = (0..n as i64).flat_map(|i| (i % 2).to_le_bytes()).collect();
+        entries.push((
+            leak(format!("{prefix}_images")),
+            npy("|u1", &[n, 28, 28, 3], &images),
+        ));
+        entries.push((leak(format!("{prefix}_labels")), npy("<i8", &[n], &labels)));
+    }
+    let bytes = npz(&entries);
+    let index = |data: &medclassify::data::NpzData, path: &str| {
+        data.dataset
+            .samples
+            .iter()
+            .position(|s| s.path == path)
+            .unwrap()
+    };
+    // As the file is: RGB, channels first.
+    let rgb = read_npz(&bytes, None, None).unwrap();
+    assert_eq!(
+        rgb.dataset.shape,
+        InputShape::square(28).with_colour(Colour::Rgb)
+    );
+    let image = rgb.dataset.image(index(&rgb, "val/000002"));
+    for (y, x, c) in [(0, 0, 0), (3, 7, 1), (27, 27, 2), (12, 0, 2)] {
+        assert_eq!(image[c * 784 + y * 28 + x], rgb_value(2, y, x, c));
+    }
+    // Grayscale: BT.709 luma of each pixel.
+    let gray = read_npz_as(&bytes, Colour::Grayscale, None).unwrap();
+    assert_eq!(gray.dataset.shape, InputShape::square(28));
+    let image = gray.dataset.image(index(&gray, "test/000003"));
+    for (y, x) in [(0, 0), (5, 9), (27, 1)] {
+        let p = |c| f64::from(rgb_value(3, y, x, c));
+        let luma = 0.2126 * p(0) + 0.7152 * p(1) + 0.0722 * p(2);
+        assert!((f64::from(image[y * 28 + x]) - luma).abs() <= 0.5 + 1e-9);
+    }
+    // A gray file read as RGB repeats its value in the three planes.
+    let repeated = read_npz_as(&npz(&small(2)), Colour::Rgb, None).unwrap();
+    let plain = read_npz(&npz(&small(2)), None, None).unwrap();
+    let (three, one) = (repeated.dataset.image(0), plain.dataset.image(0));
+    assert_eq!(three.len(), 3 * one.len());
+    assert!(three.chunks(784).all(|plane| plane == one));
 }

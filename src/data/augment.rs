@@ -31,8 +31,8 @@ impl Default for AugmentConfig {
 
 /// Writes a randomly transformed copy of `image` (one image of `shape`) into `out`.
 ///
-/// One inverse affine map per image, bilinear sampling, edges repeated (Keras
-/// `fill_mode="nearest"`).
+/// One inverse affine map per image, the same for each of its channels, bilinear sampling,
+/// edges repeated (Keras `fill_mode="nearest"`).
 pub fn augment_image(
     image: &[u8],
     shape: InputShape,
@@ -49,6 +49,7 @@ pub fn augment_image(
     let (sin, cos) = angle.sin_cos();
     let center = (size as f32 - 1.0) / 2.0;
     let max = size as f32 - 1.0;
+    let plane = shape.plane();
     for y in 0..size {
         for x in 0..size {
             // Output pixel -> source position (inverse map).
@@ -62,10 +63,14 @@ pub fn augment_image(
             let (x0, y0) = (sx.floor() as usize, sy.floor() as usize);
             let (x1, y1) = ((x0 + 1).min(size - 1), (y0 + 1).min(size - 1));
             let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
-            let p = |xx: usize, yy: usize| f32::from(image[yy * size + xx]);
-            let top = p(x0, y0) * (1.0 - fx) + p(x1, y0) * fx;
-            let bottom = p(x0, y1) * (1.0 - fx) + p(x1, y1) * fx;
-            out[y * size + x] = (top * (1.0 - fy) + bottom * fy).round() as u8;
+            for channel in 0..shape.channels() {
+                let image = &image[channel * plane..(channel + 1) * plane];
+                let p = |xx: usize, yy: usize| f32::from(image[yy * size + xx]);
+                let top = p(x0, y0) * (1.0 - fx) + p(x1, y0) * fx;
+                let bottom = p(x0, y1) * (1.0 - fx) + p(x1, y1) * fx;
+                out[channel * plane + y * size + x] =
+                    (top * (1.0 - fy) + bottom * fy).round() as u8;
+            }
         }
     }
 }
@@ -129,5 +134,39 @@ mod tests {
             }
         }
         assert!(seen_flip);
+    }
+
+    #[test]
+    fn colour_channels_move_together() {
+        // Three channels: the gray ramp, its negative and a constant. Augmented with one
+        // seed, each channel must equal that channel augmented alone with the same seed.
+        let ramp: Vec<u8> = (0..64u32).map(|i| (i * 4) as u8).collect();
+        let negative: Vec<u8> = ramp.iter().map(|v| 255 - v).collect();
+        let colour = [ramp.clone(), negative.clone(), vec![77; 64]].concat();
+        let config = AugmentConfig {
+            horizontal_flip: true,
+            ..AugmentConfig::default()
+        };
+        let rgb = InputShape::square(8).with_colour(crate::data::Colour::Rgb);
+        let mut out = vec![0; 192];
+        augment_image(
+            &colour,
+            rgb,
+            &config,
+            &mut rand_chacha::ChaCha8Rng::seed_from_u64(7),
+            &mut out,
+        );
+        for (channel, alone) in [ramp, negative, vec![77; 64]].iter().enumerate() {
+            let mut expected = vec![0; 64];
+            augment_image(
+                alone,
+                InputShape::square(8),
+                &config,
+                &mut rand_chacha::ChaCha8Rng::seed_from_u64(7),
+                &mut expected,
+            );
+            assert_eq!(&out[channel * 64..(channel + 1) * 64], &expected[..]);
+        }
+        assert_ne!(&out[..64], &colour[..64], "the seed moved the image");
     }
 }

@@ -5,7 +5,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{AugmentConfig, Dataset, InputShape, augment_image};
 
-/// Builds a `[n, 1, size, size]` image tensor (raw intensities; the model scales them on the
+/// Builds a `[n, channels, size, size]` image tensor (raw intensities; the model scales them on the
 /// device) and a `[n]` label tensor for `indices`.
 pub fn make_batch(
     dataset: &Dataset,
@@ -14,10 +14,9 @@ pub fn make_batch(
     device: &Device,
 ) -> (Tensor<4>, Tensor<1, Int>) {
     let (images, labels) = batch_data(dataset, indices, augment);
-    let size = dataset.shape.side();
     (
         Tensor::<4>::from_data(
-            TensorData::new(images, [indices.len(), 1, size, size]),
+            TensorData::new(images, dataset.shape.dims(indices.len())),
             device,
         ),
         Tensor::<1, Int>::from_data(TensorData::new(labels, [indices.len()]), device),
@@ -72,6 +71,5 @@ pub fn batch_pixels(
 pub fn images_tensor(pixels: &[u8], shape: InputShape, device: &Device) -> Tensor<4> {
     let n = pixels.len() / shape.values();
     let data: Vec<f32> = pixels.iter().map(|&p| f32::from(p)).collect();
-    let side = shape.side();
-    Tensor::<4>::from_data(TensorData::new(data, [n, 1, side, side]), device)
+    Tensor::<4>::from_data(TensorData::new(data, shape.dims(n)), device)
 }

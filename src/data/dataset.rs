@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use super::{
     ClassCount, DecodeLimits, DicomClassReport, DicomInfo, InputShape, LoadReport, SkipReason,
-    SkippedFile, classify_path, decode_dicom, decode_image, find_duplicates, is_dicom, sha256,
+    SkippedFile, classify_path, decode_dicom_pixels, decode_pixels, find_duplicates, is_dicom,
+    sha256,
 };
 
 /// One usable image.
@@ -118,7 +119,7 @@ pub struct PreparedImage {
     pub class: String,
     /// SHA-256 of the file's bytes.
     pub sha256: [u8; 32],
-    /// `size * size` grayscale pixels.
+    /// One image of the builder's shape (`channels * size * size` values).
     pub pixels: Vec<u8>,
     /// What the file was, when it was a DICOM file.
     pub dicom: Option<DicomInfo>,
@@ -138,9 +139,9 @@ pub fn prepare_file(
     // and the engine reports its files).
     let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         if is_dicom(bytes) {
-            decode_dicom(bytes, shape.size(), limits).map(|(pixels, info)| (pixels, Some(info)))
+            decode_dicom_pixels(bytes, shape, limits).map(|(pixels, info)| (pixels, Some(info)))
         } else {
-            decode_image(bytes, shape.size(), limits).map(|pixels| (pixels, None))
+            decode_pixels(bytes, shape, limits).map(|pixels| (pixels, None))
         }
     }))
     .unwrap_or_else(|panic| {

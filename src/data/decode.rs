@@ -1,9 +1,12 @@
-//! Decoding any supported image file into an 8-bit grayscale square.
+//! Decoding any supported image file into an 8-bit square, grayscale or RGB.
 
-use image::{ImageError, ImageFormat, ImageReader, error::LimitErrorKind, imageops::FilterType};
+use image::{
+    DynamicImage, ImageBuffer, ImageError, ImageFormat, ImageReader, error::LimitErrorKind,
+    imageops::FilterType,
+};
 use std::io::Cursor;
 
-use super::SkipReason;
+use super::{Colour, InputShape, SkipReason};
 
 /// Input sizes the app offers (side of the square, in pixels). The default is 32.
 pub const SUPPORTED_SIZES: [u32; 4] = [28, 32, 64, 128];
@@ -46,13 +49,26 @@ fn format_name(format: ImageFormat) -> String {
     format!("{format:?}").to_uppercase()
 }
 
-/// Decodes `bytes` into `size * size` grayscale pixels (row-major, one `u8` each).
+/// Decodes `bytes` into `size * size` grayscale pixels (row-major, one `u8` each): see
+/// [`decode_pixels`].
+pub fn decode_image(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<Vec<u8>, SkipReason> {
+    decode_pixels(bytes, InputShape::square(size), limits)
+}
+
+/// Decodes `bytes` into one image of `shape`: `size * size` pixels per channel, channel after
+/// channel, one `u8` each.
 ///
 /// JPEG, PNG, BMP, GIF (first frame) and WebP are accepted in any colour type (RGB, RGBA,
-/// 16-bit, palette, CMYK); colour becomes luma (ITU-R BT.709 weights) and 16-bit becomes
-/// 8-bit. Images that are not `size` on both sides are resized with a triangle (bilinear,
-/// antialiased) filter; non-square images are stretched, as Keras does by default.
-pub fn decode_image(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<Vec<u8>, SkipReason> {
+/// 16-bit, palette, CMYK). For grayscale, colour becomes luma (ITU-R BT.709 weights); for
+/// RGB, a gray file repeats its value in the three channels and alpha is dropped. 16-bit
+/// gray is windowed to 8 bits. Images that are not `size` on both sides are resized with a
+/// triangle (bilinear, antialiased) filter; non-square images are stretched, as Keras does
+/// by default.
+pub fn decode_pixels(
+    bytes: &[u8],
+    shape: InputShape,
+    limits: &DecodeLimits,
+) -> Result<Vec<u8>, SkipReason> {
     if bytes.is_empty() {
         return Err(SkipReason::Empty);
     }
@@ -111,18 +127,52 @@ pub fn decode_image(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<Ve
     image_limits.max_alloc = Some(limits.max_alloc);
     reader.limits(image_limits);
     let image = reader.decode().map_err(|error| map_error(error, format))?;
-    let gray = match image.color().bytes_per_pixel() / image.color().channel_count() {
-        // 16 bits a sample: kept until the window makes them 8-bit (a straight cut to the top
-        // 8 bits would leave a 12-bit scan as a few grey levels).
-        2 => window_16bit(&image.into_luma16(), limits.window),
-        _ => image.into_luma8(),
-    };
-    let gray = if gray.width() == size && gray.height() == size {
-        gray
+    // 16 bits a sample: kept until the window makes them 8-bit (a straight cut to the top 8
+    // bits would leave a 12-bit scan as a few grey levels). 16-bit colour in RGB is cut.
+    let deep = image.color().bytes_per_pixel() / image.color().channel_count() == 2;
+    let deep_gray = deep && !image.color().has_color();
+    let size = shape.size();
+    Ok(match shape.colour() {
+        Colour::Grayscale => {
+            let gray = match deep {
+                true => window_16bit(&image.into_luma16(), limits.window),
+                false => image.into_luma8(),
+            };
+            resized(gray, size).into_raw()
+        }
+        Colour::Rgb => {
+            let rgb = match deep_gray {
+                true => DynamicImage::ImageLuma8(window_16bit(&image.into_luma16(), limits.window))
+                    .into_rgb8(),
+                false => image.into_rgb8(),
+            };
+            planar(&resized(rgb, size))
+        }
+    })
+}
+
+/// `image` at `size` on both sides (unchanged when it is already).
+pub(crate) fn resized<P: image::Pixel<Subpixel = u8> + 'static>(
+    image: ImageBuffer<P, Vec<u8>>,
+    size: u32,
+) -> ImageBuffer<P, Vec<u8>> {
+    if image.width() == size && image.height() == size {
+        image
     } else {
-        image::imageops::resize(&gray, size, size, FilterType::Triangle)
-    };
-    Ok(gray.into_raw())
+        image::imageops::resize(&image, size, size, FilterType::Triangle)
+    }
+}
+
+/// An RGB image's red, then green, then blue plane: the networks' `[channels, h, w]` layout.
+pub(crate) fn planar(image: &image::RgbImage) -> Vec<u8> {
+    let plane = image.as_raw().len() / 3;
+    let mut out = vec![0u8; plane * 3];
+    for (i, pixel) in image.as_raw().chunks_exact(3).enumerate() {
+        for (channel, &value) in pixel.iter().enumerate() {
+            out[channel * plane + i] = value;
+        }
+    }
+    out
 }
 
 /// A 16-bit grayscale image to 8 bits: its own min-max (for "from the file" too: a PNG has no

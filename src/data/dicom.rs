@@ -17,10 +17,10 @@ use std::fmt;
 use dicom_dictionary_std::tags;
 use dicom_object::{DefaultDicomObject, Tag};
 use dicom_pixeldata::PixelDecoder;
-use image::imageops::FilterType;
 use serde::{Deserialize, Serialize};
 
-use super::{DecodeLimits, SkipReason};
+use super::decode::{planar, resized};
+use super::{Colour, DecodeLimits, InputShape, SkipReason};
 
 /// Whether `bytes` are a DICOM file: `DICM` after the 128-byte preamble (or at the start).
 pub fn is_dicom(bytes: &[u8]) -> bool {
@@ -189,17 +189,34 @@ fn number(object: &DefaultDicomObject, tag: Tag) -> Option<f64> {
         .copied()
 }
 
-/// Decodes a DICOM file into `size * size` 8-bit pixels windowed as `limits.window` says,
-/// and what the file was.
+/// Decodes a DICOM file into `size * size` 8-bit grayscale pixels windowed as
+/// `limits.window` says, and what the file was.
 pub fn decode_dicom(
     bytes: &[u8],
     size: u32,
     limits: &DecodeLimits,
 ) -> Result<(Vec<u8>, DicomInfo), SkipReason> {
-    decode(bytes, size, limits).map_err(|Refusal(reason)| reason)
+    decode_dicom_pixels(bytes, InputShape::square(size), limits)
 }
 
-fn decode(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<(Vec<u8>, DicomInfo), Refusal> {
+/// Decodes a DICOM file into one image of `shape` (channel after channel), and what the file
+/// was. Monochrome files are windowed (and repeated in three channels for RGB); colour files
+/// (RGB after the decoder) become luma for grayscale and keep their channels for RGB, scaled
+/// from their bits stored to 8 bits without a window (DICOM's VOI transforms are for
+/// monochrome images only, PS3.3 C.11.2).
+pub fn decode_dicom_pixels(
+    bytes: &[u8],
+    shape: InputShape,
+    limits: &DecodeLimits,
+) -> Result<(Vec<u8>, DicomInfo), SkipReason> {
+    decode(bytes, shape, limits).map_err(|Refusal(reason)| reason)
+}
+
+fn decode(
+    bytes: &[u8],
+    shape: InputShape,
+    limits: &DecodeLimits,
+) -> Result<(Vec<u8>, DicomInfo), Refusal> {
     let object = dicom_object::from_reader(bytes)?;
     if object.element_opt(tags::PIXEL_DATA)?.is_none() {
         return Err(Refusal(SkipReason::NotAnImage {
@@ -238,6 +255,21 @@ fn decode(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<(Vec<u8>, Di
             ),
         }));
     }
+    let photometric = pixels.photometric_interpretation().as_str().to_string();
+    let colour_kept = samples >= 3 && shape.colour() == Colour::Rgb;
+    let full_scale = 2f64.powi(i32::from(pixels.bits_stored().clamp(1, 16))) - 1.0;
+    let rgb = colour_kept.then(|| {
+        values
+            .chunks_exact(samples)
+            .take(count)
+            .flat_map(|p| {
+                p[..3]
+                    .iter()
+                    .map(|v| (v / full_scale * 255.0).round().clamp(0.0, 255.0) as u8)
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<u8>>()
+    });
     // Colour becomes luma (BT.709, as for other images).
     let values: Vec<f64> = match samples {
         1 => values[..count].to_vec(),
@@ -247,8 +279,10 @@ fn decode(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<(Vec<u8>, Di
             .map(|p| 0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2])
             .collect(),
     };
-    let photometric = pixels.photometric_interpretation().as_str().to_string();
-    let (center, width, window) = choose_window(&object, &values, limits.window);
+    let (center, width, window) = match colour_kept {
+        true => (0.0, 0.0, "none (colour)".to_string()),
+        false => choose_window(&object, &values, limits.window),
+    };
     let mut gray: Vec<u8> = values
         .iter()
         .map(|&v| apply_window(v, center, width))
@@ -256,15 +290,24 @@ fn decode(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<(Vec<u8>, Di
     if photometric == "MONOCHROME1" {
         gray.iter_mut().for_each(|v| *v = 255 - *v);
     }
-    let image = image::GrayImage::from_raw(columns as u32, rows as u32, gray).ok_or_else(|| {
+    let mismatch = || {
         Refusal(SkipReason::Corrupt {
             detail: "DICOM image size does not match its pixel data".into(),
         })
-    })?;
-    let image = if image.width() == size && image.height() == size {
-        image
-    } else {
-        image::imageops::resize(&image, size, size, FilterType::Triangle)
+    };
+    let gray =
+        image::GrayImage::from_raw(columns as u32, rows as u32, gray).ok_or_else(mismatch)?;
+    let pixels_out = match (shape.colour(), rgb) {
+        (Colour::Grayscale, _) => resized(gray, shape.size()).into_raw(),
+        (Colour::Rgb, Some(rgb)) => {
+            let rgb =
+                image::RgbImage::from_raw(columns as u32, rows as u32, rgb).ok_or_else(mismatch)?;
+            planar(&resized(rgb, shape.size()))
+        }
+        (Colour::Rgb, None) => planar(&resized(
+            image::DynamicImage::ImageLuma8(gray).into_rgb8(),
+            shape.size(),
+        )),
     };
     let info = DicomInfo {
         modality: text(&object, tags::MODALITY).unwrap_or_else(|| "?".into()),
@@ -284,7 +327,7 @@ fn decode(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<(Vec<u8>, Di
         patient: text(&object, tags::PATIENT_ID),
         study: text(&object, tags::STUDY_INSTANCE_UID),
     };
-    Ok((image.into_raw(), info))
+    Ok((pixels_out, info))
 }
 
 /// The window `choice` gives for `values` of `object`: center, width and how to say it.

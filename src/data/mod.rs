@@ -3,7 +3,7 @@
 //! The flow is the same in the page and in the native command:
 //! 1. every file is offered to a [`DatasetBuilder`] with its path relative to the chosen
 //!    folder ([`classify_path`] decides its class or why it is skipped),
-//! 2. [`decode_image`] turns the bytes into an 8-bit grayscale square of the chosen size,
+//! 2. [`decode_pixels`] turns the bytes into an 8-bit square (grayscale or RGB) of the chosen size,
 //! 3. [`DatasetBuilder::finish`] sorts everything by path (so the browser's listing order
 //!    does not matter) and returns the [`Dataset`] and its [`LoadReport`],
 //! 4. [`split_dataset`] assigns every image (duplicate groups as a whole) to a subset,
@@ -36,21 +36,24 @@ pub use class_names::{MAX_CLASS_NAME, validate_class_names};
 pub use dataset::{Dataset, DatasetBuilder, PreparedImage, Sample, prepare_file};
 pub use dataset_file::{DATASET_MAGIC, DatasetHeader, SampleRecord, read_dataset, write_dataset};
 pub use decode::{
-    DecodeLimits, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, SUPPORTED_SIZES, decode_image, is_complete_jpeg,
+    DecodeLimits, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, SUPPORTED_SIZES, decode_image, decode_pixels,
+    is_complete_jpeg,
 };
-pub use dicom::{DicomInfo, WINDOW_PRESETS, Window, apply_window, decode_dicom, is_dicom};
+pub use dicom::{
+    DicomInfo, WINDOW_PRESETS, Window, apply_window, decode_dicom, decode_dicom_pixels, is_dicom,
+};
 pub use duplicates::{DuplicateGroup, find_duplicates};
 pub use folds::{Folds, MAX_FOLDS, make_folds};
 pub use groups::{GroupBy, GroupCounts};
 pub use inspection::Inspection;
 pub use labels::{LABELS_FILE, LabelRow, LabelTable, LabelsReport, record_table};
 pub use manifest::{Manifest, ManifestRow, csv_field, csv_table};
-pub use npz::{MAX_ARRAY_BYTES, NpzData, is_zip, read_npz};
+pub use npz::{MAX_ARRAY_BYTES, NpzData, is_zip, read_npz, read_npz_as};
 pub use path::{classify_path, is_hidden_name};
 pub use report::{
     ClassCount, DicomClassReport, IMBALANCE_RATIO, LoadReport, SkipReason, SkippedFile,
 };
-pub use shape::InputShape;
+pub use shape::{Colour, InputShape};
 pub use split::{Split, SplitConfig, SplitCounts, SplitError, Subset, split_dataset};
 
 /// Hex form of a SHA-256 digest.

@@ -9,7 +9,9 @@
 
 use std::io::Read;
 
-use super::{Dataset, DatasetBuilder, InputShape, LoadReport, PreparedImage, Subset, sha256};
+use super::{
+    Colour, Dataset, DatasetBuilder, InputShape, LoadReport, PreparedImage, Subset, sha256,
+};
 
 /// Entries a MedMNIST file may hold (it has six).
 const MAX_ENTRIES: usize = 64;
@@ -196,11 +198,37 @@ pub fn read_npz(
     shape: Option<InputShape>,
     class_names: Option<&[String]>,
 ) -> Result<NpzData, String> {
+    read(
+        bytes,
+        |arrays| match shape {
+            Some(shape) => Ok(shape),
+            None => file_shape(arrays),
+        },
+        class_names,
+    )
+}
+
+/// Loads a MedMNIST `.npz` at the file's image size in `colour` (the page's setting: an RGB
+/// file becomes luma for grayscale, a gray file repeats its value for RGB).
+pub fn read_npz_as(
+    bytes: &[u8],
+    colour: Colour,
+    class_names: Option<&[String]>,
+) -> Result<NpzData, String> {
+    read(
+        bytes,
+        |arrays| Ok(file_shape(arrays)?.with_colour(colour)),
+        class_names,
+    )
+}
+
+fn read(
+    bytes: &[u8],
+    shape: impl FnOnce(&[(String, Array)]) -> Result<InputShape, String>,
+    class_names: Option<&[String]>,
+) -> Result<NpzData, String> {
     let mut arrays = read_arrays(bytes)?;
-    let shape = match shape {
-        Some(shape) => shape,
-        None => file_shape(&arrays)?,
-    };
+    let shape = shape(&arrays)?;
     let mut take = |name: &str| {
         arrays
             .iter()
@@ -224,15 +252,16 @@ pub fn read_npz(
     }
     let names = class_names_for(classes, class_names)?;
     for ((prefix, _, labels), (_, _, images, _)) in decoded.iter().zip(&parts) {
+        let channels = channels_of(images);
         for (i, (label, pixels)) in labels
             .iter()
-            .zip(images.data.chunks_exact(shape.values()))
+            .zip(images.data.chunks_exact(shape.plane() * channels))
             .enumerate()
         {
             let image = PreparedImage {
                 class: names[*label].clone(),
                 sha256: sha256(pixels),
-                pixels: pixels.to_vec(),
+                pixels: to_shape(pixels, channels, shape),
                 dicom: None,
             };
             builder.add_prepared(&format!("{prefix}/{i:06}"), Ok(image));
@@ -249,7 +278,43 @@ pub fn read_npz(
     Ok(NpzData { dataset, report })
 }
 
-/// The image size of the file's training array, when the networks can take it.
+/// 3 for an RGB image array, else 1.
+fn channels_of(images: &Array) -> usize {
+    match images.shape[..] {
+        [_, _, _, 3] => 3,
+        _ => 1,
+    }
+}
+
+/// One image of the file (`side * side * channels`, channels last, as NumPy stores it) as
+/// one image of `shape` (channels first): luma (BT.709, as for image files) for grayscale
+/// from RGB, the value repeated for RGB from grayscale.
+fn to_shape(pixels: &[u8], channels: usize, shape: InputShape) -> Vec<u8> {
+    let plane = shape.plane();
+    match (channels, shape.colour()) {
+        (1, Colour::Grayscale) => pixels.to_vec(),
+        (1, Colour::Rgb) => pixels.repeat(3),
+        (_, Colour::Grayscale) => pixels
+            .chunks_exact(channels)
+            .map(|p| {
+                let luma =
+                    0.2126 * f32::from(p[0]) + 0.7152 * f32::from(p[1]) + 0.0722 * f32::from(p[2]);
+                luma.round().clamp(0.0, 255.0) as u8
+            })
+            .collect(),
+        (_, Colour::Rgb) => {
+            let mut out = vec![0u8; plane * 3];
+            for (i, p) in pixels.chunks_exact(channels).enumerate() {
+                for c in 0..3 {
+                    out[c * plane + i] = p[c];
+                }
+            }
+            out
+        }
+    }
+}
+
+/// The image size (and colour) of the file's training array, when the networks can take it.
 fn file_shape(arrays: &[(String, Array)]) -> Result<InputShape, String> {
     let (_, images) = arrays
         .iter()
@@ -257,8 +322,12 @@ fn file_shape(arrays: &[(String, Array)]) -> Result<InputShape, String> {
         .ok_or("it has no train_images array (a MedMNIST file has train_, val_ and test_ images and labels)")?;
     let side = images.shape.get(1).copied().unwrap_or(0);
     let range = super::MIN_IMAGE_SIZE..=super::MAX_IMAGE_SIZE;
+    let colour = match channels_of(images) {
+        3 => Colour::Rgb,
+        _ => Colour::Grayscale,
+    };
     match range.contains(&side) {
-        true => Ok(InputShape::square(side as u32)),
+        true => Ok(InputShape::square(side as u32).with_colour(colour)),
         false => Err(format!(
             "train_images: {side}-pixel images; supported are {} to {} pixels",
             super::MIN_IMAGE_SIZE,
@@ -267,7 +336,8 @@ fn file_shape(arrays: &[(String, Array)]) -> Result<InputShape, String> {
     }
 }
 
-/// Checks that `images` (uint8, `(n, side, side)` or `(n, side, side, 1)`) and `labels`
+/// Checks that `images` (uint8, `(n, side, side)`, `(n, side, side, 1)` or RGB
+/// `(n, side, side, 3)`) and `labels`
 /// (`(n,)` or `(n, 1)`) go together at `shape`; the labels.
 fn check_pair(
     prefix: &str,
@@ -283,15 +353,10 @@ fn check_pair(
         ));
     }
     let (n, side) = match images.shape[..] {
-        [n, h, w] | [n, h, w, 1] if h == w => (n, h),
-        [_, _, _, 3] => {
-            return Err(format!(
-                "{name}: colour (RGB) images are not supported yet; grayscale MedMNIST files are"
-            ));
-        }
+        [n, h, w] | [n, h, w, 1] | [n, h, w, 3] if h == w => (n, h),
         _ => {
             return Err(format!(
-                "{name}: shape {:?}, not (n, side, side)",
+                "{name}: shape {:?}, not (n, side, side) or (n, side, side, 3)",
                 images.shape
             ));
         }

@@ -24,7 +24,8 @@ pub struct Heatmap {
     pub method: ExplainMethod,
     /// The class explained.
     pub class: usize,
-    /// The map's shape (the input's), serialised as `size`, the bare side.
+    /// The map's shape: the input's side, one channel (a colour input's map is one plane
+    /// over its three channels); serialised as `size`, the bare side.
     #[serde(rename = "size")]
     pub shape: InputShape,
     /// The values.
@@ -87,7 +88,8 @@ fn class_margin(logits: Tensor<2>, class: usize) -> Tensor<1> {
         - logits.sum().div_scalar(others)
 }
 
-/// Input-gradient saliency of `class` for one image (`size * size` raw pixels).
+/// Input-gradient saliency of `class` for one image (one image of `shape`, raw values): the
+/// absolute gradient, summed over the channels of a colour image.
 /// `model` must be in inference mode; `device` is the plain (non-autodiff) device.
 pub async fn saliency(
     model: &Classifier,
@@ -104,11 +106,11 @@ pub async fn saliency(
     let gradient = input
         .grad(&gradients)
         .expect("the input requires a gradient");
-    let data = gradient.abs().into_data_async().await?;
+    let data = gradient.abs().sum_dim(1).into_data_async().await?; // [1, 1, s, s]
     Ok(Heatmap {
         method: ExplainMethod::Saliency,
         class,
-        shape,
+        shape: InputShape::square(shape.size()),
         values: normalise(data.try_into_vec_as::<f32>().unwrap_or_default()),
     })
 }
@@ -143,7 +145,7 @@ pub async fn grad_cam(
     Ok(Heatmap {
         method: ExplainMethod::GradCam,
         class,
-        shape,
+        shape: InputShape::square(shape.size()),
         values: normalise(upsample(&map, h, w, shape.side())),
     })
 }

@@ -1,6 +1,6 @@
 //! Model: the two network presets and what they share.
 //!
-//! Every model takes raw pixel intensities (`[batch, 1, size, size]`, values 0..=255) and
+//! Every model takes raw pixel intensities (`[batch, channels, size, size]`, values 0..=255) and
 //! returns logits (`[batch, classes]`); scaling to 0..1 happens on the device, inside
 //! `forward`, so a saved model carries its own preprocessing.
 
@@ -53,7 +53,7 @@ impl fmt::Display for Preset {
     }
 }
 
-use crate::data::InputShape;
+use crate::data::{Colour, InputShape};
 
 mod parameters;
 pub use crate::data::{MAX_IMAGE_SIZE, MIN_IMAGE_SIZE};
@@ -80,8 +80,12 @@ impl ModelConfig {
     /// The default configuration of `preset` for `num_classes` classes and inputs of `shape`.
     pub fn new(preset: Preset, num_classes: usize, shape: InputShape) -> Self {
         match preset {
-            Preset::Seed => ModelConfig::Seed(SeedConfig::new(num_classes, shape.side())),
-            Preset::Strong => ModelConfig::Strong(StrongConfig::new(num_classes, shape.side())),
+            Preset::Seed => ModelConfig::Seed(
+                SeedConfig::new(num_classes, shape.side()).with_channels(shape.channels()),
+            ),
+            Preset::Strong => ModelConfig::Strong(
+                StrongConfig::new(num_classes, shape.side()).with_channels(shape.channels()),
+            ),
         }
     }
 
@@ -101,16 +105,21 @@ impl ModelConfig {
         }
     }
 
-    /// The input the network takes. The presets' configs keep their `image_size: usize`
-    /// field (it is part of the model file and of Burn's `Config` derive); this is the one
-    /// place it becomes an [`InputShape`]. After [`ModelConfig::validate`] it is at most
-    /// [`MAX_IMAGE_SIZE`], so the conversion is exact.
+    /// The input the network takes. The presets' configs keep their `image_size` and
+    /// `channels` fields (part of the model file and of Burn's `Config` derive); this is the
+    /// one place they become an [`InputShape`]. After [`ModelConfig::validate`] the size is
+    /// at most [`MAX_IMAGE_SIZE`], so the conversion is exact.
     pub fn input_shape(&self) -> InputShape {
-        let side = match self {
-            ModelConfig::Seed(c) => c.image_size,
-            ModelConfig::Strong(c) => c.image_size,
+        let (side, channels) = match self {
+            ModelConfig::Seed(c) => (c.image_size, c.channels),
+            ModelConfig::Strong(c) => (c.image_size, c.channels),
         };
-        InputShape::square(u32::try_from(side).unwrap_or(u32::MAX))
+        let colour = if channels == 3 {
+            Colour::Rgb
+        } else {
+            Colour::Grayscale
+        };
+        InputShape::square(u32::try_from(side).unwrap_or(u32::MAX)).with_colour(colour)
     }
 
     /// Whether the network fits data of `classes` classes at `shape`; the message says what
@@ -118,6 +127,17 @@ impl ModelConfig {
     /// and an imported model file all go through it.
     pub fn check_input(&self, classes: usize, shape: InputShape) -> Result<(), String> {
         let expected = self.input_shape();
+        if self.num_classes() == classes
+            && expected.size() == shape.size()
+            && expected.colour() != shape.colour()
+        {
+            return Err(format!(
+                "this is a {} model and the data is {}: load the data again with Colour set to {}",
+                expected.colour().label(),
+                shape.colour().label(),
+                expected.colour().label()
+            ));
+        }
         if self.num_classes() != classes || expected != shape {
             return Err(format!(
                 "the network expects {} classes at {expected}, the data has {classes} classes at {shape}",
@@ -132,10 +152,15 @@ impl ModelConfig {
     /// network under 10 pixels) or allocates gigabytes (a huge width or class count) on bad
     /// ones. The message names the field.
     pub fn validate(&self) -> Result<(), String> {
-        let (classes, size, dropout) = match self {
-            ModelConfig::Seed(c) => (c.num_classes, c.image_size, c.dropout),
-            ModelConfig::Strong(c) => (c.num_classes, c.image_size, c.dropout),
+        let (classes, size, channels, dropout) = match self {
+            ModelConfig::Seed(c) => (c.num_classes, c.image_size, c.channels, c.dropout),
+            ModelConfig::Strong(c) => (c.num_classes, c.image_size, c.channels, c.dropout),
         };
+        if channels != 1 && channels != 3 {
+            return Err(format!(
+                "channels is {channels}; supported are 1 (grayscale) and 3 (RGB)"
+            ));
+        }
         if !(2..=MAX_CLASSES).contains(&classes) {
             return Err(format!(
                 "num_classes is {classes}; a classifier needs 2 to {MAX_CLASSES} classes"
@@ -173,11 +198,13 @@ impl ModelConfig {
         match self {
             ModelConfig::Seed(c) => {
                 let side = c.final_side();
-                (9 * 32 + 32) + (9 * 32 * 64 + 64) + (64 * side * side + 1) * c.num_classes
+                (9 * c.channels * 32 + 32)
+                    + (9 * 32 * 64 + 64)
+                    + (64 * side * side + 1) * c.num_classes
             }
             ModelConfig::Strong(c) => {
                 let w = c.width;
-                let convs = 9 * (w + w * 2 * w + 2 * w * 4 * w + 4 * w * 4 * w);
+                let convs = 9 * (c.channels * w + w * 2 * w + 2 * w * 4 * w + 4 * w * 4 * w);
                 let norms = 4 * (w + 2 * w + 4 * w + 4 * w);
                 convs + norms + (4 * w + 1) * c.num_classes
             }
@@ -205,7 +232,7 @@ pub enum Classifier {
 impl Classifier {
     /// Logits for a batch of raw images.
     ///
-    /// - input: `[batch, 1, size, size]`, intensities 0..=255
+    /// - input: `[batch, channels, size, size]`, intensities 0..=255
     /// - output: `[batch, classes]`
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let features = self.features(images);
@@ -219,7 +246,7 @@ impl Classifier {
 
     /// Output of the last convolutional layer, after its activation: what Grad-CAM explains.
     ///
-    /// - input: `[batch, 1, size, size]`
+    /// - input: `[batch, channels, size, size]`
     /// - output: `[batch, channels, h, w]`
     pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
         let x = images / 255.0;

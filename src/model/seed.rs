@@ -14,12 +14,15 @@ pub struct SeedConfig {
     pub num_classes: usize,
     /// Side of the square input image.
     pub image_size: usize,
+    /// Input channels: 1 (grayscale) or 3 (RGB). Files from before colour have none: 1.
+    #[config(default = 1)]
+    pub channels: usize,
     /// Probability of dropping a flattened feature during training.
     #[config(default = 0.5)]
     pub dropout: f64,
 }
 
-/// Conv2d(1->32, 3x3) + ReLU, MaxPool 2x2, Conv2d(32->64, 3x3) + ReLU, MaxPool 2x2, Flatten,
+/// Conv2d(channels->32, 3x3) + ReLU, MaxPool 2x2, Conv2d(32->64, 3x3) + ReLU, MaxPool 2x2, Flatten,
 /// Dropout, Dense(-> classes) + softmax (the softmax is applied by the loss and by
 /// [`super::Classifier::probabilities`]).
 #[derive(Module, Debug)]
@@ -43,7 +46,7 @@ impl SeedConfig {
     pub fn init(&self, device: &Device) -> SeedNet {
         let side = self.final_side();
         SeedNet {
-            conv1: Conv2dConfig::new([1, 32], [3, 3]).init(device),
+            conv1: Conv2dConfig::new([self.channels, 32], [3, 3]).init(device),
             pool1: MaxPool2dConfig::new([2, 2]).init(),
             conv2: Conv2dConfig::new([32, 64], [3, 3]).init(device),
             pool2: MaxPool2dConfig::new([2, 2]).init(),
@@ -57,7 +60,7 @@ impl SeedConfig {
 impl SeedNet {
     /// Convolutional part, input scaled to 0..1.
     ///
-    /// - input: `[batch, 1, s, s]`
+    /// - input: `[batch, channels, s, s]`
     /// - output: `[batch, 64, (s-2)/2-2, (s-2)/2-2]`
     pub fn features(&self, x: Tensor<4>) -> Tensor<4> {
         let x = self.activation.forward(self.conv1.forward(x)); // [B, 32, s-2, s-2]

@@ -16,6 +16,9 @@ pub struct StrongConfig {
     pub num_classes: usize,
     /// Side of the square input image.
     pub image_size: usize,
+    /// Input channels: 1 (grayscale) or 3 (RGB). Files from before colour have none: 1.
+    #[config(default = 1)]
+    pub channels: usize,
     /// Channels of the first block; the next blocks have 2x, 4x and 4x as many.
     #[config(default = 16)]
     pub width: usize,
@@ -88,7 +91,7 @@ impl StrongConfig {
     pub fn init(&self, device: &Device) -> StrongNet {
         let w = self.width;
         StrongNet {
-            block1: ConvBlock::new(1, w, device),
+            block1: ConvBlock::new(self.channels, w, device),
             block2: ConvBlock::new(w, 2 * w, device),
             block3: ConvBlock::new(2 * w, 4 * w, device),
             block4: ConvBlock::new(4 * w, 4 * w, device),
@@ -103,7 +106,7 @@ impl StrongConfig {
 impl StrongNet {
     /// Convolutional part, input scaled to 0..1.
     ///
-    /// - input: `[batch, 1, s, s]`
+    /// - input: `[batch, channels, s, s]`
     /// - output: `[batch, 4w, s/8, s/8]`
     pub fn features(&self, x: Tensor<4>) -> Tensor<4> {
         let x = self.pool.forward(self.block1.forward(x)); // [B, w, s/2, s/2]

@@ -106,7 +106,7 @@ impl GpuReport {
 pub struct ClassSamples {
     /// Class name.
     pub class: String,
-    /// `size * size` grayscale images, one after another.
+    /// Images of the data set's shape (`channels * size * size` values each), one after another.
     #[serde(with = "serde_bytes")]
     pub pixels: Vec<u8>,
     /// How many images `pixels` holds.

@@ -19,6 +19,14 @@ pub fn check_model_for_data(name: &str, meta: &ModelMeta, dataset: &Dataset) -> 
             dataset.classes.join(", ")
         ));
     }
+    if meta.shape().colour() != dataset.shape.colour() {
+        return Err(format!(
+            "{name} is a {} model and the loaded data is {}; load the data again with Colour set to {} or pick another model",
+            meta.shape().colour().label(),
+            dataset.shape.colour().label(),
+            meta.shape().colour().label()
+        ));
+    }
     if meta
         .model
         .check_input(dataset.classes.len(), dataset.shape)
@@ -58,15 +66,8 @@ pub fn check_resume(
             "the checkpoint already has {done} epochs: set Epochs above {done} to continue"
         ));
     }
-    if check_model_for_data("the checkpoint", meta, dataset).is_err() {
-        return Err(format!(
-            "the checkpoint was trained on classes {} at {}px; the loaded data has {} at {}px",
-            meta.classes.join(", "),
-            meta.shape().size(),
-            dataset.classes.join(", "),
-            dataset.shape.size()
-        ));
-    }
+    // Its message names what differs: the classes, the size or the colour.
+    check_model_for_data("the checkpoint", meta, dataset)?;
     let expected = meta.data.as_ref().map(|d| d.manifest_sha256.as_str());
     Ok((expected.is_some() && expected != manifest_sha256).then(|| {
         "the loaded data or split differs from the checkpoint's (manifest hash); training continues on the current split".to_string()

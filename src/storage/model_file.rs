@@ -140,9 +140,8 @@ impl ModelMeta {
         let network = self.model.input_shape();
         if self.input != network {
             return Err(format!(
-                "image_size is {} but the network takes {} pixels",
-                self.input.size(),
-                network.size()
+                "image_size is {} but the network takes {network}",
+                self.input
             ));
         }
         if let Some(intervals) = &self.intervals
@@ -282,8 +281,8 @@ impl ModelFile {
         if version != FORMAT_VERSION {
             return Err(ModelFileError::UnsupportedVersion(version));
         }
-        let meta: ModelMeta =
-            serde_json::from_value(value).map_err(|e| ModelFileError::BadHeader(e.to_string()))?;
+        let meta: ModelMeta = serde_json::from_value(with_grayscale_default(value))
+            .map_err(|e| ModelFileError::BadHeader(e.to_string()))?;
         meta.validate().map_err(ModelFileError::Inconsistent)?;
         let weights = bytes[header_at + header_len..].to_vec();
         if weights.is_empty() {
@@ -291,4 +290,16 @@ impl ModelFile {
         }
         Ok(Self { meta, weights })
     }
+}
+
+/// Files written before colour have no `channels` in their network: they are grayscale. (Burn's
+/// `Config` derive reads its defaults only through `Config::load`, not through serde, so the
+/// field is filled here, in the one reader of model files.)
+fn with_grayscale_default(mut header: serde_json::Value) -> serde_json::Value {
+    if let Some(model) = header.get_mut("model").and_then(|m| m.as_object_mut()) {
+        model
+            .entry("channels")
+            .or_insert(serde_json::Value::from(1));
+    }
+    header
 }

@@ -20,7 +20,7 @@ pub async fn measure_step_ms<H: TrainingHost>(
     host: &mut H,
 ) -> Result<f64, String> {
     let device = device.clone().autodiff();
-    let size = config.input_shape().side();
+    let shape = config.input_shape();
     let mut model = config.init(&device);
     let mut optimizer = AdamConfig::new().init();
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
@@ -30,7 +30,7 @@ pub async fn measure_step_ms<H: TrainingHost>(
             start = host.now_ms();
         }
         let images = Tensor::<4>::random(
-            [batch, 1, size, size],
+            shape.dims(batch),
             Distribution::Uniform(0.0, 255.0),
             &device,
         );

@@ -8,7 +8,7 @@ use crate::commands;
 use crate::cv::{self, CvArgs};
 use crate::train::{self, TrainArgs};
 
-use medclassify::data::{GroupBy, InputShape, SUPPORTED_SIZES, SplitConfig, Window};
+use medclassify::data::{Colour, GroupBy, InputShape, SUPPORTED_SIZES, SplitConfig, Window};
 use medclassify::native::terminal_safe;
 
 #[derive(Parser)]
@@ -48,13 +48,17 @@ pub struct DataArgs {
     /// A model records it; evaluate and predict use the model's.
     #[arg(long, default_value = "from-file")]
     pub window: String,
+    /// grayscale (colour files become luma) or rgb (three channels; gray files repeat their
+    /// value). A model records it; evaluate and predict use the model's.
+    #[arg(long, default_value = "grayscale")]
+    pub colour: String,
 }
 
 impl DataArgs {
-    /// The shape `--size` asks for (checked by [`DataArgs::split_config`]); the one
-    /// conversion of the flag, so that everything past the parser takes an [`InputShape`].
+    /// The shape `--size` and `--colour` ask for (checked by [`DataArgs::split_config`]); the
+    /// one conversion of the flags, so that everything past the parser takes an [`InputShape`].
     pub fn shape(&self) -> InputShape {
-        InputShape::square(self.size)
+        InputShape::square(self.size).with_colour(Colour::parse(&self.colour).unwrap_or_default())
     }
 
     /// The DICOM window `--window` asks for.
@@ -65,6 +69,9 @@ impl DataArgs {
     /// The split settings, or what is wrong with them; the size is checked first.
     pub fn split_config(&self) -> Result<SplitConfig, String> {
         check_size(self.size)?;
+        if Colour::parse(&self.colour).is_none() {
+            return Err(format!("--colour {:?}: say grayscale or rgb", self.colour));
+        }
         let mut config = split_config(&self.fractions, self.seed, self.drop_duplicates)?;
         config.group_by = GroupBy::parse(&self.group_by)
             .map_err(|why| format!("--group-by {:?}: {why}", self.group_by))?;

@@ -344,11 +344,12 @@ pub fn export_onnx(model_path: &Path, out: &Path) -> Result<(), String> {
     write_atomic(out, &bytes)?;
     let meta = &current.file.meta;
     eprintln!(
-        "wrote {} ({} network, {} classes, input [batch, 1, {side}, {side}] of 0..255, {:.1} MB)",
+        "wrote {} ({} network, {} classes, input [batch, {channels}, {side}, {side}] of 0..255, {:.1} MB)",
         out.display(),
         meta.model.preset(),
         meta.classes.len(),
         bytes.len() as f64 / 1e6,
+        channels = meta.shape().channels(),
         side = meta.shape().side(),
     );
     Ok(())

@@ -4,7 +4,9 @@ use web_sys::{DragEvent, HtmlInputElement};
 use yew::prelude::*;
 
 use super::{AppContext, Thumbnail, bytes, on_picked_file, use_app};
-use crate::data::{GroupBy, InputShape, SUPPORTED_SIZES, SplitConfig, WINDOW_PRESETS, Window};
+use crate::data::{
+    Colour, GroupBy, InputShape, SUPPORTED_SIZES, SplitConfig, WINDOW_PRESETS, Window,
+};
 use crate::web::hooks::asset_url;
 use crate::web::platform::{files, time};
 use crate::web::protocol::InputFile;
@@ -103,6 +105,7 @@ fn open_npz(app: AppContext) -> Callback<Event> {
             name,
             bytes,
             split: app.state.data.split_config.clone(),
+            colour: app.state.data.shape.colour(),
         });
     })
 }
@@ -242,13 +245,32 @@ pub fn DataStep() -> Html {
         Callback::from(move |event: Event| {
             let input: web_sys::HtmlSelectElement = event.target_unchecked_into();
             if let Ok(size) = input.value().parse::<u32>() {
-                app.dispatch(Action::SetImageSize(InputShape::square(size)));
+                let colour = app.state.data.shape.colour();
+                app.dispatch(Action::SetImageSize(
+                    InputShape::square(size).with_colour(colour),
+                ));
                 if app.state.data.loaded.is_some() {
                     app.notify(
                         "info",
                         format!("load the folder again to decode it at {size}x{size}"),
                     );
                 }
+            }
+        })
+    };
+    let on_colour = {
+        let app = app.clone();
+        Callback::from(move |event: Event| {
+            let select: web_sys::HtmlSelectElement = event.target_unchecked_into();
+            let colour = Colour::parse(&select.value()).unwrap_or_default();
+            app.dispatch(Action::SetImageSize(
+                app.state.data.shape.with_colour(colour),
+            ));
+            if app.state.data.loaded.is_some() {
+                app.notify(
+                    "info",
+                    format!("load the data again to decode it in {}", colour.label()),
+                );
             }
         })
     };
@@ -290,12 +312,20 @@ pub fn DataStep() -> Html {
             </div>
 
             <details class="settings" open=true>
-                <summary>{"Image size and split"}</summary>
+                <summary>{"Image size, colour and split"}</summary>
                 <div class="form-grid">
                     <label>{"Image size"}
                         <select onchange={on_size} aria-label="Image size" disabled={busy}>
                             for size in SUPPORTED_SIZES {
                                 <option value={size.to_string()} selected={size == state.data.shape.size()}>{format!("{size} x {size}")}</option>
+                            }
+                        </select>
+                    </label>
+                    <label>{"Colour"}
+                        <select onchange={on_colour} data-testid="colour" aria-label="Colour" disabled={busy}
+                            title="Grayscale: colour files become luma. Colour (RGB): the networks take three channels, and gray files repeat their value. A model records it; applies to the next load">
+                            for colour in [Colour::Grayscale, Colour::Rgb] {
+                                <option value={colour.name()} selected={colour == state.data.shape.colour()}>{ colour.label() }</option>
                             }
                         </select>
                     </label>
@@ -336,8 +366,8 @@ pub fn DataStep() -> Html {
             if let Some(data) = state.data.loaded.clone() {
                 <div class="report" data-testid="data-report">
                     <p class="summary">
-                        { format!("{} images in {} classes from {} files, stored as {} grayscale ({} of image data; engine memory {}; loaded in {:.1} s).",
-                            data.report.images, data.report.classes.len(), data.report.files_seen, data.report.shape, bytes(data.memory_bytes), bytes(data.wasm_memory_bytes), data.seconds) }
+                        { format!("{} images in {} classes from {} files, stored as {}x{} {} ({} of image data; engine memory {}; loaded in {:.1} s).",
+                            data.report.images, data.report.classes.len(), data.report.files_seen, data.report.shape.size(), data.report.shape.size(), data.report.shape.colour().label(), bytes(data.memory_bytes), bytes(data.wasm_memory_bytes), data.seconds) }
                     </p>
                     if state.data.split.as_ref().is_some_and(|s| s.config.from_file) {
                         <p data-testid="split-from-file">{"Split as given in the file (its train, validation and test arrays); the settings below do not change it."}</p>

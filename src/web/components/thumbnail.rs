@@ -1,4 +1,4 @@
-//! Gray images (and heatmaps over them) drawn from the decoded `u8` pixels.
+//! Gray and colour images (and heatmaps over them) drawn from the decoded `u8` pixels.
 
 use wasm_bindgen::{Clamped, JsCast};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
@@ -7,7 +7,7 @@ use yew::prelude::*;
 /// Props of [`Thumbnail`].
 #[derive(Properties, PartialEq)]
 pub struct ThumbnailProps {
-    /// `size * size` gray pixels.
+    /// One decoded image: `size * size` gray pixels, or three such planes (red, green, blue).
     pub pixels: Vec<u8>,
     /// Side in pixels.
     pub size: u32,
@@ -40,25 +40,32 @@ pub fn heat_color(value: f32) -> [u8; 3] {
     out
 }
 
-fn rgba(pixels: &[u8], heat: Option<&[f32]>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(pixels.len() * 4);
-    for (i, &p) in pixels.iter().enumerate() {
+/// The canvas's RGBA bytes for one image of `plane` pixels in `pixels.len() / plane` planes
+/// (1: gray, 3: red, green, blue), with the heatmap blended over it.
+fn rgba(pixels: &[u8], plane: usize, heat: Option<&[f32]>) -> Vec<u8> {
+    let colour = pixels.len() == 3 * plane;
+    let mut out = Vec::with_capacity(plane * 4);
+    for i in 0..plane {
+        let pixel = match colour {
+            true => [pixels[i], pixels[plane + i], pixels[2 * plane + i]],
+            false => [pixels[i]; 3],
+        };
         match heat.and_then(|h| h.get(i)) {
             Some(&h) => {
                 let color = heat_color(h);
                 let alpha = 0.25 + 0.5 * h.clamp(0.0, 1.0);
-                for c in color {
+                for (p, c) in pixel.into_iter().zip(color) {
                     out.push((f32::from(p) * (1.0 - alpha) + f32::from(c) * alpha) as u8);
                 }
             }
-            None => out.extend_from_slice(&[p, p, p]),
+            None => out.extend_from_slice(&pixel),
         }
         out.push(255);
     }
     out
 }
 
-/// A canvas showing one gray image, scaled up without smoothing by CSS.
+/// A canvas showing one gray or colour image, scaled up without smoothing by CSS.
 #[component]
 pub fn Thumbnail(props: &ThumbnailProps) -> Html {
     let canvas = use_node_ref();
@@ -69,8 +76,9 @@ pub fn Thumbnail(props: &ThumbnailProps) -> Html {
         let size = props.size;
         use_effect_with((pixels, heat, size), move |(pixels, heat, size)| {
             if let Some(canvas) = canvas.cast::<HtmlCanvasElement>() {
-                if pixels.len() == (*size * *size) as usize {
-                    let data = rgba(pixels, heat.as_deref());
+                let plane = (*size * *size) as usize;
+                if pixels.len() == plane || pixels.len() == 3 * plane {
+                    let data = rgba(pixels, plane, heat.as_deref());
                     if let (Ok(Some(context)), Ok(image)) = (
                         canvas.get_context("2d"),
                         ImageData::new_with_u8_clamped_array_and_sh(Clamped(&data), *size, *size),

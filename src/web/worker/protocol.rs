@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::decoder::protocol::FileBytes;
-use crate::data::{InputShape, SplitConfig, Window};
+use crate::data::{Colour, InputShape, SplitConfig, Window};
 use crate::evaluation::ExplainMethod;
 use crate::training::TrainingConfig;
 use crate::web::bridge::FromWorker;
@@ -102,6 +102,9 @@ pub enum Job {
         bytes: Vec<u8>,
         /// The split settings (kept for a later folder; the file's split is used).
         split: SplitConfig,
+        /// Grayscale or colour, as for folders (the size is the file's).
+        #[serde(default)]
+        colour: Colour,
     },
     /// Load an archive (`.zip`, `.tar`, `.tar.gz`) the user picked: its files are decoded like
     /// a folder's, on the helpers.

@@ -14,7 +14,7 @@ use super::host::{BEST_KEY, FINAL_KEY, LAST_KEY};
 use super::loader::{self, LoadStopped, PageChunk};
 use super::protocol::Job;
 use super::{Controls, notice, post};
-use crate::data::{Dataset, InputShape, SplitConfig, Window, read_npz};
+use crate::data::{Dataset, InputShape, SplitConfig, Window, read_npz_as};
 use crate::evaluation::Assessment;
 use crate::session::{CurrentModel, LoadedData};
 use crate::storage::{EXTENSION, ModelFile, ONNX_EXTENSION};
@@ -152,9 +152,14 @@ impl Engine {
                 split,
                 index_url,
             } => self.load(shape, split, Source::Sample(index_url)).await,
-            Job::LoadNpz { name, bytes, split } => {
-                self.load(InputShape::default(), split, Source::Npz { name, bytes })
-                    .await
+            Job::LoadNpz {
+                name,
+                bytes,
+                split,
+                colour,
+            } => {
+                let shape = InputShape::default().with_colour(colour);
+                self.load(shape, split, Source::Npz { name, bytes }).await
             }
             Job::LoadArchive {
                 name,
@@ -302,8 +307,8 @@ impl Engine {
                 loader::load_files(load, &expected, shape, window, &self.controls, chunks).await
             }
             Source::Sample(url) => loader::load_sample(&url, shape, &self.controls).await,
-            // The file's own image size, whatever was chosen for folders.
-            Source::Npz { name, bytes } => read_npz(&bytes, None, None)
+            // The file's own image size, whatever was chosen for folders; the chosen colour.
+            Source::Npz { name, bytes } => read_npz_as(&bytes, shape.colour(), None)
                 .map(|data| (data.dataset, data.report))
                 .map_err(|error| LoadStopped(format!("{name}: {error}"))),
             Source::Archive {
