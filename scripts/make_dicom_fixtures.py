@@ -13,6 +13,8 @@ independent writer:
        one JPEG-baseline file (the original JPEG bytes, encapsulated); one with no extension.
 - bad/ a DICOM file without pixel data, and one that claims JPEG 2000 (refused by name).
 - known/ct-hu.dcm  8 x 8, columns of known Hounsfield units (the known-answer test).
+- known/voi-lut.dcm  a HeadCT image as 12-bit MR with a VOI LUT table (a square-root curve)
+       and a window that disagrees with it; pydicom's apply_voi_lut is its oracle.
 The images come from www/sample/MedNIST (CC BY-SA 4.0, see www/sample/LICENSE).
 """
 
@@ -88,6 +90,23 @@ def xr(pixels, sop, patient):
     return ds
 
 
+def voi_lut(pixels):
+    """A 12-bit MR-like image (stored = 16 * pixel) with a VOI LUT table, a square-root
+    curve over 0..4095 to 12 bits, and a Window Center/Width that says otherwise (the table
+    takes precedence, as in pydicom and most viewers)."""
+    ds = dataset(uid(5, 0), "MR", "VOI", *pixels.shape)
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.WindowCenter, ds.WindowWidth = 2048, 4096
+    item = pydicom.Dataset()
+    item.add_new(0x00283002, "US", [4096, 0, 12])  # LUT Descriptor: entries, first, bits
+    curve = np.floor(np.sqrt(np.arange(4096) / 4095) * 4095 + 0.5).astype(np.uint16)
+    item.add_new(0x00283006, "US", curve.tolist())  # LUT Data
+    item.LUTExplanation = "square root"
+    ds.VOILUTSequence = pydicom.Sequence([item])
+    ds.PixelData = (pixels.astype(np.uint16) * 16).tobytes()
+    return ds
+
+
 def save(ds, path):
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
@@ -131,6 +150,7 @@ def main():
     known = ct(np.zeros((8, 8), np.uint8), uid(4, 0), "KNOWN")
     known.PixelData = (np.tile(hu, (8, 1)) + 200).astype(np.int16).tobytes()
     save(known, OUT.parent / "dicom-known" / "ct-hu.dcm")
+    save(voi_lut(gray(heads[6])), OUT.parent / "dicom-known" / "voi-lut.dcm")
     print(f"wrote {sum(1 for _ in OUT.rglob('*') if _.is_file())} files under {OUT}")
 
 

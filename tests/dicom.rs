@@ -9,8 +9,8 @@
 mod common;
 
 use medclassify::data::{
-    Colour, DecodeLimits, InputShape, Window, apply_window, decode_dicom, decode_dicom_pixels,
-    decode_image, is_dicom,
+    Colour, DecodeLimits, Frames, InputShape, Window, apply_window, decode_dicom,
+    decode_dicom_pixels, decode_image, is_dicom,
 };
 
 fn fixture(path: &str) -> Vec<u8> {
@@ -87,6 +87,21 @@ fn encodings_of_one_image_agree_and_monochrome1_is_inverted() {
         &expected,
         "the middle frame",
     );
+    // Every frame: the blank one (0 stored, -200 HU, below the window), the image, and the
+    // grey one (400 stored, 200 HU), in order.
+    let every = DecodeLimits {
+        frames: Frames::Every,
+        ..DecodeLimits::default()
+    };
+    let (frames, info) = decode_dicom(&fixture("dicom/CT/ct-multiframe.dcm"), 64, &every).unwrap();
+    assert_eq!(
+        (frames.len(), info.frames, info.frames_used),
+        (3 * 4096, 3, 3)
+    );
+    assert!(frames[..4096].iter().all(|&v| v == 0));
+    close(&frames[4096..8192], &expected, "frame 2 of 3");
+    let grey = apply_window(200.0, 40.0, 400.0);
+    assert!(grey > 200 && frames[8192..].iter().all(|&v| v == grey));
 
     // MONOCHROME1 stores 255 - p, displayed inverted: min-max of the stored values, inverted.
     let chests: Vec<_> = sorted(&common::fixture().join("CXR"));
@@ -237,6 +252,64 @@ fn a_folder_of_dicoms_loads_with_a_report_per_class_and_the_bad_files_named() {
     assert_eq!(subsets.len(), 9, "{subsets:?}");
     assert!(subsets.values().all(|s| s.len() == 1), "{subsets:?}");
 
+    // Every frame: the multi-frame file gives three images, named by frame, in one subset;
+    // the report says so.
+    let (ok, stdout, stderr, _) = common::run_cli(&[
+        "inspect",
+        dir.to_str().unwrap(),
+        "--frames",
+        "every",
+        "--json",
+    ]);
+    assert!(ok, "{stderr}");
+    let every: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(every["images"], 19, "two more images than files");
+    let ct = every["dicom"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["class"] == "CT")
+        .unwrap();
+    assert_eq!(
+        (&ct["multi_frame"], &ct["frame_images"]),
+        (&serde_json::json!(1), &serde_json::json!(3))
+    );
+    let frames: Vec<(&str, &str)> = every["manifest"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| {
+            row["path"]
+                .as_str()
+                .unwrap()
+                .starts_with("CT/ct-multiframe.dcm")
+        })
+        .map(|row| {
+            (
+                row["path"].as_str().unwrap(),
+                row["split"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = frames.iter().map(|f| f.0).collect();
+    assert_eq!(
+        names,
+        [1, 2, 3].map(|i| format!("CT/ct-multiframe.dcm#frame00{i}")),
+    );
+    assert!(frames.iter().all(|f| f.1 == frames[0].1), "{frames:?}");
+    let (ok, stdout, _, _) =
+        common::run_cli(&["inspect", dir.to_str().unwrap(), "--frames", "every"]);
+    assert!(
+        ok && stdout.contains("1 multi-frame (every frame used: 3 images"),
+        "{stdout}"
+    );
+    let (ok, _, stderr, _) =
+        common::run_cli(&["inspect", dir.to_str().unwrap(), "--frames", "all"]);
+    assert!(
+        !ok && stderr.contains("--frames \"all\": use middle or every"),
+        "{stderr}"
+    );
+
     // A window for the whole set: lung, named in the report; a bad one is refused by name.
     let (ok, stdout, _, _) =
         common::run_cli(&["inspect", dir.to_str().unwrap(), "--window", "lung"]);
@@ -266,6 +339,7 @@ fn pydicoms_sample_files_decode_as_pydicom_reads_them_or_are_refused_with_a_reas
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let (mut compared, mut decoded, mut refused, mut differ) = (0, 0, Vec::new(), Vec::new());
     let mut compared_rgb = 0;
+    let mut compared_names = Vec::new();
     for case in json["cases"].as_array().unwrap() {
         let path = case["path"].as_str().unwrap();
         let bytes = std::fs::read(path).unwrap();
@@ -293,6 +367,7 @@ fn pydicoms_sample_files_decode_as_pydicom_reads_them_or_are_refused_with_a_reas
                         differ.push(format!("{name}: differs from pydicom by {worst}"));
                     }
                     compared += 1;
+                    compared_names.push(name.to_string());
                 }
             }
             Err(reason) => refused.push(format!("{name}: {reason}")),
@@ -328,6 +403,11 @@ fn pydicoms_sample_files_decode_as_pydicom_reads_them_or_are_refused_with_a_reas
     assert!(differ.is_empty(), "{differ:?}");
     assert!(compared >= 8, "only {compared} files compared");
     assert!(compared_rgb >= 2, "only {compared_rgb} RGB files compared");
+    // The VOI LUT table (and its precedence over the file's window) against pydicom's.
+    assert!(
+        compared_names.iter().any(|n| n == "voi-lut.dcm"),
+        "{compared_names:?}"
+    );
     // Every refusal says what the file is and why (no panic, no bare error code).
     for reason in &refused {
         assert!(reason.len() > 30, "{reason}");

@@ -2,10 +2,11 @@
 
 Usage: dicom_pydicom.py OUT.json
 
-For every .dcm file that pydicom ships (pydicom/data/test_files), writes: its path, and, when
+For every .dcm file that pydicom ships (pydicom/data/test_files), and the known-answer fixtures
+(tests/fixtures/dicom-known, one with a VOI LUT table), writes: its path, and, when
 pydicom can decode its pixels without optional plug-ins (numpy and RLE handlers), the 8-bit
 image MedClassify should make of it: the middle frame, pydicom's modality LUT (rescale), the
-first Window Center/Width with DICOM's linear window (PS3.3 C.11.2.1.2.1) or else min-max,
+VOI LUT table (pydicom's apply_voi_lut) or else the first Window Center/Width with DICOM's linear window (PS3.3 C.11.2.1.2.1) or else min-max,
 MONOCHROME1 inverted, colour as BT.709 luma; for RGB files also the three channels as
 Colour (RGB) should keep them. Written from the standard, not from our code.
 Compared: files pydicom decodes with its own code (uncompressed and RLE).
@@ -17,7 +18,7 @@ import sys
 
 import numpy as np
 import pydicom
-from pydicom.pixels import apply_modality_lut
+from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
 
 def first(value):
@@ -47,6 +48,13 @@ def expected(ds):
         full = 2 ** int(ds.BitsStored) - 1
         rgb = np.clip(np.floor(arr / full * 255 + 0.5), 0, 255).astype(np.uint8).transpose(2, 0, 1)
         arr = 0.2126 * arr[..., 0] + 0.7152 * arr[..., 1] + 0.0722 * arr[..., 2]
+    if samples == 1 and "VOILUTSequence" in ds:
+        # The file's VOI LUT table (pydicom prefers it to the window, as MedClassify does),
+        # its output scaled from the table's bits to 8.
+        bits = int(ds.VOILUTSequence[0].LUTDescriptor[2])
+        table = apply_voi_lut(arr, ds).astype(np.float64)
+        out = np.clip(np.floor(table / (2**bits - 1) * 255 + 0.5), 0, 255).astype(np.uint8)
+        return (255 - out if photometric == "MONOCHROME1" else out), rgb
     center, width = first(ds.get("WindowCenter")), first(ds.get("WindowWidth"))
     if center is None or width is None or width < 1:
         low, high = arr.min(), arr.max()
@@ -66,7 +74,8 @@ def expected(ds):
 def main(path):
     root = pathlib.Path(pydicom.__file__).parent / "data" / "test_files"
     cases = []
-    for file in sorted(root.glob("*.dcm")):
+    known = pathlib.Path(__file__).resolve().parent / "fixtures" / "dicom-known"
+    for file in sorted(root.glob("*.dcm")) + sorted(known.glob("*.dcm")):
         case = {"path": str(file)}
         try:
             ds = pydicom.dcmread(file)

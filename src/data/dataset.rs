@@ -112,6 +112,18 @@ impl Dataset {
     }
 }
 
+/// The name of frame `frame` (from 0) of the multi-frame file `path`: `path#frame001`
+/// (numbered from 1, zero-padded so that the frames sort in order).
+pub fn frame_path(path: &str, frame: usize) -> String {
+    format!("{path}#frame{:03}", frame + 1)
+}
+
+/// The file a frame's image came from (`None` for an image that is a whole file).
+pub fn frame_source(path: &str) -> Option<&str> {
+    let (source, number) = path.rsplit_once("#frame")?;
+    (number.len() == 3 && number.bytes().all(|b| b.is_ascii_digit())).then_some(source)
+}
+
 /// A decoded file, ready to be added to a [`DatasetBuilder`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PreparedImage {
@@ -119,7 +131,8 @@ pub struct PreparedImage {
     pub class: String,
     /// SHA-256 of the file's bytes.
     pub sha256: [u8; 32],
-    /// One image of the builder's shape (`channels * size * size` values).
+    /// One image of the builder's shape (`channels * size * size` values), or one per frame
+    /// of a multi-frame DICOM file decoded with [`super::Frames::Every`].
     pub pixels: Vec<u8>,
     /// What the file was, when it was a DICOM file.
     pub dicom: Option<DicomInfo>,
@@ -233,14 +246,32 @@ impl DatasetBuilder {
                     report.add(info);
                     patients.extend(info.patient.clone());
                 }
-                let slot = self.entries.len();
                 self.pixels.extend_from_slice(&image.pixels);
                 let ids = image
                     .dicom
                     .as_ref()
                     .map(|d| (d.patient.clone(), d.study.clone()));
-                self.entries
-                    .push((path.to_string(), image.class, image.sha256, slot, ids));
+                let frames = image.pixels.len() / self.shape.values().max(1);
+                if frames == 1 {
+                    let slot = self.entries.len();
+                    self.entries
+                        .push((path.to_string(), image.class, image.sha256, slot, ids));
+                    return None;
+                }
+                // Every frame of a multi-frame file: one image each, named and hashed apart
+                // (and kept together by the split: see `frame_source`).
+                for frame in 0..frames {
+                    let slot = self.entries.len();
+                    let mut hashed = image.sha256.to_vec();
+                    hashed.extend_from_slice(&(frame as u32).to_le_bytes());
+                    self.entries.push((
+                        frame_path(path, frame),
+                        image.class.clone(),
+                        sha256(&hashed),
+                        slot,
+                        ids.clone(),
+                    ));
+                }
                 None
             }
             Err(reason) => self.skip(path, reason),

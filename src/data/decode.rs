@@ -31,6 +31,19 @@ pub struct DecodeLimits {
     /// How DICOM values become 8-bit intensities (the data set's choice; other images are
     /// 8-bit already).
     pub window: super::Window,
+    /// Which frames of a multi-frame DICOM file become images (the data set's choice).
+    pub frames: super::Frames,
+}
+
+impl DecodeLimits {
+    /// The default limits with the data set's DICOM choices.
+    pub fn with_dicom(options: super::DicomOptions) -> Self {
+        Self {
+            window: options.window,
+            frames: options.frames,
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for DecodeLimits {
@@ -41,6 +54,7 @@ impl Default for DecodeLimits {
             max_side: 20_000,
             max_alloc: 256 * 1024 * 1024,
             window: super::Window::FromFile,
+            frames: super::Frames::Middle,
         }
     }
 }
@@ -58,8 +72,8 @@ pub fn decode_image(bytes: &[u8], size: u32, limits: &DecodeLimits) -> Result<Ve
 /// Decodes `bytes` into one image of `shape`: `size * size` pixels per channel, channel after
 /// channel, one `u8` each.
 ///
-/// JPEG, PNG, BMP, GIF (first frame) and WebP are accepted in any colour type (RGB, RGBA,
-/// 16-bit, palette, CMYK). For grayscale, colour becomes luma (ITU-R BT.709 weights); for
+/// JPEG, PNG, BMP, GIF (first frame), WebP and TIFF (first page) are accepted in any colour
+/// type (RGB, RGBA, 16-bit, palette, CMYK). For grayscale, colour becomes luma (ITU-R BT.709 weights); for
 /// RGB, a gray file repeats its value in the three channels and alpha is dropped. 16-bit
 /// gray is windowed to 8 bits. Images that are not `size` on both sides are resized with a
 /// triangle (bilinear, antialiased) filter; non-square images are stretched, as Keras does
@@ -91,6 +105,7 @@ pub fn decode_pixels(
             | ImageFormat::Bmp
             | ImageFormat::Gif
             | ImageFormat::WebP
+            | ImageFormat::Tiff
     ) {
         return Err(SkipReason::UnsupportedFormat {
             format: format_name(format),
@@ -319,17 +334,20 @@ pub fn is_complete_jpeg(bytes: &[u8]) -> bool {
 mod tests {
 
     #[test]
-    fn sixteen_bit_pngs_keep_their_depth_until_the_window() {
-        // A 12-bit ramp stored in a 16-bit PNG: 1000, 2000, 3000. Its min-max spans 0..255
+    fn sixteen_bit_pngs_and_tiffs_keep_their_depth_until_the_window() {
+        for format in [ImageFormat::Png, ImageFormat::Tiff] {
+            sixteen_bits_are_windowed(format);
+        }
+    }
+
+    fn sixteen_bits_are_windowed(format: ImageFormat) {
+        // A 12-bit ramp stored in a 16-bit file: 1000, 2000, 3000. Its min-max spans 0..255
         // (cut to the top 8 bits it would be 3, 7 and 11).
         let ramp =
             image::ImageBuffer::<image::Luma<u16>, _>::from_raw(3, 1, vec![1000u16, 2000, 3000])
                 .unwrap();
-        let mut png = std::io::Cursor::new(Vec::new());
-        image::DynamicImage::ImageLuma16(ramp)
-            .write_to(&mut png, image::ImageFormat::Png)
-            .unwrap();
-        let png = png.into_inner();
+        let png = encode(&DynamicImage::ImageLuma16(ramp), format);
+        assert_eq!(image::guess_format(&png).unwrap(), format);
         let limits = DecodeLimits::default();
         let gray = decode_image(&png, 3, &limits).unwrap();
         // 3 x 3 after resizing a 3 x 1 image: every row is the ramp.

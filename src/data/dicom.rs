@@ -3,11 +3,11 @@
 //! command), the modality LUT (rescale slope and intercept) applied, then a window to 8 bits,
 //! MONOCHROME1 inverted, and the image resized like any other.
 //!
-//! The window is the data set's choice ([`Window`]): the file's own Window Center / Width (or
-//! min-max when it has none), min-max, or a named CT window in Hounsfield units. The linear
-//! window is DICOM's (PS3.3 C.11.2.1.2.1). A VOI LUT *sequence* (a lookup table instead of a
-//! window) is not applied; the report says when one was present. Of a multi-frame file the
-//! middle frame is used. Transfer syntaxes decoded: uncompressed (implicit and explicit VR,
+//! The window is the data set's choice ([`Window`]): the file's own VOI LUT table or Window
+//! Center / Width (or min-max when it has neither), min-max, or a named CT window in
+//! Hounsfield units (`voi`). The linear window is DICOM's (PS3.3 C.11.2.1.2.1). Of a
+//! multi-frame file the middle frame is used, or every frame ([`Frames`], also the data set's
+//! choice). Transfer syntaxes decoded: uncompressed (implicit and explicit VR,
 //! little and big endian), deflated, JPEG baseline, extended and lossless, and RLE; JPEG-LS
 //! and JPEG 2000 need C libraries (CharLS, OpenJPEG) that cannot run in the page, so such
 //! files are refused with their transfer syntax named.
@@ -21,6 +21,9 @@ use serde::{Deserialize, Serialize};
 
 use super::decode::{planar, resized};
 use super::{Colour, DecodeLimits, InputShape, SkipReason};
+use voi::Voi;
+
+mod voi;
 
 /// Whether `bytes` are a DICOM file: `DICM` after the 128-byte preamble (or at the start).
 pub fn is_dicom(bytes: &[u8]) -> bool {
@@ -105,13 +108,66 @@ pub struct DicomInfo {
     pub photometric: String,
     /// The window used, e.g. `file 40/400`, `lung -600/1500`, `min-max -1024..1410`.
     pub window: String,
-    /// Frames in the file (the middle one is used).
+    /// Frames in the file.
     pub frames: u32,
+    /// Frames that became images: 1 (the middle one), or all of them with [`Frames::Every`].
+    #[serde(default = "one")]
+    pub frames_used: u32,
     /// Patient ID, when the file has one.
     pub patient: Option<String>,
     /// Study Instance UID, when the file has one.
     #[serde(default)]
     pub study: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Which frames of a multi-frame file become images: the data set's choice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Frames {
+    /// The middle frame (of a cine loop or a volume, the one most likely to show the subject).
+    #[default]
+    Middle,
+    /// One image per frame, named `file.dcm#frameN` (N from 1); the frames of one file are
+    /// always kept in one subset, so a volume never straddles train and test.
+    Every,
+}
+
+/// The most frames one file gives with [`Frames::Every`] (a bound on the work and memory one
+/// crafted file can ask for).
+pub const MAX_FRAMES: u32 = 256;
+
+impl Frames {
+    /// `middle` or `every`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Frames::Middle => "middle",
+            Frames::Every => "every",
+        }
+    }
+
+    /// Parses `middle` or `every`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "middle" => Ok(Frames::Middle),
+            "every" => Ok(Frames::Every),
+            other => Err(format!("{other:?}: use middle or every")),
+        }
+    }
+}
+
+/// How DICOM files become images: the window and the frames (the data set's choices, sent
+/// together from the page or the command to whatever decodes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DicomOptions {
+    /// How values become 8-bit.
+    pub window: Window,
+    /// Which frames of a multi-frame file are used.
+    #[serde(default)]
+    pub frames: Frames,
 }
 
 /// The linear window of DICOM PS3.3 C.11.2.1.2.1, to 0..=255.
@@ -241,7 +297,51 @@ fn decode(
             ),
         }));
     }
-    let frame = frames / 2;
+    let chosen: Vec<u32> = match limits.frames {
+        Frames::Middle => vec![frames / 2],
+        Frames::Every if frames > MAX_FRAMES => {
+            return Err(Refusal(SkipReason::TooLarge {
+                detail: format!(
+                    "{frames} frames; at most {MAX_FRAMES} a file with \"every frame\" (the middle frame is always possible)"
+                ),
+            }));
+        }
+        Frames::Every => (0..frames).collect(),
+    };
+    let voi = Voi::from_file(&object, limits.window);
+    let mut out = Vec::with_capacity(chosen.len() * shape.values());
+    let mut facts = None;
+    for frame in chosen.iter().copied() {
+        let (pixels, frame_facts) = frame_image(&object, frame, (rows, columns), &voi, shape)?;
+        out.extend_from_slice(&pixels);
+        // The report describes the middle frame (or the only one).
+        if frame == frames / 2 || facts.is_none() {
+            facts = Some(frame_facts);
+        }
+    }
+    let (bits_stored, photometric, window) = facts.unwrap_or_default();
+    let info = DicomInfo {
+        modality: text(&object, tags::MODALITY).unwrap_or_else(|| "?".into()),
+        bits_stored,
+        photometric,
+        window,
+        frames,
+        frames_used: chosen.len() as u32,
+        patient: text(&object, tags::PATIENT_ID),
+        study: text(&object, tags::STUDY_INSTANCE_UID),
+    };
+    Ok((out, info))
+}
+
+/// One frame of `object` as one image of `shape`, and what it was: bits stored, photometric
+/// interpretation and the window used.
+fn frame_image(
+    object: &DefaultDicomObject,
+    frame: u32,
+    (rows, columns): (u64, u64),
+    voi: &Voi,
+    shape: InputShape,
+) -> Result<(Vec<u8>, (u16, String, String)), Refusal> {
     let pixels = object.decode_pixel_data_frame(frame)?;
     let samples = usize::from(pixels.samples_per_pixel().max(1));
     let values: Vec<f64> = pixels.to_vec_frame::<f64>(0)?;
@@ -279,14 +379,10 @@ fn decode(
             .map(|p| 0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2])
             .collect(),
     };
-    let (center, width, window) = match colour_kept {
-        true => (0.0, 0.0, "none (colour)".to_string()),
-        false => choose_window(&object, &values, limits.window),
+    let (mut gray, window) = match colour_kept {
+        true => (Vec::new(), "none (colour)".to_string()),
+        false => voi.apply(&values),
     };
-    let mut gray: Vec<u8> = values
-        .iter()
-        .map(|&v| apply_window(v, center, width))
-        .collect();
     if photometric == "MONOCHROME1" {
         gray.iter_mut().for_each(|v| *v = 255 - *v);
     }
@@ -295,83 +391,27 @@ fn decode(
             detail: "DICOM image size does not match its pixel data".into(),
         })
     };
-    let gray =
-        image::GrayImage::from_raw(columns as u32, rows as u32, gray).ok_or_else(mismatch)?;
-    let pixels_out = match (shape.colour(), rgb) {
-        (Colour::Grayscale, _) => resized(gray, shape.size()).into_raw(),
+    let image = match (shape.colour(), rgb) {
+        (Colour::Grayscale, _) => {
+            let gray = image::GrayImage::from_raw(columns as u32, rows as u32, gray)
+                .ok_or_else(mismatch)?;
+            resized(gray, shape.size()).into_raw()
+        }
         (Colour::Rgb, Some(rgb)) => {
             let rgb =
                 image::RgbImage::from_raw(columns as u32, rows as u32, rgb).ok_or_else(mismatch)?;
             planar(&resized(rgb, shape.size()))
         }
-        (Colour::Rgb, None) => planar(&resized(
-            image::DynamicImage::ImageLuma8(gray).into_rgb8(),
-            shape.size(),
-        )),
+        (Colour::Rgb, None) => {
+            let gray = image::GrayImage::from_raw(columns as u32, rows as u32, gray)
+                .ok_or_else(mismatch)?;
+            planar(&resized(
+                image::DynamicImage::ImageLuma8(gray).into_rgb8(),
+                shape.size(),
+            ))
+        }
     };
-    let info = DicomInfo {
-        modality: text(&object, tags::MODALITY).unwrap_or_else(|| "?".into()),
-        bits_stored: pixels.bits_stored(),
-        photometric,
-        window: if object
-            .element_opt(tags::VOILUT_SEQUENCE)
-            .ok()
-            .flatten()
-            .is_some()
-        {
-            format!("{window} (its VOI LUT table not applied)")
-        } else {
-            window
-        },
-        frames,
-        patient: text(&object, tags::PATIENT_ID),
-        study: text(&object, tags::STUDY_INSTANCE_UID),
-    };
-    Ok((pixels_out, info))
-}
-
-/// The window `choice` gives for `values` of `object`: center, width and how to say it.
-fn choose_window(
-    object: &DefaultDicomObject,
-    values: &[f64],
-    choice: Window,
-) -> (f64, f64, String) {
-    let min_max = || {
-        let (low, high) = values
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
-                (l.min(v), h.max(v))
-            });
-        let width = (high - low + 1.0).max(1.0);
-        (
-            low + 0.5 + (width - 1.0) / 2.0,
-            width,
-            format!("min-max {low}..{high}"),
-        )
-    };
-    match choice {
-        Window::Fixed { center, width } => (
-            center,
-            width,
-            format!(
-                "{} {center}/{width}",
-                Window::Fixed { center, width }.name()
-            ),
-        ),
-        Window::MinMax => min_max(),
-        Window::FromFile => match (
-            number(object, tags::WINDOW_CENTER),
-            number(object, tags::WINDOW_WIDTH),
-        ) {
-            (Some(center), Some(width)) if width >= 1.0 => {
-                (center, width, format!("file {center}/{width}"))
-            }
-            _ => {
-                let (c, w, text) = min_max();
-                (c, w, format!("{text} (no window in the file)"))
-            }
-        },
-    }
+    Ok((image, (pixels.bits_stored(), photometric, window)))
 }
 
 #[cfg(test)]

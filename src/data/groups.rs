@@ -167,8 +167,8 @@ impl GroupCounts {
 }
 
 /// The units that must stay together, per class, in canonical order, and the assignment with
-/// dropped duplicates marked: images joined by identical bytes or by the same `group_by` key
-/// (one union of both). A unit belongs to the class of its first image by path. With
+/// dropped duplicates marked: images joined by identical bytes, by coming from one multi-frame
+/// file, or by the same `group_by` key (one union of all three). A unit belongs to the class of its first image by path. With
 /// `drop_duplicates`, each duplicate group keeps its first file; the others are
 /// [`Subset::Dropped`] (everything else starts as `Train`).
 pub fn class_groups(
@@ -198,6 +198,18 @@ pub fn class_groups(
             Some(&first) => union(&mut parent, first, i),
             None => {
                 by_hash.insert(sample.sha256, i);
+            }
+        }
+    }
+    // The frames of one multi-frame file are one unit, whatever the grouping.
+    let mut by_source: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, sample) in dataset.samples.iter().enumerate() {
+        if let Some(source) = super::frame_source(&sample.path) {
+            match by_source.get(source) {
+                Some(&first) => union(&mut parent, first, i),
+                None => {
+                    by_source.insert(source, i);
+                }
             }
         }
     }

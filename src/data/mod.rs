@@ -33,14 +33,17 @@ pub use archive::{Archive, ArchiveError, ArchiveKind, ArchiveLimits, TarStream, 
 pub use augment::{AugmentConfig, augment_image};
 pub use batcher::{batch_data, batch_pixels, images_tensor, make_batch};
 pub use class_names::{MAX_CLASS_NAME, validate_class_names};
-pub use dataset::{Dataset, DatasetBuilder, PreparedImage, Sample, prepare_file};
+pub use dataset::{
+    Dataset, DatasetBuilder, PreparedImage, Sample, frame_path, frame_source, prepare_file,
+};
 pub use dataset_file::{DATASET_MAGIC, DatasetHeader, SampleRecord, read_dataset, write_dataset};
 pub use decode::{
     DecodeLimits, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, SUPPORTED_SIZES, decode_image, decode_pixels,
     is_complete_jpeg,
 };
 pub use dicom::{
-    DicomInfo, WINDOW_PRESETS, Window, apply_window, decode_dicom, decode_dicom_pixels, is_dicom,
+    DicomInfo, DicomOptions, Frames, MAX_FRAMES, WINDOW_PRESETS, Window, apply_window,
+    decode_dicom, decode_dicom_pixels, is_dicom,
 };
 pub use duplicates::{DuplicateGroup, find_duplicates};
 pub use folds::{Folds, MAX_FOLDS, make_folds};

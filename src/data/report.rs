@@ -21,7 +21,7 @@ pub enum SkipReason {
         /// What was found instead.
         detail: String,
     },
-    /// An image format the app does not decode (e.g. TIFF).
+    /// An image format the app does not decode (e.g. OpenEXR, ICO).
     UnsupportedFormat {
         /// The format's name.
         format: String,
@@ -168,7 +168,7 @@ pub struct LoadReport {
 pub struct DicomClassReport {
     /// The class.
     pub class: String,
-    /// DICOM images in it.
+    /// DICOM files in it.
     pub files: usize,
     /// Files per modality.
     pub modalities: BTreeMap<String, usize>,
@@ -178,8 +178,12 @@ pub struct DicomClassReport {
     pub photometric: BTreeSet<String>,
     /// Files per window used (at most [`WINDOWS_LISTED`] kinds, then `other`).
     pub windows: BTreeMap<String, usize>,
-    /// Multi-frame files (their middle frame was used).
+    /// Multi-frame files.
     pub multi_frame: usize,
+    /// Images their frames gave (the multi-frame count with the middle frame; more with every
+    /// frame).
+    #[serde(default)]
+    pub frame_images: usize,
     /// Distinct Patient IDs.
     pub patients: usize,
 }
@@ -201,7 +205,10 @@ impl DicomClassReport {
                 "other".into()
             };
         *self.windows.entry(window).or_default() += 1;
-        self.multi_frame += usize::from(info.frames > 1);
+        if info.frames > 1 {
+            self.multi_frame += 1;
+            self.frame_images += info.frames_used as usize;
+        }
     }
 
     /// One line: `12 DICOM files: CT (12); 12 bits stored; MONOCHROME2; window file 40/400 (12)`.
@@ -228,7 +235,12 @@ impl DicomClassReport {
                 .join(", "),
             counts(&self.windows)
         );
-        if self.multi_frame > 0 {
+        if self.multi_frame > 0 && self.frame_images > self.multi_frame {
+            line += &format!(
+                "; {} multi-frame (every frame used: {} images, each file's kept in one subset)",
+                self.multi_frame, self.frame_images
+            );
+        } else if self.multi_frame > 0 {
             line += &format!("; {} multi-frame (the middle frame used)", self.multi_frame);
         }
         if self.patients > 0 {

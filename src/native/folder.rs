@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use super::files::{read_bounded, special_kind};
 use crate::data::{
-    Archive, ArchiveLimits, DATASET_MAGIC, Dataset, DatasetBuilder, DecodeLimits, InputShape,
-    LABELS_FILE, LabelTable, LoadReport, PreparedImage, SkipReason, Window, archive_kind, is_zip,
-    prepare_file, read_dataset, read_npz, record_table,
+    Archive, ArchiveLimits, DATASET_MAGIC, Dataset, DatasetBuilder, DecodeLimits, DicomOptions,
+    InputShape, LABELS_FILE, LabelTable, LoadReport, PreparedImage, SkipReason, archive_kind,
+    is_zip, prepare_file, read_dataset, read_npz, record_table,
 };
 
 /// A folder's identity, so that a folder reached twice (through a link) is read once:
@@ -153,7 +153,7 @@ pub fn load_folder(
     shape: InputShape,
     threads: usize,
 ) -> std::io::Result<(Dataset, LoadReport)> {
-    load_folder_with_progress(root, shape, threads, &|_, _| {}, Window::default())
+    load_folder_with_progress(root, shape, threads, &|_, _| {}, DicomOptions::default())
 }
 
 /// [`load_folder`], telling `progress` how many files are done.
@@ -162,7 +162,7 @@ pub fn load_folder_with_progress(
     shape: InputShape,
     threads: usize,
     progress: LoadProgress<'_>,
-    window: Window,
+    dicom: DicomOptions,
 ) -> std::io::Result<(Dataset, LoadReport)> {
     if !root.is_dir() {
         return Err(std::io::Error::new(
@@ -171,7 +171,7 @@ pub fn load_folder_with_progress(
         ));
     }
     let (mut files, errors) = list_files(root);
-    let mut builder = builder(shape, window);
+    let mut builder = builder(shape, dicom);
     builder.reserve(files.len());
     for (path, error) in errors {
         builder.add_unreadable(&path, &error);
@@ -212,13 +212,9 @@ fn route(table: Option<&LabelTable>, path: &str) -> Result<String, SkipReason> {
     }
 }
 
-/// A builder of `shape` images that windows DICOM files as `window` says.
-fn builder(shape: InputShape, window: Window) -> DatasetBuilder {
-    let limits = DecodeLimits {
-        window,
-        ..DecodeLimits::default()
-    };
-    DatasetBuilder::with_limits(shape, limits)
+/// A builder of `shape` images that decodes DICOM files as `dicom` says.
+fn builder(shape: InputShape, dicom: DicomOptions) -> DatasetBuilder {
+    DatasetBuilder::with_limits(shape, DecodeLimits::with_dicom(dicom))
 }
 
 /// Prepares every one of `items` (a file named by its first element) on `threads` threads,
@@ -271,14 +267,14 @@ fn load_archive(
     shape: InputShape,
     threads: usize,
     progress: LoadProgress<'_>,
-    window: Window,
+    dicom: DicomOptions,
 ) -> Result<(Dataset, LoadReport), String> {
     let archive = Archive::open(bytes, ArchiveLimits::default())
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let mut entries: Vec<(String, usize)> = (0..archive.len())
         .map(|i| (archive.path(i).to_string(), i))
         .collect();
-    let mut builder = builder(shape, window);
+    let mut builder = builder(shape, dicom);
     builder.reserve(entries.len());
     let table = match entries.iter().position(|(path, _)| path == LABELS_FILE) {
         Some(at) => {
@@ -341,7 +337,7 @@ pub fn load_source(
     shape: InputShape,
     threads: usize,
     progress: LoadProgress<'_>,
-    window: Window,
+    dicom: DicomOptions,
 ) -> Result<(Dataset, LoadReport), String> {
     if path.is_file() {
         let bytes = read_bounded(path, MAX_DATA_FILE_BYTES)
@@ -353,7 +349,7 @@ pub fn load_source(
             return load_npz(path, &bytes, shape);
         }
         if archive_kind(&bytes).is_some() {
-            return load_archive(path, &bytes, shape, threads, progress, window);
+            return load_archive(path, &bytes, shape, threads, progress, dicom);
         }
         if !bytes.starts_with(DATASET_MAGIC) {
             return Err(format!(
@@ -373,5 +369,5 @@ pub fn load_source(
         let report = LoadReport::of(&dataset, dataset.len(), Vec::new());
         return Ok((dataset, report));
     }
-    load_folder_with_progress(path, shape, threads, progress, window).map_err(|e| e.to_string())
+    load_folder_with_progress(path, shape, threads, progress, dicom).map_err(|e| e.to_string())
 }

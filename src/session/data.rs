@@ -1,7 +1,7 @@
 //! A loaded data set with its current split.
 
 use crate::data::{
-    Dataset, Inspection, LoadReport, Manifest, Split, SplitConfig, Window, split_dataset,
+    Dataset, DicomOptions, Inspection, LoadReport, Manifest, Split, SplitConfig, split_dataset,
 };
 use crate::storage::DataSummary;
 
@@ -17,9 +17,9 @@ pub struct LoadedData {
     pub split: Result<Split, String>,
     /// SHA-256 of the manifest CSV of the split.
     pub manifest_sha256: Option<String>,
-    /// How its DICOM files were windowed (a model trained on it records it, so that it
-    /// predicts with the same window).
-    pub window: Window,
+    /// How its DICOM files were decoded: window and frames (a model trained on it records
+    /// them, so that it evaluates and predicts the same way).
+    pub dicom: DicomOptions,
 }
 
 impl LoadedData {
@@ -31,7 +31,7 @@ impl LoadedData {
             split_config: config.clone(),
             split: Err(String::new()),
             manifest_sha256: None,
-            window: Window::default(),
+            dicom: DicomOptions::default(),
         };
         data.resplit(config);
         data

@@ -259,7 +259,8 @@ pub async fn train_on_split<P: Platform>(
 ) -> Result<Trained, String> {
     let mut template = ModelMeta::new(plan.network.clone(), data.dataset.classes.clone());
     template.data = Some(data.summary_of(split));
-    template.window = data.window;
+    template.window = data.dicom.window;
+    template.frames = data.dicom.frames;
     template.backend = Some(backend.clone());
     template.training = Some(plan.config.clone());
     let training_data = TrainingData {

@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::data::{InputShape, LoadReport, SplitConfig, SplitCounts, Window, validate_class_names};
+use crate::data::{
+    DicomOptions, Frames, InputShape, LoadReport, SplitConfig, SplitCounts, Window,
+    validate_class_names,
+};
 use crate::evaluation::{CalibrationSummary, ConfidenceIntervals, CrossValidation, Evaluation};
 use crate::model::ModelConfig;
 use crate::training::{CallbackEvent, EpochMetrics, ResumeState, TrainingConfig};
@@ -116,6 +119,10 @@ pub struct ModelMeta {
     /// How DICOM files were windowed for training; prediction and evaluation use the same.
     #[serde(default)]
     pub window: Window,
+    /// Which frames of multi-frame DICOM files were used for training; evaluation uses the
+    /// same (a prediction classifies a file's middle frame).
+    #[serde(default)]
+    pub frames: Frames,
 }
 
 impl ModelMeta {
@@ -196,6 +203,15 @@ impl ModelMeta {
             intervals: None,
             cross_validation: None,
             window: Window::default(),
+            frames: Frames::default(),
+        }
+    }
+
+    /// How the model's data decoded DICOM files.
+    pub fn dicom(&self) -> DicomOptions {
+        DicomOptions {
+            window: self.window,
+            frames: self.frames,
         }
     }
 }

@@ -2,7 +2,8 @@
 // CT windowed by the files' own 40/400, MONOCHROME1 radiographs inverted, a multi-frame file,
 // RLE and JPEG inside DICOM, a file without extension; the report per class agrees with the
 // native command's; the refused files are named with their reasons; another window for the
-// set (bone) is applied and reported; a model trains and predicts a DICOM file.
+// set (bone) is applied and reported; every frame of the multi-frame file is taken when asked;
+// a model trains and predicts a DICOM file.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -37,8 +38,15 @@ test('a folder of DICOM files loads windowed, reports per class, trains and pred
     await page.setInputFiles('[data-testid=folder-input]', DICOM);
     await page.waitForFunction(() => /bone 400\/1800/.test(document.querySelector('[data-testid=dicom-report]')?.textContent ?? ''));
     await page.selectOption('[data-testid=dicom-window]', 'from-file');
+    // Every frame: the multi-frame file gives its three frames (two more images than files).
+    await page.selectOption('[data-testid=dicom-frames]', 'every');
     await page.setInputFiles('[data-testid=folder-input]', DICOM);
-    await page.waitForFunction(() => /window file 40\/400/.test(document.querySelector('[data-testid=dicom-report]')?.textContent ?? ''));
+    await page.waitForFunction(() => /every frame used: 3 images/.test(document.querySelector('[data-testid=dicom-report]')?.textContent ?? ''));
+    assert.match(await page.textContent('[data-testid=data-report]'), new RegExp(`${native.images + 2} images in 2 classes from ${native.files_seen} files`));
+    assert.match(await page.textContent('[data-testid=dicom-report]'), /window file 40\/400/);
+    await page.selectOption('[data-testid=dicom-frames]', 'middle');
+    await page.setInputFiles('[data-testid=folder-input]', DICOM);
+    await page.waitForFunction(() => /the middle frame used/.test(document.querySelector('[data-testid=dicom-report]')?.textContent ?? ''));
 
     await gotoStep(page, 'train');
     await setEpochs(page, 4);

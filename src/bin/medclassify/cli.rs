@@ -8,7 +8,9 @@ use crate::commands;
 use crate::cv::{self, CvArgs};
 use crate::train::{self, TrainArgs};
 
-use medclassify::data::{Colour, GroupBy, InputShape, SUPPORTED_SIZES, SplitConfig, Window};
+use medclassify::data::{
+    Colour, DicomOptions, Frames, GroupBy, InputShape, SUPPORTED_SIZES, SplitConfig, Window,
+};
 use medclassify::native::terminal_safe;
 
 #[derive(Parser)]
@@ -48,6 +50,11 @@ pub struct DataArgs {
     /// A model records it; evaluate and predict use the model's.
     #[arg(long, default_value = "from-file")]
     pub window: String,
+    /// Multi-frame DICOM files: middle (one image, the middle frame) or every (one image per
+    /// frame, a file's frames kept in one subset). A model records it; evaluate uses the
+    /// model's.
+    #[arg(long, default_value = "middle")]
+    pub frames: String,
     /// grayscale (colour files become luma) or rgb (three channels; gray files repeat their
     /// value). A model records it; evaluate and predict use the model's.
     #[arg(long, default_value = "grayscale")]
@@ -61,9 +68,12 @@ impl DataArgs {
         InputShape::square(self.size).with_colour(Colour::parse(&self.colour).unwrap_or_default())
     }
 
-    /// The DICOM window `--window` asks for.
-    pub fn window(&self) -> Result<Window, String> {
-        Window::parse(&self.window).map_err(|why| format!("--window {why}"))
+    /// The DICOM window and frames `--window` and `--frames` ask for.
+    pub fn dicom(&self) -> Result<DicomOptions, String> {
+        Ok(DicomOptions {
+            window: Window::parse(&self.window).map_err(|why| format!("--window {why}"))?,
+            frames: Frames::parse(&self.frames).map_err(|why| format!("--frames {why}"))?,
+        })
     }
 
     /// The split settings, or what is wrong with them; the size is checked first.

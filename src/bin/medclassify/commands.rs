@@ -37,12 +37,12 @@ pub fn load(
     quiet: bool,
 ) -> Result<LoadedData, String> {
     let split = data.split_config()?;
-    let window = data.window()?;
+    let dicom = data.dicom()?;
     let (dataset, report) = progress::loading(quiet, |tick| {
-        load_source(dir, data.shape(), threads, tick, window)
+        load_source(dir, data.shape(), threads, tick, dicom)
     })?;
     let mut loaded = LoadedData::new(dataset, report, split);
-    loaded.window = window;
+    loaded.dicom = dicom;
     Ok(loaded)
 }
 
@@ -156,10 +156,9 @@ pub fn evaluate(
         .ok_or_else(|| format!("unknown backend {backend:?}"))?;
     let (device, _) = medclassify::native::select_device(choice)?;
     let current = CurrentModel::from_file(file, device)?;
-    let (shape, window) = (current.file.meta.shape(), current.file.meta.window);
-    let (dataset, report) = progress::loading(json, |tick| {
-        load_source(dir, shape, threads(), tick, window)
-    })?;
+    let (shape, dicom) = (current.file.meta.shape(), current.file.meta.dicom());
+    let (dataset, report) =
+        progress::loading(json, |tick| load_source(dir, shape, threads(), tick, dicom))?;
     let scoring = std::time::Instant::now();
     let scored = pollster::block_on(evaluate_folder(&current, &dataset))
         .map_err(|e| format!("{}: {e}", dir.display()))?;

@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use crate::data::{InputShape, SplitConfig, Window};
+use crate::data::{DicomOptions, InputShape, SplitConfig};
 use crate::page::protocol::{DataView, SplitView};
 
 /// What the Data step shows.
@@ -20,8 +20,8 @@ pub struct DataState {
     pub split_config: SplitConfig,
     /// The image shape chosen for the next load.
     pub shape: InputShape,
-    /// How the next load windows DICOM files.
-    pub window: Window,
+    /// How the next load decodes DICOM files (window, frames).
+    pub dicom: DicomOptions,
 }
 
 impl Default for DataState {
@@ -32,7 +32,7 @@ impl Default for DataState {
             split: None,
             split_config: SplitConfig::default(),
             shape: InputShape::default(),
-            window: Window::default(),
+            dicom: DicomOptions::default(),
         }
     }
 }

@@ -153,6 +153,8 @@ pub enum Action {
     SetImageSize(InputShape),
     /// Choose how the next load windows DICOM files.
     SetWindow(crate::data::Window),
+    /// Choose which frames of multi-frame DICOM files the next load uses.
+    SetFrames(crate::data::Frames),
     /// A message from the page itself.
     Notify {
         /// Level.
@@ -198,7 +200,8 @@ pub fn reduce(mut state: AppState, action: Action) -> AppState {
         Action::Paused(paused) => Rc::make_mut(&mut state.train).paused(paused),
         Action::SetSplit(config) => Rc::make_mut(&mut state.data).split_config = config,
         Action::SetImageSize(shape) => Rc::make_mut(&mut state.data).shape = shape,
-        Action::SetWindow(window) => Rc::make_mut(&mut state.data).window = window,
+        Action::SetWindow(window) => Rc::make_mut(&mut state.data).dicom.window = window,
+        Action::SetFrames(frames) => Rc::make_mut(&mut state.data).dicom.frames = frames,
         Action::Notify { level, message } => state.notify(&level, message),
         Action::Dismiss(id) => Rc::make_mut(&mut state.notices).dismiss(id),
         Action::Crashed(message) => {

@@ -91,6 +91,7 @@ fn meta() -> ModelMeta {
         intervals: None,
         cross_validation: None,
         window: crate::data::Window::default(),
+        frames: crate::data::Frames::default(),
     }
 }
 

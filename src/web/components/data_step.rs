@@ -5,7 +5,7 @@ use yew::prelude::*;
 
 use super::{AppContext, Thumbnail, bytes, on_picked_file, use_app};
 use crate::data::{
-    Colour, GroupBy, InputShape, SUPPORTED_SIZES, SplitConfig, WINDOW_PRESETS, Window,
+    Colour, Frames, GroupBy, InputShape, SUPPORTED_SIZES, SplitConfig, WINDOW_PRESETS, Window,
 };
 use crate::web::hooks::asset_url;
 use crate::web::platform::{files, time};
@@ -120,7 +120,7 @@ fn open_archive(app: AppContext) -> Callback<Event> {
             bytes,
             shape: app.state.data.shape,
             split: app.state.data.split_config.clone(),
-            window: app.state.data.window,
+            dicom: app.state.data.dicom,
         });
     })
 }
@@ -144,7 +144,7 @@ pub fn DataStep() -> Html {
                 files,
                 app.state.data.shape,
                 app.state.data.split_config.clone(),
-                app.state.data.window,
+                app.state.data.dicom,
             );
         })
     };
@@ -233,6 +233,15 @@ pub fn DataStep() -> Html {
             match Window::parse(&select.value()) {
                 Ok(window) => app.dispatch(Action::SetWindow(window)),
                 Err(error) => app.notify("error", error),
+            }
+        })
+    };
+    let on_frames = {
+        let app = app.clone();
+        Callback::from(move |event: Event| {
+            let select: web_sys::HtmlSelectElement = event.target_unchecked_into();
+            if let Ok(frames) = Frames::parse(&select.value()) {
+                app.dispatch(Action::SetFrames(frames));
             }
         })
     };
@@ -332,11 +341,18 @@ pub fn DataStep() -> Html {
                     <label>{"DICOM window"}
                         <select onchange={on_window} data-testid="dicom-window" aria-label="DICOM window" disabled={busy}
                             title="How DICOM intensities (after rescale slope/intercept) become 8-bit: the file's own window, the image's min-max, or a CT window in Hounsfield units; applies to the next load">
-                            <option value="from-file" selected={state.data.window == Window::FromFile}>{"from the file"}</option>
-                            <option value="min-max" selected={state.data.window == Window::MinMax}>{"min-max"}</option>
+                            <option value="from-file" selected={state.data.dicom.window == Window::FromFile}>{"from the file"}</option>
+                            <option value="min-max" selected={state.data.dicom.window == Window::MinMax}>{"min-max"}</option>
                             for (name, center, width) in WINDOW_PRESETS {
-                                <option value={name} selected={state.data.window.name() == name}>{ format!("{name} ({center}/{width})") }</option>
+                                <option value={name} selected={state.data.dicom.window.name() == name}>{ format!("{name} ({center}/{width})") }</option>
                             }
+                        </select>
+                    </label>
+                    <label>{"DICOM frames"}
+                        <select onchange={on_frames} data-testid="dicom-frames" aria-label="DICOM frames" disabled={busy}
+                            title="Of a multi-frame DICOM file (a cine loop, a volume): the middle frame only, or one image per frame (a file's frames always stay in one subset); applies to the next load">
+                            <option value="middle" selected={state.data.dicom.frames == Frames::Middle}>{"middle frame"}</option>
+                            <option value="every" selected={state.data.dicom.frames == Frames::Every}>{"every frame"}</option>
                         </select>
                     </label>
                     <label>{"Train %"}<input type="number" min="1" max="98" step="1" value={format!("{:.0}", config.train * 100.0)} onchange={split_field("train")} /></label>

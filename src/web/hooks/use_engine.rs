@@ -9,7 +9,7 @@ use yew::prelude::*;
 use futures::StreamExt;
 use futures::future::join_all;
 
-use crate::data::{DecodeLimits, InputShape, SplitConfig, Window};
+use crate::data::{DecodeLimits, DicomOptions, InputShape, SplitConfig};
 use crate::web::bridge::{Bridge, Script, WorkerEvent};
 pub use crate::web::platform::js::asset_url;
 use crate::web::platform::{download, files, time};
@@ -78,7 +78,7 @@ impl EngineHandle {
         files: Vec<InputFile>,
         shape: InputShape,
         split: SplitConfig,
-        window: Window,
+        dicom: DicomOptions,
     ) {
         // A label table goes first, so that the engine routes every image by it.
         let mut files = files;
@@ -99,7 +99,7 @@ impl EngineHandle {
             shape,
             split,
             total: files.len(),
-            window,
+            dicom,
         });
         let engine = self.clone();
         wasm_bindgen_futures::spawn_local(async move { engine.stream_load(load, files).await });

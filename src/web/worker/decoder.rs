@@ -38,14 +38,11 @@ pub fn run() {
         Ok(DecoderRequest::Decode {
             chunk,
             shape,
-            window,
+            dicom,
             files,
         }) => {
             let started = time::now_ms();
-            let limits = DecodeLimits {
-                window,
-                ..DecodeLimits::default()
-            };
+            let limits = DecodeLimits::with_dicom(dicom);
             let outcomes = prepare_chunk(&files, shape, &limits);
             let mut packed = pack(chunk, outcomes);
             packed.decode_ms = time::now_ms() - started;

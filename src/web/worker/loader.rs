@@ -15,8 +15,8 @@ use super::decoder::{self, DecoderBridge};
 use super::{Controls, notice, post};
 use crate::data::{
     Archive, ArchiveError, ArchiveKind, ArchiveLimits, Dataset, DatasetBuilder, DecodeLimits,
-    InputShape, LABELS_FILE, LabelTable, LoadReport, PreparedImage, SkipReason, TarStream, Window,
-    archive_kind, prepare_file, record_table,
+    DicomOptions, InputShape, LABELS_FILE, LabelTable, LoadReport, PreparedImage, SkipReason,
+    TarStream, archive_kind, prepare_file, record_table,
 };
 use crate::web::bridge::{BOOT_TIMEOUT, WorkerEvent};
 use crate::web::platform::{js, time};
@@ -145,7 +145,7 @@ pub async fn load_files<S>(
     load: u32,
     expected: &Expected,
     shape: InputShape,
-    window: Window,
+    dicom: DicomOptions,
     controls: &Rc<Controls>,
     chunks: &mut S,
 ) -> Result<(Dataset, LoadReport), LoadStopped>
@@ -154,10 +154,7 @@ where
 {
     let started = time::now_ms();
     let mut last = 0.0;
-    let limits = DecodeLimits {
-        window,
-        ..DecodeLimits::default()
-    };
+    let limits = DecodeLimits::with_dicom(dicom);
     let mut builder = DatasetBuilder::with_limits(shape, limits);
     builder.reserve(expected.shown());
     let limits = *builder.limits();
@@ -184,7 +181,7 @@ where
         let mut incoming: Option<Option<PageChunk>> = None;
         match pool.as_mut().filter(|helpers| !helpers.is_empty()) {
             Some(helpers) => {
-                helpers.dispatch(&mut waiting, shape, window);
+                helpers.dispatch(&mut waiting, shape, dicom);
                 let idle = helpers.has_capacity();
                 let turn = time::now_ms();
                 futures::select! {
@@ -313,7 +310,7 @@ pub async fn load_archive(
     name: &str,
     bytes: &[u8],
     shape: InputShape,
-    window: Window,
+    dicom: DicomOptions,
     controls: &Rc<Controls>,
 ) -> Result<(Dataset, LoadReport), LoadStopped> {
     const LOAD: u32 = 1;
@@ -344,7 +341,7 @@ pub async fn load_archive(
         let produce = send_all(files, &mut sender, controls, &failure, |_| ());
         futures::join!(
             produce,
-            load_files(LOAD, &expected, shape, window, controls, &mut receiver)
+            load_files(LOAD, &expected, shape, dicom, controls, &mut receiver)
         )
         .1
     } else {
@@ -368,7 +365,7 @@ pub async fn load_archive(
         };
         futures::join!(
             produce,
-            load_files(LOAD, &expected, shape, window, controls, &mut receiver)
+            load_files(LOAD, &expected, shape, dicom, controls, &mut receiver)
         )
         .1
     };
@@ -552,7 +549,7 @@ impl DecoderPool {
         &mut self,
         waiting: &mut VecDeque<(usize, Vec<FileBytes>)>,
         shape: InputShape,
-        window: Window,
+        dicom: DicomOptions,
     ) {
         for id in 0..self.helpers.len() {
             while let Some(helper) = self.helpers[id].as_mut() {
@@ -565,7 +562,7 @@ impl DecoderPool {
                 let request = DecoderRequest::Decode {
                     chunk: index,
                     shape,
-                    window,
+                    dicom,
                     files,
                 };
                 let sent = helper.bridge.post(&request);

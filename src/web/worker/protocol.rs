@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::decoder::protocol::FileBytes;
-use crate::data::{Colour, InputShape, SplitConfig, Window};
+use crate::data::{Colour, DicomOptions, InputShape, SplitConfig};
 use crate::evaluation::ExplainMethod;
 use crate::training::TrainingConfig;
 use crate::web::bridge::FromWorker;
@@ -78,9 +78,9 @@ pub enum Job {
         split: SplitConfig,
         /// Files the page will send.
         total: usize,
-        /// How DICOM files are windowed.
+        /// How DICOM files are decoded (dicom, frames).
         #[serde(default)]
-        window: Window,
+        dicom: DicomOptions,
     },
     /// Fetch and decode the bundled sample set (paths listed in `index_url`).
     LoadSample {
@@ -119,9 +119,9 @@ pub enum Job {
         shape: InputShape,
         /// The split to make once loaded.
         split: SplitConfig,
-        /// How DICOM files are windowed.
+        /// How DICOM files are decoded (dicom, frames).
         #[serde(default)]
-        window: Window,
+        dicom: DicomOptions,
     },
     /// Split again with other settings.
     Resplit {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{DicomInfo, InputShape, SkipReason, Window};
+use crate::data::{DicomInfo, DicomOptions, InputShape, SkipReason};
 
 /// One file of a load as the page read it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -33,9 +33,9 @@ pub enum DecoderRequest {
         /// The images' shape (sent as `size`, the bare side).
         #[serde(rename = "size")]
         shape: InputShape,
-        /// How DICOM files are windowed.
+        /// How DICOM files are decoded (dicom, frames).
         #[serde(default)]
-        window: Window,
+        dicom: DicomOptions,
         /// The files.
         files: Vec<FileBytes>,
     },

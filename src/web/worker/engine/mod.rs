@@ -14,7 +14,7 @@ use super::host::{BEST_KEY, FINAL_KEY, LAST_KEY};
 use super::loader::{self, LoadStopped, PageChunk};
 use super::protocol::Job;
 use super::{Controls, notice, post};
-use crate::data::{Dataset, InputShape, SplitConfig, Window, read_npz_as};
+use crate::data::{Dataset, DicomOptions, InputShape, SplitConfig, read_npz_as};
 use crate::evaluation::Assessment;
 use crate::session::{CurrentModel, LoadedData};
 use crate::storage::{EXTENSION, ModelFile, ONNX_EXTENSION};
@@ -88,7 +88,7 @@ enum Source {
     Files {
         load: u32,
         total: usize,
-        window: Window,
+        dicom: DicomOptions,
     },
     Sample(String),
     /// A MedMNIST file's bytes.
@@ -100,7 +100,7 @@ enum Source {
     Archive {
         name: String,
         bytes: Vec<u8>,
-        window: Window,
+        dicom: DicomOptions,
     },
 }
 
@@ -134,18 +134,10 @@ impl Engine {
                 shape,
                 split,
                 total,
-                window,
+                dicom,
             } => {
-                self.load(
-                    shape,
-                    split,
-                    Source::Files {
-                        load,
-                        total,
-                        window,
-                    },
-                )
-                .await
+                self.load(shape, split, Source::Files { load, total, dicom })
+                    .await
             }
             Job::LoadSample {
                 shape,
@@ -166,13 +158,9 @@ impl Engine {
                 bytes,
                 shape,
                 split,
-                window,
+                dicom,
             } => {
-                let source = Source::Archive {
-                    name,
-                    bytes,
-                    window,
-                };
+                let source = Source::Archive { name, bytes, dicom };
                 self.load(shape, split, source).await
             }
             Job::Resplit { split } => self.resplit(split),
@@ -292,30 +280,24 @@ impl Engine {
     async fn load(&mut self, shape: InputShape, split: SplitConfig, source: Source) {
         self.controls.cancel_load.set(false);
         let started = time::now_ms();
-        let window = match &source {
-            Source::Files { window, .. } | Source::Archive { window, .. } => *window,
-            Source::Sample(_) | Source::Npz { .. } => Window::default(),
+        let dicom = match &source {
+            Source::Files { dicom, .. } | Source::Archive { dicom, .. } => *dicom,
+            Source::Sample(_) | Source::Npz { .. } => DicomOptions::default(),
         };
         let result = match source {
-            Source::Files {
-                load,
-                total,
-                window,
-            } => {
+            Source::Files { load, total, dicom } => {
                 let expected = loader::Expected::known(total);
                 let chunks = &mut self.chunks;
-                loader::load_files(load, &expected, shape, window, &self.controls, chunks).await
+                loader::load_files(load, &expected, shape, dicom, &self.controls, chunks).await
             }
             Source::Sample(url) => loader::load_sample(&url, shape, &self.controls).await,
             // The file's own image size, whatever was chosen for folders; the chosen colour.
             Source::Npz { name, bytes } => read_npz_as(&bytes, shape.colour(), None)
                 .map(|data| (data.dataset, data.report))
                 .map_err(|error| LoadStopped(format!("{name}: {error}"))),
-            Source::Archive {
-                name,
-                bytes,
-                window,
-            } => loader::load_archive(&name, &bytes, shape, window, &self.controls).await,
+            Source::Archive { name, bytes, dicom } => {
+                loader::load_archive(&name, &bytes, shape, dicom, &self.controls).await
+            }
         };
         let (dataset, report) = match result {
             Ok(loaded) => loaded,
@@ -338,7 +320,7 @@ impl Engine {
             seconds: (time::now_ms() - started) / 1000.0,
         };
         let mut data = LoadedData::new(dataset, report, split);
-        data.window = window;
+        data.dicom = dicom;
         let split = split_view(&data);
         self.data = Some(data);
         self.assessment = None;
