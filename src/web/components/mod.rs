@@ -3,6 +3,7 @@
 mod about;
 mod charts;
 mod cross_validation;
+mod data_settings;
 mod data_step;
 mod evaluate_step;
 mod explanation;
@@ -19,6 +20,7 @@ pub use charts::{
     roc_svg,
 };
 pub use cross_validation::CrossValidationPanel;
+pub use data_settings::DataSettings;
 pub use data_step::DataStep;
 pub use evaluate_step::EvaluateStep;
 pub use explanation::ExplanationPanel;
