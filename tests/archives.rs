@@ -122,7 +122,9 @@ fn a_zip_and_a_tar_load_like_their_folder_and_train() {
         "train",
         zip.to_str().unwrap(),
         "--epochs",
-        "3",
+        "10",
+        "--patience",
+        "0",
         "--backend",
         "cpu",
         "--out",
@@ -136,11 +138,14 @@ fn a_zip_and_a_tar_load_like_their_folder_and_train() {
         card["model"]["data"]["manifest_sha256"],
         folder["manifest_sha256"]
     );
-    let accuracy = card["model"]["test"]["accuracy"].as_f64().unwrap();
+    // The zip's manifest is the folder's, so its test split is the folder's test files:
+    // scored by `predict` against their folders (not the model's own record of its score).
+    let (correct, total) = common::test_split_accuracy(&model, &common::fixture(), &folder);
     assert!(
-        accuracy > 0.5,
-        "three epochs on the zip: test accuracy {accuracy}"
+        correct * 10 >= total * 8,
+        "ten epochs on the zip: {correct} of {total} test images"
     );
+    eprintln!("zip of the sample, 10 epochs: {correct} of {total} test images");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -486,6 +486,27 @@ fn labels_come_from_a_csv_with_groups() {
         splits.len() > 40 && splits.values().all(|s| s.len() == 1),
         "{splits:?}"
     );
+    // Trained on the table's labels and grouped split, scored on its test files by `predict`.
+    let model = dir.join("labels.mcmodel");
+    let (ok, _, stderr) = medclassify(&[
+        "train",
+        dir.to_str().unwrap(),
+        "--group-by",
+        "csv:group",
+        "--epochs",
+        "10",
+        "--patience",
+        "0",
+        "--backend",
+        "cpu",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let (correct, total) = common::test_split_accuracy(&model, &dir, &json);
+    eprintln!("labels.csv folder, 10 epochs: {correct} of {total} test images");
+    // Six classes (chance: 1 in 6); 37 of 48 when written.
+    assert!(correct * 10 >= total * 7, "{correct} of {total}");
     // A table without a label column is refused by name.
     std::fs::write(dir.join("labels.csv"), "file,class\na,b\n").unwrap();
     let (ok, _, stderr) = medclassify(&["inspect", dir.to_str().unwrap()]);
@@ -569,4 +590,59 @@ fn a_two_class_evaluation_reports_a_chosen_threshold() {
     ]);
     assert!(!ok && stderr.contains("\"Knee\""), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn cuda_without_the_feature_says_how_to_get_it() {
+    let dir = common::temp_dir("cli-cuda");
+    let out = dir.join("m.mcmodel");
+    let fixture = common::fixture();
+    let (ok, _, stderr) = medclassify(&[
+        "train",
+        fixture.to_str().unwrap(),
+        "--backend",
+        "cuda",
+        "--epochs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && stderr.contains("built without CUDA") && stderr.contains("--features cuda"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing written");
+}
+
+#[test]
+fn warmup_times_each_preset_and_batch() {
+    let (ok, stdout, stderr) = medclassify(&[
+        "warmup",
+        "--backend",
+        "cpu",
+        "--presets",
+        "seed,strong",
+        "--batches",
+        "4,8",
+        "--size",
+        "28",
+    ]);
+    assert!(ok, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    for (line, (preset, batch)) in
+        lines
+            .iter()
+            .zip([("seed", 4), ("seed", 8), ("strong", 4), ("strong", 8)])
+    {
+        assert!(
+            line.starts_with(&format!("{preset} batch {batch}: first step "))
+                && line.ends_with(" ms a step"),
+            "{line}"
+        );
+    }
+    // The CPU has no kernels to keep; the command says so rather than naming a folder.
+    assert!(stderr.contains("no kernel cache"), "{stderr}");
+    let (ok, _, stderr) = medclassify(&["warmup", "--batches", "0"]);
+    assert!(!ok && stderr.contains("--batches: \"0\""), "{stderr}");
 }

@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use medclassify::data::{Colour, DecodeLimits, InputShape, decode_pixels};
@@ -61,8 +60,8 @@ fn rgb_keeps_the_channels_and_gray_files_repeat_their_value() {
     assert_eq!(&three[2048..], &one[..]);
 }
 
-/// Trains with `colour` and returns the model and the test split's accuracy, counted here
-/// from `predict` on the test files (classes from their folders, subsets from `inspect`).
+/// Trains with `colour` and returns the model and the test split's accuracy, counted from
+/// `predict` on the test files (classes from their folders, subsets from `inspect`).
 fn train_and_score(dir: &Path, colour: &str) -> (PathBuf, f64) {
     let fixture = colour_fixture();
     let common_args = ["--colour", colour, "--seed", "3"];
@@ -76,23 +75,6 @@ fn train_and_score(dir: &Path, colour: &str) -> (PathBuf, f64) {
     assert!(ok, "{stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["images"], 160);
-    let test: BTreeMap<String, String> = report["manifest"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|row| row["split"] == "test")
-        .map(|row| {
-            (
-                fixture
-                    .join(row["path"].as_str().unwrap())
-                    .display()
-                    .to_string(),
-                row["class"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    assert!(test.len() >= 20, "{} test images", test.len());
-
     let model = dir.join(format!("{colour}.mcmodel"));
     let (ok, _, stderr, _) = common::run_cli(
         &[
@@ -115,22 +97,9 @@ fn train_and_score(dir: &Path, colour: &str) -> (PathBuf, f64) {
         .concat(),
     );
     assert!(ok, "{stderr}");
-    let files: Vec<&str> = test.keys().map(String::as_str).collect();
-    let (ok, stdout, stderr, _) = common::run_cli(
-        &[
-            &["predict", "--model", model.to_str().unwrap(), "--json"][..],
-            &files[..],
-        ]
-        .concat(),
-    );
-    assert!(ok, "{stderr}");
-    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(rows.len(), test.len());
-    let correct = rows
-        .iter()
-        .filter(|row| test[row["path"].as_str().unwrap()] == row["class"].as_str().unwrap())
-        .count();
-    (model, correct as f64 / test.len() as f64)
+    let (correct, total) = common::test_split_accuracy(&model, &fixture, &report);
+    assert!(total >= 20, "{total} test images");
+    (model, correct as f64 / total as f64)
 }
 
 #[test]

@@ -4,10 +4,12 @@ mod device;
 mod files;
 mod folder;
 mod host;
+mod kernel_cache;
 mod peer;
 
-pub use device::{BackendChoice, select_device};
+pub use device::{BackendChoice, active_kernel_cache, select_device};
 pub use files::{check_writable, read_bounded, terminal_safe, write_atomic};
 pub use folder::{LoadProgress, list_files, load_folder, load_folder_with_progress, load_source};
 pub use host::TerminalHost;
+pub use kernel_cache::{AdapterFacts, cache_dir, cache_root};
 pub use peer::ThreadPeer;

@@ -344,3 +344,43 @@ pub fn python(modules: &[&str]) -> Option<PathBuf> {
 pub fn mednist_archive() -> Option<PathBuf> {
     shared_file("MedNIST.tar.gz")
 }
+
+/// `model`'s (correct, total) on the test split of `report` (an `inspect --json` report of
+/// the folder `root`), counted from `medclassify predict` on those files against the classes
+/// the manifest gives them: an oracle apart from the app's own metrics and its model header.
+pub fn test_split_accuracy(
+    model: &Path,
+    root: &Path,
+    report: &serde_json::Value,
+) -> (usize, usize) {
+    let test: std::collections::BTreeMap<String, String> = report["manifest"]
+        .as_array()
+        .expect("a manifest")
+        .iter()
+        .filter(|row| row["split"] == "test")
+        .map(|row| {
+            (
+                root.join(row["path"].as_str().unwrap())
+                    .display()
+                    .to_string(),
+                row["class"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let files: Vec<&str> = test.keys().map(String::as_str).collect();
+    let (ok, stdout, stderr, _) = run_cli(
+        &[
+            &["predict", "--model", model.to_str().unwrap(), "--json"][..],
+            &files[..],
+        ]
+        .concat(),
+    );
+    assert!(ok, "{stderr}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(rows.len(), test.len());
+    let correct = rows
+        .iter()
+        .filter(|row| test[row["path"].as_str().unwrap()] == row["class"].as_str().unwrap_or(""))
+        .count();
+    (correct, test.len())
+}

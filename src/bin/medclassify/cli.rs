@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::commands;
 use crate::cv::{self, CvArgs};
 use crate::train::{self, TrainArgs};
+use crate::warmup;
 
 use medclassify::data::{
     Colour, DicomOptions, Frames, GroupBy, InputShape, SUPPORTED_SIZES, SplitConfig, Window,
@@ -163,6 +164,29 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Fill the GPU kernel cache: a few training steps of each preset at each batch size on
+    /// random data, so that later runs on this GPU start with tuned kernels (CubeCL's autotune
+    /// results, kept per adapter and driver under the cache folder).
+    Warmup {
+        /// Compute backend (the cache is for GPUs).
+        #[arg(long, default_value = "wgpu")]
+        backend: String,
+        /// Presets to tune.
+        #[arg(long, default_value = "seed,strong")]
+        presets: String,
+        /// Batch sizes to tune.
+        #[arg(long, default_value = "64,256")]
+        batches: String,
+        /// Image side.
+        #[arg(long, default_value_t = 32)]
+        size: u32,
+        /// grayscale or rgb.
+        #[arg(long, default_value = "grayscale")]
+        colour: String,
+        /// Classes of the network (the kernels hardly depend on it).
+        #[arg(long, default_value_t = 6)]
+        classes: usize,
+    },
     /// Print a model's card (Markdown, or JSON with --json).
     Card {
         /// The model file.
@@ -204,6 +228,14 @@ pub fn run() -> i32 {
         } => commands::predict(&model, &images, json),
         Command::ExportOnnx { model, out } => commands::export_onnx(&model, &out),
         Command::Card { model, json } => commands::card(&model, json),
+        Command::Warmup {
+            backend,
+            presets,
+            batches,
+            size,
+            colour,
+            classes,
+        } => warmup::run(&backend, &presets, &batches, size, &colour, classes),
         Command::Export { dir, data, out } => commands::export(&dir, &data, &out),
     };
     match result {

@@ -3,12 +3,13 @@
 //! ```text
 //! medclassify inspect <DIR> [--size N] [--seed S] --json
 //! medclassify train <DIR> [--preset seed|strong] [--epochs N] [--batch B] [--lr X] [--size N]
-//!                   [--seed S] [--backend auto|cpu|wgpu] --out MODEL [--json]
+//!                   [--seed S] [--backend auto|cpu|wgpu|cuda] --out MODEL [--json]
 //! medclassify evaluate --model MODEL <DIR> [--json]
 //! medclassify predict --model MODEL <IMAGE>... [--json]
 //! medclassify cv <DIR> [--folds K] [training options] [--keep-models DIR] [--json]
 //! medclassify export-onnx --model MODEL --out MODEL.onnx
 //! medclassify card --model MODEL [--json]
+//! medclassify warmup [--backend wgpu] [--presets seed,strong] [--batches 64,256] [--size N]
 //! ```
 
 #[cfg(target_arch = "wasm32")]
@@ -29,3 +30,5 @@ mod cv;
 mod progress;
 #[cfg(not(target_arch = "wasm32"))]
 mod train;
+#[cfg(not(target_arch = "wasm32"))]
+mod warmup;

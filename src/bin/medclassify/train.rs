@@ -89,8 +89,12 @@ impl TrainingArgs {
         let config = self.config()?;
         self.data.split_config()?;
         config.validate()?;
-        let choice = BackendChoice::parse(&self.backend)
-            .ok_or_else(|| format!("unknown backend {:?} (auto, cpu or wgpu)", self.backend))?;
+        let choice = BackendChoice::parse(&self.backend).ok_or_else(|| {
+            format!(
+                "unknown backend {:?} (auto, cpu, wgpu or cuda)",
+                self.backend
+            )
+        })?;
         Ok((config, choice))
     }
 
