@@ -118,19 +118,7 @@ fn a_zip_and_a_tar_load_like_their_folder_and_train() {
         }
     }
     let model = dir.join("zip.mcmodel");
-    let (ok, _, stderr) = medclassify(&[
-        "train",
-        zip.to_str().unwrap(),
-        "--epochs",
-        "10",
-        "--patience",
-        "0",
-        "--backend",
-        "cpu",
-        "--out",
-        model.to_str().unwrap(),
-    ]);
-    assert!(ok, "{stderr}");
+    common::train_on_cpu(&zip, &model, 10, &[]);
     let (ok, card, _) = medclassify(&["card", "--model", model.to_str().unwrap(), "--json"]);
     assert!(ok);
     let card: serde_json::Value = serde_json::from_str(&card).unwrap();

@@ -488,21 +488,7 @@ fn labels_come_from_a_csv_with_groups() {
     );
     // Trained on the table's labels and grouped split, scored on its test files by `predict`.
     let model = dir.join("labels.mcmodel");
-    let (ok, _, stderr) = medclassify(&[
-        "train",
-        dir.to_str().unwrap(),
-        "--group-by",
-        "csv:group",
-        "--epochs",
-        "10",
-        "--patience",
-        "0",
-        "--backend",
-        "cpu",
-        "--out",
-        model.to_str().unwrap(),
-    ]);
-    assert!(ok, "{stderr}");
+    common::train_on_cpu(&dir, &model, 10, &["--group-by", "csv:group"]);
     let (correct, total) = common::test_split_accuracy(&model, &dir, &json);
     eprintln!("labels.csv folder, 10 epochs: {correct} of {total} test images");
     // Six classes (chance: 1 in 6); 37 of 48 when written.

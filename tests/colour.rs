@@ -76,27 +76,12 @@ fn train_and_score(dir: &Path, colour: &str) -> (PathBuf, f64) {
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["images"], 160);
     let model = dir.join(format!("{colour}.mcmodel"));
-    let (ok, _, stderr, _) = common::run_cli(
-        &[
-            &[
-                "train",
-                fixture.to_str().unwrap(),
-                "--epochs",
-                "12",
-                "--batch",
-                "16",
-                "--backend",
-                "cpu",
-                "--patience",
-                "0",
-                "--out",
-                model.to_str().unwrap(),
-            ][..],
-            &common_args[..],
-        ]
-        .concat(),
+    common::train_on_cpu(
+        &fixture,
+        &model,
+        12,
+        &[&["--batch", "16"][..], &common_args[..]].concat(),
     );
-    assert!(ok, "{stderr}");
     let (correct, total) = common::test_split_accuracy(&model, &fixture, &report);
     assert!(total >= 20, "{total} test images");
     (model, correct as f64 / total as f64)

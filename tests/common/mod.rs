@@ -384,3 +384,24 @@ pub fn test_split_accuracy(
         .count();
     (correct, test.len())
 }
+
+/// `medclassify train SOURCE` on the CPU for `epochs` epochs (early stopping off) with the
+/// `extra` options, writing `out`; panics with the command's message when it fails.
+pub fn train_on_cpu(source: &Path, out: &Path, epochs: usize, extra: &[&str]) {
+    let epochs = epochs.to_string();
+    let args = [
+        &["train", source.to_str().unwrap(), "--epochs", &epochs][..],
+        &[
+            "--patience",
+            "0",
+            "--backend",
+            "cpu",
+            "--out",
+            out.to_str().unwrap(),
+        ][..],
+        extra,
+    ]
+    .concat();
+    let (ok, _, stderr, _) = run_cli(&args);
+    assert!(ok, "{stderr}");
+}
