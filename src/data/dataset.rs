@@ -241,6 +241,20 @@ impl DatasetBuilder {
         self.files_seen += 1;
         match outcome {
             Ok(image) => {
+                let values = self.shape.values();
+                if image.pixels.is_empty() || image.pixels.len() % values != 0 {
+                    // A decoder bug must cost this file, never shift every image after it.
+                    return self.skip(
+                        path,
+                        SkipReason::Corrupt {
+                            detail: format!(
+                                "decoded to {} values, not whole {} images",
+                                image.pixels.len(),
+                                self.shape
+                            ),
+                        },
+                    );
+                }
                 if let Some(info) = &image.dicom {
                     let (report, patients) = self.dicom.entry(image.class.clone()).or_default();
                     report.add(info);
@@ -251,7 +265,7 @@ impl DatasetBuilder {
                     .dicom
                     .as_ref()
                     .map(|d| (d.patient.clone(), d.study.clone()));
-                let frames = image.pixels.len() / self.shape.values().max(1);
+                let frames = image.pixels.len() / values;
                 if frames == 1 {
                     let slot = self.entries.len();
                     self.entries
@@ -370,5 +384,65 @@ impl DatasetBuilder {
             })
             .collect();
         (dataset, report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(class: &str, pixels: Vec<u8>) -> Result<PreparedImage, SkipReason> {
+        Ok(PreparedImage {
+            class: class.into(),
+            sha256: sha256(&pixels),
+            pixels,
+            dicom: None,
+        })
+    }
+
+    #[test]
+    fn a_wrong_sized_image_costs_its_file_and_frames_become_images() {
+        let shape = InputShape::square(16);
+        let mut builder = DatasetBuilder::new(shape);
+        builder.add_prepared("a/one.png", image("a", vec![1; 256]));
+        let reason = builder.add_prepared("a/bad.png", image("a", vec![2; 300]));
+        assert!(
+            matches!(&reason, Some(SkipReason::Corrupt { detail }) if detail.contains("300 values")),
+            "{reason:?}"
+        );
+        assert!(
+            builder
+                .add_prepared("b/empty.png", image("b", Vec::new()))
+                .is_some()
+        );
+        // Three frames of one file: three images, named and hashed apart, in order.
+        let frames = [vec![3; 256], vec![4; 256], vec![5; 256]].concat();
+        assert!(
+            builder
+                .add_prepared("b/cine.dcm", image("b", frames))
+                .is_none()
+        );
+        let (dataset, report) = builder.finish();
+        assert_eq!(
+            (dataset.len(), report.skipped.len(), report.files_seen),
+            (4, 2, 4)
+        );
+        let paths: Vec<&str> = dataset.samples.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "a/one.png",
+                "b/cine.dcm#frame001",
+                "b/cine.dcm#frame002",
+                "b/cine.dcm#frame003"
+            ]
+        );
+        // The pixel store is not shifted by the refused file.
+        assert!((0..4).all(|i| dataset.image(i)[0] == [1, 3, 4, 5][i]));
+        let hashes: std::collections::BTreeSet<_> =
+            dataset.samples.iter().map(|s| s.sha256).collect();
+        assert_eq!(hashes.len(), 4);
+        assert_eq!(frame_source("b/cine.dcm#frame002"), Some("b/cine.dcm"));
+        assert_eq!(frame_source("b/photo#frame.png"), None);
     }
 }

@@ -1,5 +1,6 @@
 use super::*;
 use crate::data::{Sample, SplitConfig, make_folds, split_dataset};
+use std::collections::BTreeSet;
 
 /// Two classes, `patients` patients each with `images` images, `class/p<NN>/<i>.png`; every
 /// image distinct.
@@ -151,4 +152,44 @@ fn cross_validation_folds_keep_patients_together() {
         assert_eq!(*fold_of_patient.entry(patient).or_insert(fold), fold);
     }
     assert_eq!(folds.sizes(), vec![18; 5]);
+}
+
+#[test]
+fn the_frames_of_one_file_stay_in_one_subset_and_fold() {
+    // 20 files per class of 5 frames each: patient folder `class/pNN` becomes the multi-frame
+    // file `class/pNN.dcm`, its images its frames, named as the builder names frames.
+    let loose = patients(20, 5);
+    let mut data = loose.clone();
+    for sample in &mut data.samples {
+        let (file, image) = sample.path.rsplit_once('/').unwrap();
+        let frame: usize = image.trim_end_matches(".png").parse().unwrap();
+        sample.path = crate::data::frame_path(&format!("{file}.dcm"), frame);
+    }
+    fn per_file<T: Ord + Copy>(data: &Dataset, of: &[T]) -> BTreeMap<String, BTreeSet<T>> {
+        let mut seen: BTreeMap<String, BTreeSet<T>> = BTreeMap::new();
+        for (sample, value) in data.samples.iter().zip(of) {
+            let file = crate::data::frame_source(&sample.path).unwrap_or(&sample.path);
+            seen.entry(file.to_string()).or_default().insert(*value);
+        }
+        seen
+    }
+    let split = split_dataset(&data, &SplitConfig::default()).unwrap();
+    let subsets = per_file(&data, &split.assignment);
+    assert!(
+        subsets.len() == 40 && subsets.values().all(|s| s.len() == 1),
+        "{subsets:?}"
+    );
+    let folds = make_folds(&data, 5, 42, false, &GroupBy::None).unwrap();
+    let folds = per_file(&data, &folds.fold_of);
+    assert!(
+        folds.len() == 40 && folds.values().all(|f| f.len() == 1),
+        "{folds:?}"
+    );
+    // The positive control: the same images as separate files in patient folders straddle.
+    let plain = split_dataset(&loose, &SplitConfig::default()).unwrap();
+    let straddling = patient_subsets(&loose, &plain.assignment)
+        .values()
+        .filter(|s| s.len() > 1)
+        .count();
+    assert!(straddling > 5, "{straddling}");
 }
