@@ -362,12 +362,8 @@ fn frame_image(
         values
             .chunks_exact(samples)
             .take(count)
-            .flat_map(|p| {
-                p[..3]
-                    .iter()
-                    .map(|v| (v / full_scale * 255.0).round().clamp(0.0, 255.0) as u8)
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|p| &p[..3])
+            .map(|v| (v / full_scale * 255.0).round().clamp(0.0, 255.0) as u8)
             .collect::<Vec<u8>>()
     });
     // Colour becomes luma (BT.709, as for other images).
