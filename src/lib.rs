@@ -14,6 +14,7 @@ pub mod page;
 pub mod session;
 pub mod storage;
 pub mod training;
+pub mod tuning;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 

@@ -148,6 +148,10 @@ async fn webgpu() -> Device {
     if let Some(device) = GPU.with(|g| g.borrow().clone()) {
         return device;
     }
+    // As the worker does: the build has autotuning compiled in, off until a test turns it on,
+    // and then with the least effort, as the worker tunes a software adapter.
+    medclassify::web::worker::tuning::switch_off();
+    medclassify::web::worker::tuning::least_effort();
     let (device, setup) = Device::wgpu_options()
         .init_with_setup_async()
         .await
@@ -379,4 +383,69 @@ async fn the_strong_network_trains_on_webgpu_as_on_the_cpu_and_no_kernel_is_refu
     // A kernel the adapter refuses invalidates the command buffer it sits in, real work
     // included (the loss then turns NaN): the browser build must launch none.
     assert_eq!(gpu_error_count(), 0, "{}", gpu_errors());
+}
+
+/// Kernel tuning with SwiftShader treated as a GPU (the test hook), where it refuses candidates
+/// of its own and the hook has it refuse every candidate at an odd index besides (a shader made
+/// invalid on purpose, refused by the real device): each refusal is caught in its candidate's
+/// error scopes and skipped, none reaches real work (no uncaptured WebGPU error), no refused
+/// candidate wins, and training follows the CPU while tuning runs and after, with the winners.
+#[wasm_bindgen_test]
+async fn tuning_skips_candidates_the_device_refuses_and_training_stays_the_cpus() {
+    use medclassify::page::protocol::GpuReport;
+    use medclassify::tuning::{TuningLedger, TuningTestHook, policy_for};
+    use medclassify::web::worker::tuning;
+    webgpu().await;
+    let errors_before = gpu_error_count();
+    let adapter = GpuReport {
+        available: true,
+        vendor: "google".into(),
+        architecture: "swiftshader".into(),
+        software: true,
+        timestamp_query: true,
+        ..GpuReport::default()
+    };
+    let policy = policy_for(&adapter, TuningTestHook::TreatAsHardwareAndRefuse);
+    assert!(policy.enabled && policy.refuse_odd_candidates);
+    let ledger = std::sync::Arc::new(TuningLedger::new(policy, None));
+    tuning::install(ledger.clone());
+
+    let config = ModelConfig::Strong(StrongConfig::new(6, 32).with_dropout(0.0));
+    // While the candidates are measured (the defaults run real work meanwhile) ...
+    webgpu_follows_the_cpu(config.clone(), 9, 3).await;
+    // ... until every tune in flight has settled (they resolve on the event loop) ...
+    let mut settled = ledger.summary().tuned;
+    for _ in 0..600 {
+        gloo::timers::future::TimeoutFuture::new(200).await;
+        let now = ledger.summary().tuned;
+        if now == settled && now > 0 {
+            break;
+        }
+        settled = now;
+    }
+    // ... and with the winners.
+    webgpu_follows_the_cpu(config, 9, 3).await;
+    let summary = ledger.summary();
+    tuning::switch_off();
+    console_log!("{summary:?}");
+
+    assert!(summary.tuned > 0, "shapes were tuned: {summary:?}");
+    assert!(
+        summary.refused > 0,
+        "the device refused candidates: {summary:?}"
+    );
+    assert_eq!(
+        gpu_error_count(),
+        errors_before,
+        "a refusal reached real work: {}",
+        gpu_errors()
+    );
+    let stored: serde_json::Value =
+        serde_json::from_slice(&ledger.take_unsaved().expect("winners to keep")).unwrap();
+    let winners = stored["winners"].as_object().expect("winners");
+    assert_eq!(winners.len(), summary.tuned);
+    for (entry, winner) in winners {
+        let index = winner["fastest"].as_u64().unwrap();
+        assert_eq!(index % 2, 0, "{entry}: a refused candidate won ({winner})");
+    }
 }

@@ -75,6 +75,10 @@ pub struct GpuReport {
     pub description: String,
     /// A software / fallback adapter (SwiftShader, llvmpipe, WARP ...).
     pub software: bool,
+    /// The adapter offers `timestamp-query` (work timed on the device, which kernel tuning needs
+    /// in a browser).
+    #[serde(default)]
+    pub timestamp_query: bool,
     /// Why WebGPU is unavailable, if it is.
     pub problem: Option<String>,
 }

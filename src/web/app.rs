@@ -73,7 +73,8 @@ pub fn App() -> Html {
                 <About />
                 if debug_mode() {
                     <button type="button" class="link" data-testid="simulate-gpu-loss"
-                        onclick={Callback::from(move |_| engine.send(Control::SimulateDeviceLoss))}>{"Test: simulate a GPU device loss"}</button>
+                        onclick={{ let engine = engine.clone(); Callback::from(move |_| engine.send(Control::SimulateDeviceLoss)) }}>{"Test: simulate a GPU device loss"}</button>
+                    <TuningTestHookSelect engine={engine.clone()} />
                 }
                 <p class="muted small">{"Sample data: MedNIST (CC BY-SA 4.0), TCIA, RSNA Bone Age Challenge, NIH Chest X-ray; made available by Dr. Bradley J. Erickson, Mayo Clinic."}</p>
             </footer>
@@ -104,4 +105,39 @@ fn register_service_worker() {
             ));
         }
     });
+}
+
+/// The `?debug` kernel-tuning test hook: SwiftShader, the only adapter the tests have, is not
+/// tuned unless this says to treat it as a GPU (and, for the refusal test, to have it refuse
+/// every candidate at an odd index). Read when the WebGPU device starts.
+#[component]
+fn TuningTestHookSelect(props: &TuningTestHookProps) -> Html {
+    use crate::tuning::TuningTestHook;
+    let engine = props.engine.clone();
+    let onchange = Callback::from(move |event: Event| {
+        let value = event
+            .target_unchecked_into::<web_sys::HtmlSelectElement>()
+            .value();
+        let hook = match value.as_str() {
+            "hardware" => TuningTestHook::TreatAsHardware,
+            "hardware-refuse" => TuningTestHook::TreatAsHardwareAndRefuse,
+            _ => TuningTestHook::Normal,
+        };
+        engine.send(Control::TuningTestHook(hook));
+    });
+    html! {
+        <label class="small">{"Test: kernel tuning "}
+            <select data-testid="tuning-test-hook" {onchange}>
+                <option value="normal" selected=true>{"as the adapter warrants"}</option>
+                <option value="hardware">{"treat the adapter as a GPU"}</option>
+                <option value="hardware-refuse">{"treat it as a GPU and refuse odd candidates"}</option>
+            </select>
+        </label>
+    }
+}
+
+/// The engine to send the hook to.
+#[derive(Properties, PartialEq)]
+struct TuningTestHookProps {
+    engine: super::hooks::EngineHandle,
 }

@@ -8,7 +8,7 @@ import { assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp
 /** Overwrites `key` in the app's IndexedDB store with bytes that start like a model file. */
 async function damage(page, key) {
   await page.evaluate((key) => new Promise((ok, fail) => {
-    const open = indexedDB.open('medclassify', 1);
+    const open = indexedDB.open('medclassify');
     open.onerror = () => fail(open.error);
     open.onsuccess = () => {
       const db = open.result;

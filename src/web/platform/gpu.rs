@@ -62,12 +62,18 @@ pub async fn adapter_report() -> GpuReport {
         .iter()
         .any(|s| text.contains(s));
     let _ = JsValue::NULL;
+    let features = js::get(&adapter, "features");
+    let timestamp_query = js::call(&features, "has", &[JsValue::from_str("timestamp-query")])
+        .ok()
+        .and_then(|has| has.as_bool())
+        .unwrap_or(false);
     GpuReport {
         available: true,
         vendor,
         architecture,
         description,
         software,
+        timestamp_query,
         problem: None,
     }
 }

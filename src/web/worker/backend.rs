@@ -6,11 +6,12 @@ use std::sync::{Arc, OnceLock};
 
 use burn::prelude::*;
 
-use super::Controls;
 use super::host::Pacer;
+use super::{Controls, notice};
 use crate::compute::GpuErrors;
 use crate::model::ModelConfig;
 use crate::training::{Checkpoint, TrainingEvent, TrainingHost, measure_step_ms};
+use crate::tuning::TuningLedger;
 use crate::web::platform::time;
 use crate::web::protocol::{BackendPreference, GpuReport};
 
@@ -32,6 +33,8 @@ pub struct Backends {
     pub webgpu: Option<WebGpu>,
     /// Why WebGPU cannot be used, once known.
     pub webgpu_error: Option<String>,
+    /// Kernel tuning on the WebGPU device, once started.
+    pub tuning: Option<Arc<TuningLedger>>,
 }
 
 /// The probe's host: paced like training, stores nothing.
@@ -61,6 +64,7 @@ impl Backends {
             gpu: GpuReport::default(),
             webgpu: None,
             webgpu_error: None,
+            tuning: None,
         }
     }
 
@@ -88,6 +92,15 @@ impl Backends {
             self.webgpu_error = Some(error.clone());
             return Err(error);
         }
+        let hook = self.controls.tuning_hook.get();
+        let ledger = super::tuning::start(&self.gpu, hook).await;
+        let policy = ledger.policy();
+        let state = if policy.enabled { "on" } else { "off" };
+        notice(
+            "info",
+            format!("Kernel tuning is {state}: {}.", policy.reason),
+        );
+        self.tuning = Some(ledger);
         match Device::wgpu_options().init_with_setup_async().await {
             Ok((device, setup)) => {
                 let errors = crate::compute::watch_gpu_errors(&setup.device);
@@ -109,6 +122,23 @@ impl Backends {
                 self.webgpu_error = Some(error.clone());
                 Err(error)
             }
+        }
+    }
+
+    /// Keeps the kernel-tuning winners measured since the last call in this browser, and says
+    /// what tuning did.
+    pub async fn keep_tuning(&self) {
+        let Some(ledger) = &self.tuning else {
+            return;
+        };
+        if let Err(error) = super::tuning::save(ledger).await {
+            notice(
+                "warning",
+                format!("the kernel-tuning results could not be kept in this browser: {error}"),
+            );
+        }
+        if let Some(sentence) = ledger.summary().sentence() {
+            notice("info", sentence);
         }
     }
 

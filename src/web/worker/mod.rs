@@ -12,6 +12,7 @@ mod host;
 mod loader;
 pub mod peer;
 pub mod protocol;
+pub mod tuning;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -21,6 +22,7 @@ use burn::tensor::wgpu::wgpu;
 use self::protocol::{Control, Job, ToEngine};
 use super::bridge::{self, post_to_parent};
 use super::protocol::Response;
+use crate::tuning::TuningTestHook;
 
 /// State of a training run as the controls see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +44,8 @@ pub struct Controls {
     /// The WebGPU device in use, for the `?debug` device-loss hook (acted on at once, even
     /// in the middle of training).
     pub gpu_device: RefCell<Option<wgpu::Device>>,
+    /// The `?debug` kernel-tuning test hook, read when the WebGPU device starts.
+    pub tuning_hook: Cell<TuningTestHook>,
 }
 
 /// Posts a message to the page.
@@ -64,7 +68,9 @@ pub fn run() {
         run: Cell::new(RunState::Running),
         cancel_load: Cell::new(false),
         gpu_device: RefCell::new(None),
+        tuning_hook: Cell::new(TuningTestHook::Normal),
     });
+    tuning::switch_off();
     let (sender, receiver) = futures::channel::mpsc::unbounded::<Job>();
     // The files of a load go straight to the running load job, not behind it in the queue.
     let (chunk_sender, chunk_receiver) = futures::channel::mpsc::unbounded::<loader::PageChunk>();
@@ -108,6 +114,7 @@ fn act(
         Control::LoadChunk { load, files } => {
             let _ = chunks.unbounded_send((load, files));
         }
+        Control::TuningTestHook(hook) => controls.tuning_hook.set(hook),
         Control::SimulateDeviceLoss => match controls.gpu_device.borrow().as_ref() {
             Some(device) => {
                 device.destroy();

@@ -9,6 +9,7 @@ use super::decoder::protocol::FileBytes;
 use crate::data::{Colour, DicomOptions, InputShape, SplitConfig};
 use crate::evaluation::ExplainMethod;
 use crate::training::TrainingConfig;
+use crate::tuning::TuningTestHook;
 use crate::web::bridge::FromWorker;
 use crate::web::protocol::{BackendPreference, ExplainTarget, InputFile, Response};
 
@@ -55,6 +56,8 @@ pub enum Control {
     },
     /// Test hook: destroy the WebGPU device to simulate a device loss.
     SimulateDeviceLoss,
+    /// Test hook: how kernel tuning treats the adapter (read when the WebGPU device starts).
+    TuningTestHook(TuningTestHook),
 }
 
 /// A job for the engine, handled one at a time in the order sent.

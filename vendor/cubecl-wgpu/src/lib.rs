@@ -1,3 +1,6 @@
+// Vendored by MedClassify (vendor/README.md): upstream's own warnings (most on wasm) are
+// not reported to MedClassify's builds.
+#![allow(unused)]
 #[macro_use]
 extern crate derive_new;
 

@@ -52,6 +52,7 @@ impl Engine {
             Err(error) => return fail(error),
         };
         self.warn_of_webgpu_errors();
+        self.backends.keep_tuning().await;
         let bytes = trained.file.to_bytes();
         if let Err(error) = idb::put(FINAL_KEY, &bytes).await {
             notice(
@@ -113,6 +114,7 @@ impl Engine {
         match result {
             Ok(done) => {
                 self.warn_of_webgpu_errors();
+                self.backends.keep_tuning().await;
                 if keep_models {
                     self.fold_models = done.files;
                 }

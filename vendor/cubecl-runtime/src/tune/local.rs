@@ -177,6 +177,12 @@ where
         Out: AutotuneOutput,
         Id: Send + Sync,
     {
+        // MedClassify's patch: with tuning switched off at run time, the first candidate that
+        // launches runs, as a wasm build does while a tune is pending.
+        if !super::embedder::tuning_enabled() {
+            return first_that_launches(&operations, inputs);
+        }
+
         let key = operations.generate_key(&inputs);
 
         let tuner = {
@@ -229,13 +235,26 @@ where
             }
             TuneCacheResult::Pending => {
                 // Still waiting (e.g. on wasm). Try all operations as a fallback.
-                for i in 0..operations.len() {
-                    if let Ok(output) = operations.fastest(i).execute(inputs.clone()) {
-                        return output;
-                    }
-                }
-                panic!("All autotune operations failed, no viable operation found.");
+                first_that_launches(&operations, inputs)
             }
         }
     }
+}
+
+/// Runs the first operation of `operations` that launches, in order: index 0 is the set's
+/// default.
+fn first_that_launches<'a, AK: AutotuneKey, I: TuneInputs, Out, Id>(
+    operations: &TunableSet<AK, I, Out, Id>,
+    inputs: <I as TuneInputs>::At<'a>,
+) -> Out
+where
+    <I as TuneInputs>::At<'a>: Clone + Send,
+    Out: AutotuneOutput,
+{
+    for i in 0..operations.len() {
+        if let Ok(output) = operations.fastest(i).execute(inputs.clone()) {
+            return output;
+        }
+    }
+    panic!("All autotune operations failed, no viable operation found.");
 }

@@ -28,6 +28,7 @@
 
 mod base;
 mod bounds_generator;
+mod embedder;
 mod eviction;
 mod input_generator;
 mod key_generator;
@@ -52,6 +53,9 @@ mod util;
 
 pub use base::*;
 pub use bounds_generator::*;
+pub use embedder::{
+    Candidate, Settled, TuneHooks, device_refused, injected_refusal, set_tune_hooks,
+};
 pub use eviction::*;
 pub use input_generator::*;
 pub use key_generator::*;

@@ -34,6 +34,8 @@ use super::{
 pub struct Tuner<K: AutotuneKey> {
     cache: Arc<Mutex<TuneCache<K>>>,
     logger: Arc<Mutex<Logger>>,
+    /// The tuner's name and device, as the embedder's hooks receive it (MedClassify's patch).
+    label: String,
 }
 
 /// The measured outcome for a given autotune invocation.
@@ -150,6 +152,17 @@ struct TuneJob<'t, 'i, K: AutotuneKey, F: TuneInputs, Out> {
     log_context: Option<crate::tune::AutotuneLogContext>,
     #[cfg(persistence)]
     recording: crate::tune::record::TuneRecording<K>,
+    /// Where the winner is reported, when the embedder installed hooks (MedClassify's patch).
+    report: Option<ReportTo>,
+}
+
+/// The tuner, key and candidate-set checksum a winner is reported under.
+struct ReportTo {
+    tuner: String,
+    key: String,
+    checksum: String,
+    /// The candidates' names, in the set's order.
+    names: Vec<String>,
 }
 
 impl<K: AutotuneKey, F: TuneInputs, Out> TuneJob<'_, '_, K, F, Out> {
@@ -168,6 +181,7 @@ impl<K: AutotuneKey, F: TuneInputs, Out> TuneJob<'_, '_, K, F, Out> {
             bounds: self.bounds,
             #[cfg(persistence)]
             recording: self.recording,
+            report: self.report,
         }
     }
 }
@@ -190,6 +204,7 @@ struct TuneRequest<K: AutotuneKey> {
     bounds: Option<crate::tune::Bounds>,
     #[cfg(persistence)]
     recording: crate::tune::record::TuneRecording<K>,
+    report: Option<ReportTo>,
 }
 
 #[allow(clippy::new_without_default)]
@@ -201,6 +216,7 @@ impl<K: AutotuneKey> Tuner<K> {
         Self {
             cache: Arc::new(Mutex::new(TuneCache::new(name, device_id))),
             logger: Arc::new(Mutex::new(Logger::new())),
+            label: alloc::format!("{name}/{device_id}"),
         }
     }
 
@@ -226,6 +242,20 @@ impl<K: AutotuneKey> Tuner<K> {
     /// reports nothing settled there instead, until the next [`check_tune`](Self::check_tune).
     pub(crate) fn settled(&self, key: &K) -> Option<usize> {
         self.cache.lock().settled(key)
+    }
+
+    /// The winner the embedder's hooks kept for `key` and this candidate set, if it is an index
+    /// of the set.
+    fn recall<F: TuneInputs, Out: AutotuneOutput, Id>(
+        &self,
+        key: &K,
+        tunables: &TunableSet<K, F, Out, Id>,
+    ) -> Option<usize> {
+        let hooks = super::embedder::hooks()?;
+        let checksum = tunables.compute_checksum();
+        hooks
+            .recall(&self.label, &key.to_string(), &checksum)
+            .filter(|&index| index < tunables.len())
     }
 
     /// Fetch the logger instance.
@@ -278,10 +308,14 @@ impl<K: AutotuneKey> Tuner<K> {
 
             match cur {
                 TuneCacheResult::Hit { .. } | TuneCacheResult::Pending => return cur,
-                TuneCacheResult::Miss | TuneCacheResult::Unchecked => {
-                    cache.mark_pending(key.clone())
-                }
+                TuneCacheResult::Miss | TuneCacheResult::Unchecked => {}
             }
+            // MedClassify's patch: a winner the embedder kept from an earlier session.
+            if let Some(fastest_index) = self.recall(key, tunables) {
+                cache.cache_insert(key.clone(), fastest_index);
+                return TuneCacheResult::Hit { fastest_index };
+            }
+            cache.mark_pending(key.clone());
             // Scope the guard: the rest of this function re-locks `self.cache` (fast
             // path insert, `process_request`), and the mutex is non-reentrant.
         }
@@ -359,6 +393,15 @@ impl<K: AutotuneKey> Tuner<K> {
             log_context,
             #[cfg(persistence)]
             recording,
+            report: super::embedder::hooks().map(|_| ReportTo {
+                tuner: self.label.clone(),
+                key: key.to_string(),
+                checksum: tunables.compute_checksum(),
+                names: tunables
+                    .autotunables()
+                    .map(|a| a.name.to_string())
+                    .collect(),
+            }),
         };
 
         #[cfg(not(target_family = "wasm"))]
@@ -459,12 +502,15 @@ impl<K: AutotuneKey> Tuner<K> {
                     .is_some()
                     .then(cubecl_common::profile::Instant::now);
 
-                match tune_benchmark(
-                    op,
-                    job.test_inputs.clone(),
-                    client.clone(),
-                    job.evictor.as_deref_mut(),
-                ) {
+                let candidate = super::embedder::Candidate {
+                    index,
+                    name: op.name.to_string(),
+                };
+                let evictor = job.evictor.as_deref_mut();
+                let inputs = job.test_inputs.clone();
+                match super::embedder::measuring(candidate, || {
+                    tune_benchmark(op, inputs, client.clone(), evictor)
+                }) {
                     Ok(profiles) => {
                         let bench = PendingBench {
                             index,
@@ -611,6 +657,7 @@ async fn process_request<K: AutotuneKey>(
         bounds,
         #[cfg(persistence)]
         recording,
+        report,
     } = request;
 
     // Resolved concurrently, and each benchmark timed individually rather than timing the loop:
@@ -646,6 +693,17 @@ async fn process_request<K: AutotuneKey>(
     #[cfg(persistence)]
     let unmeasured = decided.is_some_and(|index| results[index].outcome.is_err());
 
+    // MedClassify's patch: what failed while measured, read before the sort like `unmeasured`.
+    let names: &[String] = report.as_ref().map_or(&[], |report| &report.names);
+    let failed: Vec<(String, String)> = results
+        .iter()
+        .zip(names.iter())
+        .filter_map(|(result, name)| match &result.outcome {
+            Err(AutotuneError::Skip { .. }) | Ok(_) => None,
+            Err(err) => Some((name.clone(), err.to_string())),
+        })
+        .collect();
+
     results.sort_by(|a, b| {
         let a = a
             .outcome
@@ -663,18 +721,35 @@ async fn process_request<K: AutotuneKey>(
     // The sort above orders what gets logged and persisted. It does not pick the winner when the
     // strategy already did: a scheduler that eliminates candidates leaves results built from
     // different sample counts behind, and `score` reads a short sample set as a stable one.
-    let fastest_index = match decided {
-        Some(index) => index,
-        None => {
-            results
-                .first()
-                .expect("At least one kernel needed.")
-                .outcome
-                .as_ref()
-                .expect("At least one kernel has to succeed.")
-                .index
+    // MedClassify's patch: when every measured candidate failed (a device that refused them
+    // all), the set's default stands for this process instead of a panic on the event loop,
+    // and nothing is reported to be kept.
+    let measured = results
+        .first()
+        .and_then(|first| first.outcome.as_ref().ok());
+    let fastest_index = match (decided, measured) {
+        (Some(index), _) => index,
+        (None, Some(outcome)) => outcome.index,
+        (None, None) => {
+            log::warn!("Every measured candidate for {key} failed; its default runs");
+            0
         }
     };
+    if let (Some(report), Some(hooks), Some(outcome)) = (report, super::embedder::hooks(), measured)
+    {
+        hooks.settled(super::embedder::Settled {
+            tuner: report.tuner,
+            key: report.key,
+            checksum: report.checksum,
+            fastest: fastest_index,
+            winner: report
+                .names
+                .get(fastest_index)
+                .cloned()
+                .unwrap_or_else(|| outcome.name.clone()),
+            failed,
+        });
+    }
 
     {
         log_context.log_result(&mut logger.lock(), &key, &results);

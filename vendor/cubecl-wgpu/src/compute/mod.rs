@@ -11,6 +11,7 @@ pub(super) mod schedule;
 mod server;
 pub(super) mod stream;
 pub(super) mod timings;
+mod window_scopes;
 
 pub use server::*;
 pub use storage::*;

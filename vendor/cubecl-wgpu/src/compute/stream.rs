@@ -119,6 +119,8 @@ pub struct WgpuStream {
     /// The launches recorded since `begin_capture`, drained into a
     /// [`WgpuGraph`] at `end_capture`.
     recording: GraphRecording,
+    /// The error scopes of the profiled window now open (MedClassify's patch).
+    window_scopes: super::window_scopes::WindowScopes,
 }
 
 impl StreamMemory for WgpuStream {
@@ -221,6 +223,7 @@ impl WgpuStream {
             auxiliary,
             compute_pass: None,
             timings,
+            window_scopes: Default::default(),
             encoder: {
                 device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
                     label: Some("CubeCL Tasks Encoder"),
@@ -518,7 +521,27 @@ impl WgpuStream {
         timing
     }
 
+    /// Opens a profiled window: the work before it is submitted, then its error scopes open.
     pub fn start_profile(&mut self, stream_id: StreamId) -> Result<ProfilingToken, ServerError> {
+        let token = self.start_profile_unscoped(stream_id)?;
+        self.window_scopes.open(&self.device);
+        Ok(token)
+    }
+
+    /// Closes a profiled window: its work is submitted, then its error scopes close.
+    pub fn end_profile(
+        &mut self,
+        token: ProfilingToken,
+        stream_id: StreamId,
+    ) -> Result<ProfileDuration, ProfileError> {
+        let profile = self.end_profile_unscoped(token, stream_id);
+        self.window_scopes.close(profile)
+    }
+
+    fn start_profile_unscoped(
+        &mut self,
+        stream_id: StreamId,
+    ) -> Result<ProfilingToken, ServerError> {
         self.claim_timings();
         match &self.timings {
             Timings::System(_) => cubecl_environment::future::block_on(self.sync(stream_id))?,
@@ -559,7 +582,7 @@ impl WgpuStream {
         }
     }
 
-    pub fn end_profile(
+    fn end_profile_unscoped(
         &mut self,
         token: ProfilingToken,
         stream_id: StreamId,
@@ -646,6 +669,7 @@ impl WgpuStream {
     /// back, the system arm forgets the start instant, and the work in the
     /// window carries on as if it had never been bracketed.
     pub fn abandon_profile(&mut self, token: ProfilingToken) {
+        self.window_scopes.abandon();
         match &mut self.timings {
             Timings::Unclaimed { .. } => {}
             Timings::System(profiler) => profiler.abandon(token),
