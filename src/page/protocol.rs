@@ -267,8 +267,13 @@ pub enum Response {
         /// Whether the engine keeps the fold models for download.
         kept: bool,
     },
-    /// Training could not run or broke.
+    /// Training broke after it started.
     TrainingFailed {
+        /// Why.
+        message: String,
+    },
+    /// Training (or cross-validation) was refused before anything ran: nothing changed.
+    TrainingRefused {
         /// Why.
         message: String,
     },

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT, assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, setEpochs, shot, waitForStatus } from './helpers.mjs';
+import { ROOT, assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, setEpochs, shot, status, waitForStatus } from './helpers.mjs';
 
 const COLOUR = join(ROOT, 'tests', 'fixtures', 'colour');
 
@@ -71,8 +71,13 @@ test('a colour folder loads, trains, predicts and explains in RGB; its model ref
     await page.waitForFunction(() => /stored as 32x32 grayscale/.test(document.querySelector('[data-testid=data-report]')?.textContent || ''));
     await gotoStep(page, 'train');
     await setEpochs(page, 12);
+    const progress = await page.textContent('[data-testid=epoch-progress]');
+    assert.equal(await status(page), 'done');
     await page.click('[data-testid=resume-training]');
     await page.waitForFunction(() => /is a colour \(RGB\) model and the loaded data is grayscale/.test(document.querySelector('.notices')?.textContent || ''), null, { timeout: 60_000 });
+    // Refused before anything ran: the finished run is shown as it was, not as an error.
+    assert.equal(await status(page), 'done');
+    assert.equal(await page.textContent('[data-testid=epoch-progress]'), progress);
     await shot(page, 'colour-04-refused');
     assertNoForeignRequests(foreign);
   } finally {

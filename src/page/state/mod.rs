@@ -281,6 +281,10 @@ fn on_engine(state: &mut AppState, response: Response) {
             Rc::make_mut(&mut state.train).failed();
             state.notify("error", message);
         }
+        Response::TrainingRefused { message } => {
+            Rc::make_mut(&mut state.train).refused();
+            state.notify("error", message);
+        }
         Response::Images { purpose, images } => {
             if let Some(cell) = evaluate::cell_of(&purpose) {
                 Rc::make_mut(&mut state.evaluate).show_cell(cell, images);

@@ -97,6 +97,9 @@ pub struct TrainState {
     pub engine_memory: f64,
     /// The cross-validation panel.
     pub cross_validation: CrossValidationState,
+    /// What the step showed before the last request, until its run starts: a request the engine
+    /// refuses before anything runs puts it back.
+    pub before_request: Option<Box<TrainState>>,
 }
 
 impl Default for TrainState {
@@ -116,6 +119,7 @@ impl Default for TrainState {
             stop_reason: None,
             engine_memory: 0.0,
             cross_validation: CrossValidationState::default(),
+            before_request: None,
         }
     }
 }
@@ -123,6 +127,9 @@ impl Default for TrainState {
 impl TrainState {
     /// The user asked for a run; a new run (not a resume) starts with an empty history.
     pub fn requested(&mut self, now_ms: f64, resume: bool) {
+        let mut before = self.clone();
+        before.before_request = None;
+        self.before_request = Some(Box::new(before));
         self.status = TrainingStatus::Loading;
         self.run_started_ms = now_ms;
         self.stop_reason = None;
@@ -155,6 +162,7 @@ impl TrainState {
                 replicas,
                 ..
             } => {
+                self.before_request = None;
                 self.replicas = replicas;
                 self.status = TrainingStatus::Running;
                 self.run_plan = Some((first_epoch, epochs, batches));
@@ -190,8 +198,22 @@ impl TrainState {
 
     /// The run could not start or broke.
     pub fn failed(&mut self) {
+        self.before_request = None;
         self.status = TrainingStatus::Error;
         self.cross_validation.failed();
+    }
+
+    /// The engine refused the request before anything ran (no data, no checkpoint, settings or
+    /// a checkpoint that do not fit the data): the step shows what it showed before, with the
+    /// settings as they are now.
+    pub fn refused(&mut self) {
+        let Some(before) = self.before_request.take() else {
+            return self.failed();
+        };
+        let (config, preference) = (self.train_config.clone(), self.backend_preference);
+        *self = *before;
+        self.train_config = config;
+        self.backend_preference = preference;
     }
 
     /// The engine died: a run under way is lost.
@@ -287,6 +309,36 @@ pub(crate) mod tests {
         assert_eq!(state.status, TrainingStatus::Done);
         assert_eq!(state.stop_reason, Some(StopReason::Completed));
         assert_eq!(state.engine_memory, 2e6);
+    }
+
+    #[test]
+    fn a_refused_request_leaves_the_finished_run_as_it_was() {
+        let mut state = TrainState::default();
+        state.requested(0.0, false);
+        state.on_event(started(1));
+        state.on_event(batch(1, 1, 2));
+        state.on_event(TrainingEvent::Epoch(epoch(1)));
+        state.done(1e6);
+        let finished = state.clone();
+        for resume in [true, false] {
+            state.requested(5.0, resume);
+            assert_eq!(state.status, TrainingStatus::Loading);
+            state.train_config.epochs = 9;
+            state.refused();
+            assert_eq!(state.status, TrainingStatus::Done, "not ERROR: nothing ran");
+            assert_eq!(
+                (&state.epochs, &state.batches),
+                (&finished.epochs, &finished.batches)
+            );
+            assert_eq!(state.train_config.epochs, 9, "the settings stay as edited");
+            state.train_config = finished.train_config.clone();
+            assert_eq!(state, finished);
+        }
+        // Once a run has started, a failure is an error.
+        state.requested(6.0, false);
+        state.on_event(started(1));
+        state.refused();
+        assert_eq!(state.status, TrainingStatus::Error);
     }
 
     #[test]

@@ -24,19 +24,20 @@ impl Engine {
     ) {
         self.controls.run.set(RunState::Running);
         let fail = |message: String| post(&Response::TrainingFailed { message });
+        let refuse = |message: String| post(&Response::TrainingRefused { message });
         let Some(data) = self.data.as_ref() else {
-            return fail("load a folder (or the sample data) first".into());
+            return refuse("load a folder (or the sample data) first".into());
         };
         let resume_file = match (resume, &self.model) {
             (false, _) => None,
             (true, Some(current)) if current.file.meta.resume.is_some() => {
                 Some(current.file.clone())
             }
-            (true, _) => return fail("there is no checkpoint to resume from".into()),
+            (true, _) => return refuse("there is no checkpoint to resume from".into()),
         };
         let plan = match plan_training(data, config, resume_file) {
             Ok(plan) => plan,
-            Err(error) => return fail(error),
+            Err(error) => return refuse(error),
         };
         if let Some(warning) = &plan.warning {
             notice("warning", warning.clone());
@@ -98,12 +99,13 @@ impl Engine {
         self.controls.run.set(RunState::Running);
         self.fold_models.clear();
         let fail = |message: String| post(&Response::TrainingFailed { message });
+        let refuse = |message: String| post(&Response::TrainingRefused { message });
         let Some(data) = self.data.as_ref() else {
-            return fail("load a folder (or the sample data) first".into());
+            return refuse("load a folder (or the sample data) first".into());
         };
         let plan = match plan_training(data, config.clone(), None) {
             Ok(plan) => plan,
-            Err(error) => return fail(error),
+            Err(error) => return refuse(error),
         };
         let (device, described, mut host) = self.start_run(&plan, preference).await;
         let data = self.data.as_ref().expect("checked above");
