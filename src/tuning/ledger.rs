@@ -133,10 +133,11 @@ impl TuningLedger {
         let mut state = self.state();
         state.summary.refused += 1;
         let first = reason.lines().find(|line| !line.trim().is_empty());
+        let first = first.unwrap_or(reason).trim().trim_end_matches('.');
         state
             .summary
             .first_refusal
-            .get_or_insert_with(|| first.unwrap_or(reason).trim().to_string());
+            .get_or_insert_with(|| first.to_string());
     }
 
     /// Whether the test hook has the device refuse the candidate at `index` of its set.
@@ -221,7 +222,7 @@ mod tests {
             [false, true, false, true, false]
         );
         assert!(!TuningLedger::new(policy(true, false, "k"), None).refuses(1));
-        ledger.refused("\nShader parse error: expected ';'\n more");
+        ledger.refused("\nShader parse error: expected ';'.\n more");
         ledger.refused("second");
         let summary = ledger.summary();
         assert_eq!(summary.refused, 2);
@@ -234,6 +235,7 @@ mod tests {
             sentence.contains("2 candidate kernels refused"),
             "{sentence}"
         );
+        assert!(sentence.ends_with("expected ';')."), "{sentence}");
         assert_eq!(TuningSummary::default().sentence(), None);
     }
 }
