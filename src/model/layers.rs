@@ -151,6 +151,11 @@ pub async fn inference_layers(model: &Classifier) -> Result<Vec<Layer<WeightValu
     let described = match model {
         Classifier::Seed(net) => net.layers(),
         Classifier::Strong(net) => net.layers(),
+        // Not a straight list of layers (residual adds, grouped convolutions, ReLU6): its
+        // export is the next step of the transfer-learning work.
+        Classifier::EfficientNetLite0(_) => {
+            return Err("ONNX export of EfficientNet-Lite0 is not available yet".into());
+        }
     };
     let mut transaction = Some(Transaction::default());
     let mut shapes = Vec::new();

@@ -5,6 +5,7 @@
 //! `forward`, so a saved model carries its own preprocessing.
 
 mod layers;
+pub mod pretrained;
 mod seed;
 mod strong;
 
@@ -26,6 +27,9 @@ pub enum Preset {
     Seed,
     /// Four conv-batchnorm-ReLU blocks with global average pooling.
     Strong,
+    /// EfficientNet-Lite0 pretrained on ImageNet, with a new head (transfer learning).
+    #[serde(rename = "efficientnet_lite0")]
+    EfficientNetLite0,
 }
 
 impl Preset {
@@ -34,6 +38,18 @@ impl Preset {
         match self {
             Preset::Seed => "seed",
             Preset::Strong => "strong",
+            Preset::EfficientNetLite0 => "efficientnet_lite0",
+        }
+    }
+
+    /// Every preset, in the order the page and the command offer them.
+    pub const ALL: [Preset; 3] = [Preset::Seed, Preset::Strong, Preset::EfficientNetLite0];
+
+    /// The pretrained backbone this preset starts from (`None`: trained from scratch).
+    pub fn pretrained(self) -> Option<&'static pretrained::BackboneInfo> {
+        match self {
+            Preset::EfficientNetLite0 => pretrained::backbone("efficientnet_lite0"),
+            Preset::Seed | Preset::Strong => None,
         }
     }
 
@@ -42,6 +58,7 @@ impl Preset {
         match text.trim().to_ascii_lowercase().as_str() {
             "seed" => Some(Preset::Seed),
             "strong" => Some(Preset::Strong),
+            "efficientnet_lite0" | "efficientnet-lite0" => Some(Preset::EfficientNetLite0),
             _ => None,
         }
     }
@@ -54,6 +71,7 @@ impl fmt::Display for Preset {
 }
 
 use crate::data::{Colour, InputShape};
+pub use pretrained::Transfer;
 
 mod parameters;
 pub use crate::data::{MAX_IMAGE_SIZE, MIN_IMAGE_SIZE};
@@ -74,6 +92,9 @@ pub enum ModelConfig {
     Seed(SeedConfig),
     /// See [`StrongConfig`].
     Strong(StrongConfig),
+    /// See [`pretrained::EfficientNetLiteConfig`].
+    #[serde(rename = "efficientnet_lite0")]
+    EfficientNetLite0(pretrained::EfficientNetLiteConfig),
 }
 
 impl ModelConfig {
@@ -86,6 +107,10 @@ impl ModelConfig {
             Preset::Strong => ModelConfig::Strong(
                 StrongConfig::new(num_classes, shape.side()).with_channels(shape.channels()),
             ),
+            Preset::EfficientNetLite0 => ModelConfig::EfficientNetLite0(
+                pretrained::EfficientNetLiteConfig::new(num_classes, shape.side())
+                    .with_channels(shape.channels()),
+            ),
         }
     }
 
@@ -94,6 +119,7 @@ impl ModelConfig {
         match self {
             ModelConfig::Seed(_) => Preset::Seed,
             ModelConfig::Strong(_) => Preset::Strong,
+            ModelConfig::EfficientNetLite0(_) => Preset::EfficientNetLite0,
         }
     }
 
@@ -102,6 +128,7 @@ impl ModelConfig {
         match self {
             ModelConfig::Seed(c) => c.num_classes,
             ModelConfig::Strong(c) => c.num_classes,
+            ModelConfig::EfficientNetLite0(c) => c.num_classes,
         }
     }
 
@@ -113,6 +140,7 @@ impl ModelConfig {
         let (side, channels) = match self {
             ModelConfig::Seed(c) => (c.image_size, c.channels),
             ModelConfig::Strong(c) => (c.image_size, c.channels),
+            ModelConfig::EfficientNetLite0(c) => (c.image_size, c.channels),
         };
         let colour = if channels == 3 {
             Colour::Rgb
@@ -155,6 +183,9 @@ impl ModelConfig {
         let (classes, size, channels, dropout) = match self {
             ModelConfig::Seed(c) => (c.num_classes, c.image_size, c.channels, c.dropout),
             ModelConfig::Strong(c) => (c.num_classes, c.image_size, c.channels, c.dropout),
+            ModelConfig::EfficientNetLite0(c) => {
+                (c.num_classes, c.image_size, c.channels, c.dropout)
+            }
         };
         if channels != 1 && channels != 3 {
             return Err(format!(
@@ -208,6 +239,7 @@ impl ModelConfig {
                 let norms = 4 * (w + 2 * w + 4 * w + 4 * w);
                 convs + norms + (4 * w + 1) * c.num_classes
             }
+            ModelConfig::EfficientNetLite0(c) => c.parameter_estimate(),
         }
     }
 
@@ -216,6 +248,28 @@ impl ModelConfig {
         match self {
             ModelConfig::Seed(c) => Classifier::Seed(c.init(device)),
             ModelConfig::Strong(c) => Classifier::Strong(c.init(device)),
+            ModelConfig::EfficientNetLite0(c) => Classifier::EfficientNetLite0(c.init(device)),
+        }
+    }
+
+    /// Builds the network on `device` as a new run starts it: a pretrained preset with its
+    /// backbone's weights from `weights` (and a new head), any other preset freshly
+    /// initialised (`weights` unused).
+    pub fn init_for_training(
+        &self,
+        device: &Device,
+        weights: Option<&pretrained::WeightsFile>,
+    ) -> Result<Classifier, String> {
+        let model = self.init(device);
+        match (model, weights) {
+            (Classifier::EfficientNetLite0(net), Some(weights)) => {
+                Ok(Classifier::EfficientNetLite0(net.load_backbone(weights)?))
+            }
+            (Classifier::EfficientNetLite0(_), None) => Err(format!(
+                "{} starts from pretrained weights, and none were supplied",
+                self.preset()
+            )),
+            (model, _) => Ok(model),
         }
     }
 }
@@ -227,6 +281,8 @@ pub enum Classifier {
     Seed(SeedNet),
     /// The batch-normalised network.
     Strong(StrongNet),
+    /// The pretrained EfficientNet-Lite0 with a new head.
+    EfficientNetLite0(pretrained::EfficientNetLite),
 }
 
 impl Classifier {
@@ -253,6 +309,7 @@ impl Classifier {
         match self {
             Classifier::Seed(net) => net.features(x),
             Classifier::Strong(net) => net.features(x),
+            Classifier::EfficientNetLite0(net) => net.features(x),
         }
     }
 
@@ -261,6 +318,31 @@ impl Classifier {
         match self {
             Classifier::Seed(net) => net.head(features),
             Classifier::Strong(net) => net.head(features),
+            Classifier::EfficientNetLite0(net) => net.head(features),
+        }
+    }
+
+    /// The network prepared for a run that trains `part` of it: everything else frozen (no
+    /// gradient, not changed by the optimiser). A pretrained backbone's BatchNorm layers stay
+    /// in inference mode in every mode: their statistics, measured on ImageNet, are not
+    /// re-estimated from small batches of a small data set. Networks trained from scratch
+    /// train everything.
+    pub fn prepare_transfer(self, part: Transfer) -> Self {
+        match self {
+            Classifier::EfficientNetLite0(net) => Classifier::EfficientNetLite0(net.prepare(part)),
+            other => other,
+        }
+    }
+
+    /// The gradients of the parameters that train at the backbone's lower learning rate,
+    /// moved out of `gradients` (`None` for networks without a pretrained backbone).
+    pub fn take_backbone_gradients(
+        &self,
+        gradients: &mut burn::optim::GradientsParams,
+    ) -> Option<burn::optim::GradientsParams> {
+        match self {
+            Classifier::EfficientNetLite0(net) => Some(net.take_backbone_gradients(gradients)),
+            _ => None,
         }
     }
 }

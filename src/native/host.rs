@@ -2,10 +2,12 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::model::pretrained::{BackboneInfo, WeightsFile};
 use crate::session::{FoldEvent, Platform};
 use crate::training::{CheckpointSlot, GradientPeer, TrainingEvent};
 
@@ -27,6 +29,9 @@ pub struct TerminalHost {
     pub peer: Option<Box<dyn GradientPeer>>,
     /// The batches of the current epoch as a bar (on a terminal, unless quiet).
     bar: Option<ProgressBar>,
+    /// Pretrained weights read so far (once per backbone, for every fold of a
+    /// cross-validation).
+    weights: Vec<(&'static str, Arc<WeightsFile>)>,
 }
 
 impl TerminalHost {
@@ -48,6 +53,7 @@ impl TerminalHost {
             last_checkpoint: None,
             peer: None,
             bar: None,
+            weights: Vec::new(),
         }
     }
 }
@@ -143,6 +149,18 @@ impl Platform for TerminalHost {
 
     fn take_peer(&mut self) -> Option<Box<dyn GradientPeer>> {
         self.peer.take()
+    }
+
+    async fn pretrained_weights(
+        &mut self,
+        backbone: &'static BackboneInfo,
+    ) -> Result<Arc<WeightsFile>, String> {
+        if let Some((_, weights)) = self.weights.iter().find(|(n, _)| *n == backbone.name) {
+            return Ok(weights.clone());
+        }
+        let weights = Arc::new(super::read_weights(backbone)?);
+        self.weights.push((backbone.name, weights.clone()));
+        Ok(weights)
     }
 
     fn now_ms(&self) -> f64 {

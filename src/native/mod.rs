@@ -6,6 +6,7 @@ mod folder;
 mod host;
 mod kernel_cache;
 mod peer;
+mod weights;
 
 pub use device::{BackendChoice, active_kernel_cache, select_device};
 pub use files::{check_writable, read_bounded, terminal_safe, write_atomic};
@@ -13,3 +14,4 @@ pub use folder::{LoadProgress, list_files, load_folder, load_folder_with_progres
 pub use host::TerminalHost;
 pub use kernel_cache::{AdapterFacts, cache_dir, cache_root};
 pub use peer::ThreadPeer;
+pub use weights::{read_weights, weights_path};

@@ -140,6 +140,14 @@ impl<P: Platform> Platform for FoldPlatform<'_, P> {
         self.0.epoch_end(epoch, model)
     }
 
+    fn pretrained_weights(
+        &mut self,
+        backbone: &'static crate::model::pretrained::BackboneInfo,
+    ) -> impl Future<Output = Result<std::sync::Arc<crate::model::pretrained::WeightsFile>, String>>
+    {
+        self.0.pretrained_weights(backbone)
+    }
+
     fn take_peer(&mut self) -> Option<Box<dyn GradientPeer>> {
         self.0.take_peer()
     }

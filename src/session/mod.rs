@@ -22,6 +22,6 @@ pub use predict::{
     FolderEvaluation, Prediction, decode_for_prediction, evaluate_folder, explain, predict,
 };
 pub use train::{
-    FileCheckpoints, Platform, Trained, TrainingPlan, plan_training, start_from, train,
+    FileCheckpoints, Platform, Trained, TrainingPlan, plan_training, start_from, start_new, train,
     train_on_split,
 };

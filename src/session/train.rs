@@ -2,12 +2,14 @@
 //! lost, the test-set assessment and the finished model file.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use burn::prelude::*;
 
 use super::{LoadedData, check_resume, checkpoint_file, model_file};
 use crate::data::{Split, Subset};
 use crate::evaluation::{Assessment, assess};
+use crate::model::pretrained::{BackboneInfo, WeightsFile};
 use crate::model::{Classifier, ModelConfig};
 use crate::storage::{ModelFile, ModelMeta, decode_weights};
 use crate::training::{
@@ -50,6 +52,18 @@ pub trait Platform {
     /// from the browser's `lost` promise, which can settle after the read failed.
     fn device_lost_reason(&mut self) -> impl Future<Output = Option<String>> {
         std::future::ready(None)
+    }
+
+    /// The weights of a pretrained `backbone`, for a new run of a pretrained preset (the
+    /// command reads its cache folder; the page downloads them once, checked).
+    fn pretrained_weights(
+        &mut self,
+        backbone: &'static BackboneInfo,
+    ) -> impl Future<Output = Result<Arc<WeightsFile>, String>> {
+        std::future::ready(Err(format!(
+            "the {} weights are not available here",
+            backbone.label
+        )))
     }
 
     /// Progress of a cross-validation (a fold starts or finishes).
@@ -211,6 +225,24 @@ pub fn start_from(file: Option<&ModelFile>, device: &Device) -> Result<Start, St
     })
 }
 
+/// Where a new run of `plan` starts: a pretrained preset from its backbone's `weights` (with
+/// a new head, initialised from the run's seed), any other preset fresh.
+pub fn start_new(
+    plan: &TrainingPlan,
+    weights: Option<&WeightsFile>,
+    device: &Device,
+) -> Result<Start, String> {
+    if plan.network.preset().pretrained().is_none() {
+        return Ok(Start::Fresh);
+    }
+    device.seed(plan.config.seed);
+    // Straight onto the training device, as a network that records gradients.
+    let train_device = device.clone().autodiff();
+    Ok(Start::Weights(
+        plan.network.init_for_training(&train_device, weights)?,
+    ))
+}
+
 /// One run on `device` from `resume`.
 async fn run_once<P: Platform>(
     data: &TrainingData<'_>,
@@ -219,7 +251,15 @@ async fn run_once<P: Platform>(
     device: &Device,
     host: &mut FileCheckpoints<'_, P>,
 ) -> Result<TrainingOutcome, TrainingError> {
-    let start = start_from(resume, device).map_err(TrainingError::Invalid)?;
+    let start = match (resume, plan.network.preset().pretrained()) {
+        (Some(_), _) => start_from(resume, device),
+        (None, Some(backbone)) => {
+            let weights = host.platform.pretrained_weights(backbone).await;
+            weights.and_then(|w| start_new(plan, Some(&w), device))
+        }
+        (None, None) => start_new(plan, None, device),
+    }
+    .map_err(TrainingError::Invalid)?;
     let result =
         crate::training::train(data, &plan.config, &plan.network, start, device, host).await;
     // A read that failed because the device went away is a device loss too, whichever of the

@@ -134,6 +134,19 @@ fn write_overview(md: &mut String, meta: &ModelMeta, card: &ModelCard, classes: 
         "- Configuration: `{}`",
         serde_json::to_string(&meta.model).unwrap_or_default()
     );
+    if let Some(backbone) = meta.model.preset().pretrained() {
+        let transfer = meta
+            .training
+            .as_ref()
+            .map(|t| t.transfer)
+            .unwrap_or_default();
+        let _ = writeln!(
+            md,
+            "- Pretrained backbone: {} ({} licence); {}",
+            backbone.label, backbone.licence, backbone.origin
+        );
+        let _ = writeln!(md, "- Trained: {}", transfer.describe());
+    }
     let _ = writeln!(md, "- Classes (output order): {}", classes.join(", "));
     let _ = writeln!(md, "- Input: {} grayscale, intensities 0-255", meta.input);
     if let Some(backend) = &meta.backend {

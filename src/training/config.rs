@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{CallbackSettings, ClassWeighting, Sampling};
 use crate::data::AugmentConfig;
-use crate::model::Preset;
+use crate::model::{Preset, Transfer};
 
 /// The largest batch the settings accept (far above what fits a browser's memory at 128 px).
 pub const MAX_BATCH_SIZE: usize = 4096;
@@ -80,6 +80,10 @@ pub struct TrainingConfig {
     /// Which images an epoch visits (files written before it existed: all, shuffled).
     #[serde(default)]
     pub sampling: Sampling,
+    /// Which part of a pretrained network trains (ignored by networks trained from scratch;
+    /// files written before it existed: the head).
+    #[serde(default)]
+    pub transfer: Transfer,
 }
 
 impl Default for TrainingConfig {
@@ -95,6 +99,7 @@ impl Default for TrainingConfig {
             log_every: 1,
             class_weighting: ClassWeighting::None,
             sampling: Sampling::Shuffle,
+            transfer: Transfer::Head,
         }
     }
 }

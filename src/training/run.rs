@@ -70,14 +70,17 @@ impl<'a> Run<'a> {
             }
             Start::Fresh => (
                 network.init(&train_device),
-                ResumeState {
-                    epochs_completed: 0,
-                    learning_rate: config.optimizer.learning_rate,
-                    callbacks: CallbackStates::new(&config.callbacks),
-                },
+                Self::first_state(config),
+                RunRecord::default(),
+            ),
+            Start::Weights(model) => (
+                model.fork(&train_device),
+                Self::first_state(config),
                 RunRecord::default(),
             ),
         };
+        // Freezing is not part of the weights: applied to a resumed network as to a new one.
+        let model = model.prepare_transfer(config.transfer);
         let optimizer = config.optimizer.adam().init();
         let start_weights = (state.epochs_completed, model.valid());
         let parameters = super::parameter_count(&model);
@@ -104,6 +107,15 @@ impl<'a> Run<'a> {
         run
     }
 
+    /// The state of a run at its start.
+    fn first_state(config: &TrainingConfig) -> ResumeState {
+        ResumeState {
+            epochs_completed: 0,
+            learning_rate: config.optimizer.learning_rate,
+            callbacks: CallbackStates::new(&config.callbacks),
+        }
+    }
+
     /// The class weights of the settings for the training split (checked before the run).
     fn weights_of_classes(&self) -> Option<Vec<f32>> {
         let dataset = self.data.dataset;
@@ -123,6 +135,11 @@ impl<'a> Run<'a> {
 
     /// Data parallelism where the host offers a second replica (the page's CPU path).
     fn start_peer<H: TrainingHost>(&mut self, network: &ModelConfig, host: &mut H) {
+        // The second replica computes every parameter's gradient from flat weights; a
+        // partly frozen network would get gradients for its frozen part back.
+        if network.preset().pretrained().is_some() {
+            return;
+        }
         self.peer = host.take_peer();
         let setup = PeerSetup {
             model: network.clone(),

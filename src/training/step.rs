@@ -139,7 +139,15 @@ pub(super) async fn step<H: TrainingHost>(
         };
         gradients = combine_gradients(&run.model, gradients, own, &other, count - own, &run.device);
     }
-    let model = run.model.clone();
+    let mut model = run.model.clone();
+    // A pretrained backbone takes smaller steps than the new head (one optimiser, two calls
+    // over disjoint parameters; each parameter keeps its own Adam moments).
+    if let Some(backbone) = run.model.take_backbone_gradients(&mut gradients)
+        && !backbone.is_empty()
+    {
+        let rate = learning_rate * crate::model::pretrained::BACKBONE_LEARNING_RATE;
+        model = run.optimizer.step(rate, model, backbone);
+    }
     run.model = run.optimizer.step(learning_rate, model, gradients);
     Ok(sums)
 }

@@ -32,6 +32,8 @@ pub struct TrainingData<'a> {
 pub enum Start {
     /// New weights from the network's initialiser.
     Fresh,
+    /// A new run from these weights (a pretrained backbone with a new head).
+    Weights(Classifier),
     /// Continue from a checkpoint at the epoch after the one it saved: its weights, history and
     /// callback states (the optimiser's moments start afresh).
     Resume {

@@ -28,7 +28,7 @@ struct Cli {
 /// How a folder becomes a data set: the same options for `inspect`, `train` and `export`.
 #[derive(clap::Args)]
 pub struct DataArgs {
-    /// Image side after resizing (28, 32, 64 or 128).
+    /// Image side after resizing (28, 32, 64 or 128; 160, 192 or 224 for efficientnet_lite0).
     #[arg(long, default_value_t = 32)]
     pub size: u32,
     /// Seed of the split (and, for `train`, of initialisation, shuffling and dropout).
@@ -270,11 +270,14 @@ fn split_config(fractions: &str, seed: u64, drop_duplicates: bool) -> Result<Spl
 }
 
 pub fn check_size(size: u32) -> Result<(), String> {
-    if SUPPORTED_SIZES.contains(&size) {
+    let pretrained = medclassify::model::pretrained::BACKBONES
+        .iter()
+        .any(|b| b.sizes.contains(&size));
+    if SUPPORTED_SIZES.contains(&size) || pretrained {
         Ok(())
     } else {
         Err(format!(
-            "--size {size} is not offered; use one of {SUPPORTED_SIZES:?}"
+            "--size {size} is not offered; use one of {SUPPORTED_SIZES:?}, or 160, 192 or 224 for efficientnet_lite0"
         ))
     }
 }

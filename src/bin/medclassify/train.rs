@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use medclassify::data::{Dataset, Subset};
 use medclassify::evaluation::{Evaluation, score_samples};
-use medclassify::model::{Classifier, Preset};
+use medclassify::model::pretrained::{BackboneInfo, WeightsFile};
+use medclassify::model::{Classifier, Preset, Transfer};
 use medclassify::native::{
     BackendChoice, TerminalHost, check_writable, select_device, write_atomic,
 };
@@ -21,9 +22,14 @@ use crate::commands::{load, print_json, threads};
 /// The training settings shared by `medclassify train` and `medclassify cv`.
 #[derive(clap::Args)]
 pub struct TrainingArgs {
-    /// Network preset.
+    /// Network preset: seed, strong, or efficientnet_lite0 (ImageNet-pretrained; use
+    /// --size 224, or 128-192 for speed, and --colour rgb for colour images).
     #[arg(long, default_value = "seed")]
     preset: String,
+    /// What a pretrained network trains: head (the new head on frozen features), top (its
+    /// last blocks and the head) or all (fine-tuning, the backbone at a tenth of --lr).
+    #[arg(long, default_value = "head")]
+    transfer: String,
     /// Maximum epochs.
     #[arg(long, default_value_t = 10)]
     epochs: usize,
@@ -100,8 +106,16 @@ impl TrainingArgs {
 
     /// The training settings these options give.
     fn config(&self) -> Result<TrainingConfig, String> {
-        let preset = Preset::parse(&self.preset)
-            .ok_or_else(|| format!("unknown preset {:?} (use seed or strong)", self.preset))?;
+        let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
+        let preset = Preset::parse(&self.preset).ok_or_else(|| {
+            format!(
+                "unknown preset {:?} (use {})",
+                self.preset,
+                names.join(", ")
+            )
+        })?;
+        let transfer = Transfer::parse(&self.transfer)
+            .ok_or_else(|| format!("unknown --transfer {:?} (head, top or all)", self.transfer))?;
         let mut callbacks = CallbackSettings::default();
         if self.patience == 0 {
             callbacks.early_stopping = None;
@@ -135,6 +149,7 @@ impl TrainingArgs {
                     ));
                 }
             },
+            transfer,
         })
     }
 }
@@ -296,6 +311,13 @@ impl Platform for EpochTester<'_> {
 
     fn take_peer(&mut self) -> Option<Box<dyn GradientPeer>> {
         self.inner.take_peer()
+    }
+
+    async fn pretrained_weights(
+        &mut self,
+        backbone: &'static BackboneInfo,
+    ) -> Result<std::sync::Arc<WeightsFile>, String> {
+        self.inner.pretrained_weights(backbone).await
     }
 
     async fn continue_on_cpu(&mut self, backend: &str, reason: &str, epochs: usize) -> String {

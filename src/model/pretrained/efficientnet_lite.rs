@@ -1,0 +1,365 @@
+//! EfficientNet-Lite0 (Tan and Le 2019; the Lite variants of 2020): MBConv blocks with
+//! depthwise convolutions and residual adds, ReLU6, no squeeze-and-excitation, a fixed stem
+//! and head. The parameter names follow the PyTorch port whose ImageNet weights MedClassify
+//! imports (`_conv_stem`, `_blocks.N._depthwise_conv`, ...), so loading is one name per
+//! parameter.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d,
+};
+use burn::prelude::*;
+use burn::tensor::activation::relu6;
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
+
+use super::Transfer;
+use super::weights::WeightsFile;
+
+/// The stages: (repeats, kernel, stride of the first block, expansion, input, output).
+const STAGES: [(usize, usize, usize, usize, usize, usize); 7] = [
+    (1, 3, 1, 1, 32, 16),
+    (2, 3, 2, 6, 16, 24),
+    (2, 5, 2, 6, 24, 40),
+    (3, 3, 2, 6, 40, 80),
+    (3, 5, 1, 6, 80, 112),
+    (4, 5, 2, 6, 112, 192),
+    (1, 3, 1, 6, 192, 320),
+];
+/// Channels of the stem's output.
+const STEM: usize = 32;
+/// Channels of the last convolution: the features the head (and Grad-CAM) sees.
+pub const FEATURES: usize = 1280;
+/// The classes of the ImageNet classifier shipped with the weights.
+pub const IMAGENET_CLASSES: usize = 1000;
+/// BatchNorm's epsilon in the original (TensorFlow) training.
+const BN_EPSILON: f64 = 1e-3;
+/// BatchNorm's momentum in PyTorch's sense (TensorFlow's decay 0.99).
+const BN_MOMENTUM: f64 = 0.01;
+/// The input normalisation the weights expect, on 8-bit intensities: `(v - 127) / 128` per
+/// channel, as Google's EfficientNet-Lite training did (`MEAN_RGB`, `STDDEV_RGB`), not the
+/// ImageNet mean and deviation. Proved in tests/fixtures/imagenet/README.md: the stem's
+/// BatchNorm statistics match this input's and not the other, and the photographs agree.
+pub const INPUT_MEAN: f32 = 127.0;
+/// See [`INPUT_MEAN`].
+pub const INPUT_STD: f32 = 128.0;
+
+/// Configuration of [`EfficientNetLite`].
+#[derive(Config, Debug)]
+pub struct EfficientNetLiteConfig {
+    /// Number of classes of the new head.
+    pub num_classes: usize,
+    /// Side of the square input image (224 as trained; 128, 160 or 192 to trade accuracy for
+    /// time).
+    pub image_size: usize,
+    /// Input channels: 1 (grayscale, repeated to three) or 3 (RGB).
+    #[config(default = 3)]
+    pub channels: usize,
+    /// Dropout before the head, as in the original training.
+    #[config(default = 0.2)]
+    pub dropout: f64,
+}
+
+/// Conv + BatchNorm (+ ReLU6 where the block applies it).
+#[derive(Module, Debug)]
+pub struct ConvNorm {
+    conv: Conv2d,
+    norm: BatchNorm,
+}
+
+impl ConvNorm {
+    fn new(
+        channels: [usize; 2],
+        kernel: usize,
+        stride: usize,
+        groups: usize,
+        device: &Device,
+    ) -> Self {
+        Self {
+            conv: Conv2dConfig::new(channels, [kernel, kernel])
+                .with_stride([stride, stride])
+                .with_padding(PADDING)
+                .with_groups(groups)
+                .with_bias(false)
+                .init(device),
+            norm: BatchNormConfig::new(channels[1])
+                .with_epsilon(BN_EPSILON)
+                .with_momentum(BN_MOMENTUM)
+                .init(device),
+        }
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.norm.forward(self.conv.forward(x))
+    }
+
+    /// Trainable convolution (or frozen), BatchNorm always frozen.
+    fn prepare(self, trainable: bool) -> Self {
+        Self {
+            conv: if trainable {
+                self.conv
+            } else {
+                self.conv.freeze()
+            },
+            norm: self.norm.freeze(),
+        }
+    }
+
+    fn load(mut self, weights: &WeightsFile, conv: &str, norm: &str) -> Result<Self, String> {
+        let device = self.conv.weight.device();
+        let shape = self.conv.weight.dims();
+        self.conv.weight =
+            Param::from_tensor(weights.tensor(&format!("{conv}.weight"), shape, &device)?);
+        let [n] = self.norm.gamma.dims();
+        let get = |field: &str| weights.tensor(&format!("{norm}.{field}"), [n], &device);
+        self.norm.gamma = Param::from_tensor(get("weight")?);
+        self.norm.beta = Param::from_tensor(get("bias")?);
+        self.norm.running_mean = burn::module::RunningState::new(get("running_mean")?);
+        self.norm.running_var = burn::module::RunningState::new(get("running_var")?);
+        Ok(self)
+    }
+}
+
+/// The padding of the original TensorFlow model, "SAME": the output has ceil(input /
+/// stride) pixels, and where the padding is odd (a stride of 2 on an even side) the extra row
+/// and column go after the image. Symmetric padding moves the logits (chelsea's top-1
+/// probability 0.79 -> 0.65).
+const PADDING: PaddingConfig2d = PaddingConfig2d::Same;
+
+/// Mobile inverted bottleneck: expand (1x1), depthwise (kxk), project (1x1), residual add
+/// when the shape is kept.
+#[derive(Module, Debug)]
+pub struct MbConv {
+    expand: Option<ConvNorm>,
+    depthwise: ConvNorm,
+    project: ConvNorm,
+    #[module(skip)]
+    residual: bool,
+}
+
+impl MbConv {
+    fn new(
+        kernel: usize,
+        stride: usize,
+        expansion: usize,
+        io: [usize; 2],
+        device: &Device,
+    ) -> Self {
+        let hidden = io[0] * expansion;
+        Self {
+            expand: (expansion != 1).then(|| ConvNorm::new([io[0], hidden], 1, 1, 1, device)),
+            depthwise: ConvNorm::new([hidden, hidden], kernel, stride, hidden, device),
+            project: ConvNorm::new([hidden, io[1]], 1, 1, 1, device),
+            residual: stride == 1 && io[0] == io[1],
+        }
+    }
+
+    fn forward(&self, input: Tensor<4>) -> Tensor<4> {
+        let x = match &self.expand {
+            Some(expand) => relu6(expand.forward(input.clone())),
+            None => input.clone(),
+        };
+        let x = self.project.forward(relu6(self.depthwise.forward(x)));
+        if self.residual { x + input } else { x }
+    }
+
+    fn prepare(self, trainable: bool) -> Self {
+        Self {
+            expand: self.expand.map(|e| e.prepare(trainable)),
+            depthwise: self.depthwise.prepare(trainable),
+            project: self.project.prepare(trainable),
+            residual: self.residual,
+        }
+    }
+
+    fn load(self, weights: &WeightsFile, prefix: &str) -> Result<Self, String> {
+        let name = |part: &str| format!("{prefix}.{part}");
+        // The PyTorch port numbers the norms from the block's first convolution: without an
+        // expansion the depthwise norm is still `_bn1`.
+        let expand = match self.expand {
+            Some(e) => Some(e.load(weights, &name("_expand_conv"), &name("_bn0"))?),
+            None => None,
+        };
+        Ok(Self {
+            expand,
+            depthwise: self
+                .depthwise
+                .load(weights, &name("_depthwise_conv"), &name("_bn1"))?,
+            project: self
+                .project
+                .load(weights, &name("_project_conv"), &name("_bn2"))?,
+            residual: self.residual,
+        })
+    }
+}
+
+/// EfficientNet-Lite0 with a head of the user's classes.
+#[derive(Module, Debug)]
+pub struct EfficientNetLite {
+    stem: ConvNorm,
+    blocks: Vec<MbConv>,
+    top: ConvNorm,
+    pool: AdaptiveAvgPool2d,
+    dropout: Dropout,
+    classifier: Linear,
+    #[module(skip)]
+    channels: usize,
+}
+
+impl EfficientNetLiteConfig {
+    /// Builds the network on `device` with freshly initialised weights (see
+    /// [`EfficientNetLite::load_backbone`] for the pretrained ones).
+    pub fn init(&self, device: &Device) -> EfficientNetLite {
+        let mut blocks = Vec::new();
+        for (repeats, kernel, stride, expansion, input, output) in STAGES {
+            for i in 0..repeats {
+                let (s, c_in) = if i == 0 { (stride, input) } else { (1, output) };
+                blocks.push(MbConv::new(kernel, s, expansion, [c_in, output], device));
+            }
+        }
+        EfficientNetLite {
+            stem: ConvNorm::new([3, STEM], 3, 2, 1, device),
+            blocks,
+            top: ConvNorm::new([STAGES[6].5, FEATURES], 1, 1, 1, device),
+            pool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            classifier: LinearConfig::new(FEATURES, self.num_classes).init(device),
+            channels: self.channels,
+        }
+    }
+
+    /// The number of weights (the backbone's 3.37 M plus the head).
+    pub fn parameter_estimate(&self) -> usize {
+        3_371_008 + (FEATURES + 1) * self.num_classes
+    }
+}
+
+impl EfficientNetLite {
+    /// The blocks [`Transfer::Top`] trains: the last two stages (192 and 320 channels).
+    pub const TOP_BLOCKS: usize = 5;
+
+    /// The network as a run that trains `part` of it needs it: the rest frozen, and every
+    /// BatchNorm of the backbone frozen in inference mode (its ImageNet statistics are not
+    /// re-estimated from a small data set's batches).
+    pub fn prepare(self, part: Transfer) -> Self {
+        let trained_from = match part {
+            Transfer::Head => self.blocks.len() + 1,
+            Transfer::Top => self.blocks.len() - Self::TOP_BLOCKS,
+            Transfer::All => 0,
+        };
+        // Trained: the blocks from `trained_from` on; the stem only with them all, the last
+        // convolution (after the blocks) in every mode but Head.
+        let n = self.blocks.len();
+        Self {
+            stem: self.stem.prepare(trained_from == 0),
+            blocks: self
+                .blocks
+                .into_iter()
+                .enumerate()
+                .map(|(i, b)| b.prepare(i >= trained_from))
+                .collect(),
+            top: self.top.prepare(trained_from <= n),
+            ..self
+        }
+    }
+
+    /// Moves the backbone's gradients out of `gradients` (they take a smaller step).
+    pub fn take_backbone_gradients(&self, gradients: &mut GradientsParams) -> GradientsParams {
+        let mut mover = MoveGradients {
+            from: gradients,
+            to: GradientsParams::new(),
+        };
+        self.stem.visit(&mut mover);
+        self.blocks.visit(&mut mover);
+        self.top.visit(&mut mover);
+        mover.to
+    }
+
+    /// From intensities in 0..1 to the normalised three-channel input the weights expect
+    /// (a grayscale image becomes three equal channels).
+    fn normalise(&self, x: Tensor<4>) -> Tensor<4> {
+        let x = if self.channels == 1 {
+            x.repeat_dim(1, 3)
+        } else {
+            x
+        };
+        (x * 255.0 - INPUT_MEAN) / INPUT_STD
+    }
+
+    /// Output of the last convolution after its activation: what Grad-CAM explains.
+    ///
+    /// - input: `[batch, channels, s, s]`, intensities scaled to 0..1
+    /// - output: `[batch, 1280, s/32, s/32]`
+    pub fn features(&self, x: Tensor<4>) -> Tensor<4> {
+        let mut x = relu6(self.stem.forward(self.normalise(x))); // [B, 32, s/2, s/2]
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        relu6(self.top.forward(x)) // [B, 1280, s/32, s/32]
+    }
+
+    /// Global average pooling, dropout, the new dense layer.
+    ///
+    /// - input: `[batch, 1280, h, w]`
+    /// - output: `[batch, classes]` (logits)
+    pub fn head(&self, x: Tensor<4>) -> Tensor<2> {
+        let x = self.pool.forward(x).flatten::<2>(1, 3); // [B, 1280]
+        self.classifier.forward(self.dropout.forward(x))
+    }
+
+    /// The network with the pretrained backbone (everything but the head) from `weights`.
+    pub fn load_backbone(self, weights: &WeightsFile) -> Result<Self, String> {
+        let blocks = self
+            .blocks
+            .into_iter()
+            .enumerate()
+            .map(|(i, block)| block.load(weights, &format!("_blocks.{i}")))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            stem: self.stem.load(weights, "_conv_stem", "_bn0")?,
+            blocks,
+            top: self.top.load(weights, "_conv_head", "_bn1")?,
+            ..self
+        })
+    }
+
+    /// The network with the ImageNet classifier of `weights` as its head (1,000 classes):
+    /// the check that the import is right, and nothing a user trains.
+    pub fn load_imagenet(self, weights: &WeightsFile) -> Result<Self, String> {
+        let [inputs, classes] = self.classifier.weight.dims();
+        if classes != IMAGENET_CLASSES {
+            return Err(format!(
+                "the ImageNet head has {IMAGENET_CLASSES} classes, this network {classes}"
+            ));
+        }
+        let mut net = self.load_backbone(weights)?;
+        let device = net.classifier.weight.device();
+        // PyTorch keeps a dense layer as [outputs, inputs], Burn as [inputs, outputs].
+        let weight = weights
+            .tensor("_fc.weight", [classes, inputs], &device)?
+            .transpose();
+        net.classifier.weight = Param::from_tensor(weight);
+        net.classifier.bias = Some(Param::from_tensor(weights.tensor(
+            "_fc.bias",
+            [classes],
+            &device,
+        )?));
+        Ok(net)
+    }
+}
+
+/// Moves the gradients of the visited parameters from one set to another.
+struct MoveGradients<'a> {
+    from: &'a mut GradientsParams,
+    to: GradientsParams,
+}
+
+impl ModuleVisitor for MoveGradients<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if let Some(gradient) = self.from.remove::<D>(param.id) {
+            self.to.register::<D>(param.id, gradient);
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The pretrained backbone (EfficientNet-Lite0, ImageNet-1k) is imported right: checked on
+//! photographs whose content is known (scikit-image ships them) and against an independent
+//! reference (tests/efficientnet_reference.py: the published .pth read with Python's own
+//! pickle module, the network built as an ONNX graph, run by onnxruntime).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+use medclassify::data::{Colour, DecodeLimits, InputShape, decode_pixels};
+use medclassify::model::pretrained::{
+    BACKBONES, EfficientNetLite, EfficientNetLiteConfig, WeightsFile,
+};
+use medclassify::native::read_weights;
+
+const SIDE: usize = 224;
+
+fn weights() -> WeightsFile {
+    read_weights(&BACKBONES[0]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn imagenet_net(channels: usize) -> EfficientNetLite {
+    let device = Device::flex();
+    EfficientNetLiteConfig::new(1000, SIDE)
+        .with_channels(channels)
+        .init(&device)
+        .load_imagenet(&weights())
+        .unwrap()
+}
+
+/// The folder of scikit-image's bundled photographs in the tests' Python (`None` where the
+/// Python cross-checks knowingly do not run; see `common::python`).
+fn photographs() -> Option<PathBuf> {
+    let python = common::python(&["skimage"])?;
+    let out = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import skimage.data, os; print(os.path.dirname(skimage.data.__file__))",
+        ])
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()))
+}
+
+/// `path` decoded by the product's own decoder at 224 px RGB, as intensities 0..1.
+fn photograph(path: &Path) -> Vec<f32> {
+    let bytes = std::fs::read(path).unwrap();
+    let shape = InputShape::square(SIDE as u32).with_colour(Colour::Rgb);
+    decode_pixels(&bytes, shape, &DecodeLimits::default())
+        .unwrap()
+        .into_iter()
+        .map(|v| f32::from(v) / 255.0)
+        .collect()
+}
+
+fn logits(net: &EfficientNetLite, pixels: Vec<f32>, channels: usize) -> Vec<f32> {
+    let device = Device::flex();
+    let batch = pixels.len() / (channels * SIDE * SIDE);
+    let x = Tensor::<4>::from_data(
+        TensorData::new(pixels, [batch, channels, SIDE, SIDE]),
+        &device,
+    );
+    net.head(net.features(x))
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap()
+}
+
+fn top5(logits: &[f32]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..logits.len()).collect();
+    order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
+    order.truncate(5);
+    order
+}
+
+#[test]
+fn the_imported_network_has_the_published_size() {
+    // EfficientNet-Lite0 with its 1,000-class ImageNet head has 4,652,008 weights (the
+    // published 4.65 M; the sum of the PyTorch file's parameter tensors) and 21,008 BatchNorm
+    // channels, each with a running mean and variance, which Burn counts as well.
+    assert_eq!(imagenet_net(3).num_params(), 4_652_008 + 2 * 21_008);
+    assert_eq!(
+        EfficientNetLiteConfig::new(1000, SIDE).parameter_estimate(),
+        4_652_008
+    );
+}
+
+/// (photograph, the ImageNet classes that are right for it). Their content is known: a
+/// cameraman with a tripod, a cat, a cup of espresso (scikit-image's CC0 photographs).
+const KNOWN: [(&str, &[usize]); 3] = [
+    ("camera.png", &[872]),
+    ("chelsea.png", &[281, 282, 283, 284, 285]),
+    ("coffee.png", &[967, 968, 504]),
+];
+
+#[test]
+fn known_photographs_get_their_imagenet_classes() {
+    let Some(dir) = photographs() else { return };
+    let net = imagenet_net(3);
+    for (file, right) in KNOWN {
+        let scores = logits(&net, photograph(&dir.join(file)), 3);
+        let best = top5(&scores);
+        println!("{file}: top-5 {best:?}");
+        assert!(
+            right.contains(&best[0]),
+            "{file}: top-1 is class {}, expected one of {right:?} (top-5 {best:?})",
+            best[0]
+        );
+    }
+}
+
+#[test]
+fn a_grayscale_image_is_three_equal_channels() {
+    let Some(dir) = photographs() else { return };
+    let bytes = std::fs::read(dir.join("camera.png")).unwrap();
+    let gray = InputShape::square(SIDE as u32);
+    let pixels: Vec<f32> = decode_pixels(&bytes, gray, &DecodeLimits::default())
+        .unwrap()
+        .into_iter()
+        .map(|v| f32::from(v) / 255.0)
+        .collect();
+    let three: Vec<f32> = pixels.repeat(3);
+    let from_gray = logits(&imagenet_net(1), pixels, 1);
+    let from_rgb = logits(&imagenet_net(3), three, 3);
+    let worst = from_gray
+        .iter()
+        .zip(&from_rgb)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(worst < 1e-4, "grayscale and its RGB twin differ by {worst}");
+    assert_eq!(top5(&from_gray)[0], 872);
+}
+
+#[test]
+fn logits_match_an_independent_reference() {
+    let Some(dir) = photographs() else { return };
+    let Some(python) = common::python(&["onnxruntime", "onnx", "numpy"]) else {
+        return;
+    };
+    let files = ["camera.png", "chelsea.png", "coffee.png", "astronaut.png"];
+    let pixels: Vec<f32> = files
+        .iter()
+        .flat_map(|f| photograph(&dir.join(f)))
+        .collect();
+    let work = common::temp_dir("pretrained-reference");
+    let normalised: Vec<f32> = pixels.iter().map(|v| (v * 255.0 - 127.0) / 128.0).collect();
+    write_npy(
+        &work.join("input.npy"),
+        &[files.len(), 3, SIDE, SIDE],
+        &normalised,
+    );
+    let original = medclassify::native::weights_path(&BACKBONES[0])
+        .with_file_name("efficientnet-lite0-57934424.pth");
+    let output = std::process::Command::new(python)
+        .arg(common::repo().join("tests/efficientnet_reference.py"))
+        .arg(&original)
+        .arg("--npy")
+        .arg(work.join("input.npy"))
+        .arg("--out")
+        .arg(work.join("logits.npy"))
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let reference = read_npy(&work.join("logits.npy"));
+    let ours = logits(&imagenet_net(3), pixels, 3);
+    assert_eq!(reference.len(), ours.len());
+    let worst = reference
+        .iter()
+        .zip(&ours)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    let scale = reference.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    println!("largest logit difference {worst:e} (largest logit {scale})");
+    assert!(
+        worst < 1e-3,
+        "logits differ from the reference by up to {worst}"
+    );
+    // A positive control: the same comparison catches a wrong network (the reference's
+    // first image against our second).
+    let shifted = ours[1000..2000]
+        .iter()
+        .zip(&reference[..1000])
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(shifted > 1.0);
+}
+
+/// A float32 `.npy` file (format 1.0), C order.
+fn write_npy(path: &Path, shape: &[usize], values: &[f32]) {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let mut header = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}",
+        dims.join(", ")
+    );
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// The values of a little-endian float32 `.npy` file.
+fn read_npy(path: &Path) -> Vec<f32> {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..6], b"\x93NUMPY");
+    let (len, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        _ => (
+            u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize,
+            12,
+        ),
+    };
+    let header = String::from_utf8_lossy(&bytes[start..start + len]);
+    assert!(
+        header.contains("'<f4'") && header.contains("False"),
+        "{header}"
+    );
+    bytes[start + len..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect()
+}
+
+#[test]
+fn a_damaged_weights_file_is_refused_with_a_reason() {
+    let path = medclassify::native::weights_path(&BACKBONES[0]);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    let error = BACKBONES[0].read_weights(bytes).err().expect("refused");
+    assert!(
+        error.contains("damaged") && error.contains("SHA-256"),
+        "{error}"
+    );
+    let cut = std::fs::read(&path).unwrap()[..1000].to_vec();
+    assert!(BACKBONES[0].read_weights(cut).is_err());
+}
