@@ -39,6 +39,25 @@ prefixed() {  # prefix, command...
 phase setup scripts/setup.sh --browser
 source scripts/env.sh
 
+# Every check that does not run says so through one mechanism (tests/common did_not_run,
+# tests/e2e/helpers.mjs didNotRun), into this file; the last line counts them, pass or fail,
+# because Cargo hides a passing test's output. Under CI=true nothing may skip.
+export MEDCLASSIFY_SKIP_LOG
+MEDCLASSIFY_SKIP_LOG=$(mktemp)
+report_skips() {
+  local n
+  n=$(wc -l < "$MEDCLASSIFY_SKIP_LOG")
+  if [ "$n" = 0 ]; then
+    echo "every check ran (0 did not run)"
+  else
+    echo "$n check(s) did not run:"
+    sed 's/^/  /' "$MEDCLASSIFY_SKIP_LOG"
+    echo "$n check(s) did not run: $(cut -d: -f2- "$MEDCLASSIFY_SKIP_LOG" | sort | uniq -c | sed 's/^ *//' | paste -sd';')"
+  fi
+}
+cleanup=(report_skips)
+trap 'for c in "${cleanup[@]}"; do $c; done' EXIT
+
 # The full MedNIST (../shared/data) is used by the full-data checks (its 348 duplicate groups,
 # the ready model re-scored on its test split). In CI its absence fails them; elsewhere they
 # say that they did not run.
@@ -93,7 +112,8 @@ if has e2e; then
   node scripts/optimise.mjs dist dist-deploy > tests/e2e/artifacts/optimise.log 2>&1 &
   optimise_pid=$!
   # A failing test ends the script: the background job ends with it.
-  trap 'kill "$optimise_pid" 2>/dev/null || true' EXIT
+  stop_optimise() { kill "$optimise_pid" 2>/dev/null || true; }
+  cleanup=(stop_optimise "${cleanup[@]}")
   echo "(building dist-deploy/ in the background: tests/e2e/artifacts/optimise.log)"
 fi
 

@@ -23,13 +23,15 @@ target="${CARGO_TARGET_DIR:-$HOME/.cache/medclassify/target}"
 stamp="$target/.medclassify-vendor-stamp"
 mkdir -p "$target"
 
-hash=$(find vendor -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64)
+# The crates' folders only: the README and the patch file beside them are not compiled.
+crates=(vendor/*/)
+hash=$(find "${crates[@]}" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64)
 old_hash="" old_time="" old_dir=""
 if [ -f "$stamp" ]; then read -r old_hash old_time old_dir < "$stamp" || true; fi
 
 if [ -n "$old_hash" ] && [ "$old_hash" = "$hash" ] && [[ "$old_time" =~ ^[0-9]+$ ]]; then
-  if [ "$old_dir" != "$PWD" ] || [ -z "$(find vendor -type f -newermt "@$old_time" -print -quit)" ]; then
-    find vendor -type f -exec touch -m -d "@$old_time" {} +
+  if [ "$old_dir" != "$PWD" ] || [ -z "$(find "${crates[@]}" -type f -newermt "@$old_time" -print -quit)" ]; then
+    find "${crates[@]}" -type f -exec touch -m -d "@$old_time" {} +
     echo "[setup] vendor/ as compiled in $target: its crates are reused"
     exit 0
   fi

@@ -95,3 +95,49 @@ fn bundled_model_scores_the_full_mednist_test_split() {
         "the header's score is the real one"
     );
 }
+
+/// A 16-bit PNG means value / 65535 of white, as a browser shows it: each shipped JPEG saved
+/// as a 16-bit grayscale PNG (value x 257) gets the same class and probabilities from the
+/// ready model as its 8-bit twin (positive control: under the old default, stretching each
+/// 16-bit image to its own min and max, this test fails: a ChestCT twin became BreastMRI).
+#[test]
+fn a_16_bit_png_and_its_8_bit_twin_get_the_same_prediction() {
+    let dir = common::temp_dir("sixteen-bit-twins");
+    let mut eight = Vec::new();
+    let mut sixteen = Vec::new();
+    for class in std::fs::read_dir(common::fixture()).unwrap().flatten() {
+        for file in std::fs::read_dir(class.path()).unwrap().flatten().take(4) {
+            let gray = image::open(file.path()).unwrap().into_luma8();
+            let deep = image::ImageBuffer::from_fn(gray.width(), gray.height(), |x, y| {
+                image::Luma([u16::from(gray.get_pixel(x, y)[0]) * 257])
+            });
+            let name = format!(
+                "{}-{}",
+                class.file_name().to_string_lossy(),
+                file.file_name().to_string_lossy()
+            );
+            let a = dir.join(format!("{name}.8.png"));
+            let b = dir.join(format!("{name}.16.png"));
+            gray.save(&a).unwrap();
+            image::DynamicImage::ImageLuma16(deep).save(&b).unwrap();
+            eight.push(a.display().to_string());
+            sixteen.push(b.display().to_string());
+        }
+    }
+    let model = common::repo().join("www/models/seed-mednist.mcmodel");
+    let predict = |files: &[String]| -> Vec<serde_json::Value> {
+        let args: Vec<&str> = ["predict", "--model", model.to_str().unwrap(), "--json"]
+            .into_iter()
+            .chain(files.iter().map(String::as_str))
+            .collect();
+        let (ok, stdout, stderr, _) = common::run_cli(&args);
+        assert!(ok, "{stderr}");
+        serde_json::from_str(&stdout).unwrap()
+    };
+    let (a, b) = (predict(&eight), predict(&sixteen));
+    assert_eq!(a.len(), 24);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x["class"], y["class"], "{x} / {y}");
+        assert_eq!(x["top"], y["top"], "{x} / {y}");
+    }
+}

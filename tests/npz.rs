@@ -197,34 +197,26 @@ fn the_pneumonia_file_loads_with_the_counts_of_its_arrays() {
         .collect();
     assert_eq!(counts, [(388, 135, 234), (3494, 389, 390)]);
     assert_eq!(data.report.files_seen, 5030);
-    // The first test image, pixel for pixel, as NumPy reads it (when the project's Python is
-    // here; CI always has it).
-    let python = std::env::var("MEDCLASSIFY_PYTHON").unwrap_or_else(|_| {
-        common::repo()
-            .join(".venv/bin/python")
-            .display()
-            .to_string()
-    });
+    // The first test image, pixel for pixel, as NumPy reads it.
+    let Some(python) = common::python(&["numpy"]) else {
+        return;
+    };
     let script = "import numpy, sys; d = numpy.load(sys.argv[1]); sys.stdout.buffer.write(d['test_images'][0].tobytes() + bytes([int(d['test_labels'][0][0])]))";
-    match std::process::Command::new(&python)
+    let out = std::process::Command::new(&python)
         .args(["-c", script])
         .arg(&path)
         .output()
-    {
-        Ok(out) if out.status.success() => {
-            let (pixels, label) = out.stdout.split_at(28 * 28);
-            let first = split.indices(Subset::Test)[0];
-            assert_eq!(data.dataset.samples[first].path, "test/000000");
-            assert_eq!(data.dataset.image(first), pixels);
-            assert_eq!(data.dataset.samples[first].label, label[0] as usize);
-        }
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("{python} with NumPy is needed in CI")
-        }
-        _ => eprintln!(
-            "NOTE: {python} with NumPy is not here; the pixel check against NumPy did not run"
-        ),
-    }
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (pixels, label) = out.stdout.split_at(28 * 28);
+    let first = split.indices(Subset::Test)[0];
+    assert_eq!(data.dataset.samples[first].path, "test/000000");
+    assert_eq!(data.dataset.image(first), pixels);
+    assert_eq!(data.dataset.samples[first].label, label[0] as usize);
 }
 
 /// Pixel (image `i`, row `y`, column `x`, channel `c`) of the RGB file below.
@@ -285,4 +277,21 @@ fn an_rgb_file_keeps_its_channels_or_becomes_luma() {
     let (three, one) = (repeated.dataset.image(0), plain.dataset.image(0));
     assert_eq!(three.len(), 3 * one.len());
     assert!(three.chunks(784).all(|plane| plane == one));
+}
+
+#[test]
+fn the_command_reads_a_file_at_its_own_size_unless_told_otherwise() {
+    let dir = common::temp_dir("npz-own-size");
+    let path = dir.join("small.npz");
+    std::fs::write(&path, npz(&small(6))).unwrap();
+    let file = path.to_str().unwrap();
+    let (ok, stdout, stderr, _) = common::run_cli(&["inspect", file, "--json"]);
+    assert!(ok, "without --size the file's 28 px: {stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["images"], 18, "{stdout}");
+    assert!(stdout.contains("28"), "{stdout}");
+    // A size the file does not have is still refused, naming the file's own.
+    let (ok, _, stderr, _) = common::run_cli(&["inspect", file, "--size", "64", "--json"]);
+    assert!(!ok, "64 px requested from a 28 px file was accepted");
+    assert!(stderr.contains("28"), "{stderr}");
 }

@@ -414,15 +414,28 @@ async fn tuning_skips_candidates_the_device_refuses_and_training_stays_the_cpus(
     // While the candidates are measured (the defaults run real work meanwhile) ...
     webgpu_follows_the_cpu(config.clone(), 9, 3).await;
     // ... until every tune in flight has settled (they resolve on the event loop) ...
+    // (Settled: the count of tuned shapes unchanged for 3 s; not settled within 120 s fails.)
     let mut settled = ledger.summary().tuned;
+    let mut unchanged_polls = 0;
     for _ in 0..600 {
         gloo::timers::future::TimeoutFuture::new(200).await;
         let now = ledger.summary().tuned;
         if now == settled && now > 0 {
-            break;
+            unchanged_polls += 1;
+            if unchanged_polls == 15 {
+                break;
+            }
+        } else {
+            unchanged_polls = 0;
+            settled = now;
         }
-        settled = now;
     }
+    assert_eq!(
+        unchanged_polls,
+        15,
+        "tuning did not settle within 120 s: {:?}",
+        ledger.summary()
+    );
     // ... and with the winners.
     webgpu_follows_the_cpu(config, 9, 3).await;
     let summary = ledger.summary();

@@ -144,21 +144,29 @@ pub fn decode_pixels(
     let image = reader.decode().map_err(|error| map_error(error, format))?;
     // 16 bits a sample: kept until the window makes them 8-bit (a straight cut to the top 8
     // bits would leave a 12-bit scan as a few grey levels). 16-bit colour in RGB is cut.
+    let bits = match format {
+        ImageFormat::Png => png_significant_bits(bytes).unwrap_or(16),
+        _ => 16,
+    };
     let deep = image.color().bytes_per_pixel() / image.color().channel_count() == 2;
     let deep_gray = deep && !image.color().has_color();
     let size = shape.size();
     Ok(match shape.colour() {
         Colour::Grayscale => {
             let gray = match deep {
-                true => window_16bit(&image.into_luma16(), limits.window),
+                true => window_16bit(&image.into_luma16(), limits.window, bits),
                 false => image.into_luma8(),
             };
             resized(gray, size).into_raw()
         }
         Colour::Rgb => {
             let rgb = match deep_gray {
-                true => DynamicImage::ImageLuma8(window_16bit(&image.into_luma16(), limits.window))
-                    .into_rgb8(),
+                true => DynamicImage::ImageLuma8(window_16bit(
+                    &image.into_luma16(),
+                    limits.window,
+                    bits,
+                ))
+                .into_rgb8(),
                 false => image.into_rgb8(),
             };
             planar(&resized(rgb, size))
@@ -190,23 +198,42 @@ pub(crate) fn planar(image: &image::RgbImage) -> Vec<u8> {
     out
 }
 
-/// A 16-bit grayscale image to 8 bits: its own min-max (for "from the file" too: a PNG has no
-/// window), or the chosen window on the raw values.
+/// A 16-bit grayscale image to 8 bits. From the file (the default): what the sample means,
+/// value / (2^bits - 1) of white, as browsers and image libraries show it, with `bits` the
+/// PNG's significant bits (`sBIT`, whose samples are scaled up to 16 bits) or 16; so a 16-bit
+/// copy of an 8-bit image (each value times 257) decodes to that image exactly. Min-max
+/// stretches the image's own lowest to black and highest to white (which discards its
+/// intensities: every image fills the range); a fixed window applies to the raw values.
 fn window_16bit(
     image: &image::ImageBuffer<image::Luma<u16>, Vec<u16>>,
     window: super::Window,
+    bits: u8,
 ) -> image::GrayImage {
     let values = image.as_raw();
-    let low = values.iter().copied().min().unwrap_or(0);
-    let high = values.iter().copied().max().unwrap_or(0);
-    if low == high && !matches!(window, super::Window::Fixed { .. }) {
-        // A flat image has no range to stretch: its level, scaled from 16 to 8 bits.
-        let level = (f64::from(low) / 257.0).round() as u8;
-        return image::GrayImage::from_pixel(image.width(), image.height(), image::Luma([level]));
-    }
     let (center, width) = match window {
+        super::Window::FromFile => {
+            let shift = 16 - u32::from(bits.clamp(1, 16));
+            let top = f64::from((1u32 << (16 - shift)) - 1);
+            let pixels = values
+                .iter()
+                .map(|&v| (f64::from(v >> shift) / top * 255.0).round() as u8)
+                .collect();
+            return image::GrayImage::from_raw(image.width(), image.height(), pixels)
+                .unwrap_or_default();
+        }
         super::Window::Fixed { center, width } => (center, width),
-        _ => {
+        super::Window::MinMax => {
+            let low = values.iter().copied().min().unwrap_or(0);
+            let high = values.iter().copied().max().unwrap_or(0);
+            if low == high {
+                // A flat image has no range to stretch: its level, scaled from 16 to 8 bits.
+                let level = (f64::from(low) / 257.0).round() as u8;
+                return image::GrayImage::from_pixel(
+                    image.width(),
+                    image.height(),
+                    image::Luma([level]),
+                );
+            }
             let width = f64::from(high) - f64::from(low) + 1.0;
             (f64::from(low) + 0.5 + (width - 1.0) / 2.0, width)
         }
@@ -216,6 +243,21 @@ fn window_16bit(
         .map(|&v| super::apply_window(f64::from(v), center, width))
         .collect();
     image::GrayImage::from_raw(image.width(), image.height(), pixels).unwrap_or_default()
+}
+
+/// The significant bits of a PNG's gray samples (its `sBIT` chunk, before the image data),
+/// if it says.
+fn png_significant_bits(bytes: &[u8]) -> Option<u8> {
+    let mut pos = 8; // the signature
+    while let Some(header) = bytes.get(pos..pos + 8) {
+        let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        match &header[4..8] {
+            b"sBIT" => return bytes.get(pos + 8).copied().filter(|b| (1..=16).contains(b)),
+            b"IDAT" | b"IEND" => return None,
+            _ => pos = pos.checked_add(12)?.checked_add(len)?,
+        }
+    }
+    None
 }
 
 fn map_error(error: ImageError, format: ImageFormat) -> SkipReason {
@@ -341,8 +383,9 @@ mod tests {
     }
 
     fn sixteen_bits_are_windowed(format: ImageFormat) {
-        // A 12-bit ramp stored in a 16-bit file: 1000, 2000, 3000. Its min-max spans 0..255
-        // (cut to the top 8 bits it would be 3, 7 and 11).
+        // A 12-bit ramp stored in a 16-bit file without scaling: 1000, 2000, 3000 of 65535.
+        // From the file it is as dark as any viewer shows it (4, 8, 12 of 255); min-max
+        // stretches it to 0..255; a window applies to the raw values.
         let ramp =
             image::ImageBuffer::<image::Luma<u16>, _>::from_raw(3, 1, vec![1000u16, 2000, 3000])
                 .unwrap();
@@ -351,7 +394,15 @@ mod tests {
         let limits = DecodeLimits::default();
         let gray = decode_image(&png, 3, &limits).unwrap();
         // 3 x 3 after resizing a 3 x 1 image: every row is the ramp.
-        assert_eq!(&gray[..3], &[0, 128, 255]);
+        assert_eq!(&gray[..3], &[4, 8, 12]);
+        let min_max = DecodeLimits {
+            window: crate::data::Window::MinMax,
+            ..limits
+        };
+        assert_eq!(
+            &decode_image(&png, 3, &min_max).unwrap()[..3],
+            &[0, 128, 255]
+        );
         let fixed = DecodeLimits {
             window: crate::data::Window::Fixed {
                 center: 1000.0,
@@ -363,6 +414,53 @@ mod tests {
             &decode_image(&png, 3, &fixed).unwrap()[..3],
             &[255, 255, 255]
         );
+    }
+
+    #[test]
+    fn a_16_bit_twin_of_an_8_bit_image_decodes_to_that_image() {
+        // The positive control of the file's own meaning: each 8-bit value v stored as
+        // v * 257 (what converting an 8-bit image to 16 bits does) comes back as v, at every
+        // pixel, for PNG and TIFF; the old min-max default failed this for any image that
+        // does not span 0..255.
+        let eight = ImageBuffer::from_fn(40, 40, |x, y| Luma([(30 + (x * 3 + y) % 150) as u8]));
+        let sixteen =
+            ImageBuffer::from_fn(40, 40, |x, y| Luma([eight.get_pixel(x, y)[0] as u16 * 257]));
+        for format in [ImageFormat::Png, ImageFormat::Tiff] {
+            let a = decode_image(
+                &encode(&DynamicImage::ImageLuma8(eight.clone()), format),
+                32,
+                &DecodeLimits::default(),
+            )
+            .unwrap();
+            let b = decode_image(
+                &encode(&DynamicImage::ImageLuma16(sixteen.clone()), format),
+                32,
+                &DecodeLimits::default(),
+            )
+            .unwrap();
+            assert_eq!(a, b, "{format:?}");
+        }
+    }
+
+    #[test]
+    fn a_png_with_significant_bits_is_read_at_its_precision() {
+        // 12 significant bits, scaled up to 16 as the PNG specification asks (bit
+        // replication): 4095 is white, 2048 of 4095 is 128 of 255.
+        let scaled = |v: u16| (v << 4) | (v >> 8);
+        let image = ImageBuffer::from_fn(4, 4, |x, _| {
+            Luma([scaled([0u16, 2048, 4095, 1024][x as usize])])
+        });
+        let png = encode(&DynamicImage::ImageLuma16(image), ImageFormat::Png);
+        // Insert an sBIT chunk (length 1, value 12) after IHDR (8 + 25 bytes).
+        let mut chunk = vec![0, 0, 0, 1];
+        chunk.extend_from_slice(b"sBIT");
+        chunk.push(12);
+        chunk.extend_from_slice(&crc32(&chunk[4..]).to_be_bytes());
+        let with_sbit = [&png[..33], &chunk[..], &png[33..]].concat();
+        assert_eq!(png_significant_bits(&with_sbit), Some(12));
+        assert_eq!(png_significant_bits(&png), None);
+        let gray = decode_image(&with_sbit, 4, &DecodeLimits::default()).unwrap();
+        assert_eq!(&gray[..4], &[0, 128, 255, 64]);
     }
     use super::*;
     use image::{DynamicImage, ImageBuffer, Luma, Rgb, Rgba};

@@ -43,7 +43,8 @@ pub const WINDOW_PRESETS: [(&str, f64, f64); 5] = [
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "window", rename_all = "snake_case")]
 pub enum Window {
-    /// The file's Window Center / Width (its first pair); min-max when it has none.
+    /// The file's Window Center / Width (its first pair); min-max when it has none. For a
+    /// 16-bit PNG or TIFF, what its samples mean: value / (2^bits - 1) of white.
     #[default]
     FromFile,
     /// The image's own lowest value to black, highest to white.

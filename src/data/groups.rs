@@ -5,7 +5,9 @@
 //!
 //! The split and the cross-validation folds both take their units from [`class_groups`], so a
 //! patient is never in two subsets and never in two folds; a patient whose images carry
-//! different labels goes, whole, with the class of their first image.
+//! different labels stays whole too: then every unit is spread over the subsets (or folds) so
+//! that each class comes as close to the fractions as the units allow (`super::spread`, in the
+//! manner of scikit-learn's `StratifiedGroupKFold`).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -158,7 +160,7 @@ impl GroupCounts {
         }
         if self.mixed_labels > 0 {
             text += &format!(
-                " {} groups hold images of more than one class (each kept whole, stratified by its first image's class).",
+                " {} groups hold images of more than one class (each kept whole; the groups are spread so that every class comes as close to the split's fractions as they allow).",
                 self.mixed_labels
             );
         }

@@ -28,6 +28,7 @@ mod path;
 mod report;
 mod shape;
 mod split;
+mod spread;
 
 pub use archive::{Archive, ArchiveError, ArchiveKind, ArchiveLimits, TarStream, archive_kind};
 pub use augment::{AugmentConfig, augment_image};

@@ -101,6 +101,16 @@ pub enum SplitError {
         /// The folds asked for.
         k: usize,
     },
+    /// Groups hold several classes, and a class's groups cannot give it a place in every
+    /// subset (or fold): each group stays whole.
+    GroupsCannotSpread {
+        /// The class.
+        class: String,
+        /// The groups that hold its images.
+        groups: Vec<String>,
+        /// What it needs a place in ("training, validation and test", "each of the 5 folds").
+        places: String,
+    },
 }
 
 impl fmt::Display for SplitError {
@@ -124,6 +134,25 @@ impl fmt::Display for SplitError {
                 f,
                 "class \"{class}\" has only {distinct} distinct image(s); {k} folds need at least {k} so that every fold holds one"
             ),
+            SplitError::GroupsCannotSpread {
+                class,
+                groups,
+                places,
+            } => {
+                let mut named: Vec<String> =
+                    groups.iter().take(5).map(|g| format!("\"{g}\"")).collect();
+                if groups.len() > 5 {
+                    named.push(format!("and {} more", groups.len() - 5));
+                }
+                write!(
+                    f,
+                    "class \"{class}\" is in {} group(s) ({}), which cannot give it images in {places}: \
+                     each group stays whole and these groups also hold other classes (add groups with \
+                     \"{class}\" images, choose fewer folds, or group by a finer key)",
+                    groups.len(),
+                    named.join(", ")
+                )
+            }
         }
     }
 }
@@ -248,6 +277,10 @@ pub fn split_dataset(dataset: &Dataset, config: &SplitConfig) -> Result<Split, S
 
     let (mut assignment, per_class) =
         class_groups(dataset, config.drop_duplicates, &config.group_by);
+    let units: Vec<Vec<usize>> = per_class.iter().flatten().cloned().collect();
+    if super::spread::any_mixed(&units, &dataset.labels()) {
+        return split_mixed(dataset, config, assignment, &units);
+    }
 
     let mut counts = Vec::with_capacity(dataset.classes.len());
     for (class, mut class_groups) in per_class.into_iter().enumerate() {
@@ -307,4 +340,84 @@ pub fn split_dataset(dataset: &Dataset, config: &SplitConfig) -> Result<Split, S
         counts,
         groups,
     })
+}
+
+/// [`split_dataset`] where some unit (a patient) holds images of several classes: units are
+/// spread over the subsets as a whole ([`super::spread`]), every class as close to the
+/// fractions as the units allow.
+fn split_mixed(
+    dataset: &Dataset,
+    config: &SplitConfig,
+    mut assignment: Vec<Subset>,
+    units: &[Vec<usize>],
+) -> Result<Split, SplitError> {
+    const SUBSETS: [Subset; 3] = [Subset::Train, Subset::Validation, Subset::Test];
+    let labels = dataset.labels();
+    let classes = dataset.classes.len();
+    let fractions = [config.train, config.validation, config.test];
+    let bins = super::spread::spread_units(units, &labels, classes, &fractions, config.seed);
+    let missing = super::spread::missing_bins(units, &bins, &labels, classes, SUBSETS.len());
+    if let Some((class, holders)) = missing.into_iter().next() {
+        return Err(SplitError::GroupsCannotSpread {
+            class: dataset.classes[class].clone(),
+            groups: sorted(
+                holders
+                    .iter()
+                    .map(|&u| unit_name(dataset, &units[u], &config.group_by))
+                    .collect(),
+            ),
+            places: "each of training, validation and test".into(),
+        });
+    }
+    for (unit, &bin) in units.iter().zip(&bins) {
+        for &i in unit {
+            assignment[i] = SUBSETS[bin];
+        }
+    }
+    let counts = dataset
+        .classes
+        .iter()
+        .enumerate()
+        .map(|(class, name)| {
+            let mut row = SplitCounts {
+                class: name.clone(),
+                ..Default::default()
+            };
+            for (sample, subset) in dataset.samples.iter().zip(&assignment) {
+                if sample.label == class {
+                    match subset {
+                        Subset::Train => row.train += 1,
+                        Subset::Validation => row.validation += 1,
+                        Subset::Test => row.test += 1,
+                        Subset::Dropped => row.dropped += 1,
+                    }
+                }
+            }
+            row
+        })
+        .collect();
+    let groups = (config.group_by != GroupBy::None)
+        .then(|| group_counts(dataset, &assignment, &config.group_by));
+    Ok(Split {
+        config: SplitConfig {
+            from_file: false,
+            ..config.clone()
+        },
+        assignment,
+        counts,
+        groups,
+    })
+}
+
+/// `names` in order.
+pub(super) fn sorted(mut names: Vec<String>) -> Vec<String> {
+    names.sort();
+    names
+}
+
+/// A unit as the user knows it: its group key, else its first file.
+pub(super) fn unit_name(dataset: &Dataset, unit: &[usize], group_by: &GroupBy) -> String {
+    group_by
+        .key_of(dataset, unit[0])
+        .unwrap_or_else(|| dataset.samples[unit[0]].path.clone())
 }

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     CalibrationSummary, ConfidenceIntervals, DEFAULT_RESAMPLES, ECE_BINS, Evaluation,
-    OperatingPoint, Scores, ThresholdMetrics, argmax, calibration, confidence_intervals,
-    fit_temperature, one_vs_rest, score_samples, youden_threshold,
+    OperatingPoint, Scores, ThresholdMetrics, argmax, calibration, choose_temperature,
+    confidence_intervals, one_vs_rest, score_samples, youden_threshold,
 };
 use crate::data::{Dataset, Split, Subset};
 use crate::model::Classifier;
@@ -179,7 +179,8 @@ pub fn assess_scores(
         .collect();
     let probabilities = test_scores.probabilities(1.0);
     let evaluation = Evaluation::from_probabilities(&dataset.classes, &probabilities, &test_labels);
-    let temperature = fit_temperature(&validation_scores.logits, k, &validation_labels);
+    let choice = choose_temperature(&validation_scores.logits, k, &validation_labels);
+    let temperature = choice.temperature;
     let calibrated = test_scores.probabilities(temperature);
     let predictions = test
         .iter()
@@ -208,6 +209,7 @@ pub fn assess_scores(
             before: calibration(&probabilities, k, &test_labels, ECE_BINS),
             temperature,
             after: calibration(&calibrated, k, &test_labels, ECE_BINS),
+            not_applied: choice.not_applied,
         },
         predictions,
         intervals,

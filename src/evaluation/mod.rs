@@ -14,8 +14,8 @@ pub use assess::{
     assess_scores, roc_curves,
 };
 pub use calibration::{
-    Calibration, CalibrationSummary, ECE_BINS, ReliabilityBin, calibration, fit_temperature,
-    softmax_with_temperature,
+    Calibration, CalibrationSummary, ECE_BINS, ReliabilityBin, calibration, choose_temperature,
+    fit_temperature, softmax_with_temperature,
 };
 pub use cross_validation::{CrossValidation, FoldScores, Spread};
 pub use explain::{ExplainMethod, Heatmap, grad_cam, saliency};

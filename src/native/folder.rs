@@ -6,7 +6,7 @@ use super::files::{read_bounded, special_kind};
 use crate::data::{
     Archive, ArchiveLimits, DATASET_MAGIC, Dataset, DatasetBuilder, DecodeLimits, DicomOptions,
     InputShape, LABELS_FILE, LabelTable, LoadReport, PreparedImage, SkipReason, archive_kind,
-    is_zip, prepare_file, read_dataset, read_npz, record_table,
+    is_zip, prepare_file, read_dataset, read_npz, read_npz_as, record_table,
 };
 
 /// A folder's identity, so that a folder reached twice (through a link) is read once:
@@ -310,7 +310,12 @@ fn load_archive(
 
 /// A MedMNIST `.npz` at `path`, its labels named by `<stem>.classes.txt` beside it (one name
 /// per line, label 0 first) when there is one.
-fn load_npz(path: &Path, bytes: &[u8], shape: InputShape) -> Result<(Dataset, LoadReport), String> {
+fn load_npz(
+    path: &Path,
+    bytes: &[u8],
+    shape: InputShape,
+    own_size: bool,
+) -> Result<(Dataset, LoadReport), String> {
     let sidecar = path.with_extension("classes.txt");
     let names = match std::fs::read_to_string(&sidecar) {
         Ok(text) => Some(
@@ -322,19 +327,24 @@ fn load_npz(path: &Path, bytes: &[u8], shape: InputShape) -> Result<(Dataset, Lo
         ),
         Err(_) => None,
     };
-    let data = read_npz(bytes, Some(shape), names.as_deref())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let data = match own_size {
+        true => read_npz_as(bytes, shape.colour(), names.as_deref()),
+        false => read_npz(bytes, Some(shape), names.as_deref()),
+    }
+    .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((data.dataset, data.report))
 }
 
 /// The largest `.mcdata` file read (the full MedNIST at 128 px is about 1 GB).
 const MAX_DATA_FILE_BYTES: usize = 4 * 1024 * 1024 * 1024;
 
-/// Loads a folder, or a data set file written by `medclassify export` (`.mcdata`), which must
-/// then have been decoded at `shape`.
+/// Loads a folder, an archive, a MedMNIST `.npz` or a data set file written by `medclassify
+/// export` (`.mcdata`) at `shape`; with `own_size`, a `.npz` or `.mcdata` keeps the size it
+/// carries (the `.npz` in `shape`'s colour), as the page loads it.
 pub fn load_source(
     path: &Path,
     shape: InputShape,
+    own_size: bool,
     threads: usize,
     progress: LoadProgress<'_>,
     dicom: DicomOptions,
@@ -346,7 +356,7 @@ pub fn load_source(
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("npz"));
         if is_zip(&bytes) && npz {
-            return load_npz(path, &bytes, shape);
+            return load_npz(path, &bytes, shape, own_size);
         }
         if archive_kind(&bytes).is_some() {
             return load_archive(path, &bytes, shape, threads, progress, dicom);
@@ -358,7 +368,7 @@ pub fn load_source(
             ));
         }
         let (dataset, _) = read_dataset(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-        if dataset.shape != shape {
+        if dataset.shape != shape && !own_size {
             return Err(format!(
                 "{} holds {} images, not {shape}; use --size {} (or the original folder)",
                 path.display(),

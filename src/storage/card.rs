@@ -396,11 +396,7 @@ fn write_calibration(md: &mut String, cal: &CalibrationSummary) {
         "- Expected calibration error (15 bins): {:.4}",
         cal.before.ece
     );
-    let _ = writeln!(
-        md,
-        "- Temperature scaling (fitted on validation): T = {:.3}, ECE after: {:.4}",
-        cal.temperature, cal.after.ece
-    );
+    let _ = writeln!(md, "- {}", md_text(&cal.temperature_sentence()));
 }
 
 /// The cross-validation: each fold's held-out scores and their mean and spread.

@@ -159,9 +159,15 @@ impl TuningLedger {
         serde_json::to_vec(&stored).ok()
     }
 
-    /// What tuning did so far.
+    /// What tuning did since the ledger began or [`TuningLedger::take_summary`] last took it.
     pub fn summary(&self) -> TuningSummary {
         self.state().summary.clone()
+    }
+
+    /// What tuning did since the last call (one run's worth: the page reports after each
+    /// run, and a second run must not repeat the first one's counts).
+    pub fn take_summary(&self) -> TuningSummary {
+        std::mem::take(&mut self.state().summary)
     }
 }
 
@@ -198,7 +204,11 @@ mod tests {
         assert_eq!(next.recall("conv", "32x32", "c1"), Some(3));
         assert_eq!(next.recall("conv", "32x32", "another set"), None);
         assert_eq!(next.recall("matmul", "32x32", "c1"), None);
-        assert_eq!(next.summary().recalled, 1);
+        assert_eq!(next.take_summary().recalled, 1);
+        // A second run that recalls the same winner reports that run only.
+        assert_eq!(next.recall("conv", "32x32", "c1"), Some(3));
+        assert_eq!(next.take_summary().recalled, 1);
+        assert_eq!(next.take_summary(), TuningSummary::default());
 
         let other_gpu = TuningLedger::new(policy(true, false, "gpu B"), Some(&stored));
         assert_eq!(other_gpu.recall("conv", "32x32", "c1"), None);
@@ -224,7 +234,7 @@ mod tests {
         assert!(!TuningLedger::new(policy(true, false, "k"), None).refuses(1));
         ledger.refused("\nShader parse error: expected ';'.\n more");
         ledger.refused("second");
-        let summary = ledger.summary();
+        let summary = ledger.take_summary();
         assert_eq!(summary.refused, 2);
         assert_eq!(
             summary.first_refusal.as_deref(),

@@ -142,8 +142,8 @@ pub fn full_mednist() -> Option<PathBuf> {
     ];
     let Some(archive) = candidates.iter().find(|p| p.exists()) else {
         if std::env::var("MEDCLASSIFY_WITHOUT_FULL_DATA").as_deref() == Ok("1") {
-            eprintln!(
-                "NOTE: full MedNIST not found; MEDCLASSIFY_WITHOUT_FULL_DATA=1, so the full-data check is not run"
+            did_not_run(
+                "../shared/data/MedNIST.tar.gz is missing (MEDCLASSIFY_WITHOUT_FULL_DATA=1)",
             );
             return None;
         }
@@ -300,9 +300,9 @@ pub fn shared_file(name: &str) -> Option<PathBuf> {
         return Some(found.clone());
     }
     if std::env::var("MEDCLASSIFY_WITHOUT_FULL_DATA").as_deref() == Ok("1") {
-        eprintln!(
-            "NOTE: {name} is not here; MEDCLASSIFY_WITHOUT_FULL_DATA=1, so its check is not run"
-        );
+        did_not_run(&format!(
+            "../shared/data/{name} is missing (MEDCLASSIFY_WITHOUT_FULL_DATA=1)"
+        ));
         return None;
     }
     panic!(
@@ -334,10 +334,35 @@ pub fn python(modules: &[&str]) -> Option<PathBuf> {
         panic!("CI runs the Python cross-checks, but {why}");
     }
     if std::env::var("MEDCLASSIFY_WITHOUT_PYTHON").as_deref() == Ok("1") {
-        eprintln!("NOTE: {why}; MEDCLASSIFY_WITHOUT_PYTHON=1, so this check is not run");
+        did_not_run(&format!("{why} (MEDCLASSIFY_WITHOUT_PYTHON=1)"));
         return None;
     }
     panic!("{why}; set MEDCLASSIFY_WITHOUT_PYTHON=1 to run without it");
+}
+
+/// Records that a check did not run, and why: the one way a test skips. The line goes to
+/// stderr and, under `scripts/test.sh`, to `$MEDCLASSIFY_SKIP_LOG`, which the script counts
+/// in its last line ("2 checks did not run: ..."), because Cargo hides a passing test's
+/// output. Under `CI=true` nothing may skip: the test fails instead.
+pub fn did_not_run(why: &str) {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("CI runs every check, but {test} could not: {why}");
+    }
+    eprintln!("NOTE: {test} did not run: {why}");
+    if let Some(log) = std::env::var_os("MEDCLASSIFY_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
+            let _ = writeln!(file, "{test}: {why}");
+        }
+    }
 }
 
 /// `../shared/data/MedNIST.tar.gz` itself (see [`shared_file`]).

@@ -109,9 +109,10 @@ test('bad files are listed with reasons, a tiny class is named, bad model files 
     await page.waitForFunction(() => /has 6 classes .* the loaded data has 3/.test(document.querySelector('.notices')?.textContent || ''));
     assert.match(await page.textContent('[data-testid=model-info]'), /loaded from a file/);
 
-    // Training cannot start without a valid split, and says why.
+    // Training cannot start without a valid split, and says why: the split's own reason.
     await gotoStep(page, 'train');
     assert.equal(await page.isDisabled('[data-testid=start-training]'), true);
+    assert.match(await page.textContent('[data-testid=train-blocked]'), /this one failed: class "HeadCT" has only 2 distinct image\(s\)/);
     await shot(page, 'bad-input-train');
     assertNoForeignRequests(foreign);
   } finally {

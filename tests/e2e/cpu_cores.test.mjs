@@ -4,15 +4,17 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { assertNoForeignRequests, gotoStep, launch, loadFolder, newContext, notices, openApp, serve, setEpochs, shot, waitForStatus } from './helpers.mjs';
+import { assertNoForeignRequests, didNotRun, gotoStep, launch, loadFolder, newContext, notices, openApp, serve, setEpochs, shot, waitForStatus } from './helpers.mjs';
 
-test('CPU training uses a second core through the training helper, reproducibly', { timeout: 900_000 }, async () => {
+test('CPU training uses a second core through the training helper, reproducibly', { timeout: 900_000 }, async (t) => {
   const server = await serve('/');
   const browser = await launch();
   const { context, foreign } = await newContext(browser, new URL(server.url).origin);
   try {
     const page = await openApp(context, server.url);
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    // What this test is about needs a second core; with one it says it did not run.
+    if (cores < 2) return didNotRun(t, `the browser reports ${cores} core(s); the two-core path needs two`);
     await loadFolder(page);
     const train = async (backend) => {
       await gotoStep(page, 'train');
@@ -31,8 +33,7 @@ test('CPU training uses a second core through the training helper, reproducibly'
 
     const first = await train('cpu');
     console.log('two cores', JSON.stringify(first.metrics));
-    if (cores >= 2) assert.match(first.on, /^on CPU, 2 cores \(CPU chosen in the settings\)/);
-    else assert.match(first.on, /^on CPU \(/);
+    assert.match(first.on, /^on CPU, 2 cores \(CPU chosen in the settings\)/);
     assert.doesNotMatch(await notices(page), /replica|helper/, 'the helper started and answered every step');
     // Training learns: validation accuracy after 8 epochs on 175 training images.
     assert.ok(first.metrics[7][4] >= 0.85, `val_accuracy ${first.metrics[7][4]}`);

@@ -59,6 +59,9 @@ test('a folder of DICOM files loads windowed, reports per class, trains and pred
     const row = await page.textContent('[data-testid=prediction-result] tbody tr');
     assert.match(row, /ct-multiframe\.dcm/);
     assert.doesNotMatch(row, /cannot classify/);
+    // A CT series is classified as CT (its class folder), the other class being radiographs.
+    const top = await page.locator('[data-testid=prediction-result] tbody tr .bar-label').first().textContent();
+    assert.equal(top, 'CT', row);
     await shot(page, 'dicom-02-predict');
     assertNoForeignRequests(foreign);
   } finally {

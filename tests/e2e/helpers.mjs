@@ -1,7 +1,8 @@
 // Shared pieces of the end-to-end tests: the browser, a page that fails on any request to
 // another origin, screenshots, accessibility checks.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -24,6 +25,15 @@ const CHROMIUM = process.env.MEDCLASSIFY_CHROMIUM || '/usr/bin/chromium';
  * Headless Chromium with WebGPU on SwiftShader. Fails loudly when it cannot run, or when the
  * build it is for (`dist`, this checkout's dist/ unless a benchmark serves another) is missing.
  */
+/** Records that test `t` did not run, and why: the one way an end-to-end test skips (the Rust
+ * tests' `common::did_not_run`). The line goes to $MEDCLASSIFY_SKIP_LOG, which scripts/test.sh
+ * counts in its last line; under CI=true nothing may skip and the test fails instead. */
+export function didNotRun(t, why) {
+  assert.notEqual(process.env.CI, 'true', `CI runs every check, but ${t.name} could not: ${why}`);
+  if (process.env.MEDCLASSIFY_SKIP_LOG) appendFileSync(process.env.MEDCLASSIFY_SKIP_LOG, `${t.name}: ${why}\n`);
+  t.skip(why);
+}
+
 export async function launch(dist = DIST) {
   assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: run scripts/setup.sh --browser`);
   assert.ok(existsSync(join(dist, 'index.html')), `${dist} is missing: run \`trunk build --release\` (scripts/test.sh does)`);
@@ -182,4 +192,15 @@ export async function mainThreadSeconds(cdp) {
   const { metrics } = await cdp.send('Performance.getMetrics');
   const get = (name) => metrics.find((m) => m.name === name)?.value ?? NaN;
   return { script: get('ScriptDuration'), task: get('TaskDuration') };
+}
+
+/** (correct, total) of `model` on the test split of `report` (the native `inspect --json` of
+ * the folder `root`), counted from the native `predict` on those files against their classes:
+ * an oracle apart from the page's own figures (tests/common's test_split_accuracy). */
+export function testSplitAccuracy(model, root, report) {
+  const test = report.manifest.filter((row) => row.split === 'test');
+  const files = test.map((row) => join(root, row.path));
+  const rows = JSON.parse(execFileSync(CLI, ['predict', '--model', model, '--json', ...files], { maxBuffer: 1 << 26 }).toString());
+  const classOf = new Map(test.map((row) => [join(root, row.path), row.class]));
+  return [rows.filter((r) => classOf.get(r.path) === r.class).length, test.length];
 }

@@ -26,7 +26,14 @@ test('served under /demo/: ready model predicts, then offline it still trains an
     // The ready model classifies real images at once, without training.
     await gotoStep(page, 'predict');
     await page.waitForFunction(() => /bundled ready model/.test(document.querySelector('[data-testid=model-info]')?.textContent || ''), null, { timeout: 60_000 });
-    assert.match(await page.textContent('[data-testid=model-info]'), /test accuracy 99\.\d\d%/);
+    // The figure shown is the one the model file records (read here from the file's own
+    // header, not from the page). It is the file's claim: the accuracy itself is re-measured on
+    // the full MedNIST test split by tests/bundled_model.rs, and here the model must classify
+    // four real images right.
+    const file = readFileSync(join(DEPLOY, 'models', 'seed-mednist.mcmodel'));
+    const header = JSON.parse(file.subarray(12, 12 + file.readUInt32LE(8)).toString('utf8'));
+    const recorded = `test accuracy ${(header.test.accuracy * 100).toFixed(2)}%`;
+    assert.ok((await page.textContent('[data-testid=model-info]')).includes(recorded), `the page shows ${recorded}`);
     const images = ['Hand', 'CXR', 'HeadCT', 'BreastMRI'].map((c) => join(FIXTURE, c, readdirSync(join(FIXTURE, c)).sort()[1]));
     await page.setInputFiles('[data-testid=predict-input]', images);
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=prediction-result] tbody tr').length === 4);

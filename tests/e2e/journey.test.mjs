@@ -64,7 +64,9 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     const mainAfter = await mainThreadSeconds(cdp);
     const trainingEvents = (await engineMessages(page)).training - messagesBefore.training;
     const taskMsPerEvent = ((mainAfter.task - mainBefore.task) * 1000) / trainingEvents;
-    assert.ok(Number.isFinite(taskMsPerEvent) && taskMsPerEvent > 0, `main-thread ms per training event: ${taskMsPerEvent}`);
+    // Measured 87 ms per event here (SwiftShader's GPU process also composites the page); a
+    // reducer that copied the images per batch, or decoding on the main thread, costs far more.
+    assert.ok(Number.isFinite(taskMsPerEvent) && taskMsPerEvent > 0 && taskMsPerEvent < 250, `main-thread ms per training event: ${taskMsPerEvent}`);
     console.log(`main thread while training on WebGPU: ${taskMsPerEvent.toFixed(1)} ms per training event (${trainingEvents} events)`);
     writeFileSync(join(ARTIFACTS, 'journey-main-thread.json'), JSON.stringify({
       training_events: trainingEvents, task_duration_s: mainAfter.task - mainBefore.task,
@@ -75,6 +77,12 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     assert.ok(await page.locator('[data-testid=callback-log] li').count() >= 1);
     const longest = await page.evaluate(() => window.__longestTask);
     console.log(`longest main-thread task while training on WebGPU: ${longest.toFixed(0)} ms`);
+    // The page stays responsive while the worker trains: no main-thread task of 200 ms (the
+    // observer reports tasks from 50 ms; measured: none). Positive control: a deliberate
+    // 120 ms task now is seen.
+    assert.ok(longest < 200, `a ${longest.toFixed(0)} ms main-thread task while training`);
+    await page.evaluate(() => { const t = performance.now(); while (performance.now() - t < 120); });
+    await page.waitForFunction(() => window.__longestTask >= 100, null, { timeout: 10_000 });
     writeFileSync(join(ARTIFACTS, 'journey-longest-task.json'), JSON.stringify({ longest_task_ms: longest }));
     await shot(page, 'journey-04-trained');
     await assertAccessible(page, 'train step, trained');

@@ -65,9 +65,11 @@ function resolveInside(base, prefix, rawPath) {
 
 /**
  * Starts a server; resolves to { url, close(), requests, sent } (requests: every path asked
- * for; sent: bytes sent per path, as transferred).
+ * for; sent: bytes sent per path, as transferred). `headersFor(path)` may replace headers for
+ * some paths (the benchmark harness pages, which are not the product: bench/harness.mjs);
+ * every other response carries the product's.
  */
-export function startServer({ root, port = 0, prefix = '/' }) {
+export function startServer({ root, port = 0, prefix = '/', headersFor = () => ({}) }) {
   const base = resolve(root);
   const requests = [];
   const sent = new Map();
@@ -85,7 +87,7 @@ export function startServer({ root, port = 0, prefix = '/' }) {
       const { path, encoding } = await pick(file, req.headers['accept-encoding']);
       const body = path === file ? info : await stat(path);
       const etag = `"${body.size.toString(16)}-${Math.floor(body.mtimeMs).toString(16)}${encoding ? `-${encoding}` : ''}"`;
-      const headers = { ...SECURITY_HEADERS, 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'cache-control': 'no-cache', vary: 'accept-encoding', etag };
+      const headers = { ...SECURITY_HEADERS, ...headersFor(rawPath), 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'cache-control': 'no-cache', vary: 'accept-encoding', etag };
       if (req.headers['if-none-match'] === etag) return res.writeHead(304, headers).end();
       if (encoding) headers['content-encoding'] = encoding;
       headers['content-length'] = body.size;

@@ -19,12 +19,14 @@ test('an update is taken whole: the new engine.js, then the new cache only', { t
   cpSync(DIST, b, { recursive: true, dereference: true });
   // Build B: another engine.js (same wasm) and so another version.
   writeFileSync(join(b, 'engine.js'), `${readFileSync(join(b, 'engine.js'), 'utf8')}\nself.medclassifyEngineBuild = 'B';\n`);
-  // Its service worker installs slowly (a large precache over a slow network, simulated: 15 s),
-  // so the reload below is served by A's service worker, as after a real deployment.
+  // Its service worker installs slowly (a large precache over a slow network), so the reload
+  // below is served by A's service worker, as after a real deployment: its install waits until
+  // the test releases it (a file appearing on the server), not for a fixed time that a slow
+  // reload could outlast.
   writeFileSync(join(b, 'sw.js'), readFileSync(join(b, 'sw.js'), 'utf8')
     .replace(/const VERSION = "[^"]*"/, `const VERSION = "${version(a)}-b"`)
-    .replace('const cache = await caches.open(CACHE);', 'await new Promise((ok) => setTimeout(ok, 15000));\n    const cache = await caches.open(CACHE);'));
-  assert.match(readFileSync(join(b, 'sw.js'), 'utf8'), /setTimeout\(ok, 15000\)/);
+    .replace('const cache = await caches.open(CACHE);', "while (!(await fetch('./release-install.txt', { cache: 'no-store' })).ok) await new Promise((ok) => setTimeout(ok, 200));\n    const cache = await caches.open(CACHE);"));
+  assert.match(readFileSync(join(b, 'sw.js'), 'utf8'), /release-install\.txt/);
   symlinkSync(a, live);
 
   const server = await startServer({ root: live, prefix: '/' });
@@ -53,6 +55,10 @@ test('an update is taken whole: the new engine.js, then the new cache only', { t
       if (build !== 'B') await new Promise((ok) => setTimeout(ok, 100));
     }
     assert.equal(build, 'B', "the engine runs build B's engine.js, not the old one from the cache");
+    // ... while B's service worker was still installing: the scenario held.
+    assert.equal(await page.evaluate(async () => Boolean((await navigator.serviceWorker.getRegistration())?.installing)), true,
+      "B's service worker is still installing while the page runs B");
+    writeFileSync(join(b, 'release-install.txt'), 'go');
     // B's service worker takes over and keeps B's cache only.
     await page.waitForFunction(async (v) => {
       const keys = (await caches.keys()).filter((k) => k.startsWith('medclassify-'));

@@ -29,8 +29,9 @@ struct Cli {
 #[derive(clap::Args)]
 pub struct DataArgs {
     /// Image side after resizing (28, 32, 64 or 128; 160, 192 or 224 for efficientnet_lite0).
-    #[arg(long, default_value_t = 32)]
-    pub size: u32,
+    /// Default 32; a MedMNIST `.npz` or a `.mcdata` file keeps its own size unless it is given.
+    #[arg(long)]
+    pub size: Option<u32>,
     /// Seed of the split (and, for `train`, of initialisation, shuffling and dropout).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -66,7 +67,8 @@ impl DataArgs {
     /// The shape `--size` and `--colour` ask for (checked by [`DataArgs::split_config`]); the
     /// one conversion of the flags, so that everything past the parser takes an [`InputShape`].
     pub fn shape(&self) -> InputShape {
-        InputShape::square(self.size).with_colour(Colour::parse(&self.colour).unwrap_or_default())
+        InputShape::square(self.size.unwrap_or(DEFAULT_SIZE))
+            .with_colour(Colour::parse(&self.colour).unwrap_or_default())
     }
 
     /// The DICOM window and frames `--window` and `--frames` ask for.
@@ -79,7 +81,7 @@ impl DataArgs {
 
     /// The split settings, or what is wrong with them; the size is checked first.
     pub fn split_config(&self) -> Result<SplitConfig, String> {
-        check_size(self.size)?;
+        check_size(self.size.unwrap_or(DEFAULT_SIZE))?;
         if Colour::parse(&self.colour).is_none() {
             return Err(format!("--colour {:?}: say grayscale or rgb", self.colour));
         }
@@ -268,6 +270,9 @@ fn split_config(fractions: &str, seed: u64, drop_duplicates: bool) -> Result<Spl
         ..SplitConfig::default()
     })
 }
+
+/// `--size` when none is given (and the data does not carry its own).
+pub const DEFAULT_SIZE: u32 = 32;
 
 pub fn check_size(size: u32) -> Result<(), String> {
     let pretrained = medclassify::model::pretrained::BACKBONES

@@ -39,7 +39,7 @@ pub fn load(
     let split = data.split_config()?;
     let dicom = data.dicom()?;
     let (dataset, report) = progress::loading(quiet, |tick| {
-        load_source(dir, data.shape(), threads, tick, dicom)
+        load_source(dir, data.shape(), data.size.is_none(), threads, tick, dicom)
     })?;
     let mut loaded = LoadedData::new(dataset, report, split);
     loaded.dicom = dicom;
@@ -157,8 +157,9 @@ pub fn evaluate(
     let (device, _) = medclassify::native::select_device(choice)?;
     let current = CurrentModel::from_file(file, device)?;
     let (shape, dicom) = (current.file.meta.shape(), current.file.meta.dicom());
-    let (dataset, report) =
-        progress::loading(json, |tick| load_source(dir, shape, threads(), tick, dicom))?;
+    let (dataset, report) = progress::loading(json, |tick| {
+        load_source(dir, shape, false, threads(), tick, dicom)
+    })?;
     let scoring = std::time::Instant::now();
     let scored = pollster::block_on(evaluate_folder(&current, &dataset))
         .map_err(|e| format!("{}: {e}", dir.display()))?;

@@ -258,15 +258,14 @@ pub fn train_command(args: &TrainArgs) -> Result<(), String> {
     } else {
         let ci = &assessment.intervals.accuracy_wilson;
         eprintln!(
-            "test accuracy {:.2}% (95% CI {:.2}-{:.2}%; {} / {}), ECE {:.4} (after temperature {:.2}: {:.4}); model written to {} ({:.1} s of training)",
+            "test accuracy {:.2}% (95% CI {:.2}-{:.2}%; {} / {}), ECE {:.4} ({}); model written to {} ({:.1} s of training)",
             evaluation.accuracy * 100.0,
             ci.lo * 100.0,
             ci.hi * 100.0,
             evaluation.correct,
             evaluation.total,
             assessment.calibration.before.ece,
-            assessment.calibration.temperature,
-            assessment.calibration.after.ece,
+            assessment.calibration.temperature_sentence(),
             args.out.display(),
             training_seconds
         );

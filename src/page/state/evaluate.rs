@@ -110,6 +110,7 @@ pub(crate) mod tests {
                 before: calibrated.clone(),
                 temperature: 1.0,
                 after: calibrated,
+                not_applied: None,
             },
             predictions: Vec::new(),
             intervals: confidence_intervals(

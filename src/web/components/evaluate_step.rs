@@ -233,8 +233,8 @@ pub fn EvaluateStep() -> Html {
             }
             if let Some(cal) = &calibration {
                 <h3>{"Calibration"}</h3>
-                <p data-testid="calibration">{ format!("Expected calibration error (15 bins): {:.4}. Temperature scaling fitted on the validation set: T = {:.3}, ECE after: {:.4}.",
-                    cal.before.ece, cal.temperature, cal.after.ece) }</p>
+                <p data-testid="calibration">{ format!("Expected calibration error (15 bins): {:.4}. {}.",
+                    cal.before.ece, capitalised(&cal.temperature_sentence())) }</p>
             }
             // The same grid as the training charts, so every chart is drawn at one scale.
             <div class="charts">
@@ -283,5 +283,14 @@ pub fn EvaluateStep() -> Html {
                 <button type="button" class="button" onclick={card_json} disabled={model.is_none()}>{"Export model card (JSON)"}</button>
             </div>
         </section>
+    }
+}
+
+/// `text` with its first letter in upper case (a sentence made of a clause).
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }

@@ -15,7 +15,7 @@ use crate::training::{
 };
 use crate::web::platform::{download, time};
 use crate::web::protocol::BackendPreference;
-use crate::web::state::{Action, Step, TrainingStatus};
+use crate::web::state::{Action, AppState, Step, TrainingStatus};
 use crate::web::worker::protocol::{Control, Job};
 
 const MONITORS: [Monitor; 4] = [
@@ -201,7 +201,7 @@ pub fn TrainStep() -> Html {
         <section class="step" aria-labelledby="train-title">
             <h2 id="train-title">{"Train a classifier"}</h2>
             if !has_split {
-                <p class="callout">{"Load a folder (or the sample data) in step 1 first."}
+                <p class="callout" data-testid="train-blocked">{ why_no_training(&state) }
                     {" "}<button type="button" class="link" onclick={
                         let app = app.clone();
                         Callback::from(move |_| app.dispatch(Action::Show(Step::Data)))
@@ -381,5 +381,17 @@ fn progress(app: &super::AppContext) -> Html {
             if let Some(e) = last_epoch { <span>{ format!("last epoch: val_accuracy {}", percent(e.val_accuracy)) }</span> }
             if state.engine_memory > 0.0 { <span data-testid="engine-memory">{ format!("engine memory {}", super::bytes(state.engine_memory)) }</span> }
         </div>
+    }
+}
+
+/// Why Start training is disabled, with what to do about it.
+fn why_no_training(state: &AppState) -> String {
+    let split_error = state.data.split.as_ref().and_then(|s| s.error.as_deref());
+    match (split_error, state.data.loading.is_some()) {
+        (_, true) => "The data is still loading.".into(),
+        (Some(error), false) => format!(
+            "Training needs a valid split, and this one failed: {error}. Change the data or the split settings in step 1."
+        ),
+        (None, false) => "Load a folder (or the sample data) in step 1 first.".into(),
     }
 }

@@ -137,7 +137,7 @@ impl Backends {
                 format!("the kernel-tuning results could not be kept in this browser: {error}"),
             );
         }
-        if let Some(sentence) = ledger.summary().sentence() {
+        if let Some(sentence) = ledger.take_summary().sentence() {
             notice("info", sentence);
         }
     }

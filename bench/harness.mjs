@@ -1,0 +1,20 @@
+// The benchmark harness pages (bench/page/) are not the product: they load the peer libraries
+// the benchmarks compare MedClassify with, and TensorFlow.js evaluates a string when it starts
+// ('unsafe-eval'), which the product's Content-Security-Policy forbids (it stopped every TF.js
+// row once, silently). So the bench server gives those pages a policy of their own; the
+// product's pages and workers keep theirs. Still nothing but the page's own origin.
+export const HARNESS_PREFIX = '/bench/page/';
+
+export const HARNESS_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'",
+  "worker-src 'self' blob:",
+  "connect-src 'self'",
+  "img-src 'self' data: blob:",
+  "style-src 'self' 'unsafe-inline'",
+].join('; ');
+
+/** The headers that replace the product's for `path` (none outside the harness pages). */
+export function harnessHeaders(path) {
+  return path.startsWith(HARNESS_PREFIX) ? { 'content-security-policy': HARNESS_POLICY } : {};
+}
