@@ -20,7 +20,7 @@ test('cross-validation: folds, their summary, a kept fold model, and a stop', { 
     const page = await openApp(context, server.url);
     await loadFolder(page);
     await gotoStep(page, 'train');
-    await setEpochs(page, 2);
+    await setEpochs(page, 6);
     await page.selectOption('[data-testid=backend-select]', 'cpu');
     await page.click('.cross-validation summary');
     await page.fill('[data-testid=cv-folds]', '3');
@@ -51,7 +51,9 @@ test('cross-validation: folds, their summary, a kept fold model, and a stop', { 
     const card = JSON.parse(execFileSync(CLI, ['card', '--model', modelPath, '--json']).toString());
     const cv = card.model.cross_validation;
     assert.equal(cv.k, 3);
-    assert.deepEqual(cv.folds.map((f) => f.accuracy), folds.map((f) => f.accuracy));
+    // The same figures through two serialisations (Rust's JSON and the page's attribute):
+    // equal to the last bits a double's text form keeps.
+    cv.folds.forEach((f, i) => assert.ok(Math.abs(f.accuracy - folds[i].accuracy) < 1e-12, `fold ${i + 1}: card ${f.accuracy}, page ${folds[i].accuracy}`));
     assert.equal(card.model.test.total, folds[1].images, 'fold 2 model: its test set is fold 2');
     // Fold 2's accuracy counted apart from the page and the card: the native command draws the
     // same folds (same seed and algorithm; its JSON gives each image's fold), and `predict`
@@ -62,8 +64,9 @@ test('cross-validation: folds, their summary, a kept fold model, and a stop', { 
     const predicted = JSON.parse(execFileSync(CLI, ['predict', '--model', modelPath, '--json', ...heldOut], { maxBuffer: 1 << 26 }).toString());
     const correct = predicted.filter((r) => r.path.split('/').at(-2) === r.class).length;
     assert.equal(correct, Math.round(folds[1].accuracy * folds[1].images), `fold 2: ${correct} of ${heldOut.length} right by predict`);
-    // Two epochs learn: every fold well above the one in six of guessing.
-    for (const f of folds) assert.ok(f.accuracy >= 0.5, `fold accuracy ${f.accuracy}`);
+    // Six epochs learn: every fold well above the one in six of guessing (0.17 +- 0.04 on some
+    // 82 images; measured 0.45 to 0.60, and 0.26 to 0.43 after two epochs).
+    for (const f of folds) assert.ok(f.accuracy >= 0.3, `fold accuracy ${f.accuracy}`);
 
     // A longer run, stopped during its second fold.
     await setEpochs(page, 40);

@@ -49,7 +49,8 @@ test('a folder of DICOM files loads windowed, reports per class, trains and pred
     await page.waitForFunction(() => /the middle frame used/.test(document.querySelector('[data-testid=dicom-report]')?.textContent ?? ''));
 
     await gotoStep(page, 'train');
-    await setEpochs(page, 4);
+    // A few dozen files: one step an epoch, so enough epochs to learn CT from radiographs.
+    await setEpochs(page, 30);
     await page.selectOption('[data-testid=backend-select]', 'cpu');
     await page.click('[data-testid=start-training]');
     assert.equal(await waitForStatus(page, ['done', 'error']), 'done', await notices(page));

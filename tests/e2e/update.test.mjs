@@ -55,9 +55,11 @@ test('an update is taken whole: the new engine.js, then the new cache only', { t
       if (build !== 'B') await new Promise((ok) => setTimeout(ok, 100));
     }
     assert.equal(build, 'B', "the engine runs build B's engine.js, not the old one from the cache");
-    // ... while B's service worker was still installing: the scenario held.
-    assert.equal(await page.evaluate(async () => Boolean((await navigator.serviceWorker.getRegistration())?.installing)), true,
-      "B's service worker is still installing while the page runs B");
+    // ... while B's service worker had not installed (its install is held until released
+    // below, before it opens its cache): only A's cache exists, and B's worker is installing.
+    const ours = async () => (await caches.keys()).filter((k) => k.startsWith('medclassify-'));
+    assert.deepEqual(await page.evaluate(ours), [`medclassify-${version(a)}`], "B's cache does not exist yet");
+    await page.waitForFunction(async () => Boolean((await navigator.serviceWorker.getRegistration())?.installing), null, { timeout: 60_000 });
     writeFileSync(join(b, 'release-install.txt'), 'go');
     // B's service worker takes over and keeps B's cache only.
     await page.waitForFunction(async (v) => {

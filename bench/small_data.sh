@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Transfer learning on small data (issue 25, item 7): MedNIST with N training images per class
+# (seeded draws), tested on the project's whole MedNIST test split (8,843 images), the networks
+# trained from scratch against the ImageNet-pretrained EfficientNet-Lite0, side by side in one
+# run, on the CPU (2 cores here).
+#
+#   bench/small_data.sh                       # N = 5,20,100; seeds 1,2,3; every network
+#   PER_CLASS=5,20 SEEDS=1 bench/small_data.sh
+#
+# Needs the release command (cargo build --release --no-default-features --features cli), the
+# tests' .venv (numpy, Pillow) and the full MedNIST (../shared/data/MedNIST.tar.gz, or
+# MEDNIST_DIR). Writes bench/out/small-data/ and the record
+# bench/results/small-data-<date>-<commit>.txt (one line per run: N, seed, network, size,
+# test accuracy, epochs, seconds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+CLI="$CARGO_TARGET_DIR/release/medclassify"
+PER_CLASS="${PER_CLASS:-5,20,100}"
+SEEDS="${SEEDS:-1,2,3}"
+BIG="${BIG:-128}"          # EfficientNet-Lite0's input side (224 as trained; 128 on a CPU)
+EPOCHS="${EPOCHS:-40}"
+NETWORKS="${NETWORKS:-seed strong lite0-head lite0-all}"
+OUT=bench/out/small-data
+mkdir -p "$OUT" bench/results
+
+mednist="${MEDNIST_DIR:-$HOME/.cache/medclassify/MedNIST}"
+if [ ! -d "$mednist" ]; then
+  archive=$(ls ../shared/data/MedNIST.tar.gz /work/shared/data/MedNIST.tar.gz 2>/dev/null | head -1)
+  [ -n "$archive" ] || { echo "the full MedNIST is missing: set MEDNIST_DIR" >&2; exit 1; }
+  tar xzf "$archive" -C "$(dirname "$mednist")"
+fi
+[ -f "$OUT/report.json" ] || "$CLI" inspect "$mednist" --json > "$OUT/report.json"
+.venv/bin/python bench/small_data.py "$mednist" "$OUT/report.json" "$OUT" \
+  --per-class "$PER_CLASS" --seeds "$SEEDS" --sizes "64,$BIG"
+
+record="bench/results/small-data-$(date -u +%F)-$(git rev-parse --short HEAD).txt"
+{
+  echo "# bench/small_data.sh: PER_CLASS=$PER_CLASS SEEDS=$SEEDS BIG=$BIG EPOCHS=$EPOCHS NETWORKS=\"$NETWORKS\""
+  echo "# $(nproc) cores, $(uname -m), $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)"
+  echo "# every run: --batch 16 --patience 10 --lr-patience 5 --backend cpu --seed <seed> (Adam 1e-3); test = the whole MedNIST test split"
+  echo "per_class seed network size test_accuracy epochs train_seconds"
+} > "$record"
+for n in ${PER_CLASS//,/ }; do
+  for seed in ${SEEDS//,/ }; do
+    for net in $NETWORKS; do
+      case "$net" in
+        seed | strong) args=(--preset "$net"); size=64 ;;
+        lite0-head) args=(--preset efficientnet_lite0 --transfer head); size=$BIG ;;
+        lite0-all) args=(--preset efficientnet_lite0 --transfer all); size=$BIG ;;
+        *) echo "unknown network $net" >&2; exit 2 ;;
+      esac
+      data="$OUT/mednist-${n}pc-seed${seed}-${size}px.npz"
+      json="$OUT/run-${n}pc-seed${seed}-${net}.json"
+      "$CLI" train "$data" "${args[@]}" --epochs "$EPOCHS" --batch 16 --patience 10 --lr-patience 5 \
+        --backend cpu --seed "$seed" --json --out "$OUT/model.mcmodel" > "$json"
+      line=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"{r['test']['accuracy']:.4f} {len(r['history'])} {r['training_seconds']:.0f}\")" "$json")
+      echo "$n $seed $net $size $line" | tee -a "$record"
+    done
+  done
+done
+echo "written to $record"
