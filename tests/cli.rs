@@ -204,6 +204,7 @@ fn train_evaluate_predict_and_card() {
         "## Data",
         "Split manifest SHA-256",
         "## Test results",
+        "as recorded in the model file",
         "## Calibration",
         "ModelCheckpoint",
     ] {

@@ -624,6 +624,7 @@ fn names_cannot_drive_the_terminal_or_the_model_card() {
     file.meta.classes[0] = "<img src=x onerror=alert(1)>".into();
     file.meta.classes[1] = "[click](http://example.com) | x".into();
     file.meta.classes[2] = "Ha\u{1b}[31mnd".into();
+    file.meta.app_version = "0.1.0\n## Regulatory status: FDA-cleared".into();
     let path = dir.join("crafted.mcmodel");
     std::fs::write(&path, file.to_bytes()).unwrap();
     let (ok, card, stderr, _) = medclassify(&["card", "--model", path.to_str().unwrap()]);
@@ -635,4 +636,10 @@ fn names_cannot_drive_the_terminal_or_the_model_card() {
         "{card}"
     );
     assert!(!card.contains('\u{1b}'), "{card:?}");
+    // A line break in a recorded string cannot start a heading of its own.
+    assert!(!card.contains("\n## Regulatory"), "{card}");
+    assert!(
+        card.contains("0.1.0 ## Regulatory status: FDA-cleared"),
+        "{card}"
+    );
 }

@@ -328,10 +328,20 @@ pub fn split_dataset(dataset: &Dataset, config: &SplitConfig) -> Result<Split, S
             .count();
         counts.push(row);
     }
+    Ok(drawn(dataset, config, assignment, counts))
+}
+
+/// The split drawn here (whatever the settings said before about a file's own split), with
+/// its group report.
+fn drawn(
+    dataset: &Dataset,
+    config: &SplitConfig,
+    assignment: Vec<Subset>,
+    counts: Vec<SplitCounts>,
+) -> Split {
     let groups = (config.group_by != GroupBy::None)
         .then(|| group_counts(dataset, &assignment, &config.group_by));
-    Ok(Split {
-        // Drawn here, whatever the settings said before.
+    Split {
         config: SplitConfig {
             from_file: false,
             ..config.clone()
@@ -339,7 +349,7 @@ pub fn split_dataset(dataset: &Dataset, config: &SplitConfig) -> Result<Split, S
         assignment,
         counts,
         groups,
-    })
+    }
 }
 
 /// [`split_dataset`] where some unit (a patient) holds images of several classes: units are
@@ -396,17 +406,7 @@ fn split_mixed(
             row
         })
         .collect();
-    let groups = (config.group_by != GroupBy::None)
-        .then(|| group_counts(dataset, &assignment, &config.group_by));
-    Ok(Split {
-        config: SplitConfig {
-            from_file: false,
-            ..config.clone()
-        },
-        assignment,
-        counts,
-        groups,
-    })
+    Ok(drawn(dataset, config, assignment, counts))
 }
 
 /// `names` in order.

@@ -44,10 +44,10 @@ impl ModelCard {
     pub fn new(meta: &ModelMeta) -> Self {
         Self {
             title: format!(
-                "MedClassify {} model, {} classes, {} grayscale",
+                "MedClassify {} model, {} classes, {}",
                 meta.model.preset(),
                 meta.classes.len(),
-                meta.input
+                input_words(meta.input)
             ),
             intended_use: INTENDED_USE.to_string(),
             limitations: LIMITATIONS
@@ -56,6 +56,14 @@ impl ModelCard {
                 .collect(),
             model: meta.clone(),
         }
+    }
+}
+
+/// `32x32 grayscale` or `32x32 RGB`.
+fn input_words(input: crate::data::InputShape) -> String {
+    match input.colour() {
+        crate::data::Colour::Grayscale => format!("{input} grayscale"),
+        crate::data::Colour::Rgb => input.to_string(),
     }
 }
 
@@ -148,7 +156,11 @@ fn write_overview(md: &mut String, meta: &ModelMeta, card: &ModelCard, classes: 
         let _ = writeln!(md, "- Trained: {}", transfer.describe());
     }
     let _ = writeln!(md, "- Classes (output order): {}", classes.join(", "));
-    let _ = writeln!(md, "- Input: {} grayscale, intensities 0-255", meta.input);
+    let _ = writeln!(
+        md,
+        "- Input: {}, intensities 0-255",
+        input_words(meta.input)
+    );
     if let Some(backend) = &meta.backend {
         let _ = writeln!(md, "- Trained on: {}", md_text(backend));
     }
@@ -310,6 +322,10 @@ fn write_training(md: &mut String, meta: &ModelMeta) {
 /// Test-set scores and the confusion matrix.
 fn write_test(md: &mut String, test: &Evaluation, classes: &[String]) {
     let _ = writeln!(md, "\n## Test results\n");
+    let _ = writeln!(
+        md,
+        "These figures, and those below, are as recorded in the model file when it was trained; `medclassify evaluate` measures them again on data.\n"
+    );
     let _ = writeln!(
         md,
         "- Accuracy: {} ({} of {}), balanced accuracy: {}, macro F1: {:.4}, weighted F1: {:.4}, mean loss: {:.4}\n",

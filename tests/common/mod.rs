@@ -430,3 +430,23 @@ pub fn train_on_cpu(source: &Path, out: &Path, epochs: usize, extra: &[&str]) {
     let (ok, _, stderr, _) = run_cli(&args);
     assert!(ok, "{stderr}");
 }
+
+/// A NumPy `.npy` file (format 1.0, C order) of `data`, whose elements are `descr` (`|u1`,
+/// `<i8`, `<f4`, ...) in `shape`.
+pub fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
