@@ -44,8 +44,9 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     await page.selectOption('[data-testid=backend-select]', 'webgpu');
     await page.evaluate(() => {
       window.__longestTask = 0;
-      new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longestTask = Math.max(window.__longestTask, e.duration); })
-        .observe({ entryTypes: ['longtask'] });
+      // Kept on window: an observer nothing refers to may be collected, and then hears nothing.
+      window.__longTasks = new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longestTask = Math.max(window.__longestTask, e.duration); });
+      window.__longTasks.observe({ entryTypes: ['longtask'] });
     });
     const messagesBefore = await engineMessages(page);
     const mainBefore = await mainThreadSeconds(cdp);
@@ -77,12 +78,14 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     assert.ok(await page.locator('[data-testid=callback-log] li').count() >= 1);
     const longest = await page.evaluate(() => window.__longestTask);
     console.log(`longest main-thread task while training on WebGPU: ${longest.toFixed(0)} ms`);
-    // The page stays responsive while the worker trains: no main-thread task of 200 ms (the
-    // observer reports tasks from 50 ms; measured: none). Positive control: a deliberate
-    // 120 ms task now is seen.
-    assert.ok(longest < 200, `a ${longest.toFixed(0)} ms main-thread task while training`);
-    await page.evaluate(() => { const t = performance.now(); while (performance.now() - t < 120); });
-    await page.waitForFunction(() => window.__longestTask >= 100, null, { timeout: 10_000 });
+    // The page stays responsive while the worker trains: no main-thread task of a second (the
+    // observer reports tasks from 50 ms; measured 0 to 200 ms here, where SwiftShader's GPU
+    // work and the page share two cores; training on the main thread would block it for tens
+    // of seconds). Positive control: a deliberate 1.2 s task now is seen.
+    assert.ok(longest < 1000, `a ${longest.toFixed(0)} ms main-thread task while training`);
+    // (In a task of the page's own event loop: a script run by the test driver is not one.)
+    await page.evaluate(() => setTimeout(() => { const t = performance.now(); while (performance.now() - t < 1200); }, 0));
+    await page.waitForFunction(() => window.__longestTask >= 1000, null, { timeout: 30_000 });
     writeFileSync(join(ARTIFACTS, 'journey-longest-task.json'), JSON.stringify({ longest_task_ms: longest }));
     await shot(page, 'journey-04-trained');
     await assertAccessible(page, 'train step, trained');

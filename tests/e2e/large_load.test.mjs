@@ -51,23 +51,26 @@ test('a large folder decodes on helper workers into the native report; Cancel ke
     await page.evaluate(() => {
       window.__longestTask = 0;
       addEventListener('change', () => { window.__picked = performance.now(); }, true);
-      new PerformanceObserver((list) => {
+      // Kept on window: an observer nothing refers to may be collected, and then hears nothing.
+      window.__longTasks = new PerformanceObserver((list) => {
         for (const e of list.getEntries()) if (window.__picked && e.startTime + e.duration > window.__picked + 1) {
           window.__longestTask = Math.max(window.__longestTask, e.startTime + e.duration - Math.max(e.startTime, window.__picked));
         }
-      }).observe({ entryTypes: ['longtask'] });
+      });
+      window.__longTasks.observe({ entryTypes: ['longtask'] });
     });
     await page.setInputFiles('[data-testid=folder-input]', folder);
     await page.waitForFunction((n) => (document.querySelector('[data-testid=data-report]')?.textContent || '').includes(`${n} images`), native.images, { timeout: 300_000 });
     const summary = await page.textContent('[data-testid=data-report] .summary');
     const longest = await page.evaluate(() => window.__longestTask);
     console.log(`# ${files} files: ${summary.trim()}; longest main-thread task from the pick to the report ${longest.toFixed(0)} ms`);
-    // The page stays responsive while helpers decode: no main-thread task of 200 ms (measured
-    // 46 ms; decoding on the main thread would take seconds). Positive control: a deliberate
-    // 120 ms task after the pick is seen.
-    assert.ok(longest < 200, `a ${longest.toFixed(0)} ms main-thread task during the load`);
-    await page.evaluate(() => { const t = performance.now(); while (performance.now() - t < 120); });
-    await page.waitForFunction(() => window.__longestTask >= 100, null, { timeout: 10_000 });
+    // The page stays responsive while helpers decode: no main-thread task of half a second
+    // (measured 46 and 86 ms; decoding 2,966 files on the main thread would take seconds).
+    // Positive control: a deliberate 0.6 s task after the pick is seen.
+    assert.ok(longest < 500, `a ${longest.toFixed(0)} ms main-thread task during the load`);
+    // (In a task of the page's own event loop: a script run by the test driver is not one.)
+    await page.evaluate(() => setTimeout(() => { const t = performance.now(); while (performance.now() - t < 600); }, 0));
+    await page.waitForFunction(() => window.__longestTask >= 500, null, { timeout: 30_000 });
     await shot(page, 'large-load-report');
 
     // The same report as the native command, to the manifest's hash.
