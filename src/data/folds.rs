@@ -60,22 +60,14 @@ pub fn make_folds(
     let labels = dataset.labels();
     if super::spread::any_mixed(&units, &labels) {
         // Patients with several classes: whole units spread over equal folds.
-        let classes = dataset.classes.len();
-        let fractions = vec![1.0 / k as f64; k];
-        let bins = super::spread::spread_units(&units, &labels, classes, &fractions, seed);
-        let missing = super::spread::missing_bins(&units, &bins, &labels, classes, k);
-        if let Some((class, holders)) = missing.into_iter().next() {
-            return Err(SplitError::GroupsCannotSpread {
-                class: dataset.classes[class].clone(),
-                groups: super::split::sorted(
-                    holders
-                        .iter()
-                        .map(|&u| super::split::unit_name(dataset, &units[u], group_by))
-                        .collect(),
-                ),
-                places: format!("each of the {k} folds"),
-            });
-        }
+        let bins = super::split::spread_whole_units(
+            dataset,
+            &units,
+            &vec![1.0 / k as f64; k],
+            seed,
+            group_by,
+            format!("each of the {k} folds"),
+        )?;
         for (unit, &bin) in units.iter().zip(&bins) {
             unit.iter().for_each(|&i| fold_of[i] = Some(bin));
         }

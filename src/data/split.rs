@@ -362,23 +362,15 @@ fn split_mixed(
     units: &[Vec<usize>],
 ) -> Result<Split, SplitError> {
     const SUBSETS: [Subset; 3] = [Subset::Train, Subset::Validation, Subset::Test];
-    let labels = dataset.labels();
-    let classes = dataset.classes.len();
     let fractions = [config.train, config.validation, config.test];
-    let bins = super::spread::spread_units(units, &labels, classes, &fractions, config.seed);
-    let missing = super::spread::missing_bins(units, &bins, &labels, classes, SUBSETS.len());
-    if let Some((class, holders)) = missing.into_iter().next() {
-        return Err(SplitError::GroupsCannotSpread {
-            class: dataset.classes[class].clone(),
-            groups: sorted(
-                holders
-                    .iter()
-                    .map(|&u| unit_name(dataset, &units[u], &config.group_by))
-                    .collect(),
-            ),
-            places: "each of training, validation and test".into(),
-        });
-    }
+    let bins = spread_whole_units(
+        dataset,
+        units,
+        &fractions,
+        config.seed,
+        &config.group_by,
+        "each of training, validation and test".into(),
+    )?;
     for (unit, &bin) in units.iter().zip(&bins) {
         for &i in unit {
             assignment[i] = SUBSETS[bin];
@@ -409,14 +401,40 @@ fn split_mixed(
     Ok(drawn(dataset, config, assignment, counts))
 }
 
-/// `names` in order.
-pub(super) fn sorted(mut names: Vec<String>) -> Vec<String> {
-    names.sort();
-    names
+/// The bin of each unit (a subset or a fold, `fractions` their shares) when units hold images
+/// of several classes ([`super::spread`]); if some class cannot have images in every bin, the
+/// error names it and the groups that hold it (`places` says what the bins are).
+pub(super) fn spread_whole_units(
+    dataset: &Dataset,
+    units: &[Vec<usize>],
+    fractions: &[f64],
+    seed: u64,
+    group_by: &GroupBy,
+    places: String,
+) -> Result<Vec<usize>, SplitError> {
+    let labels = dataset.labels();
+    let classes = dataset.classes.len();
+    let bins = super::spread::spread_units(units, &labels, classes, fractions, seed);
+    let missing = super::spread::missing_bins(units, &bins, &labels, classes, fractions.len());
+    match missing.into_iter().next() {
+        None => Ok(bins),
+        Some((class, holders)) => {
+            let mut groups: Vec<String> = holders
+                .iter()
+                .map(|&u| unit_name(dataset, &units[u], group_by))
+                .collect();
+            groups.sort();
+            Err(SplitError::GroupsCannotSpread {
+                class: dataset.classes[class].clone(),
+                groups,
+                places,
+            })
+        }
+    }
 }
 
 /// A unit as the user knows it: its group key, else its first file.
-pub(super) fn unit_name(dataset: &Dataset, unit: &[usize], group_by: &GroupBy) -> String {
+fn unit_name(dataset: &Dataset, unit: &[usize], group_by: &GroupBy) -> String {
     group_by
         .key_of(dataset, unit[0])
         .unwrap_or_else(|| dataset.samples[unit[0]].path.clone())
