@@ -93,7 +93,8 @@ async function main() {
   // so a browser never mixes this build's files with the plain build's.
   const sw = join(staging, 'sw.js');
   if (existsSync(sw)) {
-    const files = walk(staging).filter((f) => !/\/(sw\.js|precache\.json)$/.test(f)).sort();
+    // (The pretrained weights are not part of it: see scripts/post-build.sh.)
+    const files = walk(staging).filter((f) => !/\/(sw\.js|precache\.json)$/.test(f) && !/\/weights\//.test(f)).sort();
     const version = sha256(Buffer.concat(files.map((f) => readFileSync(f)))).slice(0, 16);
     writeFileSync(sw, readFileSync(sw, 'utf8').replace(/const VERSION = "[^"]*"/, `const VERSION = "${version}"`));
   }

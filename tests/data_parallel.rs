@@ -13,7 +13,7 @@ use medclassify::data::{
 use medclassify::model::{ModelConfig, SeedConfig};
 use medclassify::native::{TerminalHost, ThreadPeer, load_folder};
 use medclassify::training::{
-    CallbackSettings, GradientPeer, GradientReplica, PeerGradients, PeerSetup, PeerStep,
+    CallbackSettings, GradientPeer, GradientReplica, Inputs, PeerGradients, PeerSetup, PeerStep,
     StopReason, TrainingConfig, TrainingData, TrainingEvent, combine_gradients, flat_gradients,
     flat_weights, part_gradients,
 };
@@ -55,7 +55,7 @@ fn whole_and_combined(
 
     let (whole, _, _) = part_gradients(
         &model,
-        images_tensor(&pixels, shape, &train_device),
+        Inputs::Images(images_tensor(&pixels, shape, &train_device)),
         labels_tensor(&labels, &train_device),
         weights,
     );
@@ -64,7 +64,11 @@ fn whole_and_combined(
     let split = batch.len() - batch.len() / 2;
     let (own, _, _) = part_gradients(
         &model,
-        images_tensor(&pixels[..split * shape.values()], shape, &train_device),
+        Inputs::Images(images_tensor(
+            &pixels[..split * shape.values()],
+            shape,
+            &train_device,
+        )),
         labels_tensor(&labels[..split], &train_device),
         weights,
     );

@@ -10,11 +10,14 @@ use std::path::Path;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
-use medclassify::data::{Colour, InputShape};
+use medclassify::data::{Colour, InputShape, make_batch};
 use medclassify::model::pretrained::BACKBONES;
-use medclassify::model::{Classifier, ModelConfig, Preset};
-use medclassify::native::read_weights;
+use medclassify::model::{Classifier, ModelConfig, Preset, Transfer};
+use medclassify::native::{load_folder, read_weights};
 use medclassify::storage::{ModelFile, decode_weights};
+use medclassify::training::{
+    Checkpoint, FeatureCache, Inputs, TrainingEvent, TrainingHost, flat_gradients, part_gradients,
+};
 
 const SIZE: &str = "128";
 
@@ -187,4 +190,119 @@ fn fine_tuning_moves_the_backbone_but_never_its_batchnorm_statistics() {
             );
         }
     }
+}
+
+/// Never stops; keeps the events.
+struct Host(Vec<TrainingEvent>);
+
+impl TrainingHost for Host {
+    fn event(&mut self, event: TrainingEvent) {
+        self.0.push(event);
+    }
+    async fn proceed(&mut self) -> bool {
+        true
+    }
+    fn now_ms(&self) -> f64 {
+        0.0
+    }
+    async fn save_checkpoint(&mut self, _: Checkpoint<'_>) -> Result<String, String> {
+        Ok(String::new())
+    }
+}
+
+/// The head-only run on cached features (`src/training/features.rs`) trains what the run on
+/// images would: for a batch of the shipped images, the gradients of every parameter and the
+/// loss are the same (within float rounding) whether the frozen backbone runs on the images
+/// or its features come from the cache. The cache's rows are in another order than the
+/// samples, so a lookup by position would fail; and another image's features give other
+/// gradients (the control).
+#[test]
+fn the_head_gets_the_same_gradients_from_cached_features_as_from_the_images() {
+    let device = Device::flex();
+    let train_device = device.clone().autodiff();
+    let shape = InputShape::square(64);
+    let (data, _) = load_folder(&common::fixture(), shape, 2).unwrap();
+    let classes = data.classes.len();
+    let mut network = ModelConfig::new(Preset::EfficientNetLite0, classes, shape);
+    if let ModelConfig::EfficientNetLite0(c) = &mut network {
+        c.dropout = 0.0;
+    }
+    let weights = read_weights(&BACKBONES[0]).expect("scripts/weights.sh obtains the weights");
+    let model = network
+        .init_for_training(&train_device, Some(&weights))
+        .unwrap()
+        .prepare_transfer(Transfer::Head);
+    let cached: Vec<usize> = (0..40).rev().collect();
+    let mut host = Host(Vec::new());
+    let cache = pollster::block_on(FeatureCache::compute(
+        &model.valid(),
+        &data,
+        &cached,
+        &device,
+        &mut host,
+    ))
+    .unwrap()
+    .unwrap();
+    assert!(matches!(
+        host.0.last(),
+        Some(TrainingEvent::Features {
+            done: 40,
+            total: 40,
+            ..
+        })
+    ));
+
+    let labels = |batch: &[usize]| {
+        let labels: Vec<i32> = batch
+            .iter()
+            .map(|&i| data.samples[i].label as i32)
+            .collect();
+        Tensor::<1, Int>::from_data(TensorData::new(labels, [batch.len()]), &train_device)
+    };
+    let flat = |g| pollster::block_on(flat_gradients(&model, &g)).unwrap();
+    let read = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap()[0];
+    let batch = [31, 2, 17];
+    let (images, _) = make_batch(&data, &batch, None, &train_device);
+    let (g, loss_images, _) = part_gradients(&model, Inputs::Images(images), labels(&batch), None);
+    let from_images = flat(g);
+    let (g, loss_cache, _) = part_gradients(
+        &model,
+        cache.inputs(&batch, &train_device),
+        labels(&batch),
+        None,
+    );
+    let from_cache = flat(g);
+    // Only the head trains (visited last): every frozen parameter's gradient is zero.
+    assert_eq!(from_images.len(), from_cache.len());
+    let head = from_images.len() - (1280 * classes + classes);
+    assert!(
+        from_images[..head]
+            .iter()
+            .chain(&from_cache[..head])
+            .all(|v| *v == 0.0)
+    );
+    let largest =
+        |a: &[f32], b: &[f32]| a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    let scale = largest(&from_images[head..], &vec![0.0; from_images.len() - head]);
+    let worst = largest(&from_images[head..], &from_cache[head..]);
+    println!("head gradients: largest {scale}, cache vs images differ by at most {worst}");
+    assert!(scale > 1e-4, "the head's gradients are not all zero");
+    assert!(
+        worst <= 1e-5 * scale.max(1.0),
+        "gradients differ by {worst} (largest {scale})"
+    );
+    assert!((read(loss_images) - read(loss_cache)).abs() < 1e-5);
+
+    let other = [31, 2, 18];
+    let (g, _, _) = part_gradients(
+        &model,
+        cache.inputs(&other, &train_device),
+        labels(&batch),
+        None,
+    );
+    let moved = largest(&from_images[head..], &flat(g)[head..]);
+    assert!(
+        moved > 1e-3 * scale,
+        "another image gave the same gradients ({moved})"
+    );
 }

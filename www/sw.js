@@ -15,10 +15,16 @@ self.addEventListener("install", (event) => {
   })());
 });
 
+// A pretrained network's weights (18.8 MB) are not part of any build's cache: they are
+// downloaded only when a run first needs them and then kept across builds, under a URL that
+// carries their checksum (a new file is a new URL), so they are never downloaded twice.
+const WEIGHTS_CACHE = "medclassify-weights";
+const WEIGHTS = /\/weights\/[^/]+\.safetensors$/;
+
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
     for (const key of await caches.keys()) {
-      if (key.startsWith("medclassify-") && key !== CACHE) await caches.delete(key);
+      if (key.startsWith("medclassify-") && key !== CACHE && key !== WEIGHTS_CACHE) await caches.delete(key);
     }
     await self.clients.claim();
   })());
@@ -36,7 +42,7 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   event.respondWith((async () => {
-    const cache = await caches.open(CACHE);
+    const cache = await caches.open(WEIGHTS.test(url.pathname) ? WEIGHTS_CACHE : CACHE);
     if (request.mode === "navigate" || NETWORK_FIRST.test(url.pathname)) {
       try {
         const response = await fetch(request);

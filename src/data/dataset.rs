@@ -328,6 +328,11 @@ impl DatasetBuilder {
         self.files_seen
     }
 
+    /// Bytes of decoded pixels kept so far.
+    pub fn pixel_bytes(&self) -> usize {
+        self.pixels.len()
+    }
+
     /// Images kept so far.
     pub fn images(&self) -> usize {
         self.entries.len()

@@ -12,6 +12,7 @@
 mod archive;
 mod augment;
 mod batcher;
+mod budget;
 mod class_names;
 mod dataset;
 mod dataset_file;
@@ -33,6 +34,7 @@ mod spread;
 pub use archive::{Archive, ArchiveError, ArchiveKind, ArchiveLimits, TarStream, archive_kind};
 pub use augment::{AugmentConfig, augment_image};
 pub use batcher::{batch_data, batch_pixels, images_tensor, make_batch};
+pub use budget::{PAGE_PIXEL_BUDGET, check_pixel_budget};
 pub use class_names::{MAX_CLASS_NAME, validate_class_names};
 pub use dataset::{
     Dataset, DatasetBuilder, PreparedImage, Sample, frame_path, frame_source, prepare_file,

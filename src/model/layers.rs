@@ -32,6 +32,32 @@ pub enum Layer<W> {
         stride: [usize; 2],
         /// Top, left, bottom, right zero padding.
         padding: [usize; 4],
+        /// Channel groups (1: a plain convolution; the channels: depthwise).
+        groups: usize,
+    },
+    /// `min(max(x, min), max)`: ReLU6 is `Clip { min: 0, max: 6 }`.
+    Clip {
+        /// Lower bound.
+        min: f32,
+        /// Upper bound.
+        max: f32,
+    },
+    /// `x * scale + shift`, elementwise (an input normalisation).
+    Affine {
+        /// Factor.
+        scale: f32,
+        /// Then added.
+        shift: f32,
+    },
+    /// A one-channel input as `times` equal channels.
+    RepeatChannels {
+        /// Channels made.
+        times: usize,
+    },
+    /// `body(x) + x`: a residual connection around `body`.
+    Residual {
+        /// The layers the shortcut skips.
+        body: Vec<Layer<W>>,
     },
     /// Batch normalisation with the running statistics.
     BatchNorm {
@@ -98,11 +124,22 @@ impl<W> Layer<W> {
                 bias,
                 stride,
                 padding,
+                groups,
             } => Layer::Conv {
                 weight: f(weight)?,
                 bias: bias.map(&mut *f).transpose()?,
                 stride,
                 padding,
+                groups,
+            },
+            Layer::Clip { min, max } => Layer::Clip { min, max },
+            Layer::Affine { scale, shift } => Layer::Affine { scale, shift },
+            Layer::RepeatChannels { times } => Layer::RepeatChannels { times },
+            Layer::Residual { body } => Layer::Residual {
+                body: body
+                    .into_iter()
+                    .map(|layer| layer.map_weights(f))
+                    .collect::<Result<_, _>>()?,
             },
             Layer::BatchNorm {
                 gamma,
@@ -143,19 +180,20 @@ pub(super) fn conv_layer(conv: &Conv2d) -> Layer<Weight> {
         bias: conv.bias.as_ref().map(|b| Weight::D1(b.val())),
         stride: conv.stride,
         padding,
+        groups: conv.groups,
     }
 }
 
-/// The layers of `model` in inference mode with every weight read (one transaction).
-pub async fn inference_layers(model: &Classifier) -> Result<Vec<Layer<WeightValues>>, String> {
+/// The layers of `model` in inference mode for `side`-pixel inputs, with every weight read
+/// (one transaction).
+pub async fn inference_layers(
+    model: &Classifier,
+    side: usize,
+) -> Result<Vec<Layer<WeightValues>>, String> {
     let described = match model {
         Classifier::Seed(net) => net.layers(),
         Classifier::Strong(net) => net.layers(),
-        // Not a straight list of layers (residual adds, grouped convolutions, ReLU6): its
-        // export is the next step of the transfer-learning work.
-        Classifier::EfficientNetLite0(_) => {
-            return Err("ONNX export of EfficientNet-Lite0 is not available yet".into());
-        }
+        Classifier::EfficientNetLite0(net) => net.layers(side),
     };
     let mut transaction = Some(Transaction::default());
     let mut shapes = Vec::new();

@@ -42,6 +42,26 @@ impl Preset {
         }
     }
 
+    /// The network's name in the page's choice.
+    pub fn label(self) -> &'static str {
+        match self {
+            Preset::Seed => "seed (reference CNN)",
+            Preset::Strong => "strong (conv-BN-ReLU ×4)",
+            Preset::EfficientNetLite0 => "EfficientNet-Lite0 (pretrained)",
+        }
+    }
+
+    /// What the network is, in a sentence.
+    pub fn about(self) -> &'static str {
+        match self {
+            Preset::Seed => "the reference CNN: conv32-pool-conv64-pool-dropout-dense",
+            Preset::Strong => "four conv-BatchNorm-ReLU blocks and global average pooling",
+            Preset::EfficientNetLite0 => {
+                "EfficientNet-Lite0 pretrained on ImageNet with a new head (transfer learning; 18.8 MB of weights, downloaded once)"
+            }
+        }
+    }
+
     /// Every preset, in the order the page and the command offer them.
     pub const ALL: [Preset; 3] = [Preset::Seed, Preset::Strong, Preset::EfficientNetLite0];
 

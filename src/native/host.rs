@@ -100,6 +100,21 @@ impl TerminalHost {
                 "training epochs {first_epoch}..={epochs}: {train_images} training / {validation_images} validation images, {batches} batches per epoch, {parameters} parameters, {replicas} replica(s)"
             )),
             TrainingEvent::Notice { message } => self.say(format!("  {message}")),
+            TrainingEvent::Features {
+                done,
+                total,
+                seconds,
+            } => {
+                if done == total {
+                    self.say(format!(
+                        "  the frozen backbone's features of {total} images computed once ({seconds:.1} s); every epoch trains the head alone on them"
+                    ))
+                } else if *done <= 64 {
+                    self.say(format!(
+                        "  computing the frozen backbone's features of {total} training and validation images, once"
+                    ))
+                }
+            }
             TrainingEvent::Batch(b) => {
                 self.epoch_bar(b.epoch, b.batches);
                 match &self.bar {

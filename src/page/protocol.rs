@@ -234,6 +234,16 @@ pub enum Response {
         /// CSV text.
         csv: String,
     },
+    /// A file the run needs is being downloaded from the page's own origin (a pretrained
+    /// backbone's weights, once per browser).
+    Download {
+        /// What it is, for people.
+        what: String,
+        /// Bytes received so far.
+        received: u64,
+        /// Bytes in all.
+        total: u64,
+    },
     /// Which backend training uses, and why.
     BackendChosen {
         /// `WebGPU` or `CPU`.

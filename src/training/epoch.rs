@@ -7,6 +7,7 @@ use burn::tensor::{ExecutionError, Transaction};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::features::FeatureCache;
 use super::run::{Run, mix};
 use super::step::{Batch, StepSums, step};
 use super::trainer::execution_error;
@@ -113,9 +114,19 @@ pub(super) async fn train_epoch<H: TrainingHost>(
         if !host.proceed().await {
             return Ok(EpochEnd::Stopped);
         }
-        let augment = config.augmentation.as_ref().map(|a| (a, &mut augment_rng));
-        let (pixels, labels) = batch_pixels(data.dataset, chunk, augment);
-        let sums = step(run, Batch { pixels, labels }, learning_rate, host).await?;
+        let (pixels, labels) = match run.features {
+            Some(_) => (Vec::new(), labels_of(data.dataset, chunk)),
+            None => {
+                let augment = config.augmentation.as_ref().map(|a| (a, &mut augment_rng));
+                batch_pixels(data.dataset, chunk, augment)
+            }
+        };
+        let batch = Batch {
+            pixels,
+            samples: chunk,
+            labels,
+        };
+        let sums = step(run, batch, learning_rate, host).await?;
         interval.add(sums, chunk.len());
         let batch = index + 1;
         if batch % log_every != 0 && batch != batches {
@@ -187,11 +198,12 @@ pub(super) async fn validate_epoch<H: TrainingHost>(
     epoch_start: f64,
     host: &mut H,
 ) -> Result<EpochMetrics, TrainingError> {
-    let (val_loss, val_accuracy) = score(
+    let (val_loss, val_accuracy) = score_inputs(
         inference,
         run.data.dataset,
         &run.data.validation,
         &run.device,
+        run.features.as_ref(),
     )
     .await
     .map_err(|e| execution_error(e, run.state.epochs_completed))?;
@@ -209,6 +221,14 @@ pub(super) async fn validate_epoch<H: TrainingHost>(
     })
 }
 
+/// The labels of `samples`, as the loss takes them.
+fn labels_of(dataset: &Dataset, samples: &[usize]) -> Vec<i32> {
+    samples
+        .iter()
+        .map(|&i| dataset.samples[i].label as i32)
+        .collect()
+}
+
 /// Mean loss and accuracy of `model` (inference mode) on `indices`, read back once.
 pub async fn score(
     model: &Classifier,
@@ -216,14 +236,35 @@ pub async fn score(
     indices: &[usize],
     device: &Device,
 ) -> Result<(f64, f64), ExecutionError> {
+    score_inputs(model, dataset, indices, device, None).await
+}
+
+/// [`score`], from the cached features of `indices` where there are.
+async fn score_inputs(
+    model: &Classifier,
+    dataset: &Dataset,
+    indices: &[usize],
+    device: &Device,
+    cache: Option<&FeatureCache>,
+) -> Result<(f64, f64), ExecutionError> {
     if indices.is_empty() {
         return Ok((f64::NAN, f64::NAN));
     }
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     let mut sums: Option<(Tensor<1>, Tensor<1, Int>)> = None;
     for chunk in indices.chunks(EVAL_BATCH) {
-        let (images, labels) = make_batch(dataset, chunk, None, device);
-        let logits = model.forward(images);
+        let (logits, labels) = match cache {
+            Some(cache) => {
+                let labels = labels_of(dataset, chunk);
+                let labels =
+                    Tensor::<1, Int>::from_data(TensorData::new(labels, [chunk.len()]), device);
+                (cache.inputs(chunk, device).logits(model), labels)
+            }
+            None => {
+                let (images, labels) = make_batch(dataset, chunk, None, device);
+                (model.forward(images), labels)
+            }
+        };
         let loss = loss_fn
             .forward(logits.clone(), labels.clone())
             .mul_scalar(chunk.len() as f32);

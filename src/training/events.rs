@@ -118,6 +118,16 @@ pub enum TrainingEvent {
     Epoch(EpochMetrics),
     /// A callback acted.
     Callback(CallbackEvent),
+    /// The frozen backbone's features of the training and validation images, computed once
+    /// before the first epoch of a head-only run on cached features (`training::features`).
+    Features {
+        /// Images done.
+        done: usize,
+        /// Images in all.
+        total: usize,
+        /// Seconds so far.
+        seconds: f64,
+    },
     /// Something the user should know that does not stop training.
     Notice {
         /// What happened.

@@ -10,6 +10,7 @@ mod config;
 pub mod epoch;
 mod epoch_end;
 mod events;
+mod features;
 mod host;
 mod parallel;
 mod probe;
@@ -23,6 +24,7 @@ pub use callbacks::*;
 pub use config::{AdamSettings, MAX_BATCH_SIZE, TrainingConfig};
 pub use epoch::{EVAL_BATCH, score};
 pub use events::{BatchMetrics, CallbackEvent, EpochMetrics, StopReason, TrainingEvent};
+pub use features::{FeatureCache, Inputs};
 pub use host::{Checkpoint, CheckpointSlot, TrainingHost};
 pub use parallel::{
     GradientPeer, GradientReplica, PeerGradients, PeerSetup, PeerStep, combine_gradients,

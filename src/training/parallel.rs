@@ -289,7 +289,8 @@ impl GradientReplica {
             &self.device,
         );
         let weights = self.class_weights.as_deref();
-        let (gradients, loss_sum, correct) = part_gradients(&self.model, images, labels, weights);
+        let (gradients, loss_sum, correct) =
+            part_gradients(&self.model, super::Inputs::Images(images), labels, weights);
         let flat = flat_gradients(&self.model, &gradients).await?;
         let values = Transaction::default()
             .register(loss_sum.inner())
@@ -318,12 +319,12 @@ impl GradientReplica {
 /// classified correctly (both still on the device).
 pub fn part_gradients(
     model: &Classifier,
-    images: Tensor<4>,
+    inputs: super::Inputs,
     labels: Tensor<1, Int>,
     class_weights: Option<&[f32]>,
 ) -> (GradientsParams, Tensor<1>, Tensor<1, Int>) {
     let count = labels.dims()[0];
-    let logits = model.forward(images);
+    let logits = inputs.logits(model);
     let loss = super::weighting::cross_entropy(logits.clone(), labels.clone(), class_weights);
     let correct = logits.argmax(1).reshape([count]).equal(labels).int().sum();
     let loss_sum = loss.clone().mul_scalar(count as f32);

@@ -44,6 +44,9 @@ pub(super) struct Run<'a> {
     pub parameters: usize,
     /// The loss's class weights (`None`: every image counts the same).
     pub class_weights: Option<Vec<f32>>,
+    /// The frozen backbone's features of the training and validation images, when the run
+    /// trains the head alone on them ([`super::features`]).
+    pub features: Option<super::features::FeatureCache>,
 }
 
 impl<'a> Run<'a> {
@@ -100,6 +103,7 @@ impl<'a> Run<'a> {
             start_weights,
             parameters,
             class_weights: None,
+            features: None,
         };
         run.class_weights = run.weights_of_classes();
         run.start_peer(network, host);

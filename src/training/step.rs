@@ -4,14 +4,16 @@ use burn::prelude::*;
 
 use super::run::Run;
 use super::{
-    PeerGradients, PeerStep, TrainingError, TrainingHost, combine_gradients, flat_gradients,
-    flat_weights, part_gradients,
+    Inputs, PeerGradients, PeerStep, TrainingError, TrainingHost, combine_gradients,
+    flat_gradients, flat_weights, part_gradients,
 };
 use crate::data::{InputShape, images_tensor};
 
-/// One batch's pixels and labels, as the batcher made them.
-pub(super) struct Batch {
+/// One batch: its pixels as the batcher made them (none when the network takes cached
+/// features), its samples and their labels.
+pub(super) struct Batch<'s> {
     pub pixels: Vec<u8>,
+    pub samples: &'s [usize],
     pub labels: Vec<i32>,
 }
 
@@ -24,23 +26,31 @@ pub(super) struct StepSums {
     pub peer_correct: f64,
 }
 
-impl Batch {
+impl Batch<'_> {
     fn len(&self) -> usize {
         self.labels.len()
     }
 
-    /// Images and labels `range` of the batch as tensors on `device`.
+    /// The inputs and labels of `range` of the batch as tensors on `device`: the cached
+    /// features when there are, else the images.
     fn part(
         &self,
         range: std::ops::Range<usize>,
-        shape: InputShape,
+        run: &Run<'_>,
         device: &Device,
-    ) -> (Tensor<4>, Tensor<1, Int>) {
+    ) -> (Inputs, Tensor<1, Int>) {
         let labels = self.labels[range.clone()].to_vec();
         let n = labels.len();
-        let pixels = &self.pixels[range.start * shape.values()..range.end * shape.values()];
+        let inputs = match &run.features {
+            Some(cache) => cache.inputs(&self.samples[range], device),
+            None => {
+                let shape = run.data.dataset.shape;
+                let pixels = &self.pixels[range.start * shape.values()..range.end * shape.values()];
+                Inputs::Images(images_tensor(pixels, shape, device))
+            }
+        };
         (
-            images_tensor(pixels, shape, device),
+            inputs,
             Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), device),
         )
     }
@@ -50,12 +60,12 @@ impl Batch {
 /// computes (a fixed split, not a timed one, so that a seeded run stays reproducible).
 async fn offer_to_peer<H: TrainingHost>(
     run: &mut Run<'_>,
-    batch: &Batch,
+    batch: &Batch<'_>,
     shape: InputShape,
     host: &mut H,
 ) -> Result<usize, TrainingError> {
     let count = batch.len();
-    if count < 2 || run.peer.is_none() {
+    if count < 2 || run.peer.is_none() || run.features.is_some() {
         return Ok(count);
     }
     let weights = flat_weights(&run.model)
@@ -100,17 +110,17 @@ async fn peer_answer(run: &mut Run<'_>) -> Result<PeerGradients, String> {
 /// step at `learning_rate`.
 pub(super) async fn step<H: TrainingHost>(
     run: &mut Run<'_>,
-    batch: Batch,
+    batch: Batch<'_>,
     learning_rate: f64,
     host: &mut H,
 ) -> Result<StepSums, TrainingError> {
     let shape = run.data.dataset.shape;
     let count = batch.len();
     let own = offer_to_peer(run, &batch, shape, host).await?;
-    let (images, labels) = batch.part(0..own, shape, &run.train_device);
+    let (inputs, labels) = batch.part(0..own, run, &run.train_device);
     let class_weights = run.class_weights.clone();
     let weights = class_weights.as_deref();
-    let (mut gradients, loss, correct) = part_gradients(&run.model, images, labels, weights);
+    let (mut gradients, loss, correct) = part_gradients(&run.model, inputs, labels, weights);
     let mut sums = StepSums {
         loss: loss.inner(),
         correct: correct.inner(),
@@ -127,9 +137,9 @@ pub(super) async fn step<H: TrainingHost>(
             Err(error) => {
                 // Nothing is lost: this replica computes the peer's part too.
                 run.drop_peer(host, error);
-                let (images, labels) = batch.part(own..count, shape, &run.train_device);
+                let (inputs, labels) = batch.part(own..count, run, &run.train_device);
                 let (rest, rest_loss, rest_correct) =
-                    part_gradients(&run.model, images, labels, weights);
+                    part_gradients(&run.model, inputs, labels, weights);
                 sums.loss = sums.loss + rest_loss.inner();
                 sums.correct = sums.correct + rest_correct.inner();
                 flat_gradients(&run.model, &rest)

@@ -8,6 +8,7 @@ use std::fmt;
 use burn::prelude::*;
 use burn::tensor::ExecutionError;
 
+use super::features::{self, FeatureCache};
 use super::run::Run;
 #[cfg(test)]
 use super::run::mix;
@@ -147,6 +148,14 @@ pub async fn train<H: TrainingHost>(
 ) -> Result<TrainingOutcome, TrainingError> {
     check(data, config, network)?;
     let mut run = Run::begin(data, config, network, start, device, host);
+    if features::applies(config, network) {
+        let samples: Vec<usize> = data.train.iter().chain(&data.validation).copied().collect();
+        let inference = run.model.valid();
+        match FeatureCache::compute(&inference, data.dataset, &samples, device, host).await? {
+            Some(cache) => run.features = Some(cache),
+            None => return Ok(run.finish(StopReason::Stopped, host)),
+        }
+    }
     let mut reason = StopReason::Completed;
     for epoch in run.state.epochs_completed + 1..=config.epochs {
         let epoch_start = host.now_ms();

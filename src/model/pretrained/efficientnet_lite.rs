@@ -17,6 +17,7 @@ use burn::optim::GradientsParams;
 
 use super::Transfer;
 use super::weights::WeightsFile;
+use crate::model::layers::{Layer, Weight, conv_layer};
 
 /// The stages: (repeats, kernel, stride of the first block, expansion, input, output).
 const STAGES: [(usize, usize, usize, usize, usize, usize); 7] = [
@@ -107,6 +108,31 @@ impl ConvNorm {
         }
     }
 
+    /// The convolution and the BatchNorm as layers for a `side`-pixel input (then the output's
+    /// side): "SAME" padding becomes the explicit pads Burn applies at that side.
+    fn layers(&self, side: &mut usize) -> [Layer<Weight>; 2] {
+        let mut conv = conv_layer(&self.conv);
+        if let Layer::Conv { padding, .. } = &mut conv {
+            let [kh, kw] = self.conv.kernel_size;
+            let [sh, sw] = self.conv.stride;
+            let (top, bottom) = same_padding(kh, sh, *side);
+            let (left, right) = same_padding(kw, sw, *side);
+            *padding = [top, left, bottom, right];
+        }
+        *side = side.div_ceil(self.conv.stride[0]);
+        let norm = &self.norm;
+        [
+            conv,
+            Layer::BatchNorm {
+                gamma: Weight::D1(norm.gamma.val()),
+                beta: Weight::D1(norm.beta.val()),
+                mean: Weight::D1(norm.running_mean.value()),
+                var: Weight::D1(norm.running_var.value()),
+                epsilon: norm.epsilon,
+            },
+        ]
+    }
+
     fn load(mut self, weights: &WeightsFile, conv: &str, norm: &str) -> Result<Self, String> {
         let device = self.conv.weight.device();
         let shape = self.conv.weight.dims();
@@ -127,6 +153,17 @@ impl ConvNorm {
 /// and column go after the image. Symmetric padding moves the logits (chelsea's top-1
 /// probability 0.79 -> 0.65).
 const PADDING: PaddingConfig2d = PaddingConfig2d::Same;
+
+/// The pads (before, after) of "SAME" along one side of `size` pixels: the output keeps
+/// ceil(size / stride) pixels, the odd pixel after.
+fn same_padding(kernel: usize, stride: usize, size: usize) -> (usize, usize) {
+    let out = size.div_ceil(stride).max(1);
+    let total = ((out - 1) * stride + kernel).saturating_sub(size);
+    (total / 2, total - total / 2)
+}
+
+/// ReLU6 as a layer.
+const RELU6: Layer<Weight> = Layer::Clip { min: 0.0, max: 6.0 };
 
 /// Mobile inverted bottleneck: expand (1x1), depthwise (kxk), project (1x1), residual add
 /// when the shape is kept.
@@ -163,6 +200,23 @@ impl MbConv {
         };
         let x = self.project.forward(relu6(self.depthwise.forward(x)));
         if self.residual { x + input } else { x }
+    }
+
+    /// The block as layers for a `side`-pixel input (then the output's side).
+    fn layers(&self, side: &mut usize) -> Vec<Layer<Weight>> {
+        let mut body = Vec::new();
+        if let Some(expand) = &self.expand {
+            body.extend(expand.layers(side));
+            body.push(RELU6);
+        }
+        body.extend(self.depthwise.layers(side));
+        body.push(RELU6);
+        body.extend(self.project.layers(side));
+        if self.residual {
+            vec![Layer::Residual { body }]
+        } else {
+            body
+        }
     }
 
     fn prepare(self, trainable: bool) -> Self {
@@ -298,6 +352,39 @@ impl EfficientNetLite {
             x = block.forward(x);
         }
         relu6(self.top.forward(x)) // [B, 1280, s/32, s/32]
+    }
+
+    /// The inference-mode layers (dropout left out) for `side`-pixel inputs, as the ONNX
+    /// export writes them: the input scaling and normalisation, the stem, the blocks (a
+    /// residual connection around each block that keeps its shape), the last convolution and
+    /// the head.
+    pub fn layers(&self, side: usize) -> Vec<Layer<Weight>> {
+        let mut side = side;
+        let mut layers = vec![Layer::Divide { divisor: 255.0 }];
+        if self.channels == 1 {
+            layers.push(Layer::RepeatChannels { times: 3 });
+        }
+        // `normalise`: (x * 255 - mean) / std.
+        layers.push(Layer::Affine {
+            scale: 255.0 / INPUT_STD,
+            shift: -INPUT_MEAN / INPUT_STD,
+        });
+        layers.extend(self.stem.layers(&mut side));
+        layers.push(RELU6);
+        for block in &self.blocks {
+            layers.extend(block.layers(&mut side));
+        }
+        layers.extend(self.top.layers(&mut side));
+        layers.push(RELU6);
+        layers.extend([
+            Layer::GlobalAveragePool,
+            Layer::Flatten,
+            Layer::Dense {
+                weight: Weight::D2(self.classifier.weight.val()),
+                bias: self.classifier.bias.as_ref().map(|b| Weight::D1(b.val())),
+            },
+        ]);
+        layers
     }
 
     /// Global average pooling, dropout, the new dense layer.

@@ -54,6 +54,15 @@ impl Transfer {
             .find(|t| t.name() == text.trim().to_ascii_lowercase())
     }
 
+    /// The mode's short name in the page's choice.
+    pub fn label(self) -> &'static str {
+        match self {
+            Transfer::Head => "the head only",
+            Transfer::Top => "the top blocks and the head",
+            Transfer::All => "everything (fine-tuning)",
+        }
+    }
+
     /// What the mode trains, for people.
     pub fn describe(self) -> &'static str {
         match self {

@@ -23,7 +23,7 @@ pub use data::DataState;
 pub use evaluate::EvaluateState;
 pub use notices::{Notice, NoticeState};
 pub use predict::{ExplanationView, PredictState};
-pub use train::{BatchPoint, TrainState, TrainingStatus, default_training_config};
+pub use train::{BatchPoint, Download, TrainState, TrainingStatus, default_training_config};
 
 use crate::data::{InputShape, SplitConfig};
 use crate::page::protocol::{BackendPreference, ModelSource, Response};
@@ -247,6 +247,17 @@ fn on_engine(state: &mut AppState, response: Response) {
             if let Some(error) = Rc::make_mut(&mut state.data).split_changed(split) {
                 state.notify("warning", error);
             }
+        }
+        Response::Download {
+            what,
+            received,
+            total,
+        } => {
+            Rc::make_mut(&mut state.train).download = (received < total).then_some(Download {
+                what,
+                received,
+                total,
+            })
         }
         Response::BackendChosen { backend, reason } => {
             Rc::make_mut(&mut state.train).backend_in_use = Some((backend, reason))

@@ -394,3 +394,47 @@ fn a_cross_validation_runs_fold_by_fold_and_ends_with_its_summary() {
     );
     assert!(!state.train.cross_validation.last_run);
 }
+
+#[test]
+fn a_download_shows_until_it_completes_and_a_run_or_failure_clears_it() {
+    let download = |received, total| Response::Download {
+        what: "the weights".into(),
+        received,
+        total,
+    };
+    let state = engine(full_state(), download(0, 100));
+    let shown = state.train.download.clone().unwrap();
+    assert_eq!((shown.received, shown.total), (0, 100));
+    assert_eq!(shown.what, "the weights");
+    // Only the training part changes with each report.
+    let later = engine(state.clone(), download(60, 100));
+    assert!(Rc::ptr_eq(&state.data, &later.data));
+    assert_eq!(later.train.download.as_ref().unwrap().received, 60);
+    // The last report (all received) clears the line, as does the run's start or a failure.
+    assert_eq!(
+        engine(later.clone(), download(100, 100)).train.download,
+        None
+    );
+    let started = engine(
+        later.clone(),
+        Response::Training {
+            event: TrainingEvent::Started {
+                first_epoch: 1,
+                epochs: 2,
+                batches: 3,
+                train_images: 100,
+                validation_images: 20,
+                parameters: 1000,
+                replicas: 1,
+            },
+        },
+    );
+    assert_eq!(started.train.download, None);
+    let failed = engine(
+        later,
+        Response::TrainingFailed {
+            message: "the weights could not be downloaded".into(),
+        },
+    );
+    assert_eq!(failed.train.download, None);
+}

@@ -56,6 +56,17 @@ pub struct BatchPoint {
     pub loss: f64,
 }
 
+/// A download the run waits for (a pretrained backbone's weights).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Download {
+    /// What is downloaded, for people.
+    pub what: String,
+    /// Bytes received so far.
+    pub received: u64,
+    /// Bytes in all.
+    pub total: u64,
+}
+
 /// The page's default training settings: the reference network, Adam 1e-3, batch 64, a few
 /// epochs, all three callbacks on.
 pub fn default_training_config() -> TrainingConfig {
@@ -97,6 +108,11 @@ pub struct TrainState {
     pub engine_memory: f64,
     /// The cross-validation panel.
     pub cross_validation: CrossValidationState,
+    /// A download the run is waiting for, until it completes.
+    pub download: Option<Download>,
+    /// Images whose frozen-backbone features are computed, how many in all, and the seconds
+    /// so far (a head-only run on cached features, before its first epoch).
+    pub features: Option<(usize, usize, f64)>,
     /// What the step showed before the last request, until its run starts: a request the engine
     /// refuses before anything runs puts it back.
     pub before_request: Option<Box<TrainState>>,
@@ -119,6 +135,8 @@ impl Default for TrainState {
             stop_reason: None,
             engine_memory: 0.0,
             cross_validation: CrossValidationState::default(),
+            download: None,
+            features: None,
             before_request: None,
         }
     }
@@ -135,6 +153,8 @@ impl TrainState {
         self.stop_reason = None;
         self.last_batch = None;
         self.backend_in_use = None;
+        self.download = None;
+        self.features = None;
         if !resume {
             self.epochs.clear();
             self.batches.clear();
@@ -163,6 +183,7 @@ impl TrainState {
                 ..
             } => {
                 self.before_request = None;
+                self.download = None;
                 self.replicas = replicas;
                 self.status = TrainingStatus::Running;
                 self.run_plan = Some((first_epoch, epochs, batches));
@@ -171,6 +192,7 @@ impl TrainState {
                 self.batches.retain(|b| b.x <= (first_epoch - 1) as f64);
             }
             TrainingEvent::Batch(batch) => {
+                self.features = None;
                 if self.status != TrainingStatus::Paused {
                     self.status = TrainingStatus::Running;
                 }
@@ -185,6 +207,11 @@ impl TrainState {
                 self.epochs.push(epoch);
             }
             TrainingEvent::Callback(event) => self.callback_log.push(event),
+            TrainingEvent::Features {
+                done,
+                total,
+                seconds,
+            } => self.features = (done < total).then_some((done, total, seconds)),
             TrainingEvent::Notice { .. } => {}
             TrainingEvent::Finished { reason, .. } => self.stop_reason = Some(reason),
         }
@@ -199,6 +226,8 @@ impl TrainState {
     /// The run could not start or broke.
     pub fn failed(&mut self) {
         self.before_request = None;
+        self.download = None;
+        self.features = None;
         self.status = TrainingStatus::Error;
         self.cross_validation.failed();
     }

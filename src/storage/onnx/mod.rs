@@ -3,8 +3,10 @@
 //!
 //! Burn has no ONNX writer, so this is one: [`crate::model::inference_layers`] says what the
 //! network computes, and each layer becomes the ONNX operator with the same semantics: `Div`
-//! (the input scaling the model carries), `Conv`, `BatchNormalization` (running statistics,
-//! not folded, so the file shows the network as trained), `Relu`, `MaxPool`,
+//! (the input scaling the model carries), `Conv` (grouped for depthwise convolutions),
+//! `BatchNormalization` (running statistics, not folded, so the file shows the network as
+//! trained), `Relu`, `Clip` (ReLU6), `Mul` and `Add` (an input normalisation), `Concat` (a
+//! grayscale image as three channels), `Add` (residual connections), `MaxPool`,
 //! `GlobalAveragePool`, `Flatten`, `Gemm`, and a final `Softmax`. The graph takes raw
 //! intensities, `[batch, channels, side, side]` in 0..=255, exactly as MedClassify does, and
 //! gives `logits` and `probabilities`. The class names and the input's meaning travel in the
@@ -30,19 +32,13 @@ const FLOAT: i64 = 1;
 /// The ONNX file of `model` (any backend; its weights are read without blocking), described
 /// by its header `meta`.
 pub async fn export_onnx(model: &Classifier, meta: &ModelMeta) -> Result<Vec<u8>, String> {
-    let layers = inference_layers(model).await?;
+    let layers = inference_layers(model, meta.shape().side()).await?;
     onnx_bytes(&layers, meta)
 }
 
 /// The ONNX file of `layers` for the model described by `meta`.
 pub fn onnx_bytes(layers: &[Layer<WeightValues>], meta: &ModelMeta) -> Result<Vec<u8>, String> {
-    let channels = layers
-        .iter()
-        .find_map(|layer| match layer {
-            Layer::Conv { weight, .. } => weight.shape.get(1).copied(),
-            _ => None,
-        })
-        .ok_or("the network has no convolution to take its input channels from")?;
+    let channels = meta.shape().channels();
     let side = meta.shape().side() as i64;
     let mut graph = Graph::default();
     let mut current = "image".to_string();
@@ -190,16 +186,22 @@ impl Graph {
         Ok(name)
     }
 
+    /// Adds a scalar constant as an initializer; returns its name.
+    fn scalar(&mut self, role: &str, value: f32) -> Result<String, String> {
+        let scalar = WeightValues {
+            shape: Vec::new(),
+            values: vec![value],
+        };
+        // Named by role and node number: the scalars of one node have different roles.
+        self.weight(role, &scalar)
+    }
+
     /// Adds the nodes of `layer` reading `input`; returns the name of its output.
     fn add(&mut self, layer: &Layer<WeightValues>, input: &str) -> Result<String, String> {
         let output = format!("x{}", self.nodes.len());
         match layer {
             Layer::Divide { divisor } => {
-                let scalar = WeightValues {
-                    shape: Vec::new(),
-                    values: vec![*divisor],
-                };
-                let name = self.weight("divisor", &scalar)?;
+                let name = self.scalar("divisor", *divisor)?;
                 self.node("Div", &[input, &name], &output, &[]);
             }
             Layer::Conv {
@@ -207,6 +209,7 @@ impl Graph {
                 bias,
                 stride,
                 padding,
+                groups,
             } => {
                 let w = self.weight("conv_weight", weight)?;
                 let mut inputs = vec![input.to_string(), w];
@@ -219,8 +222,34 @@ impl Graph {
                     ints_attribute("kernel_shape", kernel),
                     ints_attribute("strides", stride),
                     ints_attribute("pads", padding),
+                    int_attribute("group", *groups as i64),
                 ];
                 self.node("Conv", &inputs, &output, &attributes);
+            }
+            Layer::Clip { min, max } => {
+                let min = self.scalar("clip_min", *min)?;
+                let max = self.scalar("clip_max", *max)?;
+                self.node("Clip", &[input, &min, &max], &output, &[]);
+            }
+            Layer::Affine { scale, shift } => {
+                let scale = self.scalar("scale", *scale)?;
+                let scaled = format!("{output}_scaled");
+                self.node("Mul", &[input, &scale], &scaled, &[]);
+                let shift = self.scalar("shift", *shift)?;
+                self.node("Add", &[&scaled, &shift], &output, &[]);
+            }
+            Layer::RepeatChannels { times } => {
+                let inputs = vec![input; *times];
+                self.node("Concat", &inputs, &output, &[int_attribute("axis", 1)]);
+            }
+            Layer::Residual { body } => {
+                let mut current = input.to_string();
+                for layer in body {
+                    current = self.add(layer, &current)?;
+                }
+                let output = format!("x{}", self.nodes.len());
+                self.node("Add", &[&current, input], &output, &[]);
+                return Ok(output);
             }
             Layer::BatchNorm {
                 gamma,

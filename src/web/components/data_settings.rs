@@ -160,8 +160,8 @@ pub fn DataSettings() -> Html {
         <div class="form-grid">
             <label>{"Image size"}
                 <select onchange={on_size} aria-label="Image size" disabled={busy}>
-                    for size in SUPPORTED_SIZES {
-                        <option value={size.to_string()} selected={size == state.data.shape.size()}>{format!("{size} x {size}")}</option>
+                    for (size, note) in offered_sizes() {
+                        <option value={size.to_string()} selected={size == state.data.shape.size()}>{format!("{size} x {size}{note}")}</option>
                     }
                 </select>
             </label>
@@ -206,4 +206,22 @@ pub fn DataSettings() -> Html {
         </div>
     </details>
     }
+}
+
+/// The image sizes step 1 offers: every network's, then the larger ones only a pretrained
+/// backbone is offered at (named, so nobody picks 224 px for a network trained from scratch).
+fn offered_sizes() -> Vec<(u32, String)> {
+    let mut sizes: Vec<(u32, String)> = SUPPORTED_SIZES
+        .iter()
+        .map(|&s| (s, String::new()))
+        .collect();
+    for backbone in crate::model::pretrained::BACKBONES {
+        for &size in backbone.sizes {
+            if !sizes.iter().any(|(s, _)| *s == size) {
+                sizes.push((size, " (pretrained network only)".to_string()));
+            }
+        }
+    }
+    sizes.sort_by_key(|(s, _)| *s);
+    sizes
 }

@@ -8,7 +8,7 @@ use super::{
     use_app,
 };
 use crate::data::AugmentConfig;
-use crate::model::Preset;
+use crate::model::{Preset, Transfer};
 use crate::training::{
     CheckpointConfig, ClassWeighting, EarlyStoppingConfig, MAX_BATCH_SIZE, Monitor, ReduceLrConfig,
     Sampling, TrainingConfig,
@@ -112,6 +112,7 @@ pub fn TrainStep() -> Html {
         })
     };
     let on_preset = choose(|c, v| c.preset = Preset::parse(v).unwrap_or(Preset::Seed));
+    let on_transfer = choose(|c, v| c.transfer = Transfer::parse(v).unwrap_or_default());
     let on_weighting = choose(|c, v| {
         c.class_weighting = match v {
             "balanced" => ClassWeighting::Balanced,
@@ -213,10 +214,20 @@ pub fn TrainStep() -> Html {
                     <div class="form-grid">
                         <label>{"Preset"}
                             <select onchange={on_preset} data-testid="preset-select">
-                                <option value="seed" selected={config.preset == Preset::Seed}>{"seed: reference CNN (conv32-pool-conv64-pool-dropout-dense)"}</option>
-                                <option value="strong" selected={config.preset == Preset::Strong}>{"strong: conv-BN-ReLU ×4, global average pool"}</option>
+                                for preset in Preset::ALL {
+                                    <option value={preset.name()} selected={config.preset == preset} title={preset.about()}>{ preset.label() }</option>
+                                }
                             </select>
                         </label>
+                        if config.preset.pretrained().is_some() {
+                            <label>{"Train"}
+                                <select onchange={on_transfer} data-testid="transfer-select">
+                                    for mode in Transfer::ALL {
+                                        <option value={mode.name()} selected={config.transfer == mode} title={mode.describe()}>{ mode.label() }</option>
+                                    }
+                                </select>
+                            </label>
+                        }
                         <label>{"Epochs"}<input type="number" min="1" max="500" data-testid="epochs-input" value={config.epochs.to_string()}
                             onchange={setter(|c, i| { c.epochs = number(i, "epochs")?; Ok(()) })} /></label>
                         <label>{"Batch size"}<input type="number" min="1" max={MAX_BATCH_SIZE.to_string()} value={config.batch_size.to_string()}
@@ -258,6 +269,7 @@ pub fn TrainStep() -> Html {
                             onchange={setter(|c, i| { c.augmentation = i.checked().then(AugmentConfig::default); Ok(()) })} />
                             {"Augment training images (rotation ±10°, zoom ±10%, shift ±10%)"}</label>
                     </div>
+                    { pretrained_notes(&config, state.data.shape.size()) }
                 </fieldset>
                 <fieldset disabled={running} class="callbacks">
                     <legend>{"Callbacks"}</legend>
@@ -346,6 +358,15 @@ pub fn TrainStep() -> Html {
 
 fn progress(app: &super::AppContext) -> Html {
     let state = &app.state.train;
+    if let Some(download) = &state.download {
+        return html! {
+            <div class="progress-block" role="status">
+                <progress max={download.total.max(1).to_string()} value={download.received.to_string()} aria-label="Download progress"></progress>
+                <span data-testid="download-progress">{ format!("Downloading {} from this page's server: {} of {} (once; this browser keeps them)",
+                    download.what, super::bytes(download.received as f64), super::bytes(download.total as f64)) }</span>
+            </div>
+        };
+    }
     let Some((first, last, batches)) = state.run_plan else {
         return html! {
             <div class="progress-block"><span data-testid="epoch-progress">{"Not started"}</span>
@@ -374,7 +395,12 @@ fn progress(app: &super::AppContext) -> Html {
     html! {
         <div class="progress-block" role="status">
             <progress max={total_batches.max(1).to_string()} value={done_batches.to_string()} aria-label="Training progress"></progress>
-            <span data-testid="epoch-progress">{ format!("Epoch {epoch} / {last} · batch {batch} / {batches}") }</span>
+            if let Some((done, total, seconds)) = state.features {
+                <span data-testid="features-progress">{ format!("Computing the frozen backbone's features once: {done} of {total} images{} (each epoch then trains the head alone on them)",
+                    if done > 0 { format!(", about {:.0} s left", seconds / done as f64 * (total - done) as f64) } else { String::new() }) }</span>
+            } else {
+                <span data-testid="epoch-progress">{ format!("Epoch {epoch} / {last} · batch {batch} / {batches}") }</span>
+            }
             if left.is_finite() && state.status == TrainingStatus::Running { <span>{ format!("about {left:.0} s left") }</span> }
             <span>{ format!("{rate:.0} images/s") }</span>
             if let Some((backend, reason)) = &state.backend_in_use { <span title={reason.clone()} data-testid="training-backend">{ format!("on {backend}{} ({reason})", if state.replicas > 1 { format!(", {} cores", state.replicas) } else { String::new() }) }</span> }
@@ -393,5 +419,40 @@ fn why_no_training(state: &AppState) -> String {
             "Training needs a valid split, and this one failed: {error}. Change the data or the split settings in step 1."
         ),
         (None, false) => "Load a folder (or the sample data) in step 1 first.".into(),
+    }
+}
+
+/// What a pretrained network's run does, said before it starts: which layers train, what
+/// augmentation does there, where the weights come from, and whether the image size suits it.
+fn pretrained_notes(config: &TrainingConfig, size: u32) -> Html {
+    let Some(backbone) = config.preset.pretrained() else {
+        return Html::default();
+    };
+    let augmentation = match (config.augmentation.is_some(), config.transfer) {
+        (false, _) => "Augmentation is off: every epoch shows the network the same images.",
+        (true, Transfer::Head) => {
+            "Augmentation varies each training image before the frozen backbone, so the head sees new features every epoch (each epoch then runs the whole backbone)."
+        }
+        (true, _) => {
+            "Augmentation varies each training image every epoch, before every layer that trains."
+        }
+    };
+    let size_note = if backbone.sizes.contains(&size) {
+        format!(
+            "Images are {size} x {size} px; it was pretrained at {} px.",
+            backbone.sizes[0]
+        )
+    } else {
+        format!(
+            "Images are {size} x {size} px; {} was pretrained at {} px and is offered at {:?} px: choose one of these under Image size in step 1 and load the data again.",
+            backbone.label, backbone.sizes[0], backbone.sizes
+        )
+    };
+    html! {
+        <div class="callout" data-testid="pretrained-notes">
+            <p>{ format!("{}: {}.", backbone.label, config.transfer.describe()) }{" "}{ augmentation }</p>
+            <p>{ size_note }{" On a CPU, larger images take much longer: the progress line gives the time left after the first batches."}</p>
+            <p class="muted">{ format!("Weights: {} (licence {}), served by this page and checked against SHA-256 {}…", backbone.origin, backbone.licence, &backbone.weights_sha256[..16]) }</p>
+        </div>
     }
 }

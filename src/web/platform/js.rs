@@ -49,8 +49,8 @@ pub fn error_text(error: &JsValue) -> String {
     }
 }
 
-/// Fetches `url` (same origin) and returns its bytes.
-pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+/// Fetches `url` (same origin): the response, once its status says it is there.
+async fn fetch_ok(url: &str) -> Result<web_sys::Response, String> {
     let promise = match js_sys::global().dyn_into::<web_sys::WorkerGlobalScope>() {
         Ok(scope) => scope.fetch_with_str(url),
         Err(global) => global
@@ -64,6 +64,42 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     if !response.ok() {
         return Err(format!("{url}: HTTP {}", response.status()));
     }
+    Ok(response)
+}
+
+/// Fetches `url` (same origin) chunk by chunk, calling `progress(received)` after each, and
+/// stops with a message past `limit` bytes (a server cannot make the engine hold more).
+pub async fn fetch_bytes_with_progress(
+    url: &str,
+    limit: usize,
+    mut progress: impl FnMut(usize),
+) -> Result<Vec<u8>, String> {
+    let response = fetch_ok(url).await?;
+    let failed = |e: JsValue| format!("{url}: {}", error_text(&e));
+    let reader = call(&get(&response, "body"), "getReader", &[]).map_err(failed)?;
+    let mut bytes = Vec::new();
+    loop {
+        let step = await_value(call(&reader, "read", &[]).map_err(failed)?)
+            .await
+            .map_err(failed)?;
+        if get(&step, "done").is_truthy() {
+            return Ok(bytes);
+        }
+        let chunk: js_sys::Uint8Array = get(&step, "value").unchecked_into();
+        if bytes.len() + chunk.length() as usize > limit {
+            let _ = call(&reader, "cancel", &[]);
+            return Err(format!("{url}: larger than the expected {limit} bytes"));
+        }
+        let start = bytes.len();
+        bytes.resize(start + chunk.length() as usize, 0);
+        chunk.copy_to(&mut bytes[start..]);
+        progress(bytes.len());
+    }
+}
+
+/// Fetches `url` (same origin) and returns its bytes.
+pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let response = fetch_ok(url).await?;
     let buffer = JsFuture::from(response.array_buffer().map_err(|e| error_text(&e))?)
         .await
         .map_err(|e| format!("{url}: {}", error_text(&e)))?;

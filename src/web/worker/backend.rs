@@ -202,6 +202,18 @@ impl Backends {
                         return (d, n, format!("auto: {error}"));
                     }
                 };
+                // A pretrained network is large: on a hardware adapter its steps are many
+                // times faster than on the CPU, where a probe step alone takes seconds.
+                if let Some(backbone) = model.preset().pretrained() {
+                    return (
+                        gpu_device,
+                        "WebGPU".into(),
+                        format!(
+                            "auto: {} on a hardware adapter, without a timing probe (one CPU step of it takes seconds)",
+                            backbone.label
+                        ),
+                    );
+                }
                 let mut probe_host = ProbeHost(Pacer::new(self.controls.clone()));
                 let gpu_ms =
                     measure_step_ms(model, batch, 2, 3, &gpu_device, &mut probe_host).await;

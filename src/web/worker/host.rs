@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::peer::{self, WorkerPeer};
 use super::{Controls, RunState, notice, post};
+use crate::model::pretrained::{BackboneInfo, WeightsFile};
 use crate::session::{FoldEvent, Platform};
 use crate::training::{CheckpointSlot, GradientPeer, TrainingEvent};
 use crate::web::platform::{idb, time};
@@ -121,6 +122,13 @@ impl Platform for WorkerHost {
             gloo::console::warn!("a read failed after the WebGPU device was lost");
         }
         reason
+    }
+
+    async fn pretrained_weights(
+        &mut self,
+        backbone: &'static BackboneInfo,
+    ) -> Result<Arc<WeightsFile>, String> {
+        super::weights::weights(backbone).await
     }
 
     async fn continue_on_cpu(&mut self, backend: &str, reason: &str, epochs: usize) -> String {

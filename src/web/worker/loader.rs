@@ -15,8 +15,9 @@ use super::decoder::{self, DecoderBridge};
 use super::{Controls, notice, post};
 use crate::data::{
     Archive, ArchiveError, ArchiveKind, ArchiveLimits, Dataset, DatasetBuilder, DecodeLimits,
-    DicomOptions, InputShape, LABELS_FILE, LabelTable, LoadReport, PreparedImage, SkipReason,
-    TarStream, archive_kind, prepare_file, record_table,
+    DicomOptions, InputShape, LABELS_FILE, LabelTable, LoadReport, PAGE_PIXEL_BUDGET,
+    PreparedImage, SkipReason, TarStream, archive_kind, check_pixel_budget, prepare_file,
+    record_table,
 };
 use crate::web::bridge::{BOOT_TIMEOUT, WorkerEvent};
 use crate::web::platform::{js, time};
@@ -155,6 +156,7 @@ where
     let started = time::now_ms();
     let mut last = 0.0;
     let limits = DecodeLimits::with_dicom(dicom);
+    check_pixel_budget(expected.shown(), shape, PAGE_PIXEL_BUDGET).map_err(LoadStopped)?;
     let mut builder = DatasetBuilder::with_limits(shape, limits);
     builder.reserve(expected.shown());
     let limits = *builder.limits();
@@ -225,6 +227,10 @@ where
                 builder.add_prepared(path, outcome);
             }
             next_to_add += 1;
+        }
+        // Multi-frame files can hold more images than there were files.
+        if builder.pixel_bytes() > PAGE_PIXEL_BUDGET {
+            check_pixel_budget(builder.images(), shape, PAGE_PIXEL_BUDGET).map_err(LoadStopped)?;
         }
         progress(builder.files_seen(), expected.shown(), started, &mut last);
     }

@@ -13,6 +13,7 @@ mod loader;
 pub mod peer;
 pub mod protocol;
 pub mod tuning;
+mod weights;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

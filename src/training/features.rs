@@ -1,0 +1,128 @@
+//! Head-only transfer learning on cached features. With the backbone frozen (its weights and
+//! its BatchNorm statistics) and no augmentation, an image's pooled backbone features are the
+//! same in every epoch: they are computed once, before the first epoch, and every epoch then
+//! trains the head alone on them. The backbone's pass, nearly all of a step's time, is paid
+//! once per image instead of once per image and epoch. (With augmentation each epoch's images
+//! differ, so the backbone runs every epoch.)
+
+use burn::prelude::*;
+
+use super::{EVAL_BATCH, TrainingConfig, TrainingError, TrainingEvent, TrainingHost};
+use crate::data::{Dataset, make_batch};
+use crate::model::{Classifier, ModelConfig, Transfer};
+
+/// A network's input for one batch: images, or the frozen backbone's cached features.
+pub enum Inputs {
+    /// Raw images, `[batch, channels, size, size]`.
+    Images(Tensor<4>),
+    /// Pooled backbone features, `[batch, features, 1, 1]`.
+    Features(Tensor<4>),
+}
+
+impl Inputs {
+    /// The logits of `model` for these inputs.
+    pub fn logits(self, model: &Classifier) -> Tensor<2> {
+        match self {
+            Inputs::Images(images) => model.forward(images),
+            Inputs::Features(features) => model.head(features),
+        }
+    }
+}
+
+/// The pooled backbone features of some samples, on the inference device.
+pub struct FeatureCache {
+    /// Row of each sample in `features` (`None` for samples not cached).
+    rows: Vec<Option<i64>>,
+    /// `[rows, features, 1, 1]`.
+    features: Tensor<4>,
+}
+
+/// Whether a run of `config` on `network` trains on cached features.
+pub fn applies(config: &TrainingConfig, network: &ModelConfig) -> bool {
+    network.preset().pretrained().is_some()
+        && config.transfer == Transfer::Head
+        && config.augmentation.is_none()
+}
+
+impl FeatureCache {
+    /// The features of `samples` by `model` (inference mode) on `device`, a batch at a time,
+    /// with progress to `host`, which may stop the run between batches (`Ok(None)`).
+    pub async fn compute<H: TrainingHost>(
+        model: &Classifier,
+        dataset: &Dataset,
+        samples: &[usize],
+        device: &Device,
+        host: &mut H,
+    ) -> Result<Option<Self>, TrainingError> {
+        let start = host.now_ms();
+        let mut rows = vec![None; dataset.len()];
+        let mut parts = Vec::new();
+        let mut done = 0;
+        for chunk in samples.chunks(EVAL_BATCH.min(64)) {
+            if !host.proceed().await {
+                return Ok(None);
+            }
+            let (images, _) = make_batch(dataset, chunk, None, device);
+            let features = model.features(images);
+            parts.push(features.mean_dim(3).mean_dim(2));
+            for &sample in chunk {
+                rows[sample] = Some(done as i64);
+                done += 1;
+            }
+            host.event(TrainingEvent::Features {
+                done,
+                total: samples.len(),
+                seconds: (host.now_ms() - start) / 1000.0,
+            });
+        }
+        if parts.is_empty() {
+            return Err(TrainingError::Invalid(
+                "no image to compute features of".into(),
+            ));
+        }
+        Ok(Some(Self {
+            rows,
+            features: Tensor::cat(parts, 0),
+        }))
+    }
+
+    /// The cached features of `samples`, on `device`.
+    pub fn inputs(&self, samples: &[usize], device: &Device) -> Inputs {
+        let rows: Vec<i64> = samples
+            .iter()
+            .map(|&s| self.rows[s].expect("only cached samples are asked for"))
+            .collect();
+        let index = Tensor::<1, Int>::from_data(
+            TensorData::new(rows, [samples.len()]),
+            &self.features.device(),
+        );
+        Inputs::Features(self.features.clone().select(0, index).to_device(device))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::InputShape;
+    use crate::model::Preset;
+
+    #[test]
+    fn only_a_head_only_run_without_augmentation_uses_the_cache() {
+        let shape = InputShape::square(64);
+        let pretrained = ModelConfig::new(Preset::EfficientNetLite0, 2, shape);
+        let mut config = TrainingConfig {
+            transfer: Transfer::Head,
+            ..TrainingConfig::default()
+        };
+        assert!(applies(&config, &pretrained));
+        assert!(!applies(
+            &config,
+            &ModelConfig::new(Preset::Strong, 2, shape)
+        ));
+        config.transfer = Transfer::Top;
+        assert!(!applies(&config, &pretrained));
+        config.transfer = Transfer::Head;
+        config.augmentation = Some(Default::default());
+        assert!(!applies(&config, &pretrained));
+    }
+}

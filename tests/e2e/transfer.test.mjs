@@ -1,0 +1,129 @@
+// Transfer learning in the page, as a user does it: the shipped MedNIST images loaded at
+// 128 px, EfficientNet-Lite0 with the head alone, trained on the CPU. The weights come from
+// the page's own server, once, with the download shown; the accuracy the page shows is
+// counted again apart from it (the native `predict` on the test split's files, against their
+// class folders); after a reload with the network cut, a new run still starts (the service
+// worker kept the weights), and no request leaves the page's origin.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import {
+  ARTIFACTS, CLI, FIXTURE, assertNoForeignRequests, gotoStep, launch, loadFolder, newContext, notices, openApp, serve,
+  setEpochs, shot, testSplitAccuracy, waitForBoot, waitForStatus,
+} from './helpers.mjs';
+
+/** An init script: every text the download line and the features line show, in order
+ * (each can be on screen briefly). */
+function recordProgressLines() {
+  window.__lines = { download: [], features: [] };
+  new MutationObserver(() => {
+    for (const kind of ['download', 'features']) {
+      const text = document.querySelector(`[data-testid=${kind}-progress]`)?.textContent;
+      const seen = window.__lines[kind];
+      if (text && seen.at(-1) !== text) seen.push(text);
+    }
+  }).observe(document, { subtree: true, childList: true, characterData: true });
+}
+
+async function startRun(page, epochs) {
+  await setEpochs(page, epochs);
+  await page.selectOption('[data-testid=backend-select]', 'cpu');
+  await page.click('[data-testid=start-training]');
+  assert.equal(await waitForStatus(page, ['done', 'error']), 'done', await notices(page));
+}
+
+test('EfficientNet-Lite0, head only: weights from the page once, trains, counted apart, offline again', { timeout: 900_000 }, async () => {
+  const native = JSON.parse(execFileSync(CLI, ['inspect', FIXTURE, '--json']).toString());
+  const server = await serve('/');
+  const browser = await launch();
+  const { context, foreign } = await newContext(browser, new URL(server.url).origin, { intercept: false });
+  await context.addInitScript(recordProgressLines);
+  const weightsRequests = () => server.requests.filter((path) => path.includes('/weights/'));
+  try {
+    const page = await openApp(context, server.url);
+    // The first load does not fetch the weights: only a run of the pretrained network does.
+    await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+    assert.deepEqual(weightsRequests(), []);
+    await gotoStep(page, 'data');
+    await page.selectOption('select[aria-label="Image size"]', '128');
+    await loadFolder(page);
+    assert.match(await page.textContent('[data-testid=data-report]'), /247 images in 6 classes/);
+
+    await gotoStep(page, 'train');
+    await page.selectOption('[data-testid=preset-select]', 'efficientnet_lite0');
+    await page.selectOption('[data-testid=transfer-select]', 'head');
+    const notes = await page.textContent('[data-testid=pretrained-notes]');
+    assert.match(notes, /the new head only; the pretrained backbone stays frozen/);
+    assert.match(notes, /Images are 128 x 128 px; it was pretrained at 224 px/);
+    assert.match(notes, /Apache-2\.0/);
+    await shot(page, 'transfer-01-settings');
+    const started = Date.now();
+    await startRun(page, 4);
+    console.log(`4 epochs of EfficientNet-Lite0 (head) at 128 px on the CPU, download included: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    await shot(page, 'transfer-02-trained');
+
+    // One download, from this server, shown while it ran, and checked.
+    assert.equal(weightsRequests().length, 1, weightsRequests().join(', '));
+    assert.match(weightsRequests()[0], /^\/weights\/efficientnet-lite0\.safetensors$/); // (the server logs the path without the query)
+    const lines = await page.evaluate(() => window.__lines);
+    assert.ok(lines.download.some((text) => /^Downloading the EfficientNet-Lite0 \(ImageNet-pretrained\) weights from this page's server: .* of 18\.8 MB/.test(text)),
+      `the download line showed: ${JSON.stringify(lines.download)}`);
+    assert.equal(await page.$('[data-testid=download-progress]'), null, 'the download line goes when the run starts');
+    // The frozen backbone's features of the training and validation images, computed once
+    // (counted from the native split of the same folder), before the head's epochs.
+    const cached = native.manifest.filter((row) => row.split === 'train' || row.split === 'validation').length;
+    assert.ok(lines.features.some((text) => text.startsWith("Computing the frozen backbone's features once: ") && text.includes(` of ${cached} images`)),
+      `the features line showed: ${JSON.stringify(lines.features)}`);
+
+    // The accuracy shown, counted again by the native command from the model the page made.
+    await gotoStep(page, 'evaluate');
+    const shown = Number((await page.textContent('[data-testid=test-accuracy]')).replace('%', ''));
+    await gotoStep(page, 'train');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=model-download]')]);
+    const modelPath = join(ARTIFACTS, 'transfer-head.mcmodel');
+    await download.saveAs(modelPath);
+    const [correct, total] = testSplitAccuracy(modelPath, FIXTURE, native);
+    console.log(`page ${shown}%, native predict ${correct} of ${total}`);
+    assert.ok(Math.abs(shown - (100 * correct) / total) < 0.006, `page ${shown}%, predict ${correct} of ${total}`);
+    assert.ok(correct >= 0.8 * total, `four epochs of the head on pretrained features: ${correct} of ${total} right`);
+
+    // The ONNX export of this network (grouped convolutions, ReLU6, residual adds) is the
+    // native command's byte for byte; tests/onnx_export.rs runs that file in onnxruntime.
+    const [onnxDownload] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=model-onnx]')]);
+    assert.match(onnxDownload.suggestedFilename(), /^medclassify-efficientnet_lite0-128px\.onnx$/);
+    const nativeOnnx = join(ARTIFACTS, 'transfer-native.onnx');
+    execFileSync(CLI, ['export-onnx', '--model', modelPath, '--out', nativeOnnx]);
+    assert.ok(readFileSync(await onnxDownload.path()).equals(readFileSync(nativeOnnx)), 'the page and the command export the same ONNX bytes');
+
+    // A new image is classified and explained (Grad-CAM on the last convolution).
+    await gotoStep(page, 'predict');
+    await page.setInputFiles('[data-testid=predict-input]', [join(FIXTURE, 'Hand', '000000.jpeg')]);
+    await page.waitForSelector('[data-testid=prediction-result] tbody tr');
+    const row = page.locator('[data-testid=prediction-result] tbody tr').first();
+    assert.equal(await row.locator('.bar-label').first().textContent(), 'Hand');
+    await row.locator('button', { hasText: 'Grad-CAM' }).click();
+    await page.waitForSelector('[data-testid=explanation] canvas');
+    await shot(page, 'transfer-03-predict');
+
+    // Offline after a reload: the engine starts again without the weights in memory, and the
+    // service worker answers for them.
+    await context.setOffline(true);
+    await page.reload();
+    await waitForBoot(page);
+    await gotoStep(page, 'data');
+    await page.selectOption('select[aria-label="Image size"]', '128');
+    await loadFolder(page);
+    await gotoStep(page, 'train');
+    await page.selectOption('[data-testid=preset-select]', 'efficientnet_lite0');
+    await startRun(page, 1);
+    await shot(page, 'transfer-04-offline');
+    await context.setOffline(false);
+    assert.equal(weightsRequests().length, 1, 'the weights were downloaded once in all');
+    assertNoForeignRequests(foreign);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
