@@ -240,3 +240,184 @@ fn the_length_check_sees_a_long_function() {
         "html! bodies are markup"
     );
 }
+
+/// The source of `text` without comments and without its `#[cfg(test)] mod tests` (whose
+/// `super::` means the file itself).
+fn code_of(text: &str) -> String {
+    let text = match text.find("#[cfg(test)]\nmod tests") {
+        Some(at) => &text[..at],
+        None => text,
+    };
+    text.lines()
+        .map(|line| line.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Names a folder module's own file re-exports: `pub use file::{A, B};` and `pub use file::A;`
+/// (name -> file).
+fn reexports(module_file: &str, files: &BTreeSet<String>) -> BTreeMap<String, String> {
+    let code = code_of(module_file);
+    let mut out = BTreeMap::new();
+    let mut rest = code.as_str();
+    while let Some(at) = rest.find("pub use ") {
+        rest = &rest[at + 8..];
+        let end = rest.find(';').unwrap_or(rest.len());
+        let item = &rest[..end];
+        if let Some((file, names)) = item.split_once("::")
+            && files.contains(file.trim())
+        {
+            for name in names
+                .trim_matches(|c| c == '{' || c == '}' || char::is_whitespace(c))
+                .split(',')
+            {
+                let name = name.trim().split("::").next().unwrap_or("").trim();
+                if !name.is_empty() && name != "*" {
+                    out.insert(name.to_string(), file.trim().to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The first path segment of each item of `root::{...}` groups and of `root::item` paths in
+/// `code`.
+fn names_after(code: &str, root: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let prefix = format!("{root}::");
+    let mut rest = code;
+    while let Some(at) = rest.find(&prefix) {
+        rest = &rest[at + prefix.len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let (mut depth, mut item, mut items) = (1, String::new(), Vec::new());
+            for c in group.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    ',' if depth == 1 => items.push(std::mem::take(&mut item)),
+                    _ => {}
+                }
+                if depth == 0 {
+                    break;
+                }
+                if depth == 1 && c != ',' {
+                    item.push(c);
+                }
+            }
+            items.push(item);
+            for item in items {
+                let first = item
+                    .trim()
+                    .split("::")
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
+                if !first.is_empty() {
+                    out.insert(first);
+                }
+            }
+        } else {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                out.insert(name);
+            }
+        }
+    }
+    out
+}
+
+/// Edges between the files of the folder module `dir` (its module file `module`: `mod.rs`,
+/// or the binary's `main.rs`, where `root` is `crate`): a file uses another when it names it
+/// (`super::file`) or a name the module file re-exports from it.
+fn file_edges(dir: &Path, module: &str, root: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let mut files = BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let is_rs = path.extension().is_some_and(|e| e == "rs");
+        if (is_rs && format!("{stem}.rs") != module) || path.is_dir() {
+            files.insert(stem);
+        }
+    }
+    let names = reexports(&std::fs::read_to_string(dir.join(module)).unwrap(), &files);
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in &files {
+        let Ok(text) = std::fs::read_to_string(dir.join(format!("{file}.rs"))) else {
+            continue;
+        };
+        for name in names_after(&code_of(&text), root) {
+            let to = if files.contains(&name) {
+                Some(name)
+            } else {
+                names.get(&name).cloned()
+            };
+            if let Some(to) = to.filter(|to| to != file) {
+                edges.entry(file.clone()).or_default().insert(to);
+            }
+        }
+    }
+    edges
+}
+
+/// Every folder module under `src/` (with its `mod.rs`) and the command's folder.
+fn folder_modules() -> Vec<(PathBuf, &'static str, &'static str)> {
+    let mut dirs = vec![(src().join("bin/medclassify"), "main.rs", "crate")];
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    for file in files {
+        if file.file_name().is_some_and(|n| n == "mod.rs") {
+            dirs.push((file.parent().unwrap().to_path_buf(), "mod.rs", "super"));
+        }
+    }
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn the_files_of_each_folder_import_each_other_without_a_loop() {
+    let mut loops = Vec::new();
+    for (dir, module, root) in folder_modules() {
+        let edges = file_edges(&dir, module, root);
+        if let Some(cycle) = find_cycle(&edges) {
+            loops.push(format!("{}: {}", dir.display(), cycle.join(" -> ")));
+        }
+    }
+    assert!(
+        loops.is_empty(),
+        "file-level import loops:\n{}",
+        loops.join("\n")
+    );
+}
+
+#[test]
+fn the_file_level_check_sees_a_planted_loop_through_a_reexport() {
+    // Positive control: a folder where a.rs names b directly and b.rs names a's type through
+    // the module file's re-export.
+    let dir = std::env::temp_dir().join(format!("medclassify-structure-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("mod.rs"),
+        "mod a;\nmod b;\npub use a::{Alpha, Other};\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("a.rs"), "use super::b::beta;\npub struct Alpha;\n").unwrap();
+    std::fs::write(
+        dir.join("b.rs"),
+        "use super::{\n    Alpha, // the type\n};\n",
+    )
+    .unwrap();
+    let edges = file_edges(&dir, "mod.rs", "super");
+    assert_eq!(
+        find_cycle(&edges),
+        Some(vec!["a".into(), "b".into(), "a".into()])
+    );
+    // And without the re-exported name there is none.
+    std::fs::write(dir.join("b.rs"), "pub fn beta() {}\n#[cfg(test)]\nmod tests {\n    use super::*;\n    use super::Alpha;\n}\n").unwrap();
+    assert_eq!(find_cycle(&file_edges(&dir, "mod.rs", "super")), None);
+    let _ = std::fs::remove_dir_all(&dir);
+}

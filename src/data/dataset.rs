@@ -1,11 +1,11 @@
 //! The decoded images of a folder, stored as `u8` and sorted by path.
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::{
-    ClassCount, DecodeLimits, DicomClassReport, DicomInfo, InputShape, LoadReport, SkipReason,
-    SkippedFile, classify_path, decode_dicom_pixels, decode_pixels, find_duplicates, is_dicom,
+    ClassCount, DecodeLimits, DicomClassReport, DicomInfo, DuplicateGroup, InputShape, LoadReport,
+    SkipReason, SkippedFile, classify_path, decode_dicom_pixels, decode_pixels, hex, is_dicom,
     sha256,
 };
 
@@ -70,6 +70,42 @@ impl LoadReport {
             labels: None,
         }
     }
+}
+
+/// Exact duplicates: groups of two or more samples with the same content hash (the same
+/// bytes), largest group first (ties by hash, so the order is stable).
+pub fn find_duplicates(dataset: &Dataset) -> Vec<DuplicateGroup> {
+    let mut by_hash: HashMap<[u8; 32], Vec<usize>> = HashMap::new();
+    for (index, sample) in dataset.samples.iter().enumerate() {
+        by_hash.entry(sample.sha256).or_default().push(index);
+    }
+    let mut groups: Vec<DuplicateGroup> = by_hash
+        .into_iter()
+        .filter(|(_, members)| members.len() > 1)
+        .map(|(hash, members)| {
+            let mut classes: Vec<String> = members
+                .iter()
+                .map(|&i| dataset.classes[dataset.samples[i].label].clone())
+                .collect();
+            classes.sort();
+            classes.dedup();
+            DuplicateGroup {
+                sha256: hex(&hash),
+                paths: members
+                    .iter()
+                    .map(|&i| dataset.samples[i].path.clone())
+                    .collect(),
+                classes,
+            }
+        })
+        .collect();
+    groups.sort_by(|a, b| {
+        b.paths
+            .len()
+            .cmp(&a.paths.len())
+            .then_with(|| a.sha256.cmp(&b.sha256))
+    });
+    groups
 }
 
 impl Dataset {

@@ -14,10 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::groups::{GroupBy, class_groups};
 use super::split::fnv1a;
-use super::{Dataset, Split, SplitConfig, SplitError, Subset};
-
-/// Folds offered at most (each needs images of every class).
-pub const MAX_FOLDS: usize = 20;
+use super::{Dataset, MAX_FOLDS, Split, SplitConfig, SplitError, Subset};
 
 /// The fold of every sample.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

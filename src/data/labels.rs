@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::MAX_CLASS_NAME;
+use super::{LabelsReport, MAX_CLASS_NAME};
 
 /// The file name a folder's label table has.
 pub const LABELS_FILE: &str = "labels.csv";
@@ -33,17 +33,6 @@ pub struct LabelTable {
     rows: BTreeMap<String, LabelRow>,
     /// Whether the table has a `group` column.
     pub has_groups: bool,
-}
-
-/// What the report says of a label table.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LabelsReport {
-    /// Rows in the table.
-    pub rows: usize,
-    /// Rows whose file was not among the files (sorted; at most 1,000 listed).
-    pub missing: Vec<String>,
-    /// How many rows' files were missing in all.
-    pub missing_count: usize,
 }
 
 /// `path` as the table and the file lists both write it: `/`-separated, no `./`.

@@ -18,7 +18,6 @@ mod dataset;
 mod dataset_file;
 mod decode;
 mod dicom;
-mod duplicates;
 mod folds;
 mod groups;
 mod inspection;
@@ -28,8 +27,11 @@ mod npz;
 mod path;
 mod report;
 mod shape;
+mod skip;
 mod split;
 mod spread;
+mod subset;
+mod window;
 
 pub use archive::{Archive, ArchiveError, ArchiveKind, ArchiveLimits, TarStream, archive_kind};
 pub use augment::{AugmentConfig, augment_image};
@@ -37,30 +39,32 @@ pub use batcher::{batch_data, batch_pixels, images_tensor, make_batch};
 pub use budget::{PAGE_PIXEL_BUDGET, check_pixel_budget};
 pub use class_names::{MAX_CLASS_NAME, validate_class_names};
 pub use dataset::{
-    Dataset, DatasetBuilder, PreparedImage, Sample, frame_path, frame_source, prepare_file,
+    Dataset, DatasetBuilder, PreparedImage, Sample, find_duplicates, frame_path, frame_source,
+    prepare_file,
 };
 pub use dataset_file::{DATASET_MAGIC, DatasetHeader, SampleRecord, read_dataset, write_dataset};
 pub use decode::{
     DecodeLimits, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, SUPPORTED_SIZES, decode_image, decode_pixels,
     is_complete_jpeg,
 };
-pub use dicom::{
-    DicomInfo, DicomOptions, Frames, MAX_FRAMES, WINDOW_PRESETS, Window, apply_window,
-    decode_dicom, decode_dicom_pixels, is_dicom,
-};
-pub use duplicates::{DuplicateGroup, find_duplicates};
-pub use folds::{Folds, MAX_FOLDS, make_folds};
+pub use dicom::{decode_dicom, decode_dicom_pixels, is_dicom};
+pub use folds::{Folds, make_folds};
 pub use groups::{GroupBy, GroupCounts};
 pub use inspection::Inspection;
-pub use labels::{LABELS_FILE, LabelRow, LabelTable, LabelsReport, record_table};
+pub use labels::{LABELS_FILE, LabelRow, LabelTable, record_table};
 pub use manifest::{Manifest, ManifestRow, csv_field, csv_table};
 pub use npz::{MAX_ARRAY_BYTES, NpzData, is_zip, read_npz, read_npz_as};
 pub use path::{classify_path, is_hidden_name};
 pub use report::{
-    ClassCount, DicomClassReport, IMBALANCE_RATIO, LoadReport, SkipReason, SkippedFile,
+    ClassCount, DicomClassReport, DuplicateGroup, IMBALANCE_RATIO, LabelsReport, LoadReport,
 };
 pub use shape::{Colour, InputShape};
-pub use split::{Split, SplitConfig, SplitCounts, SplitError, Subset, split_dataset};
+pub use skip::{SkipReason, SkippedFile};
+pub use split::{MAX_FOLDS, Split, SplitConfig, SplitCounts, SplitError, split_dataset};
+pub use subset::Subset;
+pub use window::{
+    DicomInfo, DicomOptions, Frames, MAX_FRAMES, WINDOW_PRESETS, Window, apply_window,
+};
 
 /// Hex form of a SHA-256 digest.
 pub fn hex(digest: &[u8; 32]) -> String {

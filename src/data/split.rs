@@ -5,34 +5,12 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-use super::Dataset;
 use super::groups::{GroupBy, GroupCounts, class_groups, group_counts};
+use super::{Dataset, Subset};
 
-/// Which subset an image belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Subset {
-    /// Used to fit the weights.
-    Train,
-    /// Used by the callbacks (early stopping, LR schedule, checkpoints) and calibration.
-    Validation,
-    /// Held out for the final evaluation.
-    Test,
-    /// A redundant duplicate removed because the user chose to drop duplicates.
-    Dropped,
-}
-
-impl Subset {
-    /// Name used in the manifest (`train`, `validation`, `test`, `dropped`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Subset::Train => "train",
-            Subset::Validation => "validation",
-            Subset::Test => "test",
-            Subset::Dropped => "dropped",
-        }
-    }
-}
+/// Folds a cross-validation takes at most (each needs images of every class); the split's
+/// errors name it.
+pub const MAX_FOLDS: usize = 20;
 
 /// How to split.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -128,7 +106,7 @@ impl fmt::Display for SplitError {
             SplitError::InvalidFolds { k } => write!(
                 f,
                 "{k} folds: cross-validation takes 3 to {} (one held out, one for validation, the rest for training)",
-                super::MAX_FOLDS
+                MAX_FOLDS
             ),
             SplitError::ClassTooSmallForFolds { class, distinct, k } => write!(
                 f,

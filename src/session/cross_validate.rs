@@ -7,33 +7,12 @@ use std::future::Future;
 
 use burn::prelude::*;
 
-use super::{LoadedData, Platform, plan_training, train_on_split};
+use super::{FoldEvent, LoadedData, Platform, plan_training, train_on_split};
 use crate::data::{Folds, Subset, make_folds};
 use crate::evaluation::{CrossValidation, FoldScores};
 use crate::model::Classifier;
 use crate::storage::ModelFile;
 use crate::training::{CheckpointSlot, GradientPeer, StopReason, TrainingConfig, TrainingEvent};
-
-/// Progress of a cross-validation, for the front end.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum FoldEvent {
-    /// A fold's run starts.
-    Started {
-        /// The fold held out (0-based).
-        fold: usize,
-        /// Folds in all.
-        k: usize,
-        /// Training, validation and held-out images.
-        train: usize,
-        /// Validation images (the next fold).
-        validation: usize,
-        /// Held-out images.
-        held_out: usize,
-    },
-    /// A fold's run finished; its held-out scores.
-    Finished(FoldScores),
-}
 
 /// A finished cross-validation.
 pub struct CrossValidated {

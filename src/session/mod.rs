@@ -11,17 +11,18 @@ mod compat;
 mod cross_validate;
 mod data;
 mod model;
+mod platform;
 mod predict;
 mod train;
 
 pub use compat::{check_model_for_data, check_resume};
-pub use cross_validate::{CrossValidated, FoldEvent, cross_validate};
+pub use cross_validate::{CrossValidated, cross_validate};
 pub use data::LoadedData;
 pub use model::{CurrentModel, checkpoint_file, model_file};
+pub use platform::{FileCheckpoints, FoldEvent, Platform};
 pub use predict::{
     FolderEvaluation, Prediction, decode_for_prediction, evaluate_folder, explain, predict,
 };
 pub use train::{
-    FileCheckpoints, Platform, Trained, TrainingPlan, plan_training, start_from, start_new, train,
-    train_on_split,
+    Trained, TrainingPlan, plan_training, start_from, start_new, train, train_on_split,
 };

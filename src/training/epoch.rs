@@ -7,10 +7,10 @@ use burn::tensor::{ExecutionError, Transaction};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::error::execution_error;
 use super::features::FeatureCache;
 use super::run::{Run, mix};
 use super::step::{Batch, StepSums, step};
-use super::trainer::execution_error;
 use super::{
     BatchMetrics, CallbackEvent, EpochMetrics, TrainingError, TrainingEvent, TrainingHost,
 };

@@ -7,27 +7,13 @@
 
 use burn::prelude::*;
 
-use super::{EVAL_BATCH, TrainingConfig, TrainingError, TrainingEvent, TrainingHost};
+use super::inputs::Inputs;
+use super::{TrainingConfig, TrainingError, TrainingEvent, TrainingHost};
 use crate::data::{Dataset, make_batch};
 use crate::model::{Classifier, ModelConfig, Transfer};
 
-/// A network's input for one batch: images, or the frozen backbone's cached features.
-pub enum Inputs {
-    /// Raw images, `[batch, channels, size, size]`.
-    Images(Tensor<4>),
-    /// Pooled backbone features, `[batch, features, 1, 1]`.
-    Features(Tensor<4>),
-}
-
-impl Inputs {
-    /// The logits of `model` for these inputs.
-    pub fn logits(self, model: &Classifier) -> Tensor<2> {
-        match self {
-            Inputs::Images(images) => model.forward(images),
-            Inputs::Features(features) => model.head(features),
-        }
-    }
-}
+/// Images per batch of the feature pass (a progress report after each).
+const FEATURE_BATCH: usize = 64;
 
 /// The pooled backbone features of some samples, on the inference device.
 pub struct FeatureCache {
@@ -58,7 +44,7 @@ impl FeatureCache {
         let mut rows = vec![None; dataset.len()];
         let mut parts = Vec::new();
         let mut done = 0;
-        for chunk in samples.chunks(EVAL_BATCH.min(64)) {
+        for chunk in samples.chunks(FEATURE_BATCH) {
             if !host.proceed().await {
                 return Ok(None);
             }

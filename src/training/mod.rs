@@ -9,9 +9,11 @@ mod callbacks;
 mod config;
 pub mod epoch;
 mod epoch_end;
+mod error;
 mod events;
 mod features;
 mod host;
+mod inputs;
 mod parallel;
 mod probe;
 mod record;
@@ -23,14 +25,17 @@ mod weighting;
 pub use callbacks::*;
 pub use config::{AdamSettings, MAX_BATCH_SIZE, TrainingConfig};
 pub use epoch::{EVAL_BATCH, score};
+pub use error::TrainingError;
 pub use events::{BatchMetrics, CallbackEvent, EpochMetrics, StopReason, TrainingEvent};
-pub use features::{FeatureCache, Inputs};
+pub use features::FeatureCache;
 pub use host::{Checkpoint, CheckpointSlot, TrainingHost};
+pub use inputs::Inputs;
 pub use parallel::{
     GradientPeer, GradientReplica, PeerGradients, PeerSetup, PeerStep, combine_gradients,
     flat_gradients, flat_weights, parameter_count, part_gradients,
 };
 pub use probe::measure_step_ms;
 pub use record::{ResumeState, RunRecord};
-pub use trainer::{Start, TrainingData, TrainingError, TrainingOutcome, train};
+pub use run::{Start, TrainingData, TrainingOutcome};
+pub use trainer::train;
 pub use weighting::{ClassWeighting, Sampling, cross_entropy};

@@ -7,8 +7,9 @@ use burn::prelude::*;
 
 use super::{
     CallbackStates, Checkpoint, CheckpointSlot, GradientPeer, PeerSetup, ResumeState, RunRecord,
-    Start, StopReason, TrainingConfig, TrainingData, TrainingEvent, TrainingHost, TrainingOutcome,
+    StopReason, TrainingConfig, TrainingEvent, TrainingHost,
 };
+use crate::data::Dataset;
 use crate::model::{Classifier, ModelConfig};
 
 /// Mixes a seed with a number so each epoch gets its own stream (splitmix64).
@@ -17,6 +18,48 @@ pub(super) fn mix(seed: u64, salt: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// What a run trains and validates on.
+pub struct TrainingData<'a> {
+    /// All images.
+    pub dataset: &'a Dataset,
+    /// Indices of training samples.
+    pub train: Vec<usize>,
+    /// Indices of validation samples.
+    pub validation: Vec<usize>,
+}
+
+/// Where a run starts.
+pub enum Start {
+    /// New weights from the network's initialiser.
+    Fresh,
+    /// A new run from these weights (a pretrained backbone with a new head).
+    Weights(Classifier),
+    /// Continue from a checkpoint at the epoch after the one it saved: its weights, history and
+    /// callback states (the optimiser's moments start afresh).
+    Resume {
+        /// The checkpoint's weights (any device; they are copied to the training device).
+        model: Classifier,
+        /// Its history.
+        record: RunRecord,
+        /// Its resume point.
+        state: ResumeState,
+    },
+}
+
+/// A finished run.
+pub struct TrainingOutcome {
+    /// The trained network, in inference mode (dropout off, batch-norm running statistics).
+    pub model: Classifier,
+    /// History and callback events (the checkpoint's, then this run's).
+    pub record: RunRecord,
+    /// Where the run ended (a later run can resume from here).
+    pub resume: ResumeState,
+    /// Why it ended.
+    pub reason: StopReason,
+    /// The epoch whose weights `model` holds.
+    pub weights_from_epoch: usize,
 }
 
 /// A run in progress.

@@ -3,108 +3,18 @@
 //! callbacks chained at epoch end ([`super::epoch_end`]). The loop knows nothing of files: it
 //! hands checkpoints to the host as values.
 
-use std::fmt;
-
 use burn::prelude::*;
-use burn::tensor::ExecutionError;
 
 use super::features::{self, FeatureCache};
-use super::run::Run;
 #[cfg(test)]
 use super::run::mix;
+use super::run::{Run, Start, TrainingData, TrainingOutcome};
 use super::{
-    CheckpointSlot, ResumeState, RunRecord, StopReason, TrainingConfig, TrainingEvent,
-    TrainingHost, epoch, epoch_end,
+    CheckpointSlot, StopReason, TrainingConfig, TrainingError, TrainingEvent, TrainingHost, epoch,
+    epoch_end,
 };
-use crate::data::{Dataset, validate_class_names};
-use crate::model::{Classifier, ModelConfig};
-
-/// What a run trains and validates on.
-pub struct TrainingData<'a> {
-    /// All images.
-    pub dataset: &'a Dataset,
-    /// Indices of training samples.
-    pub train: Vec<usize>,
-    /// Indices of validation samples.
-    pub validation: Vec<usize>,
-}
-
-/// Where a run starts.
-pub enum Start {
-    /// New weights from the network's initialiser.
-    Fresh,
-    /// A new run from these weights (a pretrained backbone with a new head).
-    Weights(Classifier),
-    /// Continue from a checkpoint at the epoch after the one it saved: its weights, history and
-    /// callback states (the optimiser's moments start afresh).
-    Resume {
-        /// The checkpoint's weights (any device; they are copied to the training device).
-        model: Classifier,
-        /// Its history.
-        record: RunRecord,
-        /// Its resume point.
-        state: ResumeState,
-    },
-}
-
-/// Why a run could not finish.
-#[derive(Clone, Debug, PartialEq)]
-pub enum TrainingError {
-    /// A setting or the data is unusable; nothing was trained.
-    Invalid(String),
-    /// The GPU device was lost; the last completed epoch was saved to the `Last` slot.
-    DeviceLost {
-        /// What the driver said.
-        reason: String,
-        /// Epochs completed before the loss.
-        epochs_completed: usize,
-    },
-    /// Any other execution error.
-    Execution(String),
-}
-
-impl fmt::Display for TrainingError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrainingError::Invalid(message) => write!(f, "{message}"),
-            TrainingError::DeviceLost {
-                reason,
-                epochs_completed,
-            } => write!(
-                f,
-                "the GPU device was lost after epoch {epochs_completed}: {reason}"
-            ),
-            TrainingError::Execution(message) => write!(f, "training failed: {message}"),
-        }
-    }
-}
-
-impl std::error::Error for TrainingError {}
-
-/// Maps a failed read to a device loss (the GPU went away) or a plain execution error.
-pub(super) fn execution_error(error: ExecutionError, epochs_completed: usize) -> TrainingError {
-    match error {
-        ExecutionError::DevicePoisoned { reason } => TrainingError::DeviceLost {
-            reason,
-            epochs_completed,
-        },
-        other => TrainingError::Execution(other.to_string()),
-    }
-}
-
-/// A finished run.
-pub struct TrainingOutcome {
-    /// The trained network, in inference mode (dropout off, batch-norm running statistics).
-    pub model: Classifier,
-    /// History and callback events (the checkpoint's, then this run's).
-    pub record: RunRecord,
-    /// Where the run ended (a later run can resume from here).
-    pub resume: ResumeState,
-    /// Why it ended.
-    pub reason: StopReason,
-    /// The epoch whose weights `model` holds.
-    pub weights_from_epoch: usize,
-}
+use crate::data::validate_class_names;
+use crate::model::ModelConfig;
 
 /// The settings and the data fit the network; nothing has run yet.
 fn check(

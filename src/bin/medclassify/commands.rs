@@ -10,7 +10,7 @@ use medclassify::session::{
 };
 use medclassify::storage::{ModelCard, ModelFile, model_card_markdown};
 
-use crate::cli::DataArgs;
+use crate::args::DataArgs;
 use crate::progress;
 
 /// Decoding threads: every core.

@@ -16,7 +16,7 @@ use medclassify::training::{
     Sampling, TrainingConfig, TrainingEvent,
 };
 
-use crate::cli::DataArgs;
+use crate::args::DataArgs;
 use crate::commands::{load, print_json, threads};
 
 /// The training settings shared by `medclassify train` and `medclassify cv`.

@@ -7,7 +7,7 @@ use medclassify::model::{ModelConfig, Preset};
 use medclassify::native::{BackendChoice, active_kernel_cache, select_device};
 use medclassify::training::{Checkpoint, TrainingEvent, TrainingHost, measure_step_ms};
 
-use crate::cli::check_size;
+use crate::args::check_size;
 
 /// Runs one timed first step (the tuning) and a few steady ones for every preset and batch
 /// size, printing both; the tuned results stay in the cache folder it names.

@@ -1,14 +1,13 @@
 //! Decoding helpers: workers the engine starts for a large load, one per core, each running
 //! the same module. A helper takes [`DecoderRequest`]s (a chunk of files the page read),
-//! hashes and decodes them exactly as the engine would ([`super::loader::prepare_chunk`]) and
+//! hashes and decodes them exactly as the engine would ([`protocol::prepare_chunk`]) and
 //! answers with the packed result. It holds no state between jobs.
 
 pub mod protocol;
 
 use wasm_bindgen::JsCast;
 
-use self::protocol::{DecoderReply, DecoderRequest};
-use super::loader::{pack, prepare_chunk};
+use self::protocol::{DecoderReply, DecoderRequest, pack, prepare_chunk};
 use crate::data::DecodeLimits;
 use crate::web::bridge::{self, Bridge, Script};
 use crate::web::platform::time;

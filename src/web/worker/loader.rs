@@ -9,15 +9,14 @@ use futures::future::join_all;
 use futures::{FutureExt, StreamExt};
 
 use super::decoder::protocol::{
-    DecodedChunk, DecoderReply, DecoderRequest, FileBytes, FileContent,
+    DecoderReply, DecoderRequest, FileBytes, FileContent, prepare_chunk, unpack,
 };
 use super::decoder::{self, DecoderBridge};
 use super::{Controls, notice, post};
 use crate::data::{
     Archive, ArchiveError, ArchiveKind, ArchiveLimits, Dataset, DatasetBuilder, DecodeLimits,
     DicomOptions, InputShape, LABELS_FILE, LabelTable, LoadReport, PAGE_PIXEL_BUDGET,
-    PreparedImage, SkipReason, TarStream, archive_kind, check_pixel_budget, prepare_file,
-    record_table,
+    PreparedImage, SkipReason, TarStream, archive_kind, check_pixel_budget, record_table,
 };
 use crate::web::bridge::{BOOT_TIMEOUT, WorkerEvent};
 use crate::web::platform::{js, time};
@@ -43,67 +42,6 @@ fn progress(done: usize, total: usize, started: f64, last: &mut f64) {
             elapsed_ms: now - started,
         });
     }
-}
-
-/// Classifies, hashes and decodes a chunk of files: the work a decoding helper does per job,
-/// and the engine itself when it has no helpers.
-pub fn prepare_chunk(
-    files: &[FileBytes],
-    shape: InputShape,
-    limits: &DecodeLimits,
-) -> Vec<Result<PreparedImage, SkipReason>> {
-    files
-        .iter()
-        .map(|file| match &file.content {
-            FileContent::Bytes(bytes) => prepare_file(&file.path, bytes, shape, limits),
-            FileContent::Skipped(reason) => Err(reason.clone()),
-        })
-        .collect()
-}
-/// Packs a chunk's outcomes for `postMessage`.
-pub fn pack(chunk: usize, outcomes: Vec<Result<PreparedImage, SkipReason>>) -> DecodedChunk {
-    let mut packed = DecodedChunk {
-        chunk,
-        ..DecodedChunk::default()
-    };
-    for outcome in outcomes {
-        packed.outcomes.push(outcome.map(|image| {
-            packed.pixels.extend_from_slice(&image.pixels);
-            packed.hashes.extend_from_slice(&image.sha256);
-            (image.class, image.dicom)
-        }));
-    }
-    packed
-}
-
-/// Unpacks what [`pack`] made; `None` if the buffers do not hold what the outcomes announce.
-pub fn unpack(
-    packed: DecodedChunk,
-    shape: InputShape,
-) -> Option<Vec<Result<PreparedImage, SkipReason>>> {
-    let image_len = shape.values();
-    let images = packed.outcomes.iter().filter(|o| o.is_ok()).count();
-    if packed.pixels.len() != images * image_len || packed.hashes.len() != images * 32 {
-        return None;
-    }
-    let mut pixels = packed.pixels.chunks_exact(image_len);
-    let mut hashes = packed.hashes.chunks_exact(32);
-    let outcomes = packed
-        .outcomes
-        .into_iter()
-        .map(|outcome| {
-            outcome.map(|(class, dicom)| PreparedImage {
-                class,
-                dicom,
-                pixels: pixels.next().unwrap_or_default().to_vec(),
-                sha256: hashes
-                    .next()
-                    .and_then(|h| h.try_into().ok())
-                    .unwrap_or_default(),
-            })
-        })
-        .collect();
-    Some(outcomes)
 }
 
 fn cancelled(done: usize, total: usize) -> LoadStopped {

@@ -1,9 +1,13 @@
-//! The engine <-> decoding helper protocol, and the files of a load (which the page reads and
-//! streams to the engine, and the engine hands on to its helpers unchanged).
+//! The engine <-> decoding helper protocol, the files of a load (which the page reads and
+//! streams to the engine, and the engine hands on to its helpers unchanged), and the codec of
+//! a chunk: its decoding (the same in a helper and in the engine) and its packing for
+//! `postMessage`.
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{DicomInfo, DicomOptions, InputShape, SkipReason};
+use crate::data::{
+    DecodeLimits, DicomInfo, DicomOptions, InputShape, PreparedImage, SkipReason, prepare_file,
+};
 
 /// One file of a load as the page read it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -67,4 +71,66 @@ pub struct DecodedChunk {
     pub hashes: Vec<u8>,
     /// Milliseconds the helper spent decoding the chunk.
     pub decode_ms: f64,
+}
+
+/// Classifies, hashes and decodes a chunk of files: the work a decoding helper does per job,
+/// and the engine itself when it has no helpers.
+pub fn prepare_chunk(
+    files: &[FileBytes],
+    shape: InputShape,
+    limits: &DecodeLimits,
+) -> Vec<Result<PreparedImage, SkipReason>> {
+    files
+        .iter()
+        .map(|file| match &file.content {
+            FileContent::Bytes(bytes) => prepare_file(&file.path, bytes, shape, limits),
+            FileContent::Skipped(reason) => Err(reason.clone()),
+        })
+        .collect()
+}
+
+/// Packs a chunk's outcomes for `postMessage`.
+pub fn pack(chunk: usize, outcomes: Vec<Result<PreparedImage, SkipReason>>) -> DecodedChunk {
+    let mut packed = DecodedChunk {
+        chunk,
+        ..DecodedChunk::default()
+    };
+    for outcome in outcomes {
+        packed.outcomes.push(outcome.map(|image| {
+            packed.pixels.extend_from_slice(&image.pixels);
+            packed.hashes.extend_from_slice(&image.sha256);
+            (image.class, image.dicom)
+        }));
+    }
+    packed
+}
+
+/// Unpacks what [`pack`] made; `None` if the buffers do not hold what the outcomes announce.
+pub fn unpack(
+    packed: DecodedChunk,
+    shape: InputShape,
+) -> Option<Vec<Result<PreparedImage, SkipReason>>> {
+    let image_len = shape.values();
+    let images = packed.outcomes.iter().filter(|o| o.is_ok()).count();
+    if packed.pixels.len() != images * image_len || packed.hashes.len() != images * 32 {
+        return None;
+    }
+    let mut pixels = packed.pixels.chunks_exact(image_len);
+    let mut hashes = packed.hashes.chunks_exact(32);
+    let outcomes = packed
+        .outcomes
+        .into_iter()
+        .map(|outcome| {
+            outcome.map(|(class, dicom)| PreparedImage {
+                class,
+                dicom,
+                pixels: pixels.next().unwrap_or_default().to_vec(),
+                sha256: hashes
+                    .next()
+                    .and_then(|h| h.try_into().ok())
+                    .unwrap_or_default(),
+            })
+        })
+        .collect();
+    Some(outcomes)
 }
