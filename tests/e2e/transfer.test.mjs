@@ -127,3 +127,42 @@ test('EfficientNet-Lite0, head only: weights from the page once, trains, counted
     await server.close();
   }
 });
+
+test('EfficientNet-Lite0 fine-tunes its top blocks on WebGPU (SwiftShader) and predicts like the native command', { timeout: 900_000 }, async () => {
+  const native = JSON.parse(execFileSync(CLI, ['inspect', FIXTURE, '--json']).toString());
+  const server = await serve('/');
+  const browser = await launch();
+  const { context, foreign } = await newContext(browser, new URL(server.url).origin);
+  try {
+    const page = await openApp(context, server.url);
+    await gotoStep(page, 'data');
+    await page.selectOption('select[aria-label="Image size"]', '64');
+    await loadFolder(page);
+    await gotoStep(page, 'train');
+    await page.selectOption('[data-testid=preset-select]', 'efficientnet_lite0');
+    await page.selectOption('[data-testid=transfer-select]', 'top');
+    await setEpochs(page, 1);
+    await page.selectOption('[data-testid=backend-select]', 'webgpu');
+    const started = Date.now();
+    await page.click('[data-testid=start-training]');
+    assert.equal(await waitForStatus(page, ['done', 'error']), 'done', await notices(page));
+    console.log(`one epoch of EfficientNet-Lite0 (top blocks) at 64 px on WebGPU (SwiftShader): ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    assert.match(await page.textContent('[data-testid=training-backend]'), /^on WebGPU/);
+    await shot(page, 'transfer-05-webgpu');
+    // The weights trained on WebGPU, read back into a model file, predict on the native CPU
+    // what the page shows (the page's test accuracy, recounted by `predict`).
+    await gotoStep(page, 'evaluate');
+    const shown = Number((await page.textContent('[data-testid=test-accuracy]')).replace('%', ''));
+    await gotoStep(page, 'train');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=model-download]')]);
+    const modelPath = join(ARTIFACTS, 'transfer-top-webgpu.mcmodel');
+    await download.saveAs(modelPath);
+    const [correct, total] = testSplitAccuracy(modelPath, FIXTURE, native);
+    console.log(`page ${shown}%, native predict ${correct} of ${total}`);
+    assert.ok(Math.abs(shown - (100 * correct) / total) < 0.006, `page ${shown}%, predict ${correct} of ${total}`);
+    assertNoForeignRequests(foreign);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});

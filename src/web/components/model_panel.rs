@@ -36,7 +36,7 @@ pub fn ModelPanel() -> Html {
                         m.meta.model.preset(), m.meta.classes.len(), m.meta.classes.join(", "), m.meta.shape(), bytes(m.file_bytes as f64)) }
                     { match m.source { ModelSource::Trained => "trained here", ModelSource::File => "loaded from a file", ModelSource::Bundled => "bundled ready model", ModelSource::Saved => "restored from this browser" } }
                     if let Some(test) = &m.meta.test { { format!(" · test accuracy {}", percent(test.accuracy)) } }
-                    if let Some(r) = &m.meta.resume { { format!(" · {} epochs", r.epochs_completed) } }
+                    if let Some(r) = &m.meta.resume { { format!(" · {} epoch{}", r.epochs_completed, if r.epochs_completed == 1 { "" } else { "s" }) } }
                 </p>
             } else {
                 <p class="muted">{"No model yet."}</p>

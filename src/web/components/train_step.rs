@@ -443,9 +443,12 @@ fn pretrained_notes(config: &TrainingConfig, size: u32) -> Html {
             backbone.sizes[0]
         )
     } else {
+        let offered: Vec<String> = backbone.sizes.iter().map(u32::to_string).collect();
         format!(
-            "Images are {size} x {size} px; {} was pretrained at {} px and is offered at {:?} px: choose one of these under Image size in step 1 and load the data again.",
-            backbone.label, backbone.sizes[0], backbone.sizes
+            "Images are {size} x {size} px; {} was pretrained at {} px and is offered at {} px: choose one of these under Image size in step 1 and load the data again.",
+            backbone.label,
+            backbone.sizes[0],
+            offered.join(", ")
         )
     };
     html! {
