@@ -422,3 +422,59 @@ fn pydicoms_sample_files_decode_as_pydicom_reads_them_or_are_refused_with_a_reas
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `medclassify predict` classifies every frame of a multi-frame file, each as its own row
+/// named like a data set's frame, and each frame exactly as the same image alone: the oracle is
+/// the command's answer for each frame written as a separate PNG at the model's size (decoded
+/// here by the library with the middle frame and every frame chosen).
+#[test]
+fn predict_classifies_every_frame_of_a_multi_frame_file_as_the_same_image_alone() {
+    let model = common::repo().join("www/models/seed-mednist.mcmodel");
+    let file = common::repo().join("tests/fixtures/dicom/CT/ct-multiframe.dcm");
+    let every = DecodeLimits {
+        frames: Frames::Every,
+        ..DecodeLimits::default()
+    };
+    // The bundled model takes 32 x 32 grayscale images.
+    let (frames, _) = decode_dicom(&std::fs::read(&file).unwrap(), 32, &every).unwrap();
+    assert_eq!(frames.len(), 3 * 1024);
+    let dir = common::temp_dir("predict-frames");
+    let mut alone = Vec::new();
+    for (i, frame) in frames.chunks(1024).enumerate() {
+        let png = dir.join(format!("frame-{i}.png"));
+        image::GrayImage::from_raw(32, 32, frame.to_vec())
+            .unwrap()
+            .save(&png)
+            .unwrap();
+        alone.push(png);
+    }
+    let predict = |paths: &[&std::path::Path]| -> Vec<serde_json::Value> {
+        let mut args = vec!["predict", "--model", model.to_str().unwrap(), "--json"];
+        args.extend(paths.iter().map(|p| p.to_str().unwrap()));
+        let (ok, stdout, stderr, _) = common::run_cli(&args);
+        assert!(ok, "{stderr}");
+        serde_json::from_str(&stdout).unwrap()
+    };
+    let rows = predict(&[&file]);
+    let names: Vec<&str> = rows.iter().map(|r| r["path"].as_str().unwrap()).collect();
+    let stem = file.display().to_string();
+    assert_eq!(
+        names,
+        [1, 2, 3].map(|n| format!("{stem}#frame00{n}")),
+        "one row per frame"
+    );
+    let pngs: Vec<&std::path::Path> = alone.iter().map(|p| p.as_path()).collect();
+    let single = predict(&pngs);
+    for (frame, (row, png)) in rows.iter().zip(&single).enumerate() {
+        assert_eq!(
+            row["top"],
+            png["top"],
+            "frame {} against its PNG",
+            frame + 1
+        );
+    }
+    // The control: the frames are different images (blank, a head CT, grey), and the answers
+    // differ between them.
+    assert_ne!(rows[0]["top"], rows[1]["top"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -49,25 +49,8 @@ fn onnx_export_matches_onnxruntime_for_both_presets() {
         let model_path = dir.join(format!("{preset}.mcmodel"));
         std::fs::write(&model_path, &bytes).unwrap();
         let onnx_path = dir.join(format!("{preset}.onnx"));
-        let (ok, _, stderr, _) = common::run_cli(&[
-            "export-onnx",
-            "--model",
-            model_path.to_str().unwrap(),
-            "--out",
-            onnx_path.to_str().unwrap(),
-        ]);
-        assert!(ok, "export-onnx failed: {stderr}");
-
-        // MedClassify's probabilities: the model file read back, as predict and evaluate do.
-        let current = CurrentModel::import("model", &bytes, None, Device::flex()).unwrap();
+        let probabilities = export_and_score(&model_path, &onnx_path, &dataset);
         let all: Vec<usize> = (0..dataset.len()).collect();
-        let scores = pollster::block_on(score_samples(
-            &current.model,
-            &dataset,
-            &all,
-            &current.device,
-        ))
-        .unwrap();
         let pixels: Vec<u8> = all
             .iter()
             .flat_map(|&i| dataset.image(i).to_vec())
@@ -77,7 +60,7 @@ fn onnx_export_matches_onnxruntime_for_both_presets() {
             "onnx": onnx_path,
             "shape": [dataset.len(), 1, SIZE, SIZE],
             "pixels": pixels,
-            "probabilities": scores.probabilities(1.0),
+            "probabilities": probabilities,
             "classes": dataset.classes,
         }));
     }
@@ -111,6 +94,35 @@ fn onnx_export_matches_onnxruntime_for_both_presets() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Exports the model file at `model_path` to `onnx_path` with `medclassify export-onnx`, and
+/// returns MedClassify's probabilities for every image of `dataset` (the model file read back,
+/// as predict and evaluate do).
+fn export_and_score(
+    model_path: &std::path::Path,
+    onnx_path: &std::path::Path,
+    dataset: &medclassify::data::Dataset,
+) -> Vec<f32> {
+    let (ok, _, stderr, _) = common::run_cli(&[
+        "export-onnx",
+        "--model",
+        model_path.to_str().unwrap(),
+        "--out",
+        onnx_path.to_str().unwrap(),
+    ]);
+    assert!(ok, "export-onnx failed: {stderr}");
+    let bytes = std::fs::read(model_path).unwrap();
+    let current = CurrentModel::import("model", &bytes, None, Device::flex()).unwrap();
+    let all: Vec<usize> = (0..dataset.len()).collect();
+    pollster::block_on(score_samples(
+        &current.model,
+        dataset,
+        &all,
+        &current.device,
+    ))
+    .unwrap()
+    .probabilities(1.0)
 }
 
 /// Runs `cases` through tests/onnx_parity.py; its results, one per case.
@@ -153,26 +165,9 @@ fn efficientnet_lite0_export_matches_onnxruntime() {
     ];
     common::train_on_cpu(&common::fixture(), &model_path, 1, &extra);
     let onnx_path = dir.join("lite0.onnx");
-    let (ok, _, stderr, _) = common::run_cli(&[
-        "export-onnx",
-        "--model",
-        model_path.to_str().unwrap(),
-        "--out",
-        onnx_path.to_str().unwrap(),
-    ]);
-    assert!(ok, "export-onnx failed: {stderr}");
     let (dataset, _) = load_folder(&common::fixture(), InputShape::square(128), 2).unwrap();
-    let bytes = std::fs::read(&model_path).unwrap();
-    let current = CurrentModel::import("model", &bytes, None, Device::flex()).unwrap();
+    let probabilities = export_and_score(&model_path, &onnx_path, &dataset);
     let all: Vec<usize> = (0..dataset.len()).collect();
-    let scores = pollster::block_on(score_samples(
-        &current.model,
-        &dataset,
-        &all,
-        &current.device,
-    ))
-    .unwrap();
-    let probabilities = scores.probabilities(1.0);
     let classes = dataset.classes.len();
     let shifted: Vec<f32> = probabilities
         .chunks(classes)

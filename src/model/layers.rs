@@ -184,6 +184,19 @@ pub(super) fn conv_layer(conv: &Conv2d) -> Layer<Weight> {
     }
 }
 
+/// Global average pooling, flattening and `dense`: the head of the networks that pool their
+/// last feature maps (dropout is not an inference layer).
+pub(super) fn pooled_dense_head(dense: &burn::nn::Linear) -> [Layer<Weight>; 3] {
+    [
+        Layer::GlobalAveragePool,
+        Layer::Flatten,
+        Layer::Dense {
+            weight: Weight::D2(dense.weight.val()),
+            bias: dense.bias.as_ref().map(|b| Weight::D1(b.val())),
+        },
+    ]
+}
+
 /// The layers of `model` in inference mode for `side`-pixel inputs, with every weight read
 /// (one transaction).
 pub async fn inference_layers(

@@ -7,7 +7,7 @@ use burn::nn::{
 };
 use burn::prelude::*;
 
-use super::layers::{Layer, Weight, conv_layer};
+use super::layers::{Layer, Weight, conv_layer, pooled_dense_head};
 
 /// Configuration of [`StrongNet`].
 #[derive(Config, Debug)]
@@ -140,14 +140,7 @@ impl StrongNet {
                 layers.push(pool.clone());
             }
         }
-        layers.extend([
-            Layer::GlobalAveragePool,
-            Layer::Flatten,
-            Layer::Dense {
-                weight: Weight::D2(self.dense.weight.val()),
-                bias: self.dense.bias.as_ref().map(|b| Weight::D1(b.val())),
-            },
-        ]);
+        layers.extend(pooled_dense_head(&self.dense));
         layers
     }
 }

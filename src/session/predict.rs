@@ -1,6 +1,8 @@
 //! Predicting, explaining and evaluating with the current model.
 
-use crate::data::{Dataset, DatasetBuilder, DecodeLimits, InputShape, Window, prepare_file};
+use crate::data::{
+    Dataset, DatasetBuilder, DecodeLimits, Frames, InputShape, Window, frame_path, prepare_file,
+};
 use crate::evaluation::{
     ClassRoc, ConfidenceIntervals, DEFAULT_RESAMPLES, Evaluation, ExplainMethod, Heatmap,
     INTERVAL_SEED, OperatingPoint, Scores, TwoClassScores, argmax, confidence_intervals, grad_cam,
@@ -23,15 +25,18 @@ pub struct Prediction {
 }
 
 /// Decodes `bytes` (or keeps the reason they could not be read) for a model taking images of
-/// `shape`, the same way a data set's files are decoded.
+/// `shape`, the same way a data set's files are decoded: one row per image the file holds
+/// (every frame of a multi-frame DICOM file, named `file#frame001`, ... as in a data set), or
+/// one row saying why it cannot be classified.
 pub fn decode_for_prediction(
     name: &str,
     bytes: Result<Vec<u8>, String>,
     shape: InputShape,
     window: Window,
-) -> Prediction {
+) -> Vec<Prediction> {
     let limits = DecodeLimits {
         window,
+        frames: Frames::Every,
         ..*DatasetBuilder::new(shape).limits()
     };
     // The file name alone under a stand-in class folder: prediction has no classes, but the
@@ -40,15 +45,24 @@ pub fn decode_for_prediction(
     let decoded = bytes.and_then(|bytes| {
         prepare_file(&format!("x/{file_name}"), &bytes, shape, &limits).map_err(|r| r.to_string())
     });
-    let (pixels, error) = match decoded {
-        Ok(image) => (image.pixels, None),
-        Err(error) => (Vec::new(), Some(error)),
-    };
-    Prediction {
-        name: name.to_string(),
+    let row = |name: String, pixels: Vec<u8>, error| Prediction {
+        name,
         pixels,
         probabilities: Vec::new(),
         error,
+    };
+    let pixels = match decoded {
+        Ok(image) => image.pixels,
+        Err(error) => return vec![row(name.to_string(), Vec::new(), Some(error))],
+    };
+    let frames: Vec<&[u8]> = pixels.chunks(shape.values()).collect();
+    match frames.len() {
+        1 => vec![row(name.to_string(), pixels.clone(), None)],
+        _ => frames
+            .into_iter()
+            .enumerate()
+            .map(|(frame, image)| row(frame_path(name, frame), image.to_vec(), None))
+            .collect(),
     }
 }
 

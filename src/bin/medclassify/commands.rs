@@ -301,7 +301,7 @@ pub fn predict(model_path: &Path, images: &[PathBuf], json: bool) -> Result<(), 
     let limit = medclassify::data::DecodeLimits::default().max_file_bytes;
     let mut rows: Vec<Prediction> = images
         .iter()
-        .map(|path| {
+        .flat_map(|path| {
             let bytes = read_bounded(path, limit).map_err(|e| e.to_string());
             decode_for_prediction(
                 &path.display().to_string(),

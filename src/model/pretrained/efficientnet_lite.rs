@@ -17,7 +17,7 @@ use burn::optim::GradientsParams;
 
 use super::Transfer;
 use super::weights::WeightsFile;
-use crate::model::layers::{Layer, Weight, conv_layer};
+use crate::model::layers::{Layer, Weight, conv_layer, pooled_dense_head};
 
 /// The stages: (repeats, kernel, stride of the first block, expansion, input, output).
 const STAGES: [(usize, usize, usize, usize, usize, usize); 7] = [
@@ -376,14 +376,7 @@ impl EfficientNetLite {
         }
         layers.extend(self.top.layers(&mut side));
         layers.push(RELU6);
-        layers.extend([
-            Layer::GlobalAveragePool,
-            Layer::Flatten,
-            Layer::Dense {
-                weight: Weight::D2(self.classifier.weight.val()),
-                bias: self.classifier.bias.as_ref().map(|b| Weight::D1(b.val())),
-            },
-        ]);
+        layers.extend(pooled_dense_head(&self.classifier));
         layers
     }
 

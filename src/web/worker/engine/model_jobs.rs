@@ -179,14 +179,14 @@ impl Engine {
         };
         let shape = current.file.meta.shape();
         let mut rows: Vec<Prediction> = Vec::with_capacity(files.len());
-        for input in &files {
+        for (read, input) in files.iter().enumerate() {
             let buffer = js::await_value(input.file.array_buffer().into()).await;
             let bytes = buffer
                 .map(|b| js_sys::Uint8Array::new(&b).to_vec())
                 .map_err(|e| format!("unreadable: {}", js::error_text(&e)));
             let window = current.file.meta.window;
-            rows.push(decode_for_prediction(&input.path, bytes, shape, window));
-            if rows.len() % 16 == 0 {
+            rows.extend(decode_for_prediction(&input.path, bytes, shape, window));
+            if read % 16 == 15 {
                 time::yield_now().await;
             }
         }
