@@ -184,6 +184,17 @@ pub(super) fn conv_layer(conv: &Conv2d) -> Layer<Weight> {
     }
 }
 
+/// A BatchNorm with its running statistics (inference mode) as a layer.
+pub(super) fn batch_norm_layer(norm: &burn::nn::BatchNorm) -> Layer<Weight> {
+    Layer::BatchNorm {
+        gamma: Weight::D1(norm.gamma.val()),
+        beta: Weight::D1(norm.beta.val()),
+        mean: Weight::D1(norm.running_mean.value()),
+        var: Weight::D1(norm.running_var.value()),
+        epsilon: norm.epsilon,
+    }
+}
+
 /// Global average pooling, flattening and `dense`: the head of the networks that pool their
 /// last feature maps (dropout is not an inference layer).
 pub(super) fn pooled_dense_head(dense: &burn::nn::Linear) -> [Layer<Weight>; 3] {

@@ -7,7 +7,7 @@ use burn::nn::{
 };
 use burn::prelude::*;
 
-use super::layers::{Layer, Weight, conv_layer, pooled_dense_head};
+use super::layers::{Layer, Weight, batch_norm_layer, conv_layer, pooled_dense_head};
 
 /// Configuration of [`StrongNet`].
 #[derive(Config, Debug)]
@@ -57,16 +57,9 @@ impl ConvBlock {
 
 impl ConvBlock {
     fn layers(&self) -> [Layer<Weight>; 3] {
-        let norm = &self.norm;
         [
             conv_layer(&self.conv),
-            Layer::BatchNorm {
-                gamma: Weight::D1(norm.gamma.val()),
-                beta: Weight::D1(norm.beta.val()),
-                mean: Weight::D1(norm.running_mean.value()),
-                var: Weight::D1(norm.running_var.value()),
-                epsilon: norm.epsilon,
-            },
+            batch_norm_layer(&self.norm),
             Layer::Relu,
         ]
     }

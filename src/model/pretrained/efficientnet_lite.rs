@@ -17,7 +17,7 @@ use burn::optim::GradientsParams;
 
 use super::Transfer;
 use super::weights::WeightsFile;
-use crate::model::layers::{Layer, Weight, conv_layer, pooled_dense_head};
+use crate::model::layers::{Layer, Weight, batch_norm_layer, conv_layer, pooled_dense_head};
 
 /// The stages: (repeats, kernel, stride of the first block, expansion, input, output).
 const STAGES: [(usize, usize, usize, usize, usize, usize); 7] = [
@@ -120,17 +120,7 @@ impl ConvNorm {
             *padding = [top, left, bottom, right];
         }
         *side = side.div_ceil(self.conv.stride[0]);
-        let norm = &self.norm;
-        [
-            conv,
-            Layer::BatchNorm {
-                gamma: Weight::D1(norm.gamma.val()),
-                beta: Weight::D1(norm.beta.val()),
-                mean: Weight::D1(norm.running_mean.value()),
-                var: Weight::D1(norm.running_var.value()),
-                epsilon: norm.epsilon,
-            },
-        ]
+        [conv, batch_norm_layer(&self.norm)]
     }
 
     fn load(mut self, weights: &WeightsFile, conv: &str, norm: &str) -> Result<Self, String> {
