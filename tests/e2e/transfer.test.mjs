@@ -27,6 +27,21 @@ function recordProgressLines() {
   }).observe(document, { subtree: true, childList: true, characterData: true });
 }
 
+/** The test accuracy the page shows, recounted apart from it: the page's model file saved to
+ * `modelPath`, the native `predict` on the test split's files against their class folders
+ * (`native`: the folder's `inspect --json`). Returns (correct, total). */
+async function recountAccuracy(page, native, modelPath) {
+  await gotoStep(page, 'evaluate');
+  const shown = Number((await page.textContent('[data-testid=test-accuracy]')).replace('%', ''));
+  await gotoStep(page, 'train');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=model-download]')]);
+  await download.saveAs(modelPath);
+  const [correct, total] = testSplitAccuracy(modelPath, FIXTURE, native);
+  console.log(`page ${shown}%, native predict ${correct} of ${total}`);
+  assert.ok(Math.abs(shown - (100 * correct) / total) < 0.006, `page ${shown}%, predict ${correct} of ${total}`);
+  return [correct, total];
+}
+
 async function startRun(page, epochs) {
   await setEpochs(page, epochs);
   await page.selectOption('[data-testid=backend-select]', 'cpu');
@@ -78,15 +93,8 @@ test('EfficientNet-Lite0, head only: weights from the page once, trains, counted
       `the features line showed: ${JSON.stringify(lines.features)}`);
 
     // The accuracy shown, counted again by the native command from the model the page made.
-    await gotoStep(page, 'evaluate');
-    const shown = Number((await page.textContent('[data-testid=test-accuracy]')).replace('%', ''));
-    await gotoStep(page, 'train');
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=model-download]')]);
     const modelPath = join(ARTIFACTS, 'transfer-head.mcmodel');
-    await download.saveAs(modelPath);
-    const [correct, total] = testSplitAccuracy(modelPath, FIXTURE, native);
-    console.log(`page ${shown}%, native predict ${correct} of ${total}`);
-    assert.ok(Math.abs(shown - (100 * correct) / total) < 0.006, `page ${shown}%, predict ${correct} of ${total}`);
+    const [correct, total] = await recountAccuracy(page, native, modelPath);
     assert.ok(correct >= 0.8 * total, `four epochs of the head on pretrained features: ${correct} of ${total} right`);
 
     // The ONNX export of this network (grouped convolutions, ReLU6, residual adds) is the
@@ -151,15 +159,7 @@ test('EfficientNet-Lite0 fine-tunes its top blocks on WebGPU (SwiftShader) and p
     await shot(page, 'transfer-05-webgpu');
     // The weights trained on WebGPU, read back into a model file, predict on the native CPU
     // what the page shows (the page's test accuracy, recounted by `predict`).
-    await gotoStep(page, 'evaluate');
-    const shown = Number((await page.textContent('[data-testid=test-accuracy]')).replace('%', ''));
-    await gotoStep(page, 'train');
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=model-download]')]);
-    const modelPath = join(ARTIFACTS, 'transfer-top-webgpu.mcmodel');
-    await download.saveAs(modelPath);
-    const [correct, total] = testSplitAccuracy(modelPath, FIXTURE, native);
-    console.log(`page ${shown}%, native predict ${correct} of ${total}`);
-    assert.ok(Math.abs(shown - (100 * correct) / total) < 0.006, `page ${shown}%, predict ${correct} of ${total}`);
+    await recountAccuracy(page, native, join(ARTIFACTS, 'transfer-top-webgpu.mcmodel'));
     assertNoForeignRequests(foreign);
   } finally {
     await browser.close();
