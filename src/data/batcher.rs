@@ -47,7 +47,7 @@ pub fn batch_pixels(
             let mut scratch = vec![0u8; dataset.image_len()];
             for &index in indices {
                 augment_image(
-                    dataset.image(index),
+                    &dataset.image(index),
                     dataset.shape,
                     config,
                     rng,
@@ -59,7 +59,7 @@ pub fn batch_pixels(
         }
         None => {
             for &index in indices {
-                pixels.extend_from_slice(dataset.image(index));
+                pixels.extend_from_slice(&dataset.image(index));
                 labels.push(dataset.samples[index].label as i32);
             }
         }

@@ -1,12 +1,13 @@
 //! The decoded images of a folder, stored as `u8` and sorted by path.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use super::{
-    ClassCount, DecodeLimits, DicomClassReport, DicomInfo, DuplicateGroup, InputShape, LoadReport,
-    SkipReason, SkippedFile, classify_path, decode_dicom_pixels, decode_pixels, hex, is_dicom,
-    sha256,
+    ClassCount, DecodeLimits, Decoded, DicomClassReport, DicomInfo, DuplicateGroup, InputShape,
+    LoadReport, SkipReason, SkippedFile, StoredImage, StoredPixels, classify_path,
+    decode_dicom_pixels, decode_stored, expand, hex, is_dicom, sha256,
 };
 
 /// One usable image.
@@ -22,10 +23,11 @@ pub struct Sample {
     pub slot: usize,
 }
 
-/// Decoded images: `size * size` grayscale `u8` pixels each, never an `f32` copy.
+/// Decoded images: `u8` pixels, never an `f32` copy; each at `shape`, or at its own size when
+/// that is smaller (resized when used: [`Dataset::image`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Dataset {
-    /// The shape of every stored image.
+    /// The shape every image has when used.
     pub shape: InputShape,
     /// Class names in alphabetical order; a sample's label indexes this.
     pub classes: Vec<String>,
@@ -33,6 +35,9 @@ pub struct Dataset {
     pub samples: Vec<Sample>,
     /// All pixels, image after image, in the order they were decoded.
     pub pixels: Vec<u8>,
+    /// Where each slot's image starts in `pixels` and at what size it is kept. Empty when
+    /// every image is kept at `shape` (slot `i` then starts at `i * shape.values()`).
+    pub stored: Vec<StoredImage>,
     /// Each sample's subset when the data came split (a MedMNIST `.npz`); the split then
     /// keeps it instead of drawing one.
     pub file_split: Option<Vec<super::Subset>>,
@@ -114,11 +119,23 @@ impl Dataset {
         self.shape.values()
     }
 
-    /// Pixels of sample `index` (an index into [`Dataset::samples`]).
-    pub fn image(&self, index: usize) -> &[u8] {
-        let len = self.image_len();
-        let start = self.samples[index].slot * len;
-        &self.pixels[start..start + len]
+    /// Pixels of sample `index` (an index into [`Dataset::samples`]) at `shape`: borrowed,
+    /// or resized from the size it is kept at.
+    pub fn image(&self, index: usize) -> Cow<'_, [u8]> {
+        let slot = self.samples[index].slot;
+        match self.stored.get(slot) {
+            None => {
+                let len = self.image_len();
+                Cow::Borrowed(&self.pixels[slot * len..(slot + 1) * len])
+            }
+            Some(at) => {
+                let pixels = &self.pixels[at.offset..at.offset + at.len(self.shape)];
+                match at.native {
+                    None => Cow::Borrowed(pixels),
+                    Some(dims) => expand(pixels, dims, self.shape),
+                }
+            }
+        }
     }
 
     /// Number of images.
@@ -167,9 +184,10 @@ pub struct PreparedImage {
     pub class: String,
     /// SHA-256 of the file's bytes.
     pub sha256: [u8; 32],
-    /// One image of the builder's shape (`channels * size * size` values), or one per frame
-    /// of a multi-frame DICOM file decoded with [`super::Frames::Every`].
-    pub pixels: Vec<u8>,
+    /// One image of the builder's shape (`channels * size * size` values), one per frame
+    /// of a multi-frame DICOM file decoded with [`super::Frames::Every`], or one image at its
+    /// own size when it is smaller than the shape (see [`StoredPixels`]).
+    pub pixels: StoredPixels,
     /// What the file was, when it was a DICOM file.
     pub dicom: Option<DicomInfo>,
 }
@@ -188,9 +206,10 @@ pub fn prepare_file(
     // and the engine reports its files).
     let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         if is_dicom(bytes) {
-            decode_dicom_pixels(bytes, shape, limits).map(|(pixels, info)| (pixels, Some(info)))
+            decode_dicom_pixels(bytes, shape, limits)
+                .map(|(pixels, info)| (StoredPixels::full(pixels), Some(info)))
         } else {
-            decode_pixels(bytes, shape, limits).map(|pixels| (pixels, None))
+            decode_stored(bytes, shape, limits).map(|pixels| (pixels, None))
         }
     }))
     .unwrap_or_else(|panic| {
@@ -226,6 +245,8 @@ pub struct DatasetBuilder {
         Option<(Option<String>, Option<String>)>,
     )>,
     pixels: Vec<u8>,
+    /// Where each slot's image is (see [`Dataset::stored`]).
+    stored: Vec<StoredImage>,
     /// DICOM files per class, and each class's Patient IDs.
     dicom: BTreeMap<String, (DicomClassReport, std::collections::BTreeSet<String>)>,
     skipped: Vec<SkippedFile>,
@@ -245,16 +266,34 @@ impl DatasetBuilder {
             limits,
             entries: Vec::new(),
             pixels: Vec::new(),
+            stored: Vec::new(),
             dicom: BTreeMap::new(),
             skipped: Vec::new(),
             files_seen: 0,
         }
     }
 
-    /// Reserves room for about `files` images (avoids regrowing the pixel store).
+    /// Reserves room for about `files` images in the sample table. The pixel store grows as
+    /// images come (their size is not known before they are decoded) until
+    /// [`Self::reserve_pixels`] is told what the rest will take.
     pub fn reserve(&mut self, files: usize) {
-        self.pixels.reserve(files * self.shape.values());
         self.entries.reserve(files);
+        self.stored.reserve(files);
+    }
+
+    /// Reserves room for `bytes` more pixels (avoids regrowing, which would briefly hold the
+    /// store twice).
+    pub fn reserve_pixels(&mut self, bytes: usize) {
+        self.pixels.reserve(bytes);
+    }
+
+    /// What the load has decoded so far, for a projection of `total` images.
+    pub fn decoded(&self, total: usize) -> Decoded {
+        Decoded {
+            total,
+            images: self.entries.len(),
+            bytes: self.pixels.len(),
+        }
     }
 
     /// True when the path alone says the file will be skipped; such files need not be read.
@@ -276,56 +315,65 @@ impl DatasetBuilder {
     ) -> Option<SkipReason> {
         self.files_seen += 1;
         match outcome {
-            Ok(image) => {
-                let values = self.shape.values();
-                if image.pixels.is_empty() || image.pixels.len() % values != 0 {
-                    // A decoder bug must cost this file, never shift every image after it.
-                    return self.skip(
-                        path,
-                        SkipReason::Corrupt {
-                            detail: format!(
-                                "decoded to {} values, not whole {} images",
-                                image.pixels.len(),
-                                self.shape
-                            ),
-                        },
-                    );
-                }
-                if let Some(info) = &image.dicom {
-                    let (report, patients) = self.dicom.entry(image.class.clone()).or_default();
-                    report.add(info);
-                    patients.extend(info.patient.clone());
-                }
-                self.pixels.extend_from_slice(&image.pixels);
-                let ids = image
-                    .dicom
-                    .as_ref()
-                    .map(|d| (d.patient.clone(), d.study.clone()));
-                let frames = image.pixels.len() / values;
-                if frames == 1 {
-                    let slot = self.entries.len();
-                    self.entries
-                        .push((path.to_string(), image.class, image.sha256, slot, ids));
-                    return None;
-                }
-                // Every frame of a multi-frame file: one image each, named and hashed apart
-                // (and kept together by the split: see `frame_source`).
-                for frame in 0..frames {
-                    let slot = self.entries.len();
-                    let mut hashed = image.sha256.to_vec();
-                    hashed.extend_from_slice(&(frame as u32).to_le_bytes());
-                    self.entries.push((
-                        frame_path(path, frame),
-                        image.class.clone(),
-                        sha256(&hashed),
-                        slot,
-                        ids.clone(),
-                    ));
-                }
-                None
-            }
+            Ok(image) => self.add_image(path, image),
             Err(reason) => self.skip(path, reason),
         }
+    }
+
+    /// Stores a decoded file's image (or frames) under `path`.
+    fn add_image(&mut self, path: &str, image: PreparedImage) -> Option<SkipReason> {
+        if !image.pixels.is_consistent(self.shape) {
+            // A decoder bug must cost this file, never shift every image after it.
+            let detail = format!(
+                "decoded to {} values, not whole {} images",
+                image.pixels.pixels.len(),
+                self.shape
+            );
+            return self.skip(path, SkipReason::Corrupt { detail });
+        }
+        if let Some(info) = &image.dicom {
+            let (report, patients) = self.dicom.entry(image.class.clone()).or_default();
+            report.add(info);
+            patients.extend(info.patient.clone());
+        }
+        let ids = image
+            .dicom
+            .as_ref()
+            .map(|d| (d.patient.clone(), d.study.clone()));
+        let StoredPixels { pixels, native } = image.pixels;
+        let frames = match native {
+            Some(_) => 1,
+            None => pixels.len() / self.shape.values(),
+        };
+        for frame in 0..frames {
+            let at = StoredImage {
+                offset: self.pixels.len() + frame * self.shape.values(),
+                native,
+            };
+            self.stored.push(at);
+        }
+        self.pixels.extend_from_slice(&pixels);
+        if frames == 1 {
+            let slot = self.entries.len();
+            self.entries
+                .push((path.to_string(), image.class, image.sha256, slot, ids));
+            return None;
+        }
+        // Every frame of a multi-frame file: one image each, named and hashed apart
+        // (and kept together by the split: see `frame_source`).
+        for frame in 0..frames {
+            let slot = self.entries.len();
+            let mut hashed = image.sha256.to_vec();
+            hashed.extend_from_slice(&(frame as u32).to_le_bytes());
+            self.entries.push((
+                frame_path(path, frame),
+                image.class.clone(),
+                sha256(&hashed),
+                slot,
+                ids.clone(),
+            ));
+        }
+        None
     }
 
     /// Counts the label table itself as a file seen (it is neither an image nor skipped).
@@ -405,11 +453,14 @@ impl DatasetBuilder {
             })
             .collect();
         self.pixels.shrink_to_fit();
+        // A data set kept wholly at its shape needs no table of where each image is.
+        let uniform = self.stored.iter().all(|at| at.native.is_none());
         let dataset = Dataset {
             shape: self.shape,
             classes,
             samples,
             pixels: self.pixels,
+            stored: if uniform { Vec::new() } else { self.stored },
             file_split: None,
             dicom_ids,
             table_groups: Vec::new(),
@@ -436,7 +487,7 @@ mod tests {
         Ok(PreparedImage {
             class: class.into(),
             sha256: sha256(&pixels),
-            pixels,
+            pixels: StoredPixels::full(pixels),
             dicom: None,
         })
     }

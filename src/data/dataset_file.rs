@@ -57,12 +57,12 @@ pub fn write_dataset(dataset: &Dataset, split: &Split) -> Vec<u8> {
             .collect(),
     };
     let header = serde_json::to_vec(&header).expect("plain data");
-    let mut out = Vec::with_capacity(12 + header.len() + dataset.pixels.len());
+    let mut out = Vec::with_capacity(12 + header.len() + dataset.len() * dataset.image_len());
     out.extend_from_slice(DATASET_MAGIC);
     out.extend_from_slice(&(header.len() as u32).to_le_bytes());
     out.extend_from_slice(&header);
     for index in 0..dataset.len() {
-        out.extend_from_slice(dataset.image(index));
+        out.extend_from_slice(&dataset.image(index));
     }
     out
 }
@@ -135,6 +135,7 @@ pub fn read_dataset(bytes: &[u8]) -> Result<(Dataset, Vec<String>), String> {
             classes: header.classes,
             samples,
             pixels: pixels.to_vec(),
+            stored: Vec::new(),
             file_split: None,
             dicom_ids: Vec::new(),
             table_groups: Vec::new(),

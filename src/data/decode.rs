@@ -1,11 +1,9 @@
 //! Decoding any supported image file into an 8-bit square, grayscale or RGB.
 
-use image::{
-    DynamicImage, ImageBuffer, ImageError, ImageFormat, ImageReader, error::LimitErrorKind,
-    imageops::FilterType,
-};
+use image::{DynamicImage, ImageError, ImageFormat, ImageReader, error::LimitErrorKind};
 use std::io::Cursor;
 
+use super::stored::{StoredPixels, planar, resized};
 use super::{Colour, InputShape, SkipReason};
 
 /// Input sizes the app offers (side of the square, in pixels). The default is 32.
@@ -83,6 +81,17 @@ pub fn decode_pixels(
     shape: InputShape,
     limits: &DecodeLimits,
 ) -> Result<Vec<u8>, SkipReason> {
+    decode_stored(bytes, shape, limits).map(|stored| stored.into_shape(shape))
+}
+
+/// [`decode_pixels`] as the data set keeps it: an image no larger than `shape` on either side
+/// stays at its own size (the resize to `shape` happens when it is used, the same resize),
+/// so small images at a large input size cost their own size in memory.
+pub fn decode_stored(
+    bytes: &[u8],
+    shape: InputShape,
+    limits: &DecodeLimits,
+) -> Result<StoredPixels, SkipReason> {
     if bytes.is_empty() {
         return Err(SkipReason::Empty);
     }
@@ -151,13 +160,21 @@ pub fn decode_pixels(
     let deep = image.color().bytes_per_pixel() / image.color().channel_count() == 2;
     let deep_gray = deep && !image.color().has_color();
     let size = shape.size();
+    // Kept at its own size when the resize would only enlarge it (or stretch one side).
+    let small = |w: u32, h: u32| w <= size && h <= size && (w, h) != (size, size);
     Ok(match shape.colour() {
         Colour::Grayscale => {
             let gray = match deep {
                 true => window_16bit(&image.into_luma16(), limits.window, bits),
                 false => image.into_luma8(),
             };
-            resized(gray, size).into_raw()
+            match small(gray.width(), gray.height()) {
+                true => StoredPixels {
+                    native: Some(gray.dimensions()),
+                    pixels: gray.into_raw(),
+                },
+                false => StoredPixels::full(resized(gray, size).into_raw()),
+            }
         }
         Colour::Rgb => {
             let rgb = match deep_gray {
@@ -169,33 +186,15 @@ pub fn decode_pixels(
                 .into_rgb8(),
                 false => image.into_rgb8(),
             };
-            planar(&resized(rgb, size))
+            match small(rgb.width(), rgb.height()) {
+                true => StoredPixels {
+                    native: Some(rgb.dimensions()),
+                    pixels: rgb.into_raw(),
+                },
+                false => StoredPixels::full(planar(&resized(rgb, size))),
+            }
         }
     })
-}
-
-/// `image` at `size` on both sides (unchanged when it is already).
-pub(crate) fn resized<P: image::Pixel<Subpixel = u8> + 'static>(
-    image: ImageBuffer<P, Vec<u8>>,
-    size: u32,
-) -> ImageBuffer<P, Vec<u8>> {
-    if image.width() == size && image.height() == size {
-        image
-    } else {
-        image::imageops::resize(&image, size, size, FilterType::Triangle)
-    }
-}
-
-/// An RGB image's red, then green, then blue plane: the networks' `[channels, h, w]` layout.
-pub(crate) fn planar(image: &image::RgbImage) -> Vec<u8> {
-    let plane = image.as_raw().len() / 3;
-    let mut out = vec![0u8; plane * 3];
-    for (i, pixel) in image.as_raw().chunks_exact(3).enumerate() {
-        for (channel, &value) in pixel.iter().enumerate() {
-            out[channel * plane + i] = value;
-        }
-    }
-    out
 }
 
 /// A 16-bit grayscale image to 8 bits. From the file (the default): what the sample means,

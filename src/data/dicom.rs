@@ -18,7 +18,7 @@ use dicom_dictionary_std::tags;
 use dicom_object::{DefaultDicomObject, Tag};
 use dicom_pixeldata::PixelDecoder;
 
-use super::decode::{planar, resized};
+use super::stored::{planar, resized};
 use super::{
     Colour, DecodeLimits, DicomInfo, Frames, InputShape, MAX_FRAMES, SkipReason, Window,
     apply_window,

@@ -30,13 +30,14 @@ mod shape;
 mod skip;
 mod split;
 mod spread;
+mod stored;
 mod subset;
 mod window;
 
 pub use archive::{Archive, ArchiveError, ArchiveKind, ArchiveLimits, TarStream, archive_kind};
 pub use augment::{AugmentConfig, augment_image};
 pub use batcher::{batch_data, batch_pixels, images_tensor, make_batch};
-pub use budget::{PAGE_PIXEL_BUDGET, check_pixel_budget};
+pub use budget::{Decoded, PAGE_PIXEL_BUDGET, PROJECT_AFTER, check_pixel_budget};
 pub use class_names::{MAX_CLASS_NAME, validate_class_names};
 pub use dataset::{
     Dataset, DatasetBuilder, PreparedImage, Sample, find_duplicates, frame_path, frame_source,
@@ -45,7 +46,7 @@ pub use dataset::{
 pub use dataset_file::{DATASET_MAGIC, DatasetHeader, SampleRecord, read_dataset, write_dataset};
 pub use decode::{
     DecodeLimits, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, SUPPORTED_SIZES, decode_image, decode_pixels,
-    is_complete_jpeg,
+    decode_stored, is_complete_jpeg,
 };
 pub use dicom::{decode_dicom, decode_dicom_pixels, is_dicom};
 pub use folds::{Folds, make_folds};
@@ -61,6 +62,7 @@ pub use report::{
 pub use shape::{Colour, InputShape};
 pub use skip::{SkipReason, SkippedFile};
 pub use split::{MAX_FOLDS, Split, SplitConfig, SplitCounts, SplitError, split_dataset};
+pub use stored::{StoredImage, StoredPixels, expand};
 pub use subset::Subset;
 pub use window::{
     DicomInfo, DicomOptions, Frames, MAX_FRAMES, WINDOW_PRESETS, Window, apply_window,

@@ -10,7 +10,8 @@
 use std::io::Read;
 
 use super::{
-    Colour, Dataset, DatasetBuilder, InputShape, LoadReport, PreparedImage, Subset, sha256,
+    Colour, Dataset, DatasetBuilder, InputShape, LoadReport, PreparedImage, StoredPixels, Subset,
+    sha256,
 };
 
 /// Entries a MedMNIST file may hold (it has six).
@@ -261,7 +262,7 @@ fn read(
             let image = PreparedImage {
                 class: names[*label].clone(),
                 sha256: sha256(pixels),
-                pixels: to_shape(pixels, channels, shape),
+                pixels: StoredPixels::full(to_shape(pixels, channels, shape)),
                 dicom: None,
             };
             builder.add_prepared(&format!("{prefix}/{i:06}"), Ok(image));

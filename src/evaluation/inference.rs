@@ -9,7 +9,8 @@ use crate::data::Dataset;
 use crate::data::{InputShape, images_tensor, make_batch};
 use crate::model::Classifier;
 
-/// Images per inference batch.
+/// Images per inference batch (fewer for a large network at a large size:
+/// [`Classifier::inference_batch`]).
 pub const INFERENCE_BATCH: usize = 256;
 
 /// Logits of a set of images, row by row (`classes` values per image).
@@ -51,7 +52,8 @@ pub async fn score_samples(
     device: &Device,
 ) -> Result<Scores, ExecutionError> {
     let mut logits = Vec::with_capacity(indices.len() * dataset.classes.len());
-    for chunk in indices.chunks(INFERENCE_BATCH) {
+    let batch = model.inference_batch(dataset.shape.size() as usize, INFERENCE_BATCH);
+    for chunk in indices.chunks(batch) {
         let (images, _) = make_batch(dataset, chunk, None, device);
         logits.extend(logits_of(model, images).await?);
     }
@@ -70,7 +72,8 @@ pub async fn score_pixels(
     device: &Device,
 ) -> Result<Scores, ExecutionError> {
     let mut logits = Vec::with_capacity(pixels.len() / shape.values() * classes);
-    for chunk in pixels.chunks(INFERENCE_BATCH * shape.values()) {
+    let batch = model.inference_batch(shape.size() as usize, INFERENCE_BATCH);
+    for chunk in pixels.chunks(batch * shape.values()) {
         logits.extend(logits_of(model, images_tensor(chunk, shape, device)).await?);
     }
     Ok(Scores { classes, logits })

@@ -294,6 +294,9 @@ impl ModelConfig {
     }
 }
 
+/// Activation memory one inference batch may take, in bytes.
+pub const INFERENCE_BUDGET: usize = 256 << 20;
+
 /// A network of any preset.
 #[derive(Module, Debug)]
 pub enum Classifier {
@@ -340,6 +343,29 @@ impl Classifier {
             Classifier::Strong(net) => net.head(features),
             Classifier::EfficientNetLite0(net) => net.head(features),
         }
+    }
+
+    /// Bytes a training pass keeps per image at `side` px for the backward pass, for a
+    /// network large enough that a batch must be split to fit (`None`: any batch fits).
+    pub fn training_bytes_per_image(&self, side: usize) -> Option<usize> {
+        match self {
+            Classifier::EfficientNetLite0(_) => {
+                Some(pretrained::EfficientNetLite::TRAINING_BYTES_PER_PIXEL * side * side)
+            }
+            _ => None,
+        }
+    }
+
+    /// Images per inference batch at `side` px: `wanted`, or fewer where the network's
+    /// activations of that many images would pass [`INFERENCE_BUDGET`] bytes.
+    pub fn inference_batch(&self, side: usize, wanted: usize) -> usize {
+        let per_image = match self {
+            Classifier::EfficientNetLite0(_) => {
+                pretrained::EfficientNetLite::INFERENCE_BYTES_PER_PIXEL * side * side
+            }
+            _ => return wanted.max(1),
+        };
+        (INFERENCE_BUDGET / per_image.max(1)).clamp(1, wanted.max(1))
     }
 
     /// The network prepared for a run that trains `part` of it: everything else frozen (no

@@ -52,7 +52,7 @@ pub fn decode_for_prediction(
         error,
     };
     let pixels = match decoded {
-        Ok(image) => image.pixels,
+        Ok(image) => image.pixels.into_shape(shape),
         Err(error) => return vec![row(name.to_string(), Vec::new(), Some(error))],
     };
     let frames: Vec<&[u8]> = pixels.chunks(shape.values()).collect();

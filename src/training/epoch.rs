@@ -252,7 +252,11 @@ async fn score_inputs(
     }
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     let mut sums: Option<(Tensor<1>, Tensor<1, Int>)> = None;
-    for chunk in indices.chunks(EVAL_BATCH) {
+    let batch = match cache {
+        Some(_) => EVAL_BATCH,
+        None => model.inference_batch(dataset.shape.size() as usize, EVAL_BATCH),
+    };
+    for chunk in indices.chunks(batch) {
         let (logits, labels) = match cache {
             Some(cache) => {
                 let labels = labels_of(dataset, chunk);

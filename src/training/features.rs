@@ -44,7 +44,8 @@ impl FeatureCache {
         let mut rows = vec![None; dataset.len()];
         let mut parts = Vec::new();
         let mut done = 0;
-        for chunk in samples.chunks(FEATURE_BATCH) {
+        let batch = model.inference_batch(dataset.shape.size() as usize, FEATURE_BATCH);
+        for chunk in samples.chunks(batch) {
             if !host.proceed().await {
                 return Ok(None);
             }

@@ -14,6 +14,7 @@ mod events;
 mod features;
 mod host;
 mod inputs;
+mod micro_batch;
 mod parallel;
 mod probe;
 mod record;
@@ -30,6 +31,7 @@ pub use events::{BatchMetrics, CallbackEvent, EpochMetrics, StopReason, Training
 pub use features::FeatureCache;
 pub use host::{Checkpoint, CheckpointSlot, TrainingHost};
 pub use inputs::Inputs;
+pub use micro_batch::{PART_BUDGET, merge as merge_parts, part_size};
 pub use parallel::{
     GradientPeer, GradientReplica, PeerGradients, PeerSetup, PeerStep, combine_gradients,
     flat_gradients, flat_weights, parameter_count, part_gradients,

@@ -2,12 +2,17 @@
 
 use burn::prelude::*;
 
+use burn::optim::GradientsParams;
+use std::ops::Range;
+
+use super::micro_batch::{merge, part_size, parts};
 use super::run::Run;
 use super::{
     Inputs, PeerGradients, PeerStep, TrainingError, TrainingHost, combine_gradients,
     flat_gradients, flat_weights, part_gradients,
 };
 use crate::data::{InputShape, images_tensor};
+use crate::model::pretrained::Transfer;
 
 /// One batch: its pixels as the batcher made them (none when the network takes cached
 /// features), its samples and their labels.
@@ -106,6 +111,49 @@ async fn peer_answer(run: &mut Run<'_>) -> Result<PeerGradients, String> {
     }
 }
 
+/// The mean-loss gradients, loss sum and correct count of `range` of the batch, computed in
+/// parts that fit in memory ([`super::micro_batch`]) when the network trains more than a
+/// head (a head on cached features or on a frozen backbone keeps no large activations).
+fn range_gradients(
+    run: &Run<'_>,
+    batch: &Batch<'_>,
+    range: Range<usize>,
+    weights: Option<&[f32]>,
+) -> (GradientsParams, Tensor<1>, Tensor<1, Int>) {
+    let head_only = run.features.is_some() || run.config.transfer == Transfer::Head;
+    let side = run.data.dataset.shape.size() as usize;
+    let size = match head_only {
+        true => range.len(),
+        false => part_size(&run.model, side, range.len()),
+    };
+    let start = range.start;
+    let mut pieces = parts(range.len(), size).map(|p| start + p.start..start + p.end);
+    let first = pieces.next().unwrap_or(range);
+    let pass = |part: Range<usize>| {
+        let (inputs, labels) = batch.part(part, run, &run.train_device);
+        let (gradients, loss, correct) = part_gradients(&run.model, inputs, labels, weights);
+        (gradients, loss.inner(), correct.inner())
+    };
+    let mut seen = first.len();
+    let (mut gradients, mut loss, mut correct) = pass(first);
+    for part in pieces {
+        let n = part.len();
+        let (more, more_loss, more_correct) = pass(part);
+        let all = (seen + n) as f32;
+        gradients = merge(
+            &run.model,
+            gradients,
+            seen as f32 / all,
+            more,
+            n as f32 / all,
+        );
+        loss = loss + more_loss;
+        correct = correct + more_correct;
+        seen += n;
+    }
+    (gradients, loss, correct)
+}
+
 /// Computes the batch's gradients (with the peer where there is one) and takes one optimiser
 /// step at `learning_rate`.
 pub(super) async fn step<H: TrainingHost>(
@@ -117,13 +165,12 @@ pub(super) async fn step<H: TrainingHost>(
     let shape = run.data.dataset.shape;
     let count = batch.len();
     let own = offer_to_peer(run, &batch, shape, host).await?;
-    let (inputs, labels) = batch.part(0..own, run, &run.train_device);
     let class_weights = run.class_weights.clone();
     let weights = class_weights.as_deref();
-    let (mut gradients, loss, correct) = part_gradients(&run.model, inputs, labels, weights);
+    let (mut gradients, loss, correct) = range_gradients(run, &batch, 0..own, weights);
     let mut sums = StepSums {
-        loss: loss.inner(),
-        correct: correct.inner(),
+        loss,
+        correct,
         peer_loss: 0.0,
         peer_correct: 0.0,
     };
@@ -137,11 +184,10 @@ pub(super) async fn step<H: TrainingHost>(
             Err(error) => {
                 // Nothing is lost: this replica computes the peer's part too.
                 run.drop_peer(host, error);
-                let (inputs, labels) = batch.part(own..count, run, &run.train_device);
                 let (rest, rest_loss, rest_correct) =
-                    part_gradients(&run.model, inputs, labels, weights);
-                sums.loss = sums.loss + rest_loss.inner();
-                sums.correct = sums.correct + rest_correct.inner();
+                    range_gradients(run, &batch, own..count, weights);
+                sums.loss = sums.loss + rest_loss;
+                sums.correct = sums.correct + rest_correct;
                 flat_gradients(&run.model, &rest)
                     .await
                     .map_err(TrainingError::Execution)?

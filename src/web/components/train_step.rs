@@ -333,7 +333,7 @@ pub fn TrainStep() -> Html {
                 <Chart svg={AttrValue::from((*learning_rate_chart).clone())} name="learning-rate" label="Learning rate per epoch with ReduceLROnPlateau cuts" />
             </div>
             <div class="history-actions">
-                <button type="button" class="link" onclick={on_history} disabled={state.train.epochs.is_empty()}>{"Download history (CSV)"}</button>
+                <button type="button" class="link" data-testid="history-download" onclick={on_history} disabled={state.train.epochs.is_empty()}>{"Download history (CSV)"}</button>
             </div>
 
             <CrossValidationPanel running={running} has_split={has_split} />

@@ -16,7 +16,8 @@ use super::{Controls, notice, post};
 use crate::data::{
     Archive, ArchiveError, ArchiveKind, ArchiveLimits, Dataset, DatasetBuilder, DecodeLimits,
     DicomOptions, InputShape, LABELS_FILE, LabelTable, LoadReport, PAGE_PIXEL_BUDGET,
-    PreparedImage, SkipReason, TarStream, archive_kind, check_pixel_budget, record_table,
+    PROJECT_AFTER, PreparedImage, SkipReason, TarStream, archive_kind, check_pixel_budget,
+    record_table,
 };
 use crate::web::bridge::{BOOT_TIMEOUT, WorkerEvent};
 use crate::web::platform::{js, time};
@@ -76,6 +77,29 @@ impl Expected {
     }
 }
 
+/// Stops a load whose images would pass the page's budget, projected from the first
+/// [`PROJECT_AFTER`] (their size is known only once decoded: images smaller than the input
+/// are kept at their own size), and then sizes the pixel store once for the rest. Multi-frame
+/// files can hold more images than there were files: past the budget it stops whatever the
+/// projection said.
+fn check_budget(
+    builder: &mut DatasetBuilder,
+    files: usize,
+    reserved: &mut bool,
+) -> Result<(), LoadStopped> {
+    let images = builder.images();
+    if images < PROJECT_AFTER.min(files) && builder.pixel_bytes() <= PAGE_PIXEL_BUDGET {
+        return Ok(());
+    }
+    let decoded = builder.decoded(files);
+    check_pixel_budget(decoded, builder.shape(), PAGE_PIXEL_BUDGET).map_err(LoadStopped)?;
+    if !*reserved {
+        *reserved = true;
+        builder.reserve_pixels(decoded.projected().saturating_sub(decoded.bytes));
+    }
+    Ok(())
+}
+
 /// Decodes the files of load `load` as they stream in (from the page, or from an archive the
 /// engine reads): on helper workers (one per core) when there are enough files to repay
 /// starting them, else here. Either way the images are added in the order they came,
@@ -94,9 +118,10 @@ where
     let started = time::now_ms();
     let mut last = 0.0;
     let limits = DecodeLimits::with_dicom(dicom);
-    check_pixel_budget(expected.shown(), shape, PAGE_PIXEL_BUDGET).map_err(LoadStopped)?;
     let mut builder = DatasetBuilder::with_limits(shape, limits);
     builder.reserve(expected.shown());
+    // Whether the pixel store was sized from the first images' projection yet.
+    let mut reserved = false;
     let limits = *builder.limits();
     let mut pool = if expected.shown() >= PARALLEL_FROM {
         DecoderPool::start(decoder::helper_count()).await
@@ -127,7 +152,7 @@ where
                 futures::select! {
                     chunk = chunks.next() => incoming = Some(chunk),
                     event = helpers.events.next() => {
-                        if let Some((index, outcomes)) = helpers.handle(event, &mut waiting, shape) {
+                        if let Some((index, outcomes)) = helpers.handle(event, &mut waiting) {
                             decoded.insert(index, outcomes);
                         }
                     }
@@ -166,10 +191,7 @@ where
             }
             next_to_add += 1;
         }
-        // Multi-frame files can hold more images than there were files.
-        if builder.pixel_bytes() > PAGE_PIXEL_BUDGET {
-            check_pixel_budget(builder.images(), shape, PAGE_PIXEL_BUDGET).map_err(LoadStopped)?;
-        }
+        check_budget(&mut builder, expected.shown(), &mut reserved)?;
         progress(builder.files_seen(), expected.shown(), started, &mut last);
     }
     let total = builder.files_seen();
@@ -535,7 +557,6 @@ impl DecoderPool {
         &mut self,
         event: Option<HelperEvent>,
         waiting: &mut VecDeque<(usize, Vec<FileBytes>)>,
-        shape: InputShape,
     ) -> Option<(usize, Vec<Result<PreparedImage, SkipReason>>)> {
         let (id, packed) = match event {
             Some((id, WorkerEvent::Message(DecoderReply::Decoded(packed)))) => (id, packed),
@@ -558,7 +579,7 @@ impl DecoderPool {
         let helper = self.helpers.get_mut(id).and_then(Option::as_mut)?;
         let position = helper.in_flight.iter().position(|(i, _)| *i == index)?;
         let (_, files) = helper.in_flight.remove(position);
-        match unpack(packed, shape).filter(|outcomes| outcomes.len() == files.len()) {
+        match unpack(packed).filter(|outcomes| outcomes.len() == files.len()) {
             Some(outcomes) => Some((index, outcomes)),
             None => {
                 // Put the chunk back and retire the helper that garbled it.

@@ -6,7 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::{
-    DecodeLimits, DicomInfo, DicomOptions, InputShape, PreparedImage, SkipReason, prepare_file,
+    DecodeLimits, DicomInfo, DicomOptions, InputShape, PreparedImage, SkipReason, StoredPixels,
+    prepare_file,
 };
 
 /// One file of a load as the page read it.
@@ -60,10 +61,9 @@ pub enum DecoderReply {
 pub struct DecodedChunk {
     /// Position of the chunk in the load.
     pub chunk: usize,
-    /// Per file, in order: the class of a decoded image (and what it was, for a DICOM
-    /// file), or why the file was skipped.
-    pub outcomes: Vec<Result<(String, Option<DicomInfo>), SkipReason>>,
-    /// `size * size` grayscale pixels per decoded image, in order.
+    /// Per file, in order: what was decoded, or why the file was skipped.
+    pub outcomes: Vec<Result<PackedImage, SkipReason>>,
+    /// The decoded pixels of every file, in order (each file's length in its outcome).
     #[serde(with = "serde_bytes")]
     pub pixels: Vec<u8>,
     /// The SHA-256 (32 bytes) of each decoded image's file, in order.
@@ -71,6 +71,19 @@ pub struct DecodedChunk {
     pub hashes: Vec<u8>,
     /// Milliseconds the helper spent decoding the chunk.
     pub decode_ms: f64,
+}
+
+/// One decoded file of a chunk, its pixels left in the chunk's buffer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PackedImage {
+    /// The class from its path.
+    pub class: String,
+    /// What it was, for a DICOM file.
+    pub dicom: Option<DicomInfo>,
+    /// Its bytes in [`DecodedChunk::pixels`] (one image, or every frame).
+    pub len: usize,
+    /// Its own size, when kept smaller than the shape.
+    pub native: Option<(u32, u32)>,
 }
 
 /// Classifies, hashes and decodes a chunk of files: the work a decoding helper does per job,
@@ -97,38 +110,50 @@ pub fn pack(chunk: usize, outcomes: Vec<Result<PreparedImage, SkipReason>>) -> D
     };
     for outcome in outcomes {
         packed.outcomes.push(outcome.map(|image| {
-            packed.pixels.extend_from_slice(&image.pixels);
+            packed.pixels.extend_from_slice(&image.pixels.pixels);
             packed.hashes.extend_from_slice(&image.sha256);
-            (image.class, image.dicom)
+            PackedImage {
+                class: image.class,
+                dicom: image.dicom,
+                len: image.pixels.pixels.len(),
+                native: image.pixels.native,
+            }
         }));
     }
     packed
 }
 
-/// Unpacks what [`pack`] made; `None` if the buffers do not hold what the outcomes announce.
-pub fn unpack(
-    packed: DecodedChunk,
-    shape: InputShape,
-) -> Option<Vec<Result<PreparedImage, SkipReason>>> {
-    let image_len = shape.values();
-    let images = packed.outcomes.iter().filter(|o| o.is_ok()).count();
-    if packed.pixels.len() != images * image_len || packed.hashes.len() != images * 32 {
+/// Unpacks what [`pack`] made; `None` if the buffers do not hold what the outcomes announce
+/// (each image's own length is checked again when it is added to the data set).
+pub fn unpack(packed: DecodedChunk) -> Option<Vec<Result<PreparedImage, SkipReason>>> {
+    let images: Vec<&PackedImage> = packed.outcomes.iter().flatten().collect();
+    let bytes = images
+        .iter()
+        .try_fold(0usize, |sum, image| sum.checked_add(image.len))?;
+    if packed.pixels.len() != bytes || packed.hashes.len() != images.len() * 32 {
         return None;
     }
-    let mut pixels = packed.pixels.chunks_exact(image_len);
+    let mut start = 0;
     let mut hashes = packed.hashes.chunks_exact(32);
     let outcomes = packed
         .outcomes
         .into_iter()
         .map(|outcome| {
-            outcome.map(|(class, dicom)| PreparedImage {
-                class,
-                dicom,
-                pixels: pixels.next().unwrap_or_default().to_vec(),
-                sha256: hashes
-                    .next()
-                    .and_then(|h| h.try_into().ok())
-                    .unwrap_or_default(),
+            outcome.map(|image| {
+                let pixels = packed.pixels[start..start + image.len].to_vec();
+                start += image.len;
+                PreparedImage {
+                    class: image.class,
+                    dicom: image.dicom,
+                    pixels: StoredPixels {
+                        pixels,
+                        native: image.native,
+                    },
+                    sha256: hashes
+                        .next()
+                        .and_then(|h| h.try_into().ok())
+                        .unwrap_or_default(),
+                }
             })
         })
         .collect();

@@ -72,7 +72,7 @@ fn class_samples(dataset: &Dataset) -> Vec<ClassSamples> {
             .collect();
         let mut pixels = Vec::with_capacity(picked.len() * dataset.image_len());
         for &i in &picked {
-            pixels.extend_from_slice(dataset.image(i));
+            pixels.extend_from_slice(&dataset.image(i));
         }
         samples.push(ClassSamples {
             class: class.clone(),

@@ -1,0 +1,155 @@
+// The journey in every browser engine, driven through W3C WebDriver (tests/e2e/webdriver.mjs):
+// Firefox ESR (Gecko), WebKitGTK's MiniBrowser (WebKit, Safari's engine) and Chromium (Blink,
+// through chromedriver, so the three run the same script side by side). In each: open the
+// page; Try sample data; open an archive through the file input; train two epochs of the seed
+// network on the CPU; evaluate; predict an uploaded image and explain it (Grad-CAM); save the
+// model; reload and find it restored; export the model and ONNX; stop the server and reload
+// (offline: the service worker serves the page). Every request to another host goes through
+// a recording proxy and fails the test; a navigation to a foreign host at the end is the
+// positive control that the proxy sees the browser's traffic.
+//
+// Checked against the native command (independent of the page): the ONNX bytes equal
+// `export-onnx` of the page's own model file, the prediction's class equals `predict`'s, and
+// the test accuracy the page shows equals `predict` on the test split's files.
+// Each engine's CPU training speed (images/s of epoch 2) goes to
+// tests/e2e/artifacts/engines-<engine>.json (bench/engines.mjs puts them side by side).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { ARTIFACTS, CLI, FIXTURE, didNotRun, serve, testSplitAccuracy } from './helpers.mjs';
+import {
+  catchDownloads, click, download, fill, gotoStep, missing, notices, pickFiles, screenshot, select, startBrowser, text, waitFor,
+  waitForBoot, waitForStatus,
+} from './webdriver.mjs';
+
+const ENGINES = (process.env.MEDCLASSIFY_ENGINES || 'firefox,webkit').split(',');
+
+/** Clicks a button that makes a download; the downloaded bytes. */
+async function downloaded(driver, css) {
+  const before = await driver.executeScript('return window.__blobs.length');
+  await click(driver, css);
+  await waitFor(driver, `a download from ${css}`, async (d) => (await d.executeScript('return window.__blobs.length')) > before, 120_000);
+  return download(driver);
+}
+
+async function journey(engine) {
+  const native = JSON.parse(execFileSync(CLI, ['inspect', FIXTURE, '--json']).toString());
+  const zip = join(ARTIFACTS, `engines-${engine}.zip`);
+  rmSync(zip, { force: true });
+  execFileSync('python3', ['-m', 'zipfile', '-c', zip, 'MedNIST'], { cwd: dirname(FIXTURE) });
+  const server = await serve('/');
+  const origin = new URL(server.url).origin;
+  const session = await startBrowser(engine, origin);
+  const { driver } = session;
+  const shot = (name) => screenshot(driver, `engines-${engine}-${name}`);
+  const figures = { engine, browser: session.version };
+  let serverUp = true;
+  try {
+    console.log(`${engine}: ${session.version}`);
+    const started = Date.now();
+    await driver.get(server.url);
+    figures.backend = await waitForBoot(driver);
+    figures.boot_seconds = (Date.now() - started) / 1000;
+    console.log(`${engine}: booted in ${figures.boot_seconds.toFixed(1)} s, ${figures.backend}`);
+    await shot('01-boot');
+
+    // Try sample data, then the same images as an archive through the file input.
+    await click(driver, '[data-testid=sample-data]');
+    await waitFor(driver, 'the sample report', async (d) => /images in 6 classes/.test(await text(d, '[data-testid=data-report]')), 120_000);
+    await pickFiles(driver, '[data-testid=archive-input]', [zip]);
+    const report = await waitFor(driver, 'the archive report', async (d) => {
+      const shown = await text(d, '[data-testid=data-report]');
+      return /247 images in 6 classes from 247 files/.test(shown) && shown;
+    }, 180_000);
+    assert.match(report, /3 groups, 4 redundant files|4 redundant/);
+    await shot('02-archive');
+
+    // Two epochs of the seed network on the CPU.
+    await gotoStep(driver, 'train');
+    await fill(driver, '[data-testid=epochs-input]', 2);
+    await select(driver, '[data-testid=backend-select]', 'cpu');
+    await click(driver, '[data-testid=start-training]');
+    assert.equal(await waitForStatus(driver, ['done', 'error']), 'done', await notices(driver));
+    assert.match(await text(driver, '[data-testid=epoch-progress]'), /Epoch 2 \/ 2/);
+    figures.training_backend = await text(driver, '[data-testid=training-backend]');
+    await catchDownloads(driver);
+    const history = (await downloaded(driver, '[data-testid=history-download]')).toString().trim().split('\n');
+    const columns = history[0].split(',');
+    const epoch2 = history[2].split(',').map(Number);
+    figures.images_per_second = epoch2[columns.indexOf('images_per_second')];
+    console.log(`${engine}: epoch 2 at ${figures.images_per_second} images/s ${figures.training_backend}`);
+    await shot('03-trained');
+
+    // Evaluate: the shown accuracy, recounted by the native command on the saved model.
+    await gotoStep(driver, 'evaluate');
+    const shown = Number((await text(driver, '[data-testid=test-accuracy]')).replace('%', ''));
+    assert.ok(Number.isFinite(shown), 'a test accuracy is shown');
+    assert.equal(await driver.executeScript('return document.querySelectorAll("[data-testid=confusion-matrix] tbody tr").length'), 6);
+    await shot('04-evaluate');
+    await gotoStep(driver, 'train');
+    const model = await downloaded(driver, '[data-testid=model-download]');
+    assert.equal(model.subarray(0, 6).toString(), 'MEDCLS');
+    const modelPath = join(ARTIFACTS, `engines-${engine}.mcmodel`);
+    writeFileSync(modelPath, model);
+    const [correct, total] = testSplitAccuracy(modelPath, FIXTURE, native);
+    assert.ok(Math.abs(shown - (100 * correct) / total) < 0.006, `${engine}: page ${shown}%, predict ${correct} of ${total}`);
+    figures.test_accuracy = shown;
+
+    // Predict an uploaded image and explain it.
+    await gotoStep(driver, 'predict');
+    const hand = join(FIXTURE, 'Hand', '000000.jpeg');
+    await pickFiles(driver, '[data-testid=predict-input]', [hand]);
+    const row = await waitFor(driver, 'the prediction', async (d) => text(d, '[data-testid=prediction-result] tbody tr'), 60_000);
+    const expected = JSON.parse(execFileSync(CLI, ['predict', '--model', modelPath, hand, '--json']).toString())[0].class;
+    assert.ok(row.includes(expected), `${engine}: page "${row}", native ${expected}`);
+    await click(driver, '[data-testid=prediction-result] tbody tr button');
+    await waitFor(driver, 'the Grad-CAM heatmap', async (d) => d.executeScript('return document.querySelectorAll("[data-testid=explanation] canvas").length >= 2'), 120_000);
+    await shot('05-predict');
+
+    // ONNX: the page's bytes are the command's from the page's model file.
+    const onnx = await downloaded(driver, '[data-testid=model-onnx]');
+    const nativeOnnx = join(ARTIFACTS, `engines-${engine}-native.onnx`);
+    execFileSync(CLI, ['export-onnx', '--model', modelPath, '--out', nativeOnnx]);
+    assert.ok(onnx.length > 10_000 && onnx.equals(readFileSync(nativeOnnx)), `${engine}: the page's ONNX file differs from the command's`);
+
+    // Reload: the model comes back from this browser's storage. (The page's address opened
+    // again: geckodriver's Refresh bypasses the service worker, as Shift+Reload does.)
+    await driver.get(server.url);
+    await waitForBoot(driver);
+    await gotoStep(driver, 'predict');
+    await waitFor(driver, 'the restored model', async (d) => /restored from this browser/.test(await text(d, '[data-testid=model-info]')), 60_000);
+    await shot('06-restored');
+
+    // Offline: the server is gone, the service worker serves the page and the engine.
+    figures.service_worker = await driver.executeAsyncScript(`const done = arguments[arguments.length - 1];
+      if (!navigator.serviceWorker) return done('none');
+      navigator.serviceWorker.ready.then((r) => done({ active: !!r.active, controlled: !!navigator.serviceWorker.controller }), (e) => done(String(e)));`);
+    console.log(`${engine}: service worker ${JSON.stringify(figures.service_worker)}`);
+    await server.close();
+    serverUp = false;
+    await driver.get(server.url);
+    figures.offline_backend = await waitForBoot(driver);
+    await gotoStep(driver, 'predict');
+    await waitFor(driver, 'the restored model offline', async (d) => /restored from this browser/.test(await text(d, '[data-testid=model-info]')), 60_000);
+    await shot('07-offline');
+
+    // No request left the page's origin; the control: a foreign navigation is recorded.
+    assert.deepEqual(session.foreign, [], `${engine}: requests left the page's origin: ${session.foreign.join(', ')}`);
+    await driver.get('http://foreign.invalid/control').catch(() => {});
+    await waitFor(driver, 'the proxy to record the control', async () => session.foreign.some((u) => u.includes('foreign.invalid')), 30_000);
+    writeFileSync(join(ARTIFACTS, `engines-${engine}.json`), JSON.stringify(figures, null, 1));
+  } finally {
+    await session.stop();
+    if (serverUp) await server.close();
+  }
+}
+
+for (const engine of ENGINES) {
+  test(`the journey in ${engine} through WebDriver`, { timeout: 1_200_000 }, async (t) => {
+    const why = missing(engine);
+    if (why) return didNotRun(t, why);
+    await journey(engine);
+  });
+}
