@@ -39,11 +39,12 @@ function subset(full, count) {
   const total = files.reduce((a, f) => a + f.length, 0);
   if (count >= total) return [full, total];
   const dir = join(OUT, `mednist-first-${count}`);
+  const made = existsSync(dir);
   let taken = 0;
   classes.forEach((c, i) => {
     const n = i === classes.length - 1 ? count - taken : Math.round((files[i].length * count) / total);
     taken += n;
-    if (existsSync(dir)) return;
+    if (made) return;
     mkdirSync(join(dir, c), { recursive: true });
     for (const f of files[i].slice(0, n)) copyFileSync(join(full, c, f), join(dir, c, f));
   });

@@ -287,6 +287,12 @@ pub enum Response {
         /// Why.
         message: String,
     },
+    /// The user stopped a run before its first epoch ended: nothing was trained, so nothing
+    /// is evaluated or kept, and the page goes back to where it was.
+    TrainingStopped {
+        /// What happened.
+        message: String,
+    },
     /// Pixels asked for.
     Images {
         /// Echo of the request's purpose.

@@ -7,7 +7,9 @@ use std::future::Future;
 
 use burn::prelude::*;
 
-use super::{FoldEvent, LoadedData, Platform, plan_training, train_on_split};
+use super::{
+    FoldEvent, LoadedData, Platform, STOPPED_BEFORE_AN_EPOCH, plan_training, train_on_split,
+};
 use crate::data::{Folds, Subset, make_folds};
 use crate::evaluation::{CrossValidation, FoldScores};
 use crate::model::Classifier;
@@ -59,7 +61,7 @@ pub async fn cross_validate<P: Platform>(
             held_out: split.total(Subset::Test),
         });
         let mut fold_platform = FoldPlatform(&mut *platform);
-        let trained = train_on_split(
+        let trained = match train_on_split(
             data,
             &split,
             &plan,
@@ -67,7 +69,11 @@ pub async fn cross_validate<P: Platform>(
             backend.clone(),
             &mut fold_platform,
         )
-        .await?;
+        .await
+        {
+            Err(stopped) if stopped == STOPPED_BEFORE_AN_EPOCH => break,
+            other => other?,
+        };
         if trained.reason == StopReason::Stopped {
             break;
         }

@@ -24,5 +24,6 @@ pub use predict::{
     FolderEvaluation, Prediction, decode_for_prediction, evaluate_folder, explain, predict,
 };
 pub use train::{
-    Trained, TrainingPlan, plan_training, start_from, start_new, train, train_on_split,
+    STOPPED_BEFORE_AN_EPOCH, Trained, TrainingPlan, plan_training, start_from, start_new, train,
+    train_on_split,
 };

@@ -147,6 +147,10 @@ async fn run_once<P: Platform>(
     result
 }
 
+/// Why [`train`] returns no model when the user stopped the run before its first epoch ended.
+pub const STOPPED_BEFORE_AN_EPOCH: &str =
+    "stopped before the first epoch ended: nothing was trained, so there is no model to evaluate or keep";
+
 /// Trains as `plan` says on `device` (described as `backend`), continues on the CPU from the
 /// last completed epoch if the GPU is lost, scores the test set and builds the model file.
 pub async fn train<P: Platform>(
@@ -209,6 +213,11 @@ pub async fn train_on_split<P: Platform>(
         result = run_once(&training_data, plan, resume, &device, &mut host).await;
     }
     let outcome = result.map_err(|e| e.to_string())?;
+    // Nothing was trained: scoring the test set would only measure the starting weights (and
+    // take minutes for a pretrained network at 224 px on a CPU, after the user said stop).
+    if outcome.reason == StopReason::Stopped && outcome.weights_from_epoch == 0 {
+        return Err(STOPPED_BEFORE_AN_EPOCH.into());
+    }
     let assessment = assess(&outcome.model, &data.dataset, split, &device)
         .await
         .map_err(|e| format!("evaluating on the test set failed: {e}"))?;

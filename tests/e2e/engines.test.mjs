@@ -108,6 +108,16 @@ async function journey(engine) {
     await waitFor(driver, 'the Grad-CAM heatmap', async (d) => d.executeScript('return document.querySelectorAll("[data-testid=explanation] canvas").length >= 2'), 120_000);
     await shot('05-predict');
 
+    // A DICOM file is decoded and classified too (the native command gives the same class).
+    const dicom = join(dirname(FIXTURE), '..', '..', 'tests', 'fixtures', 'dicom', 'CT', 'ct-0.dcm');
+    await pickFiles(driver, '[data-testid=predict-input]', [dicom]);
+    const dicomRow = await waitFor(driver, 'the DICOM prediction', async (d) => {
+      const shown = await text(d, '[data-testid=prediction-result] tbody tr');
+      return shown.includes('ct-0.dcm') && shown;
+    }, 60_000);
+    const dicomClass = JSON.parse(execFileSync(CLI, ['predict', '--model', modelPath, dicom, '--json']).toString())[0].class;
+    assert.ok(!/cannot classify/.test(dicomRow) && dicomRow.includes(dicomClass), `${engine}: page "${dicomRow}", native ${dicomClass}`);
+
     // ONNX: the page's bytes are the command's from the page's model file.
     const onnx = await downloaded(driver, '[data-testid=model-onnx]');
     const nativeOnnx = join(ARTIFACTS, `engines-${engine}-native.onnx`);

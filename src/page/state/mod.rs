@@ -296,6 +296,10 @@ fn on_engine(state: &mut AppState, response: Response) {
             Rc::make_mut(&mut state.train).refused();
             state.notify("error", message);
         }
+        Response::TrainingStopped { message } => {
+            Rc::make_mut(&mut state.train).stopped_before_an_epoch();
+            state.notify("info", message);
+        }
         Response::Images { purpose, images } => {
             if let Some(cell) = evaluate::cell_of(&purpose) {
                 Rc::make_mut(&mut state.evaluate).show_cell(cell, images);

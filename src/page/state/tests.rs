@@ -438,3 +438,32 @@ fn a_download_shows_until_it_completes_and_a_run_or_failure_clears_it() {
     );
     assert_eq!(failed.train.download, None);
 }
+
+#[test]
+fn a_run_stopped_before_its_first_epoch_goes_back_to_idle_and_keeps_the_model() {
+    let state = full_state();
+    let model_before = state.predict.clone();
+    let features = engine(
+        state,
+        Response::Training {
+            event: TrainingEvent::Features {
+                done: 64,
+                total: 50_000,
+                seconds: 8.0,
+            },
+        },
+    );
+    assert!(features.train.features.is_some());
+    let stopped = engine(
+        features,
+        Response::TrainingStopped {
+            message: crate::session::STOPPED_BEFORE_AN_EPOCH.into(),
+        },
+    );
+    assert_eq!(stopped.train.status, TrainingStatus::Idle);
+    assert_eq!(stopped.train.features, None);
+    assert!(Rc::ptr_eq(&model_before, &stopped.predict));
+    let notice = stopped.notices.notices.last().unwrap();
+    assert_eq!(notice.level, "info");
+    assert!(notice.message.contains("nothing was trained"), "{}", notice.message);
+}

@@ -232,6 +232,16 @@ impl TrainState {
         self.cross_validation.failed();
     }
 
+    /// The user stopped the run before its first epoch ended: nothing was trained, nothing
+    /// is kept; back to idle (the model the page had, if any, stays).
+    pub fn stopped_before_an_epoch(&mut self) {
+        self.before_request = None;
+        self.download = None;
+        self.features = None;
+        self.last_batch = None;
+        self.status = TrainingStatus::Idle;
+    }
+
     /// The engine refused the request before anything ran (no data, no checkpoint, settings or
     /// a checkpoint that do not fit the data): the step shows what it showed before, with the
     /// settings as they are now.

@@ -50,6 +50,9 @@ impl Engine {
         }
         let trained = match result {
             Ok(trained) => trained,
+            Err(message) if message == crate::session::STOPPED_BEFORE_AN_EPOCH => {
+                return post(&Response::TrainingStopped { message });
+            }
             Err(error) => return fail(error),
         };
         self.warn_of_webgpu_errors();
