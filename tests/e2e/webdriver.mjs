@@ -60,18 +60,25 @@ async function waitForHttp(url, ms = 30_000) {
 }
 
 /**
- * Hosts a browser contacts on its own, with or without a page (checked here with the proxy):
- * Firefox fetches its Remote Settings from this host even with `services.settings.server`
- * pointed elsewhere. They are refused like every other host, and kept apart from the page's.
+ * Hosts a browser contacts on its own, with or without a page (seen here through the proxy):
+ * Firefox fetches its Remote Settings from Mozilla even with `services.settings.server`
+ * pointed elsewhere; Chromium started by chromedriver (not Playwright, which turns them off)
+ * asks Google for the time, updates, accounts and autofill. They are refused like every other
+ * host and kept apart from the page's requests (which the page's Content-Security-Policy would
+ * stop before any of them anyway).
  */
-const BROWSER_OWN = ['firefox.settings.services.mozilla.com'];
+const BROWSER_OWN = {
+  firefox: ['firefox.settings.services.mozilla.com'],
+  chromium: ['clients2.google.com', 'accounts.google.com', 'update.googleapis.com', 'content-autofill.googleapis.com', 'optimizationguide-pa.googleapis.com'],
+  webkit: [],
+};
 
 /** A proxy that forwards requests for `origin` and records and refuses every other one. */
-async function recordingProxy(origin) {
+async function recordingProxy(origin, ownHosts) {
   const own = new URL(origin);
   const foreign = [];
   const browserOwn = [];
-  const record = (url) => (BROWSER_OWN.some((host) => url.includes(`//${host}`)) ? browserOwn : foreign).push(url);
+  const record = (url) => (ownHosts.some((host) => url.includes(`//${host}`)) ? browserOwn : foreign).push(url);
   const server = createServer((req, res) => {
     let target;
     try { target = new URL(req.url); } catch { target = null; }
@@ -110,7 +117,7 @@ export async function startBrowser(engine, origin) {
     children.push({ child, log: () => log });
     return child;
   };
-  const proxy = await recordingProxy(origin);
+  const proxy = await recordingProxy(origin, BROWSER_OWN[engine] ?? []);
   const port = await freePort();
   const proxyCapability = { proxyType: 'manual', httpProxy: proxy.address, sslProxy: proxy.address };
   let capabilities;
