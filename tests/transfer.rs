@@ -104,6 +104,30 @@ fn compare(
     (same, moved)
 }
 
+/// The pretrained network (dropout off) on the shipped images at 64 px, prepared to train
+/// `part`: the inference device, the training device, the data, the network.
+fn for_gradients(part: Transfer) -> (Device, Device, medclassify::data::Dataset, Classifier) {
+    let device = Device::flex();
+    let train_device = device.clone().autodiff();
+    let shape = InputShape::square(64);
+    let (data, _) = load_folder(&common::fixture(), shape, 2).unwrap();
+    let mut network = ModelConfig::new(Preset::EfficientNetLite0, data.classes.len(), shape);
+    if let ModelConfig::EfficientNetLite0(c) = &mut network {
+        c.dropout = 0.0;
+    }
+    let weights = read_weights(&BACKBONES[0]).expect("scripts/weights.sh obtains the weights");
+    let model = network
+        .init_for_training(&train_device, Some(&weights))
+        .unwrap()
+        .prepare_transfer(part);
+    (device, train_device, data, model)
+}
+
+/// The largest absolute difference between two gradient vectors.
+fn largest(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()))
+}
+
 #[test]
 fn head_only_training_keeps_the_backbone_bit_identical_and_learns_the_sample() {
     let dir = common::temp_dir("transfer-head");
@@ -219,20 +243,8 @@ impl TrainingHost for Host {
 /// gradients (the control).
 #[test]
 fn the_head_gets_the_same_gradients_from_cached_features_as_from_the_images() {
-    let device = Device::flex();
-    let train_device = device.clone().autodiff();
-    let shape = InputShape::square(64);
-    let (data, _) = load_folder(&common::fixture(), shape, 2).unwrap();
+    let (device, train_device, data, model) = for_gradients(Transfer::Head);
     let classes = data.classes.len();
-    let mut network = ModelConfig::new(Preset::EfficientNetLite0, classes, shape);
-    if let ModelConfig::EfficientNetLite0(c) = &mut network {
-        c.dropout = 0.0;
-    }
-    let weights = read_weights(&BACKBONES[0]).expect("scripts/weights.sh obtains the weights");
-    let model = network
-        .init_for_training(&train_device, Some(&weights))
-        .unwrap()
-        .prepare_transfer(Transfer::Head);
     let cached: Vec<usize> = (0..40).rev().collect();
     let mut host = Host(Vec::new());
     let cache = pollster::block_on(FeatureCache::compute(
@@ -282,8 +294,6 @@ fn the_head_gets_the_same_gradients_from_cached_features_as_from_the_images() {
             .chain(&from_cache[..head])
             .all(|v| *v == 0.0)
     );
-    let largest =
-        |a: &[f32], b: &[f32]| a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
     let scale = largest(&from_images[head..], &vec![0.0; from_images.len() - head]);
     let worst = largest(&from_images[head..], &from_cache[head..]);
     println!("head gradients: largest {scale}, cache vs images differ by at most {worst}");
@@ -315,19 +325,7 @@ fn the_head_gets_the_same_gradients_from_cached_features_as_from_the_images() {
 /// the parts equally instead of by their size (the control) gives other gradients.
 #[test]
 fn a_batch_in_parts_gives_the_gradients_of_one_pass() {
-    let device = Device::flex();
-    let train_device = device.clone().autodiff();
-    let shape = InputShape::square(64);
-    let (data, _) = load_folder(&common::fixture(), shape, 2).unwrap();
-    let mut network = ModelConfig::new(Preset::EfficientNetLite0, data.classes.len(), shape);
-    if let ModelConfig::EfficientNetLite0(c) = &mut network {
-        c.dropout = 0.0;
-    }
-    let weights = read_weights(&BACKBONES[0]).expect("scripts/weights.sh obtains the weights");
-    let model = network
-        .init_for_training(&train_device, Some(&weights))
-        .unwrap()
-        .prepare_transfer(Transfer::All);
+    let (_, train_device, data, model) = for_gradients(Transfer::All);
     let batch = [3, 40, 77, 101, 150, 199, 230, 246];
     let pass = |samples: &[usize]| {
         let (images, labels) = make_batch(&data, samples, None, &train_device);
@@ -349,8 +347,6 @@ fn a_batch_in_parts_gives_the_gradients_of_one_pass() {
         pass(&batch[3..]),
         0.5,
     ));
-    let largest =
-        |a: &[f32], b: &[f32]| a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
     let scale = largest(&whole, &vec![0.0; whole.len()]);
     let worst = largest(&whole, &merged);
     let control = largest(&whole, &equal_shares);
