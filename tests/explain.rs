@@ -56,7 +56,7 @@ fn grad_cam_and_saliency_point_at_the_square() {
         .collect();
     assert!(!tests.is_empty());
     for &sample in &tests {
-        let image = dataset.image(sample);
+        let image = &*dataset.image(sample);
         for heatmap in [
             pollster::block_on(grad_cam(
                 &model,
@@ -125,7 +125,7 @@ fn grad_cam_lights_the_deciding_square_not_the_equally_bright_distractor() {
         with_distractor.len()
     );
     for &sample in &with_distractor {
-        let image = dataset.image(sample);
+        let image = &*dataset.image(sample);
         let brightness: Vec<f32> = image.iter().map(|&v| v as f32).collect();
         let echo = square_mean(&brightness, 32, 0) / square_mean(&brightness, 32, 16);
         assert!(

@@ -262,7 +262,7 @@ fn an_rgb_file_keeps_its_channels_or_becomes_luma() {
     let plain = read_npz(&npz(&small(2)), None, None).unwrap();
     let (three, one) = (repeated.dataset.image(0), plain.dataset.image(0));
     assert_eq!(three.len(), 3 * one.len());
-    assert!(three.chunks(784).all(|plane| plane == one));
+    assert!(three.chunks(784).all(|plane| *plane == *one));
 }
 
 #[test]

@@ -565,7 +565,7 @@ fn imbalanced(minority: usize, majority: usize, seed: u64) -> Dataset {
             let image = medclassify::data::PreparedImage {
                 class: class.into(),
                 sha256: medclassify::data::sha256(&pixels),
-                pixels,
+                pixels: medclassify::data::StoredPixels::full(pixels),
                 dicom: None,
             };
             builder.add_prepared(&format!("{class}/{i:04}.png"), Ok(image));
