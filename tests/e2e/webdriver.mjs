@@ -109,12 +109,15 @@ async function recordingProxy(origin, ownHosts) {
 export async function startBrowser(engine, origin) {
   const children = [];
   const start = (command, args, env = {}) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    // A process group of its own, so that stopping it stops what it started (the browser and
+    // its web and network processes), which would otherwise go on using the cores for a while.
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, detached: true });
+    const exited = new Promise((ok) => child.once('exit', ok));
     let log = '';
     const keep = (d) => { log = (log + d).slice(-4000); };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    children.push({ child, log: () => log });
+    children.push({ child, exited, log: () => log });
     return child;
   };
   const proxy = await recordingProxy(origin, BROWSER_OWN[engine] ?? []);
@@ -168,9 +171,17 @@ export async function startBrowser(engine, origin) {
       'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation', '--geometry=1280x1000'] },
     };
   }
+  const signal = (child, name) => { try { process.kill(-child.pid, name); } catch { /* gone */ } };
   const stop = async () => {
     await proxy.close();
-    for (const { child } of children) child.kill('SIGTERM');
+    for (const { child, exited } of [...children].reverse()) {
+      signal(child, 'SIGTERM');
+      const done = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
+      if (!done) signal(child, 'SIGKILL');
+      // Whatever else of the group is still there (the browser's own processes).
+      await sleep(200);
+      signal(child, 'SIGKILL');
+    }
   };
   try {
     await waitForHttp(`http://127.0.0.1:${port}/status`);
