@@ -148,8 +148,7 @@ async fn run_once<P: Platform>(
 }
 
 /// Why [`train`] returns no model when the user stopped the run before its first epoch ended.
-pub const STOPPED_BEFORE_AN_EPOCH: &str =
-    "stopped before the first epoch ended: nothing was trained, so there is no model to evaluate or keep";
+pub const STOPPED_BEFORE_AN_EPOCH: &str = "stopped before the first epoch ended: nothing was trained, so there is no model to evaluate or keep";
 
 /// Trains as `plan` says on `device` (described as `backend`), continues on the CPU from the
 /// last completed epoch if the GPU is lost, scores the test set and builds the model file.

@@ -465,5 +465,9 @@ fn a_run_stopped_before_its_first_epoch_goes_back_to_idle_and_keeps_the_model() 
     assert!(Rc::ptr_eq(&model_before, &stopped.predict));
     let notice = stopped.notices.notices.last().unwrap();
     assert_eq!(notice.level, "info");
-    assert!(notice.message.contains("nothing was trained"), "{}", notice.message);
+    assert!(
+        notice.message.contains("nothing was trained"),
+        "{}",
+        notice.message
+    );
 }
