@@ -14,7 +14,11 @@ export const HARNESS_POLICY = [
   "style-src 'self' 'unsafe-inline'",
 ].join('; ');
 
-/** The headers that replace the product's for `path` (none outside the harness pages). */
+/** The headers that replace the product's for `path` (none outside the harness pages). The
+ * harness pages are also cross-origin isolated (COOP, which every page gets, and COEP):
+ * ONNX Runtime Web runs its wasm on more than one thread only there. */
 export function harnessHeaders(path) {
-  return path.startsWith(HARNESS_PREFIX) ? { 'content-security-policy': HARNESS_POLICY } : {};
+  return path.startsWith(HARNESS_PREFIX)
+    ? { 'content-security-policy': HARNESS_POLICY, 'cross-origin-embedder-policy': 'require-corp' }
+    : {};
 }

@@ -81,9 +81,9 @@ if ! [ -x node_modules/.bin/wasm-opt ] || ! [ -d node_modules/playwright-core ] 
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 fi
 
-# The benchmark harness's peer libraries (bench/package-lock.json: TensorFlow.js 4.22), for the
-# test that checks each harness page still initialises; tests only.
-if [ "$want_browser" = 1 ] && { ! [ -d bench/node_modules/@tensorflow/tfjs ] || [ bench/package-lock.json -nt bench/node_modules/.package-lock.json ]; }; then
+# The benchmark harness's peer libraries (bench/package-lock.json: TensorFlow.js 4.22, ONNX
+# Runtime Web 1.31.1), for the test that checks each harness page still initialises; tests only.
+if [ "$want_browser" = 1 ] && { ! [ -d bench/node_modules/@tensorflow/tfjs ] || ! [ -d bench/node_modules/onnxruntime-web ] || [ bench/package-lock.json -nt bench/node_modules/.package-lock.json ]; }; then
   say "installing the benchmark harness's npm packages (bench/package-lock.json)"
   npm ci --prefix bench --no-audit --no-fund
 fi

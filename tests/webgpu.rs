@@ -5,7 +5,7 @@
 use burn::prelude::*;
 use medclassify::data::make_batch;
 use medclassify::data::{Dataset, DatasetBuilder, InputShape};
-use medclassify::model::{ModelConfig, SeedConfig, StrongConfig};
+use medclassify::model::{ModelConfig, Preset, SeedConfig, StrongConfig, Transfer};
 use medclassify::storage::{decode_weights, encode_weights, parameter_values};
 use wasm_bindgen_test::*;
 
@@ -113,9 +113,14 @@ const IMAGES: &[(&str, &[u8])] = &[
 ];
 
 fn fixture() -> Dataset {
+    fixture_of(32, 1)
+}
+
+/// Every `every`-th of [`IMAGES`] at `side` px.
+fn fixture_of(side: u32, every: usize) -> Dataset {
     medclassify::run_constructors_once();
-    let mut builder = DatasetBuilder::new(InputShape::square(32));
-    for (path, bytes) in IMAGES {
+    let mut builder = DatasetBuilder::new(InputShape::square(side));
+    for (path, bytes) in IMAGES.iter().step_by(every) {
         assert!(
             builder.add_file(path, bytes).is_none(),
             "{path} must decode"
@@ -175,10 +180,26 @@ async fn one_step(
     dataset: &Dataset,
     device: &Device,
 ) -> (f32, Vec<f32>, Vec<Vec<f32>>) {
+    one_step_of(config, weights, None, dataset, device).await
+}
+
+/// [`one_step`] of the network prepared as a run that trains `transfer` of it prepares it
+/// (a pretrained network: its BatchNorm layers frozen in inference mode).
+async fn one_step_of(
+    config: &ModelConfig,
+    weights: &[u8],
+    transfer: Option<Transfer>,
+    dataset: &Dataset,
+    device: &Device,
+) -> (f32, Vec<f32>, Vec<Vec<f32>>) {
     use burn::nn::loss::CrossEntropyLossConfig;
     use burn::optim::{GradientsParams, SgdConfig};
     let train = device.clone().autodiff();
     let model = decode_weights(config, weights, &train).expect("weights load");
+    let model = match transfer {
+        Some(part) => model.prepare_transfer(part),
+        None => model,
+    };
     let before = parameter_values(&model).await.expect("parameter readback");
     let indices: Vec<usize> = (0..dataset.len()).collect();
     let (images, labels) = make_batch(dataset, &indices, None, &train);
@@ -269,6 +290,69 @@ async fn a_training_step_on_webgpu_has_the_cpus_loss_logits_and_gradients() {
     // The oracle can fail: a gradient with the right signs and halved magnitudes does.
     let halved: Vec<f32> = cpu_grads[0].iter().map(|v| v * 0.5).collect();
     assert!(relative_difference(&cpu_grads[0], &halved) > 0.1);
+}
+
+/// The converted ImageNet weights (`scripts/weights.sh`; `scripts/env.sh` names the file).
+const WEIGHTS: &[u8] = include_bytes!(env!("MEDCLASSIFY_WEIGHTS_FILE"));
+
+/// EfficientNet-Lite0 with its ImageNet weights, as fine-tuning prepares it (every layer
+/// trains; the backbone's BatchNorm layers stay in inference mode), on 12 shipped images at
+/// 64 px: the logits and every weight's gradient on WebGPU agree with the CPU's, relative to
+/// their scale. This runs the kernels the pretrained network adds (depthwise convolutions,
+/// ReLU6, residual adds, 16 blocks deep) forward and backward on the GPU.
+#[wasm_bindgen_test]
+async fn the_pretrained_backbone_on_webgpu_has_the_cpus_logits_and_gradients() {
+    use medclassify::model::pretrained::WeightsFile;
+    let gpu = webgpu().await;
+    let cpu = Device::flex();
+    let dataset = fixture_of(64, 2);
+    assert_eq!(dataset.len(), 12);
+    let mut config = ModelConfig::new(Preset::EfficientNetLite0, 6, InputShape::square(64));
+    if let ModelConfig::EfficientNetLite0(c) = &mut config {
+        // No dropout: the two backends draw different random masks.
+        c.dropout = 0.0;
+    }
+    let weights = WeightsFile::parse(WEIGHTS.to_vec()).expect("the converted weights parse");
+    cpu.seed(3);
+    let start = config.init_for_training(&cpu, Some(&weights)).unwrap();
+    let initial = encode_weights(&start, &config).await.unwrap();
+    let all_layers = Some(Transfer::All);
+    let (cpu_loss, cpu_logits, cpu_grads) =
+        one_step_of(&config, &initial, all_layers, &dataset, &cpu).await;
+    let (gpu_loss, gpu_logits, gpu_grads) =
+        one_step_of(&config, &initial, all_layers, &dataset, &gpu).await;
+    console_log!("EfficientNet-Lite0 loss: CPU {cpu_loss}, WebGPU {gpu_loss}; {}", gpu_errors());
+    assert!(cpu_loss.is_finite() && gpu_loss.is_finite());
+    assert!(
+        (cpu_loss - gpu_loss).abs() < 1e-3 * cpu_loss.abs().max(1.0),
+        "loss: CPU {cpu_loss}, WebGPU {gpu_loss}"
+    );
+    assert_eq!(cpu_logits.len(), 12 * 6);
+    let logits = relative_difference(&cpu_logits, &gpu_logits);
+    assert!(logits < 1e-3, "logits differ by {logits} of their scale");
+    assert_eq!(cpu_grads.len(), gpu_grads.len());
+    let mut worst = (0f32, 0);
+    let mut with_gradient = 0;
+    for (tensor, (c, g)) in cpu_grads.iter().zip(&gpu_grads).enumerate() {
+        if !c.iter().any(|v| v.abs() > 1e-9) {
+            // Frozen (the BatchNorm layers): no step on either device.
+            assert!(g.iter().all(|v| *v == 0.0), "tensor {tensor} moved on WebGPU only");
+            continue;
+        }
+        with_gradient += 1;
+        let difference = relative_difference(c, g);
+        if difference > worst.0 {
+            worst = (difference, tensor);
+        }
+    }
+    console_log!("{with_gradient} tensors with a gradient; largest difference {:.2e} of its scale (tensor {})", worst.0, worst.1);
+    // Every convolution (stem, 16 blocks' expansions, depthwise and projections, last
+    // convolution) and the head: more than 45 weight tensors.
+    assert!(with_gradient > 45, "{with_gradient} tensors have a gradient");
+    assert!(worst.0 < 1e-2, "tensor {}: gradients differ by {} of their scale", worst.1, worst.0);
+    // The oracle can fail: the right signs at 90 % of the magnitude do.
+    let scaled: Vec<f32> = cpu_grads[0].iter().map(|v| v * 0.9).collect();
+    assert!(relative_difference(&cpu_grads[0], &scaled) > 0.05);
 }
 
 #[wasm_bindgen_test]

@@ -12,7 +12,7 @@ use crate::data::{GroupCounts, LoadReport, SplitConfig, SplitCounts};
 use crate::evaluation::{Assessment, CrossValidation, Heatmap};
 use crate::session::FoldEvent;
 use crate::storage::ModelMeta;
-use crate::training::TrainingEvent;
+use crate::training::{RunEstimate, TrainingEvent};
 
 /// Which compute backend the user wants for training.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -250,6 +250,21 @@ pub enum Response {
         backend: String,
         /// Why.
         reason: String,
+    },
+    /// About how long the run asked for would take on this device (measured on its first
+    /// batches; nothing was trained or kept).
+    Estimated {
+        /// The estimate.
+        estimate: Box<RunEstimate>,
+        /// `WebGPU` or `CPU`, the device the run would use.
+        backend: String,
+        /// Replicas computing each batch (2 with the training helper on a second core).
+        replicas: usize,
+    },
+    /// The estimate could not be made (or was stopped).
+    EstimateFailed {
+        /// Why.
+        message: String,
     },
     /// A training event.
     Training {

@@ -10,6 +10,7 @@
 mod compat;
 mod cross_validate;
 mod data;
+mod estimate;
 mod model;
 mod platform;
 mod predict;
@@ -18,6 +19,7 @@ mod train;
 pub use compat::{check_model_for_data, check_resume};
 pub use cross_validate::{CrossValidated, cross_validate};
 pub use data::LoadedData;
+pub use estimate::estimate;
 pub use model::{CurrentModel, checkpoint_file, model_file};
 pub use platform::{FileCheckpoints, FoldEvent, Platform};
 pub use predict::{

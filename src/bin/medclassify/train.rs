@@ -10,7 +10,9 @@ use medclassify::model::{Classifier, Preset, Transfer};
 use medclassify::native::{
     BackendChoice, TerminalHost, check_writable, select_device, write_atomic,
 };
-use medclassify::session::{Platform, plan_training, train};
+use medclassify::session::{
+    LoadedData, Platform, TrainingPlan, estimate, plan_training, train,
+};
 use medclassify::training::{
     AdamSettings, CallbackSettings, CheckpointSlot, ClassWeighting, EpochMetrics, GradientPeer,
     Sampling, TrainingConfig, TrainingEvent,
@@ -78,8 +80,12 @@ pub struct TrainArgs {
     #[arg(long)]
     test_every_epoch: bool,
     /// Where to write the model (.mcmodel).
-    #[arg(long)]
-    out: PathBuf,
+    #[arg(long, required_unless_present = "estimate")]
+    out: Option<PathBuf>,
+    /// Say about how long the run would take on this device, measured on its first batches,
+    /// and stop there: nothing is trained or written.
+    #[arg(long, conflicts_with_all = ["out", "test_every_epoch", "checkpoints"])]
+    estimate: bool,
     /// Folder for ModelCheckpoint's <name>.best.mcmodel and the per-epoch <name>.last.mcmodel
     /// (default: beside --out).
     #[arg(long)]
@@ -157,13 +163,19 @@ impl TrainingArgs {
 impl TrainArgs {
     /// Where checkpoints go: `--checkpoints` (created) or beside `--out`.
     fn checkpoint_base(&self) -> Result<PathBuf, String> {
+        let out = self.out()?;
         match &self.checkpoints {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-                Ok(dir.join(self.out.file_name().unwrap_or_default()))
+                Ok(dir.join(out.file_name().unwrap_or_default()))
             }
-            None => Ok(self.out.clone()),
+            None => Ok(out.to_path_buf()),
         }
+    }
+
+    /// `--out` (required by the argument parser unless `--estimate`).
+    fn out(&self) -> Result<&std::path::Path, String> {
+        self.out.as_deref().ok_or_else(|| "--out is required".to_string())
     }
 }
 
@@ -186,7 +198,7 @@ fn class_weighting(text: &str) -> Result<ClassWeighting, String> {
 /// Checks everything that can be checked before hours of training, not after.
 fn check_first(args: &TrainArgs) -> Result<(TrainingConfig, BackendChoice), String> {
     let (config, choice) = args.training.check()?;
-    check_writable(&args.out)?;
+    check_writable(args.out()?)?;
     if let Some(dir) = &args.checkpoints
         && !dir.is_dir()
     {
@@ -195,12 +207,14 @@ fn check_first(args: &TrainArgs) -> Result<(TrainingConfig, BackendChoice), Stri
     Ok((config, choice))
 }
 
-pub fn train_command(args: &TrainArgs) -> Result<(), String> {
-    let (config, choice) = check_first(args)?;
-    let json = args.json;
+/// The data of `args`, loaded, and the checked plan of the run.
+fn load_and_plan(
+    args: &TrainArgs,
+    config: TrainingConfig,
+) -> Result<(LoadedData, TrainingPlan), String> {
     let started = std::time::Instant::now();
-    let data = load(&args.dir, &args.training.data, threads(), json)?;
-    if !json {
+    let data = load(&args.dir, &args.training.data, threads(), args.json)?;
+    if !args.json {
         eprintln!(
             "loaded {} images in {} classes ({} skipped) in {:.1} s",
             data.dataset.len(),
@@ -213,6 +227,39 @@ pub fn train_command(args: &TrainArgs) -> Result<(), String> {
         Err(split_error) => split_error.to_string(),
         Ok(_) => e,
     })?;
+    Ok((data, plan))
+}
+
+/// `medclassify train --estimate`: the run's first batches on the chosen device, then about
+/// how long the whole run would take. Nothing is trained or written.
+fn estimate_command(args: &TrainArgs) -> Result<(), String> {
+    let (config, choice) = args.training.check()?;
+    let (data, plan) = load_and_plan(args, config)?;
+    let (device, description) = select_device(choice)?;
+    let mut host = TerminalHost::new(None, true);
+    let measured = std::time::Instant::now();
+    let estimate = pollster::block_on(estimate(&data, &plan, device, &mut host))?;
+    let measured = measured.elapsed().as_secs_f64();
+    if args.json {
+        print_json(&serde_json::json!({
+            "backend": description,
+            "estimate": estimate,
+            "measured_in_seconds": measured,
+        }));
+    } else {
+        eprintln!("backend: {description}; measured in {measured:.1} s");
+        println!("{}", estimate.describe());
+    }
+    Ok(())
+}
+
+pub fn train_command(args: &TrainArgs) -> Result<(), String> {
+    if args.estimate {
+        return estimate_command(args);
+    }
+    let (config, choice) = check_first(args)?;
+    let json = args.json;
+    let (data, plan) = load_and_plan(args, config)?;
     let (device, description) = select_device(choice)?;
     if !json {
         eprintln!("backend: {description}");
@@ -232,12 +279,13 @@ pub fn train_command(args: &TrainArgs) -> Result<(), String> {
     let training_started = std::time::Instant::now();
     let trained = pollster::block_on(train(&data, &plan, device, description, &mut host))?;
     let training_seconds = training_started.elapsed().as_secs_f64();
-    write_atomic(&args.out, &trained.file.to_bytes())?;
+    let out = args.out()?;
+    write_atomic(out, &trained.file.to_bytes())?;
     let (meta, assessment) = (&trained.file.meta, &trained.assessment);
     let evaluation = &assessment.evaluation;
     if json {
         print_json(&serde_json::json!({
-            "model": args.out.display().to_string(),
+            "model": out.display().to_string(),
             "backend": trained.backend,
             "preset": plan.config.preset,
             "stop_reason": trained.reason,
@@ -266,7 +314,7 @@ pub fn train_command(args: &TrainArgs) -> Result<(), String> {
             evaluation.total,
             assessment.calibration.before.ece,
             assessment.calibration.temperature_sentence(),
-            args.out.display(),
+            out.display(),
             training_seconds
         );
         if let Some(two) = &assessment.two_class

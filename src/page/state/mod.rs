@@ -23,7 +23,9 @@ pub use data::DataState;
 pub use evaluate::EvaluateState;
 pub use notices::{Notice, NoticeState};
 pub use predict::{ExplanationView, PredictState};
-pub use train::{BatchPoint, Download, TrainState, TrainingStatus, default_training_config};
+pub use train::{
+    BatchPoint, Download, EstimateView, TrainState, TrainingStatus, default_training_config,
+};
 
 use crate::data::{InputShape, SplitConfig};
 use crate::page::protocol::{BackendPreference, ModelSource, Response};
@@ -136,6 +138,8 @@ pub enum Action {
         /// Keep the history (resume).
         resume: bool,
     },
+    /// A time estimate of the settings shown was requested.
+    EstimateRequested,
     /// Folds of the next cross-validation.
     SetFolds(usize),
     /// Keep (or discard) the fold models of the next cross-validation.
@@ -176,10 +180,17 @@ pub enum Action {
 pub fn reduce(mut state: AppState, action: Action) -> AppState {
     state.version += 1;
     match action {
-        Action::SetTrainConfig(config) => Rc::make_mut(&mut state.train).train_config = config,
-        Action::SetBackend(preference) => {
-            Rc::make_mut(&mut state.train).backend_preference = preference
+        Action::SetTrainConfig(config) => {
+            let train = Rc::make_mut(&mut state.train);
+            let preference = train.backend_preference;
+            train.settings_changed(config, preference);
         }
+        Action::SetBackend(preference) => {
+            let train = Rc::make_mut(&mut state.train);
+            let config = train.train_config.clone();
+            train.settings_changed(config, preference);
+        }
+        Action::EstimateRequested => Rc::make_mut(&mut state.train).estimate = EstimateView::Measuring,
         Action::Engine(response) => on_engine(&mut state, response),
         Action::Show(step) => state.step = step,
         Action::LoadStarted => Rc::make_mut(&mut state.data).started(),
@@ -232,7 +243,9 @@ fn on_engine(state: &mut AppState, response: Response) {
             elapsed_ms,
         } => Rc::make_mut(&mut state.data).progress(done, total, elapsed_ms),
         Response::Loaded { data, split } => {
-            Rc::make_mut(&mut state.train).engine_memory = data.wasm_memory_bytes;
+            let train = Rc::make_mut(&mut state.train);
+            train.engine_memory = data.wasm_memory_bytes;
+            train.estimate = EstimateView::None;
             for (level, message) in Rc::make_mut(&mut state.data).loaded(data, split) {
                 state.notify(level, message);
             }
@@ -244,6 +257,7 @@ fn on_engine(state: &mut AppState, response: Response) {
             state.notify("warning", message);
         }
         Response::SplitChanged { split } => {
+            Rc::make_mut(&mut state.train).estimate = EstimateView::None;
             if let Some(error) = Rc::make_mut(&mut state.data).split_changed(split) {
                 state.notify("warning", error);
             }
@@ -261,6 +275,14 @@ fn on_engine(state: &mut AppState, response: Response) {
         }
         Response::BackendChosen { backend, reason } => {
             Rc::make_mut(&mut state.train).backend_in_use = Some((backend, reason))
+        }
+        Response::Estimated {
+            estimate,
+            backend,
+            replicas,
+        } => Rc::make_mut(&mut state.train).estimated(Ok((*estimate, backend, replicas))),
+        Response::EstimateFailed { message } => {
+            Rc::make_mut(&mut state.train).estimated(Err(message))
         }
         Response::Training {
             event: TrainingEvent::Notice { message },

@@ -471,3 +471,72 @@ fn a_run_stopped_before_its_first_epoch_goes_back_to_idle_and_keeps_the_model() 
         notice.message
     );
 }
+
+#[test]
+fn an_estimate_shows_until_a_setting_the_backend_or_the_split_changes() {
+    use crate::training::{Rates, RunEstimate, Workload};
+    let estimate = RunEstimate::project(
+        Workload {
+            epochs: 5,
+            batches: 4,
+            train: 120,
+            validation: 40,
+            test: 60,
+            cached_features: false,
+        },
+        Rates {
+            batch_seconds: Some(2.0),
+            inference_images_per_second: 20.0,
+            timed_batches: 2,
+        },
+    );
+    let answered = |state: AppState| {
+        let measuring = reduce(state, Action::EstimateRequested);
+        assert_eq!(measuring.train.estimate, EstimateView::Measuring);
+        engine(
+            measuring,
+            Response::Estimated {
+                estimate: Box::new(estimate.clone()),
+                backend: "CPU".into(),
+                replicas: 2,
+            },
+        )
+    };
+    let ready = answered(full_state());
+    assert!(
+        matches!(&ready.train.estimate, EstimateView::Ready { estimate, replicas: 2, .. } if estimate.seconds == 53.0)
+    );
+    // The same settings again (a select set to what it shows): still valid.
+    let config = ready.train.train_config.clone();
+    let same = reduce(ready.clone(), Action::SetTrainConfig(config.clone()));
+    assert_ne!(same.train.estimate, EstimateView::None);
+    // Another epoch count, another backend, a new split: stale, dropped.
+    let more_epochs = TrainingConfig {
+        epochs: config.epochs + 1,
+        ..config
+    };
+    let changed = reduce(ready.clone(), Action::SetTrainConfig(more_epochs));
+    assert_eq!(changed.train.estimate, EstimateView::None);
+    let backend = reduce(ready.clone(), Action::SetBackend(BackendPreference::CpuOneCore));
+    assert_eq!(backend.train.estimate, EstimateView::None);
+    let split = SplitView {
+        config: SplitConfig::default(),
+        counts: Vec::new(),
+        error: None,
+        manifest_sha256: None,
+        groups: None,
+    };
+    let resplit = engine(ready, Response::SplitChanged { split });
+    assert_eq!(resplit.train.estimate, EstimateView::None);
+    // A failure is said where the estimate would be.
+    let failed = engine(
+        reduce(full_state(), Action::EstimateRequested),
+        Response::EstimateFailed {
+            message: "the estimate was stopped".into(),
+        },
+    );
+    assert_eq!(
+        failed.train.estimate,
+        EstimateView::Failed("the estimate was stopped".into())
+    );
+}

@@ -5,7 +5,8 @@ use super::CrossValidationState;
 use crate::page::protocol::BackendPreference;
 use crate::storage::ModelMeta;
 use crate::training::{
-    BatchMetrics, CallbackEvent, EpochMetrics, StopReason, TrainingConfig, TrainingEvent,
+    BatchMetrics, CallbackEvent, EpochMetrics, RunEstimate, StopReason, TrainingConfig,
+    TrainingEvent,
 };
 
 /// Training status as the `training-status` hook shows it.
@@ -67,6 +68,28 @@ pub struct Download {
     pub total: u64,
 }
 
+/// The time estimate of the settings shown (`Job::Estimate`): stale, and dropped, once a
+/// setting, the backend or the data changes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum EstimateView {
+    /// None asked for since the settings last changed.
+    #[default]
+    None,
+    /// The engine is timing the run's first batches.
+    Measuring,
+    /// The estimate, on the device the run would use.
+    Ready {
+        /// About how long, and its parts.
+        estimate: Box<RunEstimate>,
+        /// `WebGPU` or `CPU`.
+        backend: String,
+        /// Replicas computing each batch.
+        replicas: usize,
+    },
+    /// Why there is none.
+    Failed(String),
+}
+
 /// The page's default training settings: the reference network, Adam 1e-3, batch 64, a few
 /// epochs, all three callbacks on.
 pub fn default_training_config() -> TrainingConfig {
@@ -113,6 +136,8 @@ pub struct TrainState {
     /// Images whose frozen-backbone features are computed, how many in all, and the seconds
     /// so far (a head-only run on cached features, before its first epoch).
     pub features: Option<(usize, usize, f64)>,
+    /// About how long a run with these settings would take.
+    pub estimate: EstimateView,
     /// What the step showed before the last request, until its run starts: a request the engine
     /// refuses before anything runs puts it back.
     pub before_request: Option<Box<TrainState>>,
@@ -137,6 +162,7 @@ impl Default for TrainState {
             cross_validation: CrossValidationState::default(),
             download: None,
             features: None,
+            estimate: EstimateView::None,
             before_request: None,
         }
     }
@@ -255,8 +281,32 @@ impl TrainState {
         self.backend_preference = preference;
     }
 
+    /// New settings or backend: an estimate made for the old ones no longer applies.
+    pub fn settings_changed(&mut self, config: TrainingConfig, preference: BackendPreference) {
+        if config != self.train_config || preference != self.backend_preference {
+            self.estimate = EstimateView::None;
+        }
+        self.train_config = config;
+        self.backend_preference = preference;
+    }
+
+    /// The engine's answer to an estimate request.
+    pub fn estimated(&mut self, answer: Result<(RunEstimate, String, usize), String>) {
+        self.estimate = match answer {
+            Ok((estimate, backend, replicas)) => EstimateView::Ready {
+                estimate: Box::new(estimate),
+                backend,
+                replicas,
+            },
+            Err(message) => EstimateView::Failed(message),
+        };
+    }
+
     /// The engine died: a run under way is lost.
     pub fn crashed(&mut self) {
+        if self.estimate == EstimateView::Measuring {
+            self.estimate = EstimateView::Failed("the engine stopped".into());
+        }
         if self.status.active() {
             self.status = TrainingStatus::Error;
         }

@@ -5,6 +5,7 @@ mod charts;
 mod cross_validation;
 mod data_settings;
 mod data_step;
+mod estimate;
 mod evaluate_step;
 mod explanation;
 mod model_panel;
@@ -22,6 +23,7 @@ pub use charts::{
 pub use cross_validation::CrossValidationPanel;
 pub use data_settings::DataSettings;
 pub use data_step::DataStep;
+pub use estimate::EstimatePanel;
 pub use evaluate_step::EvaluateStep;
 pub use explanation::ExplanationPanel;
 pub use model_panel::ModelPanel;

@@ -4,7 +4,7 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use super::{
-    Chart, CrossValidationPanel, ModelPanel, accuracy_svg, learning_rate_svg, loss_svg, percent,
+    Chart, CrossValidationPanel, EstimatePanel, ModelPanel, accuracy_svg, learning_rate_svg, loss_svg, percent,
     use_app,
 };
 use crate::data::AugmentConfig;
@@ -325,6 +325,7 @@ pub fn TrainStep() -> Html {
                 }
                 <span class="status">{"Status: "}<strong data-testid="training-status">{ status.text() }</strong></span>
             </div>
+            <EstimatePanel running={running} has_split={has_split} />
             { progress(&app) }
 
             <div class="charts" data-testid="charts">
@@ -454,7 +455,7 @@ fn pretrained_notes(config: &TrainingConfig, size: u32) -> Html {
     html! {
         <div class="callout" data-testid="pretrained-notes">
             <p>{ format!("{}: {}.", backbone.label, config.transfer.describe()) }{" "}{ augmentation }</p>
-            <p>{ size_note }{" On a CPU, larger images take much longer: the progress line gives the time left after the first batches."}</p>
+            <p>{ size_note }{" On a CPU, larger images take much longer: Estimate the time measures this run's first batches here and says how long the whole run will take, before you start."}</p>
             <p class="muted">{ format!("Weights: {} (licence {}), served by this page and checked against SHA-256 {}…", backbone.origin, backbone.licence, &backbone.weights_sha256[..16]) }</p>
         </div>
     }

@@ -83,6 +83,13 @@ impl WorkerHost {
     }
 }
 
+impl WorkerHost {
+    /// Replicas a run on this host computes each batch with (2 with the training helper).
+    pub fn replicas(&self) -> usize {
+        1 + usize::from(self.peer.is_some())
+    }
+}
+
 impl Platform for WorkerHost {
     fn event(&mut self, event: TrainingEvent) {
         post(&Response::Training { event });

@@ -142,6 +142,16 @@ pub enum Job {
         /// Continue from the current model's resume point.
         resume: bool,
     },
+    /// Say about how long training with these settings would take on this device, from the
+    /// run's first batches (nothing is trained or kept).
+    Estimate {
+        /// Settings.
+        config: TrainingConfig,
+        /// Backend wanted.
+        backend: BackendPreference,
+        /// Continue from the current model's resume point.
+        resume: bool,
+    },
     /// Cross-validate `config` on the loaded data: `folds` runs, each holding out one fold.
     CrossValidate {
         /// Settings of every fold's run.

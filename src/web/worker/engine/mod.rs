@@ -170,6 +170,11 @@ impl Engine {
                 backend,
                 resume,
             } => self.train(config, backend, resume).await,
+            Job::Estimate {
+                config,
+                backend,
+                resume,
+            } => self.estimate(config, backend, resume).await,
             Job::CrossValidate {
                 config,
                 backend,

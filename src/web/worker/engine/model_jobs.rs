@@ -5,7 +5,8 @@ use burn::prelude::*;
 use super::{Engine, MISCLASSIFIED_SHOWN, sample_image};
 use crate::evaluation::ExplainMethod;
 use crate::session::{
-    CurrentModel, Prediction, cross_validate, decode_for_prediction, plan_training, predict,
+    CurrentModel, Prediction, TrainingPlan, cross_validate, decode_for_prediction, plan_training,
+    predict,
 };
 use crate::training::TrainingConfig;
 use crate::web::platform::{idb, js, time};
@@ -25,17 +26,7 @@ impl Engine {
         self.controls.run.set(RunState::Running);
         let fail = |message: String| post(&Response::TrainingFailed { message });
         let refuse = |message: String| post(&Response::TrainingRefused { message });
-        let Some(data) = self.data.as_ref() else {
-            return refuse("load a folder (or the sample data) first".into());
-        };
-        let resume_file = match (resume, &self.model) {
-            (false, _) => None,
-            (true, Some(current)) if current.file.meta.resume.is_some() => {
-                Some(current.file.clone())
-            }
-            (true, _) => return refuse("there is no checkpoint to resume from".into()),
-        };
-        let plan = match plan_training(data, config, resume_file) {
+        let plan = match self.plan(config, resume) {
             Ok(plan) => plan,
             Err(error) => return refuse(error),
         };
@@ -87,6 +78,54 @@ impl Engine {
             file: trained.file,
             device: trained.device,
         });
+    }
+
+    /// The checked plan of a run of `config` on the loaded data (from the current model's
+    /// resume point when `resume`), or why there can be none.
+    fn plan(&self, config: TrainingConfig, resume: bool) -> Result<TrainingPlan, String> {
+        let Some(data) = self.data.as_ref() else {
+            return Err("load a folder (or the sample data) first".into());
+        };
+        let resume_file = match (resume, &self.model) {
+            (false, _) => None,
+            (true, Some(current)) if current.file.meta.resume.is_some() => {
+                Some(current.file.clone())
+            }
+            (true, _) => return Err("there is no checkpoint to resume from".into()),
+        };
+        plan_training(data, config, resume_file)
+    }
+
+    /// About how long `config` would train here (`crate::session::estimate`): on the device
+    /// and with the helper a run would get, from the run's first batches; nothing is kept.
+    pub(super) async fn estimate(
+        &mut self,
+        config: TrainingConfig,
+        preference: BackendPreference,
+        resume: bool,
+    ) {
+        self.controls.run.set(RunState::Running);
+        let failed = |message: String| post(&Response::EstimateFailed { message });
+        let plan = match self.plan(config, resume) {
+            Ok(plan) => plan,
+            Err(error) => return failed(error),
+        };
+        let (device, backend, _) = self
+            .backends
+            .choose_device(preference, &plan.network, plan.config.batch_size)
+            .await;
+        let lost = self.backends.webgpu.as_ref().map(|w| w.lost.clone());
+        let mut host = WorkerHost::new(self.controls.clone(), preference, &backend, lost).await;
+        let replicas = host.replicas();
+        let data = self.data.as_ref().expect("planned above");
+        match crate::session::estimate(data, &plan, device, &mut host).await {
+            Ok(estimate) => post(&Response::Estimated {
+                estimate: Box::new(estimate),
+                backend,
+                replicas,
+            }),
+            Err(error) => failed(error),
+        }
     }
 
     /// Cross-validates `config` on the loaded data (`crate::session::cross_validate`), with
