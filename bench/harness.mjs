@@ -3,7 +3,9 @@
 // ('unsafe-eval'), which the product's Content-Security-Policy forbids (it stopped every TF.js
 // row once, silently). So the bench server gives those pages a policy of their own; the
 // product's pages and workers keep theirs. Still nothing but the page's own origin.
-export const HARNESS_PREFIX = '/bench/page/';
+// The harness pages and the peer libraries they load (ONNX Runtime Web starts its threads as
+// workers from its own scripts, and a worker's policies come from its script's response).
+export const HARNESS_PREFIXES = ['/bench/page/', '/bench/node_modules/'];
 
 export const HARNESS_POLICY = [
   "default-src 'self'",
@@ -18,7 +20,7 @@ export const HARNESS_POLICY = [
  * harness pages are also cross-origin isolated (COOP, which every page gets, and COEP):
  * ONNX Runtime Web runs its wasm on more than one thread only there. */
 export function harnessHeaders(path) {
-  return path.startsWith(HARNESS_PREFIX)
+  return HARNESS_PREFIXES.some((prefix) => path.startsWith(prefix))
     ? { 'content-security-policy': HARNESS_POLICY, 'cross-origin-embedder-policy': 'require-corp' }
     : {};
 }

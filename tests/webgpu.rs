@@ -346,10 +346,13 @@ async fn the_pretrained_backbone_on_webgpu_has_the_cpus_logits_and_gradients() {
         }
     }
     console_log!("{with_gradient} tensors with a gradient; largest difference {:.2e} of its scale (tensor {})", worst.0, worst.1);
-    // Every convolution (stem, 16 blocks' expansions, depthwise and projections, last
-    // convolution) and the head: more than 45 weight tensors.
-    assert!(with_gradient > 45, "{with_gradient} tensors have a gradient");
-    assert!(worst.0 < 1e-2, "tensor {}: gradients differ by {} of their scale", worst.1, worst.0);
+    // Every convolution (the stem; 16 blocks' depthwise convolutions and projections, and
+    // the expansions of the 15 that expand; the last convolution) and the head's weight and
+    // bias: 51 tensors. The BatchNorm layers stay frozen.
+    assert_eq!(with_gradient, 51, "tensors with a gradient");
+    // Measured 3.1e-6 here (SwiftShader); 1e-3 of each tensor's scale, as for the networks
+    // from scratch above.
+    assert!(worst.0 < 1e-3, "tensor {}: gradients differ by {} of their scale", worst.1, worst.0);
     // The oracle can fail: the right signs at 90 % of the magnitude do.
     let scaled: Vec<f32> = cpu_grads[0].iter().map(|v| v * 0.9).collect();
     assert!(relative_difference(&cpu_grads[0], &scaled) > 0.05);

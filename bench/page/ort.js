@@ -19,7 +19,8 @@ function pixels(count) {
 // { provider, threads, error }.
 window.runOrt = async ({ modelUrl, provider = 'wasm', threads = 1, batch, warmup = 1, runs = 5 }) => {
   try {
-    ort.env.wasm.wasmPaths = '../node_modules/onnxruntime-web/dist/';
+    // Absolute: ONNX Runtime resolves a relative path against its own script, not this page.
+    ort.env.wasm.wasmPaths = new URL('../node_modules/onnxruntime-web/dist/', location.href).href;
     ort.env.wasm.numThreads = threads;
     const session = await ort.InferenceSession.create(modelUrl, { executionProviders: [provider], graphOptimizationLevel: 'all' });
     const input = session.inputNames[0];
