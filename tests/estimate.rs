@@ -41,13 +41,31 @@ fn the_estimate_is_within_a_factor_of_two_of_the_run_it_estimates() {
         (
             "estimate-head",
             8,
-            &["--preset", "efficientnet_lite0", "--transfer", "head", "--size", "128", "--batch", "16"],
+            &[
+                "--preset",
+                "efficientnet_lite0",
+                "--transfer",
+                "head",
+                "--size",
+                "128",
+                "--batch",
+                "16",
+            ],
         ),
         // The top blocks: the backbone's pass and the top's gradients every batch.
         (
             "estimate-top",
             2,
-            &["--preset", "efficientnet_lite0", "--transfer", "top", "--size", "64", "--batch", "16"],
+            &[
+                "--preset",
+                "efficientnet_lite0",
+                "--transfer",
+                "top",
+                "--size",
+                "64",
+                "--batch",
+                "16",
+            ],
         ),
     ];
     let mut lines = Vec::new();
@@ -65,7 +83,11 @@ fn the_estimate_is_within_a_factor_of_two_of_the_run_it_estimates() {
         // Head only: the backbone's features once, no training batch timed.
         let cached = name == "estimate-head";
         assert_eq!(json["estimate"]["workload"]["cached_features"], cached);
-        assert_eq!(json["estimate"]["rates"]["batch_seconds"].is_null(), cached, "{json}");
+        assert_eq!(
+            json["estimate"]["rates"]["batch_seconds"].is_null(),
+            cached,
+            "{json}"
+        );
     }
     // Within a factor of two either way: enough to tell a minute from an hour, and a run
     // estimated without its epochs (6x and 2x off here) or without the device's speed fails.

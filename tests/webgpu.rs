@@ -321,7 +321,10 @@ async fn the_pretrained_backbone_on_webgpu_has_the_cpus_logits_and_gradients() {
         one_step_of(&config, &initial, all_layers, &dataset, &cpu).await;
     let (gpu_loss, gpu_logits, gpu_grads) =
         one_step_of(&config, &initial, all_layers, &dataset, &gpu).await;
-    console_log!("EfficientNet-Lite0 loss: CPU {cpu_loss}, WebGPU {gpu_loss}; {}", gpu_errors());
+    console_log!(
+        "EfficientNet-Lite0 loss: CPU {cpu_loss}, WebGPU {gpu_loss}; {}",
+        gpu_errors()
+    );
     assert!(cpu_loss.is_finite() && gpu_loss.is_finite());
     assert!(
         (cpu_loss - gpu_loss).abs() < 1e-3 * cpu_loss.abs().max(1.0),
@@ -336,7 +339,10 @@ async fn the_pretrained_backbone_on_webgpu_has_the_cpus_logits_and_gradients() {
     for (tensor, (c, g)) in cpu_grads.iter().zip(&gpu_grads).enumerate() {
         if !c.iter().any(|v| v.abs() > 1e-9) {
             // Frozen (the BatchNorm layers): no step on either device.
-            assert!(g.iter().all(|v| *v == 0.0), "tensor {tensor} moved on WebGPU only");
+            assert!(
+                g.iter().all(|v| *v == 0.0),
+                "tensor {tensor} moved on WebGPU only"
+            );
             continue;
         }
         with_gradient += 1;
@@ -345,14 +351,23 @@ async fn the_pretrained_backbone_on_webgpu_has_the_cpus_logits_and_gradients() {
             worst = (difference, tensor);
         }
     }
-    console_log!("{with_gradient} tensors with a gradient; largest difference {:.2e} of its scale (tensor {})", worst.0, worst.1);
+    console_log!(
+        "{with_gradient} tensors with a gradient; largest difference {:.2e} of its scale (tensor {})",
+        worst.0,
+        worst.1
+    );
     // Every convolution (the stem; 16 blocks' depthwise convolutions and projections, and
     // the expansions of the 15 that expand; the last convolution) and the head's weight and
     // bias: 51 tensors. The BatchNorm layers stay frozen.
     assert_eq!(with_gradient, 51, "tensors with a gradient");
     // Measured 3.1e-6 here (SwiftShader); 1e-3 of each tensor's scale, as for the networks
     // from scratch above.
-    assert!(worst.0 < 1e-3, "tensor {}: gradients differ by {} of their scale", worst.1, worst.0);
+    assert!(
+        worst.0 < 1e-3,
+        "tensor {}: gradients differ by {} of their scale",
+        worst.1,
+        worst.0
+    );
     // The oracle can fail: the right signs at 90 % of the magnitude do.
     let scaled: Vec<f32> = cpu_grads[0].iter().map(|v| v * 0.9).collect();
     assert!(relative_difference(&cpu_grads[0], &scaled) > 0.05);

@@ -38,7 +38,7 @@ window.runOrt = async ({ modelUrl, provider = 'wasm', threads = 1, batch, warmup
     const logits = Array.from(output[session.outputNames[0]].data.slice(0, 6));
     await session.release();
     return {
-      provider, threads, isolated: globalThis.crossOriginIsolated === true, side, batch, runs,
+      provider, threads, isolated: globalThis.crossOriginIsolated === true, inputSide: side, batch, runs,
       imagesPerSecond: (batch * runs) / (ms / 1000), msPerBatch: ms / runs, logits,
     };
   } catch (error) {

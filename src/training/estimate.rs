@@ -41,6 +41,9 @@ pub struct Workload {
     pub test: usize,
     /// Whether the head trains on features computed once (`training::features`).
     pub cached_features: bool,
+    /// Checkpoints saved after an epoch, at most (the resume point, and ModelCheckpoint's).
+    #[serde(default)]
+    pub saves_per_epoch: usize,
 }
 
 /// The rates measured on this device.
@@ -55,6 +58,10 @@ pub struct Rates {
     pub inference_images_per_second: f64,
     /// Batches timed after the untimed first one (0: the figures include the warm-up).
     pub timed_batches: usize,
+    /// Seconds to read a checkpoint's weights back (timed once; encoding and storing the file
+    /// come on top).
+    #[serde(with = "crate::json_float", default)]
+    pub checkpoint_seconds: f64,
 }
 
 /// One part of the run and its time.
@@ -105,10 +112,19 @@ impl RunEstimate {
                 );
             }
             _ => add(
-                format!("the frozen backbone's features of {train} training and {validation} validation images, once (the head then trains on them in seconds)"),
+                format!(
+                    "the frozen backbone's features of {train} training and {validation} validation images, once (the head then trains on them in seconds)"
+                ),
                 inference(train + validation),
             ),
         }
+        add(
+            format!(
+                "up to {} checkpoint(s) after each epoch",
+                workload.saves_per_epoch
+            ),
+            (epochs * workload.saves_per_epoch) as f64 * rates.checkpoint_seconds,
+        );
         add(
             format!("the test set, {} images, at the end", workload.test),
             inference(workload.test),
@@ -192,6 +208,11 @@ pub async fn estimate<H: TrainingHost>(
         Some(rate) => rate,
         None => inference_rate(&outcome.model, data, device, host).await?,
     };
+    let readback = host.now_ms();
+    crate::model::parameter_values(&outcome.model)
+        .await
+        .map_err(TrainingError::Execution)?;
+    let checkpoint_seconds = (host.now_ms() - readback) / 1000.0;
     let workload = Workload {
         epochs: started.epochs,
         batches: started.batches,
@@ -199,11 +220,13 @@ pub async fn estimate<H: TrainingHost>(
         validation: data.validation.len(),
         test,
         cached_features,
+        saves_per_epoch: 1 + usize::from(config.callbacks.checkpoint.is_some()),
     };
     let rates = Rates {
         batch_seconds,
         inference_images_per_second: inference,
         timed_batches: timed,
+        checkpoint_seconds,
     };
     if !cached_features && rates.batch_seconds.is_none() {
         return Err(TrainingError::Invalid(
@@ -362,6 +385,7 @@ mod tests {
             validation: 40,
             test: 60,
             cached_features,
+            saves_per_epoch: 0,
         }
     }
 
@@ -371,11 +395,18 @@ mod tests {
             batch_seconds: Some(2.0),
             inference_images_per_second: 20.0,
             timed_batches: 2,
+            checkpoint_seconds: 0.5,
         };
-        let estimate = RunEstimate::project(workload(false), rates);
+        let estimate = RunEstimate::project(workload(false), rates.clone());
         // 5 epochs x 4 batches x 2 s, 5 x 40 validation images / 20, 60 test images / 20.
         assert_eq!(estimate.seconds, 40.0 + 10.0 + 3.0);
         assert_eq!(estimate.parts.len(), 3);
+        // Two checkpoints after each of the 5 epochs, half a second each.
+        let saving = Workload {
+            saves_per_epoch: 2,
+            ..workload(false)
+        };
+        assert_eq!(RunEstimate::project(saving, rates).seconds, 53.0 + 5.0);
     }
 
     #[test]
@@ -384,6 +415,7 @@ mod tests {
             batch_seconds: None,
             inference_images_per_second: 8.0,
             timed_batches: 2,
+            checkpoint_seconds: 0.0,
         };
         let five = RunEstimate::project(workload(true), rates.clone());
         let fifty = RunEstimate::project(

@@ -10,9 +10,7 @@ use medclassify::model::{Classifier, Preset, Transfer};
 use medclassify::native::{
     BackendChoice, TerminalHost, check_writable, select_device, write_atomic,
 };
-use medclassify::session::{
-    LoadedData, Platform, TrainingPlan, estimate, plan_training, train,
-};
+use medclassify::session::{LoadedData, Platform, TrainingPlan, estimate, plan_training, train};
 use medclassify::training::{
     AdamSettings, CallbackSettings, CheckpointSlot, ClassWeighting, EpochMetrics, GradientPeer,
     Sampling, TrainingConfig, TrainingEvent,
@@ -175,7 +173,9 @@ impl TrainArgs {
 
     /// `--out` (required by the argument parser unless `--estimate`).
     fn out(&self) -> Result<&std::path::Path, String> {
-        self.out.as_deref().ok_or_else(|| "--out is required".to_string())
+        self.out
+            .as_deref()
+            .ok_or_else(|| "--out is required".to_string())
     }
 }
 

@@ -190,7 +190,9 @@ pub fn reduce(mut state: AppState, action: Action) -> AppState {
             let config = train.train_config.clone();
             train.settings_changed(config, preference);
         }
-        Action::EstimateRequested => Rc::make_mut(&mut state.train).estimate = EstimateView::Measuring,
+        Action::EstimateRequested => {
+            Rc::make_mut(&mut state.train).estimate = EstimateView::Measuring
+        }
         Action::Engine(response) => on_engine(&mut state, response),
         Action::Show(step) => state.step = step,
         Action::LoadStarted => Rc::make_mut(&mut state.data).started(),

@@ -483,11 +483,13 @@ fn an_estimate_shows_until_a_setting_the_backend_or_the_split_changes() {
             validation: 40,
             test: 60,
             cached_features: false,
+            saves_per_epoch: 0,
         },
         Rates {
             batch_seconds: Some(2.0),
             inference_images_per_second: 20.0,
             timed_batches: 2,
+            checkpoint_seconds: 0.0,
         },
     );
     let answered = |state: AppState| {
@@ -517,7 +519,10 @@ fn an_estimate_shows_until_a_setting_the_backend_or_the_split_changes() {
     };
     let changed = reduce(ready.clone(), Action::SetTrainConfig(more_epochs));
     assert_eq!(changed.train.estimate, EstimateView::None);
-    let backend = reduce(ready.clone(), Action::SetBackend(BackendPreference::CpuOneCore));
+    let backend = reduce(
+        ready.clone(),
+        Action::SetBackend(BackendPreference::CpuOneCore),
+    );
     assert_eq!(backend.train.estimate, EstimateView::None);
     let split = SplitView {
         config: SplitConfig::default(),

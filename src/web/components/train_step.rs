@@ -4,8 +4,8 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use super::{
-    Chart, CrossValidationPanel, EstimatePanel, ModelPanel, accuracy_svg, learning_rate_svg, loss_svg, percent,
-    use_app,
+    Chart, CrossValidationPanel, EstimatePanel, ModelPanel, accuracy_svg, learning_rate_svg,
+    loss_svg, percent, use_app,
 };
 use crate::data::AugmentConfig;
 use crate::model::{Preset, Transfer};
