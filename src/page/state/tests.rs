@@ -8,6 +8,17 @@ use crate::data::{InputShape, LoadReport};
 use crate::model::{ModelConfig, Preset};
 use crate::page::protocol::{ClassSamples, DataView, ExplainTarget, GpuReport, SplitView};
 
+/// A split with the default settings and nothing in it.
+fn plain_split() -> SplitView {
+    SplitView {
+        config: SplitConfig::default(),
+        counts: Vec::new(),
+        error: None,
+        manifest_sha256: None,
+        groups: None,
+    }
+}
+
 fn engine(state: AppState, response: Response) -> AppState {
     reduce(state, Action::Engine(response))
 }
@@ -32,13 +43,7 @@ fn full_state() -> AppState {
         wasm_memory_bytes: 1e6,
         seconds: 0.5,
     };
-    let split = SplitView {
-        config: SplitConfig::default(),
-        counts: Vec::new(),
-        error: None,
-        manifest_sha256: None,
-        groups: None,
-    };
+    let split = plain_split();
     state = engine(state, Response::Loaded { data, split });
     state = engine(
         state,
@@ -281,13 +286,7 @@ fn imbalanced_data_gets_a_warning_that_proposes_class_weighting() {
         wasm_memory_bytes: 0.0,
         seconds: 0.1,
     };
-    let split = SplitView {
-        config: SplitConfig::default(),
-        counts: Vec::new(),
-        error: None,
-        manifest_sha256: None,
-        groups: None,
-    };
+    let split = plain_split();
     let warnings = |state: &AppState| -> Vec<String> {
         state
             .notices
@@ -524,13 +523,7 @@ fn an_estimate_shows_until_a_setting_the_backend_or_the_split_changes() {
         Action::SetBackend(BackendPreference::CpuOneCore),
     );
     assert_eq!(backend.train.estimate, EstimateView::None);
-    let split = SplitView {
-        config: SplitConfig::default(),
-        counts: Vec::new(),
-        error: None,
-        manifest_sha256: None,
-        groups: None,
-    };
+    let split = plain_split();
     let resplit = engine(ready, Response::SplitChanged { split });
     assert_eq!(resplit.train.estimate, EstimateView::None);
     // A failure is said where the estimate would be.
