@@ -86,7 +86,7 @@ pub fn make_folds(
                 k,
             });
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ fnv1a(name) ^ 0x6b66_6f6c_64);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ fnv1a(name) ^ 0x6b_666f_6c64);
         groups.shuffle(&mut rng);
         groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
         let mut class_totals = vec![0usize; k];

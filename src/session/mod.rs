@@ -24,6 +24,7 @@ pub use model::{CurrentModel, checkpoint_file, model_file};
 pub use platform::{FileCheckpoints, FoldEvent, Platform};
 pub use predict::{
     FolderEvaluation, Prediction, decode_for_prediction, evaluate_folder, explain, predict,
+    prediction_options, prediction_path, prediction_rows,
 };
 pub use train::{
     STOPPED_BEFORE_AN_EPOCH, Trained, TrainingPlan, plan_training, start_from, start_new, train,

@@ -1,7 +1,8 @@
 //! Predicting, explaining and evaluating with the current model.
 
 use crate::data::{
-    Dataset, DatasetBuilder, DecodeLimits, Frames, InputShape, Window, frame_path, prepare_file,
+    Dataset, DecodeLimits, DicomOptions, Frames, InputShape, PreparedImage, Window, frame_path,
+    prepare_file,
 };
 use crate::evaluation::{
     ClassRoc, ConfidenceIntervals, DEFAULT_RESAMPLES, Evaluation, ExplainMethod, Heatmap,
@@ -34,17 +35,34 @@ pub fn decode_for_prediction(
     shape: InputShape,
     window: Window,
 ) -> Vec<Prediction> {
-    let limits = DecodeLimits {
+    let limits = DecodeLimits::with_dicom(prediction_options(window));
+    let decoded = bytes.and_then(|bytes| {
+        prepare_file(&prediction_path(name), &bytes, shape, &limits).map_err(|r| r.to_string())
+    });
+    prediction_rows(name, decoded, shape)
+}
+
+/// How a file to predict is decoded: with the model's window, every frame.
+pub fn prediction_options(window: Window) -> DicomOptions {
+    DicomOptions {
         window,
         frames: Frames::Every,
-        ..*DatasetBuilder::new(shape).limits()
-    };
-    // The file name alone under a stand-in class folder: prediction has no classes, but the
-    // same checks (hidden files) and the same decoder (panics caught) apply.
+    }
+}
+
+/// The path a file to predict is decoded under: its name alone under a stand-in class folder.
+/// Prediction has no classes, but the same checks (hidden files) and decoder apply.
+pub fn prediction_path(name: &str) -> String {
     let file_name = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let decoded = bytes.and_then(|bytes| {
-        prepare_file(&format!("x/{file_name}"), &bytes, shape, &limits).map_err(|r| r.to_string())
-    });
+    format!("x/{file_name}")
+}
+
+/// The rows of one decoded file (or of the reason it was not): one per image it holds.
+pub fn prediction_rows(
+    name: &str,
+    decoded: Result<PreparedImage, String>,
+    shape: InputShape,
+) -> Vec<Prediction> {
     let row = |name: String, pixels: Vec<u8>, error| Prediction {
         name,
         pixels,

@@ -31,7 +31,7 @@ fn too_large(bytes: f64, limits: &DecodeLimits) -> FileContent {
 /// A file's place in the folder is checked first. Its size is asked only for files not named
 /// like images: for a file from a folder picker, `File.size` is a synchronous look at the disk
 /// (~0.25 ms on the main thread; 15 s for the 58,954 MedNIST files), while the bytes arrive
-/// asynchronously. Read bytes over the limit are dropped before they are copied.
+/// asynchronously; a file named like an image is read only up to one byte past the limit.
 pub async fn read_for_load(
     input: &InputFile,
     limits: &DecodeLimits,
@@ -48,24 +48,29 @@ pub async fn read_for_load(
         None if !named_like_image && input.file.size() > max_bytes => {
             too_large(input.file.size(), limits)
         }
-        None => match js::await_value(JsValue::from(input.file.array_buffer())).await {
-            Ok(buffer) => {
-                let bytes = js_sys::Uint8Array::new(&buffer);
-                if f64::from(bytes.length()) > max_bytes {
-                    too_large(f64::from(bytes.length()), limits)
-                } else {
-                    FileContent::Bytes(bytes.to_vec())
-                }
-            }
-            Err(error) => FileContent::Skipped(SkipReason::Unreadable {
-                detail: js::error_text(&error),
-            }),
+        None => match read_at_most(&input.file, max_bytes).await {
+            // One byte past the limit was read: the file is over it (its size asked only now).
+            Ok(bytes) if bytes.len() as f64 > max_bytes => too_large(input.file.size(), limits),
+            Ok(bytes) => FileContent::Bytes(bytes),
+            Err(detail) => FileContent::Skipped(SkipReason::Unreadable { detail }),
         },
     };
     FileBytes {
         path: input.path.clone(),
         content,
     }
+}
+
+/// Reads at most `limit + 1` bytes of a file: a file named like an image but of gigabytes is
+/// never read whole (`Blob.slice` needs no size, and reads only its range).
+async fn read_at_most(file: &File, limit: f64) -> Result<Vec<u8>, String> {
+    let part = file
+        .slice_with_f64_and_f64(0.0, limit + 1.0)
+        .map_err(|error| js::error_text(&error))?;
+    let buffer = js::await_value(JsValue::from(part.array_buffer()))
+        .await
+        .map_err(|error| js::error_text(&error))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// Drops the first path component when every path shares it (the chosen folder's own name).

@@ -3,11 +3,12 @@
 //! hashes and decodes them exactly as the engine would ([`protocol::prepare_chunk`]) and
 //! answers with the packed result. It holds no state between jobs.
 
+pub mod pool;
 pub mod protocol;
 
 use wasm_bindgen::JsCast;
 
-use self::protocol::{DecoderReply, DecoderRequest, pack, prepare_chunk};
+use self::protocol::{DecoderReply, DecoderRequest, FileBytes, FileContent, pack, prepare_chunk};
 use crate::data::DecodeLimits;
 use crate::web::bridge::{self, Bridge, Script};
 use crate::web::platform::time;
@@ -40,6 +41,7 @@ pub fn run() {
             dicom,
             files,
         }) => {
+            crash_drill(&files);
             let started = time::now_ms();
             let limits = DecodeLimits::with_dicom(dicom);
             let outcomes = prepare_chunk(&files, shape, &limits);
@@ -55,5 +57,18 @@ pub fn run() {
 impl bridge::FromWorker for DecoderReply {
     fn is_boot(&self) -> bool {
         matches!(self, DecoderReply::Ready)
+    }
+}
+
+/// The first bytes of a file that makes a decoding helper panic: the drill by which the tests
+/// show that a file that aborts a helper (as a decoder's panic on a crafted file does) is
+/// reported by name while the load goes on. Only helpers react to it; to the engine, the
+/// command line and every other reader it is a file that is not an image.
+pub const CRASH_DRILL: &[u8] = b"MedClassify crash drill: this file stops a decoding helper\n";
+
+fn crash_drill(files: &[FileBytes]) {
+    let drill = |file: &FileBytes| matches!(&file.content, FileContent::Bytes(b) if b.starts_with(CRASH_DRILL));
+    if let Some(file) = files.iter().find(|file| drill(file)) {
+        panic!("crash drill: {}", file.path);
     }
 }

@@ -8,18 +8,15 @@ use std::rc::Rc;
 use futures::future::join_all;
 use futures::{FutureExt, StreamExt};
 
-use super::decoder::protocol::{
-    DecoderReply, DecoderRequest, FileBytes, FileContent, prepare_chunk, unpack,
-};
-use super::decoder::{self, DecoderBridge};
+use super::decoder;
+use super::decoder::pool::{DecoderPool, Done, NOT_RETRIED, Outcome, Piece};
+use super::decoder::protocol::{FileBytes, FileContent, prepare_chunk};
 use super::{Controls, notice, post};
 use crate::data::{
     Archive, ArchiveError, ArchiveKind, ArchiveLimits, Dataset, DatasetBuilder, DecodeLimits,
     DicomOptions, InputShape, LABELS_FILE, LabelTable, LoadReport, PAGE_PIXEL_BUDGET,
-    PROJECT_AFTER, PreparedImage, SkipReason, TarStream, archive_kind, check_pixel_budget,
-    record_table,
+    PROJECT_AFTER, SkipReason, TarStream, archive_kind, check_pixel_budget, record_table,
 };
-use crate::web::bridge::{BOOT_TIMEOUT, WorkerEvent};
 use crate::web::platform::{js, time};
 use crate::web::protocol::Response;
 
@@ -101,9 +98,10 @@ fn check_budget(
 }
 
 /// Decodes the files of load `load` as they stream in (from the page, or from an archive the
-/// engine reads): on helper workers (one per core) when there are enough files to repay
-/// starting them, else here. Either way the images are added in the order they came,
-/// whichever helper finishes first.
+/// engine reads) on decoding helpers: one per core for a large load, one for a small one, so
+/// that a file that makes a decoder panic stops a helper and not the engine
+/// ([`DecoderPool`]). Only when no helper can start does the engine decode alone. Either way
+/// the images are added in the order they came, whichever helper finishes first.
 pub async fn load_files<S>(
     load: u32,
     expected: &Expected,
@@ -123,19 +121,12 @@ where
     // Whether the pixel store was sized from the first images' projection yet.
     let mut reserved = false;
     let limits = *builder.limits();
-    let mut pool = if expected.shown() >= PARALLEL_FROM {
-        DecoderPool::start(decoder::helper_count()).await
-    } else {
-        None
-    };
-    // Paths of every chunk received, by position; chunks not yet given to a helper; chunks
-    // decoded but not yet added (an earlier one is still out).
-    let mut paths: Vec<Vec<String>> = Vec::new();
-    let mut waiting: VecDeque<(usize, Vec<FileBytes>)> = VecDeque::new();
-    let mut decoded: BTreeMap<usize, Vec<Result<PreparedImage, SkipReason>>> = BTreeMap::new();
+    let mut pool = start_helpers(expected.shown()).await;
+    // Chunks (and pieces of chunks) not yet given to a helper.
+    let mut waiting: VecDeque<Piece> = VecDeque::new();
+    let mut assembly = Assembly::default();
     let mut received = 0usize;
     let mut labels = Labels::default();
-    let mut next_to_add = 0usize;
     // Time a helper had room for work and nothing from the page was waiting.
     let mut starved_ms = 0.0;
     while builder.files_seen() < expected.total() {
@@ -146,24 +137,20 @@ where
         let mut incoming: Option<Option<PageChunk>> = None;
         match pool.as_mut().filter(|helpers| !helpers.is_empty()) {
             Some(helpers) => {
-                helpers.dispatch(&mut waiting, shape, dicom);
+                assembly.record(helpers.dispatch(&mut waiting, shape, dicom));
                 let idle = helpers.has_capacity();
                 let turn = time::now_ms();
                 futures::select! {
                     chunk = chunks.next() => incoming = Some(chunk),
-                    event = helpers.events.next() => {
-                        if let Some((index, outcomes)) = helpers.handle(event, &mut waiting) {
-                            decoded.insert(index, outcomes);
-                        }
-                    }
+                    done = helpers.next(&mut waiting).fuse() => assembly.record(done),
                 }
                 if idle {
                     starved_ms += time::now_ms() - turn;
                 }
             }
             None => match waiting.pop_front() {
-                Some((index, files)) => {
-                    decoded.insert(index, prepare_chunk(&files, shape, &limits));
+                Some(piece) => {
+                    assembly.record(vec![decode_here(piece, shape, &limits)]);
                     // Let the cancel button and the next chunks in.
                     time::yield_now().await;
                 }
@@ -180,47 +167,183 @@ where
             {
                 received += files.len();
                 let (originals, files) = labels.route(files, &mut builder)?;
-                paths.push(originals);
-                waiting.push_back((paths.len() - 1, files));
+                waiting.push_back(Piece::chunk(assembly.add_chunk(originals), files));
             }
             _ => {}
         }
-        while let Some(outcomes) = decoded.remove(&next_to_add) {
-            for (path, outcome) in paths[next_to_add].iter().zip(outcomes) {
+        while let Some((paths, outcomes)) = assembly.next_complete() {
+            for (path, outcome) in paths.iter().zip(outcomes) {
                 builder.add_prepared(path, outcome);
             }
-            next_to_add += 1;
         }
         check_budget(&mut builder, expected.shown(), &mut reserved)?;
         progress(builder.files_seen(), expected.shown(), started, &mut last);
     }
-    let total = builder.files_seen();
-    let offered: Vec<String> = paths.into_iter().flatten().collect();
     if let Some(helpers) = pool.as_ref() {
-        gloo::console::debug!(format!(
-            "load of {total} files: {:.1} s, {} helpers decoding {:.1} s in all, helpers waiting for the page's files {:.1} s",
-            (time::now_ms() - started) / 1e3,
-            helpers.started,
-            helpers.decode_ms / 1e3,
-            starved_ms / 1e3
-        ));
-    }
-    if let Some(helpers) = pool.as_ref()
-        && helpers.lost > 0
-    {
-        notice(
-            "warning",
-            format!(
-                "{} of {} decoding helper(s) stopped during the load; their files were decoded by the others",
-                helpers.lost, helpers.started
-            ),
-        );
+        report_helpers(helpers, builder.files_seen(), started, starved_ms);
     }
     let (mut dataset, mut report) = builder.finish();
     if let Some(table) = &labels.table {
-        record_table(table, &mut dataset, &mut report, &offered);
+        record_table(table, &mut dataset, &mut report, &assembly.offered());
     }
     Ok((dataset, report))
+}
+
+/// Below this many files one decoding helper is enough (starting one costs ~0.1 s).
+const PARALLEL_FROM: usize = 512;
+
+/// The helpers for a load of `files` files, or `None` (said in a notice) if none can start.
+async fn start_helpers(files: usize) -> Option<DecoderPool> {
+    let count = if files >= PARALLEL_FROM {
+        decoder::helper_count()
+    } else {
+        1
+    };
+    match DecoderPool::start(count).await {
+        Ok(pool) => {
+            if pool.started < count {
+                notice(
+                    "info",
+                    format!(
+                        "{} of {count} decoding helper(s) did not start; decoding with the others",
+                        count - pool.started
+                    ),
+                );
+            }
+            Some(pool)
+        }
+        Err(error) => {
+            notice("info", format!("decoding in the engine alone: {error}"));
+            None
+        }
+    }
+}
+
+/// Decodes a few files on one helper (the engine alone if none starts), e.g. the images to
+/// predict: a file that stops the helper is reported, and the engine goes on.
+pub async fn decode_few(
+    files: Vec<FileBytes>,
+    shape: InputShape,
+    dicom: DicomOptions,
+) -> Vec<Outcome> {
+    /// Files per piece: a piece is decoded before it is answered.
+    const PIECE: usize = 16;
+    let limits = DecodeLimits::with_dicom(dicom);
+    let mut pool = start_helpers(1).await;
+    let mut assembly = Assembly::default();
+    let mut waiting = VecDeque::new();
+    let mut files = files.into_iter().peekable();
+    while files.peek().is_some() {
+        let piece: Vec<FileBytes> = files.by_ref().take(PIECE).collect();
+        let paths = piece.iter().map(|file| file.path.clone()).collect();
+        waiting.push_back(Piece::chunk(assembly.add_chunk(paths), piece));
+    }
+    let mut outcomes = Vec::new();
+    while assembly.next < assembly.paths.len() {
+        match pool.as_mut().filter(|helpers| !helpers.is_empty()) {
+            Some(helpers) => {
+                assembly.record(helpers.dispatch(&mut waiting, shape, dicom));
+                assembly.record(helpers.next(&mut waiting).await);
+            }
+            None => match waiting.pop_front() {
+                Some(piece) => assembly.record(vec![decode_here(piece, shape, &limits)]),
+                None => break,
+            },
+        }
+        while let Some((_, decoded)) = assembly.next_complete() {
+            outcomes.extend(decoded);
+        }
+    }
+    outcomes
+}
+
+/// Decodes a piece in the engine (no helper is left): a file that already stopped a helper is
+/// not tried here, where a panic would stop the engine.
+fn decode_here(piece: Piece, shape: InputShape, limits: &DecodeLimits) -> Done {
+    if piece.alone {
+        return piece.blamed(NOT_RETRIED);
+    }
+    Done {
+        chunk: piece.chunk,
+        offset: piece.offset,
+        outcomes: prepare_chunk(&piece.files, shape, limits),
+    }
+}
+
+/// Logs what the helpers did, and tells the user when some stopped.
+fn report_helpers(helpers: &DecoderPool, total: usize, started: f64, starved_ms: f64) {
+    gloo::console::debug!(format!(
+        "load of {total} files: {:.1} s, {} helpers decoding {:.1} s in all, helpers waiting for the page's files {:.1} s",
+        (time::now_ms() - started) / 1e3,
+        helpers.started,
+        helpers.decode_ms / 1e3,
+        starved_ms / 1e3
+    ));
+    if helpers.stopped > 0 {
+        notice(
+            "warning",
+            format!(
+                "a decoding helper stopped {} time(s) during the load of {total} files and was replaced; {} file(s) that stopped one on their own are listed as unreadable, and the files decoded with them were decoded again",
+                helpers.stopped, helpers.blamed
+            ),
+        );
+    }
+}
+
+/// The chunks of a load by position, as their pieces come back decoded in any order.
+#[derive(Default)]
+struct Assembly {
+    /// The real paths of every chunk received, by position.
+    paths: Vec<Vec<String>>,
+    /// Outcomes of chunks not yet complete or not yet taken, by position.
+    outcomes: BTreeMap<usize, Vec<Option<Outcome>>>,
+    /// The first chunk not yet taken.
+    next: usize,
+}
+
+impl Assembly {
+    /// A new chunk with these files' real paths; its position.
+    fn add_chunk(&mut self, paths: Vec<String>) -> usize {
+        self.outcomes
+            .insert(self.paths.len(), paths.iter().map(|_| None).collect());
+        self.paths.push(paths);
+        self.paths.len() - 1
+    }
+
+    /// Puts decoded pieces in their places (a place filled twice keeps the first outcome).
+    fn record(&mut self, done: Vec<Done>) {
+        for piece in done {
+            let Some(slots) = self.outcomes.get_mut(&piece.chunk) else {
+                continue;
+            };
+            for (k, outcome) in piece.outcomes.into_iter().enumerate() {
+                if let Some(slot @ None) = slots.get_mut(piece.offset + k) {
+                    *slot = Some(outcome);
+                }
+            }
+        }
+    }
+
+    /// The next chunk in order, once every one of its files has an outcome.
+    fn next_complete(&mut self) -> Option<(&[String], Vec<Outcome>)> {
+        let slots = self.outcomes.get(&self.next)?;
+        if slots.iter().any(Option::is_none) {
+            return None;
+        }
+        let outcomes = self
+            .outcomes
+            .remove(&self.next)?
+            .into_iter()
+            .flatten()
+            .collect();
+        self.next += 1;
+        Some((&self.paths[self.next - 1], outcomes))
+    }
+
+    /// Every path offered, in order.
+    fn offered(&self) -> Vec<String> {
+        self.paths.iter().flatten().cloned().collect()
+    }
 }
 
 /// A load's label table: `labels.csv` at the top of the folder (the page sends it first), and
@@ -381,214 +504,6 @@ async fn send_all(
     }
     sender.close_channel();
     count
-}
-
-/// Below this many files the engine decodes them itself (starting helpers costs ~0.1 s).
-const PARALLEL_FROM: usize = 512;
-
-/// Chunks a helper holds at once: one decoding while the next one's files are read.
-const IN_FLIGHT: usize = 2;
-
-/// What a helper's bridge passes on to the load: the helper's number and its event.
-type HelperEvent = (usize, WorkerEvent<DecoderReply>);
-
-/// One decoding helper worker (terminated when dropped).
-struct Helper {
-    bridge: DecoderBridge,
-    /// Chunks sent and not yet answered, kept to be sent again if the helper stops.
-    in_flight: Vec<(usize, Vec<FileBytes>)>,
-}
-
-/// The decoding helpers of one load; dropped (and the workers terminated) when it ends.
-struct DecoderPool {
-    helpers: Vec<Option<Helper>>,
-    events: futures::channel::mpsc::UnboundedReceiver<HelperEvent>,
-    started: usize,
-    lost: usize,
-    /// Time the helpers spent decoding, summed.
-    decode_ms: f64,
-}
-
-impl DecoderPool {
-    /// Starts `count` helpers and waits (up to [`BOOT_TIMEOUT`]) until they have loaded the
-    /// module; `None` if none could start (the engine then decodes alone).
-    async fn start(count: usize) -> Option<Self> {
-        let (sender, events) = futures::channel::mpsc::unbounded();
-        let mut helpers = Vec::new();
-        for id in 0..count {
-            let sender = sender.clone();
-            let bridge = match decoder::spawn(move |event| {
-                let _ = sender.unbounded_send((id, event));
-            }) {
-                Ok(bridge) => bridge,
-                Err(error) => {
-                    notice("info", format!("decoding in the engine alone: {error}"));
-                    break;
-                }
-            };
-            helpers.push(Some(Helper {
-                bridge,
-                in_flight: Vec::new(),
-            }));
-        }
-        drop(sender);
-        let started = helpers.len();
-        let mut pool = Self {
-            helpers,
-            events,
-            started,
-            lost: 0,
-            decode_ms: 0.0,
-        };
-        let mut timeout = Box::pin(time::sleep(BOOT_TIMEOUT).fuse());
-        while pool.ready_count() < pool.live_count() {
-            let event = futures::select! {
-                event = pool.events.next() => event,
-                _ = timeout => None,
-            };
-            match event {
-                // The bridge marks a helper booted; other messages before that are ignored.
-                Some((
-                    _,
-                    WorkerEvent::Booted | WorkerEvent::Message(_) | WorkerEvent::Unreadable(_),
-                )) => {}
-                Some((id, WorkerEvent::Crashed(_))) => pool.drop_helper(id),
-                None => break,
-            }
-        }
-        // Helpers that did not boot in time are not waited for.
-        for id in 0..pool.helpers.len() {
-            if pool.helpers[id]
-                .as_ref()
-                .is_some_and(|h| !h.bridge.is_booted())
-            {
-                pool.drop_helper(id);
-            }
-        }
-        if pool.lost > 0 {
-            notice(
-                "info",
-                format!(
-                    "{} of {} decoding helper(s) did not start; decoding with the others",
-                    pool.lost, pool.started
-                ),
-            );
-        }
-        pool.started = pool.live_count();
-        pool.lost = 0;
-        (!pool.is_empty()).then_some(pool)
-    }
-
-    fn live_count(&self) -> usize {
-        self.helpers.iter().flatten().count()
-    }
-
-    fn ready_count(&self) -> usize {
-        self.helpers
-            .iter()
-            .flatten()
-            .filter(|h| h.bridge.is_booted())
-            .count()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.live_count() == 0
-    }
-
-    /// Whether some helper could take another chunk.
-    fn has_capacity(&self) -> bool {
-        self.helpers
-            .iter()
-            .flatten()
-            .any(|h| h.in_flight.len() < IN_FLIGHT)
-    }
-
-    fn drop_helper(&mut self, id: usize) {
-        // Dropping the helper terminates its worker.
-        if self.helpers.get_mut(id).and_then(Option::take).is_some() {
-            self.lost += 1;
-        }
-    }
-
-    /// Gives every helper work until it holds [`IN_FLIGHT`] chunks or nothing is waiting.
-    fn dispatch(
-        &mut self,
-        waiting: &mut VecDeque<(usize, Vec<FileBytes>)>,
-        shape: InputShape,
-        dicom: DicomOptions,
-    ) {
-        for id in 0..self.helpers.len() {
-            while let Some(helper) = self.helpers[id].as_mut() {
-                if helper.in_flight.len() >= IN_FLIGHT {
-                    break;
-                }
-                let Some((index, files)) = waiting.pop_front() else {
-                    return;
-                };
-                let request = DecoderRequest::Decode {
-                    chunk: index,
-                    shape,
-                    dicom,
-                    files,
-                };
-                let sent = helper.bridge.post(&request);
-                let DecoderRequest::Decode { files, .. } = request;
-                helper.in_flight.push((index, files));
-                if sent.is_err() {
-                    self.fail(id, waiting);
-                }
-            }
-        }
-    }
-
-    /// A helper stopped: its chunks go back to the front of the queue, in order.
-    fn fail(&mut self, id: usize, waiting: &mut VecDeque<(usize, Vec<FileBytes>)>) {
-        if let Some(helper) = self.helpers.get_mut(id).and_then(Option::as_mut) {
-            for chunk in helper.in_flight.drain(..).rev() {
-                waiting.push_front(chunk);
-            }
-        }
-        self.drop_helper(id);
-    }
-
-    /// Acts on one event from the helpers: the decoded chunk `(index, outcomes)`, or nothing
-    /// (a helper stopped, or answered what cannot be read: its chunks go back in the queue).
-    fn handle(
-        &mut self,
-        event: Option<HelperEvent>,
-        waiting: &mut VecDeque<(usize, Vec<FileBytes>)>,
-    ) -> Option<(usize, Vec<Result<PreparedImage, SkipReason>>)> {
-        let (id, packed) = match event {
-            Some((id, WorkerEvent::Message(DecoderReply::Decoded(packed)))) => (id, packed),
-            Some((_, WorkerEvent::Booted | WorkerEvent::Message(DecoderReply::Ready))) => {
-                return None;
-            }
-            Some((id, WorkerEvent::Unreadable(_) | WorkerEvent::Crashed(_))) => {
-                self.fail(id, waiting);
-                return None;
-            }
-            None => {
-                for id in 0..self.helpers.len() {
-                    self.fail(id, waiting);
-                }
-                return None;
-            }
-        };
-        let index = packed.chunk;
-        self.decode_ms += packed.decode_ms;
-        let helper = self.helpers.get_mut(id).and_then(Option::as_mut)?;
-        let position = helper.in_flight.iter().position(|(i, _)| *i == index)?;
-        let (_, files) = helper.in_flight.remove(position);
-        match unpack(packed).filter(|outcomes| outcomes.len() == files.len()) {
-            Some(outcomes) => Some((index, outcomes)),
-            None => {
-                // Put the chunk back and retire the helper that garbled it.
-                helper.in_flight.push((index, files));
-                self.fail(id, waiting);
-                None
-            }
-        }
-    }
 }
 
 /// Fetches the bundled sample set listed at `index_url` and decodes it at `shape`.

@@ -3,17 +3,19 @@
 use burn::prelude::*;
 
 use super::{Engine, MISCLASSIFIED_SHOWN, sample_image};
+use crate::data::DecodeLimits;
 use crate::evaluation::ExplainMethod;
 use crate::session::{
-    CurrentModel, Prediction, TrainingPlan, cross_validate, decode_for_prediction, plan_training,
-    predict,
+    CurrentModel, Prediction, TrainingPlan, cross_validate, plan_training, predict,
+    prediction_options, prediction_path, prediction_rows,
 };
 use crate::training::TrainingConfig;
-use crate::web::platform::{idb, js, time};
+use crate::web::platform::{files, idb};
 use crate::web::protocol::{
     BackendPreference, ExplainTarget, InputFile, ModelSource, PredictionRow, Response,
 };
 use crate::web::worker::host::{FINAL_KEY, WorkerHost};
+use crate::web::worker::loader::decode_few;
 use crate::web::worker::{RunState, notice, post};
 
 impl Engine {
@@ -220,17 +222,23 @@ impl Engine {
             );
         };
         let shape = current.file.meta.shape();
+        let options = prediction_options(current.file.meta.window);
+        // Read here (each up to the size limit), decoded on a helper: a file that makes a
+        // decoder panic stops the helper, not the engine and its model.
+        let limits = DecodeLimits::with_dicom(options);
+        let mut read = Vec::with_capacity(files.len());
+        for input in &files {
+            let named = InputFile {
+                path: prediction_path(&input.path),
+                file: input.file.clone(),
+            };
+            read.push(files::read_for_load(&named, &limits, false).await);
+        }
+        let decoded = decode_few(read, shape, options).await;
         let mut rows: Vec<Prediction> = Vec::with_capacity(files.len());
-        for (read, input) in files.iter().enumerate() {
-            let buffer = js::await_value(input.file.array_buffer().into()).await;
-            let bytes = buffer
-                .map(|b| js_sys::Uint8Array::new(&b).to_vec())
-                .map_err(|e| format!("unreadable: {}", js::error_text(&e)));
-            let window = current.file.meta.window;
-            rows.extend(decode_for_prediction(&input.path, bytes, shape, window));
-            if read % 16 == 15 {
-                time::yield_now().await;
-            }
+        for (input, outcome) in files.iter().zip(decoded) {
+            let outcome = outcome.map_err(|reason| reason.to_string());
+            rows.extend(prediction_rows(&input.path, outcome, shape));
         }
         if let Err(error) = predict(current, &mut rows).await {
             return notice("error", error);

@@ -1,0 +1,111 @@
+// The page survives any single file. A decoder that panics on a crafted file aborts the worker
+// it runs in (a panic in wasm is an abort); the page decodes on helper workers, and a file
+// that stops a helper is tried again alone in a fresh helper and then listed as unreadable,
+// while the rest of the load (or of the predictions) goes on and the engine keeps its model.
+// The crafted file is the project's crash drill (`CRASH_DRILL` in src/web/worker/decoder.rs):
+// only a decoding helper panics on it; to the native command it is a file that is not an image,
+// so the native report of the same folder is the oracle for what the page must have loaded.
+// A file named like an image but over the 64 MB limit is refused from a bounded read.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ARTIFACTS, CLI, FIXTURE, ROOT, assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, shot } from './helpers.mjs';
+
+const DRILL = Buffer.from('MedClassify crash drill: this file stops a decoding helper\n');
+/** Over the 64 MiB (67 MB) limit: a PNG signature and zeros. */
+const HUGE_BYTES = 70_000_000;
+
+function drill(path) {
+  writeFileSync(path, Buffer.concat([DRILL, Buffer.alloc(4096, 7)]));
+}
+
+function huge(path) {
+  const bytes = Buffer.alloc(HUGE_BYTES);
+  Buffer.from('89504e470d0a1a0a', 'hex').copy(bytes);
+  writeFileSync(path, bytes);
+}
+
+/** The shipped subset `copies` times over, two drill files and one huge file. */
+function crashFolder(name, copies) {
+  const dir = join(ARTIFACTS, name);
+  rmSync(dir, { recursive: true, force: true });
+  for (const cls of readdirSync(FIXTURE)) {
+    mkdirSync(join(dir, cls), { recursive: true });
+    for (const f of readdirSync(join(FIXTURE, cls))) {
+      for (let k = 0; k < copies; k++) copyFileSync(join(FIXTURE, cls, f), join(dir, cls, `${k}-${f}`));
+    }
+  }
+  drill(join(dir, 'Hand', '1-zz-drill.jpeg'));
+  drill(join(dir, 'CXR', '0-aa-drill.png'));
+  huge(join(dir, 'ChestCT', '0-huge.png'));
+  return dir;
+}
+
+/** Loads `dir` in the page and checks the report against the native command's. */
+async function loadAndCompare(page, dir) {
+  const native = JSON.parse(execFileSync(CLI, ['inspect', dir, '--json'], { maxBuffer: 1 << 28 }).toString());
+  assert.equal(native.skipped.length, 3, 'the native command skips the drills and the huge file');
+  const files = native.images + native.skipped.length;
+  await gotoStep(page, 'data');
+  await page.setInputFiles('[data-testid=folder-input]', dir);
+  await page.waitForFunction((n) => (document.querySelector('[data-testid=data-report]')?.textContent || '').includes(`${n} images`), native.images, { timeout: 300_000 });
+  const report = await page.textContent('[data-testid=data-report]');
+  assert.ok(report.includes(`Manifest SHA-256 ${native.manifest_sha256.slice(0, 16)}`), `the page's manifest differs from the native ${native.manifest_sha256}`);
+  await page.click('[data-testid=skipped-files] summary');
+  const skipped = await page.textContent('[data-testid=skipped-files]');
+  for (const file of ['Hand/1-zz-drill.jpeg', 'CXR/0-aa-drill.png']) {
+    assert.match(skipped, new RegExp(`${file.replace('.', '\\.')}\\s*unreadable: the decoder stopped on this file`), `${file} is named as the file that stopped the decoder`);
+  }
+  assert.match(skipped, /ChestCT\/0-huge\.png\s*too large: file is 70 MB; the limit is 67 MB/);
+  // Positive control: the drills did stop helpers (the pool counts what it replaced), and both
+  // are blamed, no other file.
+  const said = await notices(page);
+  assert.match(said, new RegExp(`a decoding helper stopped \\d+ time\\(s\\) during the load of ${files} files and was replaced; 2 file\\(s\\) that stopped one on their own are listed as unreadable`));
+  assert.doesNotMatch(said, /engine stopped unexpectedly/);
+  return native;
+}
+
+test('a file that stops a decoder is named and the load, the predictions and the engine go on', { timeout: 600_000 }, async () => {
+  assert.ok(existsSync(CLI), `${CLI} is missing: cargo build --release`);
+  const server = await serve('/');
+  const browser = await launch();
+  const { context, foreign } = await newContext(browser, new URL(server.url).origin);
+  const small = crashFolder('crash-small', 1);
+  const large = crashFolder('crash-large', 3);
+  try {
+    const page = await openApp(context, server.url);
+    await gotoStep(page, 'predict');
+    await page.waitForFunction(() => /bundled ready model/.test(document.querySelector('[data-testid=model-info]')?.textContent || ''), null, { timeout: 60_000 });
+
+    // A small load (one helper) and a large one (one helper per core).
+    const smallReport = await loadAndCompare(page, small);
+    const largeReport = await loadAndCompare(page, large);
+    assert.ok(smallReport.images < 512 && largeReport.images + 3 >= 512);
+    await shot(page, 'crash-proof-report');
+
+    // Predict: a drill, two images and the huge file, with the ready model the engine kept.
+    await gotoStep(page, 'predict');
+    assert.match(await page.textContent('[data-testid=model-info]'), /bundled ready model/);
+    const images = [join(FIXTURE, 'Hand', '000000.jpeg'), join(FIXTURE, 'ChestCT', readdirSync(join(FIXTURE, 'ChestCT'))[0])];
+    const nativeRows = JSON.parse(execFileSync(CLI, ['predict', '--model', join(ROOT, 'www', 'models', 'seed-mednist.mcmodel'), ...images, '--json']).toString());
+    await page.setInputFiles('[data-testid=predict-input]', [join(small, 'Hand', '1-zz-drill.jpeg'), images[0], join(small, 'ChestCT', '0-huge.png'), images[1]]);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=prediction-result] tbody tr').length === 4, null, { timeout: 120_000 });
+    const rows = await page.locator('[data-testid=prediction-result] tbody tr').allTextContents();
+    assert.match(rows[0], /1-zz-drill\.jpeg.*cannot classify: unreadable: the decoder stopped on this file/);
+    assert.match(rows[2], /0-huge\.png.*cannot classify: too large: file is 70 MB; the limit is 67 MB/);
+    for (const [row, native] of [[rows[1], nativeRows[0]], [rows[3], nativeRows[1]]]) {
+      assert.doesNotMatch(row, /cannot classify/);
+      assert.ok(row.includes(native.class), `${row} should name the native prediction ${native.class}`);
+    }
+    assert.doesNotMatch(await notices(page), /engine stopped unexpectedly/);
+    await shot(page, 'crash-proof-predict');
+    assertNoForeignRequests(foreign);
+  } finally {
+    await browser.close();
+    await server.close();
+    rmSync(small, { recursive: true, force: true });
+    rmSync(large, { recursive: true, force: true });
+  }
+});
