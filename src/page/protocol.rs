@@ -354,11 +354,36 @@ pub enum Response {
     },
     /// A message for the user.
     Notice {
-        /// `info`, `warning` or `error`.
-        level: String,
+        /// How it is shown.
+        level: Level,
         /// Text.
         message: String,
     },
+}
+
+/// How a message for the user is shown: `info` in blue, `warning` in yellow, `error` in red
+/// and read out at once (`role=alert`). On the wire and in the page's CSS classes it is the
+/// lower-case word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// News: something finished or was chosen.
+    Info,
+    /// Something the user should know; the work went on.
+    Warning,
+    /// Something failed.
+    Error,
+}
+
+impl Level {
+    /// The lower-case word (the CSS class).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
 }
 
 #[cfg(test)]

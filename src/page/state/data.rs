@@ -1,6 +1,7 @@
 //! Step 1's state: the load in progress, the loaded data set's report and samples, the split
 //! and the settings being edited.
 
+use crate::page::protocol::Level;
 use std::rc::Rc;
 
 use crate::data::{DicomOptions, InputShape, SplitConfig};
@@ -55,17 +56,17 @@ impl DataState {
 
     /// A data set arrived with its split. Returns the messages to show, in order: why the
     /// split failed, then what was loaded.
-    pub fn loaded(&mut self, data: DataView, split: SplitView) -> Vec<(&'static str, String)> {
+    pub fn loaded(&mut self, data: DataView, split: SplitView) -> Vec<(Level, String)> {
         let mut messages = Vec::new();
         self.loading = None;
         self.shape = data.report.shape;
         self.split_config = split.config.clone();
         if let Some(error) = &split.error {
-            messages.push(("warning", error.clone()));
+            messages.push((Level::Warning, error.clone()));
         }
         if data.report.images > 0 {
             messages.push((
-                "info",
+                Level::Info,
                 format!(
                     "loaded {} images in {} classes ({} files skipped) in {:.1} s",
                     data.report.images,
@@ -76,7 +77,7 @@ impl DataState {
             ));
         }
         if let Some(warning) = data.report.imbalance_warning() {
-            messages.push(("warning", warning));
+            messages.push((Level::Warning, warning));
         }
         self.loaded = Some(Rc::new(data));
         self.split = Some(split);
@@ -140,9 +141,9 @@ mod tests {
         assert_eq!(
             messages,
             [
-                ("warning", "too few images to split".to_string()),
+                (Level::Warning, "too few images to split".to_string()),
                 (
-                    "info",
+                    Level::Info,
                     "loaded 12 images in 1 classes (0 files skipped) in 1.5 s".to_string()
                 ),
             ]

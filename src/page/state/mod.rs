@@ -16,6 +16,7 @@ pub mod notices;
 pub mod predict;
 pub mod train;
 
+use crate::page::protocol::Level;
 use std::rc::Rc;
 
 pub use cross_validation::{CrossValidationState, DEFAULT_FOLDS};
@@ -162,7 +163,7 @@ pub enum Action {
     /// A message from the page itself.
     Notify {
         /// Level.
-        level: String,
+        level: Level,
         /// Text.
         message: String,
     },
@@ -215,7 +216,7 @@ pub fn reduce(mut state: AppState, action: Action) -> AppState {
         Action::SetImageSize(shape) => Rc::make_mut(&mut state.data).shape = shape,
         Action::SetWindow(window) => Rc::make_mut(&mut state.data).dicom.window = window,
         Action::SetFrames(frames) => Rc::make_mut(&mut state.data).dicom.frames = frames,
-        Action::Notify { level, message } => state.notify(&level, message),
+        Action::Notify { level, message } => state.notify(level, message),
         Action::Dismiss(id) => Rc::make_mut(&mut state.notices).dismiss(id),
         Action::Crashed(message) => {
             Rc::make_mut(&mut state.train).crashed();
@@ -229,7 +230,7 @@ pub fn reduce(mut state: AppState, action: Action) -> AppState {
 }
 
 impl AppState {
-    fn notify(&mut self, level: &str, message: String) {
+    fn notify(&mut self, level: Level, message: String) {
         Rc::make_mut(&mut self.notices).notify(level, message);
     }
 }
@@ -256,12 +257,12 @@ fn on_engine(state: &mut AppState, response: Response) {
         }
         Response::LoadStopped { message } => {
             Rc::make_mut(&mut state.data).stopped();
-            state.notify("warning", message);
+            state.notify(Level::Warning, message);
         }
         Response::SplitChanged { split } => {
             Rc::make_mut(&mut state.train).estimate = EstimateView::None;
             if let Some(error) = Rc::make_mut(&mut state.data).split_changed(split) {
-                state.notify("warning", error);
+                state.notify(Level::Warning, error);
             }
         }
         Response::Download {
@@ -288,7 +289,7 @@ fn on_engine(state: &mut AppState, response: Response) {
         }
         Response::Training {
             event: TrainingEvent::Notice { message },
-        } => state.notify("warning", message),
+        } => state.notify(Level::Warning, message),
         Response::Training { event } => Rc::make_mut(&mut state.train).on_event(event),
         Response::TrainingDone {
             assessment,
@@ -310,19 +311,19 @@ fn on_engine(state: &mut AppState, response: Response) {
             train.status = TrainingStatus::Done;
             let message = summary.describe();
             train.cross_validation.done(*summary, kept);
-            state.notify("info", format!("cross-validation finished: {message}"));
+            state.notify(Level::Info, format!("cross-validation finished: {message}"));
         }
         Response::TrainingFailed { message } => {
             Rc::make_mut(&mut state.train).failed();
-            state.notify("error", message);
+            state.notify(Level::Error, message);
         }
         Response::TrainingRefused { message } => {
             Rc::make_mut(&mut state.train).refused();
-            state.notify("error", message);
+            state.notify(Level::Error, message);
         }
         Response::TrainingStopped { message } => {
             Rc::make_mut(&mut state.train).stopped_before_an_epoch();
-            state.notify("info", message);
+            state.notify(Level::Info, message);
         }
         Response::Images { purpose, images } => {
             if let Some(cell) = evaluate::cell_of(&purpose) {
@@ -343,7 +344,7 @@ fn on_engine(state: &mut AppState, response: Response) {
             if let Some(message) = model_notice(&meta, source) {
                 // Show the loaded model's own history.
                 Rc::make_mut(&mut state.train).show_history(&meta);
-                state.notify("info", message);
+                state.notify(Level::Info, message);
             }
             state.model = Some(Rc::new(ModelInfo {
                 meta: *meta,
@@ -351,8 +352,8 @@ fn on_engine(state: &mut AppState, response: Response) {
                 file_bytes,
             }));
         }
-        Response::ModelRejected { message } => state.notify("error", message),
-        Response::Notice { level, message } => state.notify(&level, message),
+        Response::ModelRejected { message } => state.notify(Level::Error, message),
+        Response::Notice { level, message } => state.notify(level, message),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Messages for the user and what the page knows of the engine worker (answered, crashed,
 //! which WebGPU adapter it found): the part of the state every step shows.
 
-use crate::page::protocol::GpuReport;
+use crate::page::protocol::{GpuReport, Level};
 
 /// Most messages on screen at once; the oldest goes first.
 const MAX_NOTICES: usize = 6;
@@ -11,8 +11,8 @@ const MAX_NOTICES: usize = 6;
 pub struct Notice {
     /// Unique id.
     pub id: u32,
-    /// `info`, `warning` or `error`.
-    pub level: String,
+    /// How it is shown.
+    pub level: Level,
     /// Text.
     pub message: String,
 }
@@ -45,11 +45,11 @@ impl Default for NoticeState {
 
 impl NoticeState {
     /// Shows a message. A message already on screen moves to the end instead of showing twice.
-    pub fn notify(&mut self, level: &str, message: String) {
+    pub fn notify(&mut self, level: Level, message: String) {
         self.notices.retain(|n| n.message != message);
         self.notices.push(Notice {
             id: self.next_notice,
-            level: level.to_string(),
+            level,
             message,
         });
         self.next_notice += 1;
@@ -72,7 +72,7 @@ impl NoticeState {
     /// The engine died: remember why and say so.
     pub fn crashed(&mut self, message: String) {
         self.engine_crashed = Some(message.clone());
-        self.notify("error", message);
+        self.notify(Level::Error, message);
     }
 }
 
@@ -83,9 +83,9 @@ mod tests {
     #[test]
     fn repeated_messages_show_once_and_at_most_six_stay() {
         let mut state = NoticeState::default();
-        state.notify("info", "a".into());
-        state.notify("warning", "b".into());
-        state.notify("error", "a".into());
+        state.notify(Level::Info, "a".into());
+        state.notify(Level::Warning, "b".into());
+        state.notify(Level::Error, "a".into());
         let shown: Vec<(&str, &str, u32)> = state
             .notices
             .iter()
@@ -93,7 +93,7 @@ mod tests {
             .collect();
         assert_eq!(shown, [("warning", "b", 2), ("error", "a", 3)]);
         for i in 0..10 {
-            state.notify("info", format!("n{i}"));
+            state.notify(Level::Info, format!("n{i}"));
         }
         assert_eq!(state.notices.len(), MAX_NOTICES);
         assert_eq!(state.notices[0].message, "n4");

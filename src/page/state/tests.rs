@@ -292,7 +292,7 @@ fn imbalanced_data_gets_a_warning_that_proposes_class_weighting() {
             .notices
             .notices
             .iter()
-            .filter(|n| n.level == "warning")
+            .filter(|n| n.level == Level::Warning)
             .map(|n| n.message.clone())
             .collect()
     };
@@ -463,7 +463,7 @@ fn a_run_stopped_before_its_first_epoch_goes_back_to_idle_and_keeps_the_model() 
     assert_eq!(stopped.train.features, None);
     assert!(Rc::ptr_eq(&model_before, &stopped.predict));
     let notice = stopped.notices.notices.last().unwrap();
-    assert_eq!(notice.level, "info");
+    assert_eq!(notice.level, Level::Info);
     assert!(
         notice.message.contains("nothing was trained"),
         "{}",

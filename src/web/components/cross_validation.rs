@@ -2,6 +2,7 @@
 //! per fold (the fold's run shows in the step's charts; Pause and Stop act on it), and each
 //! fold's held-out scores with their mean and standard deviation.
 
+use crate::page::protocol::Level;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -24,7 +25,7 @@ pub fn CrossValidationPanel(props: &CrossValidationProps) -> Html {
             match input.value().trim().parse::<usize>() {
                 Ok(k) if (3..=MAX_FOLDS).contains(&k) => app.dispatch(Action::SetFolds(k)),
                 _ => app.notify(
-                    "error",
+                    Level::Error,
                     format!("folds: {:?}; use 3 to {MAX_FOLDS}", input.value()),
                 ),
             }
@@ -42,7 +43,7 @@ pub fn CrossValidationPanel(props: &CrossValidationProps) -> Html {
         Callback::from(move |_: MouseEvent| {
             let config = app.state.train.train_config.clone();
             if let Err(error) = config.validate() {
-                return app.notify("error", error);
+                return app.notify(Level::Error, error);
             }
             let cv = &app.state.train.cross_validation;
             let job = Job::CrossValidate {

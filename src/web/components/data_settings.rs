@@ -1,5 +1,6 @@
 //! Step 1's settings: image size, colour, DICOM window and frames, and the split.
 
+use crate::page::protocol::Level;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -44,7 +45,7 @@ fn split_field(app: AppContext, field: &'static str) -> Callback<Event> {
                 Ok(seed) if seed < (1u64 << 53) => config.seed = seed,
                 _ => {
                     return app.notify(
-                        "error",
+                        Level::Error,
                         format!("seed {value:?} must be a whole number below 2^53"),
                     );
                 }
@@ -52,7 +53,7 @@ fn split_field(app: AppContext, field: &'static str) -> Callback<Event> {
             "drop" => config.drop_duplicates = input.checked(),
             "group" => match GroupBy::parse(&value) {
                 Ok(group_by) => config.group_by = group_by,
-                Err(why) => return app.notify("error", format!("grouping {value:?}: {why}")),
+                Err(why) => return app.notify(Level::Error, format!("grouping {value:?}: {why}")),
             },
             _ => match parse_percent(&value) {
                 Some(percent) => match field {
@@ -62,7 +63,7 @@ fn split_field(app: AppContext, field: &'static str) -> Callback<Event> {
                 },
                 None => {
                     return app.notify(
-                        "error",
+                        Level::Error,
                         format!("{field} percentage {value:?} is not a number"),
                     );
                 }
@@ -79,7 +80,7 @@ fn apply_split(app: AppContext) -> Callback<MouseEvent> {
         let sum = config.train + config.validation + config.test;
         if (sum - 1.0).abs() > 1e-3 {
             return app.notify(
-                "error",
+                Level::Error,
                 format!(
                     "train + validation + test must be 100%, not {:.1}%",
                     sum * 100.0
@@ -101,7 +102,7 @@ pub fn DataSettings() -> Html {
             let select: web_sys::HtmlSelectElement = event.target_unchecked_into();
             match Window::parse(&select.value()) {
                 Ok(window) => app.dispatch(Action::SetWindow(window)),
-                Err(error) => app.notify("error", error),
+                Err(error) => app.notify(Level::Error, error),
             }
         })
     };
@@ -125,7 +126,7 @@ pub fn DataSettings() -> Html {
                 ));
                 if app.state.data.loaded.is_some() {
                     app.notify(
-                        "info",
+                        Level::Info,
                         format!("load the folder again to decode it at {size}x{size}"),
                     );
                 }
@@ -142,7 +143,7 @@ pub fn DataSettings() -> Html {
             ));
             if app.state.data.loaded.is_some() {
                 app.notify(
-                    "info",
+                    Level::Info,
                     format!("load the data again to decode it in {}", colour.label()),
                 );
             }

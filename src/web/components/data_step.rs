@@ -1,5 +1,6 @@
 //! Step 1: load a folder, see what is in it, split it.
 
+use crate::page::protocol::Level;
 use web_sys::{DragEvent, HtmlInputElement};
 use yew::prelude::*;
 
@@ -53,7 +54,7 @@ pub fn DataStep() -> Html {
         let app = app.clone();
         Callback::from(move |files: Vec<InputFile>| {
             if files.is_empty() {
-                app.notify("warning", "the folder is empty");
+                app.notify(Level::Warning, "the folder is empty");
                 return;
             }
             app.dispatch(Action::LoadStarted);
@@ -86,12 +87,13 @@ pub fn DataStep() -> Html {
                 match files::pick_directory(&mut errors).await {
                     Ok(list) => start_load.emit(list),
                     Err(error) if error.contains("AbortError") => {}
-                    Err(error) => {
-                        app.notify("error", format!("the folder could not be opened: {error}"))
-                    }
+                    Err(error) => app.notify(
+                        Level::Error,
+                        format!("the folder could not be opened: {error}"),
+                    ),
                 }
                 for (path, error) in errors {
-                    app.notify("warning", format!("{path}: {error}"));
+                    app.notify(Level::Warning, format!("{path}: {error}"));
                 }
             });
         })
@@ -113,7 +115,10 @@ pub fn DataStep() -> Html {
                 let mut errors = Vec::new();
                 let list = files::walk_drop(entries, loose, &mut errors).await;
                 for (path, error) in errors {
-                    app.notify("warning", format!("{path}: could not be read ({error})"));
+                    app.notify(
+                        Level::Warning,
+                        format!("{path}: could not be read ({error})"),
+                    );
                 }
                 start_load.emit(list);
             });

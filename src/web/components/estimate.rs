@@ -2,6 +2,7 @@
 //! measured on the run's own first batches (`crate::training::estimate`), so that a user who
 //! chose a pretrained network at 224 px on a CPU knows before waiting.
 
+use crate::page::protocol::Level;
 use yew::prelude::*;
 
 use super::use_app;
@@ -29,7 +30,7 @@ pub fn EstimatePanel(props: &EstimateProps) -> Html {
         Callback::from(move |_: MouseEvent| {
             let config = app.state.train.train_config.clone();
             if let Err(error) = config.validate() {
-                return app.notify("error", error);
+                return app.notify(Level::Error, error);
             }
             app.dispatch(Action::EstimateRequested);
             app.engine.send(Job::Estimate {

@@ -33,6 +33,7 @@ pub use threshold::ThresholdPanel;
 pub use thumbnail::{Thumbnail, heat_color};
 pub use train_step::TrainStep;
 
+use crate::page::protocol::Level;
 use yew::prelude::*;
 
 use crate::web::hooks::EngineHandle;
@@ -63,9 +64,9 @@ impl AppContext {
     }
 
     /// Shows a message.
-    pub fn notify(&self, level: &str, message: impl Into<String>) {
+    pub fn notify(&self, level: Level, message: impl Into<String>) {
         self.state.dispatch(Action::Notify {
-            level: level.into(),
+            level,
             message: message.into(),
         });
     }
@@ -111,7 +112,7 @@ pub fn on_picked_file(
             match js.await {
                 Ok(buffer) => use_bytes(&app, name, js_sys::Uint8Array::new(&buffer).to_vec()),
                 Err(error) => app.notify(
-                    "error",
+                    Level::Error,
                     format!(
                         "{name} could not be read: {}",
                         crate::web::platform::js::error_text(&error)

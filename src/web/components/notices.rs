@@ -1,5 +1,6 @@
 //! Messages for the user, announced to screen readers.
 
+use crate::page::protocol::Level;
 use yew::prelude::*;
 
 use super::use_app;
@@ -12,7 +13,7 @@ pub fn Notices() -> Html {
     html! {
         <div class="notices" aria-live="polite">
             for notice in app.state.notices.notices.iter().cloned() {
-                <div key={notice.id} class={classes!("notice", notice.level.clone())} role={if notice.level == "error" { "alert" } else { "status" }}>
+                <div key={notice.id} class={classes!("notice", notice.level.as_str())} role={if notice.level == Level::Error { "alert" } else { "status" }}>
                     <span>{ notice.message.clone() }</span>
                     <button type="button" class="link" aria-label="Dismiss message" onclick={
                         let app = app.clone();

@@ -1,5 +1,6 @@
 //! Step 2: settings, Start / Pause / Stop, live charts and the callback log.
 
+use crate::page::protocol::Level;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -78,7 +79,7 @@ pub fn TrainStep() -> Html {
             // validation the engine and the command line use too.
             match apply(&mut config, &input).and_then(|()| config.validate()) {
                 Ok(()) => app.dispatch(Action::SetTrainConfig(config)),
-                Err(message) => app.notify("error", message),
+                Err(message) => app.notify(Level::Error, message),
             }
         })
     };
@@ -144,7 +145,7 @@ pub fn TrainStep() -> Html {
         Callback::from(move |_: MouseEvent| {
             let config = app.state.train.train_config.clone();
             if let Err(error) = config.validate() {
-                return app.notify("error", error);
+                return app.notify(Level::Error, error);
             }
             app.dispatch(Action::TrainingRequested {
                 now_ms: time::now_ms(),

@@ -1,6 +1,7 @@
 //! Starts the engine worker, forwards its messages into the reducer, restarts it if it
 //! crashes, and sends requests (queued until the worker has booted).
 
+use crate::page::protocol::Level;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -64,7 +65,7 @@ impl EngineHandle {
         if let Err(error) = bridge.post(&message.into()) {
             // Encoding failed (posting to a live worker does not).
             connection.dispatcher.dispatch(Action::Notify {
-                level: "error".into(),
+                level: Level::Error,
                 message: error,
             });
         }
@@ -187,7 +188,7 @@ impl EngineHandle {
                 WorkerEvent::Message(response) => handle.receive(response),
                 WorkerEvent::Unreadable(error) => {
                     handle.0.borrow().dispatcher.dispatch(Action::Notify {
-                        level: "error".into(),
+                        level: Level::Error,
                         message: error,
                     })
                 }

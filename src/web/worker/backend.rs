@@ -1,6 +1,7 @@
 //! Which device trains: WebGPU (started on first use, watched for errors and loss) or the
 //! CPU, as the user's preference and, for "auto", a short timing probe decide.
 
+use crate::page::protocol::Level;
 use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 
@@ -97,7 +98,7 @@ impl Backends {
         let policy = ledger.policy();
         let state = if policy.enabled { "on" } else { "off" };
         notice(
-            "info",
+            Level::Info,
             format!("Kernel tuning is {state}: {}.", policy.reason),
         );
         self.tuning = Some(ledger);
@@ -133,12 +134,12 @@ impl Backends {
         };
         if let Err(error) = super::tuning::save(ledger).await {
             notice(
-                "warning",
+                Level::Warning,
                 format!("the kernel-tuning results could not be kept in this browser: {error}"),
             );
         }
         if let Some(sentence) = ledger.take_summary().sentence() {
-            notice("info", sentence);
+            notice(Level::Info, sentence);
         }
     }
 

@@ -1,6 +1,7 @@
 //! The training platform inside the worker: events to the page, checkpoint files to
 //! IndexedDB, Pause and Stop between batches, and the switch to the CPU after a GPU loss.
 
+use crate::page::protocol::Level;
 use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -142,7 +143,7 @@ impl Platform for WorkerHost {
         let message = format!(
             "the GPU device was lost after epoch {epochs}; training continues on the CPU from the last completed epoch (the browser said: {reason})"
         );
-        notice("warning", message.clone());
+        notice(Level::Warning, message.clone());
         post(&Response::BackendChosen {
             backend: "CPU".into(),
             reason: message,
@@ -165,7 +166,7 @@ async fn cpu_peer(preference: BackendPreference) -> Option<Box<dyn GradientPeer>
         Ok(peer) => Some(Box::new(peer)),
         Err(error) => {
             notice(
-                "info",
+                Level::Info,
                 format!("training on one core: the training helper did not start ({error})"),
             );
             None

@@ -1,6 +1,7 @@
 //! Decoding a load: the files the page reads and streams (on helper workers for large
 //! loads), or the bundled sample set, with progress and cancel.
 
+use crate::page::protocol::Level;
 use std::cell::Cell;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
@@ -203,7 +204,7 @@ async fn start_helpers(files: usize) -> Option<DecoderPool> {
         Ok(pool) => {
             if pool.started < count {
                 notice(
-                    "info",
+                    Level::Info,
                     format!(
                         "{} of {count} decoding helper(s) did not start; decoding with the others",
                         count - pool.started
@@ -213,7 +214,10 @@ async fn start_helpers(files: usize) -> Option<DecoderPool> {
             Some(pool)
         }
         Err(error) => {
-            notice("info", format!("decoding in the engine alone: {error}"));
+            notice(
+                Level::Info,
+                format!("decoding in the engine alone: {error}"),
+            );
             None
         }
     }
@@ -281,7 +285,7 @@ fn report_helpers(helpers: &DecoderPool, total: usize, started: f64, starved_ms:
     ));
     if helpers.stopped > 0 {
         notice(
-            "warning",
+            Level::Warning,
             format!(
                 "a decoding helper stopped {} time(s) during the load of {total} files and was replaced; {} file(s) that stopped one on their own are listed as unreadable, and the files decoded with them were decoded again",
                 helpers.stopped, helpers.blamed

@@ -15,6 +15,7 @@ pub mod protocol;
 pub mod tuning;
 mod weights;
 
+use crate::page::protocol::Level;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -55,9 +56,9 @@ pub fn post(response: &Response) {
 }
 
 /// Posts a notice.
-pub fn notice(level: &str, message: impl Into<String>) {
+pub fn notice(level: Level, message: impl Into<String>) {
     post(&Response::Notice {
-        level: level.into(),
+        level,
         message: message.into(),
     });
 }
@@ -83,7 +84,7 @@ pub fn run() {
                 let _ = sender.unbounded_send(job);
             }
             Err(error) => notice(
-                "error",
+                Level::Error,
                 format!("the engine could not read a message: {error}"),
             ),
         });
@@ -119,9 +120,9 @@ fn act(
         Control::SimulateDeviceLoss => match controls.gpu_device.borrow().as_ref() {
             Some(device) => {
                 device.destroy();
-                notice("warning", "test hook: the WebGPU device was destroyed");
+                notice(Level::Warning, "test hook: the WebGPU device was destroyed");
             }
-            None => notice("info", "no WebGPU device in use"),
+            None => notice(Level::Info, "no WebGPU device in use"),
         },
     }
 }

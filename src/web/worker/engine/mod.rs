@@ -2,6 +2,7 @@
 //! session layer (`crate::session`), the same calls the command line makes; this file maps
 //! messages to those calls and their results to messages.
 
+use crate::page::protocol::Level;
 use std::rc::Rc;
 
 use futures::StreamExt;
@@ -194,7 +195,7 @@ impl Engine {
                     ),
                     bytes: file.to_bytes(),
                 }),
-                None => notice("warning", "that fold's model was not kept"),
+                None => notice(Level::Warning, "that fold's model was not kept"),
             },
             Job::Images { purpose, samples } => self.images(purpose, samples),
             Job::Predict { files } => self.predict(files).await,
@@ -214,7 +215,7 @@ impl Engine {
                     let _ = self.import("the bundled model", &bytes, ModelSource::Bundled);
                 }
                 Err(error) => notice(
-                    "warning",
+                    Level::Warning,
                     format!("the bundled model could not be loaded: {error}"),
                 ),
             },
@@ -223,7 +224,7 @@ impl Engine {
                     let _ = idb::delete(key).await;
                 }
                 notice(
-                    "info",
+                    Level::Info,
                     "saved models and checkpoints were deleted from this browser",
                 );
             }
@@ -250,7 +251,7 @@ impl Engine {
                     Ok(()) => {
                         if !refused.is_empty() {
                             notice(
-                                "warning",
+                                Level::Warning,
                                 format!("{}; {what} was restored instead", refused.join("; ")),
                             );
                         }
@@ -260,7 +261,10 @@ impl Engine {
                 },
                 Ok(None) => {}
                 Err(error) => {
-                    notice("warning", format!("saved models are unavailable: {error}"));
+                    notice(
+                        Level::Warning,
+                        format!("saved models are unavailable: {error}"),
+                    );
                     break;
                 }
             }
@@ -271,14 +275,14 @@ impl Engine {
         };
         match outcome {
             Ok(()) if !refused.is_empty() => notice(
-                "warning",
+                Level::Warning,
                 format!(
                     "{}; the bundled ready model was loaded instead",
                     refused.join("; ")
                 ),
             ),
             Ok(()) => {}
-            Err(error) => notice("warning", error),
+            Err(error) => notice(Level::Warning, error),
         }
     }
 
@@ -334,7 +338,7 @@ impl Engine {
 
     fn resplit(&mut self, config: SplitConfig) {
         let Some(data) = self.data.as_mut() else {
-            return notice("warning", "load a folder before changing the split");
+            return notice(Level::Warning, "load a folder before changing the split");
         };
         data.resplit(config);
         post(&Response::SplitChanged {
@@ -347,7 +351,7 @@ impl Engine {
             Some(manifest) => post(&Response::ManifestCsv {
                 csv: manifest.to_csv(),
             }),
-            None => notice("warning", "there is no split to export yet"),
+            None => notice(Level::Warning, "there is no split to export yet"),
         }
     }
 
@@ -372,13 +376,13 @@ impl Engine {
                 ),
                 bytes: current.file.to_bytes(),
             }),
-            None => notice("warning", "there is no model to download yet"),
+            None => notice(Level::Warning, "there is no model to download yet"),
         }
     }
 
     async fn export_onnx(&self) {
         let Some(current) = &self.model else {
-            return notice("warning", "there is no model to export yet");
+            return notice(Level::Warning, "there is no model to export yet");
         };
         match current.onnx().await {
             Ok(bytes) => post(&Response::ModelFile {
@@ -389,7 +393,7 @@ impl Engine {
                 ),
                 bytes,
             }),
-            Err(error) => notice("error", format!("the ONNX export failed: {error}")),
+            Err(error) => notice(Level::Error, format!("the ONNX export failed: {error}")),
         }
     }
 }

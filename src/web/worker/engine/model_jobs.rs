@@ -1,5 +1,6 @@
 //! The engine's model jobs: train, predict, explain, import.
 
+use crate::page::protocol::Level;
 use burn::prelude::*;
 
 use super::{Engine, MISCLASSIFIED_SHOWN, sample_image};
@@ -33,7 +34,7 @@ impl Engine {
             Err(error) => return refuse(error),
         };
         if let Some(warning) = &plan.warning {
-            notice("warning", warning.clone());
+            notice(Level::Warning, warning.clone());
         }
         let (device, described, mut host) = self.start_run(&plan, preference).await;
         let data = self.data.as_ref().expect("checked above");
@@ -53,7 +54,7 @@ impl Engine {
         let bytes = trained.file.to_bytes();
         if let Err(error) = idb::put(FINAL_KEY, &bytes).await {
             notice(
-                "warning",
+                Level::Warning,
                 format!("the model could not be saved in this browser: {error}"),
             );
         }
@@ -205,7 +206,7 @@ impl Engine {
         }
         let first = webgpu.errors.first().unwrap_or_default();
         notice(
-            "warning",
+            Level::Warning,
             format!(
                 "WebGPU reported {} error(s) during training, so its results may be wrong; train on the CPU to compare. First message: {}",
                 webgpu.errors.count(),
@@ -217,7 +218,7 @@ impl Engine {
     pub(super) async fn predict(&mut self, files: Vec<InputFile>) {
         let Some(current) = &self.model else {
             return notice(
-                "warning",
+                Level::Warning,
                 "there is no model yet: train one, load a model file or use the ready model",
             );
         };
@@ -241,7 +242,7 @@ impl Engine {
             rows.extend(prediction_rows(&input.path, outcome, shape));
         }
         if let Err(error) = predict(current, &mut rows).await {
-            return notice("error", error);
+            return notice(Level::Error, error);
         }
         self.uploads = rows.iter().map(|r| r.pixels.clone()).collect();
         let results = rows
@@ -263,16 +264,16 @@ impl Engine {
         method: ExplainMethod,
     ) {
         let Some(current) = &self.model else {
-            return notice("warning", "there is no model to explain");
+            return notice(Level::Warning, "there is no model to explain");
         };
         let pixels = match target {
             ExplainTarget::Sample { sample } => match &self.data {
                 Some(data) if sample < data.dataset.len() => data.dataset.image(sample).to_vec(),
-                _ => return notice("warning", "that image is no longer loaded"),
+                _ => return notice(Level::Warning, "that image is no longer loaded"),
             },
             ExplainTarget::Upload { index } => match self.uploads.get(index) {
                 Some(pixels) if !pixels.is_empty() => pixels.clone(),
-                _ => return notice("warning", "that image is no longer available"),
+                _ => return notice(Level::Warning, "that image is no longer available"),
             },
         };
         match crate::session::explain(current, &pixels, class, method).await {
@@ -281,8 +282,10 @@ impl Engine {
                 heatmap,
                 pixels,
             }),
-            Err(error) if error.starts_with("the image was decoded") => notice("warning", error),
-            Err(error) => notice("error", error),
+            Err(error) if error.starts_with("the image was decoded") => {
+                notice(Level::Warning, error)
+            }
+            Err(error) => notice(Level::Error, error),
         }
     }
 
