@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Small PneumoniaMNIST (BENCHMARKS.md, transfer learning): PER_CLASS training images of each
+# class drawn from ../shared/data/pneumoniamnist-variant.npz (seeded), its own validation and
+# test arrays whole; the networks from scratch at 28 px beside EfficientNet-Lite0 (head only,
+# ImageNet weights) at BIG px, side by side in one run. One line per run in the record:
+# test accuracy and the AUC of class 1 (pneumonia) with its 95 % interval.
+#   PER_CLASS=50 SEEDS=1,2,3 BIG=128 NETWORKS="seed strong lite0-head" EPOCHS=40 bench/small_pneumonia.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+PER_CLASS=${PER_CLASS:-50}
+SEEDS=${SEEDS:-1,2,3}
+BIG=${BIG:-128}
+NETWORKS=${NETWORKS:-seed strong lite0-head}
+EPOCHS=${EPOCHS:-40}
+npz=${PNEUMONIA_NPZ:-../shared/data/pneumoniamnist-variant.npz}
+[ -f "$npz" ] || { echo "$npz is missing: set PNEUMONIA_NPZ" >&2; exit 1; }
+cargo build --release --locked --no-default-features --features cli --bin medclassify >&2
+CLI="$CARGO_TARGET_DIR/release/medclassify"
+OUT=bench/out/small-pneumonia
+mkdir -p "$OUT"
+.venv/bin/python bench/small_pneumonia.py "$npz" "$OUT" --per-class "$PER_CLASS" --seeds "$SEEDS" --sizes "28,$BIG"
+record="bench/results/small-pneumonia-$(date -u +%F)-$(git rev-parse --short HEAD).txt"
+{
+  echo "# bench/small_pneumonia.sh: PER_CLASS=$PER_CLASS SEEDS=$SEEDS BIG=$BIG EPOCHS=$EPOCHS NETWORKS=\"$NETWORKS\""
+  echo "# $(nproc) cores, $(uname -m), $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)"
+  echo "# every run: --batch 16 --patience 10 --lr-patience 5 --backend cpu --seed <seed> (Adam 1e-3); test = the file's test array (624 images)"
+  echo "per_class seed network size test_accuracy auc auc_lo auc_hi epochs train_seconds"
+} > "$record"
+for seed in ${SEEDS//,/ }; do
+  for net in $NETWORKS; do
+    case "$net" in
+      seed | strong) args=(--preset "$net"); size=28 ;;
+      lite0-head) args=(--preset efficientnet_lite0 --transfer head); size=$BIG ;;
+      lite0-all) args=(--preset efficientnet_lite0 --transfer all); size=$BIG ;;
+      *) echo "unknown network $net" >&2; exit 2 ;;
+    esac
+    data="$OUT/pneumonia-${PER_CLASS}pc-seed${seed}-${size}px.npz"
+    json="$OUT/run-seed${seed}-${net}.json"
+    "$CLI" train "$data" "${args[@]}" --size "$size" --epochs "$EPOCHS" --batch 16 --patience 10 --lr-patience 5 \
+      --backend cpu --seed "$seed" --json --out "$OUT/model.mcmodel" > "$json"
+    line=$(python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))
+auc = r['intervals']['per_class'][1]['auc']
+print(f\"{r['test']['accuracy']:.4f} {auc['estimate']:.4f} {auc['lo']:.4f} {auc['hi']:.4f} {len(r['history'])} {r['training_seconds']:.0f}\")" "$json")
+    echo "$PER_CLASS $seed $net $size $line" | tee -a "$record"
+  done
+done
+echo "written to $record"
