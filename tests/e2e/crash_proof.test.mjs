@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ARTIFACTS, CLI, FIXTURE, ROOT, assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, shot } from './helpers.mjs';
+import { fixtureCopies, ARTIFACTS, CLI, FIXTURE, ROOT, assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, shot } from './helpers.mjs';
 
 const DRILL = Buffer.from('MedClassify crash drill: this file stops a decoding helper\n');
 /** Over the 64 MiB (67 MB) limit: a PNG signature and zeros. */
@@ -29,14 +29,7 @@ function huge(path) {
 
 /** The shipped subset `copies` times over, two drill files and one huge file. */
 function crashFolder(name, copies) {
-  const dir = join(ARTIFACTS, name);
-  rmSync(dir, { recursive: true, force: true });
-  for (const cls of readdirSync(FIXTURE)) {
-    mkdirSync(join(dir, cls), { recursive: true });
-    for (const f of readdirSync(join(FIXTURE, cls))) {
-      for (let k = 0; k < copies; k++) copyFileSync(join(FIXTURE, cls, f), join(dir, cls, `${k}-${f}`));
-    }
-  }
+  const dir = fixtureCopies(name, copies);
   drill(join(dir, 'Hand', '1-zz-drill.jpeg'));
   drill(join(dir, 'CXR', '0-aa-drill.png'));
   huge(join(dir, 'ChestCT', '0-huge.png'));

@@ -2,7 +2,7 @@
 // another origin, screenshots, accessibility checks.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -28,6 +28,20 @@ const CHROMIUM = process.env.MEDCLASSIFY_CHROMIUM || '/usr/bin/chromium';
 /** Records that test `t` did not run, and why: the one way an end-to-end test skips (the Rust
  * tests' `common::did_not_run`). The line goes to $MEDCLASSIFY_SKIP_LOG, which scripts/test.sh
  * counts in its last line; under CI=true nothing may skip and the test fails instead. */
+/** A new folder `name` in the artifacts: the shipped subset `copies` times over (file `f` as
+ *  `<k>-f`; copies are exact duplicates). */
+export function fixtureCopies(name, copies) {
+  const dir = join(ARTIFACTS, name);
+  rmSync(dir, { recursive: true, force: true });
+  for (const cls of readdirSync(FIXTURE)) {
+    mkdirSync(join(dir, cls), { recursive: true });
+    for (const f of readdirSync(join(FIXTURE, cls))) {
+      for (let k = 0; k < copies; k++) copyFileSync(join(FIXTURE, cls, f), join(dir, cls, `${k}-${f}`));
+    }
+  }
+  return dir;
+}
+
 export function didNotRun(t, why) {
   assert.notEqual(process.env.CI, 'true', `CI runs every check, but ${t.name} could not: ${why}`);
   if (process.env.MEDCLASSIFY_SKIP_LOG) appendFileSync(process.env.MEDCLASSIFY_SKIP_LOG, `${t.name}: ${why}\n`);

@@ -9,19 +9,12 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ARTIFACTS, CLI, FIXTURE, ROOT, assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, shot } from './helpers.mjs';
+import { fixtureCopies, ARTIFACTS, CLI, FIXTURE, ROOT, assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, shot } from './helpers.mjs';
 
 
 /** The shipped subset `copies` times over (copies are exact duplicates), plus bad files. */
 function largeFolder(name, copies) {
-  const dir = join(ARTIFACTS, name);
-  rmSync(dir, { recursive: true, force: true });
-  for (const cls of readdirSync(FIXTURE)) {
-    mkdirSync(join(dir, cls), { recursive: true });
-    for (const f of readdirSync(join(FIXTURE, cls))) {
-      for (let k = 0; k < copies; k++) copyFileSync(join(FIXTURE, cls, f), join(dir, cls, `${k}-${f}`));
-    }
-  }
+  const dir = fixtureCopies(name, copies);
   const jpeg = readFileSync(join(FIXTURE, 'Hand', '000000.jpeg'));
   writeFileSync(join(dir, 'Hand', 'zz-cut-short.jpeg'), jpeg.subarray(0, jpeg.length >> 1));
   writeFileSync(join(dir, 'CXR', 'zz-notes.jpg'), 'a text file named like a picture\n');
