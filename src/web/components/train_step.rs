@@ -322,7 +322,7 @@ pub fn TrainStep() -> Html {
                 <button type="button" class="button danger" data-testid="stop-training" onclick={on_stop} disabled={!running}>{"Stop"}</button>
                 if let Some(done) = resumable {
                     <button type="button" class="button" data-testid="resume-training" onclick={start(true)} disabled={running || !has_split}
-                        title="Continue from the current model's last completed epoch">{ format!("Resume from epoch {done}") }</button>
+                        title="Continue from the current model's last completed epoch">{ format!("Resume after epoch {done}") }</button>
                 }
                 <span class="status">{"Status: "}<strong data-testid="training-status">{ status.text() }</strong></span>
             </div>
