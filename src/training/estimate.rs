@@ -187,7 +187,9 @@ pub async fn estimate<H: TrainingHost>(
     let mut probe = Probe::new(host);
     let outcome = train(data, &probe_config, network, start, device, &mut probe).await?;
     if probe.stopped {
-        return Err(TrainingError::Invalid("stopped before enough batches were timed".into()));
+        return Err(TrainingError::Invalid(
+            "stopped before enough batches were timed".into(),
+        ));
     }
     let started = probe
         .started
