@@ -223,42 +223,50 @@ async fn start_helpers(files: usize) -> Option<DecoderPool> {
     }
 }
 
-/// Decodes a few files on one helper (the engine alone if none starts), e.g. the images to
-/// predict: a file that stops the helper is reported, and the engine goes on.
-pub async fn decode_few(
-    files: Vec<FileBytes>,
+/// Decodes files a group at a time on one helper kept for the whole job (the engine alone if
+/// none starts), e.g. the images to predict: a file that stops the helper is reported, and the
+/// engine goes on. The caller reads each group just before it is decoded, so that only one
+/// group's bytes are held at once.
+pub struct FewDecoder {
+    pool: Option<DecoderPool>,
     shape: InputShape,
     dicom: DicomOptions,
-) -> Vec<Outcome> {
-    /// Files per piece: a piece is decoded before it is answered.
-    const PIECE: usize = 16;
-    let limits = DecodeLimits::with_dicom(dicom);
-    let mut pool = start_helpers(1).await;
-    let mut assembly = Assembly::default();
-    let mut waiting = VecDeque::new();
-    let mut files = files.into_iter().peekable();
-    while files.peek().is_some() {
-        let piece: Vec<FileBytes> = files.by_ref().take(PIECE).collect();
-        let paths = piece.iter().map(|file| file.path.clone()).collect();
-        waiting.push_back(Piece::chunk(assembly.add_chunk(paths), piece));
+}
+
+impl FewDecoder {
+    /// Starts the helper.
+    pub async fn start(shape: InputShape, dicom: DicomOptions) -> Self {
+        Self {
+            pool: start_helpers(1).await,
+            shape,
+            dicom,
+        }
     }
-    let mut outcomes = Vec::new();
-    while assembly.next < assembly.paths.len() {
-        match pool.as_mut().filter(|helpers| !helpers.is_empty()) {
-            Some(helpers) => {
-                assembly.record(helpers.dispatch(&mut waiting, shape, dicom));
-                assembly.record(helpers.next(&mut waiting).await);
+
+    /// What each of `files` decodes to, in order.
+    pub async fn decode(&mut self, files: Vec<FileBytes>) -> Vec<Outcome> {
+        let (shape, dicom) = (self.shape, self.dicom);
+        let limits = DecodeLimits::with_dicom(dicom);
+        let mut assembly = Assembly::default();
+        let paths = files.iter().map(|file| file.path.clone()).collect();
+        let mut waiting = VecDeque::from([Piece::chunk(assembly.add_chunk(paths), files)]);
+        while assembly.next < assembly.paths.len() {
+            match self.pool.as_mut().filter(|helpers| !helpers.is_empty()) {
+                Some(helpers) => {
+                    assembly.record(helpers.dispatch(&mut waiting, shape, dicom));
+                    assembly.record(helpers.next(&mut waiting).await);
+                }
+                None => match waiting.pop_front() {
+                    Some(piece) => assembly.record(vec![decode_here(piece, shape, &limits)]),
+                    None => break,
+                },
             }
-            None => match waiting.pop_front() {
-                Some(piece) => assembly.record(vec![decode_here(piece, shape, &limits)]),
-                None => break,
-            },
+            if let Some((_, decoded)) = assembly.next_complete() {
+                return decoded;
+            }
         }
-        while let Some((_, decoded)) = assembly.next_complete() {
-            outcomes.extend(decoded);
-        }
+        Vec::new()
     }
-    outcomes
 }
 
 /// Decodes a piece in the engine (no helper is left): a file that already stopped a helper is

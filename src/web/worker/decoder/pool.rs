@@ -256,7 +256,11 @@ impl DecoderPool {
             event = self.events.next() => event,
             _ = tick => return self.check_time_outs(waiting),
         };
-        self.handle(event, waiting)
+        // Checked after every event too: a helper that answers often must not hide one that
+        // never does.
+        let mut done = self.handle(event, waiting);
+        done.extend(self.check_time_outs(waiting));
+        done
     }
 
     /// Acts on one event from the helpers.

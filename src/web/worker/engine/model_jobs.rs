@@ -15,8 +15,14 @@ use crate::web::platform::{files, idb};
 use crate::web::protocol::{
     BackendPreference, ExplainTarget, InputFile, ModelSource, PredictionRow, Response,
 };
+use crate::web::worker::decoder::protocol::FileContent;
 use crate::web::worker::host::{FINAL_KEY, WorkerHost};
-use crate::web::worker::loader::decode_few;
+use crate::web::worker::loader::FewDecoder;
+
+/// Files to predict read and decoded together, at most (by count, and by bytes read: a group
+/// ends once it holds this much), so that a long list of large files is never held whole.
+const PREDICT_GROUP: usize = 16;
+const PREDICT_GROUP_BYTES: usize = 64 << 20;
 use crate::web::worker::{RunState, notice, post};
 
 impl Engine {
@@ -224,22 +230,32 @@ impl Engine {
         };
         let shape = current.file.meta.shape();
         let options = prediction_options(current.file.meta.window);
-        // Read here (each up to the size limit), decoded on a helper: a file that makes a
-        // decoder panic stops the helper, not the engine and its model.
+        // Read here (each up to the size limit) a group at a time, decoded on a helper: a file
+        // that makes a decoder panic stops the helper, not the engine and its model.
         let limits = DecodeLimits::with_dicom(options);
-        let mut read = Vec::with_capacity(files.len());
-        for input in &files {
+        let mut decoder = FewDecoder::start(shape, options).await;
+        let mut rows: Vec<Prediction> = Vec::with_capacity(files.len());
+        let (mut names, mut group, mut bytes) = (Vec::new(), Vec::new(), 0usize);
+        for (k, input) in files.iter().enumerate() {
             let named = InputFile {
                 path: prediction_path(&input.path),
                 file: input.file.clone(),
             };
-            read.push(files::read_for_load(&named, &limits, false).await);
-        }
-        let decoded = decode_few(read, shape, options).await;
-        let mut rows: Vec<Prediction> = Vec::with_capacity(files.len());
-        for (input, outcome) in files.iter().zip(decoded) {
-            let outcome = outcome.map_err(|reason| reason.to_string());
-            rows.extend(prediction_rows(&input.path, outcome, shape));
+            let read = files::read_for_load(&named, &limits, false).await;
+            if let FileContent::Bytes(content) = &read.content {
+                bytes += content.len();
+            }
+            names.push(input.path.clone());
+            group.push(read);
+            if group.len() == PREDICT_GROUP || bytes >= PREDICT_GROUP_BYTES || k + 1 == files.len()
+            {
+                let decoded = decoder.decode(std::mem::take(&mut group)).await;
+                for (name, outcome) in names.drain(..).zip(decoded) {
+                    let outcome = outcome.map_err(|reason| reason.to_string());
+                    rows.extend(prediction_rows(&name, outcome, shape));
+                }
+                bytes = 0;
+            }
         }
         if let Err(error) = predict(current, &mut rows).await {
             return notice(Level::Error, error);
