@@ -3,6 +3,9 @@
 # ../shared/data/pneumoniamnist-variant.npz (its own train / val / test arrays, 28x28) with and
 # without class weighting, several seeds each, and scores the official test split.
 #   bench/pneumonia.sh [PRESET] [SEEDS] [EPOCHS]      (defaults: seed "1 2 3" 20)
+# A pretrained network takes the file's 28 px images scaled up to SIZE (kept at 28 px in
+# memory), trains as TRANSFER says, with BATCH images a batch:
+#   SIZE=64 TRANSFER=all WEIGHTINGS=balanced bench/pneumonia.sh efficientnet_lite0 "1 2 3" 12
 # Writes one JSON record per run (`train --json`: history, test metrics, intervals) and a
 # summary to bench/results/pneumonia-<date>/.
 set -euo pipefail
@@ -11,6 +14,16 @@ source scripts/env.sh
 preset=${1:-seed}
 seeds=${2:-1 2 3}
 epochs=${3:-20}
+weightings=${WEIGHTINGS:-none balanced}
+extra=()
+label=$preset
+if [ -n "${TRANSFER:-}" ]; then
+  extra+=(--transfer "$TRANSFER")
+  label="$preset-$TRANSFER"
+fi
+[ -n "${BATCH:-}" ] && extra+=(--batch "$BATCH")
+size=${SIZE:-28}
+[ "$size" = 28 ] || label="$label-${size}px"
 data=${PNEUMONIA_NPZ:-../shared/data/pneumoniamnist-variant.npz}
 [ -f "$data" ] || data=/work/shared/data/pneumoniamnist-variant.npz
 cargo build --release --locked --no-default-features --features cli --bin medclassify >&2
@@ -19,12 +32,12 @@ out="bench/results/pneumonia-$(date -u +%F)"
 mkdir -p "$out"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for weighting in none balanced; do
+for weighting in $weightings; do
   for seed in $seeds; do
-    name="$preset-$weighting-seed$seed"
+    name="$label-$weighting-seed$seed"
     echo "== $name" >&2
-    "$bin" train "$data" --size 28 --preset "$preset" --epochs "$epochs" --seed "$seed" \
+    "$bin" train "$data" --size "$size" --preset "$preset" "${extra[@]}" --epochs "$epochs" --seed "$seed" \
       --class-weighting "$weighting" --backend cpu --out "$tmp/$name.mcmodel" --json > "$out/$name.json"
   done
 done
-python3 bench/pneumonia_summary.py "$out" "$preset" "$(git rev-parse --short HEAD)" | tee "$out/summary-$preset.txt"
+python3 bench/pneumonia_summary.py "$out" "$label" "$(git rev-parse --short HEAD)" | tee "$out/summary-$label.txt"

@@ -54,7 +54,9 @@ pub use groups::{GroupBy, GroupCounts};
 pub use inspection::Inspection;
 pub use labels::{LABELS_FILE, LabelRow, LabelTable, record_table};
 pub use manifest::{Manifest, ManifestRow, csv_field, csv_table};
-pub use npz::{MAX_ARRAY_BYTES, NpzData, is_zip, read_npz, read_npz_as};
+pub use npz::{
+    MAX_ARRAY_BYTES, NPZ_SCALE_FROM, NpzData, is_zip, npz_scales_to, read_npz, read_npz_as,
+};
 pub use path::{classify_path, is_hidden_name};
 pub use report::{
     ClassCount, DicomClassReport, DuplicateGroup, IMBALANCE_RATIO, LabelsReport, LoadReport,

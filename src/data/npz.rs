@@ -28,6 +28,17 @@ const SUBSETS: [(&str, Subset); 3] = [
     ("test", Subset::Test),
 ];
 
+/// The smallest image size chosen in the page at which a MedMNIST file is loaded at that size
+/// (scaled) rather than at its own: the smallest size a pretrained network takes, so that a
+/// 28 px file can train one, while the sizes of the networks trained from scratch keep the
+/// file's own.
+pub const NPZ_SCALE_FROM: u32 = 128;
+
+/// Whether the page loads a MedMNIST file at the chosen `size` (else at its own size).
+pub fn npz_scales_to(size: u32) -> bool {
+    size >= NPZ_SCALE_FROM
+}
+
 /// Whether `bytes` start like a zip archive (an `.npz` is one).
 pub fn is_zip(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04")
@@ -191,9 +202,11 @@ pub struct NpzData {
     pub report: LoadReport,
 }
 
-/// Loads a MedMNIST `.npz` at `shape` (which must be the file's image size; `None`: whatever
-/// size the file has); `class_names` name the labels 0, 1, ... in order (else `class 0`,
-/// `class 1`, ...).
+/// Loads a MedMNIST `.npz` at `shape` (`None`: the file's own size and colour); `class_names`
+/// name the labels 0, 1, ... in order (else `class 0`, `class 1`, ...). At a size larger than
+/// the file's, its images are kept at their own size and scaled up when used, as a small image
+/// file is (so a 28 px file at 224 px takes the memory of 28 px); at a smaller size they are
+/// scaled down once, with the decoder's filter.
 pub fn read_npz(
     bytes: &[u8],
     shape: Option<InputShape>,
@@ -246,8 +259,9 @@ fn read(
     let mut builder = DatasetBuilder::new(shape);
     let mut classes = 0;
     let mut decoded = Vec::new();
+    let side = parts[0].2.shape.get(1).copied().unwrap_or(0);
     for (prefix, subset, images, labels) in &parts {
-        let labels = check_pair(prefix, images, labels, shape)?;
+        let labels = check_pair(prefix, images, labels, side)?;
         classes = classes.max(labels.iter().map(|l| l + 1).max().unwrap_or(0));
         decoded.push((*prefix, *subset, labels));
     }
@@ -256,13 +270,13 @@ fn read(
         let channels = channels_of(images);
         for (i, (label, pixels)) in labels
             .iter()
-            .zip(images.data.chunks_exact(shape.plane() * channels))
+            .zip(images.data.chunks_exact(side * side * channels))
             .enumerate()
         {
             let image = PreparedImage {
                 class: names[*label].clone(),
                 sha256: sha256(pixels),
-                pixels: StoredPixels::full(to_shape(pixels, channels, shape)),
+                pixels: to_stored(pixels, side, channels, shape),
                 dicom: None,
             };
             builder.add_prepared(&format!("{prefix}/{i:06}"), Ok(image));
@@ -288,21 +302,53 @@ fn channels_of(images: &Array) -> usize {
 }
 
 /// One image of the file (`side * side * channels`, channels last, as NumPy stores it) as
-/// one image of `shape` (channels first): luma (BT.709, as for image files) for grayscale
-/// from RGB, the value repeated for RGB from grayscale.
+/// stored for `shape`: at `shape` when the sides agree; kept at its own size (gray, or RGB
+/// interleaved, as the decoder keeps a small image file) when it is smaller; scaled down once
+/// when it is larger.
+fn to_stored(pixels: &[u8], side: usize, channels: usize, shape: InputShape) -> StoredPixels {
+    if side == shape.side() {
+        return StoredPixels::full(to_shape(pixels, channels, shape));
+    }
+    let own = match (channels, shape.colour()) {
+        (1, Colour::Grayscale) => pixels.to_vec(),
+        (1, Colour::Rgb) => pixels.iter().flat_map(|&p| [p, p, p]).collect(),
+        (_, Colour::Grayscale) => luma(pixels, channels),
+        (_, Colour::Rgb) => pixels
+            .chunks_exact(channels)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect(),
+    };
+    let stored = StoredPixels {
+        pixels: own,
+        native: Some((side as u32, side as u32)),
+    };
+    match side < shape.side() {
+        true => stored,
+        false => StoredPixels::full(stored.into_shape(shape)),
+    }
+}
+
+/// Luma (BT.709, as for image files) of interleaved pixels of `channels` values.
+fn luma(pixels: &[u8], channels: usize) -> Vec<u8> {
+    pixels
+        .chunks_exact(channels)
+        .map(|p| {
+            let luma =
+                0.2126 * f32::from(p[0]) + 0.7152 * f32::from(p[1]) + 0.0722 * f32::from(p[2]);
+            luma.round().clamp(0.0, 255.0) as u8
+        })
+        .collect()
+}
+
+/// One image of the file (`side * side * channels`, channels last, as NumPy stores it) as
+/// one image of `shape` (channels first): luma for grayscale from RGB, the value repeated for
+/// RGB from grayscale.
 fn to_shape(pixels: &[u8], channels: usize, shape: InputShape) -> Vec<u8> {
     let plane = shape.plane();
     match (channels, shape.colour()) {
         (1, Colour::Grayscale) => pixels.to_vec(),
         (1, Colour::Rgb) => pixels.repeat(3),
-        (_, Colour::Grayscale) => pixels
-            .chunks_exact(channels)
-            .map(|p| {
-                let luma =
-                    0.2126 * f32::from(p[0]) + 0.7152 * f32::from(p[1]) + 0.0722 * f32::from(p[2]);
-                luma.round().clamp(0.0, 255.0) as u8
-            })
-            .collect(),
+        (_, Colour::Grayscale) => luma(pixels, channels),
         (_, Colour::Rgb) => {
             let mut out = vec![0u8; plane * 3];
             for (i, p) in pixels.chunks_exact(channels).enumerate() {
@@ -338,13 +384,13 @@ fn file_shape(arrays: &[(String, Array)]) -> Result<InputShape, String> {
 }
 
 /// Checks that `images` (uint8, `(n, side, side)`, `(n, side, side, 1)` or RGB
-/// `(n, side, side, 3)`) and `labels`
-/// (`(n,)` or `(n, 1)`) go together at `shape`; the labels.
+/// `(n, side, side, 3)`, the training array's `side`) and `labels` (`(n,)` or `(n, 1)`) go
+/// together; the labels.
 fn check_pair(
     prefix: &str,
     images: &Array,
     labels: &Array,
-    shape: InputShape,
+    train_side: usize,
 ) -> Result<Vec<usize>, String> {
     let name = format!("{prefix}_images");
     if images.descr != "|u1" && images.descr != "<u1" {
@@ -362,9 +408,9 @@ fn check_pair(
             ));
         }
     };
-    if side != shape.side() {
+    if side != train_side || side == 0 {
         return Err(format!(
-            "{name}: the file holds {side}x{side} images; load it at {side} px (--size {side})"
+            "{name}: {side}x{side} images where train_images holds {train_side}x{train_side}"
         ));
     }
     let label_name = format!("{prefix}_labels");

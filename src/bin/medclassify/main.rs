@@ -17,6 +17,13 @@ fn main() {}
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
+    // Rust ignores SIGPIPE, so a closed pipe (`medclassify inspect ... --json | head`) made
+    // every print panic; with the default action the command ends there, as `cat` does.
+    #[cfg(unix)]
+    // SAFETY: called before any thread starts; SIG_DFL is a valid action for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     std::process::exit(cli::run());
 }
 

@@ -128,3 +128,21 @@ impl BackboneInfo {
         WeightsFile::parse(bytes)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::BACKBONES;
+    use crate::data::npz_scales_to;
+
+    /// A MedMNIST file in the page is scaled to every size a backbone is offered at, so a
+    /// 28 px file can train each of them.
+    #[test]
+    fn every_backbone_size_scales_a_medmnist_file() {
+        for backbone in BACKBONES {
+            for &size in backbone.sizes {
+                assert!(npz_scales_to(size), "{} at {size} px", backbone.name);
+            }
+        }
+        assert!(!npz_scales_to(64) && !npz_scales_to(28) && !npz_scales_to(32));
+    }
+}

@@ -14,8 +14,8 @@ use crate::web::worker::protocol::{Control, Job};
 /// URL of the bundled sample's file list.
 pub const SAMPLE_INDEX: &str = "sample/index.json";
 
-/// A MedMNIST `.npz` file picked: its bytes go to the engine, which loads it at its own size
-/// with its own split.
+/// A MedMNIST `.npz` file picked: its bytes go to the engine, which loads it with its own
+/// split, at its own size unless a pretrained network's size is chosen.
 fn open_npz(app: AppContext) -> Callback<Event> {
     on_picked_file(app, |app, name, bytes| {
         app.dispatch(Action::LoadStarted);
@@ -24,6 +24,7 @@ fn open_npz(app: AppContext) -> Callback<Event> {
             bytes,
             split: app.state.data.split_config.clone(),
             colour: app.state.data.shape.colour(),
+            size: app.state.data.shape.size(),
         });
     })
 }

@@ -95,8 +95,9 @@ pub enum Job {
         /// URL of the JSON list of files, relative to which the files are fetched.
         index_url: String,
     },
-    /// Load a MedMNIST `.npz` file the user picked, at its own image size and with its own
-    /// train / validation / test split.
+    /// Load a MedMNIST `.npz` file the user picked, with its own train / validation / test
+    /// split, at its own image size unless `size` is one a pretrained network takes
+    /// ([`crate::data::npz_scales_to`]).
     LoadNpz {
         /// File name (for messages).
         name: String,
@@ -105,9 +106,12 @@ pub enum Job {
         bytes: Vec<u8>,
         /// The split settings (kept for a later folder; the file's split is used).
         split: SplitConfig,
-        /// Grayscale or colour, as for folders (the size is the file's).
+        /// Grayscale or colour, as for folders.
         #[serde(default)]
         colour: Colour,
+        /// The image size chosen in step 1 (0: the file's own).
+        #[serde(default)]
+        size: u32,
     },
     /// Load an archive (`.zip`, `.tar`, `.tar.gz`) the user picked: its files are decoded like
     /// a folder's, on the helpers.

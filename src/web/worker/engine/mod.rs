@@ -15,7 +15,9 @@ use super::host::{BEST_KEY, FINAL_KEY, LAST_KEY};
 use super::loader::{self, LoadStopped, PageChunk};
 use super::protocol::Job;
 use super::{Controls, notice, post};
-use crate::data::{Dataset, DicomOptions, InputShape, SplitConfig, read_npz_as};
+use crate::data::{
+    Dataset, DicomOptions, InputShape, SplitConfig, npz_scales_to, read_npz, read_npz_as,
+};
 use crate::evaluation::Assessment;
 use crate::session::{CurrentModel, LoadedData};
 use crate::storage::{EXTENSION, ModelFile, ONNX_EXTENSION};
@@ -150,8 +152,9 @@ impl Engine {
                 bytes,
                 split,
                 colour,
+                size,
             } => {
-                let shape = InputShape::default().with_colour(colour);
+                let shape = InputShape::square(size).with_colour(colour);
                 self.load(shape, split, Source::Npz { name, bytes }).await
             }
             Job::LoadArchive {
@@ -300,10 +303,14 @@ impl Engine {
                 loader::load_files(load, &expected, shape, dicom, &self.controls, chunks).await
             }
             Source::Sample(url) => loader::load_sample(&url, shape, &self.controls).await,
-            // The file's own image size, whatever was chosen for folders; the chosen colour.
-            Source::Npz { name, bytes } => read_npz_as(&bytes, shape.colour(), None)
-                .map(|data| (data.dataset, data.report))
-                .map_err(|error| LoadStopped(format!("{name}: {error}"))),
+            // The file's own image size unless a pretrained network's size was chosen; the
+            // chosen colour.
+            Source::Npz { name, bytes } => match npz_scales_to(shape.size()) {
+                true => read_npz(&bytes, Some(shape), None),
+                false => read_npz_as(&bytes, shape.colour(), None),
+            }
+            .map(|data| (data.dataset, data.report))
+            .map_err(|error| LoadStopped(format!("{name}: {error}"))),
             Source::Archive { name, bytes, dicom } => {
                 loader::load_archive(&name, &bytes, shape, dicom, &self.controls).await
             }
