@@ -11,7 +11,7 @@ mod common;
 
 use burn::prelude::*;
 use medclassify::data::{InputShape, SplitConfig, Subset, split_dataset};
-use medclassify::evaluation::score_samples;
+use medclassify::evaluation::{grad_cam, score_samples};
 use medclassify::model::{ModelConfig, Preset};
 use medclassify::native::{TerminalHost, load_folder};
 use medclassify::session::CurrentModel;
@@ -147,9 +147,10 @@ fn run_parity(dir: &std::path::Path, cases: &[Value]) -> Vec<Value> {
 /// as `Clip`, residual `Add`s, "SAME" padding made explicit, the grayscale image repeated to
 /// three channels and the network's own input normalisation. Every probability within 1e-4 of
 /// MedClassify's on the 247 shipped images; the control (the same file against the classes
-/// shifted by one) must disagree.
+/// shifted by one) must disagree. Then its Grad-CAM against an oracle that runs the same
+/// file in onnxruntime ([`grad_cam_matches_the_oracle`]).
 #[test]
-fn efficientnet_lite0_export_matches_onnxruntime() {
+fn efficientnet_lite0_export_and_its_grad_cam_match_onnxruntime() {
     if common::python(&["onnxruntime", "onnx", "numpy"]).is_none() {
         return;
     }
@@ -212,5 +213,87 @@ fn efficientnet_lite0_export_matches_onnxruntime() {
         "the control must disagree, max difference {}",
         diff(1)
     );
+    grad_cam_matches_the_oracle(&dir, &model_path, &onnx_path, &dataset, &probabilities);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Grad-CAM on EfficientNet-Lite0's last convolution, as the page and `predict --explain`
+/// make it, against `tests/gradcam_oracle.py`: onnxruntime's feature maps of the exported file
+/// weighted by the gradient of the class margin worked out from the graph's own dense layer
+/// (no MedClassify code). One image of each class, explained for its top class and for its
+/// runner-up; every map within 1e-3 of the oracle's. Two controls must fail the same
+/// comparison: the image's own brightness, and the map of the other explained class.
+fn grad_cam_matches_the_oracle(
+    dir: &std::path::Path,
+    model_path: &std::path::Path,
+    onnx_path: &std::path::Path,
+    dataset: &medclassify::data::Dataset,
+    probabilities: &[f32],
+) {
+    let current =
+        CurrentModel::import("model", &std::fs::read(model_path).unwrap(), None, Device::flex())
+            .unwrap();
+    let k = dataset.classes.len();
+    let mut picks = Vec::new();
+    for class in 0..k {
+        let i = (0..dataset.len())
+            .find(|&i| dataset.samples[i].label == class)
+            .unwrap();
+        let row = &probabilities[i * k..(i + 1) * k];
+        let mut order: Vec<usize> = (0..k).collect();
+        order.sort_by(|a, b| row[*b].total_cmp(&row[*a]));
+        picks.extend([(i, order[0]), (i, order[1])]);
+    }
+    let shape = InputShape::square(128);
+    let ours: Vec<Vec<f32>> = picks
+        .iter()
+        .map(|&(i, class)| {
+            let image = dataset.image(i);
+            let heatmap = grad_cam(&current.model, &image, shape, class, &current.device);
+            pollster::block_on(heatmap).unwrap().values
+        })
+        .collect();
+    let pixels: Vec<u8> = picks
+        .iter()
+        .flat_map(|&(i, _)| dataset.image(i).to_vec())
+        .collect();
+    let case = json!({
+        "onnx": onnx_path,
+        "shape": [picks.len(), 1, 128, 128],
+        "pixels": pixels,
+        "classes": picks.iter().map(|&(_, c)| c).collect::<Vec<_>>(),
+    });
+    let path = dir.join("gradcam.json");
+    std::fs::write(&path, serde_json::to_vec(&case).unwrap()).unwrap();
+    let python = common::python(&["onnxruntime", "onnx", "numpy"]).expect("checked by the caller");
+    let output = std::process::Command::new(&python)
+        .arg(common::repo().join("tests/gradcam_oracle.py"))
+        .arg(&path)
+        .output()
+        .expect("python runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "gradcam_oracle.py failed:\n{stderr}");
+    let oracle: Value = serde_json::from_slice(&output.stdout).expect("JSON maps");
+    assert_eq!(oracle["feature_map"], json!([1280, 4, 4]), "the last convolution");
+    let maps: Vec<Vec<f32>> = serde_json::from_value(oracle["maps"].clone()).unwrap();
+    let worst = |a: &[f32], b: &[f32]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max)
+    };
+    for (n, ((&(i, class), ours), theirs)) in picks.iter().zip(&ours).zip(&maps).enumerate() {
+        let diff = worst(ours, theirs);
+        eprintln!("grad-cam image {i} class {class}: largest difference from the oracle {diff:.2e}");
+        assert!(diff < 1e-3, "image {i}, class {class}: off by {diff}");
+        assert!(theirs.iter().any(|&v| v == 1.0), "image {i}: an empty map");
+        let image = dataset.image(i);
+        let peak = f32::from(*image.iter().max().unwrap());
+        let brightness: Vec<f32> = image.iter().map(|&v| f32::from(v) / peak).collect();
+        let control = worst(&brightness, theirs);
+        assert!(control > 0.2, "image {i}: brightness passes ({control})");
+        let other = &maps[n ^ 1];
+        let control = worst(other, theirs);
+        assert!(control > 0.05, "image {i}: the other class's map passes ({control})");
+    }
 }
