@@ -230,9 +230,13 @@ fn grad_cam_matches_the_oracle(
     dataset: &medclassify::data::Dataset,
     probabilities: &[f32],
 ) {
-    let current =
-        CurrentModel::import("model", &std::fs::read(model_path).unwrap(), None, Device::flex())
-            .unwrap();
+    let current = CurrentModel::import(
+        "model",
+        &std::fs::read(model_path).unwrap(),
+        None,
+        Device::flex(),
+    )
+    .unwrap();
     let k = dataset.classes.len();
     let mut picks = Vec::new();
     for class in 0..k {
@@ -272,9 +276,16 @@ fn grad_cam_matches_the_oracle(
         .output()
         .expect("python runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "gradcam_oracle.py failed:\n{stderr}");
+    assert!(
+        output.status.success(),
+        "gradcam_oracle.py failed:\n{stderr}"
+    );
     let oracle: Value = serde_json::from_slice(&output.stdout).expect("JSON maps");
-    assert_eq!(oracle["feature_map"], json!([1280, 4, 4]), "the last convolution");
+    assert_eq!(
+        oracle["feature_map"],
+        json!([1280, 4, 4]),
+        "the last convolution"
+    );
     let maps: Vec<Vec<f32>> = serde_json::from_value(oracle["maps"].clone()).unwrap();
     let worst = |a: &[f32], b: &[f32]| {
         a.iter()
@@ -284,7 +295,9 @@ fn grad_cam_matches_the_oracle(
     };
     for (n, ((&(i, class), ours), theirs)) in picks.iter().zip(&ours).zip(&maps).enumerate() {
         let diff = worst(ours, theirs);
-        eprintln!("grad-cam image {i} class {class}: largest difference from the oracle {diff:.2e}");
+        eprintln!(
+            "grad-cam image {i} class {class}: largest difference from the oracle {diff:.2e}"
+        );
         assert!(diff < 1e-3, "image {i}, class {class}: off by {diff}");
         assert!(theirs.iter().any(|&v| v == 1.0), "image {i}: an empty map");
         let image = dataset.image(i);
@@ -294,6 +307,9 @@ fn grad_cam_matches_the_oracle(
         assert!(control > 0.2, "image {i}: brightness passes ({control})");
         let other = &maps[n ^ 1];
         let control = worst(other, theirs);
-        assert!(control > 0.05, "image {i}: the other class's map passes ({control})");
+        assert!(
+            control > 0.05,
+            "image {i}: the other class's map passes ({control})"
+        );
     }
 }

@@ -1,5 +1,5 @@
 // A MedMNIST file in the page: the PneumoniaMNIST variant from ../shared/data loads at its own
-// size with its own split (the counts of its README, an account independent of the app), the
+// size (and at a pretrained network's, scaled) with its own split (the counts of its README, an account independent of the app), the
 // imbalance is flagged, and a class-weighted CPU run trains and is assessed on its test array.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -73,6 +73,22 @@ test('a MedMNIST .npz loads with its own split, warns of the imbalance and train
     // A lower threshold calls more images positive: sensitivity can only rise.
     assert.ok(atLow.tp >= atHalf.tp && atLow.fn <= atHalf.fn, JSON.stringify({ atLow, atHalf }));
     await shot(page, 'npz-03-threshold');
+
+    // At a pretrained network's size (224 px) the same file is scaled up, and kept at 28 px:
+    // 5030 x 28 x 28 bytes is 3.9 MB, where 224 px would be 252 MB. The Train step then finds
+    // the size right for EfficientNet-Lite0.
+    await gotoStep(page, 'data');
+    await page.selectOption('select[aria-label="Image size"]', '224');
+    await page.setInputFiles('[data-testid=npz-input]', NPZ);
+    await page.waitForFunction(() => /stored as 224x224/.test(document.querySelector('[data-testid=data-report]')?.textContent ?? ''));
+    const report = await page.textContent('[data-testid=data-report]');
+    assert.match(report, /5030 images in 2 classes from 5030 files, stored as 224x224 grayscale/);
+    const stored = Number(report.match(/\(([0-9.]+) MB of image data/)[1]);
+    assert.ok(stored > 3.5 && stored < 10, report);
+    await gotoStep(page, 'train');
+    await page.selectOption('[data-testid=preset-select]', 'efficientnet_lite0');
+    assert.match(await page.textContent('[data-testid=pretrained-notes]'), /Images are 224 x 224 px; it was pretrained at 224 px\./);
+    await shot(page, 'npz-04-scaled');
     assertNoForeignRequests(foreign);
   } finally {
     await browser.close();

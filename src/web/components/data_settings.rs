@@ -127,7 +127,10 @@ pub fn DataSettings() -> Html {
                 if app.state.data.loaded.is_some() {
                     app.notify(
                         Level::Info,
-                        format!("load the folder again to decode it at {size}x{size}"),
+                        format!(
+                            "load the data again to use {size}x{size} (a MedMNIST file keeps its own size below {} px)",
+                            crate::data::NPZ_SCALE_FROM
+                        ),
                     );
                 }
             }

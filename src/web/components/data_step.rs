@@ -177,7 +177,7 @@ pub fn DataStep() -> Html {
                         <button type="button" class="button" onclick={on_picker} disabled={busy}>{"Open folder (file system access)…"}</button>
                     }
                     <button type="button" class="button" data-testid="sample-data" onclick={on_sample} disabled={busy}>{"Try sample data"}</button>
-                    <label class="button" for="npz-input">{"Open a MedMNIST file (.npz)…"}</label>
+                    <label class="button" for="npz-input" title="Loads with the file's own split and image size; with Image size at 128 px or more (a pretrained network's), its images are scaled to that size, kept at their own size in memory">{"Open a MedMNIST file (.npz)…"}</label>
                     <input id="npz-input" class="file-input" type="file" accept=".npz"
                         data-testid="npz-input" aria-label="Open a MedMNIST file (.npz)" onchange={on_npz} disabled={busy} />
                     <label class="button" for="archive-input">{"Open an archive (.zip, .tar, .tar.gz)…"}</label>
