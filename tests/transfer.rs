@@ -10,15 +10,19 @@ use std::path::Path;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
+use futures::future::LocalBoxFuture;
 use medclassify::data::{Colour, InputShape, make_batch};
 use medclassify::model::pretrained::BACKBONES;
 use medclassify::model::{Classifier, ModelConfig, Preset, Transfer};
+use medclassify::native::ThreadPeer;
 use medclassify::native::{load_folder, read_weights};
 use medclassify::storage::{ModelFile, decode_weights};
 use medclassify::training::{
-    Checkpoint, FeatureCache, Inputs, TrainingEvent, TrainingHost, flat_gradients, merge_parts,
-    part_gradients, part_size,
+    Checkpoint, FeatureCache, FeatureStep, GradientPeer, Inputs, PeerGradients, PeerSetup,
+    PeerStep, TrainingEvent, TrainingHost, flat_gradients, merge_parts, part_gradients, part_size,
 };
+use std::cell::Cell;
+use std::rc::Rc;
 
 const SIZE: &str = "128";
 
@@ -252,6 +256,7 @@ fn the_head_gets_the_same_gradients_from_cached_features_as_from_the_images() {
         &data,
         &cached,
         &device,
+        &mut None,
         &mut host,
     ))
     .unwrap()
@@ -316,6 +321,91 @@ fn the_head_gets_the_same_gradients_from_cached_features_as_from_the_images() {
         moved > 1e-3 * scale,
         "another image gave the same gradients ({moved})"
     );
+}
+
+/// A second replica counting the images of the feature pass it is handed (the replica
+/// itself: the page's training helper's code, on a thread).
+struct Counting {
+    inner: ThreadPeer,
+    images: Rc<Cell<usize>>,
+    per_image: usize,
+}
+
+impl GradientPeer for Counting {
+    fn start(&mut self, setup: &PeerSetup) -> Result<(), String> {
+        self.inner.start(setup)
+    }
+    fn submit(&mut self, step: PeerStep) -> Result<(), String> {
+        self.inner.submit(step)
+    }
+    fn gradients(&mut self) -> LocalBoxFuture<'_, Result<PeerGradients, String>> {
+        self.inner.gradients()
+    }
+    fn submit_features(&mut self, step: FeatureStep) -> Result<(), String> {
+        self.images
+            .set(self.images.get() + step.pixels.len() / self.per_image);
+        self.inner.submit_features(step)
+    }
+    fn features(&mut self) -> LocalBoxFuture<'_, Result<Vec<f32>, String>> {
+        self.inner.features()
+    }
+}
+
+/// The feature pass of a head-only run with a second replica (how the page uses its second
+/// core) hands the replica the first half of each step's images, sends the weights (the
+/// backbone's BatchNorm statistics included) once, and caches its answers in their places:
+/// every feature equals, within float rounding, the pass without a replica (the oracle), for
+/// all 40 images, and the replica computed 20 of them. So that equality is not trivial, two
+/// images' features must differ.
+#[test]
+fn a_feature_pass_shared_with_a_second_replica_caches_the_same_features() {
+    let (device, _, data, model) = for_gradients(Transfer::Head);
+    let samples: Vec<usize> = (0..40).map(|i| i * 6).collect();
+    let inference = model.valid();
+    let alone = pollster::block_on(FeatureCache::compute(
+        &inference,
+        &data,
+        &samples,
+        &device,
+        &mut None,
+        &mut Host(Vec::new()),
+    ))
+    .unwrap()
+    .unwrap();
+    let images = Rc::new(Cell::new(0));
+    let mut replica = Counting {
+        inner: ThreadPeer::spawn(),
+        images: images.clone(),
+        per_image: data.shape.values(),
+    };
+    let network = ModelConfig::new(Preset::EfficientNetLite0, data.classes.len(), data.shape);
+    let setup = PeerSetup {
+        model: network,
+        seed: 7,
+        class_weights: None,
+    };
+    replica.start(&setup).unwrap();
+    let mut peer: Option<Box<dyn GradientPeer>> = Some(Box::new(replica));
+    let mut host = Host(Vec::new());
+    let shared = pollster::block_on(FeatureCache::compute(
+        &inference, &data, &samples, &device, &mut peer, &mut host,
+    ))
+    .unwrap()
+    .unwrap();
+    assert!(peer.is_some(), "the replica was dropped: {:?}", host.0);
+    assert_eq!(images.get(), 20);
+    let features = |cache: &FeatureCache, which: &[usize]| match cache.inputs(which, &device) {
+        Inputs::Features(t) => t.into_data().try_to_vec::<f32>().unwrap(),
+        Inputs::Images(_) => panic!("a cache holds features"),
+    };
+    let (a, b) = (features(&alone, &samples), features(&shared, &samples));
+    assert_eq!(a.len(), 40 * 1280);
+    let scale = largest(&a, &vec![0.0; a.len()]);
+    let worst = largest(&a, &b);
+    println!("features: largest {scale}, shared vs alone differ by at most {worst}");
+    assert!(worst <= 1e-5 * scale.max(1.0), "differ by {worst}");
+    let apart = largest(&a[..1280], &a[1280..2560]);
+    assert!(apart > 1e-2 * scale, "two images have the same features");
 }
 
 /// Fine-tuning at a large size computes a batch in parts that fit in memory

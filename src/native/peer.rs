@@ -7,11 +7,14 @@ use std::thread;
 use futures::channel::oneshot;
 use futures::future::LocalBoxFuture;
 
-use crate::training::{GradientPeer, GradientReplica, PeerGradients, PeerSetup, PeerStep};
+use crate::training::{
+    FeatureStep, GradientPeer, GradientReplica, PeerGradients, PeerSetup, PeerStep,
+};
 
 enum Job {
     Setup(PeerSetup),
     Step(PeerStep, oneshot::Sender<Result<PeerGradients, String>>),
+    Features(FeatureStep, oneshot::Sender<Result<Vec<f32>, String>>),
 }
 
 /// A replica on a thread of its own, computing on the Flex CPU backend.
@@ -22,6 +25,7 @@ enum Job {
 pub struct ThreadPeer {
     jobs: Option<mpsc::Sender<Job>>,
     answer: Option<oneshot::Receiver<Result<PeerGradients, String>>>,
+    features: Option<oneshot::Receiver<Result<Vec<f32>, String>>>,
     worker: Option<thread::JoinHandle<()>>,
 }
 
@@ -47,12 +51,20 @@ impl ThreadPeer {
                         });
                         let _ = reply.send(answer);
                     }
+                    Job::Features(step, reply) => {
+                        let answer = match replica.as_mut() {
+                            Some(replica) => pollster::block_on(replica.features(&step)),
+                            None => Err("the replica was not set up".into()),
+                        };
+                        let _ = reply.send(answer);
+                    }
                 }
             }
         });
         Self {
             jobs: Some(jobs),
             answer: None,
+            features: None,
             worker: Some(worker),
         }
     }
@@ -86,6 +98,25 @@ impl GradientPeer for ThreadPeer {
                     .await
                     .unwrap_or_else(|_| Err("the replica thread ended without answering".into())),
                 None => Err("no step was submitted".into()),
+            }
+        })
+    }
+
+    fn submit_features(&mut self, step: FeatureStep) -> Result<(), String> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Features(step, reply))?;
+        self.features = Some(answer);
+        Ok(())
+    }
+
+    fn features(&mut self) -> LocalBoxFuture<'_, Result<Vec<f32>, String>> {
+        let answer = self.features.take();
+        Box::pin(async move {
+            match answer {
+                Some(answer) => answer
+                    .await
+                    .unwrap_or_else(|_| Err("the replica thread ended without answering".into())),
+                None => Err("no feature step was submitted".into()),
             }
         })
     }

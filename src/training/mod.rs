@@ -35,8 +35,8 @@ pub use host::{Checkpoint, CheckpointSlot, TrainingHost};
 pub use inputs::Inputs;
 pub use micro_batch::{PART_BUDGET, merge as merge_parts, part_size};
 pub use parallel::{
-    GradientPeer, GradientReplica, PeerGradients, PeerSetup, PeerStep, combine_gradients,
-    flat_gradients, flat_weights, parameter_count, part_gradients,
+    FeatureStep, GradientPeer, GradientReplica, PeerGradients, PeerSetup, PeerStep,
+    combine_gradients, flat_gradients, flat_weights, parameter_count, part_gradients,
 };
 pub use probe::measure_step_ms;
 pub use record::{ResumeState, RunRecord};

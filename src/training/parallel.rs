@@ -57,11 +57,22 @@ pub struct PeerGradients {
     pub compute_ms: f64,
 }
 
+/// A share of a frozen backbone's feature pass for a peer ([`super::FeatureCache`]).
+#[derive(Clone, Debug)]
+pub struct FeatureStep {
+    /// The network's weights, flat, with the first share (`None`: the ones already sent).
+    pub weights: Option<Vec<f32>>,
+    /// The images, raw intensities, whole images of the network's input shape.
+    pub pixels: Vec<u8>,
+}
+
 /// A second replica computing gradients on part of each batch, on another core.
 ///
 /// The trainer calls [`start`](Self::start) once, then for each batch
 /// [`submit`](Self::submit) and, after computing its own part, [`gradients`](Self::gradients).
-/// Any error makes the trainer compute that batch alone and drop the peer.
+/// Any error makes the trainer compute that batch alone and drop the peer. A head-only run of
+/// a pretrained network uses the replica for its feature pass instead
+/// ([`submit_features`](Self::submit_features), then [`features`](Self::features)).
 pub trait GradientPeer {
     /// Builds the replica (asynchronously; errors surface at the first `gradients`).
     fn start(&mut self, setup: &PeerSetup) -> Result<(), String>;
@@ -69,6 +80,16 @@ pub trait GradientPeer {
     fn submit(&mut self, step: PeerStep) -> Result<(), String>;
     /// The answer to the last `submit`.
     fn gradients(&mut self) -> LocalBoxFuture<'_, Result<PeerGradients, String>>;
+    /// Hands over a share of a feature pass; the peer starts on it at once.
+    fn submit_features(&mut self, step: FeatureStep) -> Result<(), String> {
+        drop(step);
+        Err("this replica does not compute features".into())
+    }
+    /// The answer to the last `submit_features`: each image's pooled features, flat, image
+    /// after image.
+    fn features(&mut self) -> LocalBoxFuture<'_, Result<Vec<f32>, String>> {
+        Box::pin(async { Err("this replica does not compute features".into()) })
+    }
 }
 
 /// Number of float values in `model`'s parameters.
@@ -234,10 +255,15 @@ pub async fn flat_gradients(
 /// The peer's side: a replica that turns [`PeerStep`]s into [`PeerGradients`].
 pub struct GradientReplica {
     model: Classifier,
+    /// The device with automatic differentiation (gradients).
     device: Device,
+    /// The same device without (the feature pass).
+    plain: Device,
     shape: InputShape,
     parameters: usize,
     class_weights: Option<Vec<f32>>,
+    /// Whether a feature pass's weights were loaded.
+    loaded: bool,
 }
 
 impl GradientReplica {
@@ -250,9 +276,11 @@ impl GradientReplica {
         Self {
             model,
             device: autodiff,
+            plain: device.clone(),
             shape: setup.model.input_shape(),
             parameters,
             class_weights: setup.class_weights.clone(),
+            loaded: false,
         }
     }
 
@@ -261,28 +289,62 @@ impl GradientReplica {
         self.parameters
     }
 
-    /// Loads the step's weights and computes the gradient of the mean loss over its images.
-    pub async fn compute(&mut self, step: &PeerStep) -> Result<PeerGradients, String> {
-        let pixels_per_image = self.shape.values();
-        let count = step.labels.len();
-        if step.weights.len() != self.parameters {
+    /// The pooled features (the network's [`Classifier::features`], averaged over the
+    /// positions) of the step's images, in inference mode, at the step's weights or at the
+    /// last ones sent.
+    pub async fn features(&mut self, step: &FeatureStep) -> Result<Vec<f32>, String> {
+        if let Some(weights) = &step.weights {
+            self.load(weights)?;
+            self.loaded = true;
+        } else if !self.loaded {
+            return Err("no weights were sent for the feature pass".into());
+        }
+        let count = self.images_in(&step.pixels, None)?;
+        let model = self.model.valid();
+        let images = images_tensor(&step.pixels, self.shape, &self.plain);
+        let pooled = model.features(images).mean_dim(3).mean_dim(2);
+        debug_assert_eq!(pooled.dims()[0], count);
+        pooled
+            .into_data_async()
+            .await
+            .map_err(|error| format!("reading the features failed: {error}"))?
+            .try_into_vec_as::<f32>()
+            .map_err(|error| format!("the features are not float: {error:?}"))
+    }
+
+    /// Replaces the replica's weights by `flat`, which must hold all of them.
+    fn load(&mut self, flat: &[f32]) -> Result<(), String> {
+        if flat.len() != self.parameters {
             return Err(format!(
                 "the replica has {} weights, the step carries {}",
                 self.parameters,
-                step.weights.len()
+                flat.len()
             ));
         }
-        if count == 0 || step.pixels.len() != count * pixels_per_image {
+        self.model = self.model.clone().map(&mut LoadFlat { flat, offset: 0 });
+        Ok(())
+    }
+
+    /// The number of whole images in `pixels` (`expected` of them when given); an error
+    /// when they are not whole images or none.
+    fn images_in(&self, pixels: &[u8], expected: Option<usize>) -> Result<usize, String> {
+        let per_image = self.shape.values();
+        let count = expected.unwrap_or(pixels.len() / per_image);
+        if count == 0 || pixels.len() != count * per_image {
             return Err(format!(
                 "{} pixels do not make {count} images of {}",
-                step.pixels.len(),
+                pixels.len(),
                 self.shape
             ));
         }
-        self.model = self.model.clone().map(&mut LoadFlat {
-            flat: &step.weights,
-            offset: 0,
-        });
+        Ok(count)
+    }
+
+    /// Loads the step's weights and computes the gradient of the mean loss over its images.
+    pub async fn compute(&mut self, step: &PeerStep) -> Result<PeerGradients, String> {
+        let count = step.labels.len();
+        self.load(&step.weights)?;
+        self.images_in(&step.pixels, Some(count))?;
         let images = images_tensor(&step.pixels, self.shape, &self.device);
         let labels = Tensor::<1, Int>::from_data(
             TensorData::new(step.labels.clone(), [count]),

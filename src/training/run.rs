@@ -183,8 +183,11 @@ impl<'a> Run<'a> {
     /// Data parallelism where the host offers a second replica (the page's CPU path).
     fn start_peer<H: TrainingHost>(&mut self, network: &ModelConfig, host: &mut H) {
         // The second replica computes every parameter's gradient from flat weights; a
-        // partly frozen network would get gradients for its frozen part back.
-        if network.preset().pretrained().is_some() {
+        // partly frozen network would get gradients for its frozen part back. A head-only
+        // run on cached features uses it for the feature pass alone.
+        if network.preset().pretrained().is_some()
+            && !super::features::applies(self.config, network)
+        {
             return;
         }
         self.peer = host.take_peer();

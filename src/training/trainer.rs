@@ -61,7 +61,13 @@ pub async fn train<H: TrainingHost>(
     if features::applies(config, network) {
         let samples: Vec<usize> = data.train.iter().chain(&data.validation).copied().collect();
         let inference = run.model.valid();
-        match FeatureCache::compute(&inference, data.dataset, &samples, device, host).await? {
+        // The second replica only shares the feature pass (taken from the run, and dropped
+        // after it): the head's steps are quick, and it would send back gradients for the
+        // frozen backbone too.
+        let mut peer = run.peer.take();
+        let cache =
+            FeatureCache::compute(&inference, data.dataset, &samples, device, &mut peer, host);
+        match cache.await? {
             Some(cache) => run.features = Some(cache),
             None => return Ok(run.finish(StopReason::Stopped, host)),
         }

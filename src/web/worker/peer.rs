@@ -16,7 +16,9 @@ use futures::{FutureExt, StreamExt};
 use wasm_bindgen::JsCast;
 
 use self::protocol::{PeerReply, PeerRequest, bytes_f32, f32_bytes};
-use crate::training::{GradientPeer, GradientReplica, PeerGradients, PeerSetup, PeerStep};
+use crate::training::{
+    FeatureStep, GradientPeer, GradientReplica, PeerGradients, PeerSetup, PeerStep,
+};
 use crate::web::bridge::{self, BOOT_TIMEOUT, Bridge, Script, WorkerEvent};
 use crate::web::platform::time;
 
@@ -66,36 +68,65 @@ impl GradientPeer for WorkerPeer {
 
     fn gradients(&mut self) -> LocalBoxFuture<'_, Result<PeerGradients, String>> {
         Box::pin(async move {
-            let mut timeout = Box::pin(time::sleep(STEP_TIMEOUT).fuse());
-            let event = futures::select! {
-                event = self.events.next() => event,
-                _ = timeout => return Err(format!("no answer within {} s", STEP_TIMEOUT.as_secs())),
-            };
-            match event {
-                Some(WorkerEvent::Message(reply)) => match reply {
-                    PeerReply::Gradients {
-                        gradients,
-                        loss_sum,
-                        correct,
-                        compute_ms,
-                    } => Ok(PeerGradients {
-                        gradients: bytes_f32(&gradients),
-                        loss_sum,
-                        correct,
-                        compute_ms,
-                    }),
-                    PeerReply::Failed { message } => Err(message),
-                    PeerReply::Ready => Err("it answered out of turn".into()),
-                },
-                Some(WorkerEvent::Booted) => Err("it answered out of turn".into()),
-                Some(WorkerEvent::Unreadable(error)) => Err(error),
-                Some(WorkerEvent::Crashed(message)) if message.is_empty() => {
-                    Err("the helper worker stopped".into())
+            match self.reply().await? {
+                PeerReply::Gradients {
+                    gradients,
+                    loss_sum,
+                    correct,
+                    compute_ms,
+                } => Ok(PeerGradients {
+                    gradients: bytes_f32(&gradients),
+                    loss_sum,
+                    correct,
+                    compute_ms,
+                }),
+                PeerReply::Failed { message } => Err(message),
+                PeerReply::Ready | PeerReply::Features { .. } => {
+                    Err("it answered out of turn".into())
                 }
-                Some(WorkerEvent::Crashed(message)) => Err(message),
-                None => Err("it stopped".into()),
             }
         })
+    }
+
+    fn submit_features(&mut self, step: FeatureStep) -> Result<(), String> {
+        self.bridge.post(&PeerRequest::Features {
+            weights: f32_bytes(step.weights.as_deref().unwrap_or_default()),
+            pixels: step.pixels,
+        })
+    }
+
+    fn features(&mut self) -> LocalBoxFuture<'_, Result<Vec<f32>, String>> {
+        Box::pin(async move {
+            match self.reply().await? {
+                PeerReply::Features { features } => Ok(bytes_f32(&features)),
+                PeerReply::Failed { message } => Err(message),
+                PeerReply::Ready | PeerReply::Gradients { .. } => {
+                    Err("it answered out of turn".into())
+                }
+            }
+        })
+    }
+}
+
+impl WorkerPeer {
+    /// The helper's next message, within [`STEP_TIMEOUT`]; an error when it stopped, sent
+    /// something unreadable or was silent.
+    async fn reply(&mut self) -> Result<PeerReply, String> {
+        let mut timeout = Box::pin(time::sleep(STEP_TIMEOUT).fuse());
+        let event = futures::select! {
+            event = self.events.next() => event,
+            _ = timeout => return Err(format!("no answer within {} s", STEP_TIMEOUT.as_secs())),
+        };
+        match event {
+            Some(WorkerEvent::Message(reply)) => Ok(reply),
+            Some(WorkerEvent::Booted) => Err("it answered out of turn".into()),
+            Some(WorkerEvent::Unreadable(error)) => Err(error),
+            Some(WorkerEvent::Crashed(message)) if message.is_empty() => {
+                Err("the helper worker stopped".into())
+            }
+            Some(WorkerEvent::Crashed(message)) => Err(message),
+            None => Err("it stopped".into()),
+        }
     }
 }
 
@@ -135,6 +166,22 @@ pub fn run() {
                             loss_sum: answer.loss_sum,
                             correct: answer.correct,
                             compute_ms: time::now_ms() - started,
+                        },
+                        Err(message) => PeerReply::Failed { message },
+                    });
+                }
+                Ok(PeerRequest::Features { weights, pixels }) => {
+                    let step = FeatureStep {
+                        weights: (!weights.is_empty()).then(|| bytes_f32(&weights)),
+                        pixels,
+                    };
+                    let answer = match replica.as_mut() {
+                        Some(replica) => replica.features(&step).await,
+                        None => Err("the replica was not set up".into()),
+                    };
+                    bridge::post_to_parent(&match answer {
+                        Ok(features) => PeerReply::Features {
+                            features: f32_bytes(&features),
                         },
                         Err(message) => PeerReply::Failed { message },
                     });

@@ -19,6 +19,16 @@ pub enum PeerRequest {
         /// Their class indices.
         labels: Vec<i32>,
     },
+    /// Compute the pooled features of these images (a frozen backbone's feature pass);
+    /// answer with [`PeerReply::Features`] or [`PeerReply::Failed`].
+    Features {
+        /// The weights, flat, as little-endian `f32`s; empty: the ones sent before.
+        #[serde(with = "serde_bytes")]
+        weights: Vec<u8>,
+        /// The images' raw intensities.
+        #[serde(with = "serde_bytes")]
+        pixels: Vec<u8>,
+    },
 }
 
 /// Training helper -> engine.
@@ -37,6 +47,12 @@ pub enum PeerReply {
         correct: usize,
         /// Milliseconds the helper computed.
         compute_ms: f64,
+    },
+    /// The answer to a feature pass's share.
+    Features {
+        /// Each image's pooled features, flat, as little-endian `f32`s.
+        #[serde(with = "serde_bytes")]
+        features: Vec<u8>,
     },
     /// A step (or the setup) failed.
     Failed {
