@@ -90,7 +90,7 @@ async function medclassifyRow(browser) {
     await page.click('[data-testid=start-training]');
     // Until nine batches or the whole pass (the sample's 211 training and validation images:
     // seven steps of 34 when the training helper takes half of each).
-    await page.waitForFunction(() => window.__features.length >= 9 || window.__features.at(-1)?.done === window.__features.at(-1)?.total, null, { timeout: 600_000 });
+    await page.waitForFunction(() => window.__features.length >= 9 || (window.__features.length > 1 && window.__features.at(-1).done === window.__features.at(-1).total), null, { timeout: 600_000 });
     const events = await page.evaluate(() => window.__features);
     await page.click('[data-testid=stop-training]');
     await waitForStatus(page, ['idle', 'done', 'error']);
