@@ -239,6 +239,13 @@ fn bad_arguments_get_clear_messages() {
         !ok && stderr.contains("not a MedClassify model file"),
         "{stderr}"
     );
+    // A seed the page could not carry exactly (2^53) is refused, the range named.
+    let folder = common::fixture();
+    let folder = folder.to_str().unwrap();
+    let (ok, _, stderr) = medclassify(&["inspect", folder, "--seed", "9007199254740992"]);
+    assert!(!ok && stderr.contains("0 to 2^53 - 1"), "{stderr}");
+    let (ok, _, stderr) = medclassify(&["inspect", folder, "--seed", "9007199254740991"]);
+    assert!(ok, "{stderr}");
 }
 
 /// `export` writes the decoded images and their split to one `.mcdata` file; `inspect` and

@@ -174,7 +174,12 @@ fn heads_with_contrast() -> Vec<std::path::PathBuf> {
     let spread = |pixels: &[u8]| {
         let n = pixels.len() as f64;
         let mean = pixels.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-        (pixels.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n).sqrt()
+        (pixels
+            .iter()
+            .map(|&v| (f64::from(v) - mean).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt()
     };
     sorted(&common::fixture().join("HeadCT"))
         .into_iter()

@@ -63,7 +63,9 @@ pub use report::{
 };
 pub use shape::{Colour, InputShape};
 pub use skip::{SkipReason, SkippedFile};
-pub use split::{MAX_FOLDS, Split, SplitConfig, SplitCounts, SplitError, split_dataset};
+pub use split::{
+    MAX_FOLDS, MAX_SEED, Split, SplitConfig, SplitCounts, SplitError, parse_seed, split_dataset,
+};
 pub use stored::{StoredImage, StoredPixels, expand};
 pub use subset::Subset;
 pub use window::{

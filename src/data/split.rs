@@ -12,6 +12,22 @@ use super::{Dataset, Subset};
 /// errors name it.
 pub const MAX_FOLDS: usize = 20;
 
+/// The largest seed (of a split or a run): 2^53 - 1, the largest whole number a JavaScript
+/// number holds exactly, so that a seed goes through the page, a model file and the command
+/// line unchanged and a run can be repeated anywhere.
+pub const MAX_SEED: u64 = (1 << 53) - 1;
+
+/// A seed typed by a user, or why it cannot be one.
+pub fn parse_seed(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(seed) if seed <= MAX_SEED => Ok(seed),
+        _ => Err(format!(
+            "seed {:?} must be a whole number from 0 to 2^53 - 1 ({MAX_SEED})",
+            text.trim()
+        )),
+    }
+}
+
 /// How to split.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SplitConfig {
@@ -416,4 +432,23 @@ fn unit_name(dataset: &Dataset, unit: &[usize], group_by: &GroupBy) -> String {
     group_by
         .key_of(dataset, unit[0])
         .unwrap_or_else(|| dataset.samples[unit[0]].path.clone())
+}
+
+#[cfg(test)]
+mod seed_tests {
+    use super::{MAX_SEED, parse_seed};
+
+    /// The largest seed a JavaScript number holds exactly is taken; one more, a negative or
+    /// a fractional number is refused with the range named.
+    #[test]
+    fn a_seed_is_a_whole_number_below_2_to_the_53() {
+        assert_eq!(parse_seed(" 42 "), Ok(42));
+        assert_eq!(parse_seed("9007199254740991"), Ok(MAX_SEED));
+        assert_eq!(MAX_SEED as f64 as u64, MAX_SEED);
+        assert_ne!((MAX_SEED + 2) as f64 as u64, MAX_SEED + 2);
+        for bad in ["9007199254740992", "-1", "1.5", "", "forty-two"] {
+            let error = parse_seed(bad).unwrap_err();
+            assert!(error.contains("2^53 - 1"), "{bad}: {error}");
+        }
+    }
 }

@@ -110,6 +110,7 @@ impl TrainingConfig {
         if self.epochs == 0 {
             return Err("epochs must be at least 1".into());
         }
+        crate::data::parse_seed(&self.seed.to_string())?;
         if self.batch_size == 0 || self.batch_size > MAX_BATCH_SIZE {
             return Err(format!(
                 "batch size {} is outside 1..={MAX_BATCH_SIZE}",

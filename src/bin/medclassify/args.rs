@@ -13,8 +13,9 @@ pub struct DataArgs {
     /// Default 32; a MedMNIST `.npz` or a `.mcdata` file keeps its own size unless it is given.
     #[arg(long)]
     pub size: Option<u32>,
-    /// Seed of the split (and, for `train`, of initialisation, shuffling and dropout).
-    #[arg(long, default_value_t = 42)]
+    /// Seed of the split (and, for `train`, of initialisation, shuffling and dropout), 0 to
+    /// 2^53 - 1 (the page takes the same).
+    #[arg(long, default_value_t = 42, value_parser = medclassify::data::parse_seed)]
     pub seed: u64,
     /// Split fractions train,validation,test.
     #[arg(long, default_value = "0.7,0.15,0.15")]

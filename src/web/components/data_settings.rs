@@ -41,14 +41,9 @@ fn split_field(app: AppContext, field: &'static str) -> Callback<Event> {
         let mut config: SplitConfig = app.state.data.split_config.clone();
         let value = input.value();
         match field {
-            "seed" => match value.trim().parse::<u64>() {
-                Ok(seed) if seed < (1u64 << 53) => config.seed = seed,
-                _ => {
-                    return app.notify(
-                        Level::Error,
-                        format!("seed {value:?} must be a whole number below 2^53"),
-                    );
-                }
+            "seed" => match crate::data::parse_seed(&value) {
+                Ok(seed) => config.seed = seed,
+                Err(error) => return app.notify(Level::Error, error),
             },
             "drop" => config.drop_duplicates = input.checked(),
             "group" => match GroupBy::parse(&value) {
@@ -197,7 +192,7 @@ pub fn DataSettings() -> Html {
             <label>{"Train %"}<input type="number" min="1" max="98" step="1" value={format!("{:.0}", config.train * 100.0)} onchange={split_field("train")} /></label>
             <label>{"Validation %"}<input type="number" min="1" max="98" step="1" value={format!("{:.0}", config.validation * 100.0)} onchange={split_field("validation")} /></label>
             <label>{"Test %"}<input type="number" min="1" max="98" step="1" value={format!("{:.0}", config.test * 100.0)} onchange={split_field("test")} /></label>
-            <label>{"Seed"}<input type="number" min="0" step="1" value={config.seed.to_string()} onchange={split_field("seed")} /></label>
+            <label>{"Seed"}<input type="number" min="0" max={crate::data::MAX_SEED.to_string()} step="1" value={config.seed.to_string()} onchange={split_field("seed")} /></label>
             <label class="check"><input type="checkbox" checked={config.drop_duplicates} onchange={split_field("drop")} />{"Drop exact duplicates"}</label>
             <label>{"Keep together"}
                 <select onchange={split_group} data-testid="group-by" title="Images of one patient (or study) never end up in two of train, validation and test, nor in two cross-validation folds">

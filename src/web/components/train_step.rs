@@ -242,7 +242,7 @@ pub fn TrainStep() -> Html {
                         <label>{"Weight decay"}<input type="number" min="0" step="any" value={config.optimizer.weight_decay.to_string()}
                             onchange={setter(|c, i| { c.optimizer.weight_decay = number(i, "weight decay")?; Ok(()) })} /></label>
                         <label>{"Seed"}<input type="number" min="0" step="1" data-testid="seed-input" value={config.seed.to_string()}
-                            onchange={setter(|c, i| { let v: u64 = number(i, "seed")?; if v >= 1 << 53 { return Err("seed must be below 2^53".into()) } c.seed = v; Ok(()) })} /></label>
+                            onchange={setter(|c, i| { c.seed = crate::data::parse_seed(&i.value())?; Ok(()) })} /></label>
                         <label>{"Backend"}
                             <select onchange={on_backend} data-testid="backend-select">
                                 <option value="auto" selected={state.train.backend_preference == BackendPreference::Auto}>{"auto (measure)"}</option>
