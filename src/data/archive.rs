@@ -313,6 +313,30 @@ impl<'a> TarStream<'a> {
     }
 }
 
+/// Reads every file of the archive `bytes` as a load would and drops it: how many files it
+/// has, or why it is refused. The page runs this on a helper before the engine reads the
+/// archive, so that a file that makes the reader panic stops the helper, not the engine.
+pub fn walk(bytes: &[u8], limits: ArchiveLimits) -> Result<usize, ArchiveError> {
+    match archive_kind(bytes).ok_or(ArchiveError::NotAnArchive)? {
+        ArchiveKind::Zip => {
+            let archive = Archive::open(bytes, limits)?;
+            for index in 0..archive.len() {
+                drop(archive.read(index));
+            }
+            Ok(archive.len())
+        }
+        ArchiveKind::Tar | ArchiveKind::TarGz => {
+            let mut stream = TarStream::open(bytes, limits)?;
+            let mut files = 0;
+            while let Some(file) = stream.next_file() {
+                drop(file?);
+                files += 1;
+            }
+            Ok(files)
+        }
+    }
+}
+
 /// A zip entry's bytes, read no further than the bounds whatever its header declares.
 fn read_zip_entry(
     mut zip: zip::ZipArchive<std::io::Cursor<&[u8]>>,

@@ -34,7 +34,10 @@ mod stored;
 mod subset;
 mod window;
 
-pub use archive::{Archive, ArchiveError, ArchiveKind, ArchiveLimits, TarStream, archive_kind};
+pub use archive::{
+    Archive, ArchiveError, ArchiveKind, ArchiveLimits, TarStream, archive_kind,
+    walk as walk_archive,
+};
 pub use augment::{AugmentConfig, augment_image};
 pub use batcher::{batch_data, batch_pixels, images_tensor, make_batch};
 pub use budget::{Decoded, PAGE_PIXEL_BUDGET, PROJECT_AFTER, check_pixel_budget};

@@ -102,3 +102,49 @@ test('a file that stops a decoder is named and the load, the predictions and the
     rmSync(large, { recursive: true, force: true });
   }
 });
+
+// A container the engine reads whole (an archive, a MedMNIST file) is read first by a helper
+// (src/web/worker/decoder/vet.rs): one that stops its reader is refused by name, and the
+// engine, never having read it, goes on. The drill is `CONTAINER_DRILL`: its bytes anywhere in
+// a container make a helper's reader panic; to every other reader they are plain data.
+const CONTAINER_DRILL = Buffer.from('MedClassify crash drill: this container stops its reader\n');
+
+test('an archive or a MedMNIST file that stops its reader is refused by name and the engine goes on', { timeout: 300_000 }, async () => {
+  const dir = join(ARTIFACTS, 'container-drill');
+  rmSync(dir, { recursive: true, force: true });
+  for (const cls of ['Hand', 'CXR']) {
+    mkdirSync(join(dir, 'data', cls), { recursive: true });
+    const source = join(FIXTURE, cls);
+    for (const name of readdirSync(source).slice(0, 3)) copyFileSync(join(source, name), join(dir, 'data', cls, name));
+  }
+  writeFileSync(join(dir, 'data', 'Hand', 'notes.txt'), Buffer.concat([CONTAINER_DRILL, Buffer.alloc(64, 7)]));
+  const tar = join(dir, 'drill.tar');
+  execFileSync('tar', ['cf', tar, '-C', dir, 'data']);
+  const npz = join(dir, 'drill.npz');
+  writeFileSync(npz, Buffer.concat([Buffer.from('PK\x03\x04'), CONTAINER_DRILL, Buffer.alloc(256)]));
+  const server = await serve('/');
+  const browser = await launch();
+  const { context, foreign } = await newContext(browser, new URL(server.url).origin);
+  try {
+    const page = await openApp(context, server.url);
+    await gotoStep(page, 'data');
+    await page.setInputFiles('[data-testid=archive-input]', tar);
+    await page.waitForFunction(() => /drill\.tar: its reader stopped/.test(document.body.textContent));
+    await page.setInputFiles('[data-testid=npz-input]', npz);
+    await page.waitForFunction(() => /drill\.npz: its reader stopped/.test(document.body.textContent));
+    const said = await notices(page);
+    assert.match(said, /drill\.tar: its reader stopped on this file \(a crafted or damaged archive\), so the engine did not open it; nothing was loaded from it/);
+    assert.match(said, /drill\.npz: its reader stopped on this file \(a crafted or damaged MedMNIST file\)/);
+    assert.doesNotMatch(said, /engine stopped unexpectedly/);
+    await shot(page, 'crash-proof-container');
+    // The engine goes on: the sample set loads.
+    await page.click('[data-testid=sample-data]');
+    await page.waitForFunction(() => /247 images in 6 classes/.test(document.querySelector('[data-testid=data-report]')?.textContent ?? ''));
+    assert.doesNotMatch(await notices(page), /engine stopped unexpectedly/);
+    assertNoForeignRequests(foreign);
+  } finally {
+    await browser.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -196,3 +196,25 @@ fn other_bytes_are_not_an_archive() {
         Some(ArchiveError::NotAnArchive)
     );
 }
+
+/// The walk a helper makes before the engine opens an archive reads what the engine reads:
+/// the same number of files, and the same refusal for what is not one.
+#[test]
+fn a_walk_counts_the_files_the_archive_lists_and_refuses_what_it_refuses() {
+    let tar_bytes = sample_tar();
+    let zip = zip_of(&[
+        ("MedNIST/Hand/a.png", b"first"),
+        ("MedNIST/CXR/b.png", b"second"),
+    ]);
+    for bytes in [tar_bytes.clone(), gzip(&tar_bytes), zip] {
+        let listed = Archive::open(&bytes, ArchiveLimits::default())
+            .unwrap()
+            .len();
+        assert_eq!(
+            super::walk(&bytes, ArchiveLimits::default()).unwrap(),
+            listed
+        );
+    }
+    let error = super::walk(b"not an archive", ArchiveLimits::default()).unwrap_err();
+    assert!(matches!(error, ArchiveError::NotAnArchive), "{error}");
+}

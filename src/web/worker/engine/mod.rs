@@ -11,12 +11,15 @@ use futures::channel::mpsc::UnboundedReceiver;
 mod model_jobs;
 
 use super::backend::Backends;
+use super::decoder::protocol::Container;
+use super::decoder::vet::vet;
 use super::host::{BEST_KEY, FINAL_KEY, LAST_KEY};
 use super::loader::{self, LoadStopped, PageChunk};
 use super::protocol::Job;
 use super::{Controls, notice, post};
 use crate::data::{
-    Dataset, DicomOptions, InputShape, SplitConfig, npz_scales_to, read_npz, read_npz_as,
+    Dataset, DicomOptions, InputShape, LoadReport, SplitConfig, npz_scales_to, read_npz,
+    read_npz_as,
 };
 use crate::evaluation::Assessment;
 use crate::session::{CurrentModel, LoadedData};
@@ -296,26 +299,7 @@ impl Engine {
             Source::Files { dicom, .. } | Source::Archive { dicom, .. } => *dicom,
             Source::Sample(_) | Source::Npz { .. } => DicomOptions::default(),
         };
-        let result = match source {
-            Source::Files { load, total, dicom } => {
-                let expected = loader::Expected::known(total);
-                let chunks = &mut self.chunks;
-                loader::load_files(load, &expected, shape, dicom, &self.controls, chunks).await
-            }
-            Source::Sample(url) => loader::load_sample(&url, shape, &self.controls).await,
-            // The file's own image size unless a pretrained network's size was chosen; the
-            // chosen colour.
-            Source::Npz { name, bytes } => match npz_scales_to(shape.size()) {
-                true => read_npz(&bytes, Some(shape), None),
-                false => read_npz_as(&bytes, shape.colour(), None),
-            }
-            .map(|data| (data.dataset, data.report))
-            .map_err(|error| LoadStopped(format!("{name}: {error}"))),
-            Source::Archive { name, bytes, dicom } => {
-                loader::load_archive(&name, &bytes, shape, dicom, &self.controls).await
-            }
-        };
-        let (dataset, report) = match result {
+        let (dataset, report) = match self.read_source(shape, source).await {
             Ok(loaded) => loaded,
             Err(LoadStopped(message)) => return post(&Response::LoadStopped { message }),
         };
@@ -341,6 +325,43 @@ impl Engine {
         self.data = Some(data);
         self.assessment = None;
         post(&Response::Loaded { data: view, split });
+    }
+
+    /// The images of `source` at `shape`. A container read whole (an archive, a MedMNIST
+    /// file) is read first by a helper ([`vet`]), so that one that stops its reader stops
+    /// the helper and is refused, not the engine.
+    async fn read_source(
+        &mut self,
+        shape: InputShape,
+        source: Source,
+    ) -> Result<(Dataset, LoadReport), LoadStopped> {
+        match source {
+            Source::Files { load, total, dicom } => {
+                let expected = loader::Expected::known(total);
+                let chunks = &mut self.chunks;
+                loader::load_files(load, &expected, shape, dicom, &self.controls, chunks).await
+            }
+            Source::Sample(url) => loader::load_sample(&url, shape, &self.controls).await,
+            // The file's own image size unless a pretrained network's size was chosen; the
+            // chosen colour.
+            Source::Npz { name, bytes } => {
+                vet(&name, Container::Npz, &bytes)
+                    .await
+                    .map_err(LoadStopped)?;
+                match npz_scales_to(shape.size()) {
+                    true => read_npz(&bytes, Some(shape), None),
+                    false => read_npz_as(&bytes, shape.colour(), None),
+                }
+                .map(|data| (data.dataset, data.report))
+                .map_err(|error| LoadStopped(format!("{name}: {error}")))
+            }
+            Source::Archive { name, bytes, dicom } => {
+                vet(&name, Container::Archive, &bytes)
+                    .await
+                    .map_err(LoadStopped)?;
+                loader::load_archive(&name, &bytes, shape, dicom, &self.controls).await
+            }
+        }
     }
 
     fn resplit(&mut self, config: SplitConfig) {
