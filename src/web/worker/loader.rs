@@ -1,5 +1,6 @@
 //! Decoding a load: the files the page reads and streams (on helper workers for large
-//! loads), or the bundled sample set, with progress and cancel.
+//! loads), an archive (`archive`), or the bundled sample set, with progress and cancel; a
+//! label table routes the files (`labels`).
 
 use crate::page::protocol::Level;
 use std::cell::Cell;
@@ -11,15 +12,20 @@ use futures::{FutureExt, StreamExt};
 
 use super::decoder;
 use super::decoder::pool::{DecoderPool, Done, NOT_RETRIED, Outcome, Piece};
-use super::decoder::protocol::{FileBytes, FileContent, prepare_chunk};
+use super::decoder::protocol::{FileBytes, prepare_chunk};
 use super::{Controls, notice, post};
 use crate::data::{
-    Archive, ArchiveError, ArchiveKind, ArchiveLimits, Dataset, DatasetBuilder, DecodeLimits,
-    DicomOptions, InputShape, LABELS_FILE, LabelTable, LoadReport, PAGE_PIXEL_BUDGET,
-    PROJECT_AFTER, SkipReason, TarStream, archive_kind, check_pixel_budget, record_table,
+    Dataset, DatasetBuilder, DecodeLimits, DicomOptions, InputShape, LoadReport, PAGE_PIXEL_BUDGET,
+    PROJECT_AFTER, check_pixel_budget, record_table,
 };
 use crate::web::platform::{js, time};
 use crate::web::protocol::Response;
+
+mod archive;
+mod labels;
+
+pub use archive::load_archive;
+use labels::Labels;
 
 /// A chunk of a load as the page sent it: `(load, files)`.
 pub type PageChunk = (u32, Vec<FileBytes>);
@@ -356,166 +362,6 @@ impl Assembly {
     fn offered(&self) -> Vec<String> {
         self.paths.iter().flatten().cloned().collect()
     }
-}
-
-/// A load's label table: `labels.csv` at the top of the folder (the page sends it first), and
-/// the files routed by it.
-#[derive(Default)]
-struct Labels {
-    table: Option<LabelTable>,
-}
-
-impl Labels {
-    /// The real paths of `files` and the files as the decoders get them: the table read (and
-    /// counted as seen) if it is among them, each file under `<label>/` when there is a table
-    /// (or skipped as not listed).
-    fn route(
-        &mut self,
-        files: Vec<FileBytes>,
-        builder: &mut DatasetBuilder,
-    ) -> Result<(Vec<String>, Vec<FileBytes>), LoadStopped> {
-        let mut originals = Vec::with_capacity(files.len());
-        let mut routed = Vec::with_capacity(files.len());
-        for mut file in files {
-            if file.path == LABELS_FILE && self.table.is_none() {
-                if let FileContent::Bytes(bytes) = &file.content {
-                    let table =
-                        LabelTable::parse(&String::from_utf8_lossy(bytes)).map_err(LoadStopped)?;
-                    self.table = Some(table);
-                    builder.note_table_file();
-                    continue;
-                }
-            }
-            originals.push(file.path.clone());
-            if let Some(table) = &self.table {
-                match table.routed(&file.path) {
-                    Some(path) => file.path = path,
-                    None => file.content = FileContent::Skipped(SkipReason::NotInTable),
-                }
-            }
-            routed.push(file);
-        }
-        Ok((originals, routed))
-    }
-}
-
-/// Files of an archive sent to the decoding at once.
-const ARCHIVE_CHUNK: usize = 256;
-
-/// Decodes the files of an archive the page sent whole (`.zip`, `.tar`, `.tar.gz`): the engine
-/// reads it (a `.tar.gz` is inflated as it goes) and streams its files into [`load_files`] as
-/// the page streams a folder's, so they are decoded on the helpers with the same report while
-/// the rest is still being read. One file read instead of tens of thousands is what makes a
-/// large data set quick to open in a browser.
-pub async fn load_archive(
-    name: &str,
-    bytes: &[u8],
-    shape: InputShape,
-    dicom: DicomOptions,
-    controls: &Rc<Controls>,
-) -> Result<(Dataset, LoadReport), LoadStopped> {
-    const LOAD: u32 = 1;
-    let stopped = |error: ArchiveError| LoadStopped(format!("{name}: {error}"));
-    let kind = archive_kind(bytes)
-        .ok_or(ArchiveError::NotAnArchive)
-        .map_err(stopped)?;
-    // A few chunks in flight: the archive is read no faster than the helpers decode it.
-    let (mut sender, mut receiver) = futures::channel::mpsc::channel::<PageChunk>(4);
-    let expected;
-    let failure: Cell<Option<ArchiveError>> = Cell::new(None);
-    let loaded = if kind == ArchiveKind::Zip {
-        let archive = Archive::open(bytes, ArchiveLimits::default()).map_err(stopped)?;
-        expected = Expected::known(archive.len());
-        // A label table goes first, so that every image is routed by it.
-        let mut order: Vec<usize> = (0..archive.len()).collect();
-        order.sort_by_key(|&i| archive.path(i) != LABELS_FILE);
-        let files = order.into_iter().map(|i| {
-            let content = match archive.read(i) {
-                Ok(bytes) => FileContent::Bytes(bytes.into_owned()),
-                Err(reason) => FileContent::Skipped(reason),
-            };
-            Ok(FileBytes {
-                path: archive.path(i).to_string(),
-                content,
-            })
-        });
-        let produce = send_all(files, &mut sender, controls, &failure, |_| ());
-        futures::join!(
-            produce,
-            load_files(LOAD, &expected, shape, dicom, controls, &mut receiver)
-        )
-        .1
-    } else {
-        let mut stream = TarStream::open(bytes, ArchiveLimits::default()).map_err(stopped)?;
-        expected = Expected::default();
-        let files = std::iter::from_fn(|| stream.next_file()).map(|file| {
-            file.map(|(path, data)| FileBytes {
-                path,
-                content: match data {
-                    Ok(bytes) => FileContent::Bytes(bytes),
-                    Err(reason) => FileContent::Skipped(reason),
-                },
-            })
-        });
-        let produce = send_all(files, &mut sender, controls, &failure, |sent| {
-            expected.estimate.set(sent);
-        });
-        let produce = async {
-            let sent = produce.await;
-            expected.known.set(Some(sent));
-        };
-        futures::join!(
-            produce,
-            load_files(LOAD, &expected, shape, dicom, controls, &mut receiver)
-        )
-        .1
-    };
-    match failure.take() {
-        Some(error) => Err(stopped(error)),
-        None => loaded,
-    }
-}
-
-/// Sends `files` to a load in chunks, waiting for room; stops at the first archive error
-/// (kept in `failure`) or when the load is cancelled. Returns how many files it sent, telling
-/// `sent` after each chunk.
-async fn send_all(
-    files: impl Iterator<Item = Result<FileBytes, ArchiveError>>,
-    sender: &mut futures::channel::mpsc::Sender<PageChunk>,
-    controls: &Rc<Controls>,
-    failure: &Cell<Option<ArchiveError>>,
-    sent: impl Fn(usize),
-) -> usize {
-    use futures::SinkExt;
-    let mut chunk = Vec::with_capacity(ARCHIVE_CHUNK);
-    let (mut count, mut failed) = (0, false);
-    for file in files {
-        if controls.cancel_load.get() {
-            break;
-        }
-        match file {
-            Ok(file) => chunk.push(file),
-            Err(error) => {
-                failure.set(Some(error));
-                failed = true;
-                break;
-            }
-        }
-        if chunk.len() == ARCHIVE_CHUNK {
-            count += chunk.len();
-            if sender.send((1, std::mem::take(&mut chunk))).await.is_err() {
-                return count;
-            }
-            sent(count);
-        }
-    }
-    if !chunk.is_empty() && !failed {
-        count += chunk.len();
-        let _ = sender.send((1, chunk)).await;
-        sent(count);
-    }
-    sender.close_channel();
-    count
 }
 
 /// Fetches the bundled sample set listed at `index_url` and decodes it at `shape`.
