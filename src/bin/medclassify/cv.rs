@@ -7,7 +7,8 @@ use medclassify::data::MAX_FOLDS;
 use medclassify::native::{TerminalHost, select_device, write_atomic};
 use medclassify::session::cross_validate;
 
-use crate::commands::{load, print_json, threads};
+use crate::output::print_json;
+use crate::source::{load, threads};
 use crate::train::TrainingArgs;
 
 /// The options of `medclassify cv`.

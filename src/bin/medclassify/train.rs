@@ -17,7 +17,8 @@ use medclassify::training::{
 };
 
 use crate::args::DataArgs;
-use crate::commands::{load, print_json, threads};
+use crate::output::print_json;
+use crate::source::{load, threads};
 
 /// The training settings shared by `medclassify train` and `medclassify cv`.
 #[derive(clap::Args)]
