@@ -127,19 +127,24 @@ fn export_and_score(
 
 /// Runs `cases` through tests/onnx_parity.py; its results, one per case.
 fn run_parity(dir: &std::path::Path, cases: &[Value]) -> Vec<Value> {
+    let results = run_script("onnx_parity.py", &dir.join("cases.json"), &json!(cases));
+    eprintln!("{results:#?}");
+    serde_json::from_value(results).expect("one result per case")
+}
+
+/// Writes `input` to `path` and runs `tests/<script>` on it with onnxruntime's Python; what
+/// it printed, as JSON.
+fn run_script(script: &str, path: &std::path::Path, input: &Value) -> Value {
     let python = common::python(&["onnxruntime", "onnx", "numpy"]).expect("checked by the caller");
-    let path = dir.join("cases.json");
-    std::fs::write(&path, serde_json::to_vec(cases).unwrap()).unwrap();
+    std::fs::write(path, serde_json::to_vec(input).unwrap()).unwrap();
     let output = std::process::Command::new(&python)
-        .arg(common::repo().join("tests/onnx_parity.py"))
-        .arg(&path)
+        .arg(common::repo().join("tests").join(script))
+        .arg(path)
         .output()
         .expect("python runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "onnx_parity.py failed:\n{stderr}");
-    let results: Vec<Value> = serde_json::from_slice(&output.stdout).expect("JSON results");
-    eprintln!("{results:#?}");
-    results
+    assert!(output.status.success(), "{script} failed:\n{stderr}");
+    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
 }
 
 /// The pretrained network, its head trained for one epoch by `medclassify train --transfer
@@ -267,20 +272,7 @@ fn grad_cam_matches_the_oracle(
         "pixels": pixels,
         "classes": picks.iter().map(|&(_, c)| c).collect::<Vec<_>>(),
     });
-    let path = dir.join("gradcam.json");
-    std::fs::write(&path, serde_json::to_vec(&case).unwrap()).unwrap();
-    let python = common::python(&["onnxruntime", "onnx", "numpy"]).expect("checked by the caller");
-    let output = std::process::Command::new(&python)
-        .arg(common::repo().join("tests/gradcam_oracle.py"))
-        .arg(&path)
-        .output()
-        .expect("python runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "gradcam_oracle.py failed:\n{stderr}"
-    );
-    let oracle: Value = serde_json::from_slice(&output.stdout).expect("JSON maps");
+    let oracle = run_script("gradcam_oracle.py", &dir.join("gradcam.json"), &case);
     assert_eq!(
         oracle["feature_map"],
         json!([1280, 4, 4]),
