@@ -655,3 +655,78 @@ fn balanced_class_weighting_raises_the_minority_recall() {
         "minority recall without balancing {plain_recall:.3}, with balanced sampling {sampled_recall:.3}"
     );
 }
+
+/// A front end that stops every run at its first chance (the user pressing Stop at once).
+struct StopsAtOnce(std::time::Instant);
+
+impl medclassify::session::Platform for StopsAtOnce {
+    fn event(&mut self, _: TrainingEvent) {}
+    async fn proceed(&mut self) -> bool {
+        false
+    }
+    fn now_ms(&self) -> f64 {
+        self.0.elapsed().as_secs_f64() * 1000.0
+    }
+    async fn store(
+        &mut self,
+        _: medclassify::training::CheckpointSlot,
+        _: &[u8],
+    ) -> Result<String, String> {
+        Ok("nowhere".into())
+    }
+    async fn continue_on_cpu(&mut self, backend: &str, _: &str, _: usize) -> String {
+        backend.into()
+    }
+}
+
+/// A session run says which of three things happened, as a type and not as a message to
+/// compare: a stop before the first epoch ended (nothing to keep), a refusal (the data cannot
+/// be split: a class of two images), and nothing else for either.
+#[test]
+fn a_run_tells_a_stop_from_a_refusal() {
+    use medclassify::session::{LoadedData, RunError, plan_training, train};
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let shape = InputShape::square(32);
+    let (dataset, report) = load_folder(&common::fixture(), shape, 2).unwrap();
+    let data = LoadedData::new(dataset, report, SplitConfig::default());
+    let config = common::plain_config(Preset::Seed, 2);
+    let plan = plan_training(&data, config.clone(), None).unwrap();
+    let mut platform = StopsAtOnce(std::time::Instant::now());
+    let stopped = pollster::block_on(train(
+        &data,
+        &plan,
+        Device::flex(),
+        "CPU".into(),
+        &mut platform,
+    ));
+    assert_eq!(stopped.err(), Some(RunError::StoppedBeforeAnEpoch));
+
+    // Two images of one class cannot be split three ways: refused, before any training.
+    let mut builder = DatasetBuilder::new(shape);
+    for (class, count) in [("Hand", 2), ("CXR", 12)] {
+        let dir = common::fixture().join(class);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        for path in files.into_iter().take(count) {
+            let name = format!("{class}/{}", path.file_name().unwrap().to_string_lossy());
+            builder.add_file(&name, &std::fs::read(&path).unwrap());
+        }
+    }
+    let (tiny, report) = builder.finish();
+    let data = LoadedData::new(tiny, report, SplitConfig::default());
+    let refused = pollster::block_on(train(
+        &data,
+        &plan,
+        Device::flex(),
+        "CPU".into(),
+        &mut platform,
+    ));
+    match refused.err() {
+        Some(RunError::Refused(message)) => assert!(message.contains("Hand"), "{message}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}

@@ -7,9 +7,7 @@ use std::future::Future;
 
 use burn::prelude::*;
 
-use super::{
-    FoldEvent, LoadedData, Platform, STOPPED_BEFORE_AN_EPOCH, plan_training, train_on_split,
-};
+use super::{FoldEvent, LoadedData, Platform, RunError, plan_training, train_on_split};
 use crate::data::{Folds, Subset, make_folds};
 use crate::evaluation::{CrossValidation, FoldScores};
 use crate::model::Classifier;
@@ -71,8 +69,8 @@ pub async fn cross_validate<P: Platform>(
         )
         .await
         {
-            Err(stopped) if stopped == STOPPED_BEFORE_AN_EPOCH => break,
-            other => other?,
+            Err(RunError::StoppedBeforeAnEpoch) => break,
+            other => other.map_err(|error| error.to_string())?,
         };
         if trained.reason == StopReason::Stopped {
             break;

@@ -27,6 +27,6 @@ pub use predict::{
     prediction_options, prediction_path, prediction_rows,
 };
 pub use train::{
-    STOPPED_BEFORE_AN_EPOCH, Trained, TrainingPlan, plan_training, start_from, start_new, train,
-    train_on_split,
+    RunError, STOPPED_BEFORE_AN_EPOCH, Trained, TrainingPlan, plan_training, start_from, start_new,
+    train, train_on_split,
 };

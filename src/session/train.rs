@@ -159,8 +159,39 @@ async fn run_once<P: Platform>(
     result
 }
 
-/// Why [`train`] returns no model when the user stopped the run before its first epoch ended.
+/// What the page and the command say when the user stopped a run before its first epoch
+/// ended ([`RunError::StoppedBeforeAnEpoch`]).
 pub const STOPPED_BEFORE_AN_EPOCH: &str = "stopped before the first epoch ended: nothing was trained, so there is no model to evaluate or keep";
+
+/// Why [`train`] gave no model, as a caller must tell them apart: a refusal (nothing ran, the
+/// settings or the data must change), the user's stop, or a failure.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunError {
+    /// The data or the settings cannot be trained; nothing was trained.
+    Refused(String),
+    /// The user stopped the run before its first epoch ended: nothing to keep.
+    StoppedBeforeAnEpoch,
+    /// The run started and failed (training, the test set, the model file).
+    Failed(String),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Refused(message) | RunError::Failed(message) => f.write_str(message),
+            RunError::StoppedBeforeAnEpoch => f.write_str(STOPPED_BEFORE_AN_EPOCH),
+        }
+    }
+}
+
+impl From<TrainingError> for RunError {
+    fn from(error: TrainingError) -> Self {
+        match error {
+            TrainingError::Invalid(message) => RunError::Refused(message),
+            other => RunError::Failed(other.to_string()),
+        }
+    }
+}
 
 /// Trains as `plan` says on `device` (described as `backend`), continues on the CPU from the
 /// last completed epoch if the GPU is lost, scores the test set and builds the model file.
@@ -170,8 +201,8 @@ pub async fn train<P: Platform>(
     device: Device,
     backend: String,
     platform: &mut P,
-) -> Result<Trained, String> {
-    let split = data.split().map_err(str::to_string)?;
+) -> Result<Trained, RunError> {
+    let split = data.split().map_err(|e| RunError::Refused(e.to_string()))?;
     train_on_split(data, split, plan, device, backend, platform).await
 }
 
@@ -183,7 +214,7 @@ pub async fn train_on_split<P: Platform>(
     device: Device,
     backend: String,
     platform: &mut P,
-) -> Result<Trained, String> {
+) -> Result<Trained, RunError> {
     let mut template = ModelMeta::new(plan.network.clone(), data.dataset.classes.clone());
     template.data = Some(data.summary_of(split));
     template.window = data.dicom.window;
@@ -223,16 +254,18 @@ pub async fn train_on_split<P: Platform>(
         let resume = last.as_ref().or(plan.resume.as_ref());
         result = run_once(&training_data, plan, resume, &device, &mut host).await;
     }
-    let outcome = result.map_err(|e| e.to_string())?;
+    let outcome = result?;
     // Nothing was trained: scoring the test set would only measure the starting weights (and
     // take minutes for a pretrained network at 224 px on a CPU, after the user said stop).
     if outcome.reason == StopReason::Stopped && outcome.weights_from_epoch == 0 {
-        return Err(STOPPED_BEFORE_AN_EPOCH.into());
+        return Err(RunError::StoppedBeforeAnEpoch);
     }
     let assessment = assess(&outcome.model, &data.dataset, split, &device)
         .await
-        .map_err(|e| format!("evaluating on the test set failed: {e}"))?;
-    let file = model_file(&host.template, &outcome, &assessment).await?;
+        .map_err(|e| RunError::Failed(format!("evaluating on the test set failed: {e}")))?;
+    let file = model_file(&host.template, &outcome, &assessment)
+        .await
+        .map_err(RunError::Failed)?;
     Ok(Trained {
         model: outcome.model,
         file,

@@ -278,7 +278,8 @@ pub fn train_command(args: &TrainArgs) -> Result<(), String> {
         results: Vec::new(),
     };
     let training_started = std::time::Instant::now();
-    let trained = pollster::block_on(train(&data, &plan, device, description, &mut host))?;
+    let trained = pollster::block_on(train(&data, &plan, device, description, &mut host))
+        .map_err(|error| error.to_string())?;
     let training_seconds = training_started.elapsed().as_secs_f64();
     let out = args.out()?;
     write_atomic(out, &trained.file.to_bytes())?;

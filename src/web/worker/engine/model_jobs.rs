@@ -7,7 +7,7 @@ use super::{Engine, MISCLASSIFIED_SHOWN, sample_image};
 use crate::data::DecodeLimits;
 use crate::evaluation::ExplainMethod;
 use crate::session::{
-    CurrentModel, Prediction, TrainingPlan, cross_validate, plan_training, predict,
+    CurrentModel, Prediction, RunError, TrainingPlan, cross_validate, plan_training, predict,
     prediction_options, prediction_path, prediction_rows,
 };
 use crate::training::TrainingConfig;
@@ -50,10 +50,13 @@ impl Engine {
         }
         let trained = match result {
             Ok(trained) => trained,
-            Err(message) if message == crate::session::STOPPED_BEFORE_AN_EPOCH => {
-                return post(&Response::TrainingStopped { message });
+            Err(stopped @ RunError::StoppedBeforeAnEpoch) => {
+                return post(&Response::TrainingStopped {
+                    message: stopped.to_string(),
+                });
             }
-            Err(error) => return fail(error),
+            Err(RunError::Refused(message)) => return refuse(message),
+            Err(RunError::Failed(message)) => return fail(message),
         };
         self.warn_of_webgpu_errors();
         self.backends.keep_tuning().await;
