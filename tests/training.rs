@@ -656,27 +656,85 @@ fn balanced_class_weighting_raises_the_minority_recall() {
     );
 }
 
-/// A front end that stops every run at its first chance (the user pressing Stop at once).
-struct StopsAtOnce(std::time::Instant);
+/// A front end that counts the checkpoint files handed to it, and (`stop`) stops every run at
+/// its first chance, as the user pressing Stop at once.
+struct Front {
+    started: std::time::Instant,
+    stop: bool,
+    stored: usize,
+    folds_finished: usize,
+}
 
-impl medclassify::session::Platform for StopsAtOnce {
+impl Front {
+    fn new(stop: bool) -> Self {
+        Self {
+            started: std::time::Instant::now(),
+            stop,
+            stored: 0,
+            folds_finished: 0,
+        }
+    }
+}
+
+impl medclassify::session::Platform for Front {
     fn event(&mut self, _: TrainingEvent) {}
     async fn proceed(&mut self) -> bool {
-        false
+        !self.stop
     }
     fn now_ms(&self) -> f64 {
-        self.0.elapsed().as_secs_f64() * 1000.0
+        self.started.elapsed().as_secs_f64() * 1000.0
     }
     async fn store(
         &mut self,
         _: medclassify::training::CheckpointSlot,
         _: &[u8],
     ) -> Result<String, String> {
-        Ok("nowhere".into())
+        self.stored += 1;
+        Ok("counted".into())
     }
     async fn continue_on_cpu(&mut self, backend: &str, _: &str, _: usize) -> String {
         backend.into()
     }
+    fn fold_event(&mut self, event: medclassify::session::FoldEvent) {
+        if let medclassify::session::FoldEvent::Finished(_) = event {
+            self.folds_finished += 1;
+        }
+    }
+}
+
+/// A cross-validation's folds keep their checkpoint files to themselves: the front end's
+/// checkpoints (the user's own run's, in the page's IndexedDB) are never replaced by a fold's,
+/// while a plain run of the same settings does hand its files over (the positive control).
+#[test]
+fn cross_validation_folds_keep_their_checkpoints_in_memory() {
+    use medclassify::session::{LoadedData, cross_validate, plan_training, train};
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (dataset, report) = load_folder(&common::fixture(), InputShape::square(32), 2).unwrap();
+    let data = LoadedData::new(dataset, report, SplitConfig::default());
+    let mut config = common::plain_config(Preset::Seed, 1);
+    config.callbacks.checkpoint = Some(CheckpointConfig::default());
+    let mut front = Front::new(false);
+    let run = cross_validate(
+        &data,
+        config.clone(),
+        3,
+        Device::flex(),
+        "CPU".into(),
+        &mut front,
+    );
+    pollster::block_on(run).unwrap();
+    assert_eq!(front.folds_finished, 3);
+    assert_eq!(front.stored, 0, "a fold handed over a checkpoint file");
+    let plan = plan_training(&data, config, None).unwrap();
+    pollster::block_on(train(
+        &data,
+        &plan,
+        Device::flex(),
+        "CPU".into(),
+        &mut front,
+    ))
+    .unwrap();
+    assert!(front.stored >= 1, "the plain run's checkpoints");
 }
 
 /// A session run says which of three things happened, as a type and not as a message to
@@ -691,7 +749,7 @@ fn a_run_tells_a_stop_from_a_refusal() {
     let data = LoadedData::new(dataset, report, SplitConfig::default());
     let config = common::plain_config(Preset::Seed, 2);
     let plan = plan_training(&data, config.clone(), None).unwrap();
-    let mut platform = StopsAtOnce(std::time::Instant::now());
+    let mut platform = Front::new(true);
     let stopped = pollster::block_on(train(
         &data,
         &plan,

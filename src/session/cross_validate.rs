@@ -3,16 +3,13 @@
 //! run (checks, GPU-loss fall-back, assessment), and the summary
 //! (`crate::evaluation::CrossValidation`) in every fold model's file.
 
-use std::future::Future;
-
 use burn::prelude::*;
 
 use super::{FoldEvent, LoadedData, Platform, RunError, plan_training, train_on_split};
 use crate::data::{Folds, Subset, make_folds};
 use crate::evaluation::{CrossValidation, FoldScores};
-use crate::model::Classifier;
 use crate::storage::ModelFile;
-use crate::training::{CheckpointSlot, GradientPeer, StopReason, TrainingConfig, TrainingEvent};
+use crate::training::{StopReason, TrainingConfig};
 
 /// A finished cross-validation.
 pub struct CrossValidated {
@@ -58,17 +55,8 @@ pub async fn cross_validate<P: Platform>(
             validation: split.total(Subset::Validation),
             held_out: split.total(Subset::Test),
         });
-        let mut fold_platform = FoldPlatform(&mut *platform);
-        let trained = match train_on_split(
-            data,
-            &split,
-            &plan,
-            device.clone(),
-            backend.clone(),
-            &mut fold_platform,
-        )
-        .await
-        {
+        let on = (device.clone(), backend.clone());
+        let trained = match train_on_split(data, &split, &plan, on, &mut *platform, true).await {
             Err(RunError::StoppedBeforeAnEpoch) => break,
             other => other.map_err(|error| error.to_string())?,
         };
@@ -92,63 +80,4 @@ pub async fn cross_validate<P: Platform>(
         backend,
         folds,
     })
-}
-
-/// A fold run's platform: everything goes to the front end's, except checkpoint files,
-/// which stay in memory (a fold must not replace the checkpoints of the user's own run).
-struct FoldPlatform<'p, P>(&'p mut P);
-
-impl<P: Platform> Platform for FoldPlatform<'_, P> {
-    fn event(&mut self, event: TrainingEvent) {
-        self.0.event(event);
-    }
-
-    fn proceed(&mut self) -> impl Future<Output = bool> {
-        self.0.proceed()
-    }
-
-    fn now_ms(&self) -> f64 {
-        self.0.now_ms()
-    }
-
-    fn store(
-        &mut self,
-        _slot: CheckpointSlot,
-        _bytes: &[u8],
-    ) -> impl Future<Output = Result<String, String>> {
-        std::future::ready(Ok("memory (a cross-validation fold)".to_string()))
-    }
-
-    fn epoch_end(&mut self, epoch: usize, model: &Classifier) -> impl Future<Output = ()> {
-        self.0.epoch_end(epoch, model)
-    }
-
-    fn pretrained_weights(
-        &mut self,
-        backbone: &'static crate::model::pretrained::BackboneInfo,
-    ) -> impl Future<Output = Result<std::sync::Arc<crate::model::pretrained::WeightsFile>, String>>
-    {
-        self.0.pretrained_weights(backbone)
-    }
-
-    fn take_peer(&mut self) -> Option<Box<dyn GradientPeer>> {
-        self.0.take_peer()
-    }
-
-    fn device_lost_reason(&mut self) -> impl Future<Output = Option<String>> {
-        self.0.device_lost_reason()
-    }
-
-    fn continue_on_cpu(
-        &mut self,
-        backend: &str,
-        reason: &str,
-        epochs_completed: usize,
-    ) -> impl Future<Output = String> {
-        self.0.continue_on_cpu(backend, reason, epochs_completed)
-    }
-
-    fn fold_event(&mut self, event: FoldEvent) {
-        self.0.fold_event(event);
-    }
 }

@@ -110,6 +110,9 @@ pub struct FileCheckpoints<'p, P> {
     pub last: Option<Vec<u8>>,
     /// Epochs completed in this run (from the epoch events).
     pub epochs_completed: usize,
+    /// Keep checkpoint files in memory only, never handing them to the platform (a
+    /// cross-validation fold must not replace the checkpoints of the user's own run).
+    pub in_memory: bool,
 }
 
 impl<'p, P: Platform> FileCheckpoints<'p, P> {
@@ -120,6 +123,7 @@ impl<'p, P: Platform> FileCheckpoints<'p, P> {
             template,
             last: None,
             epochs_completed: 0,
+            in_memory: false,
         }
     }
 }
@@ -147,7 +151,10 @@ impl<P: Platform> TrainingHost for FileCheckpoints<'_, P> {
         if checkpoint.slot == CheckpointSlot::Last {
             self.last = Some(bytes.clone());
         }
-        self.platform.store(checkpoint.slot, &bytes).await
+        match self.in_memory {
+            true => Ok("memory (a cross-validation fold)".into()),
+            false => self.platform.store(checkpoint.slot, &bytes).await,
+        }
     }
 
     async fn epoch_end(&mut self, epoch: usize, model: &Classifier) {

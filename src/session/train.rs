@@ -203,17 +203,19 @@ pub async fn train<P: Platform>(
     platform: &mut P,
 ) -> Result<Trained, RunError> {
     let split = data.split().map_err(|e| RunError::Refused(e.to_string()))?;
-    train_on_split(data, split, plan, device, backend, platform).await
+    train_on_split(data, split, plan, (device, backend), platform, false).await
 }
 
-/// [`train`] on `split` of the data (a cross-validation fold's, or the data's own).
+/// [`train`] on `split` of the data (a cross-validation fold's, or the data's own), on `device`
+/// described as `backend`; with `in_memory`, its checkpoint files are kept in memory only (a
+/// fold's).
 pub async fn train_on_split<P: Platform>(
     data: &LoadedData,
     split: &Split,
     plan: &TrainingPlan,
-    device: Device,
-    backend: String,
+    (device, backend): (Device, String),
     platform: &mut P,
+    in_memory: bool,
 ) -> Result<Trained, RunError> {
     let mut template = ModelMeta::new(plan.network.clone(), data.dataset.classes.clone());
     template.data = Some(data.summary_of(split));
@@ -227,6 +229,7 @@ pub async fn train_on_split<P: Platform>(
         validation: split.indices(Subset::Validation),
     };
     let mut host = FileCheckpoints::new(platform, template);
+    host.in_memory = in_memory;
     let (mut device, mut backend) = (device, backend);
     let mut result = run_once(
         &training_data,
