@@ -8,7 +8,7 @@ mod common;
 use std::io::Write;
 
 use medclassify::data::{
-    Colour, InputShape, SplitConfig, Subset, read_npz, read_npz_as, split_dataset,
+    Colour, InputShape, SplitConfig, Subset, read_npz, read_npz_as, split_dataset, walk_npz,
 };
 
 /// A `.npy` file of `descr` with `shape` and `data`.
@@ -346,4 +346,16 @@ fn a_file_at_a_larger_size_is_scaled_up_and_kept_at_its_own() {
         let (small, big) = (data.image(i), own.image(i));
         assert!((mean(&small) - mean(&big)).abs() < 4.0, "image {i}");
     }
+}
+
+/// The walk a helper makes before the engine reads a `.npz` inflates what the reader would,
+/// into nothing: the six entries of a valid file, and the reader's refusal of a file that is
+/// not a zip or is cut in the middle.
+#[test]
+fn a_walk_inflates_every_entry_and_refuses_what_the_reader_refuses() {
+    let whole = npz(&small(4));
+    assert_eq!(walk_npz(&whole), Ok(6));
+    assert!(walk_npz(b"PK\x03\x04 not really").is_err());
+    assert!(read_npz(&whole[..whole.len() / 2], None, None).is_err());
+    assert!(walk_npz(&whole[..whole.len() / 2]).is_err());
 }

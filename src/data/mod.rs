@@ -59,6 +59,7 @@ pub use labels::{LABELS_FILE, LabelRow, LabelTable, record_table};
 pub use manifest::{Manifest, ManifestRow, csv_field, csv_table};
 pub use npz::{
     MAX_ARRAY_BYTES, NPZ_SCALE_FROM, NpzData, is_zip, npz_scales_to, read_npz, read_npz_as,
+    walk_npz,
 };
 pub use path::{classify_path, is_hidden_name};
 pub use report::{

@@ -149,6 +149,25 @@ impl Array {
     }
 }
 
+/// Inflates every entry of the `.npz` `bytes` into nothing, as [`read_npz`] would read them
+/// (the same zip reader and bounds): how many entries it has, or why it is refused. The page
+/// runs this on a helper before the engine reads the file, so that a file that makes the zip
+/// reader panic stops the helper and not the engine; nothing the size of an array is held.
+pub fn walk_npz(bytes: &[u8]) -> Result<usize, String> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| format!("not a readable .npz (zip) file: {e}"))?;
+    let entries = archive.len().min(MAX_ENTRIES);
+    for index in 0..entries {
+        let entry = archive
+            .by_index(index)
+            .map_err(|e| format!("entry {index}: {e}"))?;
+        let limit = MAX_ARRAY_BYTES.min(entry.compressed_size().max(1).saturating_mul(MAX_RATIO));
+        std::io::copy(&mut entry.take(limit + 1), &mut std::io::sink())
+            .map_err(|e| format!("entry {index}: {e}"))?;
+    }
+    Ok(entries)
+}
+
 /// Reads every `.npy` entry of the archive, bounded.
 fn read_arrays(bytes: &[u8]) -> Result<Vec<(String, Array)>, String> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))

@@ -11,7 +11,7 @@ use futures::{FutureExt, StreamExt};
 use serde::Serialize;
 
 use super::protocol::{Container, DecoderReply};
-use crate::data::{ArchiveLimits, Colour, read_npz_as, walk_archive};
+use crate::data::{ArchiveLimits, walk_archive, walk_npz};
 use crate::web::bridge::{BOOT_TIMEOUT, Bridge, Script, WorkerEvent};
 use crate::web::platform::time;
 
@@ -31,13 +31,13 @@ pub fn walk(container: Container, bytes: &[u8]) {
     }
     match container {
         Container::Archive => drop(walk_archive(bytes, ArchiveLimits::default())),
-        Container::Npz => drop(read_npz_as(bytes, Colour::Grayscale, None)),
+        Container::Npz => drop(walk_npz(bytes)),
     }
 }
 
 /// [`super::protocol::DecoderRequest::Walk`] as the engine sends it: the bytes copied once,
-/// straight from wasm memory into a JavaScript buffer, not first into another `Vec` (a large
-/// archive would be held three times in the engine's memory).
+/// straight from wasm memory into a JavaScript buffer that is then moved (not copied) to the
+/// helper.
 #[derive(Serialize)]
 enum WalkRequest {
     Walk {
@@ -47,9 +47,20 @@ enum WalkRequest {
     },
 }
 
+/// The largest container read by a helper first: the bytes are copied once for it (moved to
+/// the helper, which holds a copy while it reads), which a file of gigabytes cannot afford.
+const VET_MAX_BYTES: usize = 512 << 20;
+
 /// Has a helper read `bytes` (the file `name`) to its end first: `Err` with the message
-/// that refuses the file when the reader stopped the helper or took too long.
+/// that refuses the file when the reader stopped the helper or took too long. A file over
+/// [`VET_MAX_BYTES`], or one no helper can start for, is left to the engine as before.
 pub async fn vet(name: &str, container: Container, bytes: &[u8]) -> Result<(), String> {
+    if bytes.len() > VET_MAX_BYTES {
+        gloo::console::warn!(format!(
+            "{name} is read without a helper first (over 512 MB)"
+        ));
+        return Ok(());
+    }
     let launched =
         Bridge::<WalkRequest, DecoderReply>::launch(Script::Helper("decoder"), BOOT_TIMEOUT);
     let (bridge, mut events) = match launched.await {
@@ -59,11 +70,13 @@ pub async fn vet(name: &str, container: Container, bytes: &[u8]) -> Result<(), S
             return Ok(());
         }
     };
+    let copy = js_sys::Uint8Array::from(bytes);
+    let moved = js_sys::Array::of1(&copy.buffer());
     let request = WalkRequest::Walk {
         container,
-        bytes: js_sys::Uint8Array::from(bytes),
+        bytes: copy,
     };
-    if let Err(error) = bridge.post(&request) {
+    if let Err(error) = bridge.post_moving(&request, &moved) {
         gloo::console::warn!(format!("{name} is read without a helper first ({error})"));
         return Ok(());
     }
