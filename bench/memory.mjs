@@ -8,11 +8,12 @@
 //   node bench/memory.mjs [--counts=5000,15000,30000,58954] [--size=224] [--run-seconds=60]
 // (after scripts/test.sh or trunk build --release). Writes bench/results/memory-<date>-<commit>.json.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { cpus, homedir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gotoStep, launch, newContext, notices, openApp, serve, setEpochs, waitForStatus } from '../tests/e2e/helpers.mjs';
+import { mednist, subset } from './mednist.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -21,35 +22,6 @@ const arg = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}
 const counts = arg('counts', '5000,15000,30000,58954').split(',').map(Number);
 const size = arg('size', '224');
 const runSeconds = Number(arg('run-seconds', '60'));
-
-function mednist() {
-  const dir = process.env.MEDNIST_DIR || join(homedir(), '.cache', 'medclassify', 'MedNIST');
-  if (!existsSync(dir)) {
-    const archive = [join(ROOT, '..', 'shared', 'data', 'MedNIST.tar.gz'), '/work/shared/data/MedNIST.tar.gz'].find(existsSync);
-    if (!archive) throw new Error('full MedNIST not found: set MEDNIST_DIR or put MedNIST.tar.gz in ../shared/data');
-    execFileSync('tar', ['xzf', archive, '-C', dirname(dir)]);
-  }
-  return dir;
-}
-
-/** A folder with `count` files of `full`, the same share of every class (first by name). */
-function subset(full, count) {
-  const classes = readdirSync(full).sort();
-  const files = classes.map((c) => readdirSync(join(full, c)).sort());
-  const total = files.reduce((a, f) => a + f.length, 0);
-  if (count >= total) return [full, total];
-  const dir = join(OUT, `mednist-first-${count}`);
-  const made = existsSync(dir);
-  let taken = 0;
-  classes.forEach((c, i) => {
-    const n = i === classes.length - 1 ? count - taken : Math.round((files[i].length * count) / total);
-    taken += n;
-    if (made) return;
-    mkdirSync(join(dir, c), { recursive: true });
-    for (const f of files[i].slice(0, n)) copyFileSync(join(full, c, f), join(dir, c, f));
-  });
-  return [dir, count];
-}
 
 /** Resident kilobytes of every process below `root` (this node process: Chromium and its children). */
 function processTree(root = process.pid) {
