@@ -12,6 +12,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use futures::future::LocalBoxFuture;
 use medclassify::data::{Colour, InputShape, make_batch};
+use medclassify::evaluation::{score_samples, score_samples_shared};
 use medclassify::model::pretrained::BACKBONES;
 use medclassify::model::{Classifier, ModelConfig, Preset, Transfer};
 use medclassify::native::ThreadPeer;
@@ -356,9 +357,10 @@ impl GradientPeer for Counting {
 /// backbone's BatchNorm statistics included) once, and caches its answers in their places:
 /// every feature equals, within float rounding, the pass without a replica (the oracle), for
 /// all 40 images, and the replica computed 20 of them. So that equality is not trivial, two
-/// images' features must differ.
+/// images' features must differ. Then the replica shares the scoring of other images, as it
+/// does the test set's after a run: the logits of scoring alone.
 #[test]
-fn a_feature_pass_shared_with_a_second_replica_caches_the_same_features() {
+fn a_pass_shared_with_a_second_replica_gives_the_features_and_scores_of_one() {
     let (device, _, data, model) = for_gradients(Transfer::Head);
     let samples: Vec<usize> = (0..40).map(|i| i * 6).collect();
     let inference = model.valid();
@@ -406,6 +408,18 @@ fn a_feature_pass_shared_with_a_second_replica_caches_the_same_features() {
     assert!(worst <= 1e-5 * scale.max(1.0), "differ by {worst}");
     let apart = largest(&a[..1280], &a[1280..2560]);
     assert!(apart > 1e-2 * scale, "two images have the same features");
+
+    // The same replica then shares the scoring (logits) of 30 other images, with the weights
+    // sent again: the scores of scoring alone, in the same order.
+    let scored: Vec<usize> = (0..30).map(|i| i * 6 + 1).collect();
+    let alone = pollster::block_on(score_samples(&inference, &data, &scored, &device)).unwrap();
+    let shared = score_samples_shared(&inference, &data, &scored, &device, &mut peer);
+    let shared = pollster::block_on(shared).unwrap();
+    assert!(peer.is_some(), "the replica was dropped while scoring");
+    assert_eq!(images.get(), 20 + 15);
+    assert_eq!(alone.logits.len(), 30 * data.classes.len());
+    let worst = largest(&alone.logits, &shared.logits);
+    assert!(worst <= 1e-5, "scores differ by {worst}");
 }
 
 /// Fine-tuning at a large size computes a batch in parts that fit in memory

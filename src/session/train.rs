@@ -5,7 +5,7 @@ use burn::prelude::*;
 
 use super::{FileCheckpoints, LoadedData, Platform, check_resume, model_file};
 use crate::data::{Split, Subset};
-use crate::evaluation::{Assessment, assess};
+use crate::evaluation::{Assessment, assess_shared};
 use crate::model::pretrained::WeightsFile;
 use crate::model::{Classifier, ModelConfig};
 use crate::storage::{ModelFile, ModelMeta, decode_weights};
@@ -257,13 +257,15 @@ pub async fn train_on_split<P: Platform>(
         let resume = last.as_ref().or(plan.resume.as_ref());
         result = run_once(&training_data, plan, resume, &device, &mut host).await;
     }
-    let outcome = result?;
+    let mut outcome = result?;
     // Nothing was trained: scoring the test set would only measure the starting weights (and
     // take minutes for a pretrained network at 224 px on a CPU, after the user said stop).
     if outcome.reason == StopReason::Stopped && outcome.weights_from_epoch == 0 {
         return Err(RunError::StoppedBeforeAnEpoch);
     }
-    let assessment = assess(&outcome.model, &data.dataset, split, &device)
+    // The run's second replica, if it had one, shares the scoring, then ends.
+    let mut peer = outcome.peer.take();
+    let assessment = assess_shared(&outcome.model, &data.dataset, split, &device, &mut peer)
         .await
         .map_err(|e| RunError::Failed(format!("evaluating on the test set failed: {e}")))?;
     let file = model_file(&host.template, &outcome, &assessment)

@@ -8,9 +8,8 @@
 use burn::prelude::*;
 
 use super::inputs::Inputs;
-use super::{
-    FeatureStep, GradientPeer, TrainingConfig, TrainingError, TrainingEvent, TrainingHost,
-};
+use super::shared_pass::{PassOutput, SharedPass, pooled_tensor};
+use super::{GradientPeer, TrainingConfig, TrainingError, TrainingEvent, TrainingHost};
 use crate::data::{Dataset, make_batch};
 use crate::model::{Classifier, ModelConfig, Transfer};
 
@@ -35,9 +34,8 @@ pub fn applies(config: &TrainingConfig, network: &ModelConfig) -> bool {
 impl FeatureCache {
     /// The features of `samples` by `model` (inference mode) on `device`, a batch at a time,
     /// with progress to `host`, which may stop the run between batches (`Ok(None)`). With a
-    /// `peer` (the page's second core), each step hands the first half of its images to the
-    /// peer and computes the other half meanwhile; a peer that fails is dropped, with a
-    /// notice, and its share computed here.
+    /// `peer` (the page's second core) each step is shared with it ([`SharedPass`]); a peer
+    /// that fails is dropped, with a notice, and its share computed here.
     pub async fn compute<H: TrainingHost>(
         model: &Classifier,
         dataset: &Dataset,
@@ -51,29 +49,25 @@ impl FeatureCache {
         let mut parts = Vec::new();
         let mut done = 0;
         let batch = model.inference_batch(dataset.shape.size() as usize, FEATURE_BATCH);
-        let mut weights = match peer.is_some() {
-            true => Some(
-                super::flat_weights(model)
-                    .await
-                    .map_err(TrainingError::Invalid)?,
-            ),
-            false => None,
-        };
-        let step = batch * (1 + usize::from(peer.is_some()));
-        for chunk in samples.chunks(step) {
+        let mut pass = SharedPass::new(model, peer, PassOutput::Pooled).await;
+        for chunk in samples.chunks(pass.step(batch)) {
             if !host.proceed().await {
                 return Ok(None);
             }
-            let (theirs, ours) = match peer.is_some() {
-                true => chunk.split_at(chunk.len() / 2),
-                false => (&chunk[..0], chunk),
-            };
-            let share = Share::hand_over(peer, dataset, theirs, &mut weights, host);
+            let (theirs, ours) = pass.split(chunk);
+            let share = pass.hand_over(dataset, theirs);
             let own = pooled(model, dataset, ours, device);
             if !theirs.is_empty() {
-                parts.push(match share.collect(peer, device, host).await {
-                    Some(features) => features,
+                parts.push(match pass.collect(share, None).await {
+                    Some(values) => pooled_tensor(values, theirs.len(), device),
                     None => pooled(model, dataset, theirs, device),
+                });
+            }
+            if let Some(why) = pass.take_failure() {
+                host.event(TrainingEvent::Notice {
+                    message: format!(
+                        "the second replica failed ({why}); the features are computed on one core"
+                    ),
                 });
             }
             parts.push(own);
@@ -117,84 +111,6 @@ fn pooled(model: &Classifier, dataset: &Dataset, samples: &[usize], device: &Dev
     let (images, _) = make_batch(dataset, samples, None, device);
     let features = model.features(images);
     features.mean_dim(3).mean_dim(2)
-}
-
-/// A share of the feature pass handed to the peer.
-struct Share {
-    /// Images handed over (0: none, or the hand-over failed).
-    images: usize,
-}
-
-impl Share {
-    /// Hands `samples` to `peer` (the weights with the first share); drops a peer that
-    /// refuses them.
-    fn hand_over<H: TrainingHost>(
-        peer: &mut Option<Box<dyn GradientPeer>>,
-        dataset: &Dataset,
-        samples: &[usize],
-        weights: &mut Option<Vec<f32>>,
-        host: &mut H,
-    ) -> Self {
-        let Some(helper) = peer.as_mut().filter(|_| !samples.is_empty()) else {
-            return Self { images: 0 };
-        };
-        let pixels = samples.iter().flat_map(|&i| dataset.image(i).to_vec());
-        let step = FeatureStep {
-            weights: weights.take(),
-            pixels: pixels.collect(),
-        };
-        match helper.submit_features(step) {
-            Ok(()) => Self {
-                images: samples.len(),
-            },
-            Err(error) => {
-                drop_peer(peer, host, error);
-                Self { images: 0 }
-            }
-        }
-    }
-
-    /// The peer's features of the share, `[n, features, 1, 1]` on `device`; `None` (the peer
-    /// dropped, with a notice) when it failed or answered the wrong amount.
-    async fn collect<H: TrainingHost>(
-        self,
-        peer: &mut Option<Box<dyn GradientPeer>>,
-        device: &Device,
-        host: &mut H,
-    ) -> Option<Tensor<4>> {
-        let helper = peer.as_mut().filter(|_| self.images > 0)?;
-        let answer = helper.features().await.and_then(|values| {
-            match !values.is_empty() && values.len() % self.images == 0 {
-                true => Ok(values),
-                false => Err(format!(
-                    "{} feature values for {} images",
-                    values.len(),
-                    self.images
-                )),
-            }
-        });
-        match answer {
-            Ok(values) => {
-                let shape = [self.images, values.len() / self.images, 1, 1];
-                Some(Tensor::from_data(TensorData::new(values, shape), device))
-            }
-            Err(error) => {
-                drop_peer(peer, host, error);
-                None
-            }
-        }
-    }
-}
-
-/// Says why the second replica is no longer used and drops it.
-fn drop_peer<H: TrainingHost>(peer: &mut Option<Box<dyn GradientPeer>>, host: &mut H, why: String) {
-    if peer.take().is_some() {
-        host.event(TrainingEvent::Notice {
-            message: format!(
-                "the second replica failed ({why}); the features are computed on one core"
-            ),
-        });
-    }
 }
 
 #[cfg(test)]

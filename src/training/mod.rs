@@ -20,6 +20,7 @@ mod parallel;
 mod probe;
 mod record;
 mod run;
+mod shared_pass;
 mod step;
 mod trainer;
 mod weighting;
@@ -41,5 +42,6 @@ pub use parallel::{
 pub use probe::measure_step_ms;
 pub use record::{ResumeState, RunRecord};
 pub use run::{Start, TrainingData, TrainingOutcome};
+pub use shared_pass::{PassOutput, Share, SharedPass};
 pub use trainer::train;
 pub use weighting::{ClassWeighting, Sampling, cross_entropy};

@@ -64,6 +64,8 @@ pub struct FeatureStep {
     pub weights: Option<Vec<f32>>,
     /// The images, raw intensities, whole images of the network's input shape.
     pub pixels: Vec<u8>,
+    /// What to compute for each.
+    pub output: super::PassOutput,
 }
 
 /// A second replica computing gradients on part of each batch, on another core.
@@ -289,9 +291,9 @@ impl GradientReplica {
         self.parameters
     }
 
-    /// The pooled features (the network's [`Classifier::features`], averaged over the
-    /// positions) of the step's images, in inference mode, at the step's weights or at the
-    /// last ones sent.
+    /// What the step asks of its images, in inference mode, at the step's weights or at the
+    /// last ones sent: the pooled features (the network's [`Classifier::features`], averaged
+    /// over the positions) or the logits.
     pub async fn features(&mut self, step: &FeatureStep) -> Result<Vec<f32>, String> {
         if let Some(weights) = &step.weights {
             self.load(weights)?;
@@ -302,12 +304,15 @@ impl GradientReplica {
         let count = self.images_in(&step.pixels, None)?;
         let model = self.model.valid();
         let images = images_tensor(&step.pixels, self.shape, &self.plain);
-        let pooled = model.features(images).mean_dim(3).mean_dim(2);
-        debug_assert_eq!(pooled.dims()[0], count);
-        pooled
-            .into_data_async()
-            .await
-            .map_err(|error| format!("reading the features failed: {error}"))?
+        let read = match step.output {
+            super::PassOutput::Pooled => {
+                let pooled = model.features(images).mean_dim(3).mean_dim(2);
+                debug_assert_eq!(pooled.dims()[0], count);
+                pooled.into_data_async().await
+            }
+            super::PassOutput::Logits => model.forward(images).into_data_async().await,
+        };
+        read.map_err(|error| format!("reading the features failed: {error}"))?
             .try_into_vec_as::<f32>()
             .map_err(|error| format!("the features are not float: {error:?}"))
     }

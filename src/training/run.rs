@@ -60,6 +60,8 @@ pub struct TrainingOutcome {
     pub reason: StopReason,
     /// The epoch whose weights `model` holds.
     pub weights_from_epoch: usize,
+    /// The second replica, when the run had one: it can share the scoring of the test set.
+    pub peer: Option<Box<dyn GradientPeer>>,
 }
 
 /// A run in progress.
@@ -74,6 +76,9 @@ pub(super) struct Run<'a> {
     pub optimizer: ModuleOptimizer,
     /// The second replica (data parallelism), while it works.
     pub peer: Option<Box<dyn GradientPeer>>,
+    /// A second replica kept for after the run, not for its steps (a head-only run's, once
+    /// its feature pass is done).
+    pub spare_peer: Option<Box<dyn GradientPeer>>,
     pub state: ResumeState,
     pub record: RunRecord,
     /// The best epoch's weights, kept when `restore_best_weights` asks for them.
@@ -138,6 +143,7 @@ impl<'a> Run<'a> {
             model,
             optimizer,
             peer: None,
+            spare_peer: None,
             weights_from_epoch: state.epochs_completed,
             state,
             record,
@@ -270,6 +276,7 @@ impl<'a> Run<'a> {
             resume: self.state,
             reason,
             weights_from_epoch: self.weights_from_epoch,
+            peer: self.peer.or(self.spare_peer),
         }
     }
 }

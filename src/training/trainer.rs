@@ -61,13 +61,15 @@ pub async fn train<H: TrainingHost>(
     if features::applies(config, network) {
         let samples: Vec<usize> = data.train.iter().chain(&data.validation).copied().collect();
         let inference = run.model.valid();
-        // The second replica only shares the feature pass (taken from the run, and dropped
-        // after it): the head's steps are quick, and it would send back gradients for the
-        // frozen backbone too.
+        // The second replica shares the feature pass, and is then kept aside for the scoring
+        // after the run: not for the head's steps, which are quick, and for which it would
+        // send back gradients for the frozen backbone too.
         let mut peer = run.peer.take();
         let cache =
             FeatureCache::compute(&inference, data.dataset, &samples, device, &mut peer, host);
-        match cache.await? {
+        let cache = cache.await;
+        run.spare_peer = peer;
+        match cache? {
             Some(cache) => run.features = Some(cache),
             None => return Ok(run.finish(StopReason::Stopped, host)),
         }

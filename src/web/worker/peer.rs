@@ -92,6 +92,7 @@ impl GradientPeer for WorkerPeer {
         self.bridge.post(&PeerRequest::Features {
             weights: f32_bytes(step.weights.as_deref().unwrap_or_default()),
             pixels: step.pixels,
+            output: step.output,
         })
     }
 
@@ -170,10 +171,15 @@ pub fn run() {
                         Err(message) => PeerReply::Failed { message },
                     });
                 }
-                Ok(PeerRequest::Features { weights, pixels }) => {
+                Ok(PeerRequest::Features {
+                    weights,
+                    pixels,
+                    output,
+                }) => {
                     let step = FeatureStep {
                         weights: (!weights.is_empty()).then(|| bytes_f32(&weights)),
                         pixels,
+                        output,
                     };
                     let answer = match replica.as_mut() {
                         Some(replica) => replica.features(&step).await,

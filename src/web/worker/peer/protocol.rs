@@ -19,8 +19,9 @@ pub enum PeerRequest {
         /// Their class indices.
         labels: Vec<i32>,
     },
-    /// Compute the pooled features of these images (a frozen backbone's feature pass);
-    /// answer with [`PeerReply::Features`] or [`PeerReply::Failed`].
+    /// Compute the pooled features (a frozen backbone's feature pass) or the logits (a test
+    /// set's scores) of these images; answer with [`PeerReply::Features`] or
+    /// [`PeerReply::Failed`].
     Features {
         /// The weights, flat, as little-endian `f32`s; empty: the ones sent before.
         #[serde(with = "serde_bytes")]
@@ -28,6 +29,9 @@ pub enum PeerRequest {
         /// The images' raw intensities.
         #[serde(with = "serde_bytes")]
         pixels: Vec<u8>,
+        /// What to compute for each image.
+        #[serde(default)]
+        output: crate::training::PassOutput,
     },
 }
 
