@@ -42,7 +42,7 @@ impl StoredPixels {
     pub fn is_consistent(&self, shape: InputShape) -> bool {
         let len = self.pixels.len();
         match self.native {
-            None => len > 0 && len % shape.values() == 0,
+            None => len > 0 && len.is_multiple_of(shape.values()),
             Some((width, height)) => {
                 width > 0
                     && height > 0

@@ -103,7 +103,7 @@ fn thinned(fpr: &[f64], tpr: &[f64], keep: usize) -> Vec<(f64, f64)> {
     let n = fpr.len();
     let step = n.div_ceil(keep.max(2)).max(1);
     let mut points: Vec<(f64, f64)> = (0..n).step_by(step).map(|i| (fpr[i], tpr[i])).collect();
-    if n > 0 && (n - 1) % step != 0 {
+    if n > 0 && !(n - 1).is_multiple_of(step) {
         points.push((fpr[n - 1], tpr[n - 1]));
     }
     points

@@ -230,7 +230,7 @@ fn prepare_all<T: Sync>(
     let done = std::sync::atomic::AtomicUsize::new(0);
     let prepare = |item: &(String, T)| {
         let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if finished % 256 == 0 || finished == total {
+        if finished.is_multiple_of(256) || finished == total {
             progress(finished, total);
         }
         prepare(item)

@@ -207,7 +207,7 @@ pub async fn evaluate_folder(
         unknown_class,
         intervals,
         curves,
-        two_class: (k == 2).then(|| TwoClassScores {
+        two_class: (k == 2).then_some(TwoClassScores {
             probabilities,
             labels,
             youden_validation: [None, None],

@@ -164,18 +164,17 @@ impl ModelMeta {
                 intervals.per_class.len()
             ));
         }
-        if let Some(test) = &self.test {
-            if test.classes.len() != k
+        if let Some(test) = &self.test
+            && (test.classes.len() != k
                 || test.confusion.len() != k
                 || test.confusion.iter().any(|row| row.len() != k)
-                || test.per_class.len() != k
-            {
-                return Err(format!(
-                    "the test scores are not for {k} classes (a {}x{} confusion matrix)",
-                    test.confusion.len(),
-                    test.confusion.first().map_or(0, Vec::len)
-                ));
-            }
+                || test.per_class.len() != k)
+        {
+            return Err(format!(
+                "the test scores are not for {k} classes (a {}x{} confusion matrix)",
+                test.confusion.len(),
+                test.confusion.first().map_or(0, Vec::len)
+            ));
         }
         if let Some(training) = &self.training {
             training.validate()?;

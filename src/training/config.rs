@@ -127,13 +127,13 @@ impl TrainingConfig {
             return Err("Adam betas must be in [0, 1)".into());
         }
         self.class_weighting.validate()?;
-        if let Some(reduce) = &self.callbacks.reduce_lr {
-            if !(reduce.factor > 0.0 && reduce.factor < 1.0) {
-                return Err(format!(
-                    "ReduceLROnPlateau factor {} must be between 0 and 1",
-                    reduce.factor
-                ));
-            }
+        if let Some(reduce) = &self.callbacks.reduce_lr
+            && !(reduce.factor > 0.0 && reduce.factor < 1.0)
+        {
+            return Err(format!(
+                "ReduceLROnPlateau factor {} must be between 0 and 1",
+                reduce.factor
+            ));
         }
         Ok(())
     }

@@ -116,7 +116,7 @@ pub fn distractor_dataset(per_class: usize, size: u32, seed: u64) -> Dataset {
     let mut builder = DatasetBuilder::new(InputShape::square(size));
     for i in 0..per_class * 2 {
         let class = ["corner", "plain"][i % 2];
-        let squares = (class == "corner", next() % 2 == 0);
+        let squares = (class == "corner", next().is_multiple_of(2));
         add_squares(
             &mut builder,
             &format!("{class}/{i:04}.png"),

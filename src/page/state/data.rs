@@ -8,7 +8,7 @@ use crate::data::{DicomOptions, InputShape, SplitConfig};
 use crate::page::protocol::{DataView, SplitView};
 
 /// What the Data step shows.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct DataState {
     /// Load in progress: (done, total, elapsed ms).
     pub loading: Option<(usize, usize, f64)>,
@@ -23,19 +23,6 @@ pub struct DataState {
     pub shape: InputShape,
     /// How the next load decodes DICOM files (window, frames).
     pub dicom: DicomOptions,
-}
-
-impl Default for DataState {
-    fn default() -> Self {
-        Self {
-            loading: None,
-            loaded: None,
-            split: None,
-            split_config: SplitConfig::default(),
-            shape: InputShape::default(),
-            dicom: DicomOptions::default(),
-        }
-    }
 }
 
 impl DataState {
