@@ -12,11 +12,12 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use futures::future::LocalBoxFuture;
 use medclassify::data::{Colour, InputShape, make_batch};
-use medclassify::evaluation::{score_samples, score_samples_shared};
+use medclassify::evaluation::score_samples;
 use medclassify::model::pretrained::BACKBONES;
 use medclassify::model::{Classifier, ModelConfig, Preset, Transfer};
 use medclassify::native::ThreadPeer;
 use medclassify::native::{load_folder, read_weights};
+use medclassify::session::score_shared;
 use medclassify::storage::{ModelFile, decode_weights};
 use medclassify::training::{
     Checkpoint, FeatureCache, FeatureStep, GradientPeer, Inputs, PeerGradients, PeerSetup,
@@ -413,7 +414,7 @@ fn a_pass_shared_with_a_second_replica_gives_the_features_and_scores_of_one() {
     // sent again: the scores of scoring alone, in the same order.
     let scored: Vec<usize> = (0..30).map(|i| i * 6 + 1).collect();
     let alone = pollster::block_on(score_samples(&inference, &data, &scored, &device)).unwrap();
-    let shared = score_samples_shared(&inference, &data, &scored, &device, &mut peer);
+    let shared = score_shared(&inference, &data, &scored, &device, &mut peer);
     let shared = pollster::block_on(shared).unwrap();
     assert!(peer.is_some(), "the replica was dropped while scoring");
     assert_eq!(images.get(), 20 + 15);

@@ -8,11 +8,10 @@ use serde::{Deserialize, Serialize};
 use super::{
     CalibrationSummary, ConfidenceIntervals, DEFAULT_RESAMPLES, ECE_BINS, Evaluation,
     OperatingPoint, Scores, ThresholdMetrics, argmax, calibration, choose_temperature,
-    confidence_intervals, one_vs_rest, score_samples_shared, youden_threshold,
+    confidence_intervals, one_vs_rest, score_samples, youden_threshold,
 };
 use crate::data::{Dataset, Split, Subset};
 use crate::model::Classifier;
-use crate::training::GradientPeer;
 
 /// One test prediction.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -151,22 +150,10 @@ pub async fn assess(
     split: &Split,
     device: &Device,
 ) -> Result<Assessment, ExecutionError> {
-    assess_shared(model, dataset, split, device, &mut None).await
-}
-
-/// [`assess`] with the scoring shared with a run's second replica when there is one
-/// ([`super::score_samples_shared`]).
-pub async fn assess_shared(
-    model: &Classifier,
-    dataset: &Dataset,
-    split: &Split,
-    device: &Device,
-    peer: &mut Option<Box<dyn GradientPeer>>,
-) -> Result<Assessment, ExecutionError> {
     let test = split.indices(Subset::Test);
     let validation = split.indices(Subset::Validation);
-    let test_scores = score_samples_shared(model, dataset, &test, device, peer).await?;
-    let validation_scores = score_samples_shared(model, dataset, &validation, device, peer).await?;
+    let test_scores = score_samples(model, dataset, &test, device).await?;
+    let validation_scores = score_samples(model, dataset, &validation, device).await?;
     Ok(assess_scores(
         dataset,
         &test,

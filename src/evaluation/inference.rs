@@ -8,7 +8,6 @@ use burn::tensor::activation::softmax;
 use crate::data::Dataset;
 use crate::data::{InputShape, images_tensor, make_batch};
 use crate::model::Classifier;
-use crate::training::{GradientPeer, PassOutput, SharedPass};
 
 /// Images per inference batch (fewer for a large network at a large size:
 /// [`Classifier::inference_batch`]).
@@ -52,40 +51,16 @@ pub async fn score_samples(
     indices: &[usize],
     device: &Device,
 ) -> Result<Scores, ExecutionError> {
-    score_samples_shared(model, dataset, indices, device, &mut None).await
-}
-
-/// [`score_samples`] sharing each step with the run's second replica when there is one (the
-/// page's training helper on another core): the same logits, in the same order. A replica
-/// that fails is dropped and its share scored here.
-pub async fn score_samples_shared(
-    model: &Classifier,
-    dataset: &Dataset,
-    indices: &[usize],
-    device: &Device,
-    peer: &mut Option<Box<dyn GradientPeer>>,
-) -> Result<Scores, ExecutionError> {
-    let classes = dataset.classes.len();
-    let mut logits = Vec::with_capacity(indices.len() * classes);
+    let mut logits = Vec::with_capacity(indices.len() * dataset.classes.len());
     let batch = model.inference_batch(dataset.shape.size() as usize, INFERENCE_BATCH);
-    let mut pass = SharedPass::new(model, peer, PassOutput::Logits).await;
-    for chunk in indices.chunks(pass.step(batch)) {
-        let (theirs, ours) = pass.split(chunk);
-        let share = pass.hand_over(dataset, theirs);
-        let (images, _) = make_batch(dataset, ours, None, device);
-        let own = logits_of(model, images).await?;
-        if !theirs.is_empty() {
-            match pass.collect(share, Some(classes)).await {
-                Some(values) => logits.extend(values),
-                None => {
-                    let (images, _) = make_batch(dataset, theirs, None, device);
-                    logits.extend(logits_of(model, images).await?);
-                }
-            }
-        }
-        logits.extend(own);
+    for chunk in indices.chunks(batch) {
+        let (images, _) = make_batch(dataset, chunk, None, device);
+        logits.extend(logits_of(model, images).await?);
     }
-    Ok(Scores { classes, logits })
+    Ok(Scores {
+        classes: dataset.classes.len(),
+        logits,
+    })
 }
 
 /// Logits for raw images (`pixels` holds whole images of `shape`).

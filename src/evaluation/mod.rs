@@ -11,7 +11,7 @@ mod roc;
 
 pub use assess::{
     Assessment, ClassRoc, INTERVAL_SEED, Prediction, ROC_POINTS, TwoClassScores, assess,
-    assess_scores, assess_shared, roc_curves,
+    assess_scores, roc_curves,
 };
 pub use calibration::{
     Calibration, CalibrationSummary, ECE_BINS, ReliabilityBin, calibration, choose_temperature,
@@ -19,9 +19,7 @@ pub use calibration::{
 };
 pub use cross_validation::{CrossValidation, FoldScores, Spread};
 pub use explain::{ExplainMethod, Heatmap, grad_cam, saliency};
-pub use inference::{
-    INFERENCE_BATCH, Scores, probabilities_of, score_pixels, score_samples, score_samples_shared,
-};
+pub use inference::{INFERENCE_BATCH, Scores, probabilities_of, score_pixels, score_samples};
 pub use intervals::{
     ClassIntervals, ConfidenceIntervals, DEFAULT_RESAMPLES, Interval, Z_95, accuracy_interval,
     auc_interval, confidence_intervals, sensitivity_specificity_intervals, stratified_bootstrap,

@@ -14,6 +14,7 @@ mod estimate;
 mod model;
 mod platform;
 mod predict;
+mod scoring;
 mod train;
 
 pub use compat::{check_model_for_data, check_resume};
@@ -26,6 +27,7 @@ pub use predict::{
     FolderEvaluation, Prediction, decode_for_prediction, evaluate_folder, explain, predict,
     prediction_options, prediction_path, prediction_rows,
 };
+pub use scoring::{assess_shared, score_shared};
 pub use train::{
     RunError, STOPPED_BEFORE_AN_EPOCH, Trained, TrainingPlan, plan_training, start_from, start_new,
     train, train_on_split,

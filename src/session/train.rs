@@ -3,9 +3,9 @@
 
 use burn::prelude::*;
 
-use super::{FileCheckpoints, LoadedData, Platform, check_resume, model_file};
+use super::{FileCheckpoints, LoadedData, Platform, assess_shared, check_resume, model_file};
 use crate::data::{Split, Subset};
-use crate::evaluation::{Assessment, assess_shared};
+use crate::evaluation::Assessment;
 use crate::model::pretrained::WeightsFile;
 use crate::model::{Classifier, ModelConfig};
 use crate::storage::{ModelFile, ModelMeta, decode_weights};

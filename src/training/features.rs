@@ -7,8 +7,9 @@
 
 use burn::prelude::*;
 
+use super::PassOutput;
 use super::inputs::Inputs;
-use super::shared_pass::{PassOutput, SharedPass, pooled_tensor};
+use super::shared_pass::{SharedPass, pooled_tensor};
 use super::{GradientPeer, TrainingConfig, TrainingError, TrainingEvent, TrainingHost};
 use crate::data::{Dataset, make_batch};
 use crate::model::{Classifier, ModelConfig, Transfer};

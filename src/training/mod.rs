@@ -36,12 +36,12 @@ pub use host::{Checkpoint, CheckpointSlot, TrainingHost};
 pub use inputs::Inputs;
 pub use micro_batch::{PART_BUDGET, merge as merge_parts, part_size};
 pub use parallel::{
-    FeatureStep, GradientPeer, GradientReplica, PeerGradients, PeerSetup, PeerStep,
+    FeatureStep, GradientPeer, GradientReplica, PassOutput, PeerGradients, PeerSetup, PeerStep,
     combine_gradients, flat_gradients, flat_weights, parameter_count, part_gradients,
 };
 pub use probe::measure_step_ms;
 pub use record::{ResumeState, RunRecord};
 pub use run::{Start, TrainingData, TrainingOutcome};
-pub use shared_pass::{PassOutput, Share, SharedPass};
+pub use shared_pass::{Share, SharedPass};
 pub use trainer::train;
 pub use weighting::{ClassWeighting, Sampling, cross_entropy};

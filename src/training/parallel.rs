@@ -57,6 +57,17 @@ pub struct PeerGradients {
     pub compute_ms: f64,
 }
 
+/// What a shared pass gives per image.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PassOutput {
+    /// The network's features averaged over the positions (what a head-only run trains on).
+    #[default]
+    Pooled,
+    /// The logits.
+    Logits,
+}
+
 /// A share of a frozen backbone's feature pass for a peer ([`super::FeatureCache`]).
 #[derive(Clone, Debug)]
 pub struct FeatureStep {
@@ -65,7 +76,7 @@ pub struct FeatureStep {
     /// The images, raw intensities, whole images of the network's input shape.
     pub pixels: Vec<u8>,
     /// What to compute for each.
-    pub output: super::PassOutput,
+    pub output: PassOutput,
 }
 
 /// A second replica computing gradients on part of each batch, on another core.
@@ -305,12 +316,12 @@ impl GradientReplica {
         let model = self.model.valid();
         let images = images_tensor(&step.pixels, self.shape, &self.plain);
         let read = match step.output {
-            super::PassOutput::Pooled => {
+            PassOutput::Pooled => {
                 let pooled = model.features(images).mean_dim(3).mean_dim(2);
                 debug_assert_eq!(pooled.dims()[0], count);
                 pooled.into_data_async().await
             }
-            super::PassOutput::Logits => model.forward(images).into_data_async().await,
+            PassOutput::Logits => model.forward(images).into_data_async().await,
         };
         read.map_err(|error| format!("reading the features failed: {error}"))?
             .try_into_vec_as::<f32>()

@@ -1,27 +1,15 @@
 //! A forward pass shared with the second replica (the page's training helper on another
 //! core): each step's first half goes to the replica while this side computes the rest, for
 //! the frozen backbone's features of a head-only run ([`super::FeatureCache`]) and for the
-//! scores of the test and validation sets after a run (`evaluation::score_samples_shared`).
+//! scores of the test and validation sets after a run (`session`'s scoring).
 //! The weights travel once, with the first share. A replica that fails is dropped (the
 //! reason kept for the caller to tell) and its share computed here.
 
-use burn::prelude::*;
-use serde::{Deserialize, Serialize};
-
-use super::{FeatureStep, GradientPeer};
+use super::GradientPeer;
+use super::parallel::{FeatureStep, PassOutput};
 use crate::data::Dataset;
 use crate::model::Classifier;
-
-/// What a shared pass gives per image.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PassOutput {
-    /// The network's features averaged over the positions (what a head-only run trains on).
-    #[default]
-    Pooled,
-    /// The logits.
-    Logits,
-}
+use burn::prelude::*;
 
 /// A pass in progress, with or without a replica.
 pub struct SharedPass<'p> {
