@@ -500,3 +500,47 @@ fn predict_classifies_every_frame_of_a_multi_frame_file_as_the_same_image_alone(
     assert_ne!(rows[0]["top"], rows[1]["top"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A DICOM image smaller than the input (the fixtures are 64 x 64) is kept at its own size and
+/// resized when used, as other small image files are: at 224 px every single-frame fixture is
+/// stored at 64 x 64 (4,096 values a channel, not 50,176), and used it is, value for value,
+/// the image decoded at its own size and resized by the `image` crate's triangle filter here,
+/// in grayscale and in RGB. A multi-frame file read frame by frame stays whole images.
+#[test]
+fn a_small_dicom_is_stored_at_its_own_size_and_used_as_decoded_at_the_input() {
+    use image::imageops::{FilterType, resize};
+    use medclassify::data::decode_dicom_stored;
+    let limits = DecodeLimits::default();
+    let mut files: Vec<_> = ["CT", "XR"]
+        .iter()
+        .flat_map(|class| {
+            let dir = common::repo().join("tests/fixtures/dicom").join(class);
+            std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path())
+        })
+        .collect();
+    files.retain(|path| !path.to_string_lossy().contains("multiframe"));
+    assert_eq!(files.len(), 16);
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        let own = decode_dicom(&bytes, 64, &limits).unwrap().0;
+        let own = image::GrayImage::from_raw(64, 64, own).unwrap();
+        let expected = resize(&own, 224, 224, FilterType::Triangle).into_raw();
+        for colour in [Colour::Grayscale, Colour::Rgb] {
+            let shape = InputShape::square(224).with_colour(colour);
+            let (stored, _) = decode_dicom_stored(&bytes, shape, &limits).unwrap();
+            assert_eq!(stored.native, Some((64, 64)), "{path:?}");
+            assert_eq!(stored.pixels.len(), 4096 * shape.channels(), "{path:?}");
+            let used = stored.into_shape(shape);
+            for plane in used.chunks(224 * 224) {
+                assert_eq!(plane, &expected[..], "{path:?} {colour:?}");
+            }
+        }
+    }
+    let every = DecodeLimits {
+        frames: Frames::Every,
+        ..DecodeLimits::default()
+    };
+    let multi = fixture("dicom/CT/ct-multiframe.dcm");
+    let (stored, _) = decode_dicom_stored(&multi, InputShape::square(224), &every).unwrap();
+    assert_eq!((stored.native, stored.pixels.len()), (None, 3 * 224 * 224));
+}

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::{
     ClassCount, DecodeLimits, Decoded, DicomClassReport, DicomInfo, DuplicateGroup, InputShape,
     LoadReport, SkipReason, SkippedFile, StoredImage, StoredPixels, classify_path,
-    decode_dicom_pixels, decode_stored, expand, hex, is_dicom, sha256,
+    decode_dicom_stored, decode_stored, expand, hex, is_dicom, sha256,
 };
 
 /// One usable image.
@@ -206,8 +206,7 @@ pub fn prepare_file(
     // and the engine reports its files).
     let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         if is_dicom(bytes) {
-            decode_dicom_pixels(bytes, shape, limits)
-                .map(|(pixels, info)| (StoredPixels::full(pixels), Some(info)))
+            decode_dicom_stored(bytes, shape, limits).map(|(pixels, info)| (pixels, Some(info)))
         } else {
             decode_stored(bytes, shape, limits).map(|pixels| (pixels, None))
         }

@@ -18,7 +18,7 @@ use dicom_dictionary_std::tags;
 use dicom_object::{DefaultDicomObject, Tag};
 use dicom_pixeldata::PixelDecoder;
 
-use super::stored::{planar, resized};
+use super::stored::{StoredPixels, planar, resized};
 use super::{
     Colour, DecodeLimits, DicomInfo, Frames, InputShape, MAX_FRAMES, SkipReason, Window,
     apply_window,
@@ -112,6 +112,18 @@ pub fn decode_dicom_pixels(
     shape: InputShape,
     limits: &DecodeLimits,
 ) -> Result<(Vec<u8>, DicomInfo), SkipReason> {
+    decode_dicom_stored(bytes, shape, limits).map(|(pixels, info)| (pixels.into_shape(shape), info))
+}
+
+/// [`decode_dicom_pixels`] as the data set stores it: one image no larger than `shape` on
+/// either side (a single frame) is kept at its own size and resized when used, bit for bit
+/// what decoding straight to `shape` gives, as for other image files (`stored.rs`); several
+/// frames are whole images of `shape`.
+pub fn decode_dicom_stored(
+    bytes: &[u8],
+    shape: InputShape,
+    limits: &DecodeLimits,
+) -> Result<(StoredPixels, DicomInfo), SkipReason> {
     decode(bytes, shape, limits).map_err(|Refusal(reason)| reason)
 }
 
@@ -119,7 +131,7 @@ fn decode(
     bytes: &[u8],
     shape: InputShape,
     limits: &DecodeLimits,
-) -> Result<(Vec<u8>, DicomInfo), Refusal> {
+) -> Result<(StoredPixels, DicomInfo), Refusal> {
     let object = dicom_object::from_reader(bytes)?;
     if object.element_opt(tags::PIXEL_DATA)?.is_none() {
         return Err(Refusal(SkipReason::NotAnImage {
@@ -156,11 +168,11 @@ fn decode(
         Frames::Every => (0..frames).collect(),
     };
     let voi = Voi::from_file(&object, limits.window);
-    let mut out = Vec::with_capacity(chosen.len() * shape.values());
+    let mut stored = Vec::with_capacity(chosen.len());
     let mut facts = None;
     for frame in chosen.iter().copied() {
         let (pixels, frame_facts) = frame_image(&object, frame, (rows, columns), &voi, shape)?;
-        out.extend_from_slice(&pixels);
+        stored.push(pixels);
         // The report describes the middle frame (or the only one).
         if frame == frames / 2 || facts.is_none() {
             facts = Some(frame_facts);
@@ -177,18 +189,27 @@ fn decode(
         patient: text(&object, tags::PATIENT_ID),
         study: text(&object, tags::STUDY_INSTANCE_UID),
     };
-    Ok((out, info))
+    let pixels = match stored.len() {
+        1 => stored.pop().expect("one frame"),
+        _ => StoredPixels::full(
+            stored
+                .into_iter()
+                .flat_map(|p| p.into_shape(shape))
+                .collect(),
+        ),
+    };
+    Ok((pixels, info))
 }
 
-/// One frame of `object` as one image of `shape`, and what it was: bits stored, photometric
-/// interpretation and the window used.
+/// One frame of `object` as stored for `shape` (at its own size when it is no larger, else
+/// resized), and what it was: bits stored, photometric interpretation and the window used.
 fn frame_image(
     object: &DefaultDicomObject,
     frame: u32,
     (rows, columns): (u64, u64),
     voi: &Voi,
     shape: InputShape,
-) -> Result<(Vec<u8>, (u16, String, String)), Refusal> {
+) -> Result<(StoredPixels, (u16, String, String)), Refusal> {
     let pixels = object.decode_pixel_data_frame(frame)?;
     let samples = usize::from(pixels.samples_per_pixel().max(1));
     let values: Vec<f64> = pixels.to_vec_frame::<f64>(0)?;
@@ -234,24 +255,30 @@ fn frame_image(
             detail: "DICOM image size does not match its pixel data".into(),
         })
     };
-    let image = match (shape.colour(), rgb) {
-        (Colour::Grayscale, _) => {
-            let gray = image::GrayImage::from_raw(columns as u32, rows as u32, gray)
-                .ok_or_else(mismatch)?;
-            resized(gray, shape.size()).into_raw()
+    let (width, height) = (columns as u32, rows as u32);
+    let size = shape.size();
+    let small = width <= size && height <= size && (width, height) != (size, size);
+    // Gray, or RGB interleaved, at the file's own size.
+    let own = match (shape.colour(), rgb) {
+        (Colour::Grayscale, _) => gray,
+        (Colour::Rgb, Some(rgb)) => rgb,
+        (Colour::Rgb, None) => gray.iter().flat_map(|&v| [v, v, v]).collect(),
+    };
+    if own.len() != (width * height) as usize * shape.channels() {
+        return Err(mismatch());
+    }
+    let image = match (small, shape.colour()) {
+        (true, _) => StoredPixels {
+            pixels: own,
+            native: Some((width, height)),
+        },
+        (false, Colour::Grayscale) => {
+            let gray = image::GrayImage::from_raw(width, height, own).ok_or_else(mismatch)?;
+            StoredPixels::full(resized(gray, size).into_raw())
         }
-        (Colour::Rgb, Some(rgb)) => {
-            let rgb =
-                image::RgbImage::from_raw(columns as u32, rows as u32, rgb).ok_or_else(mismatch)?;
-            planar(&resized(rgb, shape.size()))
-        }
-        (Colour::Rgb, None) => {
-            let gray = image::GrayImage::from_raw(columns as u32, rows as u32, gray)
-                .ok_or_else(mismatch)?;
-            planar(&resized(
-                image::DynamicImage::ImageLuma8(gray).into_rgb8(),
-                shape.size(),
-            ))
+        (false, Colour::Rgb) => {
+            let rgb = image::RgbImage::from_raw(width, height, own).ok_or_else(mismatch)?;
+            StoredPixels::full(planar(&resized(rgb, size)))
         }
     };
     Ok((image, (pixels.bits_stored(), photometric, window)))

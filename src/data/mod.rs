@@ -51,7 +51,7 @@ pub use decode::{
     DecodeLimits, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, SUPPORTED_SIZES, decode_image, decode_pixels,
     decode_stored, is_complete_jpeg,
 };
-pub use dicom::{decode_dicom, decode_dicom_pixels, is_dicom};
+pub use dicom::{decode_dicom, decode_dicom_pixels, decode_dicom_stored, is_dicom};
 pub use folds::{Folds, make_folds};
 pub use groups::{GroupBy, GroupCounts};
 pub use inspection::Inspection;
