@@ -20,16 +20,14 @@ pub async fn assess_shared(
     device: &Device,
     peer: &mut Option<Box<dyn GradientPeer>>,
 ) -> Result<Assessment, ExecutionError> {
-    let test = split.indices(Subset::Test);
-    let validation = split.indices(Subset::Validation);
-    let test_scores = score_shared(model, dataset, &test, device, peer).await?;
-    let validation_scores = score_shared(model, dataset, &validation, device, peer).await?;
+    let subsets = [Subset::Test, Subset::Validation].map(|subset| split.indices(subset));
+    let mut scores = Vec::with_capacity(2);
+    for indices in &subsets {
+        scores.push(score_shared(model, dataset, indices, device, peer).await?);
+    }
+    let [test, validation] = &subsets;
     Ok(assess_scores(
-        dataset,
-        &test,
-        &test_scores,
-        &validation,
-        &validation_scores,
+        dataset, test, &scores[0], validation, &scores[1],
     ))
 }
 
