@@ -172,18 +172,6 @@ impl<In: Serialize, Out: FromWorker> Bridge<In, Out> {
         }
     }
 
-    /// Sends `message` after the worker has booted, handing over (not copying) the
-    /// `ArrayBuffer`s in `moved`, which `message` holds; this side can no longer read them.
-    pub fn post_moving(&self, message: &In, moved: &js_sys::Array) -> Result<(), String> {
-        if !self.is_booted() {
-            return Err("the worker has not started yet".into());
-        }
-        let value = encode(message)?;
-        self.worker
-            .post_message_with_transfer(&value, moved)
-            .map_err(|e| js::error_text(&e))
-    }
-
     /// Whether the boot message has arrived.
     pub fn is_booted(&self) -> bool {
         self.handshake.borrow().booted

@@ -58,10 +58,13 @@ async function journey(engine) {
     // Try sample data, then the same images as an archive through the file input.
     await click(driver, '[data-testid=sample-data]');
     await waitFor(driver, 'the sample report', async (d) => /images in 6 classes/.test(await text(d, '[data-testid=data-report]')), 120_000);
+    // The sample's report reads like the archive's: wait for the archive's own "loaded" notice.
+    const loads = async (d) => ((await notices(d)).match(/loaded 247 images/g) ?? []).length;
+    const before = await loads(driver);
     await pickFiles(driver, '[data-testid=archive-input]', [zip]);
     const report = await waitFor(driver, 'the archive report', async (d) => {
       const shown = await text(d, '[data-testid=data-report]');
-      return /247 images in 6 classes from 247 files/.test(shown) && shown;
+      return (await loads(d)) > before && /247 images in 6 classes from 247 files/.test(shown) && shown;
     }, 180_000);
     assert.match(report, /3 groups, 4 redundant files|4 redundant/);
     await shot('02-archive');

@@ -36,8 +36,8 @@ pub fn walk(container: Container, bytes: &[u8]) {
 }
 
 /// [`super::protocol::DecoderRequest::Walk`] as the engine sends it: the bytes copied once,
-/// straight from wasm memory into a JavaScript buffer that is then moved (not copied) to the
-/// helper.
+/// straight from wasm memory into a JavaScript buffer, which `postMessage` clones. (Moving it
+/// instead, with a transfer list, left WebKitGTK 2.50's engine waiting for ever.)
 #[derive(Serialize)]
 enum WalkRequest {
     Walk {
@@ -47,8 +47,9 @@ enum WalkRequest {
     },
 }
 
-/// The largest container read by a helper first: the bytes are copied once for it (moved to
-/// the helper, which holds a copy while it reads), which a file of gigabytes cannot afford.
+/// The largest container read by a helper first: the bytes are copied for it (a JavaScript
+/// buffer, its clone, and the helper's own copy while it reads), which a file of gigabytes
+/// cannot afford.
 const VET_MAX_BYTES: usize = 512 << 20;
 
 /// Has a helper read `bytes` (the file `name`) to its end first: `Err` with the message
@@ -70,13 +71,11 @@ pub async fn vet(name: &str, container: Container, bytes: &[u8]) -> Result<(), S
             return Ok(());
         }
     };
-    let copy = js_sys::Uint8Array::from(bytes);
-    let moved = js_sys::Array::of1(&copy.buffer());
     let request = WalkRequest::Walk {
         container,
-        bytes: copy,
+        bytes: js_sys::Uint8Array::from(bytes),
     };
-    if let Err(error) = bridge.post_moving(&request, &moved) {
+    if let Err(error) = bridge.post(&request) {
         gloo::console::warn!(format!("{name} is read without a helper first ({error})"));
         return Ok(());
     }
