@@ -11,8 +11,6 @@ use futures::channel::mpsc::UnboundedReceiver;
 mod model_jobs;
 
 use super::backend::Backends;
-use super::decoder::protocol::Container;
-use super::decoder::vet::vet;
 use super::host::{BEST_KEY, FINAL_KEY, LAST_KEY};
 use super::loader::{self, LoadStopped, PageChunk};
 use super::protocol::Job;
@@ -327,9 +325,7 @@ impl Engine {
         post(&Response::Loaded { data: view, split });
     }
 
-    /// The images of `source` at `shape`. A container read whole (an archive, a MedMNIST
-    /// file) is read first by a helper ([`vet`]), so that one that stops its reader stops
-    /// the helper and is refused, not the engine.
+    /// The images of `source` at `shape`.
     async fn read_source(
         &mut self,
         shape: InputShape,
@@ -344,21 +340,13 @@ impl Engine {
             Source::Sample(url) => loader::load_sample(&url, shape, &self.controls).await,
             // The file's own image size unless a pretrained network's size was chosen; the
             // chosen colour.
-            Source::Npz { name, bytes } => {
-                vet(&name, Container::Npz, &bytes)
-                    .await
-                    .map_err(LoadStopped)?;
-                match npz_scales_to(shape.size()) {
-                    true => read_npz(&bytes, Some(shape), None),
-                    false => read_npz_as(&bytes, shape.colour(), None),
-                }
-                .map(|data| (data.dataset, data.report))
-                .map_err(|error| LoadStopped(format!("{name}: {error}")))
+            Source::Npz { name, bytes } => match npz_scales_to(shape.size()) {
+                true => read_npz(&bytes, Some(shape), None),
+                false => read_npz_as(&bytes, shape.colour(), None),
             }
+            .map(|data| (data.dataset, data.report))
+            .map_err(|error| LoadStopped(format!("{name}: {error}"))),
             Source::Archive { name, bytes, dicom } => {
-                vet(&name, Container::Archive, &bytes)
-                    .await
-                    .map_err(LoadStopped)?;
                 loader::load_archive(&name, &bytes, shape, dicom, &self.controls).await
             }
         }
