@@ -5,7 +5,6 @@
 
 pub mod pool;
 pub mod protocol;
-pub mod vet;
 
 use wasm_bindgen::JsCast;
 
@@ -49,10 +48,6 @@ pub fn run() {
             let mut packed = pack(chunk, outcomes);
             packed.decode_ms = time::now_ms() - started;
             bridge::post_to_parent(&DecoderReply::Decoded(packed));
-        }
-        Ok(DecoderRequest::Walk { container, bytes }) => {
-            vet::walk(container, &bytes);
-            bridge::post_to_parent(&DecoderReply::Walked);
         }
         Err(error) => gloo::console::error!(format!("decoding helper: {error}")),
     });

@@ -233,10 +233,7 @@ impl DecoderPool {
                     files: piece.files,
                 };
                 let sent = helper.bridge.post(&request);
-                // Made as `Decode` just above: the files come back out of it.
-                let DecoderRequest::Decode { files, .. } = request else {
-                    continue;
-                };
+                let DecoderRequest::Decode { files, .. } = request;
                 if !busy {
                     helper.since = time::now_ms();
                 }
@@ -272,9 +269,6 @@ impl DecoderPool {
             Some((id, WorkerEvent::Message(DecoderReply::Decoded(packed)))) => (id, packed),
             Some((_, WorkerEvent::Booted | WorkerEvent::Message(DecoderReply::Ready))) => {
                 return Vec::new();
-            }
-            Some((id, WorkerEvent::Message(DecoderReply::Walked))) => {
-                return self.helper_stopped(id, "it answered out of turn", waiting);
             }
             Some((id, WorkerEvent::Unreadable(why) | WorkerEvent::Crashed(why))) => {
                 return self.helper_stopped(id, &why, waiting);

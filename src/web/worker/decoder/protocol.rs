@@ -44,24 +44,6 @@ pub enum DecoderRequest {
         /// The files.
         files: Vec<FileBytes>,
     },
-    /// Read every file of this container as the engine is about to, and drop them; answer
-    /// with [`DecoderReply::Walked`] ([`super::vet`]).
-    Walk {
-        /// What it is.
-        container: Container,
-        /// Its bytes.
-        #[serde(with = "serde_bytes")]
-        bytes: Vec<u8>,
-    },
-}
-
-/// A file that holds files, read whole by the engine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Container {
-    /// A `.zip`, `.tar` or `.tar.gz` of images.
-    Archive,
-    /// A MedMNIST `.npz`.
-    Npz,
 }
 
 /// What a decoding helper worker sends to the engine.
@@ -71,8 +53,6 @@ pub enum DecoderReply {
     Ready,
     /// One chunk done.
     Decoded(DecodedChunk),
-    /// A container was read to its end without stopping the helper.
-    Walked,
 }
 
 /// The outcome of one chunk of files, packed for `postMessage`: per file a class or a skip
