@@ -6,14 +6,17 @@
 // only a decoding helper panics on it; to the native command it is a file that is not an image,
 // so the native report of the same folder is the oracle for what the page must have loaded.
 // A file named like an image but over the 64 MB limit is refused from a bounded read.
+// A container (archive or .npz) is read by the engine itself: one that stops it is named, the
+// engine restarts, and the next load works (the drill `CONTAINER_DRILL`, src/web/worker/engine).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fixtureCopies, ARTIFACTS, CLI, FIXTURE, ROOT, assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, shot } from './helpers.mjs';
 
 const DRILL = Buffer.from('MedClassify crash drill: this file stops a decoding helper\n');
+const CONTAINER_DRILL = Buffer.from('MedClassify crash drill: this container stops the engine\n');
 /** Over the 64 MiB (67 MB) limit: a PNG signature and zeros. */
 const HUGE_BYTES = 70_000_000;
 
@@ -100,5 +103,63 @@ test('a file that stops a decoder is named and the load, the predictions and the
     await server.close();
     rmSync(small, { recursive: true, force: true });
     rmSync(large, { recursive: true, force: true });
+  }
+});
+
+test('a container that stops the engine is named, the engine restarts, and the next load works', { timeout: 300_000 }, async () => {
+  // The engine reads archives and .npz files itself: a crafted one that stops it (the drill,
+  // `CONTAINER_DRILL` in src/web/worker/engine/mod.rs) must be named, and a restarted engine
+  // must load the next file. Positive control: the same bytes without the drill's first line
+  // are refused by the engine's own reader with the file's name, and nothing stops.
+  const dir = join(ARTIFACTS, 'crash-containers');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const junk = Buffer.alloc(4096, 7);
+  writeFileSync(join(dir, 'plain-junk.zip'), junk);
+  writeFileSync(join(dir, 'crafted.zip'), Buffer.concat([CONTAINER_DRILL, junk]));
+  writeFileSync(join(dir, 'crafted.npz'), Buffer.concat([CONTAINER_DRILL, junk]));
+  const zip = join(dir, 'fixture.zip');
+  execFileSync('python3', ['-m', 'zipfile', '-c', zip, 'MedNIST'], { cwd: dirname(FIXTURE) });
+  const native = JSON.parse(execFileSync(CLI, ['inspect', FIXTURE, '--json']).toString());
+  const server = await serve('/');
+  const browser = await launch();
+  const { context, foreign } = await newContext(browser, new URL(server.url).origin);
+  // Read at once: after a crash the page shows no report, and a locator would wait for one.
+  const report = () => page.evaluate(() => document.querySelector('[data-testid=data-report]')?.textContent ?? '');
+  let page;
+  try {
+    page = await openApp(context, server.url);
+    await page.click('[data-testid=sample-data]');
+    await page.waitForFunction(() => /images in 6 classes/.test(document.querySelector('[data-testid=data-report]')?.textContent ?? ''));
+
+    // The control: refused by name by a live engine, the sample's data set kept.
+    await page.setInputFiles('[data-testid=archive-input]', join(dir, 'plain-junk.zip'));
+    await page.waitForFunction(() => /plain-junk\.zip: /.test(document.querySelector('.notices')?.textContent ?? ''), null, { timeout: 60_000 });
+    assert.doesNotMatch(await notices(page), /stopped unexpectedly/);
+    assert.match(await report(), /images in 6 classes/, 'a refused file keeps the data set');
+
+    // The drill, as an archive and as an .npz: each named, the engine restarted each time.
+    for (const [input, name] of [['archive-input', 'crafted.zip'], ['npz-input', 'crafted.npz']]) {
+      const picked = Date.now();
+      await page.setInputFiles(`[data-testid=${input}]`, join(dir, name));
+      const said = new RegExp(`${name.replace('.', '\\.')}: the engine stopped unexpectedly while reading this file`);
+      await page.waitForFunction((source) => new RegExp(source).test(document.querySelector('.notices')?.textContent ?? ''), said.source, { timeout: 60_000 });
+      assert.doesNotMatch(await report(), /images in 6 classes/, 'the engine\'s data set went with it, and the page no longer shows it');
+      console.log(`${name}: named after ${((Date.now() - picked) / 1000).toFixed(1)} s`);
+      await shot(page, `crash-proof-container-${name.replace('.', '-')}`);
+    }
+
+    // The restarted engine loads the real archive like its folder.
+    const picked = Date.now();
+    await page.setInputFiles('[data-testid=archive-input]', zip);
+    await page.waitForFunction(() => /images in 6 classes/.test(document.querySelector('[data-testid=data-report]')?.textContent ?? ''), null, { timeout: 120_000 });
+    assert.match(await report(), new RegExp(`${native.images} images in 6 classes from ${native.files_seen} files`));
+    console.log(`the archive after two restarts: loaded in ${((Date.now() - picked) / 1000).toFixed(1)} s`);
+    await shot(page, 'crash-proof-container-after');
+    assertNoForeignRequests(foreign);
+  } finally {
+    await browser.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

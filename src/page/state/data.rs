@@ -36,9 +36,17 @@ impl DataState {
         self.loading = Some((done, total, elapsed_ms));
     }
 
-    /// The load stopped (cancelled, failed, or the engine died): the previous data set stays.
+    /// The load stopped (cancelled or failed): the previous data set stays.
     pub fn stopped(&mut self) {
         self.loading = None;
+    }
+
+    /// The engine died: the data set it held went with it, so the page stops showing it (the
+    /// restarted engine would refuse to train on it) and the settings stay for the next load.
+    pub fn lost(&mut self) {
+        self.loading = None;
+        self.loaded = None;
+        self.split = None;
     }
 
     /// A data set arrived with its split. Returns the messages to show, in order: why the

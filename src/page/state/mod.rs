@@ -220,7 +220,7 @@ pub fn reduce(mut state: AppState, action: Action) -> AppState {
         Action::Dismiss(id) => Rc::make_mut(&mut state.notices).dismiss(id),
         Action::Crashed(message) => {
             Rc::make_mut(&mut state.train).crashed();
-            Rc::make_mut(&mut state.data).stopped();
+            Rc::make_mut(&mut state.data).lost();
             Rc::make_mut(&mut state.notices).crashed(message);
         }
         Action::CloseCell => Rc::make_mut(&mut state.evaluate).close_cell(),

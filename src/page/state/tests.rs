@@ -208,7 +208,7 @@ fn a_bundled_model_shows_its_history_and_says_so() {
 
 #[test]
 fn a_crash_stops_the_run_and_the_load_and_says_why() {
-    let mut state = reduce(AppState::default(), Action::LoadStarted);
+    let mut state = reduce(full_state(), Action::LoadStarted);
     state = engine(
         state,
         Response::Ready {
@@ -222,9 +222,14 @@ fn a_crash_stops_the_run_and_the_load_and_says_why() {
             resume: false,
         },
     );
+    assert!(state.data.loaded.is_some());
     state = reduce(state, Action::Crashed("the engine stopped".into()));
     assert_eq!(state.train.status, TrainingStatus::Error);
     assert_eq!(state.data.loading, None);
+    assert!(
+        state.data.loaded.is_none(),
+        "the engine's data set went with it"
+    );
     assert_eq!(
         state.notices.engine_crashed.as_deref(),
         Some("the engine stopped")

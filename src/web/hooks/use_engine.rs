@@ -33,6 +33,9 @@ struct Connection {
     load: Option<(u32, usize)>,
     /// Number of the last load started.
     last_load: u32,
+    /// The container (archive or `.npz`) the engine is reading, which the engine reads itself:
+    /// named if the engine stops while reading it.
+    reading: Option<String>,
 }
 
 /// Files read and sent per message while streaming a load.
@@ -58,11 +61,15 @@ impl EngineHandle {
     /// Sends a [`Control`] or a [`Job`] (queued until the worker has booted; dropped while
     /// no worker runs, after a crash beyond the restarts).
     pub fn send(&self, message: impl Into<ToEngine>) {
+        let message = message.into();
+        if let ToEngine::Job(Job::LoadNpz { name, .. } | Job::LoadArchive { name, .. }) = &message {
+            self.0.borrow_mut().reading = Some(name.clone());
+        }
         let connection = self.0.borrow();
         let Some(bridge) = &connection.bridge else {
             return;
         };
-        if let Err(error) = bridge.post(&message.into()) {
+        if let Err(error) = bridge.post(&message) {
             // Encoding failed (posting to a live worker does not).
             connection.dispatcher.dispatch(Action::Notify {
                 level: Level::Error,
@@ -219,7 +226,9 @@ impl EngineHandle {
                 }
             }
             Response::Loaded { .. } | Response::LoadStopped { .. } => {
-                self.0.borrow_mut().load = None;
+                let mut connection = self.0.borrow_mut();
+                connection.load = None;
+                connection.reading = None;
             }
             Response::ManifestCsv { csv } => {
                 let _ = download::download_text("split-manifest.csv", "text/csv", csv);
@@ -234,22 +243,36 @@ impl EngineHandle {
     }
 
     fn crashed(&self, message: String) {
-        let restarts = {
+        let (restarts, reading) = {
             let mut connection = self.0.borrow_mut();
             // Dropping the bridge terminates the worker and drops what it had queued.
             connection.bridge = None;
             connection.load = None;
             connection.restarts += 1;
-            connection.restarts
+            (connection.restarts, connection.reading.take())
         };
         let dispatcher = self.0.borrow().dispatcher.clone();
-        dispatcher.dispatch(Action::Crashed(format!(
-            "the engine stopped unexpectedly ({message}). It was restarted and the model saved in this browser was restored; \
-             load the data again and press Resume to continue from the last completed epoch"
-        )));
+        dispatcher.dispatch(Action::Crashed(crash_message(&message, reading.as_deref())));
         if restarts <= 3 {
             self.start();
         }
+    }
+}
+
+/// What the page says when the engine stopped: which file it was reading, if it was reading a
+/// container (a crafted archive that stops the engine is named, like a crafted image that stops
+/// a helper), and what was restored.
+fn crash_message(message: &str, reading: Option<&str>) -> String {
+    let restored = "It was restarted and the model saved in this browser was restored";
+    match reading {
+        Some(name) => format!(
+            "{name}: the engine stopped unexpectedly while reading this file ({message}), so nothing was loaded from it; \
+             the file is damaged or not what its name says. {restored}; the data loaded before it must be loaded again"
+        ),
+        None => format!(
+            "the engine stopped unexpectedly ({message}). {restored}; \
+             load the data again and press Resume to continue from the last completed epoch"
+        ),
     }
 }
 
@@ -263,6 +286,7 @@ pub fn use_engine(dispatcher: UseReducerDispatcher<AppState>) -> EngineHandle {
             restarts: 0,
             load: None,
             last_load: 0,
+            reading: None,
         })));
         handle.start();
         handle
