@@ -156,6 +156,17 @@ test('a container that stops the engine is named, the engine restarts, and the n
     assert.match(await report(), new RegExp(`${native.images} images in 6 classes from ${native.files_seen} files`));
     console.log(`the archive after two restarts: loaded in ${((Date.now() - picked) / 1000).toFixed(1)} s`);
     await shot(page, 'crash-proof-container-after');
+
+    // A page that keeps stopping its engine does not restart it in a loop: the third restart
+    // is the last, and the fourth stop says so.
+    await page.evaluate(() => document.querySelectorAll('.notices button').forEach((b) => b.click()));
+    await page.setInputFiles('[data-testid=archive-input]', join(dir, 'crafted.zip'));
+    await page.waitForFunction(() => /crafted\.zip: the engine stopped unexpectedly/.test(document.querySelector('.notices')?.textContent ?? ''), null, { timeout: 60_000 });
+    await page.setInputFiles('[data-testid=archive-input]', join(dir, 'crafted.zip'));
+    await page.waitForFunction(() => /stopped 4 times on this page: it is not restarted again/.test(document.querySelector('.notices')?.textContent ?? ''), null, { timeout: 60_000 });
+    await page.click('[data-testid=sample-data]');
+    await page.waitForFunction(() => /the engine is not running: reload the page/.test(document.querySelector('.notices')?.textContent ?? ''), null, { timeout: 10_000 });
+    await shot(page, 'crash-proof-container-not-restarted');
     assertNoForeignRequests(foreign);
   } finally {
     await browser.close();

@@ -38,6 +38,9 @@ struct Connection {
     reading: Option<String>,
 }
 
+/// Times the engine is restarted after it stopped, at most (a page that keeps stopping it is
+/// not restarted in a loop).
+const MAX_RESTARTS: u32 = 3;
 /// Files read and sent per message while streaming a load.
 const LOAD_CHUNK: usize = 64;
 /// Chunks being read at once.
@@ -58,8 +61,8 @@ impl PartialEq for EngineHandle {
 }
 
 impl EngineHandle {
-    /// Sends a [`Control`] or a [`Job`] (queued until the worker has booted; dropped while
-    /// no worker runs, after a crash beyond the restarts).
+    /// Sends a [`Control`] or a [`Job`] (queued until the worker has booted; dropped, with a
+    /// message to reload, while no worker runs: after a stop beyond the restarts).
     pub fn send(&self, message: impl Into<ToEngine>) {
         let message = message.into();
         if let ToEngine::Job(Job::LoadNpz { name, .. } | Job::LoadArchive { name, .. }) = &message {
@@ -67,6 +70,11 @@ impl EngineHandle {
         }
         let connection = self.0.borrow();
         let Some(bridge) = &connection.bridge else {
+            // Only after the last restart (or a worker that could not start): say it again.
+            connection.dispatcher.dispatch(Action::Notify {
+                level: Level::Error,
+                message: "the engine is not running: reload the page to start it".into(),
+            });
             return;
         };
         if let Err(error) = bridge.post(&message) {
@@ -252,8 +260,13 @@ impl EngineHandle {
             (connection.restarts, connection.reading.take())
         };
         let dispatcher = self.0.borrow().dispatcher.clone();
-        dispatcher.dispatch(Action::Crashed(crash_message(&message, reading.as_deref())));
-        if restarts <= 3 {
+        let restart = restarts <= MAX_RESTARTS;
+        dispatcher.dispatch(Action::Crashed(crash_message(
+            &message,
+            reading.as_deref(),
+            restart,
+        )));
+        if restart {
             self.start();
         }
     }
@@ -262,7 +275,17 @@ impl EngineHandle {
 /// What the page says when the engine stopped: which file it was reading, if it was reading a
 /// container (a crafted archive that stops the engine is named, like a crafted image that stops
 /// a helper), and what was restored.
-fn crash_message(message: &str, reading: Option<&str>) -> String {
+fn crash_message(message: &str, reading: Option<&str>, restarted: bool) -> String {
+    if !restarted {
+        let file = reading
+            .map(|name| format!(" while reading {name}"))
+            .unwrap_or_default();
+        return format!(
+            "the engine stopped unexpectedly{file} ({message}), and it has stopped {} times on this page: \
+             it is not restarted again. Reload the page to start it; the model saved in this browser is kept",
+            MAX_RESTARTS + 1
+        );
+    }
     let restored = "It was restarted and the model saved in this browser was restored";
     match reading {
         Some(name) => format!(
