@@ -13,6 +13,7 @@ use medclassify::storage::{ModelFile, encode_weights, parameter_values};
 use medclassify::training::{
     AdamSettings, CallbackSettings, CheckpointConfig, ClassWeighting, EarlyStoppingConfig, Monitor,
     ReduceLrConfig, Sampling, StopReason, TrainingConfig, TrainingData, TrainingEvent,
+    TrainingHost,
 };
 
 /// Burn's Flex backend draws initial weights and dropout masks from one process-wide
@@ -676,7 +677,7 @@ impl Front {
     }
 }
 
-impl medclassify::session::Platform for Front {
+impl TrainingHost for Front {
     fn event(&mut self, _: TrainingEvent) {}
     async fn proceed(&mut self) -> bool {
         !self.stop
@@ -692,6 +693,9 @@ impl medclassify::session::Platform for Front {
         self.stored += 1;
         Ok("counted".into())
     }
+}
+
+impl medclassify::session::Platform for Front {
     async fn continue_on_cpu(&mut self, backend: &str, _: &str, _: usize) -> String {
         backend.into()
     }

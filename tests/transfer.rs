@@ -20,7 +20,7 @@ use medclassify::native::{load_folder, read_weights};
 use medclassify::session::score_shared;
 use medclassify::storage::{ModelFile, decode_weights};
 use medclassify::training::{
-    Checkpoint, FeatureCache, FeatureStep, GradientPeer, Inputs, PeerGradients, PeerSetup,
+    CheckpointSlot, FeatureCache, FeatureStep, GradientPeer, Inputs, PeerGradients, PeerSetup,
     PeerStep, TrainingEvent, TrainingHost, flat_gradients, merge_parts, part_gradients, part_size,
 };
 use std::cell::Cell;
@@ -236,7 +236,7 @@ impl TrainingHost for Host {
     fn now_ms(&self) -> f64 {
         0.0
     }
-    async fn save_checkpoint(&mut self, _: Checkpoint<'_>) -> Result<String, String> {
+    async fn store(&mut self, _: CheckpointSlot, _: &[u8]) -> Result<String, String> {
         Ok(String::new())
     }
 }

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::model::pretrained::{BackboneInfo, WeightsFile};
 use crate::session::{FoldEvent, Platform};
-use crate::training::{CheckpointSlot, GradientPeer, TrainingEvent};
+use crate::training::{CheckpointSlot, GradientPeer, TrainingEvent, TrainingHost};
 
 /// Prints progress to stderr (unless quiet), collects events, writes checkpoints to files.
 pub struct TerminalHost {
@@ -150,7 +150,7 @@ impl TerminalHost {
     }
 }
 
-impl Platform for TerminalHost {
+impl TrainingHost for TerminalHost {
     fn event(&mut self, event: TrainingEvent) {
         if !self.quiet {
             self.show(&event);
@@ -164,18 +164,6 @@ impl Platform for TerminalHost {
 
     fn take_peer(&mut self) -> Option<Box<dyn GradientPeer>> {
         self.peer.take()
-    }
-
-    async fn pretrained_weights(
-        &mut self,
-        backbone: &'static BackboneInfo,
-    ) -> Result<Arc<WeightsFile>, String> {
-        if let Some((_, weights)) = self.weights.iter().find(|(n, _)| *n == backbone.name) {
-            return Ok(weights.clone());
-        }
-        let weights = Arc::new(super::read_weights(backbone)?);
-        self.weights.push((backbone.name, weights.clone()));
-        Ok(weights)
     }
 
     fn now_ms(&self) -> f64 {
@@ -194,6 +182,20 @@ impl Platform for TerminalHost {
             Some(path) => super::write_atomic(&path, bytes).map(|_| path.display().to_string()),
             None => Ok("memory".into()),
         }
+    }
+}
+
+impl Platform for TerminalHost {
+    async fn pretrained_weights(
+        &mut self,
+        backbone: &'static BackboneInfo,
+    ) -> Result<Arc<WeightsFile>, String> {
+        if let Some((_, weights)) = self.weights.iter().find(|(n, _)| *n == backbone.name) {
+            return Ok(weights.clone());
+        }
+        let weights = Arc::new(super::read_weights(backbone)?);
+        self.weights.push((backbone.name, weights.clone()));
+        Ok(weights)
     }
 
     fn fold_event(&mut self, event: FoldEvent) {

@@ -5,9 +5,8 @@
 use burn::prelude::*;
 
 use super::train::start_of;
-use super::{FileCheckpoints, LoadedData, Platform, TrainingPlan};
+use super::{LoadedData, Platform, TrainingPlan};
 use crate::data::Subset;
-use crate::storage::ModelMeta;
 use crate::training::{RunEstimate, TrainingData};
 
 /// About how long training as `plan` says on `device` would take, test set included.
@@ -25,8 +24,6 @@ pub async fn estimate<P: Platform>(
     };
     let test = split.indices(Subset::Test).len();
     let start = start_of(plan, plan.resume.as_ref(), &device, platform).await?;
-    let template = ModelMeta::new(plan.network.clone(), data.dataset.classes.clone());
-    let mut host = FileCheckpoints::new(platform, template);
     crate::training::estimate(
         &training_data,
         &plan.config,
@@ -34,7 +31,7 @@ pub async fn estimate<P: Platform>(
         start,
         test,
         &device,
-        &mut host,
+        platform,
     )
     .await
     .map_err(|e| format!("the time could not be estimated: {e}"))

@@ -1,17 +1,17 @@
-//! What a front end supplies to the session's runs ([`Platform`]: events, checkpoint files,
-//! pretrained weights, the GPU loss) and what it hears of a cross-validation ([`FoldEvent`]),
-//! with the training loop's host built on it ([`FileCheckpoints`]). Apart from the runs
-//! (`train.rs`, `cross_validate.rs`), which both use it.
+//! What a front end supplies to the session's runs ([`Platform`]: the training loop's host
+//! plus pretrained weights and the GPU loss) and what it hears of a cross-validation
+//! ([`FoldEvent`]), with the sink that turns the loop's checkpoints into model files
+//! ([`FileCheckpoints`]). Apart from the runs (`train.rs`, `cross_validate.rs`), which both
+//! use it.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use super::checkpoint_file;
 use crate::evaluation::FoldScores;
-use crate::model::Classifier;
 use crate::model::pretrained::{BackboneInfo, WeightsFile};
 use crate::storage::ModelMeta;
-use crate::training::{Checkpoint, CheckpointSlot, GradientPeer, TrainingEvent, TrainingHost};
+use crate::training::{Checkpoint, CheckpointSink, CheckpointSlot, TrainingHost};
 
 /// Progress of a cross-validation, for the front end.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -34,37 +34,11 @@ pub enum FoldEvent {
     Finished(FoldScores),
 }
 
-/// What a front end supplies to a training run: where events and checkpoint files go, and
-/// what it does when the GPU is lost.
-pub trait Platform {
-    /// Receives every training event.
-    fn event(&mut self, event: TrainingEvent);
-
-    /// Called between batches: yields where the platform needs it, waits while paused;
-    /// `false` stops training.
-    fn proceed(&mut self) -> impl Future<Output = bool>;
-
-    /// Milliseconds on a monotonic clock.
-    fn now_ms(&self) -> f64;
-
-    /// Stores a model file for `slot`; where it went (for the log) or why it failed.
-    fn store(
-        &mut self,
-        slot: CheckpointSlot,
-        bytes: &[u8],
-    ) -> impl Future<Output = Result<String, String>>;
-
-    /// After each epoch, with the model in inference mode (the benchmarks score the test set).
-    fn epoch_end(&mut self, epoch: usize, model: &Classifier) -> impl Future<Output = ()> {
-        let _ = (epoch, model);
-        std::future::ready(())
-    }
-
-    /// A second replica for the next run, if the platform has one.
-    fn take_peer(&mut self) -> Option<Box<dyn GradientPeer>> {
-        None
-    }
-
+/// What a front end supplies to a session's runs beyond the training loop's own needs
+/// ([`TrainingHost`]: events, pacing, the clock, checkpoint files, a second replica): the
+/// pretrained weights, what it does when the GPU is lost, and what it hears of a
+/// cross-validation.
+pub trait Platform: TrainingHost {
     /// After a failed read: why the GPU device was lost, if it was. The page learns of a loss
     /// from the browser's `lost` promise, which can settle after the read failed.
     fn device_lost_reason(&mut self) -> impl Future<Output = Option<String>> {
@@ -99,27 +73,25 @@ pub trait Platform {
     ) -> impl Future<Output = String>;
 }
 
-/// The [`TrainingHost`] of a session run: checkpoints become model files, kept in memory
-/// (the last one, to continue after a GPU loss) and handed to the platform.
-pub struct FileCheckpoints<'p, P> {
-    /// The front end.
-    pub(super) platform: &'p mut P,
+/// The [`CheckpointSink`] of a session run: checkpoints become model files, kept in memory
+/// (the last one, to continue after a GPU loss) and handed to the front end to store.
+pub struct FileCheckpoints {
     /// The header every checkpoint starts from.
     pub template: ModelMeta,
     /// The last `Last` checkpoint's file.
     pub last: Option<Vec<u8>>,
-    /// Epochs completed in this run (from the epoch events).
+    /// Epochs completed by the last `Last` checkpoint (what a run continued from it resumes
+    /// after).
     pub epochs_completed: usize,
-    /// Keep checkpoint files in memory only, never handing them to the platform (a
+    /// Keep checkpoint files in memory only, never handing them to the front end (a
     /// cross-validation fold must not replace the checkpoints of the user's own run).
     pub in_memory: bool,
 }
 
-impl<'p, P: Platform> FileCheckpoints<'p, P> {
-    /// Checkpoints of runs described by `template`, stored through `platform`.
-    pub fn new(platform: &'p mut P, template: ModelMeta) -> Self {
+impl FileCheckpoints {
+    /// Checkpoints of runs described by `template`.
+    pub fn new(template: ModelMeta) -> Self {
         Self {
-            platform,
             template,
             last: None,
             epochs_completed: 0,
@@ -128,40 +100,22 @@ impl<'p, P: Platform> FileCheckpoints<'p, P> {
     }
 }
 
-impl<P: Platform> TrainingHost for FileCheckpoints<'_, P> {
-    fn event(&mut self, event: TrainingEvent) {
-        if let TrainingEvent::Epoch(metrics) = &event {
-            self.epochs_completed = metrics.epoch;
-        }
-        self.platform.event(event);
-    }
-
-    async fn proceed(&mut self) -> bool {
-        self.platform.proceed().await
-    }
-
-    fn now_ms(&self) -> f64 {
-        self.platform.now_ms()
-    }
-
-    async fn save_checkpoint(&mut self, checkpoint: Checkpoint<'_>) -> Result<String, String> {
+impl CheckpointSink for FileCheckpoints {
+    async fn save<H: TrainingHost>(
+        &mut self,
+        checkpoint: Checkpoint<'_>,
+        host: &mut H,
+    ) -> Result<String, String> {
         let bytes = checkpoint_file(&self.template, &checkpoint)
             .await?
             .to_bytes();
         if checkpoint.slot == CheckpointSlot::Last {
             self.last = Some(bytes.clone());
+            self.epochs_completed = checkpoint.resume.epochs_completed;
         }
         match self.in_memory {
             true => Ok("memory (a cross-validation fold)".into()),
-            false => self.platform.store(checkpoint.slot, &bytes).await,
+            false => host.store(checkpoint.slot, &bytes).await,
         }
-    }
-
-    async fn epoch_end(&mut self, epoch: usize, model: &Classifier) {
-        self.platform.epoch_end(epoch, model).await;
-    }
-
-    fn take_peer(&mut self) -> Option<Box<dyn GradientPeer>> {
-        self.platform.take_peer()
     }
 }

@@ -139,21 +139,28 @@ async fn run_once<P: Platform>(
     plan: &TrainingPlan,
     resume: Option<&ModelFile>,
     device: &Device,
-    host: &mut FileCheckpoints<'_, P>,
+    (platform, files): (&mut P, &mut FileCheckpoints),
 ) -> Result<TrainingOutcome, TrainingError> {
-    let start = start_of(plan, resume, device, &mut *host.platform)
+    let start = start_of(plan, resume, device, platform)
         .await
         .map_err(TrainingError::Invalid)?;
-    let result =
-        crate::training::train(data, &plan.config, &plan.network, start, device, host).await;
+    let run = crate::training::train(
+        data,
+        &plan.config,
+        &plan.network,
+        start,
+        device,
+        (&mut *platform, &mut *files),
+    );
+    let result = run.await;
     // A read that failed because the device went away is a device loss too, whichever of the
     // two (the failed read or the platform's notice of the loss) came first.
     if let Err(TrainingError::Execution(_)) = &result
-        && let Some(reason) = host.platform.device_lost_reason().await
+        && let Some(reason) = platform.device_lost_reason().await
     {
         return Err(TrainingError::DeviceLost {
             reason,
-            epochs_completed: host.epochs_completed,
+            epochs_completed: files.epochs_completed,
         });
     }
     result
@@ -228,15 +235,15 @@ pub async fn train_on_split<P: Platform>(
         train: split.indices(Subset::Train),
         validation: split.indices(Subset::Validation),
     };
-    let mut host = FileCheckpoints::new(platform, template);
-    host.in_memory = in_memory;
+    let mut files = FileCheckpoints::new(template);
+    files.in_memory = in_memory;
     let (mut device, mut backend) = (device, backend);
     let mut result = run_once(
         &training_data,
         plan,
         plan.resume.as_ref(),
         &device,
-        &mut host,
+        (&mut *platform, &mut files),
     )
     .await;
     if let Err(TrainingError::DeviceLost {
@@ -244,18 +251,24 @@ pub async fn train_on_split<P: Platform>(
         epochs_completed,
     }) = &result
     {
-        backend = host
-            .platform
+        backend = platform
             .continue_on_cpu(&backend, reason, *epochs_completed)
             .await;
-        host.template.backend = Some(backend.clone());
+        files.template.backend = Some(backend.clone());
         device = Device::flex();
-        let last = host
+        let last = files
             .last
             .as_deref()
             .and_then(|b| ModelFile::from_bytes(b).ok());
         let resume = last.as_ref().or(plan.resume.as_ref());
-        result = run_once(&training_data, plan, resume, &device, &mut host).await;
+        result = run_once(
+            &training_data,
+            plan,
+            resume,
+            &device,
+            (platform, &mut files),
+        )
+        .await;
     }
     let mut outcome = result?;
     // Nothing was trained: scoring the test set would only measure the starting weights (and
@@ -268,7 +281,7 @@ pub async fn train_on_split<P: Platform>(
     let assessment = assess_shared(&outcome.model, &data.dataset, split, &device, &mut peer)
         .await
         .map_err(|e| RunError::Failed(format!("evaluating on the test set failed: {e}")))?;
-    let file = model_file(&host.template, &outcome, &assessment)
+    let file = model_file(&files.template, &outcome, &assessment)
         .await
         .map_err(RunError::Failed)?;
     Ok(Trained {

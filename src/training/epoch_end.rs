@@ -5,18 +5,21 @@
 use burn::module::Module;
 
 use super::run::Run;
-use super::{CallbackEvent, CheckpointSlot, EarlyStoppingDecision, EpochMetrics, TrainingHost};
+use super::{
+    CallbackEvent, CheckpointSink, CheckpointSlot, EarlyStoppingDecision, EpochMetrics,
+    TrainingHost,
+};
 use crate::model::Classifier;
 
 /// Runs the chain; returns whether training must stop.
-pub(super) async fn callbacks<H: TrainingHost>(
+pub(super) async fn callbacks<H: TrainingHost, S: CheckpointSink>(
     run: &mut Run<'_>,
     metrics: &EpochMetrics,
     inference: &Classifier,
-    host: &mut H,
+    (host, sink): (&mut H, &mut S),
 ) -> bool {
     let mut events = Vec::new();
-    events.extend(model_checkpoint(run, metrics, inference, host).await);
+    events.extend(model_checkpoint(run, metrics, inference, (&mut *host, sink)).await);
     events.extend(reduce_lr(run, metrics));
     let stop = early_stopping(run, metrics, inference, &mut events);
     for event in events {
@@ -25,17 +28,19 @@ pub(super) async fn callbacks<H: TrainingHost>(
     stop
 }
 
-async fn model_checkpoint<H: TrainingHost>(
+async fn model_checkpoint<H: TrainingHost, S: CheckpointSink>(
     run: &mut Run<'_>,
     metrics: &EpochMetrics,
     inference: &Classifier,
-    host: &mut H,
+    (host, sink): (&mut H, &mut S),
 ) -> Option<CallbackEvent> {
     let checkpoint = run.state.callbacks.checkpoint.as_mut()?;
     let monitor = checkpoint.config.monitor;
     let value = monitor.value(metrics);
     let previous = checkpoint.on_epoch_end(value)?;
-    let outcome = run.save(CheckpointSlot::Best, inference, host).await;
+    let outcome = run
+        .save(CheckpointSlot::Best, inference, (host, sink))
+        .await;
     let message = match (&outcome, previous) {
         (Ok(place), Some(previous)) => {
             format!("{monitor} improved from {previous:.5} to {value:.5}; model saved to {place}")

@@ -15,7 +15,8 @@ use super::epoch::{EVAL_BATCH, score};
 use super::features;
 use super::run::{Start, TrainingData};
 use super::{
-    Checkpoint, GradientPeer, TrainingConfig, TrainingError, TrainingEvent, TrainingHost, train,
+    CheckpointSlot, GradientPeer, NoCheckpoints, TrainingConfig, TrainingError, TrainingEvent,
+    TrainingHost, train,
 };
 use crate::model::{Classifier, ModelConfig};
 use burn::prelude::*;
@@ -185,7 +186,16 @@ pub async fn estimate<H: TrainingHost>(
         ..config.clone()
     };
     let mut probe = Probe::new(host);
-    let outcome = train(data, &probe_config, network, start, device, &mut probe).await?;
+    let sink = &mut NoCheckpoints;
+    let outcome = train(
+        data,
+        &probe_config,
+        network,
+        start,
+        device,
+        (&mut probe, sink),
+    )
+    .await?;
     if probe.stopped {
         return Err(TrainingError::Invalid(
             "stopped before enough batches were timed".into(),
@@ -366,7 +376,7 @@ impl<H: TrainingHost> TrainingHost for Probe<'_, H> {
         self.inner.now_ms()
     }
 
-    async fn save_checkpoint(&mut self, _: Checkpoint<'_>) -> Result<String, String> {
+    async fn store(&mut self, _: CheckpointSlot, _: &[u8]) -> Result<String, String> {
         Ok("not stored (a timing probe)".into())
     }
 

@@ -27,11 +27,12 @@ pub struct Checkpoint<'a> {
     pub resume: &'a ResumeState,
 }
 
-/// The environment of a training run.
+/// The environment of a training run: the one trait a front end implements (the session's
+/// `Platform` adds only what a session needs beyond the loop).
 ///
-/// In the page this is the worker: events go to the UI thread, checkpoints to IndexedDB, and
-/// `proceed` yields to the event loop so Pause and Stop messages are seen. Natively events
-/// go to a renderer and checkpoints to files.
+/// In the page this is the worker: events go to the UI thread, checkpoint files to IndexedDB,
+/// and `proceed` yields to the event loop so Pause and Stop messages are seen. Natively events
+/// go to a renderer and checkpoint files to disk.
 pub trait TrainingHost {
     /// Receives every event.
     fn event(&mut self, event: TrainingEvent);
@@ -43,10 +44,12 @@ pub trait TrainingHost {
     /// Milliseconds on a monotonic clock.
     fn now_ms(&self) -> f64;
 
-    /// Stores a checkpoint; returns where it went (for the log) or why it failed.
-    fn save_checkpoint(
+    /// Keeps a checkpoint's file (encoded by the run's [`CheckpointSink`]) for `slot`; where
+    /// it went (for the log) or why it failed.
+    fn store(
         &mut self,
-        checkpoint: Checkpoint<'_>,
+        slot: CheckpointSlot,
+        bytes: &[u8],
     ) -> impl Future<Output = Result<String, String>>;
 
     /// Called after each epoch's metrics with the model in inference mode, for measurements
@@ -60,5 +63,31 @@ pub trait TrainingHost {
     /// offers one when training on the CPU with a second core). None by default.
     fn take_peer(&mut self) -> Option<Box<dyn GradientPeer>> {
         None
+    }
+}
+
+/// Where a run's checkpoints go: the loop hands each one over as a value, the sink turns it
+/// into a file (the session writes model files) and gives it to the host to keep, or keeps it
+/// itself. Apart from the host, so that the host is the front end itself and not a wrapper
+/// around it.
+pub trait CheckpointSink {
+    /// Saves `checkpoint` through `host`; where it went (for the log) or why it failed.
+    fn save<H: TrainingHost>(
+        &mut self,
+        checkpoint: Checkpoint<'_>,
+        host: &mut H,
+    ) -> impl Future<Output = Result<String, String>>;
+}
+
+/// A sink that keeps nothing (a timing probe, a benchmark's run).
+pub struct NoCheckpoints;
+
+impl CheckpointSink for NoCheckpoints {
+    async fn save<H: TrainingHost>(
+        &mut self,
+        _: Checkpoint<'_>,
+        _: &mut H,
+    ) -> Result<String, String> {
+        Ok("not kept".into())
     }
 }

@@ -32,7 +32,7 @@ pub use error::TrainingError;
 pub use estimate::{EstimatePart, Rates, RunEstimate, Workload, duration_text, estimate};
 pub use events::{BatchMetrics, CallbackEvent, EpochMetrics, StopReason, TrainingEvent};
 pub use features::FeatureCache;
-pub use host::{Checkpoint, CheckpointSlot, TrainingHost};
+pub use host::{Checkpoint, CheckpointSink, CheckpointSlot, NoCheckpoints, TrainingHost};
 pub use inputs::Inputs;
 pub use micro_batch::{PART_BUDGET, merge as merge_parts, part_size};
 pub use parallel::{

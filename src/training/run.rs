@@ -6,8 +6,8 @@ use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 
 use super::{
-    CallbackStates, Checkpoint, CheckpointSlot, GradientPeer, PeerSetup, ResumeState, RunRecord,
-    StopReason, TrainingConfig, TrainingEvent, TrainingHost,
+    CallbackStates, Checkpoint, CheckpointSink, CheckpointSlot, GradientPeer, PeerSetup,
+    ResumeState, RunRecord, StopReason, TrainingConfig, TrainingEvent, TrainingHost,
 };
 use crate::data::Dataset;
 use crate::model::{Classifier, ModelConfig};
@@ -241,20 +241,20 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Hands `model` with the run's record to the host for `slot`.
-    pub async fn save<H: TrainingHost>(
+    /// Hands `model` with the run's record to `sink` for `slot`.
+    pub async fn save<H: TrainingHost, S: CheckpointSink>(
         &self,
         slot: CheckpointSlot,
         model: &Classifier,
-        host: &mut H,
+        (host, sink): (&mut H, &mut S),
     ) -> Result<String, String> {
-        host.save_checkpoint(Checkpoint {
+        let checkpoint = Checkpoint {
             slot,
             model,
             record: &self.record,
             resume: &self.state,
-        })
-        .await
+        };
+        sink.save(checkpoint, host).await
     }
 
     /// Records and reports a callback's action.

@@ -1,7 +1,7 @@
 //! The training loop, in the shape of Burn's custom training loop and burn-train's learner:
 //! a training epoch ([`super::epoch`]), a validation epoch ([`super::epoch::score`]) and the
 //! callbacks chained at epoch end ([`super::epoch_end`]). The loop knows nothing of files: it
-//! hands checkpoints to the host as values.
+//! hands checkpoints as values to a [`super::CheckpointSink`].
 
 use burn::prelude::*;
 
@@ -10,8 +10,8 @@ use super::features::{self, FeatureCache};
 use super::run::mix;
 use super::run::{Run, Start, TrainingData, TrainingOutcome};
 use super::{
-    CheckpointSlot, StopReason, TrainingConfig, TrainingError, TrainingEvent, TrainingHost, epoch,
-    epoch_end,
+    CheckpointSink, CheckpointSlot, StopReason, TrainingConfig, TrainingError, TrainingEvent,
+    TrainingHost, epoch, epoch_end,
 };
 use crate::data::validate_class_names;
 use crate::model::ModelConfig;
@@ -47,14 +47,15 @@ fn check(
     Ok(())
 }
 
-/// Trains `network` on `data` and reports every step to `host`.
-pub async fn train<H: TrainingHost>(
+/// Trains `network` on `data`, reports every step to `host` and hands every checkpoint to
+/// `sink`.
+pub async fn train<H: TrainingHost, S: CheckpointSink>(
     data: &TrainingData<'_>,
     config: &TrainingConfig,
     network: &ModelConfig,
     start: Start,
     device: &Device,
-    host: &mut H,
+    (host, sink): (&mut H, &mut S),
 ) -> Result<TrainingOutcome, TrainingError> {
     check(data, config, network)?;
     let mut run = Run::begin(data, config, network, start, device, host);
@@ -95,8 +96,8 @@ pub async fn train<H: TrainingHost>(
         host.epoch_end(epoch, &inference).await;
         run.state.epochs_completed = epoch;
         run.weights_from_epoch = epoch;
-        let stop = epoch_end::callbacks(&mut run, &metrics, &inference, host).await;
-        save_last(&mut run, host).await;
+        let stop = epoch_end::callbacks(&mut run, &metrics, &inference, (host, sink)).await;
+        save_last(&mut run, (host, sink)).await;
         if stop {
             reason = StopReason::EarlyStopping;
             break;
@@ -110,10 +111,15 @@ pub async fn train<H: TrainingHost>(
 
 /// The resume point after an epoch. Training goes on when it cannot be saved, but the user
 /// must know that there is no resume point.
-async fn save_last<H: TrainingHost>(run: &mut Run<'_>, host: &mut H) {
+async fn save_last<H: TrainingHost, S: CheckpointSink>(
+    run: &mut Run<'_>,
+    (host, sink): (&mut H, &mut S),
+) {
     let snapshot = run.model.valid();
     run.last_good = Some((run.weights_from_epoch, snapshot.clone()));
-    let saved = run.save(CheckpointSlot::Last, &snapshot, host).await;
+    let saved = run
+        .save(CheckpointSlot::Last, &snapshot, (&mut *host, sink))
+        .await;
     if let Err(error) = saved {
         let epoch = run.state.epochs_completed;
         host.event(TrainingEvent::Notice {

@@ -262,8 +262,9 @@ pub fn train_on(
         medclassify::storage::ModelMeta::new(network.clone(), data.dataset.classes.clone());
     template.training = Some(config.clone());
     let start = start_from(resume, device).map_err(TrainingError::Invalid)?;
-    let mut files = FileCheckpoints::new(host, template.clone());
-    let outcome = pollster::block_on(train(data, config, network, start, device, &mut files))?;
+    let mut files = FileCheckpoints::new(template.clone());
+    let run = train(data, config, network, start, device, (host, &mut files));
+    let outcome = pollster::block_on(run)?;
     let final_file = pollster::block_on(checkpoint_file(
         &template,
         &Checkpoint {

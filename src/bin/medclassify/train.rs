@@ -11,7 +11,7 @@ use medclassify::native::{
     BackendChoice, TerminalHost, check_writable, select_device, write_atomic,
 };
 use medclassify::session::{LoadedData, Platform, TrainingPlan, estimate, plan_training, train};
-use medclassify::training::{
+use medclassify::training::{TrainingHost, 
     AdamSettings, CallbackSettings, CheckpointSlot, ClassWeighting, EpochMetrics, GradientPeer,
     Sampling, TrainingConfig, TrainingEvent,
 };
@@ -341,7 +341,7 @@ struct EpochTester<'a> {
     results: Vec<(usize, f64)>,
 }
 
-impl Platform for EpochTester<'_> {
+impl TrainingHost for EpochTester<'_> {
     fn event(&mut self, event: TrainingEvent) {
         self.inner.event(event);
     }
@@ -362,6 +362,12 @@ impl Platform for EpochTester<'_> {
         self.inner.take_peer()
     }
 
+    async fn epoch_end(&mut self, epoch: usize, model: &Classifier) {
+        self.score_test_set(epoch, model).await;
+    }
+}
+
+impl Platform for EpochTester<'_> {
     async fn pretrained_weights(
         &mut self,
         backbone: &'static BackboneInfo,
@@ -373,8 +379,11 @@ impl Platform for EpochTester<'_> {
         self.device = burn::prelude::Device::flex();
         self.inner.continue_on_cpu(backend, reason, epochs).await
     }
+}
 
-    async fn epoch_end(&mut self, epoch: usize, model: &Classifier) {
+impl EpochTester<'_> {
+    /// Scores the test set after `epoch` (for the time to a target accuracy).
+    async fn score_test_set(&mut self, epoch: usize, model: &Classifier) {
         if self.test.is_empty() {
             return;
         }

@@ -5,7 +5,7 @@ use std::time::Instant;
 use medclassify::data::{Colour, InputShape};
 use medclassify::model::{ModelConfig, Preset};
 use medclassify::native::{BackendChoice, active_kernel_cache, select_device};
-use medclassify::training::{Checkpoint, TrainingEvent, TrainingHost, measure_step_ms};
+use medclassify::training::{CheckpointSlot, TrainingEvent, TrainingHost, measure_step_ms};
 
 use crate::args::check_size;
 
@@ -78,7 +78,7 @@ impl TrainingHost for Clock {
         self.0.elapsed().as_secs_f64() * 1000.0
     }
 
-    async fn save_checkpoint(&mut self, _: Checkpoint<'_>) -> Result<String, String> {
+    async fn store(&mut self, _: CheckpointSlot, _: &[u8]) -> Result<String, String> {
         Err("warmup keeps no checkpoints".into())
     }
 }

@@ -11,7 +11,7 @@ use super::host::Pacer;
 use super::{Controls, notice};
 use crate::compute::GpuErrors;
 use crate::model::ModelConfig;
-use crate::training::{Checkpoint, TrainingEvent, TrainingHost, measure_step_ms};
+use crate::training::{CheckpointSlot, TrainingEvent, TrainingHost, measure_step_ms};
 use crate::tuning::TuningLedger;
 use crate::web::platform::time;
 use crate::web::protocol::{BackendPreference, GpuReport};
@@ -52,7 +52,7 @@ impl TrainingHost for ProbeHost {
         time::now_ms()
     }
 
-    async fn save_checkpoint(&mut self, _: Checkpoint<'_>) -> Result<String, String> {
+    async fn store(&mut self, _: CheckpointSlot, _: &[u8]) -> Result<String, String> {
         Ok(String::new())
     }
 }

@@ -10,7 +10,7 @@ use super::peer::{self, WorkerPeer};
 use super::{Controls, RunState, notice, post};
 use crate::model::pretrained::{BackboneInfo, WeightsFile};
 use crate::session::{FoldEvent, Platform};
-use crate::training::{CheckpointSlot, GradientPeer, TrainingEvent};
+use crate::training::{CheckpointSlot, GradientPeer, TrainingEvent, TrainingHost};
 use crate::web::platform::{idb, time};
 use crate::web::protocol::{BackendPreference, Response};
 
@@ -91,13 +91,9 @@ impl WorkerHost {
     }
 }
 
-impl Platform for WorkerHost {
+impl TrainingHost for WorkerHost {
     fn event(&mut self, event: TrainingEvent) {
         post(&Response::Training { event });
-    }
-
-    fn fold_event(&mut self, event: FoldEvent) {
-        post(&Response::Fold { event });
     }
 
     async fn proceed(&mut self) -> bool {
@@ -119,6 +115,12 @@ impl Platform for WorkerHost {
         };
         idb::put(key, bytes).await?;
         Ok(format!("IndexedDB ({key})"))
+    }
+}
+
+impl Platform for WorkerHost {
+    fn fold_event(&mut self, event: FoldEvent) {
+        post(&Response::Fold { event });
     }
 
     async fn device_lost_reason(&mut self) -> Option<String> {
