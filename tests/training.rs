@@ -699,6 +699,9 @@ impl medclassify::session::Platform for Front {
     async fn continue_on_cpu(&mut self, backend: &str, _: &str, _: usize) -> String {
         backend.into()
     }
+}
+
+impl medclassify::session::FoldObserver for Front {
     fn fold_event(&mut self, event: medclassify::session::FoldEvent) {
         if let medclassify::session::FoldEvent::Finished(_) = event {
             self.folds_finished += 1;

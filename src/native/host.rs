@@ -8,7 +8,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::model::pretrained::{BackboneInfo, WeightsFile};
-use crate::session::{FoldEvent, Platform};
+use crate::session::{FoldEvent, FoldObserver, Platform};
 use crate::training::{CheckpointSlot, GradientPeer, TrainingEvent, TrainingHost};
 
 /// Prints progress to stderr (unless quiet), collects events, writes checkpoints to files.
@@ -198,6 +198,20 @@ impl Platform for TerminalHost {
         Ok(weights)
     }
 
+    async fn continue_on_cpu(
+        &mut self,
+        backend: &str,
+        reason: &str,
+        epochs_completed: usize,
+    ) -> String {
+        eprintln!(
+            "the GPU was lost after epoch {epochs_completed} ({reason}); continuing on the CPU from the last completed epoch"
+        );
+        format!("{backend}, then CPU (Burn Flex) after a device loss")
+    }
+}
+
+impl FoldObserver for TerminalHost {
     fn fold_event(&mut self, event: FoldEvent) {
         if self.quiet {
             return;
@@ -222,17 +236,5 @@ impl Platform for TerminalHost {
                 s.epochs
             ),
         }
-    }
-
-    async fn continue_on_cpu(
-        &mut self,
-        backend: &str,
-        reason: &str,
-        epochs_completed: usize,
-    ) -> String {
-        eprintln!(
-            "the GPU was lost after epoch {epochs_completed} ({reason}); continuing on the CPU from the last completed epoch"
-        );
-        format!("{backend}, then CPU (Burn Flex) after a device loss")
     }
 }

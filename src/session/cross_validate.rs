@@ -5,7 +5,9 @@
 
 use burn::prelude::*;
 
-use super::{FoldEvent, LoadedData, Platform, RunError, plan_training, train_on_split};
+use super::{
+    FoldEvent, FoldObserver, LoadedData, Platform, RunError, plan_training, train_on_split,
+};
 use crate::data::{Folds, Subset, make_folds};
 use crate::evaluation::{CrossValidation, FoldScores};
 use crate::storage::ModelFile;
@@ -26,7 +28,7 @@ pub struct CrossValidated {
 /// Runs `k`-fold cross-validation of `config` on `data` (folds seeded with the split's seed,
 /// duplicates dropped as the split says). A fold stopped by the user ends the run: its
 /// half-trained model is not scored, and the summary covers the folds that finished.
-pub async fn cross_validate<P: Platform>(
+pub async fn cross_validate<P: Platform + FoldObserver>(
     data: &LoadedData,
     config: TrainingConfig,
     k: usize,

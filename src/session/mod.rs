@@ -22,7 +22,7 @@ pub use cross_validate::{CrossValidated, cross_validate};
 pub use data::LoadedData;
 pub use estimate::estimate;
 pub use model::{CurrentModel, checkpoint_file, model_file};
-pub use platform::{FileCheckpoints, FoldEvent, Platform};
+pub use platform::{FileCheckpoints, FoldEvent, FoldObserver, Platform};
 pub use predict::{
     FolderEvaluation, Prediction, decode_for_prediction, evaluate_folder, explain, predict,
     prediction_options, prediction_path, prediction_rows,

@@ -36,8 +36,7 @@ pub enum FoldEvent {
 
 /// What a front end supplies to a session's runs beyond the training loop's own needs
 /// ([`TrainingHost`]: events, pacing, the clock, checkpoint files, a second replica): the
-/// pretrained weights, what it does when the GPU is lost, and what it hears of a
-/// cross-validation.
+/// pretrained weights and what it does when the GPU is lost.
 pub trait Platform: TrainingHost {
     /// After a failed read: why the GPU device was lost, if it was. The page learns of a loss
     /// from the browser's `lost` promise, which can settle after the read failed.
@@ -57,11 +56,6 @@ pub trait Platform: TrainingHost {
         )))
     }
 
-    /// Progress of a cross-validation (a fold starts or finishes).
-    fn fold_event(&mut self, event: FoldEvent) {
-        let _ = event;
-    }
-
     /// The GPU (`backend`) was lost after `epochs_completed` epochs and training continues on
     /// the CPU: tell the user, prepare a CPU peer if there is one, and return the backend's
     /// description for the model file.
@@ -71,6 +65,13 @@ pub trait Platform: TrainingHost {
         reason: &str,
         epochs_completed: usize,
     ) -> impl Future<Output = String>;
+}
+
+/// What a front end hears of a cross-validation (a fold starts or finishes), apart from the
+/// runs' own events.
+pub trait FoldObserver {
+    /// A fold started or finished.
+    fn fold_event(&mut self, event: FoldEvent);
 }
 
 /// The [`CheckpointSink`] of a session run: checkpoints become model files, kept in memory

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::peer::{self, WorkerPeer};
 use super::{Controls, RunState, notice, post};
 use crate::model::pretrained::{BackboneInfo, WeightsFile};
-use crate::session::{FoldEvent, Platform};
+use crate::session::{FoldEvent, FoldObserver, Platform};
 use crate::training::{CheckpointSlot, GradientPeer, TrainingEvent, TrainingHost};
 use crate::web::platform::{idb, time};
 use crate::web::protocol::{BackendPreference, Response};
@@ -118,11 +118,13 @@ impl TrainingHost for WorkerHost {
     }
 }
 
-impl Platform for WorkerHost {
+impl FoldObserver for WorkerHost {
     fn fold_event(&mut self, event: FoldEvent) {
         post(&Response::Fold { event });
     }
+}
 
+impl Platform for WorkerHost {
     async fn device_lost_reason(&mut self) -> Option<String> {
         let lost = self.lost.as_ref()?;
         // The browser's `lost` promise can settle just after the failed read.
