@@ -148,3 +148,19 @@ fn grad_cam_lights_the_deciding_square_not_the_equally_bright_distractor() {
         );
     }
 }
+
+/// An image decoded for another model is a refusal the page shows as a warning (load it
+/// again), told apart from a failure by its type, not by its wording; the same image at the
+/// model's size is explained (the control).
+#[test]
+fn an_image_of_another_size_is_refused_as_such() {
+    use medclassify::session::{CurrentModel, ExplainError, explain};
+    let bytes = std::fs::read(common::repo().join("www/models/seed-mednist.mcmodel")).unwrap();
+    let current = CurrentModel::import("seed", &bytes, None, Device::flex()).unwrap();
+    let values = current.file.meta.shape().values();
+    let method = medclassify::evaluation::ExplainMethod::GradCam;
+    let wrong = pollster::block_on(explain(&current, &vec![128; values + 1], None, method));
+    assert_eq!(wrong.unwrap_err(), ExplainError::DecodedForAnotherModel);
+    let right = pollster::block_on(explain(&current, &vec![128; values], None, method));
+    assert!(right.is_ok(), "{:?}", right.err());
+}

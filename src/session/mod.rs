@@ -24,8 +24,8 @@ pub use estimate::estimate;
 pub use model::{CurrentModel, checkpoint_file, model_file};
 pub use platform::{FileCheckpoints, FoldEvent, FoldObserver, Platform};
 pub use predict::{
-    FolderEvaluation, Prediction, decode_for_prediction, evaluate_folder, explain, predict,
-    prediction_options, prediction_path, prediction_rows,
+    ExplainError, FolderEvaluation, Prediction, decode_for_prediction, evaluate_folder, explain,
+    predict, prediction_options, prediction_path, prediction_rows,
 };
 pub use scoring::{assess_shared, score_shared};
 pub use train::{

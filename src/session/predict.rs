@@ -109,18 +109,39 @@ pub async fn predict(current: &CurrentModel, rows: &mut [Prediction]) -> Result<
     Ok(())
 }
 
+/// Why [`explain`] gave no heatmap, as the page must tell them apart: an image that no
+/// longer fits the model (the user loads it again: a warning) or a failure of the computation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExplainError {
+    /// The image was decoded for another model (another size or colour).
+    DecodedForAnotherModel,
+    /// The computation failed.
+    Failed(String),
+}
+
+impl std::fmt::Display for ExplainError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExplainError::DecodedForAnotherModel => {
+                f.write_str("the image was decoded at another size than the model's; load it again")
+            }
+            ExplainError::Failed(message) => write!(f, "explaining failed: {message}"),
+        }
+    }
+}
+
 /// A heatmap of why `current` gives `class` (its own top class when `None`) to `pixels`.
 pub async fn explain(
     current: &CurrentModel,
     pixels: &[u8],
     class: Option<usize>,
     method: ExplainMethod,
-) -> Result<Heatmap, String> {
+) -> Result<Heatmap, ExplainError> {
     let shape = current.file.meta.shape();
     if pixels.len() != shape.values() {
-        return Err("the image was decoded at another size than the model's; load it again".into());
+        return Err(ExplainError::DecodedForAnotherModel);
     }
-    let failed = |e: burn::tensor::ExecutionError| format!("explaining failed: {e}");
+    let failed = |e: burn::tensor::ExecutionError| ExplainError::Failed(e.to_string());
     let class = match class {
         Some(class) => class,
         None => {

@@ -7,8 +7,8 @@ use super::{Engine, MISCLASSIFIED_SHOWN, sample_image};
 use crate::data::DecodeLimits;
 use crate::evaluation::ExplainMethod;
 use crate::session::{
-    CurrentModel, Prediction, RunError, TrainingPlan, cross_validate, plan_training, predict,
-    prediction_options, prediction_path, prediction_rows,
+    CurrentModel, ExplainError, Prediction, RunError, TrainingPlan, cross_validate, plan_training,
+    predict, prediction_options, prediction_path, prediction_rows,
 };
 use crate::training::TrainingConfig;
 use crate::web::platform::{files, idb};
@@ -301,10 +301,10 @@ impl Engine {
                 heatmap,
                 pixels,
             }),
-            Err(error) if error.starts_with("the image was decoded") => {
-                notice(Level::Warning, error)
+            Err(error @ ExplainError::DecodedForAnotherModel) => {
+                notice(Level::Warning, error.to_string())
             }
-            Err(error) => notice(Level::Error, error),
+            Err(error @ ExplainError::Failed(_)) => notice(Level::Error, error.to_string()),
         }
     }
 
