@@ -77,6 +77,7 @@ fn whole_and_combined(
             model: model_config.clone(),
             seed: 7,
             class_weights: class_weights.clone(),
+            transfer: None,
         },
         &device,
     );
@@ -142,6 +143,7 @@ fn a_replica_refuses_a_step_that_does_not_fit_it() {
             model: seed_without_dropout(&dataset),
             seed: 1,
             class_weights: None,
+            transfer: None,
         },
         &Device::flex(),
     );

@@ -9,19 +9,23 @@ mod common;
 use std::path::Path;
 
 use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use futures::future::LocalBoxFuture;
-use medclassify::data::{Colour, InputShape, make_batch};
+use medclassify::data::{
+    Colour, InputShape, SplitConfig, Subset, batch_pixels, make_batch, split_dataset,
+};
 use medclassify::evaluation::score_samples;
 use medclassify::model::pretrained::BACKBONES;
 use medclassify::model::{Classifier, ModelConfig, Preset, Transfer};
-use medclassify::native::ThreadPeer;
+use medclassify::native::{TerminalHost, ThreadPeer};
 use medclassify::native::{load_folder, read_weights};
 use medclassify::session::score_shared;
 use medclassify::storage::{ModelFile, decode_weights};
 use medclassify::training::{
-    CheckpointSlot, FeatureCache, FeatureStep, GradientPeer, Inputs, PeerGradients, PeerSetup,
-    PeerStep, TrainingEvent, TrainingHost, flat_gradients, merge_parts, part_gradients, part_size,
+    CheckpointSlot, FeatureCache, FeatureStep, GradientPeer, GradientReplica, Inputs,
+    PeerGradients, PeerSetup, PeerStep, TrainingConfig, TrainingData, TrainingEvent, TrainingHost,
+    combine_gradients, flat_gradients, flat_weights, merge_parts, part_gradients, part_size,
 };
 use std::cell::Cell;
 use std::rc::Rc;
@@ -110,6 +114,16 @@ fn compare(
     (same, moved)
 }
 
+/// EfficientNet-Lite0 without dropout, so that two computations differ only by arithmetic
+/// order.
+fn lite0_without_dropout(classes: usize, shape: InputShape) -> ModelConfig {
+    let mut network = ModelConfig::new(Preset::EfficientNetLite0, classes, shape);
+    if let ModelConfig::EfficientNetLite0(c) = &mut network {
+        c.dropout = 0.0;
+    }
+    network
+}
+
 /// The pretrained network (dropout off) on the shipped images at 64 px, prepared to train
 /// `part`: the inference device, the training device, the data, the network.
 fn for_gradients(part: Transfer) -> (Device, Device, medclassify::data::Dataset, Classifier) {
@@ -117,10 +131,7 @@ fn for_gradients(part: Transfer) -> (Device, Device, medclassify::data::Dataset,
     let train_device = device.clone().autodiff();
     let shape = InputShape::square(64);
     let (data, _) = load_folder(&common::fixture(), shape, 2).unwrap();
-    let mut network = ModelConfig::new(Preset::EfficientNetLite0, data.classes.len(), shape);
-    if let ModelConfig::EfficientNetLite0(c) = &mut network {
-        c.dropout = 0.0;
-    }
+    let network = lite0_without_dropout(data.classes.len(), shape);
     let weights = read_weights(&BACKBONES[0]).expect("scripts/weights.sh obtains the weights");
     let model = network
         .init_for_training(&train_device, Some(&weights))
@@ -386,6 +397,7 @@ fn a_pass_shared_with_a_second_replica_gives_the_features_and_scores_of_one() {
         model: network,
         seed: 7,
         class_weights: None,
+        transfer: Some(Transfer::Head),
     };
     replica.start(&setup).unwrap();
     let mut peer: Option<Box<dyn GradientPeer>> = Some(Box::new(replica));
@@ -469,6 +481,162 @@ fn a_batch_in_parts_gives_the_gradients_of_one_pass() {
         control > 1e-3 * scale,
         "equal shares gave the same gradients ({control})"
     );
+}
+
+/// Which flat values (every float tensor in visiting order, as the replicas exchange them)
+/// belong to a parameter that trains.
+fn trainable_mask(model: &Classifier) -> Vec<bool> {
+    struct Mask(Vec<bool>);
+    impl ModuleVisitor for Mask {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let trains = param.val().is_require_grad();
+            self.0
+                .extend(std::iter::repeat_n(trains, param.shape().num_elements()));
+        }
+    }
+    let mut mask = Mask(Vec::new());
+    model.visit(&mut mask);
+    mask.0
+}
+
+/// How many frozen tensors of `model` have a gradient in `gradients` (even a zero one: the
+/// optimiser steps every tensor it finds there).
+fn frozen_with_gradient(model: &Classifier, gradients: &GradientsParams) -> usize {
+    struct Count<'a>(&'a GradientsParams, usize);
+    impl ModuleVisitor for Count<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let frozen = !param.val().is_require_grad();
+            self.1 += usize::from(frozen && self.0.get::<D>(param.id).is_some());
+        }
+    }
+    let mut count = Count(gradients, 0);
+    model.visit(&mut count);
+    count.1
+}
+
+/// Fine-tuning on the page's two cores: a second replica (the training helper) computes part
+/// of each batch. For a partly frozen network (the top blocks and the head train), the two
+/// parts combined equal one pass over the batch (the oracle: Burn's own backward pass over
+/// all of it) for every trained parameter, and the frozen ones get no gradient at all (a zero
+/// gradient would still let weight decay move them). The control: a replica that does not
+/// freeze what the trainer freezes normalises with its images' own BatchNorm statistics and
+/// gives other gradients.
+#[test]
+fn a_second_replica_shares_a_fine_tuning_batch() {
+    let (device, train_device, data, model) = for_gradients(Transfer::Top);
+    let batch = [3, 40, 77, 101, 150, 199, 230, 246, 12];
+    let (own, other) = batch.split_at(5);
+    let pass = |samples: &[usize]| {
+        let (images, labels) = make_batch(&data, samples, None, &train_device);
+        part_gradients(&model, Inputs::Images(images), labels, None).0
+    };
+    let flat = |g| pollster::block_on(flat_gradients(&model, &g)).unwrap();
+    let whole = flat(pass(&batch));
+    let (pixels, labels) = batch_pixels(&data, other, None);
+    let step = PeerStep {
+        weights: pollster::block_on(flat_weights(&model)).unwrap(),
+        pixels,
+        labels,
+    };
+    let shared = |transfer: Option<Transfer>| {
+        let setup = PeerSetup {
+            model: lite0_without_dropout(data.classes.len(), data.shape),
+            seed: 7,
+            class_weights: None,
+            transfer,
+        };
+        let mut replica = GradientReplica::new(&setup, &device);
+        let answer = pollster::block_on(replica.compute(&step)).unwrap();
+        combine_gradients(&model, pass(own), 5, &answer.gradients, 4, &device)
+    };
+    let combined = shared(Some(Transfer::Top));
+    let frozen_with_gradient = frozen_with_gradient(&model, &combined);
+    let combined = flat(combined);
+    let unfrozen = flat(shared(None));
+    let trains = trainable_mask(&model);
+    assert_eq!((whole.len(), combined.len()), (trains.len(), trains.len()));
+    let scale = largest(&whole, &vec![0.0; whole.len()]);
+    let worst = largest(&whole, &combined);
+    let control = largest(&whole, &unfrozen);
+    println!(
+        "gradients: largest {scale}; shared with a replica differ by {worst}; unfrozen replica by {control}"
+    );
+    assert!(scale > 1e-4, "the gradients are not all zero");
+    let frozen = trains.iter().filter(|t| !**t).count();
+    assert!(
+        frozen > 500_000,
+        "the lower blocks are frozen ({frozen} values)"
+    );
+    assert_eq!(frozen_with_gradient, 0, "frozen tensors got a gradient");
+    assert!(
+        worst <= 1e-5 * scale.max(1.0),
+        "shared differs by {worst} (largest {scale})"
+    );
+    assert!(
+        control > 1e-3 * scale,
+        "an unfrozen replica gave the same gradients ({control})"
+    );
+}
+
+/// The run itself, as the page's two cores run it: fine-tuning every layer with a second
+/// replica (a helper thread here, a helper worker in the page) announces two replicas, keeps
+/// the helper to the end (no notice that it was dropped, which is what a replica that sent
+/// the wrong number of gradients gets), trains, and leaves every BatchNorm statistic as it
+/// started: a new network's running means are 0 and its variances 1, exactly.
+#[test]
+fn fine_tuning_runs_on_two_replicas() {
+    let (data, _) = load_folder(&common::fixture(), InputShape::square(32), 2).unwrap();
+    let split = split_dataset(&data, &SplitConfig::default()).unwrap();
+    let training = TrainingData {
+        dataset: &data,
+        train: split.indices(Subset::Train),
+        validation: split.indices(Subset::Validation),
+    };
+    let config = TrainingConfig {
+        epochs: 2,
+        batch_size: 16,
+        transfer: Transfer::All,
+        ..Default::default()
+    };
+    let network = lite0_without_dropout(data.classes.len(), data.shape);
+    let mut host = TerminalHost::new(None, true);
+    host.peer = Some(Box::new(ThreadPeer::spawn()));
+    let outcome = common::train_on(
+        &training,
+        &config,
+        &network,
+        None,
+        &Device::flex(),
+        &mut host,
+    )
+    .expect("training runs");
+    let replicas = host.events.iter().find_map(|e| match e {
+        TrainingEvent::Started { replicas, .. } => Some(*replicas),
+        _ => None,
+    });
+    assert_eq!(replicas, Some(2));
+    let notices: Vec<_> = host
+        .events
+        .iter()
+        .filter(|e| matches!(e, TrainingEvent::Notice { .. }))
+        .collect();
+    assert!(notices.is_empty(), "{notices:?}");
+    let history = &outcome.meta.history;
+    assert_eq!(history.len(), 2);
+    assert!(history[1].loss < history[0].loss, "{history:?}");
+    let statistics: Vec<_> = values(&outcome.model)
+        .into_iter()
+        .filter(|(path, _)| path.contains("running"))
+        .collect();
+    assert_eq!(
+        statistics.len(),
+        2 * 49,
+        "two statistics of each of the 49 BatchNorms (stem, 2 + 15 x 3 in the blocks, the last convolution)"
+    );
+    for (path, values) in statistics {
+        let start = if path.contains("mean") { 0.0 } else { 1.0 };
+        assert!(values.iter().all(|v| *v == start), "{path} moved");
+    }
 }
 
 /// The parts are sized from what an image takes: at 224 px a fine-tuning batch of 64 is

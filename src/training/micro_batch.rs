@@ -10,6 +10,7 @@
 use burn::module::{ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
+use std::ops::Range;
 
 use crate::model::Classifier;
 
@@ -76,6 +77,37 @@ impl ModuleVisitor for Merge {
         };
         self.out.register(param.id, merged);
     }
+}
+
+/// One part's mean-loss gradients, loss sum and correct count (the sums off the autodiff
+/// graph).
+pub type PartSums = (GradientsParams, Tensor<1>, Tensor<1, Int>);
+
+/// The gradients of `range` computed by `pass` in parts of at most `size` images, merged with
+/// each part weighted by its share (the whole range's mean-loss gradient), with the sums of
+/// the parts' loss sums and correct counts. The trainer and the second replica both compute
+/// their share of a batch this way, so neither holds more than one part's activations.
+pub fn in_parts(
+    model: &Classifier,
+    range: Range<usize>,
+    size: usize,
+    mut pass: impl FnMut(Range<usize>) -> PartSums,
+) -> PartSums {
+    let start = range.start;
+    let mut pieces = parts(range.len(), size).map(|p| start + p.start..start + p.end);
+    let first = pieces.next().unwrap_or(range);
+    let mut seen = first.len();
+    let (mut gradients, mut loss, mut correct) = pass(first);
+    for part in pieces {
+        let n = part.len();
+        let (more, more_loss, more_correct) = pass(part);
+        let all = (seen + n) as f32;
+        gradients = merge(model, gradients, seen as f32 / all, more, n as f32 / all);
+        loss = loss + more_loss;
+        correct = correct + more_correct;
+        seen += n;
+    }
+    (gradients, loss, correct)
 }
 
 #[cfg(test)]

@@ -18,8 +18,9 @@ use burn::tensor::Transaction;
 use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 
+use super::micro_batch::{in_parts, part_size};
 use crate::data::{InputShape, images_tensor};
-use crate::model::{Classifier, ModelConfig};
+use crate::model::{Classifier, ModelConfig, Transfer};
 
 /// What a peer needs to build its replica.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -31,6 +32,11 @@ pub struct PeerSetup {
     /// The loss's class weights, when the run weighs classes (see `weighting.rs`).
     #[serde(default)]
     pub class_weights: Option<Vec<f32>>,
+    /// What a pretrained network trains (`None` for one trained from scratch): the replica
+    /// freezes the same parameters and BatchNorm statistics as the trainer, so it returns no
+    /// gradient for what is frozen and its BatchNorm uses the running statistics.
+    #[serde(default)]
+    pub transfer: Option<Transfer>,
 }
 
 /// One step's work for a peer.
@@ -184,6 +190,12 @@ impl ModuleVisitor for Combine<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let shape = param.shape();
         let end = self.offset + shape.num_elements();
+        if !param.val().is_require_grad() {
+            // Frozen (a pretrained backbone's part, BatchNorm statistics): the peer sent
+            // zeros for it, and a zero gradient would still let the optimiser move it.
+            self.offset = end;
+            return;
+        }
         let other = Tensor::<D>::from_data(
             TensorData::new(self.other[self.offset..end].to_vec(), shape),
             &self.device,
@@ -275,6 +287,7 @@ pub struct GradientReplica {
     shape: InputShape,
     parameters: usize,
     class_weights: Option<Vec<f32>>,
+    transfer: Option<Transfer>,
     /// Whether a feature pass's weights were loaded.
     loaded: bool,
 }
@@ -285,6 +298,10 @@ impl GradientReplica {
         device.seed(setup.seed);
         let autodiff = device.clone().autodiff();
         let model = setup.model.init(&autodiff);
+        let model = match setup.transfer {
+            Some(part) => model.prepare_transfer(part),
+            None => model,
+        };
         let parameters = parameter_count(&model);
         Self {
             model,
@@ -293,6 +310,7 @@ impl GradientReplica {
             shape: setup.model.input_shape(),
             parameters,
             class_weights: setup.class_weights.clone(),
+            transfer: setup.transfer,
             loaded: false,
         }
     }
@@ -356,23 +374,34 @@ impl GradientReplica {
         Ok(count)
     }
 
-    /// Loads the step's weights and computes the gradient of the mean loss over its images.
+    /// Loads the step's weights and computes the gradient of the mean loss over its images,
+    /// in parts that fit in memory when the network trains more than a head (as the trainer
+    /// computes its own share, [`super::micro_batch`]).
     pub async fn compute(&mut self, step: &PeerStep) -> Result<PeerGradients, String> {
         let count = step.labels.len();
         self.load(&step.weights)?;
         self.images_in(&step.pixels, Some(count))?;
-        let images = images_tensor(&step.pixels, self.shape, &self.device);
-        let labels = Tensor::<1, Int>::from_data(
-            TensorData::new(step.labels.clone(), [count]),
-            &self.device,
-        );
+        let size = match self.transfer {
+            Some(Transfer::Head) => count,
+            _ => part_size(&self.model, self.shape.size() as usize, count),
+        };
+        let values = self.shape.values();
         let weights = self.class_weights.as_deref();
-        let (gradients, loss_sum, correct) =
-            part_gradients(&self.model, super::Inputs::Images(images), labels, weights);
+        let (gradients, loss_sum, correct) = in_parts(&self.model, 0..count, size, |part| {
+            let pixels = &step.pixels[part.start * values..part.end * values];
+            let images = images_tensor(pixels, self.shape, &self.device);
+            let labels = Tensor::<1, Int>::from_data(
+                TensorData::new(step.labels[part.clone()].to_vec(), [part.len()]),
+                &self.device,
+            );
+            let (gradients, loss, correct) =
+                part_gradients(&self.model, super::Inputs::Images(images), labels, weights);
+            (gradients, loss.inner(), correct.inner())
+        });
         let flat = flat_gradients(&self.model, &gradients).await?;
         let values = Transaction::default()
-            .register(loss_sum.inner())
-            .register(correct.inner())
+            .register(loss_sum)
+            .register(correct)
             .execute_async()
             .await
             .map_err(|error| format!("reading the loss failed: {error}"))?;

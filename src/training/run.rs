@@ -188,14 +188,9 @@ impl<'a> Run<'a> {
 
     /// Data parallelism where the host offers a second replica (the page's CPU path).
     fn start_peer<H: TrainingHost>(&mut self, network: &ModelConfig, host: &mut H) {
-        // The second replica computes every parameter's gradient from flat weights; a
-        // partly frozen network would get gradients for its frozen part back. A head-only
-        // run on cached features uses it for the feature pass alone.
-        if network.preset().pretrained().is_some()
-            && !super::features::applies(self.config, network)
-        {
-            return;
-        }
+        // A pretrained network's replica freezes what this run freezes (`PeerSetup::transfer`);
+        // a head-only run on cached features uses it for the feature pass alone.
+        let pretrained = network.preset().pretrained().is_some();
         self.peer = host.take_peer();
         let setup = PeerSetup {
             model: network.clone(),
@@ -205,6 +200,7 @@ impl<'a> Run<'a> {
                 0x7065_6572 + self.state.epochs_completed as u64,
             ) >> 11,
             class_weights: self.class_weights.clone(),
+            transfer: pretrained.then_some(self.config.transfer),
         };
         if let Some(helper) = self.peer.as_mut()
             && let Err(error) = helper.start(&setup)

@@ -5,7 +5,7 @@ use burn::prelude::*;
 use burn::optim::GradientsParams;
 use std::ops::Range;
 
-use super::micro_batch::{merge, part_size, parts};
+use super::micro_batch::{in_parts, part_size};
 use super::run::Run;
 use super::{
     Inputs, PeerGradients, PeerStep, TrainingError, TrainingHost, combine_gradients,
@@ -126,32 +126,11 @@ fn range_gradients(
         true => range.len(),
         false => part_size(&run.model, side, range.len()),
     };
-    let start = range.start;
-    let mut pieces = parts(range.len(), size).map(|p| start + p.start..start + p.end);
-    let first = pieces.next().unwrap_or(range);
-    let pass = |part: Range<usize>| {
+    in_parts(&run.model, range, size, |part: Range<usize>| {
         let (inputs, labels) = batch.part(part, run, &run.train_device);
         let (gradients, loss, correct) = part_gradients(&run.model, inputs, labels, weights);
         (gradients, loss.inner(), correct.inner())
-    };
-    let mut seen = first.len();
-    let (mut gradients, mut loss, mut correct) = pass(first);
-    for part in pieces {
-        let n = part.len();
-        let (more, more_loss, more_correct) = pass(part);
-        let all = (seen + n) as f32;
-        gradients = merge(
-            &run.model,
-            gradients,
-            seen as f32 / all,
-            more,
-            n as f32 / all,
-        );
-        loss = loss + more_loss;
-        correct = correct + more_correct;
-        seen += n;
-    }
-    (gradients, loss, correct)
+    })
 }
 
 /// Computes the batch's gradients (with the peer where there is one) and takes one optimiser
