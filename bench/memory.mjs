@@ -94,11 +94,17 @@ try {
       peak = { renderer_mb: Math.max(peak.renderer_mb, now.renderer_mb), chromium_mb: Math.max(peak.chromium_mb, now.chromium_mb) };
       if (/error/.test(await page.textContent('[data-testid=training-status]'))) throw new Error(`${transfer}: ${await notices(page)}`);
     }
-    const progress = await page.textContent('[data-testid=features-progress]').catch(() => '');
-    const log = (await page.textContent('[data-testid=callback-log]').catch(() => '')).slice(-300);
-    row(`EfficientNet-Lite0 (${transfer}), first ${runSeconds} s on the CPU, all images loaded`, { peak, progress, log });
+    // Absent elements (no feature pass in a fine-tuning run) read as empty at once, not after
+    // the context's three-minute wait for them to appear.
+    const text = (selector) => page.textContent(selector, { timeout: 1000 }).catch(() => '');
+    const progress = await text('[data-testid=features-progress]');
+    const log = (await text('[data-testid=callback-log]')).slice(-300);
+    const replicas = (await page.textContent('[data-testid=training-backend]').catch(() => '')).trim();
+    row(`EfficientNet-Lite0 (${transfer}), first ${runSeconds} s on the CPU, all images loaded`, { peak, progress, log, backend: replicas });
+    const stopping = Date.now();
     await page.click('[data-testid=stop-training]');
-    await waitForStatus(page, ['done', 'stopped', 'error', 'idle'], 600_000);
+    const ended = await waitForStatus(page, ['done', 'stopped', 'error', 'idle'], 600_000);
+    row(`stopped by the user (${transfer})`, { status: ended, seconds_to_stop: (Date.now() - stopping) / 1000 });
   }
 } finally {
   await browser.close();

@@ -648,13 +648,15 @@ fn parts_are_sized_from_the_memory_an_image_takes() {
     let network = ModelConfig::new(Preset::EfficientNetLite0, 6, InputShape::square(224));
     let model = network.init(&device);
     // 536,870,912 / (800 x 224 x 224 = 40,140,800 bytes) = 13.4.
-    assert_eq!(part_size(&model, 224, 64), 13);
+    assert_eq!(part_size(&model, 224, 64, 1), 13);
+    // Two replicas computing at once (the page's two cores) share the budget: 6.7 each.
+    assert_eq!(part_size(&model, 224, 64, 2), 6);
     // 800 x 64 x 64 = 3,276,800 bytes: 163 would fit, so the whole batch of 64.
-    assert_eq!(part_size(&model, 64, 64), 64);
+    assert_eq!(part_size(&model, 64, 64, 1), 64);
     // 256 MiB / (300 x 224 x 224 = 15,052,800 bytes) = 17.8.
     assert_eq!(model.inference_batch(224, 256), 17);
     // Networks trained from scratch are never split.
     let seed = ModelConfig::new(Preset::Seed, 6, InputShape::square(128)).init(&device);
-    assert_eq!(part_size(&seed, 128, 64), 64);
+    assert_eq!(part_size(&seed, 128, 64, 2), 64);
     assert_eq!(seed.inference_batch(128, 256), 256);
 }

@@ -14,14 +14,18 @@ use std::ops::Range;
 
 use crate::model::Classifier;
 
-/// Activation memory one part of a batch may take, in bytes.
+/// Activation memory the parts of a batch computed at one time may take, in bytes: one
+/// replica's part, or with a second replica (the page's training helper) its part and the
+/// trainer's together, so that the second core does not double the tab's memory.
 pub const PART_BUDGET: usize = 512 << 20;
 
-/// Images per part of a batch of `batch` images for `model` at `side` px: the whole batch
-/// unless the network says what an image takes and the batch would pass [`PART_BUDGET`].
-pub fn part_size(model: &Classifier, side: usize, batch: usize) -> usize {
+/// Images per part of a batch of `batch` images for `model` at `side` px, when `replicas`
+/// compute parts at the same time: the whole batch unless the network says what an image
+/// takes and the batch would pass each replica's share of [`PART_BUDGET`].
+pub fn part_size(model: &Classifier, side: usize, batch: usize, replicas: usize) -> usize {
+    let budget = PART_BUDGET / replicas.max(1);
     match model.training_bytes_per_image(side) {
-        Some(per_image) => (PART_BUDGET / per_image.max(1)).clamp(1, batch.max(1)),
+        Some(per_image) => (budget / per_image.max(1)).clamp(1, batch.max(1)),
         None => batch.max(1),
     }
 }

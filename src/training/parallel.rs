@@ -383,7 +383,8 @@ impl GradientReplica {
         self.images_in(&step.pixels, Some(count))?;
         let size = match self.transfer {
             Some(Transfer::Head) => count,
-            _ => part_size(&self.model, self.shape.size() as usize, count),
+            // A replica always works beside the trainer: two parts at a time.
+            _ => part_size(&self.model, self.shape.size() as usize, count, 2),
         };
         let values = self.shape.values();
         let weights = self.class_weights.as_deref();

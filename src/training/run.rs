@@ -217,8 +217,13 @@ impl<'a> Run<'a> {
             train_images: self.data.train.len(),
             validation_images: self.data.validation.len(),
             parameters: self.model.num_params(),
-            replicas: if self.peer.is_some() { 2 } else { 1 },
+            replicas: self.replicas(),
         });
+    }
+
+    /// Replicas computing each batch now: 2 with the second replica (the page's helper).
+    pub fn replicas(&self) -> usize {
+        1 + usize::from(self.peer.is_some())
     }
 
     /// Batches per epoch.

@@ -124,7 +124,7 @@ fn range_gradients(
     let side = run.data.dataset.shape.size() as usize;
     let size = match head_only {
         true => range.len(),
-        false => part_size(&run.model, side, range.len()),
+        false => part_size(&run.model, side, range.len(), run.replicas()),
     };
     in_parts(&run.model, range, size, |part: Range<usize>| {
         let (inputs, labels) = batch.part(part, run, &run.train_device);

@@ -63,8 +63,8 @@ pub async fn train<H: TrainingHost, S: CheckpointSink>(
         let samples: Vec<usize> = data.train.iter().chain(&data.validation).copied().collect();
         let inference = run.model.valid();
         // The second replica shares the feature pass, and is then kept aside for the scoring
-        // after the run: not for the head's steps, which are quick, and for which it would
-        // send back gradients for the frozen backbone too.
+        // after the run: not for the head's steps, a small product on cached features each,
+        // which would cost less than sending the replica the weights.
         let mut peer = run.peer.take();
         let cache =
             FeatureCache::compute(&inference, data.dataset, &samples, device, &mut peer, host);

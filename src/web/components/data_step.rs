@@ -87,8 +87,8 @@ pub fn DataStep() -> Html {
                 let mut errors = Vec::new();
                 match files::pick_directory(&mut errors).await {
                     Ok(list) => start_load.emit(list),
-                    Err(error) if error.contains("AbortError") => {}
-                    Err(error) => app.notify(
+                    Err(files::PickError::Cancelled) => {}
+                    Err(files::PickError::Failed(error)) => app.notify(
                         Level::Error,
                         format!("the folder could not be opened: {error}"),
                     ),

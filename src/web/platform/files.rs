@@ -214,20 +214,44 @@ pub fn has_directory_picker() -> bool {
     picker.is_function()
 }
 
+/// Why [`pick_directory`] returned no folder.
+#[derive(Debug, PartialEq)]
+pub enum PickError {
+    /// The user closed the picker without choosing (the promise's `AbortError`): nothing to
+    /// say.
+    Cancelled,
+    /// The browser refused or failed (permission, a folder it will not open): the reason.
+    Failed(String),
+}
+
+impl PickError {
+    /// The picker's rejection as a refusal by the user or a failure, by the DOMException's
+    /// `name` (the standard's "AbortError" when the user dismisses the picker).
+    fn from_js(error: &JsValue) -> Self {
+        match js::get_string(error, "name").as_str() {
+            "AbortError" => Self::Cancelled,
+            _ => Self::Failed(js::error_text(error)),
+        }
+    }
+}
+
 /// Lets the user choose a folder with the File System Access API and lists its files.
 ///
 /// By property (`js::call`): the picker and the handles' async iterators are typed in web-sys
 /// only behind `web_sys_unstable_apis`.
-pub async fn pick_directory(errors: &mut Vec<(String, String)>) -> Result<Vec<InputFile>, String> {
-    let handle = js::await_value(
-        js::call(&js_sys::global(), "showDirectoryPicker", &[]).map_err(|e| js::error_text(&e))?,
-    )
-    .await
-    .map_err(|e| js::error_text(&e))?;
+pub async fn pick_directory(
+    errors: &mut Vec<(String, String)>,
+) -> Result<Vec<InputFile>, PickError> {
+    let picker = js::call(&js_sys::global(), "showDirectoryPicker", &[])
+        .map_err(|e| PickError::from_js(&e))?;
+    let handle = js::await_value(picker)
+        .await
+        .map_err(|e| PickError::from_js(&e))?;
     let mut out = Vec::new();
     let mut stack: Vec<(String, JsValue)> = vec![(String::new(), handle)];
     while let Some((prefix, directory)) = stack.pop() {
-        let iterator = js::call(&directory, "values", &[]).map_err(|e| js::error_text(&e))?;
+        let iterator = js::call(&directory, "values", &[])
+            .map_err(|e| PickError::Failed(js::error_text(&e)))?;
         loop {
             let step = match js::call(&iterator, "next", &[]) {
                 Ok(p) => js::await_value(p).await,
