@@ -663,3 +663,53 @@ fn warmup_times_each_preset_and_batch() {
     let (ok, _, stderr) = medclassify(&["warmup", "--batches", "0"]);
     assert!(!ok && stderr.contains("--batches: \"0\""), "{stderr}");
 }
+
+/// `train --test-every-epoch` scores the test set after each epoch (the benchmarks' time to a
+/// test accuracy): one figure per epoch, each a share of the test images, and the one of
+/// the epoch whose weights the model keeps equals the final evaluation's, which the session
+/// computes on its own after the run.
+#[test]
+fn the_test_set_is_scored_after_every_epoch_when_asked() {
+    let dir = common::temp_dir("cli-test-every-epoch");
+    let model = dir.join("every-epoch.mcmodel");
+    let fixture = common::fixture();
+    let (ok, stdout, stderr) = medclassify(&[
+        "train",
+        fixture.to_str().unwrap(),
+        "--epochs",
+        "3",
+        "--size",
+        "28",
+        "--backend",
+        "cpu",
+        "--patience",
+        "0",
+        "--test-every-epoch",
+        "--json",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let per_epoch = json["test_per_epoch"].as_array().unwrap();
+    let epochs: Vec<u64> = per_epoch
+        .iter()
+        .map(|e| e["epoch"].as_u64().unwrap())
+        .collect();
+    assert_eq!(epochs, [1, 2, 3]);
+    let total = json["test"]["total"].as_u64().unwrap() as f64;
+    for e in per_epoch {
+        let correct = e["test_accuracy"].as_f64().unwrap() * total;
+        assert!(
+            (correct - correct.round()).abs() < 1e-6,
+            "{e}: not a share of {total} images"
+        );
+    }
+    let kept = json["weights_from_epoch"].as_u64().unwrap() as usize;
+    let final_accuracy = json["test"]["accuracy"].as_f64().unwrap();
+    let scored = per_epoch[kept - 1]["test_accuracy"].as_f64().unwrap();
+    assert!(
+        (scored - final_accuracy).abs() < 1e-9,
+        "epoch {kept}: {scored} against {final_accuracy}"
+    );
+}

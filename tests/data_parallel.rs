@@ -171,7 +171,7 @@ fn run(
     split: &medclassify::data::Split,
     config: &TrainingConfig,
     peer: Option<Box<dyn GradientPeer>>,
-) -> (common::Outcome, TerminalHost) {
+) -> (common::Outcome, TerminalHost<'static>) {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let data = TrainingData {
         dataset,

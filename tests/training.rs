@@ -25,7 +25,7 @@ fn run(
     split: &medclassify::data::Split,
     config: &TrainingConfig,
     resume: Option<&ModelFile>,
-) -> (common::Outcome, TerminalHost) {
+) -> (common::Outcome, TerminalHost<'static>) {
     run_with(
         dataset,
         split,
@@ -41,8 +41,8 @@ fn run_with(
     split: &medclassify::data::Split,
     config: &TrainingConfig,
     resume: Option<&ModelFile>,
-    mut host: TerminalHost,
-) -> (common::Outcome, TerminalHost) {
+    mut host: TerminalHost<'static>,
+) -> (common::Outcome, TerminalHost<'static>) {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::flex();
     let data = TrainingData {

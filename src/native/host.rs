@@ -7,12 +7,14 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::EpochTest;
+use crate::model::Classifier;
 use crate::model::pretrained::{BackboneInfo, WeightsFile};
 use crate::session::{FoldEvent, FoldObserver, Platform};
 use crate::training::{CheckpointSlot, GradientPeer, TrainingEvent, TrainingHost};
 
 /// Prints progress to stderr (unless quiet), collects events, writes checkpoints to files.
-pub struct TerminalHost {
+pub struct TerminalHost<'d> {
     start: Instant,
     /// Print nothing (JSON mode).
     pub quiet: bool,
@@ -32,9 +34,11 @@ pub struct TerminalHost {
     /// Pretrained weights read so far (once per backbone, for every fold of a
     /// cross-validation).
     weights: Vec<(&'static str, Arc<WeightsFile>)>,
+    /// The test set to score after each epoch (`train --test-every-epoch`), if any.
+    pub epoch_test: Option<EpochTest<'d>>,
 }
 
-impl TerminalHost {
+impl TerminalHost<'_> {
     /// A host writing checkpoints next to `out` (`<out>.best`, `<out>.last`).
     pub fn new(out: Option<PathBuf>, quiet: bool) -> Self {
         let with_suffix = |suffix: &str| {
@@ -54,11 +58,12 @@ impl TerminalHost {
             peer: None,
             bar: None,
             weights: Vec::new(),
+            epoch_test: None,
         }
     }
 }
 
-impl TerminalHost {
+impl TerminalHost<'_> {
     /// Prints a line above the bar (or plainly when there is none).
     fn say(&self, line: String) {
         match &self.bar {
@@ -150,7 +155,7 @@ impl TerminalHost {
     }
 }
 
-impl TrainingHost for TerminalHost {
+impl TrainingHost for TerminalHost<'_> {
     fn event(&mut self, event: TrainingEvent) {
         if !self.quiet {
             self.show(&event);
@@ -170,6 +175,19 @@ impl TrainingHost for TerminalHost {
         self.start.elapsed().as_secs_f64() * 1000.0
     }
 
+    async fn epoch_end(&mut self, epoch: usize, model: &Classifier) {
+        let Some(test) = self.epoch_test.as_mut() else {
+            return;
+        };
+        if let Some(accuracy) = test.score(epoch, model).await
+            && !self.quiet
+        {
+            self.say(format!(
+                "  test accuracy after epoch {epoch}: {accuracy:.4}"
+            ));
+        }
+    }
+
     async fn store(&mut self, slot: CheckpointSlot, bytes: &[u8]) -> Result<String, String> {
         let path = match slot {
             CheckpointSlot::Best => self.best_path.clone(),
@@ -185,7 +203,7 @@ impl TrainingHost for TerminalHost {
     }
 }
 
-impl Platform for TerminalHost {
+impl Platform for TerminalHost<'_> {
     async fn pretrained_weights(
         &mut self,
         backbone: &'static BackboneInfo,
@@ -204,6 +222,9 @@ impl Platform for TerminalHost {
         reason: &str,
         epochs_completed: usize,
     ) -> String {
+        if let Some(test) = self.epoch_test.as_mut() {
+            test.device = burn::prelude::Device::flex();
+        }
         eprintln!(
             "the GPU was lost after epoch {epochs_completed} ({reason}); continuing on the CPU from the last completed epoch"
         );
@@ -211,7 +232,7 @@ impl Platform for TerminalHost {
     }
 }
 
-impl FoldObserver for TerminalHost {
+impl FoldObserver for TerminalHost<'_> {
     fn fold_event(&mut self, event: FoldEvent) {
         if self.quiet {
             return;

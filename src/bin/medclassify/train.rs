@@ -3,17 +3,14 @@
 
 use std::path::PathBuf;
 
-use medclassify::data::{Dataset, Subset};
-use medclassify::evaluation::{Evaluation, score_samples};
-use medclassify::model::pretrained::{BackboneInfo, WeightsFile};
-use medclassify::model::{Classifier, Preset, Transfer};
+use medclassify::data::Subset;
+use medclassify::model::{Preset, Transfer};
 use medclassify::native::{
-    BackendChoice, TerminalHost, check_writable, select_device, write_atomic,
+    BackendChoice, EpochTest, TerminalHost, check_writable, select_device, write_atomic,
 };
-use medclassify::session::{LoadedData, Platform, TrainingPlan, estimate, plan_training, train};
-use medclassify::training::{TrainingHost, 
-    AdamSettings, CallbackSettings, CheckpointSlot, ClassWeighting, EpochMetrics, GradientPeer,
-    Sampling, TrainingConfig, TrainingEvent,
+use medclassify::session::{LoadedData, TrainingPlan, estimate, plan_training, train};
+use medclassify::training::{
+    AdamSettings, CallbackSettings, ClassWeighting, EpochMetrics, Sampling, TrainingConfig,
 };
 
 use crate::args::DataArgs;
@@ -270,13 +267,8 @@ pub fn train_command(args: &TrainArgs) -> Result<(), String> {
         true => split.indices(Subset::Test),
         false => Vec::new(),
     };
-    let mut host = EpochTester {
-        inner: TerminalHost::new(Some(args.checkpoint_base()?), json),
-        dataset: &data.dataset,
-        test,
-        device: device.clone(),
-        results: Vec::new(),
-    };
+    let mut host = TerminalHost::new(Some(args.checkpoint_base()?), json);
+    host.epoch_test = Some(EpochTest::new(&data.dataset, test, device.clone()));
     let training_started = std::time::Instant::now();
     let trained = pollster::block_on(train(&data, &plan, device, description, &mut host))
         .map_err(|error| error.to_string())?;
@@ -284,6 +276,7 @@ pub fn train_command(args: &TrainArgs) -> Result<(), String> {
     let out = args.out()?;
     write_atomic(out, &trained.file.to_bytes())?;
     let (meta, assessment) = (&trained.file.meta, &trained.assessment);
+    let tested = host.epoch_test.as_ref().map_or(&[][..], |t| &t.results[..]);
     let evaluation = &assessment.evaluation;
     if json {
         print_json(&serde_json::json!({
@@ -302,8 +295,8 @@ pub fn train_command(args: &TrainArgs) -> Result<(), String> {
             // Two classes: Youden's J threshold on the validation set, for each class taken as
             // positive (use it with `evaluate --threshold`).
             "youden_validation": assessment.two_class.as_ref().map(|t| t.youden_validation),
-            "test_per_epoch": host.results.iter().map(|(e, a)| serde_json::json!({ "epoch": e, "test_accuracy": a })).collect::<Vec<_>>(),
-            "seconds_to_99_percent_test_accuracy": seconds_to(&meta.history, &host.results, 0.99),
+            "test_per_epoch": tested.iter().map(|(e, a)| serde_json::json!({ "epoch": e, "test_accuracy": a })).collect::<Vec<_>>(),
+            "seconds_to_99_percent_test_accuracy": seconds_to(&meta.history, tested, 0.99),
         }));
     } else {
         let ci = &assessment.intervals.accuracy_wilson;
@@ -330,84 +323,6 @@ pub fn train_command(args: &TrainArgs) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// A terminal platform that also scores the test set after each epoch.
-struct EpochTester<'a> {
-    inner: TerminalHost,
-    dataset: &'a Dataset,
-    test: Vec<usize>,
-    device: burn::prelude::Device,
-    results: Vec<(usize, f64)>,
-}
-
-impl TrainingHost for EpochTester<'_> {
-    fn event(&mut self, event: TrainingEvent) {
-        self.inner.event(event);
-    }
-
-    async fn proceed(&mut self) -> bool {
-        self.inner.proceed().await
-    }
-
-    fn now_ms(&self) -> f64 {
-        self.inner.now_ms()
-    }
-
-    async fn store(&mut self, slot: CheckpointSlot, bytes: &[u8]) -> Result<String, String> {
-        self.inner.store(slot, bytes).await
-    }
-
-    fn take_peer(&mut self) -> Option<Box<dyn GradientPeer>> {
-        self.inner.take_peer()
-    }
-
-    async fn epoch_end(&mut self, epoch: usize, model: &Classifier) {
-        self.score_test_set(epoch, model).await;
-    }
-}
-
-impl Platform for EpochTester<'_> {
-    async fn pretrained_weights(
-        &mut self,
-        backbone: &'static BackboneInfo,
-    ) -> Result<std::sync::Arc<WeightsFile>, String> {
-        self.inner.pretrained_weights(backbone).await
-    }
-
-    async fn continue_on_cpu(&mut self, backend: &str, reason: &str, epochs: usize) -> String {
-        self.device = burn::prelude::Device::flex();
-        self.inner.continue_on_cpu(backend, reason, epochs).await
-    }
-}
-
-impl EpochTester<'_> {
-    /// Scores the test set after `epoch` (for the time to a target accuracy).
-    async fn score_test_set(&mut self, epoch: usize, model: &Classifier) {
-        if self.test.is_empty() {
-            return;
-        }
-        let Ok(scores) = score_samples(model, self.dataset, &self.test, &self.device).await else {
-            return;
-        };
-        let labels: Vec<usize> = self
-            .test
-            .iter()
-            .map(|&i| self.dataset.samples[i].label)
-            .collect();
-        let evaluation = Evaluation::from_probabilities(
-            &self.dataset.classes,
-            &scores.probabilities(1.0),
-            &labels,
-        );
-        if !self.inner.quiet {
-            eprintln!(
-                "  test accuracy after epoch {epoch}: {:.4}",
-                evaluation.accuracy
-            );
-        }
-        self.results.push((epoch, evaluation.accuracy));
-    }
 }
 
 /// Training seconds (steps only) until the test accuracy first reached `target`.
