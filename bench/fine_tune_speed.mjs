@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import {
   CLI, FIXTURE, gotoStep, launch, loadFolder, newContext, notices, openApp, serve, setEpochs, waitForStatus,
 } from '../tests/e2e/helpers.mjs';
+import { recordTrainingEvents } from './harness.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const arg = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
@@ -23,27 +24,12 @@ const epochs = Number(arg('epochs', '3'));
 const size = arg('size', '224');
 const batch = arg('batch', '16');
 
-/** Keeps the engine's epoch events (images per second of the training steps). */
-function recordEpochs() {
-  window.__epochs = [];
-  const Original = window.Worker;
-  window.Worker = class extends Original {
-    constructor(...args) {
-      super(...args);
-      this.addEventListener('message', (m) => {
-        const event = m.data?.Training?.event;
-        if (event?.type === 'epoch') window.__epochs.push(event);
-      });
-    }
-  };
-}
-
 async function page() {
   const server = await serve('/');
   const browser = await launch();
   try {
     const { context } = await newContext(browser, new URL(server.url).origin);
-    await context.addInitScript(recordEpochs);
+    await context.addInitScript(recordTrainingEvents);
     const app = await openApp(context, server.url);
     await gotoStep(app, 'data');
     await app.selectOption('select[aria-label="Image size"]', size);
@@ -59,7 +45,7 @@ async function page() {
     await app.click('[data-testid=start-training]');
     const status = await waitForStatus(app, ['done', 'error'], 3_600_000);
     if (status !== 'done') throw new Error(await notices(app));
-    const history = await app.evaluate(() => window.__epochs);
+    const history = await app.evaluate(() => window.__events.filter((e) => e.type === 'epoch'));
     const backend = (await app.textContent('[data-testid=training-backend]').catch(() => '')).trim();
     return { backend, images_per_second: history.map((e) => e.images_per_second), batch: Number(await batchInput.inputValue()) };
   } finally {

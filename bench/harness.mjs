@@ -24,3 +24,22 @@ export function harnessHeaders(path) {
     ? { 'content-security-policy': HARNESS_POLICY, 'cross-origin-embedder-policy': 'require-corp' }
     : {};
 }
+
+/**
+ * An init script (`context.addInitScript(recordTrainingEvents)`): keeps every training event
+ * the engine posts to the page in `window.__events`, each with the page's clock (`at`,
+ * `performance.now()`), by listening on every worker the page starts.
+ */
+export function recordTrainingEvents() {
+  window.__events = [];
+  const Original = window.Worker;
+  window.Worker = class extends Original {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (m) => {
+        const event = m.data?.Training?.event;
+        if (event?.type) window.__events.push({ at: performance.now(), ...event });
+      });
+    }
+  };
+}

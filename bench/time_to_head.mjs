@@ -13,6 +13,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gotoStep, launch, newContext, notices, openApp, serve, setEpochs, waitForStatus } from '../tests/e2e/helpers.mjs';
+import { recordTrainingEvents } from './harness.mjs';
 import { mednist, subset } from './mednist.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -21,27 +22,12 @@ const images = Number(arg('images', '1000'));
 const epochs = Number(arg('epochs', '10'));
 const size = arg('size', '224');
 
-/** Keeps the engine's training events with the page's clock (`performance.now()`). */
-function recordEvents() {
-  window.__events = [];
-  const Original = window.Worker;
-  window.Worker = class extends Original {
-    constructor(...args) {
-      super(...args);
-      this.addEventListener('message', (m) => {
-        const event = m.data?.Training?.event;
-        if (event?.type) window.__events.push({ at: performance.now(), type: event.type, done: event.done, total: event.total, epoch: event.epoch });
-      });
-    }
-  };
-}
-
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
 const [dir, files] = subset(mednist(), images);
 const server = await serve('/');
 const browser = await launch();
 const { context } = await newContext(browser, new URL(server.url).origin);
-await context.addInitScript(recordEvents);
+await context.addInitScript(recordTrainingEvents);
 const record = { date: new Date().toISOString(), commit, machine: `${cpus().length} x ${cpus()[0].model}`, command: `node bench/time_to_head.mjs --images=${images} --epochs=${epochs} --size=${size}`, images: files, size: Number(size), epochs };
 try {
   const page = await openApp(context, server.url);
