@@ -114,11 +114,9 @@ impl ConvNorm {
         let [out, ..] = self.conv.weight.dims();
         let weight = self.conv.weight.val() * scale.reshape([out, 1, 1, 1]);
         let [_, _, height, width] = x.dims();
-        let [kh, kw] = self.conv.kernel_size;
-        let [sh, sw] = self.conv.stride;
         let options = ConvOptions::new_with_padding(
             self.conv.stride,
-            [same_padding(kh, sh, height), same_padding(kw, sw, width)],
+            self.pads(height, width),
             self.conv.dilation,
             self.conv.groups,
         );
@@ -137,15 +135,21 @@ impl ConvNorm {
         }
     }
 
+    /// The convolution's "SAME" pads (before, after) of rows and of columns for a `height` x
+    /// `width` input: what Burn's `PaddingConfig2d::Same` applies, and what the folded forward
+    /// pass and the ONNX export both use.
+    fn pads(&self, height: usize, width: usize) -> [(usize, usize); 2] {
+        let [kh, kw] = self.conv.kernel_size;
+        let [sh, sw] = self.conv.stride;
+        [same_padding(kh, sh, height), same_padding(kw, sw, width)]
+    }
+
     /// The convolution and the BatchNorm as layers for a `side`-pixel input (then the output's
     /// side): "SAME" padding becomes the explicit pads Burn applies at that side.
     fn layers(&self, side: &mut usize) -> [Layer<Weight>; 2] {
         let mut conv = conv_layer(&self.conv);
         if let Layer::Conv { padding, .. } = &mut conv {
-            let [kh, kw] = self.conv.kernel_size;
-            let [sh, sw] = self.conv.stride;
-            let (top, bottom) = same_padding(kh, sh, *side);
-            let (left, right) = same_padding(kw, sw, *side);
+            let [(top, bottom), (left, right)] = self.pads(*side, *side);
             *padding = [top, left, bottom, right];
         }
         *side = side.div_ceil(self.conv.stride[0]);
