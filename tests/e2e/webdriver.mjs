@@ -226,8 +226,21 @@ export async function waitForBoot(driver) {
   }, 300_000);
 }
 
+/** Clicks `css` once it is in view and has kept its place for 60 ms. A WebDriver click
+ * lands at the point where the element was: one that moved meanwhile (a notice arriving above
+ * it) gives the click to whatever took its place, and the test then waits for nothing. */
 export async function click(driver, css) {
-  await driver.executeScript('document.querySelector(arguments[0]).scrollIntoView({block: "center"})', css);
+  await driver.executeAsyncScript(`const [css, done] = [arguments[0], arguments[arguments.length - 1]];
+    const element = document.querySelector(css);
+    element.scrollIntoView({ block: 'center' });
+    let last = '', still = 0, checks = 0;
+    const step = () => {
+      const r = element.getBoundingClientRect(), place = [r.x, r.y, r.width, r.height].join();
+      still = place === last ? still + 1 : 0;
+      last = place;
+      if (still >= 3 || ++checks > 100) done(); else setTimeout(step, 20);
+    };
+    step();`, css);
   await (await driver.findElement(By.css(css))).click();
 }
 

@@ -241,12 +241,21 @@ impl Engine {
         }
     }
 
-    /// Reports the adapter, then restores the last model.
+    /// Restores the last model, then reports the adapter. `Ready` comes last so that the page
+    /// is settled once it shows the backend: the restored model's notice, which pushes the
+    /// step's buttons down, is already there (a click aimed at a button as that notice arrived
+    /// landed on whatever took the button's place).
     async fn hello(&mut self, bundled_model_url: &str) {
         self.backends.gpu = gpu::adapter_report().await;
+        self.restore_model(bundled_model_url).await;
         post(&Response::Ready {
             gpu: self.backends.gpu.clone(),
         });
+    }
+
+    /// The model the page starts with: the saved one, else the last checkpoint, else the
+    /// bundled ready model.
+    async fn restore_model(&mut self, bundled_model_url: &str) {
         // Restore the last model from IndexedDB: the finished one, else the last checkpoint,
         // else the bundled model; a stored file that no longer reads (damaged, or from a
         // version that wrote what this one refuses) falls through to the next, and the
