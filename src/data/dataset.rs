@@ -229,6 +229,18 @@ pub fn prepare_file(
     })
 }
 
+/// One image the builder kept, until `finish` sorts them by path.
+#[derive(Debug)]
+struct Entry {
+    path: String,
+    class: String,
+    sha256: [u8; 32],
+    /// Where its pixels are (an index into `stored`).
+    slot: usize,
+    /// A DICOM file's Patient ID and Study Instance UID (`None` for other files).
+    dicom_ids: Option<(Option<String>, Option<String>)>,
+}
+
 /// Collects files in any order and turns them into a [`Dataset`] and its [`LoadReport`].
 ///
 /// The page and the native command feed it the same way, so both give the same result.
@@ -236,13 +248,7 @@ pub fn prepare_file(
 pub struct DatasetBuilder {
     shape: InputShape,
     limits: DecodeLimits,
-    entries: Vec<(
-        String,
-        String,
-        [u8; 32],
-        usize,
-        Option<(Option<String>, Option<String>)>,
-    )>,
+    entries: Vec<Entry>,
     pixels: Vec<u8>,
     /// Where each slot's image is (see [`Dataset::stored`]).
     stored: Vec<StoredImage>,
@@ -354,8 +360,13 @@ impl DatasetBuilder {
         self.pixels.extend_from_slice(&pixels);
         if frames == 1 {
             let slot = self.entries.len();
-            self.entries
-                .push((path.to_string(), image.class, image.sha256, slot, ids));
+            self.entries.push(Entry {
+                path: path.to_string(),
+                class: image.class,
+                sha256: image.sha256,
+                slot,
+                dicom_ids: ids,
+            });
             return None;
         }
         // Every frame of a multi-frame file: one image each, named and hashed apart
@@ -364,13 +375,13 @@ impl DatasetBuilder {
             let slot = self.entries.len();
             let mut hashed = image.sha256.to_vec();
             hashed.extend_from_slice(&(frame as u32).to_le_bytes());
-            self.entries.push((
-                frame_path(path, frame),
-                image.class.clone(),
-                sha256(&hashed),
+            self.entries.push(Entry {
+                path: frame_path(path, frame),
+                class: image.class.clone(),
+                sha256: sha256(&hashed),
                 slot,
-                ids.clone(),
-            ));
+                dicom_ids: ids.clone(),
+            });
         }
         None
     }
@@ -423,32 +434,32 @@ impl DatasetBuilder {
 
     /// Sorts by path, numbers the classes alphabetically, finds duplicates.
     pub fn finish(mut self) -> (Dataset, LoadReport) {
-        self.entries.sort_by(|a, b| a.0.cmp(&b.0));
+        self.entries.sort_by(|a, b| a.path.cmp(&b.path));
         self.skipped.sort_by(|a, b| a.path.cmp(&b.path));
         let classes: Vec<String> = self
             .entries
             .iter()
-            .map(|e| e.1.clone())
+            .map(|e| e.class.clone())
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let any_dicom = self.entries.iter().any(|e| e.4.is_some());
+        let any_dicom = self.entries.iter().any(|e| e.dicom_ids.is_some());
         let dicom_ids = match any_dicom {
             true => self
                 .entries
                 .iter()
-                .map(|e| e.4.clone().unwrap_or_default())
+                .map(|e| e.dicom_ids.clone().unwrap_or_default())
                 .collect(),
             false => Vec::new(),
         };
         let samples: Vec<Sample> = self
             .entries
             .into_iter()
-            .map(|(path, class, sha256, slot, _)| Sample {
-                label: classes.binary_search(&class).expect("class was counted"),
-                path,
-                sha256,
-                slot,
+            .map(|e| Sample {
+                label: classes.binary_search(&e.class).expect("class was counted"),
+                path: e.path,
+                sha256: e.sha256,
+                slot: e.slot,
             })
             .collect();
         self.pixels.shrink_to_fit();

@@ -216,8 +216,8 @@ pub fn class_groups(
         }
     }
     let mut by_key: BTreeMap<String, usize> = BTreeMap::new();
-    for i in 0..n {
-        if assignment[i] == Subset::Dropped {
+    for (i, subset) in assignment.iter().enumerate().take(n) {
+        if *subset == Subset::Dropped {
             continue;
         }
         if let Some(key) = group_by.key_of(dataset, i) {

@@ -26,6 +26,12 @@ fn folder_key(_meta: &std::fs::Metadata, path: &Path) -> FolderKey {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
+/// A file found by [`list_files`]: its `/`-separated path relative to the root, and its path on
+/// disk.
+pub type ListedFile = (String, PathBuf);
+/// An entry [`list_files`] did not read: its relative path, and why.
+pub type Unlisted = (String, String);
+
 /// Every regular file below `root`, as (`/`-separated path relative to `root`, path on disk),
 /// sorted; and every entry that is not read, with the reason.
 ///
@@ -35,7 +41,7 @@ fn folder_key(_meta: &std::fs::Metadata, path: &Path) -> FolderKey {
 /// sockets and devices are reported as not regular files; broken links and unreadable folders
 /// are reported with their error. Entries are visited in name order, so the result does not
 /// depend on the order the file system lists them in.
-pub fn list_files(root: &Path) -> (Vec<(String, PathBuf)>, Vec<(String, String)>) {
+pub fn list_files(root: &Path) -> (Vec<ListedFile>, Vec<Unlisted>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());

@@ -1,7 +1,8 @@
 // The journey in every browser engine, driven through W3C WebDriver (tests/e2e/webdriver.mjs):
 // Firefox ESR (Gecko), WebKitGTK's MiniBrowser (WebKit, Safari's engine) and Chromium (Blink,
 // through chromedriver, so the three run the same script side by side). In each: open the
-// page; Try sample data; open an archive through the file input; train two epochs of the seed
+// page; Try sample data; open an archive through the file input; give a folder's files to the
+// folder input (see `pickFolder`); train two epochs of the seed
 // network on the CPU; evaluate; predict an uploaded image and explain it (Grad-CAM); save the
 // model; reload and find it restored; export the model and ONNX; stop the server and reload
 // (offline: the service worker serves the page). Every request to another host goes through
@@ -15,7 +16,7 @@
 // tests/e2e/artifacts/engines-<engine>.json (bench/engines.mjs puts them side by side).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { ARTIFACTS, CLI, FIXTURE, didNotRun, serve, testSplitAccuracy } from './helpers.mjs';
@@ -32,6 +33,40 @@ async function downloaded(driver, css) {
   await click(driver, css);
   await waitFor(driver, `a download from ${css}`, async (d) => (await d.executeScript('return window.__blobs.length')) > before, 120_000);
   return download(driver);
+}
+
+/** Gives the folder `dir`'s files to the folder input, as a folder picked there gives them.
+ * WebDriver cannot choose a folder (Element Send Keys takes files only: w3c/webdriver#1742;
+ * WebKitGTK's driver sends an empty file), so the files go through a plain multiple-file input
+ * (real files from the disk, as the browser gives them), each gets the `webkitRelativePath` a
+ * folder pick sets, and the folder input shows them to the page's own `change` handler. The
+ * files are copied under unique names first (`Class__name`): a class is in the path alone. */
+async function pickFolder(driver, css, dir, engine) {
+  const flat = join(ARTIFACTS, `engines-${engine}-folder`);
+  rmSync(flat, { recursive: true, force: true });
+  mkdirSync(flat, { recursive: true });
+  const files = [];
+  for (const label of readdirSync(dir)) {
+    for (const name of readdirSync(join(dir, label))) {
+      files.push(join(flat, `${label}__${name}`));
+      copyFileSync(join(dir, label, name), files.at(-1));
+    }
+  }
+  await driver.executeScript(`const input = document.createElement('input');
+    input.type = 'file'; input.multiple = true; input.id = 'folder-files'; document.body.append(input);`);
+  await pickFiles(driver, '#folder-files', files);
+  const given = await driver.executeScript(`const [css, root] = arguments;
+    const picked = document.getElementById('folder-files'), folder = document.querySelector(css);
+    for (const file of picked.files) {
+      const [label, name] = file.name.split('__');
+      Object.defineProperty(file, 'webkitRelativePath', { value: root + '/' + label + '/' + name });
+    }
+    Object.defineProperty(folder, 'files', { configurable: true, get: () => picked.files });
+    folder.dispatchEvent(new Event('change', { bubbles: true }));
+    delete folder.files;
+    picked.remove();
+    return picked.files.length;`, css, 'MedNIST');
+  assert.equal(given, files.length, `${engine}: the file input took ${given} of ${files.length} files`);
 }
 
 async function journey(engine) {
@@ -70,6 +105,16 @@ async function journey(engine) {
     }, 180_000);
     assert.match(report, /3 groups, 4 redundant files|4 redundant/);
     await shot('02-archive');
+
+    // The same images as a folder, through the folder input: the same report.
+    await driver.executeScript('document.querySelectorAll(".notices button").forEach((b) => b.click())');
+    await waitFor(driver, 'the notices dismissed', async (d) => !(await loaded(d)), 10_000);
+    await pickFolder(driver, '[data-testid=folder-input]', FIXTURE, engine);
+    const folderReport = await waitFor(driver, 'the folder report', async (d) => (await loaded(d)) && text(d, '[data-testid=data-report]'), 180_000);
+    // (Only the load's time and the engine's memory may differ.)
+    const same = (shown) => shown.replace(/engine memory [^;]+; loaded in [\d.]+ s/, '');
+    assert.equal(same(folderReport), same(report), `${engine}: the folder's report differs from the archive's`);
+    await shot('02b-folder');
 
     // Two epochs of the seed network on the CPU.
     await gotoStep(driver, 'train');
