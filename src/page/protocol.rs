@@ -315,6 +315,13 @@ pub enum Response {
         /// The images.
         images: Vec<SampleImage>,
     },
+    /// Files of a Predict batch classified so far (after each group; `Predictions` ends it).
+    PredictProgress {
+        /// Files classified (or found unusable).
+        done: usize,
+        /// Files in the batch.
+        total: usize,
+    },
     /// Predict results.
     Predictions {
         /// One per file.

@@ -330,6 +330,9 @@ fn on_engine(state: &mut AppState, response: Response) {
                 Rc::make_mut(&mut state.evaluate).show_cell(cell, images);
             }
         }
+        Response::PredictProgress { done, total } => {
+            Rc::make_mut(&mut state.predict).predicting(done, total)
+        }
         Response::Predictions { results } => Rc::make_mut(&mut state.predict).predicted(results),
         Response::Explanation {
             target,

@@ -25,6 +25,8 @@ pub struct PredictState {
     pub predictions: Rc<Vec<PredictionRow>>,
     /// Heatmap on screen.
     pub explanation: Option<ExplanationView>,
+    /// Files of the batch being classified: (done, total); `None` when none is.
+    pub progress: Option<(usize, usize)>,
 }
 
 impl PredictState {
@@ -32,6 +34,12 @@ impl PredictState {
     pub fn predicted(&mut self, results: Vec<PredictionRow>) {
         self.predictions = Rc::new(results);
         self.explanation = None;
+        self.progress = None;
+    }
+
+    /// A batch is being classified: `done` of `total` files so far.
+    pub fn predicting(&mut self, done: usize, total: usize) {
+        self.progress = Some((done, total));
     }
 
     /// A heatmap arrived.
@@ -82,5 +90,19 @@ pub(crate) mod tests {
         state.predicted(vec![row("c.png")]);
         assert_eq!(state.explanation, None);
         assert_eq!(state.predictions.len(), 1);
+    }
+
+    #[test]
+    fn progress_shows_while_a_batch_is_classified_and_ends_with_its_results() {
+        let mut state = PredictState::default();
+        state.predicted(vec![row("old.png")]);
+        state.predicting(16, 40);
+        assert_eq!(state.progress, Some((16, 40)));
+        // The previous batch's results stay on screen until the new ones arrive.
+        assert_eq!(state.predictions.len(), 1);
+        state.predicting(32, 40);
+        state.predicted(vec![row("a.png"); 40]);
+        assert_eq!(state.progress, None);
+        assert_eq!(state.predictions.len(), 40);
     }
 }

@@ -113,6 +113,12 @@ pub fn PredictStep() -> Html {
                 <input id="predict-input" class="file-input" type="file" multiple=true accept="image/*,.dcm,application/dicom" data-testid="predict-input"
                     aria-label="Choose images to classify" onchange={on_pick} disabled={state.model.is_none()} />
             </div>
+            if let Some((done, total)) = state.predict.progress {
+                <div class="progress-block" role="status" data-testid="predict-progress">
+                    <progress max={total.max(1).to_string()} value={done.to_string()} aria-label="Images classified"></progress>
+                    <span>{ format!("Classifying: {done} of {total} files done") }</span>
+                </div>
+            }
             if !state.predict.predictions.is_empty() {
                 <div class="results" data-testid="prediction-result" tabindex="0" role="region" aria-label="Prediction results">
                     <table class="predictions">

@@ -2,6 +2,7 @@
 
 use crate::page::protocol::Level;
 use burn::prelude::*;
+use futures::future::join;
 
 use super::{Engine, MISCLASSIFIED_SHOWN, sample_image};
 use crate::data::DecodeLimits;
@@ -224,6 +225,9 @@ impl Engine {
         );
     }
 
+    /// Classifies `files`, a group at a time: the helper decodes each group while the engine
+    /// classifies the one before, and the page hears how many are done after each. Always ends
+    /// with `Predictions` (a row that could not be classified says why).
     pub(super) async fn predict(&mut self, files: Vec<InputFile>) {
         let Some(current) = &self.model else {
             return notice(
@@ -237,8 +241,10 @@ impl Engine {
         // that makes a decoder panic stops the helper, not the engine and its model.
         let limits = DecodeLimits::with_dicom(options);
         let mut decoder = FewDecoder::start(shape, options).await;
-        let mut rows: Vec<Prediction> = Vec::with_capacity(files.len());
+        let total = files.len();
+        let (mut rows, mut decoded): (Vec<Prediction>, Vec<Prediction>) = (Vec::new(), Vec::new());
         let (mut names, mut group, mut bytes) = (Vec::new(), Vec::new(), 0usize);
+        let mut failure = None;
         for (k, input) in files.iter().enumerate() {
             let named = InputFile {
                 path: prediction_path(&input.path),
@@ -252,16 +258,25 @@ impl Engine {
             group.push(read);
             if group.len() == PREDICT_GROUP || bytes >= PREDICT_GROUP_BYTES || k + 1 == files.len()
             {
-                let decoded = decoder.decode(std::mem::take(&mut group)).await;
-                for (name, outcome) in names.drain(..).zip(decoded) {
+                let decoding = decoder.decode(std::mem::take(&mut group));
+                let (outcomes, ()) =
+                    join(decoding, classify(current, &mut decoded, &mut failure)).await;
+                rows.append(&mut decoded);
+                post(&Response::PredictProgress {
+                    done: k + 1 - names.len(),
+                    total,
+                });
+                for (name, outcome) in names.drain(..).zip(outcomes) {
                     let outcome = outcome.map_err(|reason| reason.to_string());
-                    rows.extend(prediction_rows(&name, outcome, shape));
+                    decoded.extend(prediction_rows(&name, outcome, shape));
                 }
                 bytes = 0;
             }
         }
-        if let Err(error) = predict(current, &mut rows).await {
-            return notice(Level::Error, error);
+        classify(current, &mut decoded, &mut failure).await;
+        rows.append(&mut decoded);
+        if let Some(error) = failure {
+            notice(Level::Error, error);
         }
         self.uploads = rows.iter().map(|r| r.pixels.clone()).collect();
         let results = rows
@@ -332,5 +347,16 @@ impl Engine {
         });
         self.model = Some(current);
         Ok(())
+    }
+}
+
+/// Scores the decoded `rows`; where that fails, each says why, and `failure` keeps the first
+/// reason for one notice (the rows after it are still tried).
+async fn classify(current: &CurrentModel, rows: &mut [Prediction], failure: &mut Option<String>) {
+    if let Err(error) = predict(current, rows).await {
+        for row in rows.iter_mut().filter(|r| r.error.is_none()) {
+            row.error = Some(error.clone());
+        }
+        failure.get_or_insert(error);
     }
 }
