@@ -120,7 +120,7 @@ pub struct ModelMeta {
     #[serde(default)]
     pub window: Window,
     /// Which frames of multi-frame DICOM files were used for training; evaluation uses the
-    /// same (a prediction classifies a file's middle frame).
+    /// same (a prediction classifies every frame of a file, each as its own row).
     #[serde(default)]
     pub frames: Frames,
 }

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! medclassify inspect <DIR> [--size N] [--seed S] --json
-//! medclassify train <DIR> [--preset seed|strong] [--epochs N] [--batch B] [--lr X] [--size N]
+//! medclassify train <DIR> [--preset seed|strong|efficientnet_lite0] [--transfer head|top|all] [--epochs N] [--batch B] [--lr X] [--size N]
 //!                   [--seed S] [--backend auto|cpu|wgpu|cuda] --out MODEL [--json]
 //! medclassify evaluate --model MODEL <DIR> [--json]
 //! medclassify predict --model MODEL <IMAGE>... [--json]
