@@ -331,26 +331,28 @@ fn names_after(code: &str, root: &str) -> BTreeSet<String> {
     out
 }
 
-/// Edges between the files of the folder module `dir` (its module file `module`: `mod.rs`,
-/// or the binary's `main.rs`, where `root` is `crate`): a file uses another when it names it
-/// (`super::file`) or a name the module file re-exports from it.
-fn file_edges(dir: &Path, module: &str, root: &str) -> BTreeMap<String, BTreeSet<String>> {
+/// Edges between the files of the folder module `dir` (its module file `module`: `mod.rs`
+/// inside it, the binary's `main.rs`, or `dir.rs` beside it; `roots` are the paths its files
+/// name it by: `super`, and its full `crate::...` path): a file uses another when it names it
+/// (`super::file`, `crate::a::dir::file`) or a name the module file re-exports from it.
+fn file_edges(dir: &Path, module: &Path, roots: &[String]) -> BTreeMap<String, BTreeSet<String>> {
     let mut files = BTreeSet::new();
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
         let path = entry.path();
         let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
         let is_rs = path.extension().is_some_and(|e| e == "rs");
-        if (is_rs && format!("{stem}.rs") != module) || path.is_dir() {
+        if (is_rs && path != module) || path.is_dir() {
             files.insert(stem);
         }
     }
-    let names = reexports(&std::fs::read_to_string(dir.join(module)).unwrap(), &files);
+    let names = reexports(&std::fs::read_to_string(module).unwrap(), &files);
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for file in &files {
         let Ok(text) = std::fs::read_to_string(dir.join(format!("{file}.rs"))) else {
             continue;
         };
-        for name in names_after(&code_of(&text), root) {
+        let code = code_of(&text);
+        for name in roots.iter().flat_map(|root| names_after(&code, root)) {
             let to = if files.contains(&name) {
                 Some(name)
             } else {
@@ -364,15 +366,32 @@ fn file_edges(dir: &Path, module: &str, root: &str) -> BTreeMap<String, BTreeSet
     edges
 }
 
-/// Every folder module under `src/` (with its `mod.rs`) and the command's folder.
-fn folder_modules() -> Vec<(PathBuf, &'static str, &'static str)> {
-    let mut dirs = vec![(src().join("bin/medclassify"), "main.rs", "crate")];
+/// Every folder module under `src/` (with its `mod.rs`, or as `x.rs` beside a folder `x/`) and
+/// the command's folder: (folder, module file, the paths its files name it by).
+fn folder_modules() -> Vec<(PathBuf, PathBuf, Vec<String>)> {
+    let command = src().join("bin/medclassify");
+    let mut dirs = vec![(
+        command.clone(),
+        command.join("main.rs"),
+        vec!["crate".into()],
+    )];
     let mut files = Vec::new();
     rust_files(&src(), &mut files);
     for file in files {
-        if file.file_name().is_some_and(|n| n == "mod.rs") {
-            dirs.push((file.parent().unwrap().to_path_buf(), "mod.rs", "super"));
+        let dir = match file.file_name().is_some_and(|n| n == "mod.rs") {
+            true => file.parent().unwrap().to_path_buf(),
+            false => file.with_extension(""),
+        };
+        if !dir.is_dir() || dir.starts_with(src().join("bin")) || dir == src() {
+            continue;
         }
+        let path = dir
+            .strip_prefix(src())
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .replace('/', "::");
+        dirs.push((dir, file, vec!["super".into(), format!("crate::{path}")]));
     }
     dirs.sort();
     dirs
@@ -381,8 +400,16 @@ fn folder_modules() -> Vec<(PathBuf, &'static str, &'static str)> {
 #[test]
 fn the_files_of_each_folder_import_each_other_without_a_loop() {
     let mut loops = Vec::new();
-    for (dir, module, root) in folder_modules() {
-        let edges = file_edges(&dir, module, root);
+    let modules = folder_modules();
+    // The two layouts are both seen (a folder with `mod.rs`, and `x.rs` beside `x/`).
+    assert!(
+        modules
+            .iter()
+            .any(|(dir, _, _)| dir.ends_with("web/worker/decoder"))
+    );
+    assert!(modules.iter().any(|(dir, _, _)| dir.ends_with("training")));
+    for (dir, module, roots) in modules {
+        let edges = file_edges(&dir, &module, &roots);
         if let Some(cycle) = find_cycle(&edges) {
             loops.push(format!("{}: {}", dir.display(), cycle.join(" -> ")));
         }
@@ -411,13 +438,45 @@ fn the_file_level_check_sees_a_planted_loop_through_a_reexport() {
         "use super::{\n    Alpha, // the type\n};\n",
     )
     .unwrap();
-    let edges = file_edges(&dir, "mod.rs", "super");
+    let roots = ["super".to_string()];
+    let edges = file_edges(&dir, &dir.join("mod.rs"), &roots);
     assert_eq!(
         find_cycle(&edges),
         Some(vec!["a".into(), "b".into(), "a".into()])
     );
     // And without the re-exported name there is none.
     std::fs::write(dir.join("b.rs"), "pub fn beta() {}\n#[cfg(test)]\nmod tests {\n    use super::*;\n    use super::Alpha;\n}\n").unwrap();
-    assert_eq!(find_cycle(&file_edges(&dir, "mod.rs", "super")), None);
+    assert_eq!(
+        find_cycle(&file_edges(&dir, &dir.join("mod.rs"), &roots)),
+        None
+    );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_file_level_check_sees_a_planted_loop_beside_its_module_file_by_crate_paths() {
+    // Positive control for the other layout: `x.rs` beside `x/`, whose files name each other
+    // by their full paths (`crate::x::...`) and through `super::`.
+    let root = std::env::temp_dir().join(format!("medclassify-structure-x-{}", std::process::id()));
+    let dir = root.join("x");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(root.join("x.rs"), "mod a;\nmod b;\n").unwrap();
+    std::fs::write(
+        dir.join("a.rs"),
+        "use crate::x::b::Beta;\npub struct Alpha;\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("b.rs"), "pub struct Beta(super::a::Alpha);\n").unwrap();
+    let roots = ["super".to_string(), "crate::x".to_string()];
+    let edges = file_edges(&dir, &root.join("x.rs"), &roots);
+    assert_eq!(
+        find_cycle(&edges),
+        Some(vec!["a".into(), "b".into(), "a".into()])
+    );
+    // Named by `super::` alone the crate path is missed: the full path is what finds it.
+    assert_eq!(
+        find_cycle(&file_edges(&dir, &root.join("x.rs"), &roots[..1])),
+        None
+    );
+    let _ = std::fs::remove_dir_all(&root);
 }
