@@ -1,14 +1,14 @@
 //! A training epoch (batches, with the loss read back once per logging interval) and a
 //! validation epoch.
 
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::prelude::*;
-use burn::tensor::{ExecutionError, Transaction};
+use burn::tensor::ExecutionError;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::error::execution_error;
 use super::features::FeatureCache;
+use super::loss::{BatchLoss, batch_loss, read_sums};
 use super::run::{Run, mix};
 use super::step::{Batch, StepSums, step};
 use super::{
@@ -72,21 +72,11 @@ impl Interval {
     /// Reads the interval's loss sum and correct count back in one transaction.
     async fn read(&mut self, epochs_completed: usize) -> Result<(f64, f64), TrainingError> {
         let (l, c) = self.sums.take().expect("a batch was added");
-        let values = Transaction::default()
-            .register(l)
-            .register(c)
-            .execute_async()
+        let (loss, correct) = read_sums(l, c)
             .await
             .map_err(|e| execution_error(e, epochs_completed))?;
-        let first = |index: usize, missing: f64| {
-            values[index]
-                .clone()
-                .try_into_vec_as::<f64>()
-                .map(|v| v[0])
-                .unwrap_or(missing)
-        };
-        let loss = first(0, f64::NAN) + std::mem::take(&mut self.peer_loss);
-        let correct = first(1, 0.0) + std::mem::take(&mut self.peer_correct);
+        let loss = loss + std::mem::take(&mut self.peer_loss);
+        let correct = correct + std::mem::take(&mut self.peer_correct);
         Ok((loss, correct))
     }
 }
@@ -250,7 +240,6 @@ async fn score_inputs(
     if indices.is_empty() {
         return Ok((f64::NAN, f64::NAN));
     }
-    let loss_fn = CrossEntropyLossConfig::new().init(device);
     let mut sums: Option<(Tensor<1>, Tensor<1, Int>)> = None;
     let batch = match cache {
         Some(_) => EVAL_BATCH,
@@ -269,33 +258,14 @@ async fn score_inputs(
                 (model.forward(images), labels)
             }
         };
-        let loss = loss_fn
-            .forward(logits.clone(), labels.clone())
-            .mul_scalar(chunk.len() as f32);
-        let correct = logits
-            .argmax(1)
-            .reshape([chunk.len()])
-            .equal(labels)
-            .int()
-            .sum();
+        let BatchLoss { sum, correct, .. } = batch_loss(logits, labels, None);
         sums = Some(match sums {
-            Some((l, c)) => (l + loss, c + correct),
-            None => (loss, correct),
+            Some((l, c)) => (l + sum, c + correct),
+            None => (sum, correct),
         });
     }
     let (loss, correct) = sums.expect("at least one batch");
-    let values = Transaction::default()
-        .register(loss)
-        .register(correct)
-        .execute_async()
-        .await?;
-    let first = |index: usize| {
-        values[index]
-            .clone()
-            .try_into_vec_as::<f64>()
-            .map(|v| v[0])
-            .unwrap_or(f64::NAN)
-    };
+    let (loss, correct) = read_sums(loss, correct).await?;
     let n = indices.len() as f64;
-    Ok((first(0) / n, first(1) / n))
+    Ok((loss / n, correct / n))
 }

@@ -15,6 +15,7 @@ mod events;
 mod features;
 mod host;
 mod inputs;
+mod loss;
 mod micro_batch;
 mod parallel;
 mod probe;

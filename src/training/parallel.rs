@@ -400,23 +400,13 @@ impl GradientReplica {
             (gradients, loss.inner(), correct.inner())
         });
         let flat = flat_gradients(&self.model, &gradients).await?;
-        let values = Transaction::default()
-            .register(loss_sum)
-            .register(correct)
-            .execute_async()
+        let (loss_sum, correct) = super::loss::read_sums(loss_sum, correct)
             .await
             .map_err(|error| format!("reading the loss failed: {error}"))?;
-        let read = |i: usize| {
-            values[i]
-                .clone()
-                .try_into_vec_as::<f64>()
-                .map(|v| v[0])
-                .unwrap_or(f64::NAN)
-        };
         Ok(PeerGradients {
             gradients: flat,
-            loss_sum: read(0),
-            correct: read(1) as usize,
+            loss_sum,
+            correct: correct as usize,
             compute_ms: 0.0,
         })
     }
@@ -431,11 +421,7 @@ pub fn part_gradients(
     labels: Tensor<1, Int>,
     class_weights: Option<&[f32]>,
 ) -> (GradientsParams, Tensor<1>, Tensor<1, Int>) {
-    let count = labels.dims()[0];
-    let logits = inputs.logits(model);
-    let loss = super::weighting::cross_entropy(logits.clone(), labels.clone(), class_weights);
-    let correct = logits.argmax(1).reshape([count]).equal(labels).int().sum();
-    let loss_sum = loss.clone().mul_scalar(count as f32);
-    let gradients = GradientsParams::from_grads(loss.backward(), model);
-    (gradients, loss_sum, correct)
+    let loss = super::loss::batch_loss(inputs.logits(model), labels, class_weights);
+    let gradients = GradientsParams::from_grads(loss.mean.backward(), model);
+    (gradients, loss.sum, loss.correct)
 }

@@ -1,6 +1,5 @@
 //! A short timing probe: how fast does a device train a network?
 
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::Distribution;
@@ -23,7 +22,6 @@ pub async fn measure_step_ms<H: TrainingHost>(
     let shape = config.input_shape();
     let mut model = config.init(&device);
     let mut optimizer = AdamConfig::new().init();
-    let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let mut start = host.now_ms();
     for step in 0..warmup + steps {
         if step == warmup {
@@ -39,7 +37,7 @@ pub async fn measure_step_ms<H: TrainingHost>(
             Distribution::Uniform(0.0, config.num_classes() as f64),
             &device,
         );
-        let loss = loss_fn.forward(model.forward(images), labels);
+        let loss = super::weighting::cross_entropy(model.forward(images), labels, None);
         let gradients = GradientsParams::from_grads(loss.backward(), &model);
         model = optimizer.step(1e-3, model, gradients);
         loss.inner()

@@ -5,6 +5,7 @@ use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 
+use super::weighting::ClassWeighting;
 use super::{
     CallbackStates, Checkpoint, CheckpointSink, CheckpointSlot, GradientPeer, PeerSetup,
     ResumeState, RunRecord, StopReason, TrainingConfig, TrainingEvent, TrainingHost,
@@ -28,6 +29,19 @@ pub struct TrainingData<'a> {
     pub train: Vec<usize>,
     /// Indices of validation samples.
     pub validation: Vec<usize>,
+}
+
+impl TrainingData<'_> {
+    /// The class weights `weighting` gives this training split (an error where they do not
+    /// fit its classes: the run's check says so before anything starts).
+    pub fn class_weights(&self, weighting: &ClassWeighting) -> Result<Option<Vec<f32>>, String> {
+        let labels: Vec<usize> = self
+            .train
+            .iter()
+            .map(|&i| self.dataset.samples[i].label)
+            .collect();
+        weighting.weights(&labels, self.dataset.classes.len())
+    }
 }
 
 /// Where a run starts.
@@ -171,17 +185,8 @@ impl<'a> Run<'a> {
 
     /// The class weights of the settings for the training split (checked before the run).
     fn weights_of_classes(&self) -> Option<Vec<f32>> {
-        let dataset = self.data.dataset;
-        let labels: Vec<usize> = self
-            .data
-            .train
-            .iter()
-            .map(|&i| dataset.samples[i].label)
-            .collect();
-        let classes = dataset.classes.len();
-        self.config
-            .class_weighting
-            .weights(&labels, classes)
+        self.data
+            .class_weights(&self.config.class_weighting)
             .ok()
             .flatten()
     }

@@ -30,14 +30,7 @@ fn check(
     network
         .check_input(data.dataset.classes.len(), data.dataset.shape)
         .map_err(TrainingError::Invalid)?;
-    let labels: Vec<usize> = data
-        .train
-        .iter()
-        .map(|&i| data.dataset.samples[i].label)
-        .collect();
-    config
-        .class_weighting
-        .weights(&labels, data.dataset.classes.len())
+    data.class_weights(&config.class_weighting)
         .map_err(TrainingError::Invalid)?;
     if data.train.is_empty() || data.validation.is_empty() {
         return Err(TrainingError::Invalid(
