@@ -501,6 +501,115 @@ fn predict_classifies_every_frame_of_a_multi_frame_file_as_the_same_image_alone(
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The fixture's multi-frame file made `frames` frames long, explicit VR little endian edited
+/// byte by byte (the library that reads DICOM here has no writer): the real image (the
+/// fixture's frame 2) at the middle, `frames / 2`, the fixture's blank first frame elsewhere.
+fn long_multi_frame_file(frames: usize) -> Vec<u8> {
+    let bytes = fixture("dicom/CT/ct-multiframe.dcm");
+    let find = |needle: &[u8]| {
+        bytes
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .unwrap()
+    };
+    // (0028,0008) Number of Frames, IS, "3 ": the value becomes `frames`, padded to even.
+    let count_at = find(&[0x28, 0x00, 0x08, 0x00, b'I', b'S']);
+    let count_len = u16::from_le_bytes([bytes[count_at + 6], bytes[count_at + 7]]) as usize;
+    let mut count = frames.to_string();
+    if count.len() % 2 == 1 {
+        count.push(' ');
+    }
+    // (7FE0,0010) Pixel Data, OW, then a 4-byte length and the frames, to the end of the file.
+    let pixels_at = find(&[0xE0, 0x7F, 0x10, 0x00, b'O', b'W', 0, 0]);
+    let frame = 64 * 64 * 2;
+    let data = &bytes[pixels_at + 12..];
+    assert_eq!(
+        data.len(),
+        3 * frame,
+        "the fixture ends with its three frames"
+    );
+    let mut out = bytes[..count_at + 6].to_vec();
+    out.extend_from_slice(&(count.len() as u16).to_le_bytes());
+    out.extend_from_slice(count.as_bytes());
+    out.extend_from_slice(&bytes[count_at + 8 + count_len..pixels_at + 8]);
+    out.extend_from_slice(&((frames * frame) as u32).to_le_bytes());
+    for k in 0..frames {
+        let source = if k == frames / 2 { 1 } else { 0 };
+        out.extend_from_slice(&data[source * frame..(source + 1) * frame]);
+    }
+    out
+}
+
+/// A file longer than a data set's "every frame" allows (256) is still classified by
+/// `predict`: its middle frame, one row that says so, with the answer the command gives that
+/// frame alone (written as a PNG at the model's size). The control: the same file is refused
+/// where every frame is asked for, and the row is not the blank frame's answer.
+#[test]
+fn predict_classifies_the_middle_frame_of_a_file_too_long_for_every_frame() {
+    let model = common::repo().join("www/models/seed-mednist.mcmodel");
+    let dir = common::temp_dir("predict-long");
+    let long = dir.join("cine.dcm");
+    std::fs::write(&long, long_multi_frame_file(300)).unwrap();
+    let every = DecodeLimits {
+        frames: Frames::Every,
+        ..DecodeLimits::default()
+    };
+    let bytes = std::fs::read(&long).unwrap();
+    let refused = decode_dicom(&bytes, 32, &every).unwrap_err().to_string();
+    assert!(refused.contains("300 frames; at most 256"), "{refused}");
+    // The fixture's own three frames at 32 px: the blank one and the image, as PNGs.
+    let (frames, _) = decode_dicom(&fixture("dicom/CT/ct-multiframe.dcm"), 32, &every).unwrap();
+    let pngs: Vec<std::path::PathBuf> = [0, 1]
+        .map(|k| {
+            let png = dir.join(format!("frame-{k}.png"));
+            image::GrayImage::from_raw(32, 32, frames[k * 1024..(k + 1) * 1024].to_vec())
+                .unwrap()
+                .save(&png)
+                .unwrap();
+            png
+        })
+        .to_vec();
+    let predict = |paths: &[&std::path::Path]| -> Vec<serde_json::Value> {
+        let mut args = vec!["predict", "--model", model.to_str().unwrap(), "--json"];
+        args.extend(paths.iter().map(|p| p.to_str().unwrap()));
+        let (ok, stdout, stderr, _) = common::run_cli(&args);
+        assert!(ok, "{stderr}");
+        serde_json::from_str(&stdout).unwrap()
+    };
+    let rows = predict(&[&long]);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        rows[0]["path"].as_str().unwrap(),
+        format!("{} (middle frame of 300)", long.display())
+    );
+    assert!(rows[0].get("error").is_none_or(|e| e.is_null()), "{rows:?}");
+    // Alone in its batch, as the row was (a batch of two sums in another order).
+    let alone = [predict(&[&pngs[0]]), predict(&[&pngs[1]])];
+    // The top classes in order and their probabilities within 1e-5.
+    let same = |a: &serde_json::Value, b: &serde_json::Value| {
+        let (a, b) = (a.as_array().unwrap(), b.as_array().unwrap());
+        a.len() == b.len()
+            && a.iter().zip(b).all(|(x, y)| {
+                x["class"] == y["class"]
+                    && (x["probability"].as_f64().unwrap() - y["probability"].as_f64().unwrap())
+                        .abs()
+                        < 1e-5
+            })
+    };
+    let top = &rows[0]["top"];
+    assert!(
+        same(top, &alone[1][0]["top"]),
+        "middle frame: {top} against {}",
+        alone[1][0]["top"]
+    );
+    assert!(
+        !same(top, &alone[0][0]["top"]),
+        "the blank frame's answer: {}",
+        alone[0][0]["top"]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A DICOM image smaller than the input (the fixtures are 64 x 64) is kept at its own size and
 /// resized when used, as other small image files are: at 224 px every single-frame fixture is
 /// stored at 64 x 64 (4,096 values a channel, not 50,176), and used it is, value for value,

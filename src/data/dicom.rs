@@ -165,7 +165,8 @@ fn decode(
                 ),
             }));
         }
-        Frames::Every => (0..frames).collect(),
+        Frames::EveryOrMiddle if frames > MAX_FRAMES => vec![frames / 2],
+        Frames::Every | Frames::EveryOrMiddle => (0..frames).collect(),
     };
     let voi = Voi::from_file(&object, limits.window);
     let mut stored = Vec::with_capacity(chosen.len());

@@ -84,6 +84,9 @@ pub enum Frames {
     /// One image per frame, named `file.dcm#frameN` (N from 1); the frames of one file are
     /// always kept in one subset, so a volume never straddles train and test.
     Every,
+    /// Every frame of a file with at most [`MAX_FRAMES`], the middle one of a longer file:
+    /// what Predict uses, where no one chooses and a long cine loop must still be classified.
+    EveryOrMiddle,
 }
 
 /// The most frames one file gives with [`Frames::Every`] (a bound on the work and memory one
@@ -96,6 +99,7 @@ impl Frames {
         match self {
             Frames::Middle => "middle",
             Frames::Every => "every",
+            Frames::EveryOrMiddle => "every, or the middle of a longer file",
         }
     }
 

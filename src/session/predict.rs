@@ -42,11 +42,12 @@ pub fn decode_for_prediction(
     prediction_rows(name, decoded, shape)
 }
 
-/// How a file to predict is decoded: with the model's window, every frame.
+/// How a file to predict is decoded: with the model's window, every frame (the middle one of
+/// a file with more than [`crate::data::MAX_FRAMES`], its row named so).
 pub fn prediction_options(window: Window) -> DicomOptions {
     DicomOptions {
         window,
-        frames: Frames::Every,
+        frames: Frames::EveryOrMiddle,
     }
 }
 
@@ -69,13 +70,18 @@ pub fn prediction_rows(
         probabilities: Vec::new(),
         error,
     };
-    let pixels = match decoded {
-        Ok(image) => image.pixels.into_shape(shape),
+    let (pixels, dicom) = match decoded {
+        Ok(image) => (image.pixels.into_shape(shape), image.dicom),
         Err(error) => return vec![row(name.to_string(), Vec::new(), Some(error))],
     };
     let frames: Vec<&[u8]> = pixels.chunks(shape.values()).collect();
-    match frames.len() {
-        1 => vec![row(name.to_string(), pixels.clone(), None)],
+    match (frames.len(), dicom) {
+        (1, Some(info)) if info.frames > 1 => vec![row(
+            format!("{name} (middle frame of {})", info.frames),
+            pixels.clone(),
+            None,
+        )],
+        (1, _) => vec![row(name.to_string(), pixels.clone(), None)],
         _ => frames
             .into_iter()
             .enumerate()
