@@ -445,6 +445,15 @@ fn pydicoms_sample_files_decode_as_pydicom_reads_them_or_are_refused_with_a_reas
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `medclassify predict --model MODEL PATHS... --json`: its rows.
+fn predict_json(model: &std::path::Path, paths: &[&std::path::Path]) -> Vec<serde_json::Value> {
+    let mut args = vec!["predict", "--model", model.to_str().unwrap(), "--json"];
+    args.extend(paths.iter().map(|p| p.to_str().unwrap()));
+    let (ok, stdout, stderr, _) = common::run_cli(&args);
+    assert!(ok, "{stderr}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
 /// `medclassify predict` classifies every frame of a multi-frame file, each as its own row
 /// named like a data set's frame, and each frame exactly as the same image alone: the oracle is
 /// the command's answer for each frame written as a separate PNG at the model's size (decoded
@@ -470,13 +479,7 @@ fn predict_classifies_every_frame_of_a_multi_frame_file_as_the_same_image_alone(
             .unwrap();
         alone.push(png);
     }
-    let predict = |paths: &[&std::path::Path]| -> Vec<serde_json::Value> {
-        let mut args = vec!["predict", "--model", model.to_str().unwrap(), "--json"];
-        args.extend(paths.iter().map(|p| p.to_str().unwrap()));
-        let (ok, stdout, stderr, _) = common::run_cli(&args);
-        assert!(ok, "{stderr}");
-        serde_json::from_str(&stdout).unwrap()
-    };
+    let predict = |paths: &[&std::path::Path]| predict_json(&model, paths);
     let rows = predict(&[&file]);
     let names: Vec<&str> = rows.iter().map(|r| r["path"].as_str().unwrap()).collect();
     let stem = file.display().to_string();
@@ -569,13 +572,7 @@ fn predict_classifies_the_middle_frame_of_a_file_too_long_for_every_frame() {
             png
         })
         .to_vec();
-    let predict = |paths: &[&std::path::Path]| -> Vec<serde_json::Value> {
-        let mut args = vec!["predict", "--model", model.to_str().unwrap(), "--json"];
-        args.extend(paths.iter().map(|p| p.to_str().unwrap()));
-        let (ok, stdout, stderr, _) = common::run_cli(&args);
-        assert!(ok, "{stderr}");
-        serde_json::from_str(&stdout).unwrap()
-    };
+    let predict = |paths: &[&std::path::Path]| predict_json(&model, paths);
     let rows = predict(&[&long]);
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(
