@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ARTIFACTS, CLI, DIST, FIXTURE, assertNoForeignRequests, gotoStep, launch, newContext, openApp, serve, shot } from './helpers.mjs';
+import { ARTIFACTS, CLI, DIST, FIXTURE, assertNoForeignRequests, gotoStep, launch, newContext, openApp, serve } from './helpers.mjs';
 
 test('Predict of 248 files shows its progress and gives the native command\'s answer for each', { timeout: 300_000 }, async () => {
   const images = readdirSync(FIXTURE).sort().flatMap((c) => readdirSync(join(FIXTURE, c)).sort().map((f) => join(FIXTURE, c, f)));
@@ -34,8 +34,11 @@ test('Predict of 248 files shows its progress and gives the native command\'s an
       }).observe(document.body, { subtree: true, childList: true, attributes: true });
     });
     await page.setInputFiles('[data-testid=predict-input]', picked);
+    // What the user sees meanwhile (the assertions below use the observer's record).
+    await page.locator('[data-testid=predict-progress]').scrollIntoViewIfNeeded({ timeout: 60_000 })
+      .then(() => page.screenshot({ path: join(ARTIFACTS, 'predict-many-progress.png') })).catch(() => {});
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid=prediction-result] tbody tr').length === n, picked.length, { timeout: 120_000 });
-    await shot(page, 'predict-many');
+    await page.screenshot({ path: join(ARTIFACTS, 'predict-many.png') });
 
     const progress = await page.evaluate(() => window.__progress);
     const between = progress.filter(([done, total]) => total === picked.length && done > 0 && done < total);
