@@ -2,7 +2,8 @@
 // Serves the build with the project's server (tests/e2e/server.mjs, as scripts/serve.sh
 // does), opens it in a fresh headless Chromium profile each run (nothing cached) and times
 //   - interactive: the Data step's "Try sample data" button is on screen and enabled,
-//   - engine ready: the engine worker reports its backend (the ready model is loading),
+//   - engine ready: the engine worker reports its backend (since 69b962e after the model it
+//     starts with is in place, so that the page does not move under a click),
 //   - model ready: the bundled ready model can classify.
 // Writes one JSON line per run to stdout and a summary to bench/results/boot-<date>.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
