@@ -221,6 +221,7 @@ pub fn reduce(mut state: AppState, action: Action) -> AppState {
         Action::Crashed(message) => {
             Rc::make_mut(&mut state.train).crashed();
             Rc::make_mut(&mut state.data).lost();
+            Rc::make_mut(&mut state.predict).lost();
             Rc::make_mut(&mut state.notices).crashed(message);
         }
         Action::CloseCell => Rc::make_mut(&mut state.evaluate).close_cell(),

@@ -37,6 +37,11 @@ impl PredictState {
         self.progress = None;
     }
 
+    /// The engine stopped: a batch it was classifying will not end (its progress goes).
+    pub fn lost(&mut self) {
+        self.progress = None;
+    }
+
     /// A batch is being classified: `done` of `total` files so far.
     pub fn predicting(&mut self, done: usize, total: usize) {
         self.progress = Some((done, total));

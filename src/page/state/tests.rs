@@ -223,7 +223,19 @@ fn a_crash_stops_the_run_and_the_load_and_says_why() {
         },
     );
     assert!(state.data.loaded.is_some());
+    state = engine(
+        state,
+        Response::PredictProgress {
+            done: 16,
+            total: 40,
+        },
+    );
+    assert_eq!(state.predict.progress, Some((16, 40)));
     state = reduce(state, Action::Crashed("the engine stopped".into()));
+    assert_eq!(
+        state.predict.progress, None,
+        "a batch the engine will not end"
+    );
     assert_eq!(state.train.status, TrainingStatus::Error);
     assert_eq!(state.data.loading, None);
     assert!(
