@@ -1,5 +1,6 @@
 //! In-browser tests (wasm-bindgen-test in headless Chromium): the CNN trains on WebGPU and
-//! matches the same step on the Flex CPU backend. Run by scripts/test.sh (layer "wasm").
+//! matches the same step on the Flex CPU backend; the platform helpers that need a browser
+//! event loop behave. Run by scripts/test.sh (layer "wasm").
 #![cfg(target_arch = "wasm32")]
 
 use burn::prelude::*;
@@ -563,4 +564,65 @@ async fn tuning_skips_candidates_the_device_refuses_and_training_stays_the_cpus(
         let index = winner["fastest"].as_u64().unwrap();
         assert_eq!(index % 2, 0, "{entry}: a refused candidate won ({winner})");
     }
+}
+
+/// A `yield_now` dropped mid-wait (a cancelled load drops the reads it had started) leaves no
+/// handler behind: its message still arrives, to nothing, and nothing throws. Before the fix,
+/// the freed closure threw "closure invoked recursively or after being dropped" (CI, stop 35).
+/// Oracle: the worker's own `error` events. Positive control: a handler freed with its message
+/// in flight, the bug by hand, is seen there.
+#[wasm_bindgen_test]
+async fn a_yield_dropped_mid_wait_throws_nothing_when_its_message_arrives() {
+    use futures::FutureExt;
+    use medclassify::web::platform::time;
+    use std::{cell::RefCell, rc::Rc};
+    use wasm_bindgen::{JsCast, JsValue, closure::Closure};
+
+    let errors = Rc::new(RefCell::new(Vec::<String>::new()));
+    let on_error = {
+        let errors = errors.clone();
+        Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |event: web_sys::ErrorEvent| {
+            event.prevent_default();
+            errors.borrow_mut().push(event.message());
+        })
+    };
+    let scope: web_sys::EventTarget = js_sys::global().unchecked_into();
+    scope
+        .add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref())
+        .unwrap();
+    let settle = || time::sleep(std::time::Duration::from_millis(100));
+
+    let channel = web_sys::MessageChannel::new().unwrap();
+    let freed = Closure::<dyn FnMut()>::new(|| {});
+    channel
+        .port1()
+        .set_onmessage(Some(freed.as_ref().unchecked_ref()));
+    channel.port2().post_message(&JsValue::NULL).unwrap();
+    drop(freed);
+    settle().await;
+    assert_eq!(
+        errors.borrow().len(),
+        1,
+        "the control is not seen: {:?}",
+        errors.borrow()
+    );
+    assert!(
+        errors.borrow()[0].contains("after being dropped"),
+        "{:?}",
+        errors.borrow()
+    );
+
+    for _ in 0..8 {
+        assert!(
+            time::yield_now().now_or_never().is_none(),
+            "a yield waits for a turn"
+        );
+    }
+    settle().await;
+    assert_eq!(errors.borrow().len(), 1, "{:?}", errors.borrow());
+    // A yield that is not dropped still returns.
+    time::yield_now().await;
+    scope
+        .remove_event_listener_with_callback("error", on_error.as_ref().unchecked_ref())
+        .unwrap();
 }

@@ -180,6 +180,10 @@ impl<In: Serialize, Out: FromWorker> Bridge<In, Out> {
 
 impl<In, Out> Drop for Bridge<In, Out> {
     fn drop(&mut self) {
+        // Unhooked first: a message already queued on the page must not reach the handlers
+        // freed with this bridge (calling a freed closure throws on the page).
+        self.worker.set_onmessage(None);
+        self.worker.set_onerror(None);
         self.worker.terminate();
     }
 }

@@ -1,7 +1,7 @@
 //! Saving bytes, text and charts to the user's disk (page only).
 
 use js_sys::{Array, Uint8Array};
-use wasm_bindgen::{JsCast, JsValue, closure::Closure};
+use wasm_bindgen::{JsCast, closure::Closure};
 use web_sys::{Blob, BlobPropertyBag, HtmlAnchorElement, HtmlCanvasElement, HtmlImageElement, Url};
 
 use super::js;
@@ -105,6 +105,5 @@ pub fn download_svg_as_png(
     };
     image.set_onload(Some(loaded.unchecked_ref()));
     image.set_src(&url);
-    let _ = JsValue::NULL;
     Ok(())
 }

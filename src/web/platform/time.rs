@@ -34,13 +34,30 @@ pub async fn yield_now() {
             let _ = sender.send(());
         }
     });
-    channel
-        .port1()
-        .set_onmessage(Some(callback.as_ref().unchecked_ref()));
+    let turn = Turn {
+        port: channel.port1(),
+        _callback: callback,
+    };
+    turn.port
+        .set_onmessage(Some(turn._callback.as_ref().unchecked_ref()));
     let _ = channel.port2().post_message(&wasm_bindgen::JsValue::NULL);
     let _ = receiver.await;
-    channel.port1().set_onmessage(None);
-    drop(callback);
+}
+
+/// The port `yield_now` listens on and its handler, unhooked together when the wait ends or
+/// is dropped. A future dropped mid-wait (a cancelled load drops its pending reads) must take
+/// the handler off the port before freeing it: the posted message still arrives, and calling
+/// a freed closure throws "closure invoked recursively or after being dropped" on the page.
+struct Turn {
+    port: web_sys::MessagePort,
+    _callback: Closure<dyn FnMut()>,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        self.port.set_onmessage(None);
+        self.port.close();
+    }
 }
 
 /// Waits `duration` (a timer; used while paused).
