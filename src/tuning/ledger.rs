@@ -37,12 +37,14 @@ pub struct TuningSummary {
     pub first_refusal: Option<String>,
     /// Candidates that failed while measured for any reason (refusals among them).
     pub failed: usize,
+    /// Keys whose every candidate failed: their default kernel runs, nothing is kept.
+    pub unsettled: usize,
 }
 
 impl TuningSummary {
     /// One sentence, or `None` when tuning did nothing.
     pub fn sentence(&self) -> Option<String> {
-        if self.recalled + self.tuned + self.refused == 0 {
+        if self.recalled + self.tuned + self.refused + self.unsettled == 0 {
             return None;
         }
         let mut text = format!(
@@ -56,6 +58,12 @@ impl TuningSummary {
                 self.first_refusal.as_deref().unwrap_or("no message")
             );
         }
+        if self.unsettled > 0 {
+            text += &format!(
+                "; {} shapes run their default kernel (no candidate could be measured)",
+                self.unsettled
+            );
+        }
         Some(text + ".")
     }
 }
@@ -65,6 +73,10 @@ struct State {
     winners: BTreeMap<String, Winner>,
     summary: TuningSummary,
     unsaved: bool,
+    /// Tunes begun and not yet ended, and begun in all (not part of the summary, which a run
+    /// takes and resets).
+    in_flight: usize,
+    begun: usize,
 }
 
 /// The winners on one adapter, shared by CubeCL's tuners (which may call from any thread
@@ -119,13 +131,41 @@ impl TuningLedger {
         Some(fastest)
     }
 
+    /// A key's tune began (it ends with [`settle`](Self::settle) or
+    /// [`unsettled`](Self::unsettled)).
+    pub fn started(&self) {
+        let mut state = self.state();
+        state.in_flight += 1;
+        state.begun += 1;
+    }
+
+    /// Tunes begun since the ledger began.
+    pub fn begun(&self) -> usize {
+        self.state().begun
+    }
+
+    /// Tunes begun and not yet ended: on the browser's event loop they end after the work
+    /// that started them.
+    pub fn in_flight(&self) -> usize {
+        self.state().in_flight
+    }
+
     /// A winner measured now; `failed` candidates could not be measured.
     pub fn settle(&self, tuner: &str, key: &str, checksum: &str, winner: Winner, failed: usize) {
         let mut state = self.state();
+        state.in_flight = state.in_flight.saturating_sub(1);
         state.winners.insert(entry(tuner, key, checksum), winner);
         state.summary.tuned += 1;
         state.summary.failed += failed;
         state.unsaved = true;
+    }
+
+    /// A key's tune ended with no winner: every one of its `failed` candidates failed.
+    pub fn unsettled(&self, failed: usize) {
+        let mut state = self.state();
+        state.in_flight = state.in_flight.saturating_sub(1);
+        state.summary.unsettled += 1;
+        state.summary.failed += failed;
     }
 
     /// The device refused a candidate being measured.
@@ -214,6 +254,35 @@ mod tests {
         assert_eq!(other_gpu.recall("conv", "32x32", "c1"), None);
         let untuned = TuningLedger::new(policy(false, false, "gpu A"), Some(&stored));
         assert_eq!(untuned.recall("conv", "32x32", "c1"), None);
+    }
+
+    #[test]
+    fn every_tune_begun_ends_settled_or_unsettled_and_an_unsettled_one_keeps_nothing() {
+        let ledger = TuningLedger::new(policy(true, false, "k"), None);
+        ledger.started();
+        ledger.started();
+        assert_eq!(ledger.in_flight(), 2);
+        ledger.settle("conv", "a", "c", winner(0), 0);
+        assert_eq!(ledger.in_flight(), 1);
+        ledger.unsettled(4);
+        assert_eq!(ledger.in_flight(), 0);
+        let summary = ledger.take_summary();
+        assert_eq!(
+            (summary.tuned, summary.unsettled, summary.failed),
+            (1, 1, 4)
+        );
+        let sentence = summary.sentence().unwrap();
+        assert!(
+            sentence.contains("1 shapes run their default kernel"),
+            "{sentence}"
+        );
+        let stored: serde_json::Value =
+            serde_json::from_slice(&ledger.take_unsaved().unwrap()).unwrap();
+        assert_eq!(stored["winners"].as_object().unwrap().len(), 1, "{stored}");
+        // The count is not part of a run's summary: taking the summary leaves it.
+        ledger.started();
+        let _ = ledger.take_summary();
+        assert_eq!((ledger.in_flight(), ledger.begun()), (1, 3));
     }
 
     #[test]

@@ -21,6 +21,14 @@ impl TuneHooks for Hooks {
         self.0.recall(tuner, key, checksum)
     }
 
+    fn started(&self, _tuner: &str, _key: &str) {
+        self.0.started();
+    }
+
+    fn unsettled(&self, _tuner: &str, _key: &str, failed: &[(String, String)]) {
+        self.0.unsettled(failed.len());
+    }
+
     fn settled(&self, settled: Settled) {
         let winner = Winner {
             fastest: settled.fastest,

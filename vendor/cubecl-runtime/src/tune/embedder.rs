@@ -49,8 +49,21 @@ pub trait TuneHooks: Send + Sync {
     /// A winner kept from an earlier session for this tuner, key and candidate set.
     fn recall(&self, tuner: &str, key: &str, checksum: &str) -> Option<usize>;
 
+    /// A key's tune began: it ends with [`settled`](Self::settled) or
+    /// [`unsettled`](Self::unsettled), once, so that the embedder can count tunes in flight
+    /// (on wasm they resolve later, on the event loop).
+    fn started(&self, tuner: &str, key: &str) {
+        let _ = (tuner, key);
+    }
+
     /// A winner measured now, to be kept.
     fn settled(&self, settled: Settled);
+
+    /// A key's tune ended with no winner measured (every candidate failed: `failed`, each with
+    /// the reason): the set's default runs for this process and nothing is to be kept.
+    fn unsettled(&self, tuner: &str, key: &str, failed: &[(String, String)]) {
+        let _ = (tuner, key, failed);
+    }
 
     /// Whether the device is to be made to refuse what it compiles for `candidate` (a test
     /// hook: a real refusal, by a real device, of a shader made invalid on purpose).

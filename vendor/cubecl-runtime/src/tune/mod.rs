@@ -28,6 +28,7 @@
 
 mod base;
 mod bounds_generator;
+// MedClassify's patch: the embedding program's hooks (embedder.rs).
 mod embedder;
 mod eviction;
 mod input_generator;
@@ -53,6 +54,7 @@ mod util;
 
 pub use base::*;
 pub use bounds_generator::*;
+// MedClassify's patch.
 pub use embedder::{
     Candidate, Settled, TuneHooks, device_refused, injected_refusal, set_tune_hooks,
 };

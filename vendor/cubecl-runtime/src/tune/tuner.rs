@@ -404,6 +404,11 @@ impl<K: AutotuneKey> Tuner<K> {
             }),
         };
 
+        // MedClassify's patch: the tune is reported as begun; `process_request` reports its end.
+        if let (Some(report), Some(hooks)) = (&job.report, super::embedder::hooks()) {
+            hooks.started(&report.tuner, &report.key);
+        }
+
         #[cfg(not(target_family = "wasm"))]
         if crate::config::CubeClRuntimeConfig::get()
             .autotune
@@ -735,20 +740,23 @@ async fn process_request<K: AutotuneKey>(
             0
         }
     };
-    if let (Some(report), Some(hooks), Some(outcome)) = (report, super::embedder::hooks(), measured)
-    {
-        hooks.settled(super::embedder::Settled {
-            tuner: report.tuner,
-            key: report.key,
-            checksum: report.checksum,
-            fastest: fastest_index,
-            winner: report
-                .names
-                .get(fastest_index)
-                .cloned()
-                .unwrap_or_else(|| outcome.name.clone()),
-            failed,
-        });
+    // Every tune reported as begun ends here, measured or not (the embedder counts them).
+    if let (Some(report), Some(hooks)) = (report, super::embedder::hooks()) {
+        match measured {
+            Some(outcome) => hooks.settled(super::embedder::Settled {
+                tuner: report.tuner,
+                key: report.key,
+                checksum: report.checksum,
+                fastest: fastest_index,
+                winner: report
+                    .names
+                    .get(fastest_index)
+                    .cloned()
+                    .unwrap_or_else(|| outcome.name.clone()),
+                failed,
+            }),
+            None => hooks.unsettled(&report.tuner, &report.key, &failed),
+        }
     }
 
     {

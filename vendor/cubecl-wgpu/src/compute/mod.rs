@@ -11,6 +11,7 @@ pub(super) mod schedule;
 mod server;
 pub(super) mod stream;
 pub(super) mod timings;
+// MedClassify's patch: error scopes around profiled windows on wasm (window_scopes.rs).
 mod window_scopes;
 
 pub use server::*;
