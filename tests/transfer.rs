@@ -20,7 +20,7 @@ use medclassify::model::pretrained::BACKBONES;
 use medclassify::model::{Classifier, ModelConfig, Preset, Transfer};
 use medclassify::native::{TerminalHost, ThreadPeer};
 use medclassify::native::{load_folder, read_weights};
-use medclassify::session::score_shared;
+use medclassify::session::{ScoringPeer, score_pixels_shared, score_shared};
 use medclassify::storage::{ModelFile, decode_weights};
 use medclassify::training::{
     CheckpointSlot, FeatureCache, FeatureStep, GradientPeer, GradientReplica, Inputs,
@@ -342,6 +342,8 @@ struct Counting {
     inner: ThreadPeer,
     images: Rc<Cell<usize>>,
     per_image: usize,
+    /// Shares that carried the weights.
+    weighted: Rc<Cell<usize>>,
 }
 
 impl GradientPeer for Counting {
@@ -357,6 +359,9 @@ impl GradientPeer for Counting {
     fn submit_features(&mut self, step: FeatureStep) -> Result<(), String> {
         self.images
             .set(self.images.get() + step.pixels.len() / self.per_image);
+        if step.weights.as_ref().is_some_and(|w| !w.is_empty()) {
+            self.weighted.set(self.weighted.get() + 1);
+        }
         self.inner.submit_features(step)
     }
     fn features(&mut self) -> LocalBoxFuture<'_, Result<Vec<f32>, String>> {
@@ -387,10 +392,12 @@ fn a_pass_shared_with_a_second_replica_gives_the_features_and_scores_of_one() {
     .unwrap()
     .unwrap();
     let images = Rc::new(Cell::new(0));
+    let weighted = Rc::new(Cell::new(0));
     let mut replica = Counting {
         inner: ThreadPeer::spawn(),
         images: images.clone(),
         per_image: data.shape.values(),
+        weighted: weighted.clone(),
     };
     let network = ModelConfig::new(Preset::EfficientNetLite0, data.classes.len(), data.shape);
     let setup = PeerSetup {
@@ -433,6 +440,41 @@ fn a_pass_shared_with_a_second_replica_gives_the_features_and_scores_of_one() {
     assert_eq!(alone.logits.len(), 30 * data.classes.len());
     let worst = largest(&alone.logits, &shared.logits);
     assert!(worst <= 1e-5, "scores differ by {worst}");
+
+    // Predict's scoring of raw images in two groups (as the page's Predict of many files):
+    // the logits of scoring alone, in order, with the weights sent with the first group only.
+    let pixels: Vec<u8> = scored
+        .iter()
+        .flat_map(|&i| data.image(i).to_vec())
+        .collect();
+    let (first, second) = pixels.split_at(18 * data.shape.values());
+    let classes = data.classes.len();
+    let before = (images.get(), weighted.get());
+    let mut scoring = ScoringPeer::new(peer.take());
+    let mut shared = Vec::new();
+    for group in [first, second] {
+        let scores = score_pixels_shared(
+            &inference,
+            group,
+            data.shape,
+            classes,
+            &device,
+            &mut scoring,
+        );
+        shared.extend(pollster::block_on(scores).unwrap().logits);
+    }
+    assert!(
+        scoring.is_sharing(),
+        "the replica was dropped while predicting"
+    );
+    assert_eq!(
+        images.get() - before.0,
+        9 + 6,
+        "the replica scores half of each group"
+    );
+    assert_eq!(weighted.get() - before.1, 1, "the weights travel once");
+    let worst = largest(&alone.logits, &shared);
+    assert!(worst <= 1e-5, "predicted scores differ by {worst}");
 }
 
 /// Fine-tuning at a large size computes a batch in parts that fit in memory

@@ -27,7 +27,7 @@ pub use predict::{
     ExplainError, FolderEvaluation, Prediction, decode_for_prediction, evaluate_folder, explain,
     predict, prediction_options, prediction_path, prediction_rows,
 };
-pub use scoring::{assess_shared, score_shared};
+pub use scoring::{ScoringPeer, assess_shared, score_pixels_shared, score_shared};
 pub use train::{
     RunError, STOPPED_BEFORE_AN_EPOCH, Trained, TrainingPlan, plan_training, start_from, start_new,
     train, train_on_split,

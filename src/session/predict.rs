@@ -11,6 +11,7 @@ use crate::evaluation::{
 };
 
 use super::CurrentModel;
+use super::scoring::{ScoringPeer, score_pixels_shared};
 
 /// One image to classify and its answer.
 #[derive(Clone, Debug, PartialEq)]
@@ -90,8 +91,14 @@ pub fn prediction_rows(
     }
 }
 
-/// Scores every decoded image of `rows` in one pass and fills in its probabilities.
-pub async fn predict(current: &CurrentModel, rows: &mut [Prediction]) -> Result<(), String> {
+/// Scores every decoded image of `rows` in one pass and fills in its probabilities, each
+/// step's first half on `peer` when there is one (the page's second core; one that fails is
+/// dropped and its share scored here).
+pub async fn predict(
+    current: &CurrentModel,
+    rows: &mut [Prediction],
+    peer: &mut ScoringPeer,
+) -> Result<(), String> {
     let classes = current.classes().len();
     let shape = current.file.meta.shape();
     let mut batch = Vec::new();
@@ -105,9 +112,16 @@ pub async fn predict(current: &CurrentModel, rows: &mut [Prediction]) -> Result<
     if batch.is_empty() {
         return Ok(());
     }
-    let scores = score_pixels(&current.model, &batch, shape, classes, &current.device)
-        .await
-        .map_err(|e| format!("prediction failed: {e}"))?;
+    let scores = score_pixels_shared(
+        &current.model,
+        &batch,
+        shape,
+        classes,
+        &current.device,
+        peer,
+    )
+    .await
+    .map_err(|e| format!("prediction failed: {e}"))?;
     let probabilities = scores.probabilities(1.0);
     for (position, row) in positions.iter().zip(probabilities.chunks_exact(classes)) {
         rows[*position].probabilities = row.to_vec();

@@ -7,8 +7,10 @@
 use burn::prelude::*;
 use burn::tensor::ExecutionError;
 
-use crate::data::{Dataset, Split, Subset};
-use crate::evaluation::{Assessment, INFERENCE_BATCH, Scores, assess_scores, score_samples};
+use crate::data::{Dataset, InputShape, Split, Subset};
+use crate::evaluation::{
+    Assessment, INFERENCE_BATCH, Scores, assess_scores, score_pixels, score_samples,
+};
 use crate::model::Classifier;
 use crate::training::{GradientPeer, PassOutput, SharedPass};
 
@@ -55,5 +57,65 @@ pub async fn score_shared(
         }
         logits.extend(own.logits);
     }
+    Ok(Scores { classes, logits })
+}
+
+/// The second replica of a Predict of many files (the page's second core), kept across its
+/// groups so that the weights travel once.
+#[derive(Default)]
+pub struct ScoringPeer {
+    peer: Option<Box<dyn GradientPeer>>,
+    loaded: bool,
+}
+
+impl ScoringPeer {
+    /// Scoring shared with `peer` (started for the model's network).
+    pub fn new(peer: Option<Box<dyn GradientPeer>>) -> Self {
+        Self {
+            peer,
+            loaded: false,
+        }
+    }
+
+    /// Whether the replica is still there (one that failed is dropped).
+    pub fn is_sharing(&self) -> bool {
+        self.peer.is_some()
+    }
+}
+
+/// `evaluation::score_pixels` (whole images of `shape`, raw) with each step's first half
+/// scored by `peer`'s replica when there is one: Predict's many files on two cores.
+pub async fn score_pixels_shared(
+    model: &Classifier,
+    pixels: &[u8],
+    shape: InputShape,
+    classes: usize,
+    device: &Device,
+    peer: &mut ScoringPeer,
+) -> Result<Scores, ExecutionError> {
+    let values = shape.values();
+    let mut logits = Vec::with_capacity(pixels.len() / values * classes);
+    let batch = model.inference_batch(shape.size() as usize, INFERENCE_BATCH);
+    let mut pass = match peer.loaded {
+        true => SharedPass::loaded(&mut peer.peer, PassOutput::Logits),
+        false => SharedPass::new(model, &mut peer.peer, PassOutput::Logits).await,
+    };
+    for step in pixels.chunks(pass.step(batch) * values) {
+        let images = step.len() / values;
+        let (theirs, ours) = step.split_at(pass.replica_share(images) * values);
+        let share = pass.hand_over_pixels(theirs.to_vec(), theirs.len() / values);
+        let own = score_pixels(model, ours, shape, classes, device).await?;
+        if !theirs.is_empty() {
+            match pass.collect(share, Some(classes)).await {
+                Some(values) => logits.extend(values),
+                None => {
+                    let alone = score_pixels(model, theirs, shape, classes, device).await?;
+                    logits.extend(alone.logits)
+                }
+            }
+        }
+        logits.extend(own.logits);
+    }
+    peer.loaded = pass.replica_loaded();
     Ok(Scores { classes, logits })
 }

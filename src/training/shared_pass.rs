@@ -1,7 +1,7 @@
 //! A forward pass shared with the second replica (the page's training helper on another
 //! core): each step's first half goes to the replica while this side computes the rest, for
-//! the frozen backbone's features of a head-only run ([`super::FeatureCache`]) and for the
-//! scores of the test and validation sets after a run (`session`'s scoring).
+//! the frozen backbone's features of a head-only run ([`super::FeatureCache`]), for the
+//! scores of the test and validation sets after a run and for Predict (`session`'s scoring).
 //! The weights travel once, with the first share. A replica that fails is dropped (the
 //! reason kept for the caller to tell) and its share computed here.
 
@@ -46,34 +46,65 @@ impl<'p> SharedPass<'p> {
         pass
     }
 
+    /// A pass with `peer`'s replica already holding `model`'s weights (sent with an earlier
+    /// pass of the same model): no weights travel.
+    pub fn loaded(peer: &'p mut Option<Box<dyn GradientPeer>>, output: PassOutput) -> Self {
+        Self {
+            weights: None,
+            peer,
+            output,
+            failure: None,
+        }
+    }
+
+    /// Whether the replica is there and holds the weights (sent with a share of this pass, or
+    /// before it).
+    pub fn replica_loaded(&self) -> bool {
+        self.peer.is_some() && self.weights.is_none()
+    }
+
     /// Images a step takes: `batch` for each replica.
     pub fn step(&self, batch: usize) -> usize {
         batch * (1 + usize::from(self.peer.is_some()))
     }
 
+    /// How many of a step's `images` go to the replica: the first half, when there is one.
+    pub fn replica_share(&self, images: usize) -> usize {
+        match self.peer.is_some() {
+            true => images / 2,
+            false => 0,
+        }
+    }
+
     /// A step's images as (the replica's, this side's): the first half to the replica.
     pub fn split<'s>(&self, chunk: &'s [usize]) -> (&'s [usize], &'s [usize]) {
-        match self.peer.is_some() {
-            true => chunk.split_at(chunk.len() / 2),
-            false => (&chunk[..0], chunk),
-        }
+        chunk.split_at(self.replica_share(chunk.len()))
     }
 
     /// Hands `samples` to the replica (the weights with the first share).
     pub fn hand_over(&mut self, dataset: &Dataset, samples: &[usize]) -> Share {
-        let Some(helper) = self.peer.as_mut().filter(|_| !samples.is_empty()) else {
+        let pixels = match self.peer.is_some() {
+            true => samples
+                .iter()
+                .flat_map(|&i| dataset.image(i).to_vec())
+                .collect(),
+            false => Vec::new(),
+        };
+        self.hand_over_pixels(pixels, samples.len())
+    }
+
+    /// Hands `images` whole images (`pixels`, of the network's input shape) to the replica.
+    pub fn hand_over_pixels(&mut self, pixels: Vec<u8>, images: usize) -> Share {
+        let Some(helper) = self.peer.as_mut().filter(|_| images > 0) else {
             return Share(0);
         };
         let step = FeatureStep {
             weights: self.weights.take(),
-            pixels: samples
-                .iter()
-                .flat_map(|&i| dataset.image(i).to_vec())
-                .collect(),
+            pixels,
             output: self.output,
         };
         match helper.submit_features(step) {
-            Ok(()) => Share(samples.len()),
+            Ok(()) => Share(images),
             Err(error) => {
                 self.drop_peer(error);
                 Share(0)

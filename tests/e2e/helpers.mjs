@@ -218,3 +218,39 @@ export function testSplitAccuracy(model, root, report) {
   const classOf = new Map(test.map((row) => [join(root, row.path), row.class]));
   return [rows.filter((r) => classOf.get(r.path) === r.class).length, test.length];
 }
+
+/** Records the engine's word, after each Predict batch, on whether it shared the scoring with
+ * a replica on the second core: `"<files> true"` or `"<files> false"`, in order. */
+export function recordPredictSharing(page) {
+  const said = [];
+  const listen = (worker) => worker.on('console', (m) => {
+    const match = m.text().match(/predicted (\d+) files, shared with a second core: (\w+)/);
+    if (match) said.push(match.slice(1).join(' '));
+  });
+  page.workers().forEach(listen);
+  page.on('worker', listen);
+  return said;
+}
+
+/** Predict's rows as shown: file, class and percentage of the top class, or the error. */
+export async function predictionRows(page) {
+  return page.locator('[data-testid=prediction-result] tbody tr').evaluateAll((trs) => trs.map((r) => ({
+    file: r.querySelector('.path')?.textContent,
+    class: r.querySelector('.bar-label')?.textContent,
+    percent: Number(r.querySelector('.bar-value')?.textContent.replace('%', '')),
+    error: r.querySelector('.error-text')?.textContent,
+  })));
+}
+
+/** Each row is the native command's answer (`medclassify predict --json`, one entry per file of
+ * `paths`, in order) for its file: the same class, the probability within 0.05 points. */
+export function assertRowsAsNative(rows, paths, native) {
+  assert.equal(rows.length, paths.length);
+  assert.equal(native.length, paths.length);
+  rows.forEach((row, i) => {
+    const expected = native[i];
+    assert.equal(row.file, paths[i].split('/').pop(), `row ${i}`);
+    assert.equal(row.class, expected.class, `row ${i} (${paths[i]}): page ${row.class}, native ${expected.class}`);
+    assert.ok(Math.abs(row.percent - 100 * expected.probability) <= 0.051, `row ${i}: page ${row.percent}%, native ${100 * expected.probability}%`);
+  });
+}

@@ -42,7 +42,7 @@ pub fn predict(model_path: &Path, images: &[PathBuf], json: bool) -> Result<(), 
             )
         })
         .collect();
-    pollster::block_on(score(&current, &mut rows))?;
+    pollster::block_on(score(&current, &mut rows, &mut Default::default()))?;
     // Unreadable files first, as before: the command lists what it could not classify first.
     rows.sort_by_key(|row| row.error.is_none());
     let results: Vec<_> = rows

@@ -63,7 +63,8 @@ pub fn PredictStep() -> Html {
         let app = app.clone();
         Callback::from(move |files: Vec<crate::web::protocol::InputFile>| {
             if !files.is_empty() {
-                app.engine.send(Job::Predict { files });
+                let backend = app.state.train.backend_preference;
+                app.engine.send(Job::Predict { files, backend });
             }
         })
     };

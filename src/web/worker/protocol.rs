@@ -183,6 +183,9 @@ pub enum Job {
     Predict {
         /// The files.
         files: Vec<InputFile>,
+        /// The Train step's choice of where to compute: "CPU (one core)" keeps Predict on the
+        /// engine's core too (otherwise a model on the CPU shares many files with a second).
+        backend: BackendPreference,
     },
     /// Explain a prediction.
     Explain {

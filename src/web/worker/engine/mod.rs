@@ -208,7 +208,7 @@ impl Engine {
                 None => notice(Level::Warning, "that fold's model was not kept"),
             },
             Job::Images { purpose, samples } => self.images(purpose, samples),
-            Job::Predict { files } => self.predict(files).await,
+            Job::Predict { files, backend } => self.predict(files, backend).await,
             Job::Explain {
                 target,
                 class,
