@@ -12,8 +12,8 @@
 # What: the target directory keeps a stamp `<content hash> <time> <folder>` of the vendor/
 # it was last prepared for. When this checkout's vendor/ has the same content, its files get
 # the stamp's time (older than every build made since), so Cargo finds the compiled crates
-# fresh. Any other content (another commit, a local edit) keeps the files' own times, so
-# Cargo rebuilds them, and becomes the new stamp. In the stamp's own folder, a file newer
+# fresh. Any other content (another commit, a local edit) becomes the new stamp, and its files
+# get the new stamp's time, so Cargo rebuilds them once. In the stamp's own folder, a file newer
 # than the stamp means an edit since (perhaps built, perhaps reverted): the times are left
 # alone there too. Checkouts that build different vendor/ contents at the same time need
 # their own target directories (DEVELOPERS.md, "Several checkouts at once").
@@ -36,6 +36,13 @@ if [ -n "$old_hash" ] && [ "$old_hash" = "$hash" ] && [[ "$old_time" =~ ^[0-9]+$
     exit 0
   fi
 fi
-printf '%s %s %s\n' "$hash" "$(date +%s)" "$PWD" > "$stamp.tmp"
+# This checkout's files get the new stamp's time too (later than any of them, so nothing looks
+# older than it is), before anything is built from them: Cargo keeps a path package's newest
+# file time as a value for its build script and reruns the script (and rebuilds everything
+# above it) when a checkout shows another value, earlier or later. Built here with the files'
+# own times, the crates were rebuilt once more in the next clone (CI-like run, 2026-12-03).
+now=$(date +%s)
+find "${crates[@]}" -type f -exec touch -m -d "@$now" {} +
+printf '%s %s %s\n' "$hash" "$now" "$PWD" > "$stamp.tmp"
 mv "$stamp.tmp" "$stamp"
 echo "[setup] vendor/ is new to $target: Cargo compiles its crates once"
