@@ -8,9 +8,7 @@ use burn::prelude::*;
 use burn::tensor::ExecutionError;
 
 use crate::data::{Dataset, InputShape, Split, Subset};
-use crate::evaluation::{
-    Assessment, INFERENCE_BATCH, Scores, assess_scores, score_pixels, score_samples,
-};
+use crate::evaluation::{Assessment, INFERENCE_BATCH, Scores, assess_scores, score_pixels};
 use crate::model::Classifier;
 use crate::training::{GradientPeer, PassOutput, SharedPass};
 
@@ -45,19 +43,61 @@ pub async fn score_shared(
     let mut logits = Vec::with_capacity(indices.len() * classes);
     let batch = model.inference_batch(dataset.shape.size() as usize, INFERENCE_BATCH);
     let mut pass = SharedPass::new(model, peer, PassOutput::Logits).await;
+    let scorer = Scorer::new(model, dataset.shape, classes, device);
     for chunk in indices.chunks(pass.step(batch)) {
-        let (theirs, ours) = pass.split(chunk);
-        let share = pass.hand_over(dataset, theirs);
-        let own = score_samples(model, dataset, ours, device).await?;
-        if !theirs.is_empty() {
-            match pass.collect(share, Some(classes)).await {
-                Some(values) => logits.extend(values),
-                None => logits.extend(score_samples(model, dataset, theirs, device).await?.logits),
-            }
-        }
-        logits.extend(own.logits);
+        let step: Vec<u8> = chunk
+            .iter()
+            .flat_map(|&i| dataset.image(i).to_vec())
+            .collect();
+        logits.extend(scorer.step(&mut pass, &step).await?);
     }
     Ok(Scores { classes, logits })
+}
+
+/// One step of a shared scoring pass: whole raw images of the network's input.
+struct Scorer<'m> {
+    model: &'m Classifier,
+    shape: InputShape,
+    classes: usize,
+    device: &'m Device,
+}
+
+impl<'m> Scorer<'m> {
+    fn new(model: &'m Classifier, shape: InputShape, classes: usize, device: &'m Device) -> Self {
+        Self {
+            model,
+            shape,
+            classes,
+            device,
+        }
+    }
+
+    /// The logits of `step`'s images, in order: the first half scored by the pass's replica
+    /// while this side scores the rest (the replica's share here too when it fails).
+    async fn step(
+        &self,
+        pass: &mut SharedPass<'_>,
+        step: &[u8],
+    ) -> Result<Vec<f32>, ExecutionError> {
+        let (model, shape, classes, device) = (self.model, self.shape, self.classes, self.device);
+        let values = shape.values();
+        let (theirs, ours) = step.split_at(pass.replica_share(step.len() / values) * values);
+        let share = pass.hand_over_pixels(theirs.to_vec(), theirs.len() / values);
+        let own = score_pixels(model, ours, shape, classes, device).await?;
+        let mut logits = match theirs.is_empty() {
+            true => Vec::new(),
+            false => match pass.collect(share, Some(classes)).await {
+                Some(values) => values,
+                None => {
+                    score_pixels(model, theirs, shape, classes, device)
+                        .await?
+                        .logits
+                }
+            },
+        };
+        logits.extend(own.logits);
+        Ok(logits)
+    }
 }
 
 /// The second replica of a Predict of many files (the page's second core), kept across its
@@ -100,21 +140,9 @@ pub async fn score_pixels_shared(
         true => SharedPass::loaded(&mut peer.peer, PassOutput::Logits),
         false => SharedPass::new(model, &mut peer.peer, PassOutput::Logits).await,
     };
+    let scorer = Scorer::new(model, shape, classes, device);
     for step in pixels.chunks(pass.step(batch) * values) {
-        let images = step.len() / values;
-        let (theirs, ours) = step.split_at(pass.replica_share(images) * values);
-        let share = pass.hand_over_pixels(theirs.to_vec(), theirs.len() / values);
-        let own = score_pixels(model, ours, shape, classes, device).await?;
-        if !theirs.is_empty() {
-            match pass.collect(share, Some(classes)).await {
-                Some(values) => logits.extend(values),
-                None => {
-                    let alone = score_pixels(model, theirs, shape, classes, device).await?;
-                    logits.extend(alone.logits)
-                }
-            }
-        }
-        logits.extend(own.logits);
+        logits.extend(scorer.step(&mut pass, step).await?);
     }
     peer.loaded = pass.replica_loaded();
     Ok(Scores { classes, logits })
