@@ -163,7 +163,7 @@ impl Platform for WorkerHost {
 /// A training helper for CPU training on a second core, unless one core was asked for or the
 /// browser reports one; `None` (with a notice) when it cannot start.
 async fn cpu_peer(preference: BackendPreference) -> Option<Box<dyn GradientPeer>> {
-    if preference == BackendPreference::CpuOneCore || peer::cores() < 2 {
+    if !peer::second_core_allowed(preference) {
         return None;
     }
     match WorkerPeer::launch().await {

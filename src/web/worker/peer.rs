@@ -21,6 +21,7 @@ use crate::training::{
 };
 use crate::web::bridge::{self, BOOT_TIMEOUT, Bridge, Script, WorkerEvent};
 use crate::web::platform::time;
+use crate::web::protocol::BackendPreference;
 
 /// How long the engine waits for one step's answer before training on alone.
 const STEP_TIMEOUT: Duration = Duration::from_secs(120);
@@ -29,6 +30,12 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(120);
 pub fn cores() -> usize {
     let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
     scope.navigator().hardware_concurrency() as usize
+}
+
+/// Whether work on the CPU may use a helper on a second core: the browser reports two cores
+/// and the Train step's choice is not "CPU (one core)" (training and Predict both ask).
+pub fn second_core_allowed(preference: BackendPreference) -> bool {
+    preference != BackendPreference::CpuOneCore && cores() >= 2
 }
 
 /// The engine's handle on a training helper; the worker ends when this is dropped.

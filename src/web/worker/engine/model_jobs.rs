@@ -26,7 +26,7 @@ use crate::web::worker::peer::{self, WorkerPeer};
 const PREDICT_GROUP: usize = 16;
 const PREDICT_GROUP_BYTES: usize = 64 << 20;
 /// Predict shares its scoring with a replica on the second core when the files left would
-/// take longer than this to score alone (as measured on the first group): starting the helper
+/// take longer than this to score alone (as measured on the second group): starting the helper
 /// and sending the weights cost a few hundred milliseconds, more than a small network saves.
 const PREDICT_SHARE_AFTER_MS: f64 = 2_000.0;
 use crate::web::worker::{RunState, notice, post};
@@ -391,9 +391,8 @@ struct Sharing {
 
 impl Sharing {
     fn may_share(current: &CurrentModel, backend: BackendPreference) -> Self {
-        let one_core = backend == BackendPreference::CpuOneCore || peer::cores() < 2;
         Self {
-            allowed: current.device == Device::flex() && !one_core,
+            allowed: current.device == Device::flex() && peer::second_core_allowed(backend),
             groups: 0,
         }
     }
