@@ -5,6 +5,8 @@
 # ImageNet weights) at BIG px, side by side in one run. One line per run in the record:
 # test accuracy and the AUC of class 1 (pneumonia) with its 95 % interval.
 #   PER_CLASS=50 SEEDS=1,2,3 BIG=128 NETWORKS="seed strong lite0-head" EPOCHS=40 bench/small_pneumonia.sh
+# Networks: seed, strong (28 px), lite0-head, lite0-all, lite0-all-augment (every layer trained,
+# with --augment: rotation 10°, zoom 10 %, shift 10 %) at BIG px.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -33,6 +35,7 @@ for seed in ${SEEDS//,/ }; do
       seed | strong) args=(--preset "$net"); size=28 ;;
       lite0-head) args=(--preset efficientnet_lite0 --transfer head); size=$BIG ;;
       lite0-all) args=(--preset efficientnet_lite0 --transfer all); size=$BIG ;;
+      lite0-all-augment) args=(--preset efficientnet_lite0 --transfer all --augment); size=$BIG ;;
       *) echo "unknown network $net" >&2; exit 2 ;;
     esac
     data="$OUT/pneumonia-${PER_CLASS}pc-seed${seed}-${size}px.npz"

@@ -344,21 +344,27 @@ fn on_engine(state: &mut AppState, response: Response) {
             meta,
             source,
             file_bytes,
-        } => {
-            if let Some(message) = model_notice(&meta, source) {
-                // Show the loaded model's own history.
-                Rc::make_mut(&mut state.train).show_history(&meta);
-                state.notify(Level::Info, message);
-            }
-            state.model = Some(Rc::new(ModelInfo {
-                meta: *meta,
-                source,
-                file_bytes,
-            }));
-        }
+        } => model_ready(state, *meta, source, file_bytes),
         Response::ModelRejected { message } => state.notify(Level::Error, message),
         Response::Notice { level, message } => state.notify(level, message),
     }
+}
+
+/// A model became current: a loaded one shows its own history and is named; a trained one
+/// withdraws the name of the model before it (the Train step shows the run).
+fn model_ready(state: &mut AppState, meta: ModelMeta, source: ModelSource, file_bytes: usize) {
+    let message = model_notice(&meta, source);
+    if message.is_some() {
+        Rc::make_mut(&mut state.train).show_history(&meta);
+    }
+    if message.is_some() || state.notices.says_current_model() {
+        Rc::make_mut(&mut state.notices).current_model(message);
+    }
+    state.model = Some(Rc::new(ModelInfo {
+        meta,
+        source,
+        file_bytes,
+    }));
 }
 
 /// What the page says when a model it did not just train becomes current (`None` for one it

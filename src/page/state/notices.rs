@@ -29,6 +29,8 @@ pub struct NoticeState {
     pub engine_crashed: Option<String>,
     /// WebGPU adapter.
     pub gpu: Option<GpuReport>,
+    /// The message saying which model is current, while it is on screen.
+    model_notice: Option<u32>,
 }
 
 impl Default for NoticeState {
@@ -39,6 +41,7 @@ impl Default for NoticeState {
             engine_ready: false,
             engine_crashed: None,
             gpu: None,
+            model_notice: None,
         }
     }
 }
@@ -61,6 +64,26 @@ impl NoticeState {
     /// Closes a message.
     pub fn dismiss(&mut self, id: u32) {
         self.notices.retain(|n| n.id != id);
+        if self.model_notice == Some(id) {
+            self.model_notice = None;
+        }
+    }
+
+    /// A model became current: the message about the one before it is withdrawn (it would now
+    /// be wrong), and `message`, when there is one, says which model this is.
+    pub fn current_model(&mut self, message: Option<String>) {
+        if let Some(id) = self.model_notice.take() {
+            self.dismiss(id);
+        }
+        if let Some(message) = message {
+            self.notify(Level::Info, message);
+            self.model_notice = self.notices.last().map(|n| n.id);
+        }
+    }
+
+    /// Whether a message saying which model is current is on screen.
+    pub fn says_current_model(&self) -> bool {
+        self.model_notice.is_some()
     }
 
     /// The engine answered and reported its adapter.

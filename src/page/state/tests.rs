@@ -100,6 +100,16 @@ fn meta() -> ModelMeta {
     }
 }
 
+/// The messages on screen, oldest first.
+fn on_screen(state: &AppState) -> Vec<&str> {
+    state
+        .notices
+        .notices
+        .iter()
+        .map(|n| n.message.as_str())
+        .collect()
+}
+
 #[test]
 fn a_batch_event_copies_only_the_training_part() {
     let before = full_state();
@@ -153,12 +163,7 @@ fn loading_data_clears_the_assessment_and_records_engine_memory() {
     let state = full_state();
     assert!(state.evaluate.assessment.is_some());
     assert_eq!(state.train.engine_memory, 2e6);
-    let messages: Vec<&str> = state
-        .notices
-        .notices
-        .iter()
-        .map(|n| n.message.as_str())
-        .collect();
+    let messages = on_screen(&state);
     assert_eq!(
         messages,
         ["loaded 2 images in 0 classes (0 files skipped) in 0.5 s"]
@@ -189,21 +194,51 @@ fn a_bundled_model_shows_its_history_and_says_so() {
         state.model.as_ref().map(|m| m.source),
         Some(ModelSource::Bundled)
     );
-    // A model trained here keeps the run's history and adds no message.
+    // A model trained here keeps the run's history, adds no message, and withdraws the one
+    // that named the ready model (it is no longer the model in use); other messages stay.
+    let state = engine(
+        state,
+        Response::Notice {
+            level: Level::Info,
+            message: "an unrelated message".into(),
+        },
+    );
+    let trained = || Response::ModelReady {
+        meta: Box::new(ModelMeta {
+            history: Vec::new(),
+            ..meta()
+        }),
+        source: ModelSource::Trained,
+        file_bytes: 100,
+    };
     let before = state.clone();
+    let state = engine(state, trained());
+    assert!(Rc::ptr_eq(&before.train, &state.train));
+    let messages = on_screen(&state);
+    let loaded = "loaded 2 images in 0 classes (0 files skipped) in 0.5 s";
+    assert_eq!(messages, [loaded, "an unrelated message"]);
+    // A second trained model finds nothing to withdraw and leaves the messages as they are.
+    let before = state.clone();
+    let state = engine(state, trained());
+    assert!(Rc::ptr_eq(&before.notices, &state.notices));
+    // A model file after it is named, and replaces nothing else.
     let state = engine(
         state,
         Response::ModelReady {
-            meta: Box::new(ModelMeta {
-                history: Vec::new(),
-                ..meta()
-            }),
-            source: ModelSource::Trained,
+            meta: Box::new(meta()),
+            source: ModelSource::File,
             file_bytes: 100,
         },
     );
-    assert!(Rc::ptr_eq(&before.train, &state.train));
-    assert!(Rc::ptr_eq(&before.notices, &state.notices));
+    let messages = on_screen(&state);
+    assert_eq!(
+        messages,
+        [
+            loaded,
+            "an unrelated message",
+            "using the model file: seed preset, 2 classes"
+        ]
+    );
 }
 
 #[test]
