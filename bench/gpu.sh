@@ -2,8 +2,8 @@
 # GPU comparison, run on the benchmark machine (see BENCHMARKS.md). Three parts, in this order:
 #  1. Fine-tuning EfficientNet-Lite0 at 224 px (issue 25): `medclassify train --preset
 #     efficientnet_lite0 --transfer all` on wgpu against bench/pytorch_finetune.py (PyTorch,
-#     CUDA, cuDNN autotuned), the same 3,000 MedNIST images (split 70/15/15; the training split trains), the same
-#     weights, batch 32.
+#     CUDA, cuDNN autotuned), the same 3,000 MedNIST images (split 70/15/15; the training
+#     split trains), the same weights, batch 32.
 #  2. The networks from scratch: the native `medclassify train` against the PyTorch reference,
 #     same data (.mcdata), same networks, same batch, same GPU; seed and strong at batch 64 and
 #     256, each run with --test-every-epoch (time to 99 %). MedClassify runs four ways:
@@ -81,20 +81,20 @@ train() {  # name, binary, backend, preset, batch, epochs, cache dir
       --out /tmp/m.mcmodel --checkpoints /tmp --json
 }
 scratch() {  # preset-batch ...
-for tag in "$@"; do
-  preset=${tag%-*} batch=${tag#*-}
-  tag="$preset-b$batch"
-  rm -rf "/tmp/cache-$tag"
-  train "wgpu-cold-$tag" /tmp/medclassify wgpu "$preset" "$batch" "$EPOCHS" "/tmp/cache-$tag"
-  train "wgpu-warm-$tag" /tmp/medclassify wgpu "$preset" "$batch" "$EPOCHS" "/tmp/cache-$tag"
-  [ -x /tmp/medclassify-untuned ] && train "untuned-$tag" /tmp/medclassify-untuned wgpu "$preset" "$batch" "$EPOCHS" "/tmp/cache-untuned"
-  if [ -x /tmp/medclassify-cuda ]; then
-    rm -rf "/tmp/cache-cuda-$tag"
-    train "cuda-cold-$tag" /tmp/medclassify-cuda cuda "$preset" "$batch" "$EPOCHS" "/tmp/cache-cuda-$tag"
-    train "cuda-warm-$tag" /tmp/medclassify-cuda cuda "$preset" "$batch" "$EPOCHS" "/tmp/cache-cuda-$tag"
-  fi
-  run "torch-$tag" 90 python3 bench/pytorch_reference.py /tmp/mednist-32.mcdata --preset "$preset" --epochs "$EPOCHS" --batch "$batch"
-done
+  for tag in "$@"; do
+    preset=${tag%-*} batch=${tag#*-}
+    tag="$preset-b$batch"
+    rm -rf "/tmp/cache-$tag"
+    train "wgpu-cold-$tag" /tmp/medclassify wgpu "$preset" "$batch" "$EPOCHS" "/tmp/cache-$tag"
+    train "wgpu-warm-$tag" /tmp/medclassify wgpu "$preset" "$batch" "$EPOCHS" "/tmp/cache-$tag"
+    [ -x /tmp/medclassify-untuned ] && train "untuned-$tag" /tmp/medclassify-untuned wgpu "$preset" "$batch" "$EPOCHS" "/tmp/cache-untuned"
+    if [ -x /tmp/medclassify-cuda ]; then
+      rm -rf "/tmp/cache-cuda-$tag"
+      train "cuda-cold-$tag" /tmp/medclassify-cuda cuda "$preset" "$batch" "$EPOCHS" "/tmp/cache-cuda-$tag"
+      train "cuda-warm-$tag" /tmp/medclassify-cuda cuda "$preset" "$batch" "$EPOCHS" "/tmp/cache-cuda-$tag"
+    fi
+    run "torch-$tag" 90 python3 bench/pytorch_reference.py /tmp/mednist-32.mcdata --preset "$preset" --epochs "$EPOCHS" --batch "$batch"
+  done
 }
 scratch seed-64 strong-64
 

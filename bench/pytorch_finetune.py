@@ -82,11 +82,10 @@ def build(torch, classes, size):
         def __init__(self, k, s, e, cin, cout, size_in):
             super().__init__()
             mid = cin * e
-            self.expand = None
-            if e != 1:
+            self.expand = e != 1
+            if self.expand:
                 self._expand_conv = SameConv(cin, mid, 1, 1, 1, size_in)
                 self._bn0 = bn(mid)
-                self.expand = True
             self._depthwise_conv = SameConv(mid, mid, k, s, mid, size_in)
             self._bn1 = bn(mid)
             self._project_conv = SameConv(mid, cout, 1, 1, 1, self._depthwise_conv.size_out)
