@@ -536,6 +536,9 @@ fn labels_come_from_a_csv_with_groups() {
 
 /// `evaluate --threshold` on a two-class model: at 0.5 the counts are the argmax confusion
 /// matrix's; at 0 every image is called positive; a class that is not the model's is refused.
+/// `train --json`'s test counts at the threshold Youden's J chose on validation are the ones
+/// counted here from `predict`'s probabilities for the test split's files, and its accuracy
+/// is their right calls over the test set.
 #[test]
 fn a_two_class_evaluation_reports_a_chosen_threshold() {
     let dir = common::temp_dir("cli-threshold");
@@ -550,7 +553,7 @@ fn a_two_class_evaluation_reports_a_chosen_threshold() {
         }
     }
     let model = dir.join("two.mcmodel");
-    let (ok, _, stderr) = medclassify(&[
+    let (ok, stdout, stderr) = medclassify(&[
         "train",
         data.to_str().unwrap(),
         "--epochs",
@@ -559,9 +562,16 @@ fn a_two_class_evaluation_reports_a_chosen_threshold() {
         "cpu",
         "--out",
         model.to_str().unwrap(),
+        "--json",
     ]);
     assert!(ok, "{stderr}");
-    assert!(stderr.contains("Youden's J on validation"), "{stderr}");
+    let trained: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let youden = &trained["test_at_validation_threshold"];
+    let threshold = youden["threshold"].as_f64().expect("a threshold");
+    assert_eq!(
+        threshold as f32,
+        trained["youden_validation"][1].as_f64().unwrap() as f32
+    );
     let evaluate = |threshold: &str, positive: &str| {
         let (ok, stdout, stderr) = medclassify(&[
             "evaluate",
@@ -577,6 +587,24 @@ fn a_two_class_evaluation_reports_a_chosen_threshold() {
         assert!(ok, "{stderr}");
         serde_json::from_str::<serde_json::Value>(&stdout).unwrap()
     };
+    let counted = hand_calls_at(&model, &data, threshold);
+    let at = &youden["metrics"];
+    let count = |key: &str| at[key].as_u64().unwrap();
+    let reported = [
+        "true_positives",
+        "false_positives",
+        "true_negatives",
+        "false_negatives",
+    ];
+    assert_eq!(counted, reported.map(count), "{youden}");
+    let right = count("true_positives") + count("true_negatives");
+    let tested = trained["test"]["total"].as_u64().unwrap();
+    assert_eq!(counted.iter().sum::<u64>(), tested);
+    let accuracy = youden["accuracy"]["estimate"].as_f64().unwrap();
+    assert!(
+        (accuracy - right as f64 / tested as f64).abs() < 1e-12,
+        "{youden}"
+    );
     let json = evaluate("0.5", "Hand");
     let confusion = &json["evaluation"]["confusion"];
     let at = &json["at_threshold"]["metrics"];
@@ -607,6 +635,49 @@ fn a_two_class_evaluation_reports_a_chosen_threshold() {
     ]);
     assert!(!ok && stderr.contains("\"Knee\""), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// TP, FP, TN, FN of calling Hand when `predict` gives P(Hand) >= `threshold`, over the test
+/// split of `data` (rebuilt by `inspect` with the default seed).
+fn hand_calls_at(model: &std::path::Path, data: &std::path::Path, threshold: f64) -> [u64; 4] {
+    let (ok, report, stderr) = medclassify(&["inspect", data.to_str().unwrap(), "--json"]);
+    assert!(ok, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let test: Vec<(String, bool)> = report["manifest"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["split"] == "test")
+        .map(|row| {
+            let path = data.join(row["path"].as_str().unwrap());
+            (path.display().to_string(), row["class"] == "Hand")
+        })
+        .collect();
+    let files: Vec<&str> = test.iter().map(|(path, _)| path.as_str()).collect();
+    let args = [
+        &["predict", "--model", model.to_str().unwrap(), "--json"][..],
+        &files,
+    ]
+    .concat();
+    let (ok, stdout, stderr) = medclassify(&args);
+    assert!(ok, "{stderr}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    let mut counts = [0; 4];
+    for ((path, hand), row) in test.iter().zip(&rows) {
+        assert_eq!(row["path"].as_str(), Some(path.as_str()));
+        let top = row["top"].as_array().unwrap();
+        let p_hand = top.iter().find(|t| t["class"] == "Hand").unwrap()["probability"]
+            .as_f64()
+            .unwrap();
+        let called = p_hand as f32 >= threshold as f32;
+        counts[match (called, hand) {
+            (true, true) => 0,
+            (true, false) => 1,
+            (false, false) => 2,
+            (false, true) => 3,
+        }] += 1;
+    }
+    counts
 }
 
 #[test]

@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::roc::OperatingPoint;
+use super::roc::{OperatingPoint, ThresholdMetrics};
 
 /// The normal quantile of a two-sided 95 % interval.
 pub const Z_95: f64 = 1.959964;
@@ -60,6 +60,13 @@ pub fn wilson_interval(successes: usize, n: usize) -> Interval {
         successes as f64 / n as f64
     };
     Interval { estimate, lo, hi }
+}
+
+/// The share of examples called rightly at a decision threshold, with Wilson's 95 % interval
+/// (what the Evaluate step's table and `evaluate --threshold` report beside the rates).
+pub fn accuracy_at(at: &ThresholdMetrics) -> Interval {
+    let right = at.true_positives + at.true_negatives;
+    wilson_interval(right, right + at.false_positives + at.false_negatives)
 }
 
 /// The `q`-th percentile (0..=100) of sorted `values`, interpolating linearly between the

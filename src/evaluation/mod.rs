@@ -21,9 +21,9 @@ pub use cross_validation::{CrossValidation, FoldScores, Spread};
 pub use explain::{ExplainMethod, Heatmap, grad_cam, saliency};
 pub use inference::{INFERENCE_BATCH, Scores, probabilities_of, score_pixels, score_samples};
 pub use intervals::{
-    ClassIntervals, ConfidenceIntervals, DEFAULT_RESAMPLES, Interval, Z_95, accuracy_interval,
-    auc_interval, confidence_intervals, sensitivity_specificity_intervals, stratified_bootstrap,
-    stratified_bootstrap_many, wilson, wilson_interval,
+    ClassIntervals, ConfidenceIntervals, DEFAULT_RESAMPLES, Interval, Z_95, accuracy_at,
+    accuracy_interval, auc_interval, confidence_intervals, sensitivity_specificity_intervals,
+    stratified_bootstrap, stratified_bootstrap_many, wilson, wilson_interval,
 };
 pub use metrics::{ClassMetrics, Evaluation, argmax};
 pub use roc::{

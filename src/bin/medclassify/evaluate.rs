@@ -127,18 +127,26 @@ fn threshold_metrics(
             .ok_or_else(|| format!("--positive {name:?} is not one of {classes:?}"))?,
     };
     let at = two.at(positive, value);
+    let accuracy = medclassify::evaluation::accuracy_at(&at);
     let summary = format!(
-        "at P({}) >= {value}: TP {} FP {} TN {} FN {}; sensitivity {:.4}, specificity {:.4}, precision {:.4}",
+        "at P({}) >= {value}: TP {} FP {} TN {} FN {}; accuracy {:.4} ({:.4}-{:.4}, Wilson), sensitivity {:.4}, specificity {:.4}, precision {:.4}",
         classes[positive],
         at.true_positives,
         at.false_positives,
         at.true_negatives,
         at.false_negatives,
+        accuracy.estimate,
+        accuracy.lo,
+        accuracy.hi,
         at.sensitivity,
         at.specificity,
         at.precision
     );
-    Ok(
-        serde_json::json!({ "positive": classes[positive], "threshold": value, "metrics": at, "summary": summary }),
-    )
+    Ok(serde_json::json!({
+        "positive": classes[positive],
+        "threshold": value,
+        "accuracy": accuracy,
+        "metrics": at,
+        "summary": summary,
+    }))
 }
