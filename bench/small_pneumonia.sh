@@ -5,6 +5,8 @@
 # ImageNet weights) at BIG px, side by side in one run. One line per run in the record:
 # test accuracy and the AUC of class 1 (pneumonia) with its 95 % interval.
 #   PER_CLASS=50 SEEDS=1,2,3 BIG=128 NETWORKS="seed strong lite0-head" EPOCHS=40 bench/small_pneumonia.sh
+# MONITOR (default val_loss) is what the callbacks watch and the kept weights are best by:
+# MONITOR=val_auc keeps the epoch with the best validation AUC.
 # Networks: seed, strong (28 px), lite0-head, lite0-all, lite0-all-augment (every layer trained,
 # with --augment: rotation 10°, zoom 10 %, shift 10 %) at BIG px.
 set -euo pipefail
@@ -15,6 +17,7 @@ SEEDS=${SEEDS:-1,2,3}
 BIG=${BIG:-128}
 NETWORKS=${NETWORKS:-seed strong lite0-head}
 EPOCHS=${EPOCHS:-40}
+MONITOR=${MONITOR:-val_loss}
 npz=${PNEUMONIA_NPZ:-../shared/data/pneumoniamnist-variant.npz}
 [ -f "$npz" ] || { echo "$npz is missing: set PNEUMONIA_NPZ" >&2; exit 1; }
 cargo build --release --locked --no-default-features --features cli --bin medclassify >&2
@@ -24,10 +27,10 @@ mkdir -p "$OUT"
 .venv/bin/python bench/small_pneumonia.py "$npz" "$OUT" --per-class "$PER_CLASS" --seeds "$SEEDS" --sizes "28,$BIG"
 record="bench/results/small-pneumonia-$(date -u +%F)-$(git rev-parse --short HEAD).txt"
 {
-  echo "# bench/small_pneumonia.sh: PER_CLASS=$PER_CLASS SEEDS=$SEEDS BIG=$BIG EPOCHS=$EPOCHS NETWORKS=\"$NETWORKS\""
+  echo "# bench/small_pneumonia.sh: PER_CLASS=$PER_CLASS SEEDS=$SEEDS BIG=$BIG EPOCHS=$EPOCHS NETWORKS=\"$NETWORKS\" MONITOR=$MONITOR"
   echo "# $(nproc) cores, $(uname -m), $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)"
-  echo "# every run: --batch 16 --patience 10 --lr-patience 5 --backend cpu --seed <seed> (Adam 1e-3); test = the file's test array (624 images)"
-  echo "per_class seed network size test_accuracy auc auc_lo auc_hi epochs train_seconds"
+  echo "# every run: --batch 16 --patience 10 --lr-patience 5 --monitor $MONITOR --backend cpu --seed <seed> (Adam 1e-3); test = the file's test array (624 images)"
+  echo "per_class seed network size test_accuracy auc auc_lo auc_hi epochs train_seconds kept_epoch"
 } > "$record"
 for seed in ${SEEDS//,/ }; do
   for net in $NETWORKS; do
@@ -41,12 +44,12 @@ for seed in ${SEEDS//,/ }; do
     data="$OUT/pneumonia-${PER_CLASS}pc-seed${seed}-${size}px.npz"
     json="$OUT/run-seed${seed}-${net}.json"
     "$CLI" train "$data" "${args[@]}" --size "$size" --epochs "$EPOCHS" --batch 16 --patience 10 --lr-patience 5 \
-      --backend cpu --seed "$seed" --json --out "$OUT/model.mcmodel" > "$json"
+      --monitor "$MONITOR" --backend cpu --seed "$seed" --json --out "$OUT/model.mcmodel" > "$json"
     line=$(python3 -c "
 import json, sys
 r = json.load(open(sys.argv[1]))
 auc = r['intervals']['per_class'][1]['auc']
-print(f\"{r['test']['accuracy']:.4f} {auc['estimate']:.4f} {auc['lo']:.4f} {auc['hi']:.4f} {len(r['history'])} {r['training_seconds']:.0f}\")" "$json")
+print(f\"{r['test']['accuracy']:.4f} {auc['estimate']:.4f} {auc['lo']:.4f} {auc['hi']:.4f} {len(r['history'])} {r['training_seconds']:.0f} {r['weights_from_epoch']}\")" "$json")
     echo "$PER_CLASS $seed $net $size $line" | tee -a "$record"
   done
 done

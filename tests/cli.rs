@@ -637,40 +637,57 @@ fn a_two_class_evaluation_reports_a_chosen_threshold() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// TP, FP, TN, FN of calling Hand when `predict` gives P(Hand) >= `threshold`, over the test
-/// split of `data` (rebuilt by `inspect` with the default seed).
-fn hand_calls_at(model: &std::path::Path, data: &std::path::Path, threshold: f64) -> [u64; 4] {
+/// The files of one split of `data` (`train`, `validation` or `test`, rebuilt by `inspect`
+/// with the default seed), with their classes.
+fn split_files(data: &std::path::Path, split: &str) -> Vec<(String, String)> {
     let (ok, report, stderr) = medclassify(&["inspect", data.to_str().unwrap(), "--json"]);
     assert!(ok, "{stderr}");
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
-    let test: Vec<(String, bool)> = report["manifest"]
+    report["manifest"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|row| row["split"] == "test")
+        .filter(|row| row["split"] == split)
         .map(|row| {
             let path = data.join(row["path"].as_str().unwrap());
-            (path.display().to_string(), row["class"] == "Hand")
+            let class = row["class"].as_str().unwrap().to_string();
+            (path.display().to_string(), class)
         })
-        .collect();
-    let files: Vec<&str> = test.iter().map(|(path, _)| path.as_str()).collect();
+        .collect()
+}
+
+/// `predict`'s probability of `class` for each of `files`, in order.
+fn probabilities(model: &std::path::Path, files: &[(String, String)], class: &str) -> Vec<f64> {
+    let paths: Vec<&str> = files.iter().map(|(path, _)| path.as_str()).collect();
     let args = [
         &["predict", "--model", model.to_str().unwrap(), "--json"][..],
-        &files,
+        &paths,
     ]
     .concat();
     let (ok, stdout, stderr) = medclassify(&args);
     assert!(ok, "{stderr}");
     let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(rows.len(), files.len());
+    rows.iter()
+        .zip(&paths)
+        .map(|(row, path)| {
+            assert_eq!(row["path"].as_str(), Some(*path));
+            let top = row["top"].as_array().unwrap();
+            top.iter().find(|t| t["class"] == class).unwrap()["probability"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect()
+}
+
+/// TP, FP, TN, FN of calling Hand when `predict` gives P(Hand) >= `threshold`, over the test
+/// split of `data`.
+fn hand_calls_at(model: &std::path::Path, data: &std::path::Path, threshold: f64) -> [u64; 4] {
+    let test = split_files(data, "test");
     let mut counts = [0; 4];
-    for ((path, hand), row) in test.iter().zip(&rows) {
-        assert_eq!(row["path"].as_str(), Some(path.as_str()));
-        let top = row["top"].as_array().unwrap();
-        let p_hand = top.iter().find(|t| t["class"] == "Hand").unwrap()["probability"]
-            .as_f64()
-            .unwrap();
+    for ((_, class), p_hand) in test.iter().zip(probabilities(model, &test, "Hand")) {
         let called = p_hand as f32 >= threshold as f32;
-        counts[match (called, hand) {
+        counts[match (called, class == "Hand") {
             (true, true) => 0,
             (true, false) => 1,
             (false, false) => 2,
@@ -678,6 +695,117 @@ fn hand_calls_at(model: &std::path::Path, data: &std::path::Path, threshold: f64
         }] += 1;
     }
     counts
+}
+
+/// The ROC AUC by its definition: the share of (positive, negative) pairs the positive
+/// outranks, ties counting one half.
+fn pairwise_auc(scores: &[f64], positive: &[bool]) -> f64 {
+    let (mut wins, mut pairs) = (0.0, 0.0);
+    for (a, _) in scores.iter().zip(positive).filter(|(_, p)| **p) {
+        for (b, _) in scores.iter().zip(positive).filter(|(_, p)| !**p) {
+            pairs += 1.0;
+            wins += if a > b {
+                1.0
+            } else if a == b {
+                0.5
+            } else {
+                0.0
+            };
+        }
+    }
+    wins / pairs
+}
+
+/// `--monitor val_auc` on two classes: every epoch reports the validation AUC; the weights
+/// EarlyStopping keeps (patience longer than the run) are those of the epoch with the best of it, whose AUC `predict`'s probabilities for
+/// the validation files give again; six classes refuse it by name.
+#[test]
+fn val_auc_watched_keeps_the_best_ranking_epoch() {
+    let dir = common::temp_dir("cli-val-auc");
+    // Two classes with no signal in them (each takes every other file of each MedNIST
+    // class), so that the validation AUC moves from epoch to epoch instead of sitting at 1.
+    let data = dir.join("data");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(common::fixture())
+        .unwrap()
+        .flatten()
+        .flat_map(|class| std::fs::read_dir(class.path()).unwrap().flatten())
+        .map(|file| file.path())
+        .collect();
+    files.sort();
+    for (i, file) in files.iter().enumerate() {
+        let class = data.join(["a", "b"][i % 2]);
+        std::fs::create_dir_all(&class).unwrap();
+        std::fs::copy(file, class.join(format!("{i}.jpeg"))).unwrap();
+    }
+    let model = dir.join("auc.mcmodel");
+    let (ok, stdout, stderr) = medclassify(&[
+        "train",
+        data.to_str().unwrap(),
+        "--epochs",
+        "5",
+        "--patience",
+        "9",
+        "--lr-patience",
+        "0",
+        "--monitor",
+        "val_auc",
+        "--backend",
+        "cpu",
+        "--out",
+        model.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(ok, "{stderr}");
+    let trained: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let aucs: Vec<f64> = trained["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["val_auc"].as_f64().expect("val_auc every epoch"))
+        .collect();
+    assert_eq!(aucs.len(), 5);
+    let best = aucs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let first_best = aucs.iter().position(|&a| a == best).unwrap() + 1;
+    assert_eq!(
+        trained["weights_from_epoch"].as_u64(),
+        Some(first_best as u64),
+        "{aucs:?}"
+    );
+    let validation = split_files(&data, "validation");
+    let positive: Vec<bool> = validation.iter().map(|(_, class)| class == "b").collect();
+    let auc = pairwise_auc(&probabilities(&model, &validation, "b"), &positive);
+    assert!(
+        (auc - best).abs() < 1e-9,
+        "predict gives {auc}, the history {aucs:?}"
+    );
+    // The model card's history table has the column, each epoch's value in its row.
+    let (ok, card, _) = medclassify(&["card", "--model", model.to_str().unwrap()]);
+    assert!(ok && card.contains("| val_accuracy | val_auc |"), "{card}");
+    for (epoch, auc) in aucs.iter().enumerate() {
+        let row = card
+            .lines()
+            .find(|line| line.starts_with(&format!("| {} |", epoch + 1)))
+            .unwrap_or_else(|| panic!("no row for epoch {}: {card}", epoch + 1));
+        assert!(row.contains(&format!(" {auc:.4} |")), "{row}");
+    }
+    // Six classes: refused before any training, naming the metric.
+    let (ok, _, stderr) = medclassify(&[
+        "train",
+        common::fixture().to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--monitor",
+        "val_auc",
+        "--backend",
+        "cpu",
+        "--out",
+        dir.join("six.mcmodel").to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && stderr.contains("val_auc") && stderr.contains("6 classes"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

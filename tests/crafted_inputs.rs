@@ -185,6 +185,7 @@ fn non_finite_numbers_in_a_model_file_read_back() {
         accuracy: 0.5,
         val_loss,
         val_accuracy: 0.5,
+        val_auc: None,
         learning_rate: 1e-3,
         seconds: 1.0,
         train_seconds: 1.0,

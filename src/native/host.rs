@@ -135,8 +135,10 @@ impl TerminalHost<'_> {
                 }
             }
             TrainingEvent::Epoch(e) => self.say(format!(
-                "epoch {}: loss {:.4} accuracy {:.4} val_loss {:.4} val_accuracy {:.4} lr {:.2e} ({:.1} s, {:.0} images/s)",
-                e.epoch, e.loss, e.accuracy, e.val_loss, e.val_accuracy, e.learning_rate, e.seconds, e.images_per_second
+                "epoch {}: loss {:.4} accuracy {:.4} val_loss {:.4} val_accuracy {:.4}{} lr {:.2e} ({:.1} s, {:.0} images/s)",
+                e.epoch, e.loss, e.accuracy, e.val_loss, e.val_accuracy,
+                e.val_auc.map(|auc| format!(" val_auc {auc:.4}")).unwrap_or_default(),
+                e.learning_rate, e.seconds, e.images_per_second
             )),
             TrainingEvent::Callback(c) => self.say(format!("  [{}] {}", c.callback, c.message)),
             TrainingEvent::Finished {

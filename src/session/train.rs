@@ -35,6 +35,7 @@ pub fn plan_training(
         .map_err(|_| "the split failed; fix the split settings first".to_string())?;
     config.validate()?;
     let dataset = &data.dataset;
+    config.callbacks.check_for(dataset.classes.len())?;
     let (network, warning) = match &resume {
         Some(file) => (
             file.meta.model.clone(),

@@ -293,14 +293,26 @@ fn write_training(md: &mut String, meta: &ModelMeta) {
         );
     }
     if !meta.history.is_empty() {
+        // Two classes: the validation AUC too, which a callback may have watched.
+        let auc = meta.history.iter().any(|e| e.val_auc.is_some());
+        let (auc_head, auc_rule) = if auc {
+            (" val_auc |", "---:|")
+        } else {
+            ("", "")
+        };
         let _ = writeln!(
             md,
-            "\n| Epoch | loss | accuracy | val_loss | val_accuracy | learning rate | seconds |\n|---:|---:|---:|---:|---:|---:|---:|"
+            "\n| Epoch | loss | accuracy | val_loss | val_accuracy |{auc_head} learning rate | seconds |\n|---:|---:|---:|---:|---:|{auc_rule}---:|---:|"
         );
         for e in &meta.history {
+            let auc_cell = match (auc, e.val_auc) {
+                (false, _) => String::new(),
+                (true, Some(v)) => format!(" {v:.4} |"),
+                (true, None) => " |".to_string(),
+            };
             let _ = writeln!(
                 md,
-                "| {} | {:.4} | {} | {:.4} | {} | {:.2e} | {:.1} |",
+                "| {} | {:.4} | {} | {:.4} | {} |{auc_cell} {:.2e} | {:.1} |",
                 e.epoch,
                 e.loss,
                 percent(e.accuracy),

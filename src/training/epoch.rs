@@ -188,7 +188,7 @@ pub(super) async fn validate_epoch<H: TrainingHost>(
     epoch_start: f64,
     host: &mut H,
 ) -> Result<EpochMetrics, TrainingError> {
-    let (val_loss, val_accuracy) = score_inputs(
+    let validation = score_inputs(
         inference,
         run.data.dataset,
         &run.data.validation,
@@ -202,8 +202,9 @@ pub(super) async fn validate_epoch<H: TrainingHost>(
         epoch,
         loss: trained.loss / trained.seen.max(1) as f64,
         accuracy: trained.correct / trained.seen.max(1) as f64,
-        val_loss,
-        val_accuracy,
+        val_loss: validation.loss,
+        val_accuracy: validation.accuracy,
+        val_auc: validation.auc,
         learning_rate: run.state.learning_rate,
         seconds: (host.now_ms() - epoch_start) / 1000.0,
         train_seconds: trained.seconds,
@@ -226,7 +227,43 @@ pub async fn score(
     indices: &[usize],
     device: &Device,
 ) -> Result<(f64, f64), ExecutionError> {
-    score_inputs(model, dataset, indices, device, None).await
+    let scored = score_inputs(model, dataset, indices, device, None).await?;
+    Ok((scored.loss, scored.accuracy))
+}
+
+/// What a scoring pass over a set of images found.
+struct Scored {
+    /// Mean cross-entropy.
+    loss: f64,
+    /// Share classified right at the argmax.
+    accuracy: f64,
+    /// Two classes: the ROC AUC of class 1 (`None` otherwise, or without both classes).
+    auc: Option<f64>,
+}
+
+/// Two classes: the ROC AUC of class 1 from each image's logit margin (class 1's logit less
+/// class 0's, which ranks the images as P(class 1) does), read back once.
+async fn margin_auc(
+    margins: Vec<Tensor<1>>,
+    dataset: &Dataset,
+    indices: &[usize],
+) -> Result<Option<f64>, ExecutionError> {
+    if margins.is_empty() {
+        return Ok(None);
+    }
+    let scores = Tensor::cat(margins, 0)
+        .into_data_async()
+        .await?
+        .try_into_vec::<f32>()
+        .unwrap_or_default();
+    let positives: Vec<bool> = indices
+        .iter()
+        .map(|&i| dataset.samples[i].label == 1)
+        .collect();
+    let auc = (scores.len() == positives.len())
+        .then(|| crate::evaluation::roc_auc(&scores, &positives))
+        .filter(|auc| auc.is_finite());
+    Ok(auc)
 }
 
 /// [`score`], from the cached features of `indices` where there are.
@@ -236,10 +273,17 @@ async fn score_inputs(
     indices: &[usize],
     device: &Device,
     cache: Option<&FeatureCache>,
-) -> Result<(f64, f64), ExecutionError> {
+) -> Result<Scored, ExecutionError> {
     if indices.is_empty() {
-        return Ok((f64::NAN, f64::NAN));
+        let (loss, accuracy, auc) = (f64::NAN, f64::NAN, None);
+        return Ok(Scored {
+            loss,
+            accuracy,
+            auc,
+        });
     }
+    let two_classes = dataset.classes.len() == 2;
+    let mut margins = Vec::new();
     let mut sums: Option<(Tensor<1>, Tensor<1, Int>)> = None;
     let batch = match cache {
         Some(_) => EVAL_BATCH,
@@ -258,6 +302,11 @@ async fn score_inputs(
                 (model.forward(images), labels)
             }
         };
+        if two_classes {
+            let n = chunk.len();
+            let margin = logits.clone().slice([0..n, 1..2]) - logits.clone().slice([0..n, 0..1]);
+            margins.push(margin.reshape([n]));
+        }
         let BatchLoss { sum, correct, .. } = batch_loss(logits, labels, None);
         sums = Some(match sums {
             Some((l, c)) => (l + sum, c + correct),
@@ -267,5 +316,9 @@ async fn score_inputs(
     let (loss, correct) = sums.expect("at least one batch");
     let (loss, correct) = read_sums(loss, correct).await?;
     let n = indices.len() as f64;
-    Ok((loss / n, correct / n))
+    Ok(Scored {
+        loss: loss / n,
+        accuracy: correct / n,
+        auc: margin_auc(margins, dataset, indices).await?,
+    })
 }

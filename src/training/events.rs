@@ -19,6 +19,11 @@ pub struct EpochMetrics {
     /// Validation accuracy.
     #[serde(with = "crate::json_float")]
     pub val_accuracy: f64,
+    /// Two classes: the validation set's ROC AUC of class 1 (the ranking that an AUC-led
+    /// study cares about, which the loss and the accuracy at the argmax only follow loosely);
+    /// `None` for other class counts or a validation set that lacks a class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_auc: Option<f64>,
     /// Learning rate used during the epoch.
     #[serde(with = "crate::json_float")]
     pub learning_rate: f64,

@@ -11,7 +11,8 @@ use medclassify::native::{
 };
 use medclassify::session::{LoadedData, TrainingPlan, estimate, plan_training, train};
 use medclassify::training::{
-    AdamSettings, CallbackSettings, ClassWeighting, EpochMetrics, Sampling, TrainingConfig,
+    AdamSettings, CallbackSettings, ClassWeighting, EpochMetrics, Monitor, Sampling,
+    TrainingConfig,
 };
 
 use crate::args::DataArgs;
@@ -49,6 +50,11 @@ pub struct TrainingArgs {
     /// ReduceLROnPlateau patience (0 = off).
     #[arg(long, default_value_t = 2)]
     lr_patience: usize,
+    /// The metric EarlyStopping, ReduceLROnPlateau and ModelCheckpoint watch: val_loss,
+    /// val_accuracy, val_auc (two classes: the validation ROC AUC of the second class), loss
+    /// or accuracy. The weights kept are the best epoch's by this metric.
+    #[arg(long, default_value = "val_loss")]
+    monitor: String,
     /// Turn on augmentation (rotation 10°, zoom 10%, shift 10%).
     #[arg(long)]
     augment: bool,
@@ -119,7 +125,14 @@ impl TrainingArgs {
         })?;
         let transfer = Transfer::parse(&self.transfer)
             .ok_or_else(|| format!("unknown --transfer {:?} (head, top or all)", self.transfer))?;
+        let monitor = Monitor::parse(&self.monitor).ok_or_else(|| {
+            format!(
+                "unknown --monitor {:?} (val_loss, val_accuracy, val_auc, loss or accuracy)",
+                self.monitor
+            )
+        })?;
         let mut callbacks = CallbackSettings::default();
+        callbacks.watch(monitor);
         if self.patience == 0 {
             callbacks.early_stopping = None;
         } else if let Some(es) = callbacks.early_stopping.as_mut() {

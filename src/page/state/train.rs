@@ -346,6 +346,7 @@ pub(crate) mod tests {
             accuracy: 0.8,
             val_loss: 0.6,
             val_accuracy: 0.7,
+            val_auc: None,
             learning_rate: 1e-3,
             seconds: 1.0,
             train_seconds: 0.9,

@@ -33,6 +33,40 @@ impl Default for CallbackSettings {
     }
 }
 
+impl CallbackSettings {
+    /// The metrics the callbacks that are on watch.
+    pub fn monitors(&self) -> Vec<Monitor> {
+        let early = self.early_stopping.as_ref().map(|c| c.monitor);
+        let reduce = self.reduce_lr.as_ref().map(|c| c.monitor);
+        let checkpoint = self.checkpoint.as_ref().map(|c| c.monitor);
+        [early, reduce, checkpoint].into_iter().flatten().collect()
+    }
+
+    /// Points every callback that is on at `monitor`.
+    pub fn watch(&mut self, monitor: Monitor) {
+        if let Some(c) = self.early_stopping.as_mut() {
+            c.monitor = monitor;
+        }
+        if let Some(c) = self.reduce_lr.as_mut() {
+            c.monitor = monitor;
+        }
+        if let Some(c) = self.checkpoint.as_mut() {
+            c.monitor = monitor;
+        }
+    }
+
+    /// Refuses a watched metric these data cannot give: `val_auc` needs two classes (with
+    /// more, a callback watching it would never see an improvement).
+    pub fn check_for(&self, classes: usize) -> Result<(), String> {
+        if classes != 2 && self.monitors().contains(&Monitor::ValAuc) {
+            return Err(format!(
+                "a callback watches val_auc, the validation AUC of two classes, and these data have {classes} classes: watch val_loss or val_accuracy instead"
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The state of all callbacks, saved with a checkpoint so training can resume.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CallbackStates {

@@ -19,14 +19,16 @@ use crate::web::protocol::BackendPreference;
 use crate::web::state::{Action, AppState, Step, TrainingStatus};
 use crate::web::worker::protocol::{Control, Job};
 
-const MONITORS: [Monitor; 4] = [
+const MONITORS: [Monitor; 5] = [
     Monitor::ValLoss,
     Monitor::ValAccuracy,
+    Monitor::ValAuc,
     Monitor::Loss,
     Monitor::Accuracy,
 ];
 
-/// History as CSV (`epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds`).
+/// History as CSV (`epoch,loss,accuracy,val_loss,val_accuracy,val_auc,learning_rate,seconds,
+/// images_per_second`; `val_auc` is empty unless there are two classes).
 pub fn history_csv(epochs: &[crate::training::EpochMetrics]) -> String {
     let header = [
         "epoch",
@@ -34,6 +36,7 @@ pub fn history_csv(epochs: &[crate::training::EpochMetrics]) -> String {
         "accuracy",
         "val_loss",
         "val_accuracy",
+        "val_auc",
         "learning_rate",
         "seconds",
         "images_per_second",
@@ -47,6 +50,7 @@ pub fn history_csv(epochs: &[crate::training::EpochMetrics]) -> String {
                 format!("{:.6}", e.accuracy),
                 format!("{:.6}", e.val_loss),
                 format!("{:.6}", e.val_accuracy),
+                e.val_auc.map(|auc| format!("{auc:.6}")).unwrap_or_default(),
                 format!("{:.3e}", e.learning_rate),
                 format!("{:.3}", e.seconds),
                 format!("{:.1}", e.images_per_second),
@@ -196,7 +200,11 @@ pub fn TrainStep() -> Html {
     let lr = config.callbacks.reduce_lr.clone();
     let ck = config.callbacks.checkpoint.clone();
     let monitor_options = |current: Monitor| -> Html {
-        html! { for m in MONITORS { <option value={m.name()} selected={m == current}>{ m.name() }</option> } }
+        let label = |m: Monitor| match m {
+            Monitor::ValAuc => "val_auc (two classes)",
+            other => other.name(),
+        };
+        html! { for m in MONITORS { <option value={m.name()} selected={m == current}>{ label(m) }</option> } }
     };
 
     html! {
