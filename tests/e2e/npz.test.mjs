@@ -1,6 +1,7 @@
 // A MedMNIST file in the page: the PneumoniaMNIST variant from ../shared/data loads at its own
 // size (and at a pretrained network's, scaled) with its own split (the counts of its README, an account independent of the app), the
-// imbalance is flagged, and a class-weighted CPU run trains and is assessed on its test array.
+// imbalance is flagged, and a class-weighted CPU run, its callbacks watching the validation AUC,
+// trains and is assessed on its test array.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,8 +31,22 @@ test('a MedMNIST .npz loads with its own split, warns of the imbalance and train
     await setEpochs(page, 2);
     await page.selectOption('[data-testid=backend-select]', 'cpu');
     await page.selectOption('[data-testid=class-weighting]', 'balanced');
+    // Two classes: every callback watches the validation AUC.
+    const monitors = await page.$$('.callbacks select');
+    assert.equal(monitors.length, 3);
+    for (const select of monitors) await select.selectOption('val_auc');
     await page.click('[data-testid=start-training]');
     assert.equal(await waitForStatus(page, ['done', 'error']), 'done', await notices(page));
+    // Each epoch's validation AUC is in the history, and ModelCheckpoint saved on it.
+    const [historyDownload] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=history-download]')]);
+    const history = readFileSync(await historyDownload.path(), 'utf8').trim().split('\n').map((l) => l.split(','));
+    const aucColumn = history[0].indexOf('val_auc');
+    assert.ok(aucColumn > 0, history[0].join());
+    const valAuc = history.slice(1).map((row) => Number(row[aucColumn]));
+    assert.equal(valAuc.length, 2);
+    assert.ok(valAuc.every((v) => v > 0.75 && v <= 1), `val_auc ${valAuc}`);
+    assert.match(await page.textContent('[data-testid=callback-log]'), /val_auc = 0\.\d+; model saved/);
+    await shot(page, 'npz-02-val-auc');
     await gotoStep(page, 'evaluate');
     assert.match(await page.textContent('.big-metric'), /of 624 test images/);
     const auc = await page.$$eval('[data-testid=intervals] [data-auc]', (cells) => cells.map((c) => Number(c.dataset.auc)));
@@ -40,7 +55,7 @@ test('a MedMNIST .npz loads with its own split, warns of the imbalance and train
     assert.ok(Math.abs(auc[0] - auc[1]) < 1e-9 && auc[0] > 0.75, `AUC ${auc}`);
     await page.waitForSelector('[data-testid=roc-chart] svg');
     await page.waitForSelector('[data-testid=pr-chart] svg');
-    await shot(page, 'npz-02-evaluate');
+    await shot(page, 'npz-03-evaluate');
 
     // The decision threshold: the page's counts at three thresholds against counts made here
     // from the page's own test-score export (independent arithmetic on the same scores).
@@ -72,7 +87,7 @@ test('a MedMNIST .npz loads with its own split, warns of the imbalance and train
     const atLow = await shown();
     // A lower threshold calls more images positive: sensitivity can only rise.
     assert.ok(atLow.tp >= atHalf.tp && atLow.fn <= atHalf.fn, JSON.stringify({ atLow, atHalf }));
-    await shot(page, 'npz-03-threshold');
+    await shot(page, 'npz-04-threshold');
 
     // At a pretrained network's size (224 px) the same file is scaled up, and kept at 28 px:
     // 5030 x 28 x 28 bytes is 3.9 MB, where 224 px would be 252 MB. The Train step then finds
@@ -88,7 +103,7 @@ test('a MedMNIST .npz loads with its own split, warns of the imbalance and train
     await gotoStep(page, 'train');
     await page.selectOption('[data-testid=preset-select]', 'efficientnet_lite0');
     assert.match(await page.textContent('[data-testid=pretrained-notes]'), /Images are 224 x 224 px; it was pretrained at 224 px\./);
-    await shot(page, 'npz-04-scaled');
+    await shot(page, 'npz-05-scaled');
     assertNoForeignRequests(foreign);
   } finally {
     await browser.close();

@@ -200,11 +200,7 @@ pub fn TrainStep() -> Html {
     let lr = config.callbacks.reduce_lr.clone();
     let ck = config.callbacks.checkpoint.clone();
     let monitor_options = |current: Monitor| -> Html {
-        let label = |m: Monitor| match m {
-            Monitor::ValAuc => "val_auc (two classes)",
-            other => other.name(),
-        };
-        html! { for m in MONITORS { <option value={m.name()} selected={m == current}>{ label(m) }</option> } }
+        html! { for m in MONITORS { <option value={m.name()} selected={m == current}>{ m.name() }</option> } }
     };
 
     html! {
@@ -414,7 +410,7 @@ fn progress(app: &super::AppContext) -> Html {
             if left.is_finite() && state.status == TrainingStatus::Running { <span>{ format!("about {left:.0} s left") }</span> }
             <span>{ format!("{rate:.0} images/s") }</span>
             if let Some((backend, reason)) = &state.backend_in_use { <span title={reason.clone()} data-testid="training-backend">{ format!("on {backend}{} ({reason})", if state.replicas > 1 { format!(", {} cores", state.replicas) } else { String::new() }) }</span> }
-            if let Some(e) = last_epoch { <span>{ format!("last epoch: val_accuracy {}", percent(e.val_accuracy)) }</span> }
+            if let Some(e) = last_epoch { <span>{ format!("last epoch: val_accuracy {}{}", percent(e.val_accuracy), e.val_auc.map(|auc| format!(", val_auc {auc:.4}")).unwrap_or_default()) }</span> }
             if state.engine_memory > 0.0 { <span data-testid="engine-memory">{ format!("engine memory {}", super::bytes(state.engine_memory)) }</span> }
         </div>
     }
