@@ -10,6 +10,39 @@ fn medclassify(args: &[&str]) -> (bool, String, String) {
     (ok, stdout, stderr)
 }
 
+/// `train SOURCE OPTIONS --backend cpu --out OUT --json`, its report (panics when it fails).
+fn train_json(
+    source: &std::path::Path,
+    out: &std::path::Path,
+    options: &[&str],
+) -> serde_json::Value {
+    let (source, out) = (source.to_str().unwrap(), out.to_str().unwrap());
+    let args = [
+        &["train", source][..],
+        options,
+        &["--backend", "cpu", "--out", out, "--json"],
+    ]
+    .concat();
+    let (ok, stdout, stderr) = medclassify(&args);
+    assert!(ok, "{stderr}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
+/// One metric of every epoch in a `train --json` report's history (panics where one is
+/// missing).
+fn per_epoch(report: &serde_json::Value, key: &str) -> Vec<f64> {
+    report["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e[key]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{key} missing: {e}"))
+        })
+        .collect()
+}
+
 #[test]
 fn inspect_prints_the_report_as_json() {
     let dir = common::temp_dir("cli-inspect");
@@ -309,13 +342,10 @@ fn export_round_trips_and_mcdata_gives_the_folders_results() {
         ]);
         assert!(ok, "{stderr}");
         let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-        let losses: Vec<f64> = json["history"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["loss"].as_f64().unwrap())
-            .collect();
-        (losses, json["test"]["accuracy"].as_f64().unwrap())
+        (
+            per_epoch(&json, "loss"),
+            json["test"]["accuracy"].as_f64().unwrap(),
+        )
     };
     let (from_folder, from_file) = (train(&fixture, "a.mcmodel"), train(&data, "b.mcmodel"));
     assert_eq!(
@@ -553,19 +583,7 @@ fn a_two_class_evaluation_reports_a_chosen_threshold() {
         }
     }
     let model = dir.join("two.mcmodel");
-    let (ok, stdout, stderr) = medclassify(&[
-        "train",
-        data.to_str().unwrap(),
-        "--epochs",
-        "2",
-        "--backend",
-        "cpu",
-        "--out",
-        model.to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(ok, "{stderr}");
-    let trained: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let trained = train_json(&data, &model, &["--epochs", "2"]);
     let youden = &trained["test_at_validation_threshold"];
     let threshold = youden["threshold"].as_f64().expect("a threshold");
     assert_eq!(
@@ -738,31 +756,13 @@ fn val_auc_watched_keeps_the_best_ranking_epoch() {
         std::fs::copy(file, class.join(format!("{i}.jpeg"))).unwrap();
     }
     let model = dir.join("auc.mcmodel");
-    let (ok, stdout, stderr) = medclassify(&[
-        "train",
-        data.to_str().unwrap(),
-        "--epochs",
-        "5",
-        "--patience",
-        "9",
-        "--lr-patience",
-        "0",
-        "--monitor",
-        "val_auc",
-        "--backend",
-        "cpu",
-        "--out",
-        model.to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(ok, "{stderr}");
-    let trained: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let aucs: Vec<f64> = trained["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["val_auc"].as_f64().expect("val_auc every epoch"))
-        .collect();
+    let options = ["--epochs", "5", "--patience", "9", "--lr-patience", "0"];
+    let trained = train_json(
+        &data,
+        &model,
+        &[&options[..], &["--monitor", "val_auc"]].concat(),
+    );
+    let aucs = per_epoch(&trained, "val_auc");
     assert_eq!(aucs.len(), 5);
     let best = aucs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     let first_best = aucs.iter().position(|&a| a == best).unwrap() + 1;
