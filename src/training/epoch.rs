@@ -260,10 +260,7 @@ async fn margin_auc(
         .iter()
         .map(|&i| dataset.samples[i].label == 1)
         .collect();
-    let auc = (scores.len() == positives.len())
-        .then(|| crate::evaluation::roc_auc(&scores, &positives))
-        .filter(|auc| auc.is_finite());
-    Ok(auc)
+    Ok(super::auc::rank_auc(&scores, &positives))
 }
 
 /// [`score`], from the cached features of `indices` where there are.

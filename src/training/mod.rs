@@ -5,6 +5,7 @@
 //! and `run` the state between steps. Nothing here knows about files: the host receives
 //! checkpoints as values ([`Checkpoint`]).
 
+mod auc;
 mod callbacks;
 mod config;
 pub mod epoch;
