@@ -736,7 +736,8 @@ fn pairwise_auc(scores: &[f64], positive: &[bool]) -> f64 {
 
 /// `--monitor val_auc` on two classes: every epoch reports the validation AUC; the weights
 /// EarlyStopping keeps (patience longer than the run) are those of the epoch with the best of it, whose AUC `predict`'s probabilities for
-/// the validation files give again; six classes refuse it by name.
+/// the validation files give again; six classes refuse it by name (a validation split without
+/// one of two classes: `tests/npz.rs`).
 #[test]
 fn val_auc_watched_keeps_the_best_ranking_epoch() {
     let dir = common::temp_dir("cli-val-auc");

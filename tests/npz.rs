@@ -287,6 +287,47 @@ fn the_command_reads_a_file_at_its_own_size_unless_told_otherwise() {
     assert_eq!(report["image_size"], 64, "{stdout}");
 }
 
+/// A file whose validation arrays hold only class 1 (its own split, so nothing stratifies
+/// it): `--monitor val_auc` is refused by the missing class's name before training, as there
+/// would be no AUC to watch, and the same file trains when the callbacks watch val_loss.
+#[test]
+fn val_auc_is_refused_when_validation_lacks_a_class() {
+    let dir = common::temp_dir("npz-val-auc");
+    let path = dir.join("one-class-validation.npz");
+    let mut entries = small(6);
+    let ones: Vec<u8> = (0..6i64).flat_map(|_| 1i64.to_le_bytes()).collect();
+    let val_labels = entries
+        .iter_mut()
+        .find(|(name, _)| *name == "val_labels")
+        .unwrap();
+    val_labels.1 = npy("<i8", &[6, 1], &ones);
+    std::fs::write(&path, npz(&entries)).unwrap();
+    let model = dir.join("m.mcmodel");
+    let train = |monitor: &str| {
+        common::run_cli(&[
+            "train",
+            path.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--monitor",
+            monitor,
+            "--backend",
+            "cpu",
+            "--out",
+            model.to_str().unwrap(),
+        ])
+    };
+    let (ok, _, stderr, _) = train("val_auc");
+    assert!(
+        !ok && stderr.contains("val_auc") && stderr.contains("no image of class \"class 0\""),
+        "{stderr}"
+    );
+    assert!(!model.exists(), "nothing is written when refused");
+    let (ok, _, stderr, _) = train("val_loss");
+    assert!(ok && model.exists(), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `image` (`side` x `side`, one value a pixel) at `size` by bilinear interpolation between
 /// pixel centres, the edges repeated: written here from the definition, to check the loader's
 /// scaling against something it does not share.

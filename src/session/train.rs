@@ -31,11 +31,17 @@ pub fn plan_training(
     config: TrainingConfig,
     resume: Option<ModelFile>,
 ) -> Result<TrainingPlan, String> {
-    data.split()
+    let split = data
+        .split()
         .map_err(|_| "the split failed; fix the split settings first".to_string())?;
     config.validate()?;
     let dataset = &data.dataset;
-    config.callbacks.check_for(dataset.classes.len())?;
+    let validation: Vec<(&str, usize)> = split
+        .counts
+        .iter()
+        .map(|c| (c.class.as_str(), c.validation))
+        .collect();
+    config.callbacks.check_for(&validation)?;
     let (network, warning) = match &resume {
         Some(file) => (
             file.meta.model.clone(),

@@ -56,11 +56,22 @@ impl CallbackSettings {
     }
 
     /// Refuses a watched metric these data cannot give: `val_auc` needs two classes (with
-    /// more, a callback watching it would never see an improvement).
-    pub fn check_for(&self, classes: usize) -> Result<(), String> {
-        if classes != 2 && self.monitors().contains(&Monitor::ValAuc) {
+    /// more, a callback watching it would never see an improvement) and an image of each in
+    /// the validation split (without one there is no AUC, so the callback would wait in vain).
+    /// `validation` is each class's name and its validation images, in class order.
+    pub fn check_for(&self, validation: &[(&str, usize)]) -> Result<(), String> {
+        if !self.monitors().contains(&Monitor::ValAuc) {
+            return Ok(());
+        }
+        let classes = validation.len();
+        if classes != 2 {
             return Err(format!(
                 "a callback watches val_auc, the validation AUC of two classes, and these data have {classes} classes: watch val_loss or val_accuracy instead"
+            ));
+        }
+        if let Some((class, _)) = validation.iter().find(|(_, images)| *images == 0) {
+            return Err(format!(
+                "a callback watches val_auc, and the validation split has no image of class \"{class}\", so there is no AUC to watch: give validation a larger fraction, or watch val_loss"
             ));
         }
         Ok(())

@@ -117,21 +117,32 @@ mod tests {
     }
 
     #[test]
-    fn val_auc_is_refused_unless_there_are_two_classes() {
+    fn val_auc_is_refused_unless_there_are_two_classes_in_validation() {
+        let six: Vec<(&str, usize)> = (0..6).map(|_| ("c", 10)).collect();
+        let three = [("a", 5), ("b", 5), ("c", 5)];
+        let two = [("normal", 5), ("pneumonia", 20)];
+        let none_normal = [("normal", 0), ("pneumonia", 20)];
         let mut settings = CallbackSettings::default();
-        assert!(settings.check_for(6).is_ok());
+        assert!(settings.check_for(&six).is_ok());
+        assert!(settings.check_for(&none_normal).is_ok());
         settings.watch(Monitor::ValAuc);
         assert_eq!(settings.monitors(), vec![Monitor::ValAuc; 3]);
-        assert!(settings.check_for(2).is_ok());
-        let refused = settings.check_for(3).unwrap_err();
+        assert!(settings.check_for(&two).is_ok());
+        let refused = settings.check_for(&three).unwrap_err();
         assert!(
             refused.contains("val_auc") && refused.contains("3 classes"),
             "{refused}"
+        );
+        let empty = settings.check_for(&none_normal).unwrap_err();
+        assert!(
+            empty.contains("val_auc") && empty.contains("no image of class \"normal\""),
+            "{empty}"
         );
         // A callback that is off watches nothing.
         settings.early_stopping = None;
         settings.reduce_lr = None;
         settings.checkpoint.as_mut().unwrap().monitor = Monitor::ValLoss;
-        assert!(settings.check_for(3).is_ok());
+        assert!(settings.check_for(&three).is_ok());
+        assert!(settings.check_for(&none_normal).is_ok());
     }
 }
