@@ -195,6 +195,104 @@ fn logits_match_an_independent_reference() {
     assert!(shifted > 1.0);
 }
 
+/// `medclassify imagenet` as a user runs it on photographs (one PNG in grey, PNGs and a JPEG
+/// in colour) and a damaged file: each photograph's top 5 are the independent reference's top
+/// 5 on the same decoded pixels, in order, with logits within 1e-3; the known photographs get
+/// their classes; the damaged file is named with its reason and the others are still answered.
+#[test]
+fn the_command_gives_the_reference_answers() {
+    let Some(dir) = photographs() else { return };
+    let Some(python) = common::python(&["onnxruntime", "onnx", "numpy"]) else {
+        return;
+    };
+    let files = [
+        "camera.png",
+        "chelsea.png",
+        "coffee.png",
+        "rocket.jpg",
+        "astronaut.png",
+    ];
+    let work = common::temp_dir("pretrained-command");
+    let damaged = work.join("damaged.png");
+    let mut bytes = std::fs::read(dir.join("coffee.png")).unwrap();
+    bytes.truncate(bytes.len() / 3);
+    std::fs::write(&damaged, bytes).unwrap();
+    let mut paths: Vec<String> = files
+        .iter()
+        .map(|f| dir.join(f).display().to_string())
+        .collect();
+    paths.insert(2, damaged.display().to_string());
+    let args = [
+        &["imagenet", "--json"][..],
+        &paths.iter().map(String::as_str).collect::<Vec<_>>(),
+    ]
+    .concat();
+    let (ok, stdout, stderr, _) = common::run_cli(&args);
+    assert!(ok, "{stderr}");
+    let answers: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(answers.len(), paths.len(), "{stdout}");
+    let refused = &answers[2];
+    assert_eq!(refused["path"], paths[2]);
+    assert!(
+        refused["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{refused}"
+    );
+
+    let pixels: Vec<f32> = files
+        .iter()
+        .flat_map(|f| photograph(&dir.join(f)))
+        .collect();
+    let normalised: Vec<f32> = pixels.iter().map(|v| (v * 255.0 - 127.0) / 128.0).collect();
+    write_npy(
+        &work.join("input.npy"),
+        &[files.len(), 3, SIDE, SIDE],
+        &normalised,
+    );
+    let original = medclassify::native::weights_path(&BACKBONES[0])
+        .with_file_name("efficientnet-lite0-57934424.pth");
+    let output = std::process::Command::new(python)
+        .arg(common::repo().join("tests/efficientnet_reference.py"))
+        .arg(&original)
+        .args(["--npy", work.join("input.npy").to_str().unwrap()])
+        .args(["--out", work.join("logits.npy").to_str().unwrap()])
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let reference = read_npy(&work.join("logits.npy"));
+    let answered: Vec<&serde_json::Value> =
+        answers.iter().filter(|a| a.get("top").is_some()).collect();
+    for ((file, answer), expected) in files.iter().zip(answered).zip(reference.chunks(1000)) {
+        let top: Vec<(usize, f32)> = answer["top"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["class"].as_u64().unwrap() as usize,
+                    t["logit"].as_f64().unwrap() as f32,
+                )
+            })
+            .collect();
+        let classes: Vec<usize> = top.iter().map(|(c, _)| *c).collect();
+        assert_eq!(classes, top5(expected), "{file}: {answer}");
+        for (class, logit) in top {
+            assert!(
+                (logit - expected[class]).abs() < 1e-3,
+                "{file}: class {class} {logit} against {}",
+                expected[class]
+            );
+        }
+        if let Some((_, right)) = KNOWN.iter().find(|(known, _)| known == file) {
+            assert!(right.contains(&classes[0]), "{file}: {classes:?}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&work);
+}
+
 /// A float32 `.npy` file.
 fn write_npy(path: &Path, shape: &[usize], values: &[f32]) {
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();

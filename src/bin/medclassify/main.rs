@@ -9,6 +9,7 @@
 //! medclassify evaluate --model MODEL <DIR> [--json]
 //! medclassify predict --model MODEL <IMAGE>... [--json]
 //! medclassify cv <DIR> [--folds K] [training options] [--keep-models DIR] [--json]
+//! medclassify imagenet <PHOTO>... [--top K] [--json]
 //! medclassify export-onnx --model MODEL --out MODEL.onnx
 //! medclassify card --model MODEL [--json]
 //! medclassify warmup [--backend wgpu] [--presets seed,strong] [--batches 64,256] [--size N]
@@ -48,6 +49,7 @@ native! {
     mod cv;
     mod evaluate;
     mod export;
+    mod imagenet;
     mod inspect;
     mod output;
     mod predict;
@@ -116,6 +118,21 @@ native! {
             /// Images.
             #[arg(required = true)]
             images: Vec<PathBuf>,
+            /// Print JSON.
+            #[arg(long)]
+            json: bool,
+        },
+        /// The pretrained backbone's own ImageNet-1k answers for photographs (EfficientNet-Lite0
+        /// with its original 1,000-class head, 224 px colour): class numbers 0-999 in the
+        /// standard ImageNet-1k order, with softmax probabilities. A check that the weights on
+        /// this machine are right before transfer learning relies on them.
+        Imagenet {
+            /// Photographs (any format the page reads).
+            #[arg(required = true)]
+            images: Vec<PathBuf>,
+            /// How many classes to list per photograph.
+            #[arg(long, default_value_t = 5)]
+            top: usize,
             /// Print JSON.
             #[arg(long)]
             json: bool,
@@ -203,6 +220,7 @@ native! {
                 images,
                 json,
             } => predict::predict(&model, &images, json),
+            Command::Imagenet { images, top, json } => imagenet::imagenet(&images, top, json),
             Command::ExportOnnx { model, out } => export::export_onnx(&model, &out),
             Command::Card { model, json } => card::card(&model, json),
             Command::Warmup {
