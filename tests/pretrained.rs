@@ -149,29 +149,7 @@ fn logits_match_an_independent_reference() {
         .flat_map(|f| photograph(&dir.join(f)))
         .collect();
     let work = common::temp_dir("pretrained-reference");
-    let normalised: Vec<f32> = pixels.iter().map(|v| (v * 255.0 - 127.0) / 128.0).collect();
-    write_npy(
-        &work.join("input.npy"),
-        &[files.len(), 3, SIDE, SIDE],
-        &normalised,
-    );
-    let original = medclassify::native::weights_path(&BACKBONES[0])
-        .with_file_name("efficientnet-lite0-57934424.pth");
-    let output = std::process::Command::new(python)
-        .arg(common::repo().join("tests/efficientnet_reference.py"))
-        .arg(&original)
-        .arg("--npy")
-        .arg(work.join("input.npy"))
-        .arg("--out")
-        .arg(work.join("logits.npy"))
-        .output()
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let reference = read_npy(&work.join("logits.npy"));
+    let reference = reference_logits(&python, &work, &pixels);
     let ours = logits(&imagenet_net(3), pixels, 3);
     assert_eq!(reference.len(), ours.len());
     let worst = reference
@@ -242,27 +220,7 @@ fn the_command_gives_the_reference_answers() {
         .iter()
         .flat_map(|f| photograph(&dir.join(f)))
         .collect();
-    let normalised: Vec<f32> = pixels.iter().map(|v| (v * 255.0 - 127.0) / 128.0).collect();
-    write_npy(
-        &work.join("input.npy"),
-        &[files.len(), 3, SIDE, SIDE],
-        &normalised,
-    );
-    let original = medclassify::native::weights_path(&BACKBONES[0])
-        .with_file_name("efficientnet-lite0-57934424.pth");
-    let output = std::process::Command::new(python)
-        .arg(common::repo().join("tests/efficientnet_reference.py"))
-        .arg(&original)
-        .args(["--npy", work.join("input.npy").to_str().unwrap()])
-        .args(["--out", work.join("logits.npy").to_str().unwrap()])
-        .output()
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let reference = read_npy(&work.join("logits.npy"));
+    let reference = reference_logits(&python, &work, &pixels);
     let answered: Vec<&serde_json::Value> =
         answers.iter().filter(|a| a.get("top").is_some()).collect();
     for ((file, answer), expected) in files.iter().zip(answered).zip(reference.chunks(1000)) {
@@ -291,6 +249,34 @@ fn the_command_gives_the_reference_answers() {
         }
     }
     let _ = std::fs::remove_dir_all(&work);
+}
+
+/// The independent reference's ImageNet logits (`tests/efficientnet_reference.py`, run by
+/// `python` in `work`) for `pixels`: 224 px RGB images, intensities 0..1, normalised here as
+/// the weights expect.
+fn reference_logits(python: &Path, work: &Path, pixels: &[f32]) -> Vec<f32> {
+    let normalised: Vec<f32> = pixels.iter().map(|v| (v * 255.0 - 127.0) / 128.0).collect();
+    let images = pixels.len() / (3 * SIDE * SIDE);
+    write_npy(
+        &work.join("input.npy"),
+        &[images, 3, SIDE, SIDE],
+        &normalised,
+    );
+    let original = medclassify::native::weights_path(&BACKBONES[0])
+        .with_file_name("efficientnet-lite0-57934424.pth");
+    let output = std::process::Command::new(python)
+        .arg(common::repo().join("tests/efficientnet_reference.py"))
+        .arg(&original)
+        .args(["--npy", work.join("input.npy").to_str().unwrap()])
+        .args(["--out", work.join("logits.npy").to_str().unwrap()])
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    read_npy(&work.join("logits.npy"))
 }
 
 /// A float32 `.npy` file.
