@@ -4,6 +4,8 @@
 #     efficientnet_lite0 --transfer all` on wgpu against bench/pytorch_finetune.py (PyTorch,
 #     CUDA, cuDNN autotuned), the same 3,000 MedNIST images (split 70/15/15; the training
 #     split trains), the same weights, batch 32.
+#     Then (1b) one epoch of it on 180 images with every kernel timed, summed by kernel into
+#     profile-lite0.txt (NO_PROFILE=1 skips it).
 #  2. The networks from scratch: the native `medclassify train` against the PyTorch reference,
 #     same data (.mcdata), same networks, same batch, same GPU; seed and strong at batch 64 and
 #     256, each run with --test-every-epoch (time to 99 %). MedClassify runs four ways:
@@ -73,6 +75,26 @@ run "wgpu-cold-lite0-all-b$FT_BATCH" 300 env MEDCLASSIFY_CACHE_DIR=/tmp/cache-li
     --out /tmp/ft.mcmodel --checkpoints /tmp --json
 run "torch-lite0-all-b$FT_BATCH" 120 python3 bench/pytorch_finetune.py /tmp/mednist-ft.mcdata \
     /tmp/weights/efficientnet-lite0.safetensors --size 224 --batch "$FT_BATCH" --epochs "$EPOCHS"
+
+# 1b. Where a warm fine-tuning step's GPU time goes: one epoch on 30 images a class with the
+# kernel cache the cold run filled, every kernel timed by CubeCL's profiler (a cubecl.toml in
+# the run's folder, which CubeCL reads from the working directory), the log summed by kernel
+# (bench/kernel_profile.py) into profile-lite0.txt. Profiling times each kernel on its own, so
+# this run's images/s are not a speed figure.
+if [ -z "${NO_PROFILE:-}" ]; then
+  mkdir -p /tmp/mednist-profile /tmp/profile-run
+  for class in /tmp/mednist-ft/*/; do
+    mkdir -p "/tmp/mednist-profile/$(basename "$class")"
+    find "$class" -type f | sort | head -n 30 | xargs -I{} cp {} "/tmp/mednist-profile/$(basename "$class")/"
+  done
+  printf '[profiling.logger]\nlevel = "basic"\nfile = "%s/profile-lite0.log"\nappend = false\n' "$OUT" \
+    > /tmp/profile-run/cubecl.toml
+  (cd /tmp/profile-run && run "wgpu-profile-lite0-all-b$FT_BATCH" 150 env MEDCLASSIFY_CACHE_DIR=/tmp/cache-lite0 \
+      MEDCLASSIFY_WEIGHTS_DIR=/tmp/weights /tmp/medclassify train /tmp/mednist-profile --preset efficientnet_lite0 \
+      --transfer all --size 224 --epochs 1 --batch "$FT_BATCH" --backend wgpu --patience 0 --lr-patience 0 \
+      --log-every 64 --out /tmp/profile.mcmodel --checkpoints /tmp --json)
+  [ -f "$OUT/profile-lite0.log" ] && python3 bench/kernel_profile.py "$OUT/profile-lite0.log" > "$FINAL/profile-lite0.txt"
+fi
 
 # 2. The networks from scratch.
 train() {  # name, binary, backend, preset, batch, epochs, cache dir
