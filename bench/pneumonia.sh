@@ -6,6 +6,8 @@
 # A pretrained network takes the file's 28 px images scaled up to SIZE (kept at 28 px in
 # memory), trains as TRANSFER says, with BATCH images a batch:
 #   SIZE=64 TRANSFER=all WEIGHTINGS=balanced bench/pneumonia.sh efficientnet_lite0 "1 2 3" 12
+# AUGMENT=1 adds --augment (rotation, zoom, shift) and "-augment" to the records' names;
+# SAMPLING=balanced adds --sampling balanced (use it with WEIGHTINGS=none).
 # Writes one JSON record per run (`train --json`: history, test metrics, intervals) and a
 # summary to bench/results/pneumonia-<date>/.
 set -euo pipefail
@@ -22,6 +24,14 @@ if [ -n "${TRANSFER:-}" ]; then
   label="$preset-$TRANSFER"
 fi
 [ -n "${BATCH:-}" ] && extra+=(--batch "$BATCH")
+if [ -n "${AUGMENT:-}" ]; then
+  extra+=(--augment)
+  label="$label-augment"
+fi
+if [ -n "${SAMPLING:-}" ]; then
+  extra+=(--sampling "$SAMPLING")
+  label="$label-$SAMPLING-sampling"
+fi
 size=${SIZE:-28}
 [ "$size" = 28 ] || label="$label-${size}px"
 data=${PNEUMONIA_NPZ:-../shared/data/pneumoniamnist-variant.npz}
