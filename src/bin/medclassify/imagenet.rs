@@ -33,14 +33,18 @@ pub fn imagenet(images: &[PathBuf], top: usize, json: bool) -> Result<(), String
         .with_channels(3)
         .init(&device)
         .load_imagenet(&weights)?;
-    let mut answers = Vec::with_capacity(images.len());
+    let mut answers = Vec::new();
     for chunk in images.chunks(BATCH) {
-        answers.extend(answer_batch(&net, chunk, top, &device));
+        let batch = answer_batch(&net, chunk, top, &device);
+        // As text, each batch's answers appear as soon as they are known.
+        if json {
+            answers.extend(batch);
+        } else {
+            batch.iter().for_each(print_answer);
+        }
     }
     if json {
         print_json(&answers.iter().map(answer_json).collect::<Vec<_>>());
-    } else {
-        answers.iter().for_each(print_answer);
     }
     Ok(())
 }
