@@ -6,9 +6,10 @@
 use std::path::PathBuf;
 
 use burn::prelude::*;
-use medclassify::data::{Colour, DecodeLimits, InputShape, decode_pixels};
+use medclassify::data::{Colour, DecodeLimits, InputShape, Window};
 use medclassify::model::pretrained::{BACKBONES, EfficientNetLite, EfficientNetLiteConfig};
 use medclassify::native::{read_bounded, read_weights, terminal_safe};
+use medclassify::session::{Prediction, decode_for_prediction};
 
 use crate::output::print_json;
 
@@ -49,8 +50,9 @@ pub fn imagenet(images: &[PathBuf], top: usize, json: bool) -> Result<(), String
     Ok(())
 }
 
-/// Decodes `paths` (a file that cannot be read or decoded gets its reason) and scores the
-/// others in one forward pass.
+/// Decodes `paths` as `predict` does (the shared `prepare_file`: a decoder failure costs its
+/// file only, a multi-frame DICOM file gives a row per frame; a file that cannot be read or
+/// decoded keeps its reason) and scores the decoded images in one forward pass.
 fn answer_batch(
     net: &EfficientNetLite,
     paths: &[PathBuf],
@@ -58,36 +60,36 @@ fn answer_batch(
     device: &Device,
 ) -> Vec<Answer> {
     let shape = InputShape::square(SIDE as u32).with_colour(Colour::Rgb);
-    let limits = DecodeLimits::default();
-    let decoded: Vec<Result<Vec<u8>, String>> = paths
+    let limit = DecodeLimits::default().max_file_bytes;
+    let rows: Vec<Prediction> = paths
         .iter()
-        .map(|path| {
-            let bytes = read_bounded(path, limits.max_file_bytes).map_err(|e| e.to_string())?;
-            decode_pixels(&bytes, shape, &limits).map_err(|e| e.to_string())
+        .flat_map(|path| {
+            let bytes = read_bounded(path, limit).map_err(|e| e.to_string());
+            decode_for_prediction(&path.display().to_string(), bytes, shape, Window::FromFile)
         })
         .collect();
-    let pixels: Vec<f32> = decoded
-        .iter()
-        .flatten()
-        .flat_map(|image| image.iter().map(|&v| f32::from(v) / 255.0))
-        .collect();
-    let count = decoded.iter().filter(|d| d.is_ok()).count();
+    let decoded: Vec<&Prediction> = rows.iter().filter(|row| row.error.is_none()).collect();
     let mut logits = Vec::new();
-    if count > 0 {
-        let x = Tensor::<4>::from_data(TensorData::new(pixels, [count, 3, SIDE, SIDE]), device);
+    if !decoded.is_empty() {
+        let pixels: Vec<f32> = decoded
+            .iter()
+            .flat_map(|row| row.pixels.iter().map(|&v| f32::from(v) / 255.0))
+            .collect();
+        let data = TensorData::new(pixels, [decoded.len(), 3, SIDE, SIDE]);
         logits = net
-            .head(net.features(x))
+            .head(net.features(Tensor::<4>::from_data(data, device)))
             .into_data()
             .try_to_vec::<f32>()
             .unwrap_or_default();
     }
-    let mut rows = logits.chunks(1000);
-    paths
-        .iter()
-        .zip(decoded)
-        .map(|(path, image)| Answer {
-            path: path.display().to_string(),
-            result: image.map(|_| ranked(rows.next().unwrap_or_default(), top)),
+    let mut scores = logits.chunks(1000);
+    rows.into_iter()
+        .map(|row| Answer {
+            path: row.name,
+            result: match row.error {
+                Some(error) => Err(error),
+                None => Ok(ranked(scores.next().unwrap_or_default(), top)),
+            },
         })
         .collect()
 }
