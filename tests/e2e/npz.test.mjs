@@ -3,7 +3,9 @@
 // imbalance is flagged, and a class-weighted CPU run, its callbacks watching the validation AUC,
 // trains and is assessed on its test array.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT, assertNoForeignRequests, didNotRun, gotoStep, launch, newContext, notices, openApp, serve, setEpochs, shot, waitForStatus } from './helpers.mjs';
@@ -104,6 +106,87 @@ test('a MedMNIST .npz loads with its own split, warns of the imbalance and train
     await page.selectOption('[data-testid=preset-select]', 'efficientnet_lite0');
     assert.match(await page.textContent('[data-testid=pretrained-notes]'), /Images are 224 x 224 px; it was pretrained at 224 px\./);
     await shot(page, 'npz-05-scaled');
+    assertNoForeignRequests(foreign);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
+/** A `.npy` file: uint8 images of side 28 or int64 labels, as NumPy writes them. */
+function npy(descr, shape, bytes) {
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')},), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const head = Buffer.alloc(10);
+  Buffer.from('\x93NUMPY', 'latin1').copy(head);
+  head[6] = 1;
+  head.writeUInt16LE(header.length, 8);
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), bytes]);
+}
+
+/** A zip of `entries` ([name, bytes]), stored uncompressed, as `numpy.savez` writes one. */
+function zip(entries) {
+  const locals = [];
+  const central = [];
+  let offset = 0;
+  for (const [name, data] of entries) {
+    const fileName = Buffer.from(name);
+    const fields = Buffer.alloc(26);
+    fields.writeUInt16LE(20, 0);
+    fields.writeUInt32LE(crc32(data), 10);
+    fields.writeUInt32LE(data.length, 14);
+    fields.writeUInt32LE(data.length, 18);
+    fields.writeUInt16LE(fileName.length, 22);
+    const local = Buffer.concat([Buffer.from([0x50, 0x4b, 3, 4]), fields, fileName, data]);
+    // Comment length, disk, attributes (all zero), then the local header's offset.
+    const tail = Buffer.alloc(14);
+    tail.writeUInt32LE(offset, 10);
+    central.push(Buffer.concat([Buffer.from([0x50, 0x4b, 1, 2, 20, 0]), fields, tail, fileName]));
+    locals.push(local);
+    offset += local.length;
+  }
+  const directory = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
+}
+
+test('val_auc is refused by the class validation lacks, and val_loss trains the same file', { timeout: 300_000 }, async () => {
+  // 6 images a subset, labels alternating, except that validation holds class 1 only.
+  const entries = [];
+  for (const subset of ['train', 'val', 'test']) {
+    const images = Buffer.alloc(6 * 28 * 28);
+    for (let i = 0; i < images.length; i++) images[i] = (i * 7 + subset.length * 31) % 251;
+    const labels = Buffer.alloc(6 * 8);
+    for (let i = 0; i < 6; i++) labels.writeBigInt64LE(subset === 'val' ? 1n : BigInt(i % 2), i * 8);
+    entries.push([`${subset}_images.npy`, npy('|u1', [6, 28, 28], images)], [`${subset}_labels.npy`, npy('<i8', [6, 1], labels)]);
+  }
+  const file = join(mkdtempSync(join(tmpdir(), 'npz-val-auc-')), 'one-class-validation.npz');
+  writeFileSync(file, zip(entries));
+  const server = await serve('/');
+  const browser = await launch();
+  const { context, foreign } = await newContext(browser, new URL(server.url).origin);
+  try {
+    const page = await openApp(context, server.url);
+    await page.setInputFiles('[data-testid=npz-input]', file);
+    await page.waitForSelector('[data-testid=split-table]');
+    const rows = await page.$$eval('[data-testid=split-table] tbody tr', (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent.trim())));
+    assert.deepEqual(rows, [['class 0', '6', '3', '0', '3'], ['class 1', '12', '3', '6', '3']]);
+    await gotoStep(page, 'train');
+    await setEpochs(page, 1);
+    await page.selectOption('[data-testid=backend-select]', 'cpu');
+    for (const select of await page.$$('.callbacks select')) await select.selectOption('val_auc');
+    await page.click('[data-testid=start-training]');
+    await page.waitForFunction(() => /no image of class "class 0"/.test(document.body.textContent));
+    assert.match(await notices(page), /val_auc.*validation split has no image of class "class 0"/);
+    await shot(page, 'npz-06-val-auc-refused');
+    for (const select of await page.$$('.callbacks select')) await select.selectOption('val_loss');
+    await page.click('[data-testid=start-training]');
+    assert.equal(await waitForStatus(page, ['done', 'error']), 'done', await notices(page));
     assertNoForeignRequests(foreign);
   } finally {
     await browser.close();
