@@ -2,6 +2,7 @@
 //! Before trusting transfer learning on this machine, a user can see that the weights it reads
 //! (`~/.cache/medclassify/weights`, checked by SHA-256) still recognise a cat as a cat, with
 //! the network's original 1,000-class head, at 224 px in colour as it was trained.
+//! Each class is given by its number (0-999, the standard ImageNet-1k order) and its name.
 
 use std::path::PathBuf;
 
@@ -17,6 +18,15 @@ use crate::output::print_json;
 const SIDE: usize = 224;
 /// Photographs run through the network together: a bound on memory for long lists.
 const BATCH: usize = 8;
+/// The ImageNet-1k class names, one a line in class order: written by
+/// `scripts/imagenet_classes.py` from the pinned torchvision 0.20.1 wheel (BSD 3-Clause,
+/// Copyright (c) Soumith Chintala 2016), checked by SHA-256.
+const NAMES: &str = include_str!("imagenet_classes.txt");
+
+/// The name of ImageNet class `class` ("" past the list, which cannot happen for 0-999).
+fn class_name(class: usize) -> &'static str {
+    NAMES.lines().nth(class).unwrap_or_default()
+}
 
 /// One photograph's answer: the `top` classes by logit, or why it could not be read.
 struct Answer {
@@ -114,7 +124,9 @@ fn answer_json(answer: &Answer) -> serde_json::Value {
             let top: Vec<_> = top
                 .iter()
                 .map(|(class, logit, p)| {
-                    serde_json::json!({ "class": class, "logit": logit, "probability": p })
+                    serde_json::json!({
+                        "class": class, "name": class_name(*class), "logit": logit, "probability": p
+                    })
                 })
                 .collect();
             serde_json::json!({ "path": answer.path, "top": top })
@@ -129,9 +141,34 @@ fn print_answer(answer: &Answer) {
         Ok(top) => {
             let classes: Vec<String> = top
                 .iter()
-                .map(|(class, _, p)| format!("{class} ({:.1}%)", p * 100.0))
+                .map(|(class, _, p)| format!("{class} {} ({:.1}%)", class_name(*class), p * 100.0))
                 .collect();
             println!("{path}: ImageNet classes {}", classes.join(", "));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The list is the standard order: its length and classes any ImageNet reader knows.
+    #[test]
+    fn the_names_are_imagenet_1k_in_order() {
+        assert_eq!(NAMES.lines().count(), 1000);
+        let known = [
+            (0, "tench"),
+            (1, "goldfish"),
+            (281, "tabby"),
+            (285, "Egyptian cat"),
+            (504, "coffee mug"),
+            (872, "tripod"),
+            (967, "espresso"),
+            (968, "cup"),
+            (999, "toilet tissue"),
+        ];
+        for (class, name) in known {
+            assert_eq!(class_name(class), name, "class {class}");
         }
     }
 }

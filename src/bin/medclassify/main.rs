@@ -124,8 +124,8 @@ native! {
         },
         /// The pretrained backbone's own ImageNet-1k answers for photographs (EfficientNet-Lite0
         /// with its original 1,000-class head, 224 px colour): class numbers 0-999 in the
-        /// standard ImageNet-1k order, with softmax probabilities. A check that the weights on
-        /// this machine are right before transfer learning relies on them.
+        /// standard ImageNet-1k order, their names and softmax probabilities. A check that the
+        /// weights on this machine are right before transfer learning relies on them.
         Imagenet {
             /// Photographs (any format the page reads).
             #[arg(required = true)]
