@@ -177,6 +177,9 @@ test('val_auc is refused by the class validation lacks, and val_loss trains the 
     const rows = await page.$$eval('[data-testid=split-table] tbody tr', (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent.trim())));
     assert.deepEqual(rows, [['class 0', '6', '3', '0', '3'], ['class 1', '12', '3', '6', '3']]);
     await gotoStep(page, 'train');
+    // The ready model (six MedNIST classes) cannot continue on this file's two: no Resume.
+    await page.waitForFunction(() => /bundled ready model.* · \d+ epochs/.test(document.querySelector('[data-testid=model-info]')?.textContent || ''), null, { timeout: 60_000 });
+    assert.equal(await page.$('[data-testid=resume-training]'), null);
     await setEpochs(page, 1);
     await page.selectOption('[data-testid=backend-select]', 'cpu');
     for (const select of await page.$$('.callbacks select')) await select.selectOption('val_auc');
@@ -187,6 +190,8 @@ test('val_auc is refused by the class validation lacks, and val_loss trains the 
     for (const select of await page.$$('.callbacks select')) await select.selectOption('val_loss');
     await page.click('[data-testid=start-training]');
     assert.equal(await waitForStatus(page, ['done', 'error']), 'done', await notices(page));
+    // The model trained on this file can: the button the ready model did not get.
+    assert.equal(await page.textContent('[data-testid=resume-training]'), 'Resume after epoch 1');
     assertNoForeignRequests(foreign);
   } finally {
     await browser.close();

@@ -231,6 +231,20 @@ pub fn reduce(mut state: AppState, action: Action) -> AppState {
 }
 
 impl AppState {
+    /// The epoch a *Resume* would continue after: the current model's resume point, unless
+    /// the loaded data has other classes (a model for another data set, such as the ready
+    /// MedNIST model beside a loaded `.npz`, can only be refused). With no data loaded yet it
+    /// is offered, as after a reload, and the Train step keeps it disabled until data comes.
+    pub fn resumable_after(&self) -> Option<usize> {
+        let model = self.model.as_ref()?;
+        let epochs = model.meta.resume.as_ref()?.epochs_completed;
+        let fits = self.data.loaded.as_ref().is_none_or(|data| {
+            let classes = data.report.classes.iter().map(|c| c.name.as_str());
+            classes.eq(model.meta.classes.iter().map(String::as_str))
+        });
+        fits.then_some(epochs)
+    }
+
     fn notify(&mut self, level: Level, message: String) {
         Rc::make_mut(&mut self.notices).notify(level, message);
     }

@@ -590,3 +590,78 @@ fn an_estimate_shows_until_a_setting_the_backend_or_the_split_changes() {
         EstimateView::Failed("the estimate was stopped".into())
     );
 }
+
+/// A state holding a model with a resume point after epoch 3, classes "a" and "b".
+fn with_checkpoint(state: AppState) -> AppState {
+    let resume = crate::training::ResumeState {
+        epochs_completed: 3,
+        learning_rate: 1e-3,
+        callbacks: crate::training::CallbackStates {
+            early_stopping: None,
+            reduce_lr: None,
+            checkpoint: None,
+        },
+    };
+    engine(
+        state,
+        Response::ModelReady {
+            meta: Box::new(ModelMeta {
+                resume: Some(resume),
+                ..meta()
+            }),
+            source: ModelSource::Trained,
+            file_bytes: 100,
+        },
+    )
+}
+
+/// Data of `classes` loaded (two images each).
+fn load(state: AppState, classes: &[&str]) -> AppState {
+    let report = LoadReport {
+        shape: InputShape::square(32),
+        classes: classes
+            .iter()
+            .map(|c| crate::data::ClassCount {
+                name: (*c).into(),
+                count: 2,
+            })
+            .collect(),
+        ..LoadReport::default()
+    };
+    let data = DataView {
+        report,
+        samples: Vec::new(),
+        memory_bytes: 0.0,
+        wasm_memory_bytes: 0.0,
+        seconds: 0.1,
+    };
+    engine(
+        state,
+        Response::Loaded {
+            data,
+            split: plain_split(),
+        },
+    )
+}
+
+#[test]
+fn resume_is_offered_only_for_data_with_the_models_classes() {
+    // After a reload, before any data: offered (the button waits for data).
+    let state = with_checkpoint(AppState::default());
+    assert_eq!(state.resumable_after(), Some(3));
+    assert_eq!(load(state.clone(), &["a", "b"]).resumable_after(), Some(3));
+    // Another data set (other names, another order, another count) cannot resume it.
+    assert_eq!(load(state.clone(), &["x", "y"]).resumable_after(), None);
+    assert_eq!(load(state.clone(), &["b", "a"]).resumable_after(), None);
+    assert_eq!(load(state, &["a", "b", "c"]).resumable_after(), None);
+    // A model without a resume point offers nothing.
+    let plain = engine(
+        load(AppState::default(), &["a", "b"]),
+        Response::ModelReady {
+            meta: Box::new(meta()),
+            source: ModelSource::Bundled,
+            file_bytes: 100,
+        },
+    );
+    assert_eq!(plain.resumable_after(), None);
+}

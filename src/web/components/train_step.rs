@@ -191,10 +191,7 @@ pub fn TrainStep() -> Html {
             );
         })
     };
-    let resumable = state
-        .model
-        .as_ref()
-        .and_then(|m| m.meta.resume.as_ref().map(|r| r.epochs_completed));
+    let resumable = state.resumable_after();
 
     let es = config.callbacks.early_stopping.clone();
     let lr = config.callbacks.reduce_lr.clone();
