@@ -192,6 +192,7 @@ test('val_auc is refused by the class validation lacks, and val_loss trains the 
     assert.equal(await waitForStatus(page, ['done', 'error']), 'done', await notices(page));
     // The model trained on this file can: the button the ready model did not get.
     assert.equal(await page.textContent('[data-testid=resume-training]'), 'Resume after epoch 1');
+    await shot(page, 'npz-07-resume-offered');
     assertNoForeignRequests(foreign);
   } finally {
     await browser.close();
