@@ -5,10 +5,10 @@
 #   scripts/test.sh wasm           wasm-bindgen-test in headless Chromium on WebGPU (SwiftShader)
 #   scripts/test.sh e2e            Playwright on the release build, like a user
 #
-# On a fresh machine the first run compiles the tools and both builds (51.5 minutes on 2 cores
-# at 687c9d1, record bench/results/fresh-machine-2026-12-02-687c9d1.txt); a new clone with a
-# warm target, as CI runs it, 19.5-25.4 minutes (bench/results/ci-like-new-clone-*.txt; the
-# figures in README.md's set-up table). Everything is built first,
+# On a fresh machine the first run compiles the tools and both builds (38-46 minutes on 2
+# cores, bench/results/ci-like-fresh-*.txt); a new clone with a warm target, as CI runs it,
+# 14-19 minutes (bench/results/ci-like-new-clone-*.txt; the figures in README.md's set-up
+# table). Everything is built first,
 # the native and the browser builds side by side (each cargo process leaves a core idle at
 # times; two fill them), then the tests run. The deployable build's wasm-opt (one core,
 # cached by its input) runs beside the tests and only the hosting test waits for it.
