@@ -107,7 +107,11 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     await page.waitForSelector('[data-testid=cell-gallery] canvas');
     assert.match(await page.textContent('[data-testid=calibration]'), /Expected calibration error/);
     // Intervals and ROC curves: each class's AUC, checked against the native command below.
-    assert.match(await page.textContent('[data-testid=accuracy-interval]'), /95 % CI \d+\.\d{2}-\d+\.\d{2}%/);
+    // The accuracy's interval is Wilson's for the shown count, computed here from its formula.
+    const [, lo, hi] = (await page.textContent('[data-testid=accuracy-interval]')).match(/95 % CI (\d+\.\d{2})-(\d+\.\d{2})%/).map(Number);
+    const [, correct, total] = (await page.textContent('.big-metric')).match(/\((\d+) of (\d+) test images/).map(Number);
+    const wilson = wilsonPercent(correct, total);
+    assert.ok(Math.abs(lo - wilson[0]) <= 0.0051 && Math.abs(hi - wilson[1]) <= 0.0051, `shown ${lo}-${hi}%, Wilson ${wilson} for ${correct} of ${total}`);
     const shownAuc = await page.$$eval('[data-testid=intervals] tbody tr', (rows) => rows.map((row) => {
       const cell = row.querySelector('[data-auc]');
       return { name: row.dataset.class, auc: Number(cell.dataset.auc), lo: Number(cell.dataset.lo), hi: Number(cell.dataset.hi) };
@@ -212,3 +216,12 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     await server.close();
   }
 });
+
+/** The 95 % Wilson score interval of `k` successes in `n`, in percent (Wilson 1927). */
+function wilsonPercent(k, n) {
+  const z = 1.959963984540054;
+  const p = k / n;
+  const centre = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
+  const half = (z / (1 + (z * z) / n)) * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
+  return [100 * (centre - half), 100 * (centre + half)];
+}
