@@ -94,6 +94,13 @@ fn bundled_model_scores_the_full_mednist_test_split() {
         header.correct, correct,
         "the header's score is the real one"
     );
+    // The figure the page shows beside the model is the header's accuracy: it must be that
+    // count, not a number of its own.
+    assert!(
+        (header.accuracy - accuracy).abs() < 1e-12,
+        "the header says {}, the count gives {accuracy}",
+        header.accuracy
+    );
 }
 
 /// A 16-bit PNG means value / 65535 of white, as a browser shows it: each shipped JPEG saved
