@@ -912,4 +912,15 @@ fn the_test_set_is_scored_after_every_epoch_when_asked() {
         (scored - final_accuracy).abs() < 1e-9,
         "epoch {kept}: {scored} against {final_accuracy}"
     );
+    // Both figures come from the run's own report: the kept model's test accuracy is counted
+    // here too, by `predict` on the test split's files (the split rebuilt by `inspect`).
+    let (ok, report, stderr) = medclassify(&["inspect", fixture.to_str().unwrap(), "--json"]);
+    assert!(ok, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let (correct, counted) = common::test_split_accuracy(&model, &fixture, &report);
+    assert_eq!(counted as f64, total, "the test split's size");
+    assert!(
+        (scored - correct as f64 / total).abs() < 1e-9,
+        "epoch {kept}: reported {scored}, predict counts {correct} of {counted}"
+    );
 }
