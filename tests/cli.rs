@@ -412,6 +412,24 @@ fn cross_validation_holds_out_each_image_once_and_summarises_the_folds() {
     assert!((cv["accuracy"]["sd"].as_f64().unwrap() - sd).abs() < 1e-12);
     for n in 1..=4 {
         let model = models.join(format!("fold-{n}.mcmodel"));
+        // The fold's accuracy is its kept model's on its held-out images, counted by
+        // `predict` against each file's class folder (not the command's own figures).
+        let held_out: Vec<serde_json::Value> = rows
+            .iter()
+            .filter(|r| r["fold"] == n)
+            .map(|r| {
+                let path = r["path"].as_str().unwrap();
+                let class = path.split('/').next().unwrap();
+                serde_json::json!({ "path": path, "split": "test", "class": class })
+            })
+            .collect();
+        let manifest = serde_json::json!({ "manifest": held_out });
+        let (correct, total) = common::test_split_accuracy(&model, &data, &manifest);
+        let reported = accuracies[n - 1];
+        assert!(
+            (reported - correct as f64 / total as f64).abs() < 1e-9,
+            "fold {n}: reported {reported}, predict counts {correct} of {total}"
+        );
         let (ok, card, stderr) = medclassify(&["card", "--model", model.to_str().unwrap()]);
         assert!(ok, "{stderr}");
         assert!(
