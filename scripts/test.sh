@@ -7,7 +7,7 @@
 #
 # On a fresh machine the first run compiles the tools and both builds (38-46 minutes on 2
 # cores, bench/results/ci-like-fresh-*.txt); a new clone with a warm target, as CI runs it,
-# 14-19 minutes (bench/results/ci-like-new-clone-*.txt; the figures in README.md's set-up
+# 13.5-19.3 minutes (bench/results/ci-like-new-clone-*.txt; the figures in README.md's set-up
 # table). Everything is built first,
 # the native and the browser builds side by side (each cargo process leaves a core idle at
 # times; two fill them), then the tests run. The deployable build's wasm-opt (one core,
