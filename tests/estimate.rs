@@ -34,7 +34,10 @@ fn estimate_then_train(name: &str, epochs: usize, extra: &[&str]) -> (f64, f64, 
     // The command's own figure is part of its run: never more than the run took.
     let reported = run["training_seconds"].as_f64().unwrap();
     let wall = wall.as_secs_f64();
-    assert!(reported <= wall, "{name}: reported {reported} s, ran {wall} s");
+    assert!(
+        reported <= wall,
+        "{name}: reported {reported} s, ran {wall} s"
+    );
     (seconds, wall, estimate)
 }
 
