@@ -19,36 +19,46 @@ async function routeServiceWorker(context, origin) {
   }));
 }
 
+/** The positive control: a page without the app's policy (fulfilled by the test itself)
+ * whose page, worker and service worker each request another origin; the check of a context
+ * made with `options` must see all three and fail on them. */
+async function control(browser, origin, options) {
+  const mode = options.intercept === false ? 'intercept: false' : 'routed';
+  const control = await newContext(browser, origin, options);
+  const page = await control.context.newPage();
+  await page.route(`${origin}/control.html`, (route) => route.fulfill({
+    contentType: 'text/html',
+    body: `<!doctype html><title>control</title><script>
+      fetch('${FOREIGN}/from-page').catch(() => {});
+      new Worker('control-worker.js');
+      navigator.serviceWorker.register('control-sw.js');
+    </script>`,
+  }));
+  await page.route(`${origin}/control-worker.js`, (route) => route.fulfill({
+    contentType: 'text/javascript',
+    body: `fetch('${FOREIGN}/from-worker').catch(() => {});`,
+  }));
+  await routeServiceWorker(control.context, origin);
+  await page.goto(`${origin}/control.html`);
+  const deadline = Date.now() + 60_000;
+  const seen = (end) => control.foreign.some((url) => url.endsWith(end));
+  while (!(seen('/from-page') && seen('/from-worker') && seen('/from-service-worker')) && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 100));
+  for (const from of ['/from-page', '/from-worker', '/from-service-worker']) {
+    assert.ok(seen(from), `${mode}: ${from.slice(6)} request not seen: ${control.foreign}`);
+  }
+  assert.throws(() => assertNoForeignRequests(control.foreign), /requests left the page's origin/);
+  await control.context.close();
+}
+
 test('the egress check sees a foreign request from a page, a worker and a service worker, and the app makes none', { timeout: 600_000 }, async () => {
   const server = await serve('/');
   const browser = await launch();
   const origin = new URL(server.url).origin;
   try {
-    // Positive control: a page without the app's policy (fulfilled by the test itself).
-    const control = await newContext(browser, origin);
-    const page = await control.context.newPage();
-    await page.route(`${origin}/control.html`, (route) => route.fulfill({
-      contentType: 'text/html',
-      body: `<!doctype html><title>control</title><script>
-        fetch('${FOREIGN}/from-page').catch(() => {});
-        new Worker('control-worker.js');
-        navigator.serviceWorker.register('control-sw.js');
-      </script>`,
-    }));
-    await page.route(`${origin}/control-worker.js`, (route) => route.fulfill({
-      contentType: 'text/javascript',
-      body: `fetch('${FOREIGN}/from-worker').catch(() => {});`,
-    }));
-    await routeServiceWorker(control.context, origin);
-    await page.goto(`${origin}/control.html`);
-    const deadline = Date.now() + 60_000;
-    const seen = (end) => control.foreign.some((url) => url.endsWith(end));
-    while (!(seen('/from-page') && seen('/from-worker') && seen('/from-service-worker')) && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 100));
-    assert.ok(control.foreign.some((url) => url.endsWith('/from-page')), `page request not seen: ${control.foreign}`);
-    assert.ok(control.foreign.some((url) => url.endsWith('/from-worker')), `worker request not seen: ${control.foreign}`);
-    assert.ok(seen('/from-service-worker'), `service worker request not seen: ${control.foreign}`);
-    assert.throws(() => assertNoForeignRequests(control.foreign), /requests left the page's origin/);
-    await control.context.close();
+    // Positive control, in both modes the tests use: requests routed (the default) and
+    // `intercept: false` (hosting, transfer and update, which measure the browser's cache).
+    await control(browser, origin, {});
+    await control(browser, origin, { intercept: false });
 
     // The app: boot, load the sample, predict with the ready model; nothing foreign.
     const real = await newContext(browser, origin);
