@@ -102,10 +102,11 @@ fn square_mean(values: &[f32], size: usize, lo: usize) -> f32 {
 }
 
 /// Known answer with a distractor: two equally bright squares, only one of which decides
-/// the class. The explanation must light the deciding square at least twice as much as the
-/// distractor; a copy of the image's brightness (checked here too) lights both alike.
+/// the class. Each explanation (Grad-CAM and Saliency) must light the deciding square at least
+/// twice as much as the distractor; a copy of the image's brightness (checked here too) lights
+/// both alike.
 #[test]
-fn grad_cam_lights_the_deciding_square_not_the_equally_bright_distractor() {
+fn grad_cam_and_saliency_light_the_deciding_square_not_the_equally_bright_distractor() {
     let dataset = common::distractor_dataset(60, 32, 7);
     let (split, model, device) = trained(&dataset, 8);
 
@@ -132,20 +133,19 @@ fn grad_cam_lights_the_deciding_square_not_the_equally_bright_distractor() {
             echo < 2.0,
             "the control: brightness lights both squares ({echo})"
         );
-        let heatmap = pollster::block_on(grad_cam(
-            &model,
-            image,
-            InputShape::square(32),
-            corner,
-            &device,
-        ))
-        .unwrap();
-        let deciding = square_mean(&heatmap.values, 32, 0);
-        let distractor = square_mean(&heatmap.values, 32, 16);
-        assert!(
-            deciding > 2.0 * distractor,
-            "sample {sample}: deciding square {deciding} vs distractor {distractor}"
-        );
+        let shape = InputShape::square(32);
+        for heatmap in [
+            pollster::block_on(grad_cam(&model, image, shape, corner, &device)).unwrap(),
+            pollster::block_on(saliency(&model, image, shape, corner, &device)).unwrap(),
+        ] {
+            let deciding = square_mean(&heatmap.values, 32, 0);
+            let distractor = square_mean(&heatmap.values, 32, 16);
+            assert!(
+                deciding > 2.0 * distractor,
+                "{:?}, sample {sample}: deciding square {deciding} vs distractor {distractor}",
+                heatmap.method
+            );
+        }
     }
 }
 
