@@ -28,6 +28,16 @@ fn train_json(
     serde_json::from_str(&stdout).unwrap()
 }
 
+/// `predict`'s right answers with `model` on the test split of `source` (the split rebuilt by
+/// `inspect` with the default seed), and that split's size: a count independent of `train`'s
+/// own report.
+fn counted_on_test_split(model: &std::path::Path, source: &std::path::Path) -> (usize, usize) {
+    let (ok, report, stderr) = medclassify(&["inspect", source.to_str().unwrap(), "--json"]);
+    assert!(ok, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    common::test_split_accuracy(model, source, &report)
+}
+
 /// One metric of every epoch in a `train --json` report's history (panics where one is
 /// missing).
 fn per_epoch(report: &serde_json::Value, key: &str) -> Vec<f64> {
@@ -116,10 +126,7 @@ fn train_evaluate_predict_and_card() {
     // The accuracy counted here from `predict` on the test split's files (the split rebuilt
     // by `inspect` with the same seed), not read from the command's own report; the report
     // must agree with the count.
-    let (ok, report, stderr) = medclassify(&["inspect", fixture.to_str().unwrap(), "--json"]);
-    assert!(ok, "{stderr}");
-    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
-    let (correct, total) = common::test_split_accuracy(&model, &fixture, &report);
+    let (correct, total) = counted_on_test_split(&model, &fixture);
     let reported = json["test"]["accuracy"].as_f64().unwrap();
     assert!(
         (reported - correct as f64 / total as f64).abs() < 1e-9,
@@ -932,10 +939,7 @@ fn the_test_set_is_scored_after_every_epoch_when_asked() {
     );
     // Both figures come from the run's own report: the kept model's test accuracy is counted
     // here too, by `predict` on the test split's files (the split rebuilt by `inspect`).
-    let (ok, report, stderr) = medclassify(&["inspect", fixture.to_str().unwrap(), "--json"]);
-    assert!(ok, "{stderr}");
-    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
-    let (correct, counted) = common::test_split_accuracy(&model, &fixture, &report);
+    let (correct, counted) = counted_on_test_split(&model, &fixture);
     assert_eq!(counted as f64, total, "the test split's size");
     assert!(
         (scored - correct as f64 / total).abs() < 1e-9,
