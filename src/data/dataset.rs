@@ -153,15 +153,14 @@ impl Dataset {
         self.samples.iter().map(|s| s.label).collect()
     }
 
-    /// Bytes held by the pixel store and the sample table (what the page keeps in memory).
+    /// Bytes of data in the pixel store and the sample table, names included (what the page
+    /// keeps in memory). Lengths, not capacities: the same images report the same figure
+    /// whether they came as a folder or an archive (spare capacity depends on how the strings
+    /// and vectors grew, and made the two reports differ by a kilobyte).
     pub fn memory_bytes(&self) -> usize {
-        self.pixels.capacity()
-            + self.samples.capacity() * std::mem::size_of::<Sample>()
-            + self
-                .samples
-                .iter()
-                .map(|s| s.path.capacity())
-                .sum::<usize>()
+        self.pixels.len()
+            + self.samples.len() * std::mem::size_of::<Sample>()
+            + self.samples.iter().map(|s| s.path.len()).sum::<usize>()
     }
 }
 
@@ -546,5 +545,26 @@ mod tests {
         assert_eq!(hashes.len(), 4);
         assert_eq!(frame_source("b/cine.dcm#frame002"), Some("b/cine.dcm"));
         assert_eq!(frame_source("b/photo#frame.png"), None);
+    }
+
+    /// The page shows this figure for a folder and for an archive of the same images, and an
+    /// e2e test compares the two reports: how much either source reserved must not show.
+    #[test]
+    fn the_memory_figure_counts_data_not_reservations() {
+        let shape = InputShape::square(16);
+        let build = |files: usize| {
+            let mut builder = DatasetBuilder::new(shape);
+            builder.reserve(files);
+            builder.add_prepared("a/one.png", image("a", vec![1; 256]));
+            builder.add_prepared("b/two.png", image("b", vec![2; 256]));
+            builder.finish().0
+        };
+        let (small, large) = (build(2), build(40));
+        let names = "a/one.png".len() + "b/two.png".len();
+        let expected = 2 * 256 + 2 * std::mem::size_of::<Sample>() + names;
+        assert_eq!(
+            (small.memory_bytes(), large.memory_bytes()),
+            (expected, expected)
+        );
     }
 }
