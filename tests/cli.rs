@@ -261,6 +261,98 @@ fn train_evaluate_predict_and_card() {
             .len()
             == 64
     );
+
+    // --explain: each classified row carries the heatmap of its own top class, and its picture.
+    // The same file name from two folders gets two pictures; the unreadable file none.
+    let twin = dir.join("twin");
+    std::fs::create_dir_all(&twin).unwrap();
+    let hand_twin = twin.join(hand.file_name().unwrap());
+    std::fs::copy(&hand, &hand_twin).unwrap();
+    let heatmaps = dir.join("heatmaps");
+    let explained = |method: &str| {
+        let (ok, stdout, stderr) = medclassify(&[
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            hand.to_str().unwrap(),
+            hand_twin.to_str().unwrap(),
+            bad.to_str().unwrap(),
+            "--explain",
+            method,
+            "--heatmaps",
+            heatmaps.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(ok, "{stderr}");
+        serde_json::from_str::<serde_json::Value>(&stdout).unwrap()
+    };
+    let grad_cam = explained("grad-cam");
+    let rows = grad_cam.as_array().unwrap();
+    assert!(rows[0].get("error").is_some() && rows[0].get("heatmap").is_none());
+    let classes: Vec<String> = card["model"]["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    let files: Vec<&str> = rows[1..]
+        .iter()
+        .map(|r| r["heatmap_file"].as_str().unwrap())
+        .collect();
+    assert_ne!(files[0], files[1]);
+    for row in &rows[1..] {
+        let heatmap = &row["heatmap"];
+        assert_eq!(heatmap["method"], "grad_cam");
+        assert_eq!(
+            classes[heatmap["class"].as_u64().unwrap() as usize],
+            row["class"]
+        );
+        let values: Vec<f64> = serde_json::from_value(heatmap["values"].clone()).unwrap();
+        assert_eq!(
+            (heatmap["size"].as_u64(), values.len()),
+            (Some(32), 32 * 32)
+        );
+        let (low, high) = values
+            .iter()
+            .fold((1.0f64, 0.0f64), |(l, h), v| (l.min(*v), h.max(*v)));
+        assert!(low >= 0.0 && high == 1.0, "values {low}..{high}");
+        // The picture: 32 px scaled by 8, yellow over the hottest cell, blue over the coldest
+        // (the page's colour map runs from dark blue to yellow).
+        let picture = image::open(row["heatmap_file"].as_str().unwrap())
+            .unwrap()
+            .to_rgb8();
+        assert_eq!(picture.dimensions(), (256, 256));
+        let at = |i: usize| {
+            picture
+                .get_pixel((i % 32) as u32 * 8 + 4, (i / 32) as u32 * 8 + 4)
+                .0
+        };
+        let position = |target: f64| values.iter().position(|v| *v == target).unwrap();
+        let ([r, g, b], [r0, g0, b0]) = (at(position(high)), at(position(low)));
+        let yellowness = |r: u8, g: u8, b: u8| i32::from(r) + i32::from(g) - 2 * i32::from(b);
+        assert!(
+            yellowness(r, g, b) > yellowness(r0, g0, b0) + 100,
+            "{:?} vs {:?}",
+            [r, g, b],
+            [r0, g0, b0]
+        );
+    }
+    // Saliency is another map of the same image (per pixel, not per convolution cell).
+    let saliency = explained("saliency");
+    assert_eq!(saliency[1]["heatmap"]["method"], "saliency");
+    assert_ne!(
+        saliency[1]["heatmap"]["values"],
+        grad_cam[1]["heatmap"]["values"]
+    );
+    let (ok, _, stderr) = medclassify(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        hand.to_str().unwrap(),
+        "--heatmaps",
+        "x",
+    ]);
+    assert!(!ok && stderr.contains("--explain"), "{stderr}");
 }
 
 #[test]

@@ -293,6 +293,44 @@ async fn a_training_step_on_webgpu_has_the_cpus_loss_logits_and_gradients() {
     assert!(relative_difference(&cpu_grads[0], &halved) > 0.1);
 }
 
+/// The page explains on WebGPU and the command on the CPU: the same heatmaps, value for value.
+/// Saliency runs the first convolution's backward pass down to the image, which training never
+/// needs (the journey e2e test found the page's saliency maps unlike the command's).
+#[wasm_bindgen_test]
+async fn heatmaps_on_webgpu_are_the_cpus() {
+    use medclassify::evaluation::{grad_cam, saliency};
+    let gpu = webgpu().await;
+    let cpu = Device::flex();
+    let dataset = fixture();
+    for config in [
+        ModelConfig::Seed(SeedConfig::new(6, 32).with_dropout(0.0)),
+        ModelConfig::Strong(StrongConfig::new(6, 32)),
+    ] {
+        cpu.seed(11);
+        let weights = encode_weights(&config.init(&cpu), &config).await.unwrap();
+        for index in [0, 9] {
+            let image = dataset.image(index);
+            let mut maps = Vec::new();
+            for device in [&cpu, &gpu] {
+                let model = decode_weights(&config, &weights, device).expect("weights load");
+                let shape = dataset.shape;
+                let cam = grad_cam(&model, &image, shape, 2, device).await.unwrap();
+                let grad = saliency(&model, &image, shape, 2, device).await.unwrap();
+                maps.push([cam.values, grad.values]);
+            }
+            for (method, name) in ["Grad-CAM", "saliency"].iter().enumerate() {
+                let (c, g) = (&maps[0][method], &maps[1][method]);
+                assert!(c.iter().any(|v| *v > 0.5), "{name}: an empty map");
+                let difference = relative_difference(c, g);
+                assert!(
+                    difference < 1e-3,
+                    "{config:?}, image {index}, {name}: WebGPU's map differs from the CPU's by {difference}"
+                );
+            }
+        }
+    }
+}
+
 /// The converted ImageNet weights (`scripts/weights.sh`; `scripts/env.sh` names the file).
 const WEIGHTS: &[u8] = include_bytes!(env!("MEDCLASSIFY_WEIGHTS_FILE"));
 

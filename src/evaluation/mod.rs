@@ -7,6 +7,7 @@ mod explain;
 mod inference;
 mod intervals;
 mod metrics;
+mod overlay;
 mod roc;
 
 pub use assess::{
@@ -26,6 +27,7 @@ pub use intervals::{
     stratified_bootstrap, stratified_bootstrap_many, wilson, wilson_interval,
 };
 pub use metrics::{ClassMetrics, Evaluation, argmax};
+pub use overlay::{heat_color, overlay_rgba};
 pub use roc::{
     ClassCurves, OperatingPoint, PrecisionRecallCurve, RocCurve, ThresholdMetrics,
     average_precision, one_vs_rest, operating_point_metrics, precision_recall_curve, roc_auc,

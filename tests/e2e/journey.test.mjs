@@ -10,6 +10,12 @@ import {
   mainThreadSeconds, newContext, notices, openApp, serve, setEpochs, shot, waitForBoot, waitForStatus,
 } from './helpers.mjs';
 
+// The page's heatmap against the native command's (both scaled to a maximum of 1). WebGPU and
+// the CPU sum in other orders: 1.9e-7 (Grad-CAM) and 3.0e-7 (saliency) measured, the log line
+// of each run says again. The page's saliency maps were once wrong by up to 0.98 (see
+// tests/webgpu.rs, heatmaps_on_webgpu_are_the_cpus).
+const HEATMAP_TOLERANCE = 1e-5;
+
 test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reload -> load -> resume', { timeout: 1_500_000 }, async () => {
   const server = await serve('/');
   const browser = await launch();
@@ -135,6 +141,16 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     assert.match(await rows.nth(1).textContent(), /cannot classify: not an image/);
     await rows.nth(0).locator('button', { hasText: 'Grad-CAM' }).click();
     await page.waitForSelector('[data-testid=explanation] canvas');
+    // The heatmap's values as shown (Grad-CAM, then saliency through the panel's switch),
+    // checked below against the native command's for the saved model and the same file.
+    const heatmapShown = async (method) => {
+      await page.waitForFunction((m) => document.querySelector('[data-testid=explanation] h3')?.textContent.includes(m), method);
+      const [file] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=heatmap-download]')]);
+      return JSON.parse(readFileSync(await file.path(), 'utf8'));
+    };
+    const pageHeatmaps = { 'grad-cam': await heatmapShown('Grad-CAM') };
+    await page.click('text=Show input-gradient saliency');
+    pageHeatmaps.saliency = await heatmapShown('input-gradient saliency');
     const [predictionsDownload] = await Promise.all([page.waitForEvent('download'), page.click('text=Download results (CSV)')]);
     const [header, first] = readFileSync(await predictionsDownload.path(), 'utf8').trim().split('\n').map((l) => l.split(','));
     await shot(page, 'journey-06-predict');
@@ -165,6 +181,19 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     for (const { class: name, probability } of native.top) {
       const column = header.indexOf(name);
       assert.ok(Math.abs(Number(first[column]) - probability) < 1e-3, `${name}: page ${first[column]}, native ${probability}`);
+    }
+    // The heatmaps: the native command's for the same file and model (the page computed its
+    // own on WebGPU, the command on the CPU), value for value. Grad-CAM's map and the
+    // saliency map are both scaled to a maximum of 1, so the tolerance is absolute.
+    for (const method of ['grad-cam', 'saliency']) {
+      const [row] = JSON.parse(execFileSync(CLI, ['predict', '--model', modelPath, join(FIXTURE, 'Hand', '000000.jpeg'), '--explain', method, '--json']).toString());
+      const [mine, theirs] = [pageHeatmaps[method], row.heatmap];
+      assert.deepEqual([mine.method, mine.class, mine.size], [theirs.method, theirs.class, theirs.size], method);
+      assert.equal(mine.values.length, theirs.values.length);
+      const worst = Math.max(...mine.values.map((v, i) => Math.abs(v - theirs.values[i])));
+      writeFileSync(join(ARTIFACTS, `journey-heatmap-${method}.json`), JSON.stringify({ page: mine, command: theirs }));
+      console.log(`${method}: the page's heatmap within ${worst.toExponential(2)} of the command's`);
+      assert.ok(worst < HEATMAP_TOLERANCE, `${method}: the page's heatmap differs from the command's by ${worst}`);
     }
     // The test accuracy: the test split of the page's manifest, scored natively, agrees to
     // within one image (a near-tie may fall either way between WebGPU and the CPU).

@@ -7,7 +7,7 @@
 //! medclassify train <DIR> [--preset seed|strong|efficientnet_lite0] [--transfer head|top|all] [--epochs N] [--batch B] [--lr X] [--size N]
 //!                   [--seed S] [--backend auto|cpu|wgpu|cuda] --out MODEL [--json]
 //! medclassify evaluate --model MODEL <DIR> [--json]
-//! medclassify predict --model MODEL <IMAGE>... [--json]
+//! medclassify predict --model MODEL <IMAGE>... [--explain grad-cam|saliency [--heatmaps DIR]] [--json]
 //! medclassify cv <DIR> [--folds K] [training options] [--keep-models DIR] [--json]
 //! medclassify imagenet <PHOTO>... [--top K] [--json]
 //! medclassify export-onnx --model MODEL --out MODEL.onnx
@@ -121,6 +121,16 @@ native! {
             /// Print JSON.
             #[arg(long)]
             json: bool,
+            /// Also explain each image's top class, as the page's Predict step does: grad-cam
+            /// (the last convolution) or saliency (input gradients). JSON rows gain `heatmap`
+            /// (values 0-1, `size` x `size`, row-major: the page's "Download the heatmap's
+            /// values" file).
+            #[arg(long, value_parser = predict::parse_method)]
+            explain: Option<medclassify::evaluation::ExplainMethod>,
+            /// With --explain: a folder for each heatmap drawn over its image as a PNG
+            /// (`<image file>.<method>.png`, the page's colours, scaled up to 256 px or more).
+            #[arg(long, requires = "explain")]
+            heatmaps: Option<PathBuf>,
         },
         /// The pretrained backbone's own ImageNet-1k answers for photographs (EfficientNet-Lite0
         /// with its original 1,000-class head, 224 px colour): class numbers 0-999 in the
@@ -219,7 +229,12 @@ native! {
                 model,
                 images,
                 json,
-            } => predict::predict(&model, &images, json),
+                explain,
+                heatmaps,
+            } => {
+                let explain = explain.map(|method| predict::Explaining { method, heatmaps });
+                predict::predict(&model, &images, json, explain)
+            }
             Command::Imagenet { images, top, json } => imagenet::imagenet(&images, top, json),
             Command::ExportOnnx { model, out } => export::export_onnx(&model, &out),
             Command::Card { model, json } => card::card(&model, json),

@@ -1,10 +1,13 @@
 //! `medclassify predict`: a model's classes for image files.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use medclassify::evaluation::argmax;
-use medclassify::native::{read_bounded, terminal_safe};
-use medclassify::session::{CurrentModel, Prediction, decode_for_prediction, predict as score};
+use medclassify::evaluation::{ExplainMethod, Heatmap, argmax, overlay_rgba};
+use medclassify::native::{check_writable, read_bounded, terminal_safe, write_atomic};
+use medclassify::session::{
+    CurrentModel, Prediction, decode_for_prediction, explain, predict as score,
+};
 
 use crate::output::print_json;
 use crate::source::read_model;
@@ -26,7 +29,111 @@ fn prediction_json(row: &Prediction, classes: &[String]) -> serde_json::Value {
     serde_json::json!({ "path": row.name, "class": classes[best], "probability": p[best], "top": top })
 }
 
-pub fn predict(model_path: &Path, images: &[PathBuf], json: bool) -> Result<(), String> {
+/// `--explain`: which heatmap, and where its pictures go.
+pub struct Explaining {
+    /// Grad-CAM or saliency.
+    pub method: ExplainMethod,
+    /// The folder for the PNG files, if any.
+    pub heatmaps: Option<PathBuf>,
+}
+
+/// `--explain`'s values, in the page's spelling of the two methods.
+pub fn parse_method(text: &str) -> Result<ExplainMethod, String> {
+    match text {
+        "grad-cam" => Ok(ExplainMethod::GradCam),
+        "saliency" => Ok(ExplainMethod::Saliency),
+        other => Err(format!("{other:?}: expected grad-cam or saliency")),
+    }
+}
+
+fn method_name(method: ExplainMethod) -> &'static str {
+    match method {
+        ExplainMethod::GradCam => "grad-cam",
+        ExplainMethod::Saliency => "saliency",
+    }
+}
+
+/// The heatmap drawn over its image, as the page draws it, scaled up without smoothing (by a
+/// whole factor, to 256 px or more) so that a 32 px map can be seen; PNG bytes.
+fn heatmap_png(pixels: &[u8], heatmap: &Heatmap) -> Result<Vec<u8>, String> {
+    let size = heatmap.shape.size();
+    let plane = (size * size) as usize;
+    let rgba = overlay_rgba(pixels, plane, Some(&heatmap.values));
+    let small = image::RgbaImage::from_raw(size, size, rgba).ok_or("heatmap of the wrong size")?;
+    let scale = (256 / size.max(1)).max(1);
+    let big = image::imageops::resize(
+        &small,
+        size * scale,
+        size * scale,
+        image::imageops::FilterType::Nearest,
+    );
+    let mut png = Vec::new();
+    big.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| e.to_string())?;
+    Ok(png)
+}
+
+/// A file name in `folder` for `name`'s heatmap that no earlier image of this run took (two
+/// folders may hold files of one name; a frame's `#` becomes `-`).
+fn heatmap_path(folder: &Path, name: &str, method: ExplainMethod, taken: &mut BTreeSet<PathBuf>) -> PathBuf {
+    let file = name.rsplit(['/', '\\']).next().unwrap_or(name).replace('#', "-");
+    let method = method_name(method);
+    (1..)
+        .map(|n| match n {
+            1 => folder.join(format!("{file}.{method}.png")),
+            n => folder.join(format!("{file}-{n}.{method}.png")),
+        })
+        .find(|path| taken.insert(path.clone()))
+        .expect("an unbounded range")
+}
+
+/// Each classified row's heatmap (of its top class) in its JSON row, and its picture in the
+/// folder when one was named. A heatmap that cannot be made or written is said in the row and
+/// the rest go on; the command then fails.
+fn add_heatmaps(
+    current: &CurrentModel,
+    rows: &[Prediction],
+    results: &mut [serde_json::Value],
+    explaining: &Explaining,
+) -> Result<(), String> {
+    if let Some(folder) = &explaining.heatmaps {
+        std::fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+        check_writable(&folder.join("heatmap.png"))?;
+    }
+    let (mut taken, mut failed) = (BTreeSet::new(), 0);
+    for (row, result) in rows.iter().zip(results.iter_mut()) {
+        if row.error.is_some() {
+            continue;
+        }
+        let made = pollster::block_on(explain(current, &row.pixels, None, explaining.method))
+            .map_err(|e| e.to_string())
+            .and_then(|heatmap| {
+                result["heatmap"] = serde_json::to_value(&heatmap).map_err(|e| e.to_string())?;
+                let Some(folder) = &explaining.heatmaps else {
+                    return Ok(());
+                };
+                let path = heatmap_path(folder, &row.name, explaining.method, &mut taken);
+                write_atomic(&path, &heatmap_png(&row.pixels, &heatmap)?)?;
+                result["heatmap_file"] = path.display().to_string().into();
+                Ok(())
+            });
+        if let Err(error) = made {
+            result["heatmap_error"] = error.into();
+            failed += 1;
+        }
+    }
+    match failed {
+        0 => Ok(()),
+        n => Err(format!("{n} heatmap(s) could not be made or written")),
+    }
+}
+
+pub fn predict(
+    model_path: &Path,
+    images: &[PathBuf],
+    json: bool,
+    explaining: Option<Explaining>,
+) -> Result<(), String> {
     let current = CurrentModel::from_file(read_model(model_path)?, burn::prelude::Device::flex())?;
     let shape = current.file.meta.shape();
     let limit = medclassify::data::DecodeLimits::default().max_file_bytes;
@@ -45,13 +152,17 @@ pub fn predict(model_path: &Path, images: &[PathBuf], json: bool) -> Result<(), 
     pollster::block_on(score(&current, &mut rows, &mut Default::default()))?;
     // Unreadable files first, as before: the command lists what it could not classify first.
     rows.sort_by_key(|row| row.error.is_none());
-    let results: Vec<_> = rows
+    let mut results: Vec<_> = rows
         .iter()
         .map(|r| prediction_json(r, current.classes()))
         .collect();
+    let explained = match &explaining {
+        Some(explaining) => add_heatmaps(&current, &rows, &mut results, explaining),
+        None => Ok(()),
+    };
     if json {
         print_json(&results);
-        return Ok(());
+        return explained;
     }
     for r in &results {
         let text = |key: &str| terminal_safe(r[key].as_str().unwrap_or_default());
@@ -64,6 +175,12 @@ pub fn predict(model_path: &Path, images: &[PathBuf], json: bool) -> Result<(), 
                 r["probability"].as_f64().unwrap_or(0.0) * 100.0
             ),
         }
+        if let Some(file) = r.get("heatmap_file").and_then(|f| f.as_str()) {
+            println!("  heatmap: {}", terminal_safe(file));
+        }
+        if let Some(error) = r.get("heatmap_error").and_then(|f| f.as_str()) {
+            println!("  no heatmap: {}", terminal_safe(error));
+        }
     }
-    Ok(())
+    explained
 }

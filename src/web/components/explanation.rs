@@ -2,8 +2,9 @@
 
 use yew::prelude::*;
 
-use super::{Thumbnail, heat_color, use_app};
-use crate::evaluation::ExplainMethod;
+use super::{Thumbnail, use_app};
+use crate::evaluation::{ExplainMethod, heat_color};
+use crate::web::platform::download;
 use crate::web::state::ExplanationView;
 use crate::web::worker::protocol::Job;
 
@@ -38,6 +39,19 @@ pub fn ExplanationPanel(props: &ExplanationProps) -> Html {
             })
         })
     };
+    // The values themselves, in the command's JSON form (`predict --explain`), for a user who
+    // analyses them elsewhere (and for the e2e test, which compares them with the command's).
+    let on_download = {
+        let heatmap = e.heatmap.clone();
+        Callback::from(move |_: MouseEvent| {
+            let json = serde_json::to_string(&heatmap).unwrap_or_default();
+            let name = match heatmap.method {
+                ExplainMethod::GradCam => "heatmap-grad-cam.json",
+                ExplainMethod::Saliency => "heatmap-saliency.json",
+            };
+            let _ = download::download_text(name, "application/json", &json);
+        })
+    };
     let method_name = |m: ExplainMethod| match m {
         ExplainMethod::GradCam => "Grad-CAM (last convolutional layer)",
         ExplainMethod::Saliency => "input-gradient saliency",
@@ -58,6 +72,7 @@ pub fn ExplanationPanel(props: &ExplanationProps) -> Html {
             </div>
             <div class="legend" style={format!("background: linear-gradient(to right, {legend})")} aria-hidden="true"></div>
             <button type="button" class="link" onclick={switch}>{ format!("Show {}", method_name(other)) }</button>
+            {" "}<button type="button" class="link" data-testid="heatmap-download" onclick={on_download}>{"Download the heatmap's values (JSON)"}</button>
         </div>
     }
 }

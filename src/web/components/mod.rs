@@ -30,7 +30,7 @@ pub use model_panel::ModelPanel;
 pub use notices::Notices;
 pub use predict_step::PredictStep;
 pub use threshold::ThresholdPanel;
-pub use thumbnail::{Thumbnail, heat_color};
+pub use thumbnail::Thumbnail;
 pub use train_step::TrainStep;
 
 use crate::page::protocol::Level;
