@@ -162,6 +162,14 @@ async function journey(engine) {
     assert.equal(top, expected, `${engine}: page's top class "${top}", native ${expected}`);
     await click(driver, '[data-testid=prediction-result] tbody tr button');
     await waitFor(driver, 'the Grad-CAM heatmap', async (d) => d.executeScript('return document.querySelectorAll("[data-testid=explanation] canvas").length >= 2'), 120_000);
+    // The map's values are the command's for the same file and model (the journey checks both
+    // methods in Chromium on WebGPU; here the engine's CPU).
+    const shownMap = JSON.parse((await downloaded(driver, '[data-testid=heatmap-download]')).toString());
+    const nativeMap = JSON.parse(execFileSync(CLI, ['predict', '--model', modelPath, hand, '--explain', 'grad-cam', '--json']).toString())[0].heatmap;
+    assert.deepEqual([shownMap.class, shownMap.size, shownMap.values.length], [nativeMap.class, nativeMap.size, nativeMap.values.length]);
+    const mapDifference = Math.max(...shownMap.values.map((v, i) => Math.abs(v - nativeMap.values[i])));
+    console.log(`${engine}: Grad-CAM within ${mapDifference.toExponential(2)} of the command's`);
+    assert.ok(mapDifference < 1e-5, `${engine}: the page's Grad-CAM differs from the command's by ${mapDifference}`);
     await shot('05-predict');
 
     // A DICOM file is decoded and classified too (the native command gives the same class).
