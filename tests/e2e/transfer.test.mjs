@@ -6,13 +6,23 @@
 // worker kept the weights), and no request leaves the page's origin.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   ARTIFACTS, CLI, FIXTURE, assertNoForeignRequests, assertRowsAsNative, gotoStep, launch, loadFolder, newContext, notices,
   openApp, predictionRows, recordPredictSharing, serve, setEpochs, shot, testSplitAccuracy, waitForBoot, waitForStatus,
 } from './helpers.mjs';
+
+// Lite0's heatmaps in the page (WebGPU) against the command's (CPU), both scaled to a maximum
+// of 1. Measured (each run's log repeats it): Grad-CAM 1.0e-6 everywhere; saliency a median of
+// 1.7e-8 but up to 3.9e-3 on 11 of 16,384 pixels at the bottom edge (a strided convolution's
+// input gradient alone agrees to 4e-7 there; 16 blocks of ReLU6, whose gradient is 0 or 1 by
+// which side of its bounds a value falls, can tip a pixel's few paths). The map as a whole
+// must agree to 1e-5 in the median, its worst pixel to 1e-2: the wrong saliency maps this
+// found on WebGPU (tests/webgpu.rs) were off by 0.98.
+const LITE0_HEATMAP_TOLERANCE = { 'grad-cam': 1e-4, saliency: 1e-2 };
+const LITE0_HEATMAP_MEDIAN = 1e-5;
 
 /** An init script: every text the download line and the features line show, in order
  * (each can be on screen briefly). */
@@ -140,6 +150,22 @@ test('EfficientNet-Lite0, head only: weights from the page once, trains, counted
     assert.equal(await row.locator('.bar-label').first().textContent(), 'Hand');
     await row.locator('button', { hasText: 'Grad-CAM' }).click();
     await page.waitForSelector('[data-testid=explanation] canvas');
+    // Both maps' values, as shown, against the command's (the page on WebGPU, the command on
+    // the CPU; 16 blocks deep, so a looser bound than the seed network's).
+    for (const [method, title] of [['grad-cam', 'Grad-CAM'], ['saliency', 'input-gradient saliency']]) {
+      if (method === 'saliency') await page.click('text=Show input-gradient saliency');
+      await page.waitForFunction((t) => document.querySelector('[data-testid=explanation] h3')?.textContent.includes(t), title);
+      const [file] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=heatmap-download]')]);
+      const shownMap = JSON.parse(readFileSync(await file.path(), 'utf8'));
+      const nativeMap = JSON.parse(execFileSync(CLI, ['predict', '--model', modelPath, first, '--explain', method, '--json']).toString())[0].heatmap;
+      assert.deepEqual([shownMap.class, shownMap.size], [nativeMap.class, nativeMap.size]);
+      assert.equal(shownMap.values.length, nativeMap.values.length);
+      const differences = shownMap.values.map((v, i) => Math.abs(v - nativeMap.values[i])).sort((a, b) => a - b);
+      const [median, worst] = [differences[differences.length >> 1], differences[differences.length - 1]];
+      writeFileSync(join(ARTIFACTS, `transfer-heatmap-${method}.json`), JSON.stringify({ page: shownMap, command: nativeMap }));
+      console.log(`Lite0 ${method}: the page's map within ${worst.toExponential(2)} of the command's (median ${median.toExponential(2)})`);
+      assert.ok(worst < LITE0_HEATMAP_TOLERANCE[method] && median < LITE0_HEATMAP_MEDIAN, `Lite0 ${method}: the page's map differs from the command's by ${worst} (median ${median})`);
+    }
     await shot(page, 'transfer-03-predict');
 
     // Offline after a reload: the engine starts again without the weights in memory, and the
