@@ -286,64 +286,73 @@ fn train_evaluate_predict_and_card() {
         assert!(ok, "{stderr}");
         serde_json::from_str::<serde_json::Value>(&stdout).unwrap()
     };
-    let grad_cam = explained("grad-cam");
-    let rows = grad_cam.as_array().unwrap();
-    assert!(rows[0].get("error").is_some() && rows[0].get("heatmap").is_none());
     let classes: Vec<String> = card["model"]["classes"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c.as_str().unwrap().to_string())
         .collect();
-    let files: Vec<&str> = rows[1..]
-        .iter()
-        .map(|r| r["heatmap_file"].as_str().unwrap())
-        .collect();
-    assert_ne!(files[0], files[1]);
-    for row in &rows[1..] {
-        let heatmap = &row["heatmap"];
-        assert_eq!(heatmap["method"], "grad_cam");
-        assert_eq!(
-            classes[heatmap["class"].as_u64().unwrap() as usize],
-            row["class"]
-        );
-        let values: Vec<f64> = serde_json::from_value(heatmap["values"].clone()).unwrap();
-        assert_eq!(
-            (heatmap["size"].as_u64(), values.len()),
-            (Some(32), 32 * 32)
-        );
-        let (low, high) = values
+    let mut maps = Vec::new();
+    for (method, key) in [("grad-cam", "grad_cam"), ("saliency", "saliency")] {
+        let json = explained(method);
+        let rows = json.as_array().unwrap();
+        assert!(rows[0].get("error").is_some() && rows[0].get("heatmap").is_none());
+        let files: Vec<&str> = rows[1..]
             .iter()
-            .fold((1.0f64, 0.0f64), |(l, h), v| (l.min(*v), h.max(*v)));
-        assert!(low >= 0.0 && high == 1.0, "values {low}..{high}");
-        // The picture: 32 px scaled by 8, yellow over the hottest cell, blue over the coldest
-        // (the page's colour map runs from dark blue to yellow).
-        let picture = image::open(row["heatmap_file"].as_str().unwrap())
-            .unwrap()
-            .to_rgb8();
-        assert_eq!(picture.dimensions(), (256, 256));
-        let at = |i: usize| {
-            picture
-                .get_pixel((i % 32) as u32 * 8 + 4, (i / 32) as u32 * 8 + 4)
-                .0
-        };
-        let position = |target: f64| values.iter().position(|v| *v == target).unwrap();
-        let ([r, g, b], [r0, g0, b0]) = (at(position(high)), at(position(low)));
-        let yellowness = |r: u8, g: u8, b: u8| i32::from(r) + i32::from(g) - 2 * i32::from(b);
-        assert!(
-            yellowness(r, g, b) > yellowness(r0, g0, b0) + 100,
-            "{:?} vs {:?}",
-            [r, g, b],
-            [r0, g0, b0]
-        );
+            .map(|r| r["heatmap_file"].as_str().unwrap())
+            .collect();
+        assert!(files[0] != files[1] && files[0].ends_with(&format!(".{method}.png")));
+        for row in &rows[1..] {
+            let heatmap = &row["heatmap"];
+            assert_eq!(heatmap["method"], key);
+            assert_eq!(
+                classes[heatmap["class"].as_u64().unwrap() as usize],
+                row["class"]
+            );
+            let values: Vec<f64> = serde_json::from_value(heatmap["values"].clone()).unwrap();
+            assert_eq!(
+                (heatmap["size"].as_u64(), values.len()),
+                (Some(32), 32 * 32)
+            );
+            let (low, high) = values
+                .iter()
+                .fold((1.0f64, 0.0f64), |(l, h), v| (l.min(*v), h.max(*v)));
+            assert!(low >= 0.0 && high == 1.0, "{method}: values {low}..{high}");
+            // The picture: 32 px scaled by 8, yellow over the hottest cell, blue over the
+            // coldest (the page's colour map runs from dark blue to yellow).
+            let picture = image::open(row["heatmap_file"].as_str().unwrap())
+                .unwrap()
+                .to_rgb8();
+            assert_eq!(picture.dimensions(), (256, 256));
+            let at = |i: usize| {
+                picture
+                    .get_pixel((i % 32) as u32 * 8 + 4, (i / 32) as u32 * 8 + 4)
+                    .0
+            };
+            let position = |target: f64| values.iter().position(|v| *v == target).unwrap();
+            let ([r, g, b], [r0, g0, b0]) = (at(position(high)), at(position(low)));
+            let yellowness = |r: u8, g: u8, b: u8| i32::from(r) + i32::from(g) - 2 * i32::from(b);
+            assert!(
+                yellowness(r, g, b) > yellowness(r0, g0, b0) + 100,
+                "{method}: {:?} vs {:?}",
+                [r, g, b],
+                [r0, g0, b0]
+            );
+        }
+        maps.push(rows[1]["heatmap"]["values"].clone());
     }
     // Saliency is another map of the same image (per pixel, not per convolution cell).
-    let saliency = explained("saliency");
-    assert_eq!(saliency[1]["heatmap"]["method"], "saliency");
-    assert_ne!(
-        saliency[1]["heatmap"]["values"],
-        grad_cam[1]["heatmap"]["values"]
-    );
+    assert_ne!(maps[0], maps[1]);
+    // Heatmaps go somewhere: --json or --heatmaps.
+    let (ok, _, stderr) = medclassify(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        hand.to_str().unwrap(),
+        "--explain",
+        "saliency",
+    ]);
+    assert!(!ok && stderr.contains("--heatmaps DIR"), "{stderr}");
     let (ok, _, stderr) = medclassify(&[
         "predict",
         "--model",

@@ -108,8 +108,9 @@ pub async fn saliency(
         .expect("the input requires a gradient");
     // The absolute value and the sum over channels are taken here, not on the device: on
     // WebGPU (with Burn's fusion) `abs` of this gradient gave values of 1e-13 where the CPU
-    // gave 1e-5, while the gradient itself read back equal (tests/webgpu.rs). The map is at
-    // most three planes of 224 x 224.
+    // gave 1e-5, while the gradient itself, read back without `abs`, was the CPU's (a probe of
+    // 2026-12-06; tests/webgpu.rs now holds the maps to the CPU's). The map is at most three
+    // planes of 224 x 224.
     let data = gradient.into_data_async().await?; // [1, channels, s, s]
     let values = data.try_into_vec_as::<f32>().unwrap_or_default();
     Ok(Heatmap {
@@ -167,4 +168,17 @@ pub async fn grad_cam(
         shape: InputShape::square(shape.size()),
         values: normalise(upsample(&map, h, w, shape.side())),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saliency_sums_the_magnitudes_of_the_channels() {
+        // Three planes of two values: red, green, blue.
+        let values = [1.0, -2.0, -3.0, 0.5, 0.25, -0.25];
+        assert_eq!(channel_sum_of_magnitudes(&values, 2), [4.25, 2.75]);
+        assert_eq!(channel_sum_of_magnitudes(&[-1.0, 2.0], 2), [1.0, 2.0]);
+    }
 }

@@ -190,6 +190,8 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
       const [mine, theirs] = [pageHeatmaps[method], row.heatmap];
       assert.deepEqual([mine.method, mine.class, mine.size], [theirs.method, theirs.class, theirs.size], method);
       assert.equal(mine.values.length, theirs.values.length);
+      // Not empty on either side (two empty maps would agree).
+      assert.deepEqual([Math.max(...mine.values), Math.max(...theirs.values)], [1, 1], `${method}: a map without a maximum of 1`);
       const worst = Math.max(...mine.values.map((v, i) => Math.abs(v - theirs.values[i])));
       writeFileSync(join(ARTIFACTS, `journey-heatmap-${method}.json`), JSON.stringify({ page: mine, command: theirs }));
       console.log(`${method}: the page's heatmap within ${worst.toExponential(2)} of the command's`);

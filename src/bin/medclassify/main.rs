@@ -231,10 +231,15 @@ native! {
                 json,
                 explain,
                 heatmaps,
-            } => {
-                let explain = explain.map(|method| predict::Explaining { method, heatmaps });
-                predict::predict(&model, &images, json, explain)
-            }
+            } => match (explain, json || heatmaps.is_some()) {
+                (Some(_), false) => Err("--explain shows its heatmaps with --json (their values) \
+                     or --heatmaps DIR (pictures): add one of them"
+                    .into()),
+                (explain, _) => {
+                    let explain = explain.map(|method| predict::Explaining { method, heatmaps });
+                    predict::predict(&model, &images, json, explain)
+                }
+            },
             Command::Imagenet { images, top, json } => imagenet::imagenet(&images, top, json),
             Command::ExportOnnx { model, out } => export::export_onnx(&model, &out),
             Command::Card { model, json } => card::card(&model, json),

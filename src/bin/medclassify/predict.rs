@@ -60,7 +60,7 @@ fn heatmap_png(pixels: &[u8], heatmap: &Heatmap) -> Result<Vec<u8>, String> {
     let plane = (size * size) as usize;
     let rgba = overlay_rgba(pixels, plane, Some(&heatmap.values));
     let small = image::RgbaImage::from_raw(size, size, rgba).ok_or("heatmap of the wrong size")?;
-    let scale = (256 / size.max(1)).max(1);
+    let scale = 256u32.div_ceil(size.max(1));
     let big = image::imageops::resize(
         &small,
         size * scale,
@@ -73,17 +73,36 @@ fn heatmap_png(pixels: &[u8], heatmap: &Heatmap) -> Result<Vec<u8>, String> {
     Ok(png)
 }
 
+/// Makes the heatmaps' folder and checks that it can be written, before any image is scored.
+fn prepare_folder(explaining: &Option<Explaining>) -> Result<(), String> {
+    let Some(folder) = explaining.as_ref().and_then(|e| e.heatmaps.as_ref()) else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+    check_writable(&folder.join("heatmap.png"))
+}
+
 /// A file name in `folder` for `name`'s heatmap that no earlier image of this run took (two
-/// folders may hold files of one name; a frame's `#` becomes `-`).
-fn heatmap_path(folder: &Path, name: &str, method: ExplainMethod, taken: &mut BTreeSet<PathBuf>) -> PathBuf {
-    let file = name.rsplit(['/', '\\']).next().unwrap_or(name).replace('#', "-");
+/// folders may hold files of one name; a frame's `#` becomes `-`). Names are compared without
+/// case, as the file systems of macOS and Windows compare them.
+fn heatmap_path(
+    folder: &Path,
+    name: &str,
+    method: ExplainMethod,
+    taken: &mut BTreeSet<String>,
+) -> PathBuf {
+    let file = name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(name)
+        .replace('#', "-");
     let method = method_name(method);
     (1..)
         .map(|n| match n {
             1 => folder.join(format!("{file}.{method}.png")),
             n => folder.join(format!("{file}-{n}.{method}.png")),
         })
-        .find(|path| taken.insert(path.clone()))
+        .find(|path| taken.insert(path.to_string_lossy().to_lowercase()))
         .expect("an unbounded range")
 }
 
@@ -96,16 +115,14 @@ fn add_heatmaps(
     results: &mut [serde_json::Value],
     explaining: &Explaining,
 ) -> Result<(), String> {
-    if let Some(folder) = &explaining.heatmaps {
-        std::fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
-        check_writable(&folder.join("heatmap.png"))?;
-    }
     let (mut taken, mut failed) = (BTreeSet::new(), 0);
     for (row, result) in rows.iter().zip(results.iter_mut()) {
         if row.error.is_some() {
             continue;
         }
-        let made = pollster::block_on(explain(current, &row.pixels, None, explaining.method))
+        // The row's own top class: scored again alone, a near-tie could fall the other way.
+        let class = Some(argmax(&row.probabilities));
+        let made = pollster::block_on(explain(current, &row.pixels, class, explaining.method))
             .map_err(|e| e.to_string())
             .and_then(|heatmap| {
                 result["heatmap"] = serde_json::to_value(&heatmap).map_err(|e| e.to_string())?;
@@ -135,6 +152,7 @@ pub fn predict(
     explaining: Option<Explaining>,
 ) -> Result<(), String> {
     let current = CurrentModel::from_file(read_model(model_path)?, burn::prelude::Device::flex())?;
+    prepare_folder(&explaining)?;
     let shape = current.file.meta.shape();
     let limit = medclassify::data::DecodeLimits::default().max_file_bytes;
     let mut rows: Vec<Prediction> = images
@@ -183,4 +201,47 @@ pub fn predict(
         }
     }
     explained
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use medclassify::data::InputShape;
+
+    #[test]
+    fn a_heatmap_picture_is_at_least_256_px_and_a_whole_multiple_of_the_map() {
+        for (size, side) in [(32, 256), (100, 300), (224, 448), (300, 300)] {
+            let heatmap = Heatmap {
+                method: ExplainMethod::GradCam,
+                class: 0,
+                shape: InputShape::square(size),
+                values: vec![0.5; (size * size) as usize],
+            };
+            let png = heatmap_png(&vec![7; (size * size) as usize], &heatmap).unwrap();
+            let picture = image::load_from_memory(&png).unwrap();
+            assert_eq!(
+                (picture.width(), picture.height()),
+                (side, side),
+                "{size} px"
+            );
+        }
+    }
+
+    #[test]
+    fn heatmap_names_never_collide_whatever_their_case() {
+        let mut taken = BTreeSet::new();
+        let folder = Path::new("out");
+        let saliency = ExplainMethod::Saliency;
+        let names: Vec<PathBuf> = ["a/x.png", "b/X.PNG", "c/x.png", "d/cine.dcm#frame002"]
+            .iter()
+            .map(|name| heatmap_path(folder, name, saliency, &mut taken))
+            .collect();
+        let expected = [
+            "out/x.png.saliency.png",
+            "out/X.PNG-2.saliency.png",
+            "out/x.png-3.saliency.png",
+            "out/cine.dcm-frame002.saliency.png",
+        ];
+        assert_eq!(names, expected.map(PathBuf::from));
+    }
 }

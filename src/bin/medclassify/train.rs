@@ -3,16 +3,15 @@
 
 use std::path::PathBuf;
 
-use medclassify::evaluation::{Assessment, accuracy_at};
 use medclassify::data::Subset;
+use medclassify::evaluation::{Assessment, accuracy_at};
 use medclassify::model::{Preset, Transfer};
 use medclassify::native::{
     BackendChoice, EpochTest, TerminalHost, check_writable, select_device, write_atomic,
 };
 use medclassify::session::{LoadedData, TrainingPlan, estimate, plan_training, train};
 use medclassify::training::{
-    AdamSettings, CallbackSettings, ClassWeighting, EpochMetrics, Monitor, Sampling,
-    TrainingConfig,
+    AdamSettings, CallbackSettings, ClassWeighting, EpochMetrics, Monitor, Sampling, TrainingConfig,
 };
 
 use crate::args::DataArgs;

@@ -157,12 +157,15 @@ fn prediction_row(
     }
     let mut ranked: Vec<(usize, f32)> = row.probabilities.iter().cloned().enumerate().collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    // The class the row shows first, named, not left for the engine to score again: alone, an
+    // image's near-tie could fall the other way (`predict --explain` does the same).
+    let top = crate::evaluation::argmax(&row.probabilities);
     let explain = |method: ExplainMethod| {
         let app = app.clone();
         Callback::from(move |_: MouseEvent| {
             app.engine.send(Job::Explain {
                 target: ExplainTarget::Upload { index },
-                class: None,
+                class: Some(top),
                 method,
             })
         })
