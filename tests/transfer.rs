@@ -702,3 +702,159 @@ fn parts_are_sized_from_the_memory_an_image_takes() {
     assert_eq!(part_size(&seed, 128, 64, 2), 64);
     assert_eq!(seed.inference_batch(128, 256), 256);
 }
+
+/// Keeps the events; hands the run its second replica, if any; with `stop_after_head`, stops
+/// the run at its first batch after the head was trained first (the notice that says so).
+struct HeadFirstHost {
+    events: Vec<TrainingEvent>,
+    peer: Option<Box<dyn GradientPeer>>,
+    stop_after_head: bool,
+    stop: bool,
+}
+
+impl TrainingHost for HeadFirstHost {
+    fn event(&mut self, event: TrainingEvent) {
+        if let TrainingEvent::Notice { message } = &event {
+            self.stop |= self.stop_after_head && message.contains("trained first");
+        }
+        self.events.push(event);
+    }
+    async fn proceed(&mut self) -> bool {
+        !self.stop
+    }
+    fn now_ms(&self) -> f64 {
+        0.0
+    }
+    async fn store(&mut self, _: CheckpointSlot, _: &[u8]) -> Result<String, String> {
+        Ok(String::new())
+    }
+    fn take_peer(&mut self) -> Option<Box<dyn GradientPeer>> {
+        self.peer.take()
+    }
+}
+
+/// Training the head first (`--head-first`: linear probing, then fine-tuning) is a head-only
+/// run of the same settings, then fine-tuning from its head. Stopped right after the first
+/// part, the network's head is bit-identical to that of a separate head-only run (the
+/// oracle), and its backbone to the published one. Run on with a second replica, as on the
+/// page's two cores: the run keeps the replica (two announced, no notice that one was
+/// dropped), and every convolution of the backbone trains, the stem included (a backbone left
+/// frozen from the head's run would keep all of them).
+#[test]
+fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
+    use medclassify::training::{NoCheckpoints, Start, train as run};
+    let device = Device::flex();
+    let (data, _) = load_folder(&common::fixture(), InputShape::square(32), 2).unwrap();
+    let split = split_dataset(&data, &SplitConfig::default()).unwrap();
+    let training = TrainingData {
+        dataset: &data,
+        train: split.indices(Subset::Train),
+        validation: split.indices(Subset::Validation),
+    };
+    let network = lite0_without_dropout(data.classes.len(), data.shape);
+    let weights = read_weights(&BACKBONES[0]).expect("scripts/weights.sh obtains the weights");
+    let published = || network.init_for_training(&device, Some(&weights)).unwrap();
+    let mut config = TrainingConfig {
+        epochs: 3,
+        batch_size: 16,
+        transfer: Transfer::Head,
+        ..Default::default()
+    };
+    config.callbacks.checkpoint = None;
+    let mut host = Host(Vec::new());
+    let start = Start::Weights(published());
+    let head_only = run(
+        &training,
+        &config,
+        &network,
+        start,
+        &device,
+        (&mut host, &mut NoCheckpoints),
+    );
+    let head_only = pollster::block_on(head_only).unwrap();
+
+    config.transfer = Transfer::All;
+    config.head_first = true;
+    let mut host = HeadFirstHost {
+        events: Vec::new(),
+        peer: None,
+        stop_after_head: true,
+        stop: false,
+    };
+    let start = Start::Weights(published());
+    let first = run(
+        &training,
+        &config,
+        &network,
+        start,
+        &device,
+        (&mut host, &mut NoCheckpoints),
+    );
+    let first = pollster::block_on(first).unwrap();
+    assert!(host.stop, "no notice of the head's run: {:?}", host.events);
+    assert_eq!(
+        first.record.history.len(),
+        0,
+        "the head's epochs are not the run's"
+    );
+    let (same, moved) = compare(&values(&published()), &values(&first.model));
+    assert!(
+        moved.is_empty(),
+        "the head's run moved the backbone: {moved:?}"
+    );
+    assert!(same.len() > 200);
+    let head = |model: &Classifier| {
+        values(model)
+            .into_iter()
+            .filter(|(p, _)| p.contains("classifier"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(head(&first.model), head(&head_only.model));
+    assert_ne!(
+        head(&first.model),
+        head(&published()),
+        "the head did not train"
+    );
+
+    let mut host = HeadFirstHost {
+        events: Vec::new(),
+        peer: Some(Box::new(ThreadPeer::spawn())),
+        stop_after_head: false,
+        stop: false,
+    };
+    config.epochs = 1;
+    let start = Start::Weights(published());
+    let tuned = run(
+        &training,
+        &config,
+        &network,
+        start,
+        &device,
+        (&mut host, &mut NoCheckpoints),
+    );
+    let tuned = pollster::block_on(tuned).unwrap();
+    let notices: Vec<&String> = host
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            TrainingEvent::Notice { message } => Some(message),
+            _ => None,
+        })
+        .collect();
+    let replicas = host.events.iter().find_map(|e| match e {
+        TrainingEvent::Started { replicas, .. } => Some(*replicas),
+        _ => None,
+    });
+    assert_eq!(replicas, Some(2));
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(notices[0].contains("trained first"), "{notices:?}");
+    assert_eq!(tuned.record.history.len(), 1);
+    let (_, moved) = compare(&values(&published()), &values(&tuned.model));
+    let convolutions = values(&published())
+        .iter()
+        .filter(|(p, _)| p.contains("conv") && !p.contains("classifier"))
+        .count();
+    let moved_convolutions = moved.iter().filter(|p| p.contains("conv")).count();
+    assert_eq!(moved_convolutions, convolutions, "moved: {moved:?}");
+    assert!(moved.iter().any(|p| p.contains("stem")));
+}

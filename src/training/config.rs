@@ -84,6 +84,13 @@ pub struct TrainingConfig {
     /// files written before it existed: the head).
     #[serde(default)]
     pub transfer: Transfer,
+    /// With a pretrained network that trains more than its head ([`Transfer::Top`],
+    /// [`Transfer::All`]): train the new head alone first, on the frozen backbone's features,
+    /// as a head-only run of these settings would, then the chosen layers from there (linear
+    /// probing, then fine-tuning; `training::head_first`). Files written before it existed:
+    /// off, as they were trained.
+    #[serde(default)]
+    pub head_first: bool,
 }
 
 impl Default for TrainingConfig {
@@ -100,6 +107,7 @@ impl Default for TrainingConfig {
             class_weighting: ClassWeighting::None,
             sampling: Sampling::Shuffle,
             transfer: Transfer::Head,
+            head_first: false,
         }
     }
 }

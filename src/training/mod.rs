@@ -14,6 +14,7 @@ mod error;
 mod estimate;
 mod events;
 mod features;
+mod head_first;
 mod host;
 mod inputs;
 mod loss;

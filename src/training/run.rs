@@ -82,6 +82,7 @@ pub struct TrainingOutcome {
 pub(super) struct Run<'a> {
     pub data: &'a TrainingData<'a>,
     pub config: &'a TrainingConfig,
+    pub network: &'a ModelConfig,
     /// The device of inference (validation, snapshots).
     pub device: Device,
     /// The same device with automatic differentiation.
@@ -117,7 +118,7 @@ impl<'a> Run<'a> {
     pub fn begin<H: TrainingHost>(
         data: &'a TrainingData<'a>,
         config: &'a TrainingConfig,
-        network: &ModelConfig,
+        network: &'a ModelConfig,
         start: Start,
         device: &Device,
         host: &mut H,
@@ -152,6 +153,7 @@ impl<'a> Run<'a> {
         let mut run = Self {
             data,
             config,
+            network,
             device: device.clone(),
             train_device,
             model,
@@ -169,7 +171,8 @@ impl<'a> Run<'a> {
             features: None,
         };
         run.class_weights = run.weights_of_classes();
-        run.start_peer(network, host);
+        run.peer = host.take_peer();
+        run.start_peer(host);
         run.announce(host);
         run
     }
@@ -191,14 +194,14 @@ impl<'a> Run<'a> {
             .flatten()
     }
 
-    /// Data parallelism where the host offers a second replica (the page's CPU path).
-    fn start_peer<H: TrainingHost>(&mut self, network: &ModelConfig, host: &mut H) {
+    /// Data parallelism where the host offered a second replica (the page's CPU path): sets
+    /// it up for this run.
+    fn start_peer<H: TrainingHost>(&mut self, host: &mut H) {
         // A pretrained network's replica freezes what this run freezes (`PeerSetup::transfer`);
         // a head-only run on cached features uses it for the feature pass alone.
-        let pretrained = network.preset().pretrained().is_some();
-        self.peer = host.take_peer();
+        let pretrained = self.network.preset().pretrained().is_some();
         let setup = PeerSetup {
-            model: network.clone(),
+            model: self.network.clone(),
             // 53 bits, so that a JavaScript number carries it to the page's helper.
             seed: mix(
                 self.config.seed,
@@ -212,6 +215,27 @@ impl<'a> Run<'a> {
         {
             self.drop_peer(host, error);
         }
+    }
+
+    /// Takes back the second replica that another run used (the head's, trained first) and
+    /// sets it up for this one.
+    pub fn adopt_peer<H: TrainingHost>(&mut self, peer: Box<dyn GradientPeer>, host: &mut H) {
+        self.peer = Some(peer);
+        self.start_peer(host);
+    }
+
+    /// Starts this run's epochs from `model` (the head trained first): its weights, what a
+    /// loss that turns non-finite in the first epoch falls back to, and a fresh optimiser.
+    pub fn restart_from(&mut self, model: Classifier) {
+        self.start_weights = (0, model.clone());
+        // `train()`: `model` is an inference snapshot, whose parameters track no gradient
+        // until put back in training mode (each as it was configured: the head's run froze
+        // the backbone, and preparing for this run's mode thaws what it trains).
+        self.model = model
+            .fork(&self.train_device)
+            .train()
+            .prepare_transfer(self.config.transfer);
+        self.optimizer = self.config.optimizer.adam().init();
     }
 
     fn announce<H: TrainingHost>(&self, host: &mut H) {

@@ -6,6 +6,7 @@
 use burn::prelude::*;
 
 use super::features::{self, FeatureCache};
+use super::head_first;
 #[cfg(test)]
 use super::run::mix;
 use super::run::{Run, Start, TrainingData, TrainingOutcome};
@@ -52,7 +53,22 @@ pub async fn train<H: TrainingHost, S: CheckpointSink>(
 ) -> Result<TrainingOutcome, TrainingError> {
     check(data, config, network)?;
     let mut run = Run::begin(data, config, network, start, device, host);
-    if features::applies(config, network) {
+    if head_first::applies(config, network, run.state.epochs_completed)
+        && !head_first::train_head(&mut run, device, host).await?
+    {
+        return Ok(run.finish(StopReason::Stopped, host));
+    }
+    run_epochs(run, device, (host, sink)).await
+}
+
+/// The epochs of a run that has begun (after its head alone, when it trains that first).
+pub(super) async fn run_epochs<H: TrainingHost, S: CheckpointSink>(
+    mut run: Run<'_>,
+    device: &Device,
+    (host, sink): (&mut H, &mut S),
+) -> Result<TrainingOutcome, TrainingError> {
+    let (data, config) = (run.data, run.config);
+    if features::applies(config, run.network) {
         let samples: Vec<usize> = data.train.iter().chain(&data.validation).copied().collect();
         let inference = run.model.valid();
         // The second replica shares the feature pass, and is then kept aside for the scoring

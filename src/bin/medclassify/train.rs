@@ -29,6 +29,10 @@ pub struct TrainingArgs {
     /// last blocks and the head) or all (fine-tuning, the backbone at a tenth of --lr).
     #[arg(long, default_value = "head")]
     transfer: String,
+    /// With --transfer top or all: train the new head alone first, on the frozen backbone's
+    /// features (as --transfer head would), then the chosen layers from there.
+    #[arg(long)]
+    head_first: bool,
     /// Maximum epochs.
     #[arg(long, default_value_t = 10)]
     epochs: usize,
@@ -165,6 +169,7 @@ impl TrainingArgs {
                 }
             },
             transfer,
+            head_first: self.head_first,
         })
     }
 }

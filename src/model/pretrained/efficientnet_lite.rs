@@ -126,8 +126,10 @@ impl ConvNorm {
     /// Trainable convolution (or frozen), BatchNorm always frozen.
     fn prepare(self, trainable: bool) -> Self {
         Self {
+            // Both ways: a network prepared for one mode may be prepared for another (the
+            // head trained first, then every layer).
             conv: if trainable {
-                self.conv
+                self.conv.unfreeze()
             } else {
                 self.conv.freeze()
             },

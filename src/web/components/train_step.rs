@@ -267,6 +267,12 @@ pub fn TrainStep() -> Html {
                                 <option value="balanced" selected={config.sampling == Sampling::Balanced}>{"balanced (as many per class)"}</option>
                             </select>
                         </label>
+                        if config.preset.pretrained().is_some() && config.transfer != Transfer::Head {
+                            <label class="check" title="A new head starts random: trained alone first, on the frozen backbone's features (computed once), it no longer pushes the pretrained layers around while it learns. Then the layers chosen above train from there (linear probing, then fine-tuning).">
+                                <input type="checkbox" checked={config.head_first} data-testid="head-first"
+                                    onchange={setter(|c, i| { c.head_first = i.checked(); Ok(()) })} />
+                                {"Train the new head alone first (on the frozen features), then these layers"}</label>
+                        }
                         <label class="check"><input type="checkbox" checked={config.augmentation.is_some()}
                             onchange={setter(|c, i| { c.augmentation = i.checked().then(AugmentConfig::default); Ok(()) })} />
                             {"Augment training images (rotation ±10°, zoom ±10%, shift ±10%)"}</label>
