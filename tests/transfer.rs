@@ -704,11 +704,13 @@ fn parts_are_sized_from_the_memory_an_image_takes() {
 }
 
 /// Keeps the events; hands the run its second replica, if any; with `stop_after_head`, stops
-/// the run at its first batch after the head was trained first (the notice that says so).
+/// the run at its first batch after the head was trained first (the notice that says so);
+/// with `stop_in_features`, as soon as the head's features are being computed.
 struct HeadFirstHost {
     events: Vec<TrainingEvent>,
     peer: Option<Box<dyn GradientPeer>>,
     stop_after_head: bool,
+    stop_in_features: bool,
     stop: bool,
 }
 
@@ -717,6 +719,7 @@ impl TrainingHost for HeadFirstHost {
         if let TrainingEvent::Notice { message } = &event {
             self.stop |= self.stop_after_head && message.contains("trained first");
         }
+        self.stop |= self.stop_in_features && matches!(event, TrainingEvent::Features { .. });
         self.events.push(event);
     }
     async fn proceed(&mut self) -> bool {
@@ -742,8 +745,9 @@ impl TrainingHost for HeadFirstHost {
 /// frozen from the head's run would keep all of them).
 #[test]
 fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
-    use medclassify::training::{NoCheckpoints, Start, train as run};
+    use medclassify::training::{NoCheckpoints, Start, StopReason, train as run};
     let device = Device::flex();
+    let sink = &mut NoCheckpoints;
     let (data, _) = load_folder(&common::fixture(), InputShape::square(32), 2).unwrap();
     let split = split_dataset(&data, &SplitConfig::default()).unwrap();
     let training = TrainingData {
@@ -754,6 +758,16 @@ fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
     let network = lite0_without_dropout(data.classes.len(), data.shape);
     let weights = read_weights(&BACKBONES[0]).expect("scripts/weights.sh obtains the weights");
     let published = || network.init_for_training(&device, Some(&weights)).unwrap();
+    // As a new run starts (`session::start_new`): on the training device, the head seeded.
+    let start = || {
+        device.seed(42);
+        let train_device = device.clone().autodiff();
+        Start::Weights(
+            network
+                .init_for_training(&train_device, Some(&weights))
+                .unwrap(),
+        )
+    };
     let mut config = TrainingConfig {
         epochs: 3,
         batch_size: 16,
@@ -762,14 +776,13 @@ fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
     };
     config.callbacks.checkpoint = None;
     let mut host = Host(Vec::new());
-    let start = Start::Weights(published());
     let head_only = run(
         &training,
         &config,
         &network,
-        start,
+        start(),
         &device,
-        (&mut host, &mut NoCheckpoints),
+        (&mut host, &mut *sink),
     );
     let head_only = pollster::block_on(head_only).unwrap();
 
@@ -779,16 +792,16 @@ fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
         events: Vec::new(),
         peer: None,
         stop_after_head: true,
+        stop_in_features: false,
         stop: false,
     };
-    let start = Start::Weights(published());
     let first = run(
         &training,
         &config,
         &network,
-        start,
+        start(),
         &device,
-        (&mut host, &mut NoCheckpoints),
+        (&mut host, &mut *sink),
     );
     let first = pollster::block_on(first).unwrap();
     assert!(host.stop, "no notice of the head's run: {:?}", host.events);
@@ -809,7 +822,11 @@ fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
             .filter(|(p, _)| p.contains("classifier"))
             .collect::<Vec<_>>()
     };
-    assert_eq!(head(&first.model), head(&head_only.model));
+    // (Compared whole, but not printed whole: 7,686 numbers.)
+    assert!(
+        head(&first.model) == head(&head_only.model),
+        "the heads differ"
+    );
     assert_ne!(
         head(&first.model),
         head(&published()),
@@ -820,17 +837,17 @@ fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
         events: Vec::new(),
         peer: Some(Box::new(ThreadPeer::spawn())),
         stop_after_head: false,
+        stop_in_features: false,
         stop: false,
     };
     config.epochs = 1;
-    let start = Start::Weights(published());
     let tuned = run(
         &training,
         &config,
         &network,
-        start,
+        start(),
         &device,
-        (&mut host, &mut NoCheckpoints),
+        (&mut host, &mut *sink),
     );
     let tuned = pollster::block_on(tuned).unwrap();
     let notices: Vec<&String> = host
@@ -857,4 +874,46 @@ fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
     let moved_convolutions = moved.iter().filter(|p| p.contains("conv")).count();
     assert_eq!(moved_convolutions, convolutions, "moved: {moved:?}");
     assert!(moved.iter().any(|p| p.contains("stem")));
+
+    // Stop while the head's features are computed: the run ends there, stopped, with nothing
+    // trained and no word of a head trained first.
+    let mut host = HeadFirstHost {
+        events: Vec::new(),
+        peer: None,
+        stop_after_head: false,
+        stop_in_features: true,
+        stop: false,
+    };
+    let stopped = run(
+        &training,
+        &config,
+        &network,
+        start(),
+        &device,
+        (&mut host, &mut *sink),
+    );
+    let stopped = pollster::block_on(stopped).unwrap();
+    assert_eq!(stopped.reason, StopReason::Stopped);
+    assert!(stopped.record.history.is_empty());
+    assert!(
+        !host
+            .events
+            .iter()
+            .any(|e| matches!(e, TrainingEvent::Notice { .. })),
+        "{:?}",
+        host.events
+    );
+    assert!(matches!(
+        host.events.last(),
+        Some(TrainingEvent::Finished {
+            reason: StopReason::Stopped,
+            epochs_completed: 0,
+            ..
+        })
+    ));
+    let (_, moved) = compare(&values(&published()), &values(&stopped.model));
+    assert!(
+        moved.is_empty(),
+        "a stopped run moved the backbone: {moved:?}"
+    );
 }

@@ -7,6 +7,7 @@ use super::{DataSummary, ModelMeta};
 use crate::evaluation::{
     CalibrationSummary, ConfidenceIntervals, CrossValidation, Evaluation, Interval,
 };
+use crate::model::Transfer;
 use crate::training::{CallbackEvent, ClassWeighting, Sampling};
 
 /// Intended use, written into every card.
@@ -143,17 +144,21 @@ fn write_overview(md: &mut String, meta: &ModelMeta, card: &ModelCard, classes: 
         serde_json::to_string(&meta.model).unwrap_or_default()
     );
     if let Some(backbone) = meta.model.preset().pretrained() {
-        let transfer = meta
+        let (transfer, head_first) = meta
             .training
             .as_ref()
-            .map(|t| t.transfer)
+            .map(|t| (t.transfer, t.head_first && t.transfer != Transfer::Head))
             .unwrap_or_default();
         let _ = writeln!(
             md,
             "- Pretrained backbone: {} ({} licence); {}",
             backbone.label, backbone.licence, backbone.origin
         );
-        let _ = writeln!(md, "- Trained: {}", transfer.describe());
+        let first = match head_first {
+            true => "the new head first, alone on the frozen backbone's features; then ",
+            false => "",
+        };
+        let _ = writeln!(md, "- Trained: {first}{}", transfer.describe());
     }
     let _ = writeln!(md, "- Classes (output order): {}", classes.join(", "));
     let _ = writeln!(

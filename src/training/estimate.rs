@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::epoch::{EVAL_BATCH, score};
 use super::features;
+use super::head_first;
 use super::run::{Start, TrainingData};
 use super::{
     CheckpointSlot, GradientPeer, NoCheckpoints, TrainingConfig, TrainingError, TrainingEvent,
@@ -42,6 +43,10 @@ pub struct Workload {
     pub test: usize,
     /// Whether the head trains on features computed once (`training::features`).
     pub cached_features: bool,
+    /// Whether the head trains alone first, on features computed once, before the layers
+    /// that the run trains (`training::head_first`).
+    #[serde(default)]
+    pub head_first: bool,
     /// Checkpoints saved after an epoch, at most (the resume point, and ModelCheckpoint's).
     #[serde(default)]
     pub saves_per_epoch: usize,
@@ -119,6 +124,14 @@ impl RunEstimate {
                 inference(train + validation),
             ),
         }
+        if workload.head_first && !workload.cached_features {
+            add(
+                format!(
+                    "first the head alone: the frozen backbone's features of {train} training and {validation} validation images, once"
+                ),
+                inference(train + validation),
+            );
+        }
         add(
             format!(
                 "up to {} checkpoint(s) after each epoch",
@@ -181,9 +194,16 @@ pub async fn estimate<H: TrainingHost>(
     host: &mut H,
 ) -> Result<RunEstimate, TrainingError> {
     // One report per batch, so that each batch's end is seen.
+    // The head trained first is not probed: its features take what a pass of inference
+    // takes (timed below), and its epochs on them seconds.
     let probe_config = TrainingConfig {
         log_every: 1,
+        head_first: false,
         ..config.clone()
+    };
+    let epochs_done = match &start {
+        Start::Resume { state, .. } => state.epochs_completed,
+        _ => 0,
     };
     let mut probe = Probe::new(host);
     let sink = &mut NoCheckpoints;
@@ -232,6 +252,7 @@ pub async fn estimate<H: TrainingHost>(
         validation: data.validation.len(),
         test,
         cached_features,
+        head_first: head_first::applies(config, network, epochs_done),
         saves_per_epoch: 1 + usize::from(config.callbacks.checkpoint.is_some()),
     };
     let rates = Rates {
@@ -397,6 +418,7 @@ mod tests {
             validation: 40,
             test: 60,
             cached_features,
+            head_first: false,
             saves_per_epoch: 0,
         }
     }
@@ -440,6 +462,24 @@ mod tests {
         // (120 + 40) / 8 features once, 60 / 8 test images.
         assert_eq!(five.seconds, 20.0 + 7.5);
         assert_eq!(fifty.seconds, five.seconds);
+    }
+
+    #[test]
+    fn training_the_head_first_adds_one_feature_pass() {
+        let rates = Rates {
+            batch_seconds: Some(2.0),
+            inference_images_per_second: 20.0,
+            timed_batches: 2,
+            checkpoint_seconds: 0.0,
+        };
+        let first = Workload {
+            head_first: true,
+            ..workload(false)
+        };
+        let estimate = RunEstimate::project(first, rates);
+        // 53 s as without it (above), and (120 + 40) / 20 for the features.
+        assert_eq!(estimate.seconds, 53.0 + 8.0);
+        assert!(estimate.describe().contains("first the head alone"));
     }
 
     #[test]

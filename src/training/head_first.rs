@@ -14,8 +14,8 @@
 
 use burn::prelude::*;
 
+use super::epochs::run_epochs;
 use super::run::{Run, Start};
-use super::trainer::run_epochs;
 use super::{
     CheckpointSlot, GradientPeer, NoCheckpoints, StopReason, TrainingConfig, TrainingError,
     TrainingEvent, TrainingHost,
@@ -83,16 +83,20 @@ fn describe(best: Option<&super::EpochMetrics>, epochs: usize, transfer: Transfe
         Transfer::Top => "the top blocks and the head",
         _ => "every layer",
     };
+    let epochs = match epochs {
+        1 => "1 epoch".to_string(),
+        n => format!("{n} epochs"),
+    };
     match best {
         Some(m) => format!(
-            "the new head was trained first, alone on the frozen backbone's features ({epochs} \
-             epochs; kept epoch {}: validation loss {:.4}, accuracy {:.2} %); {what} now train \
-             from there",
+            "the new head was trained first, alone on the frozen backbone's features ({epochs}; \
+             kept epoch {}: validation loss {:.4}, accuracy {:.2} %); {what} now train from \
+             there",
             m.epoch,
             m.val_loss,
             m.val_accuracy * 100.0
         ),
-        None => format!("the new head was trained first ({epochs} epochs); {what} now train"),
+        None => format!("the new head was trained first ({epochs}); {what} now train"),
     }
 }
 

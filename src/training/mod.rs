@@ -10,6 +10,7 @@ mod callbacks;
 mod config;
 pub mod epoch;
 mod epoch_end;
+mod epochs;
 mod error;
 mod estimate;
 mod events;

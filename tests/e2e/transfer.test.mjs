@@ -204,7 +204,7 @@ test('EfficientNet-Lite0, head only: weights from the page once, trains, counted
   }
 });
 
-test('EfficientNet-Lite0 fine-tunes its top blocks on WebGPU (SwiftShader) and predicts like the native command', { timeout: 900_000 }, async () => {
+test('EfficientNet-Lite0 trains its head first, then fine-tunes its top blocks on WebGPU (SwiftShader), and predicts like the native command', { timeout: 900_000 }, async () => {
   const native = JSON.parse(execFileSync(CLI, ['inspect', FIXTURE, '--json']).toString());
   const server = await serve('/');
   const browser = await launch();
@@ -217,11 +217,15 @@ test('EfficientNet-Lite0 fine-tunes its top blocks on WebGPU (SwiftShader) and p
     await gotoStep(page, 'train');
     await page.selectOption('[data-testid=preset-select]', 'efficientnet_lite0');
     await page.selectOption('[data-testid=transfer-select]', 'top');
+    // Head first (linear probing, then fine-tuning): offered only where more than the head
+    // trains.
+    await page.check('[data-testid=head-first]');
     await setEpochs(page, 1);
     await page.selectOption('[data-testid=backend-select]', 'webgpu');
     const started = Date.now();
     await page.click('[data-testid=start-training]');
     assert.equal(await waitForStatus(page, ['done', 'error']), 'done', await notices(page));
+    assert.match(await notices(page), /the new head was trained first, alone on the frozen backbone's features \(1 epoch; kept epoch 1: validation loss \d/);
     console.log(`one epoch of EfficientNet-Lite0 (top blocks) at 64 px on WebGPU (SwiftShader): ${((Date.now() - started) / 1000).toFixed(0)} s`);
     assert.match(await page.textContent('[data-testid=training-backend]'), /^on WebGPU/);
     await shot(page, 'transfer-05-webgpu');
@@ -229,6 +233,8 @@ test('EfficientNet-Lite0 fine-tunes its top blocks on WebGPU (SwiftShader) and p
     // what the page shows (the page's test accuracy, recounted by `predict`).
     const modelPath = join(ARTIFACTS, 'transfer-top-webgpu.mcmodel');
     await recountAccuracy(page, native, modelPath);
+    const card = execFileSync(CLI, ['card', '--model', modelPath]).toString();
+    assert.match(card, /- Trained: the new head first, alone on the frozen backbone's features; then the top blocks and the head/);
     // The heatmaps of the model on WebGPU, against the command's on the CPU.
     await gotoStep(page, 'predict');
     const hand = join(FIXTURE, 'Hand', '000000.jpeg');

@@ -534,6 +534,7 @@ fn an_estimate_shows_until_a_setting_the_backend_or_the_split_changes() {
             validation: 40,
             test: 60,
             cached_features: false,
+            head_first: false,
             saves_per_epoch: 0,
         },
         Rates {

@@ -446,6 +446,12 @@ fn pretrained_notes(config: &TrainingConfig, size: u32) -> Html {
             "Augmentation varies each training image every epoch, before every layer that trains."
         }
     };
+    let head_first = match config.head_first && config.transfer != Transfer::Head {
+        true => {
+            "First the new head trains alone, on the frozen backbone's features computed once (without augmentation, as a head-only run would); then these layers train from that head. "
+        }
+        false => "",
+    };
     let size_note = if backbone.sizes.contains(&size) {
         format!(
             "Images are {size} x {size} px; it was pretrained at {} px.",
@@ -462,7 +468,7 @@ fn pretrained_notes(config: &TrainingConfig, size: u32) -> Html {
     };
     html! {
         <div class="callout" data-testid="pretrained-notes">
-            <p>{ format!("{}: {}.", backbone.label, config.transfer.describe()) }{" "}{ augmentation }</p>
+            <p>{ format!("{}: {}.", backbone.label, config.transfer.describe()) }{" "}{ head_first }{ augmentation }</p>
             <p>{ size_note }{" On a CPU, larger images take much longer: Estimate the time measures this run's first batches here and says how long the whole run will take, before you start."}</p>
             <p class="muted">{ format!("Weights: {} (licence {}), served by this page and checked against SHA-256 {}…", backbone.origin, backbone.licence, &backbone.weights_sha256[..16]) }</p>
         </div>
