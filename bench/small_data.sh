@@ -10,7 +10,8 @@
 # Networks: seed, strong (64 px, from scratch), lite0-head, lite0-all (EfficientNet-Lite0 at
 # BIG px, head only or every layer); "-augment" adds --augment (rotation 10°, zoom 10 %,
 # shift 10 %) to strong, lite0-all or lite0-top (the top blocks and the head);
-# "lite0-all-augment-head-first" trains the head alone first (--head-first), then every layer.
+# "lite0-all-augment-head-first" trains the head alone first (--head-first), then every layer;
+# "lite0-all-augment-blr-F" fine-tunes with the backbone at F times the head's rate (--backbone-lr F).
 #
 # Needs the release command (cargo build --release --no-default-features --features cli), the
 # tests' .venv (numpy, Pillow) and the full MedNIST (../shared/data/MedNIST.tar.gz, or
@@ -54,6 +55,7 @@ for n in ${PER_CLASS//,/ }; do
         lite0-head) args=(--preset efficientnet_lite0 --transfer head); size=$BIG ;;
         lite0-all) args=(--preset efficientnet_lite0 --transfer all); size=$BIG ;;
         lite0-all-augment) args=(--preset efficientnet_lite0 --transfer all --augment); size=$BIG ;;
+        lite0-all-augment-blr-*) args=(--preset efficientnet_lite0 --transfer all --augment --backbone-lr "${net##*-blr-}"); size=$BIG ;;
         lite0-all-augment-head-first) args=(--preset efficientnet_lite0 --transfer all --augment --head-first); size=$BIG ;;
         lite0-top-augment) args=(--preset efficientnet_lite0 --transfer top --augment); size=$BIG ;;
         strong-augment) args=(--preset strong --augment); size=64 ;;

@@ -8,6 +8,7 @@ use crate::evaluation::{
     CalibrationSummary, ConfidenceIntervals, CrossValidation, Evaluation, Interval,
 };
 use crate::model::Transfer;
+use crate::model::pretrained::BACKBONE_LEARNING_RATE;
 use crate::training::{CallbackEvent, ClassWeighting, Sampling};
 
 /// Intended use, written into every card.
@@ -144,11 +145,14 @@ fn write_overview(md: &mut String, meta: &ModelMeta, card: &ModelCard, classes: 
         serde_json::to_string(&meta.model).unwrap_or_default()
     );
     if let Some(backbone) = meta.model.preset().pretrained() {
-        let (transfer, head_first) = meta
+        let (transfer, head_first, backbone_lr) = meta
             .training
             .as_ref()
-            .map(|t| (t.transfer, t.head_first && t.transfer != Transfer::Head))
-            .unwrap_or_default();
+            .map(|t| {
+                let first = t.head_first && t.transfer != Transfer::Head;
+                (t.transfer, first, t.backbone_lr)
+            })
+            .unwrap_or((Transfer::Head, false, BACKBONE_LEARNING_RATE));
         let _ = writeln!(
             md,
             "- Pretrained backbone: {} ({} licence); {}",
@@ -158,7 +162,11 @@ fn write_overview(md: &mut String, meta: &ModelMeta, card: &ModelCard, classes: 
             true => "the new head first, alone on the frozen backbone's features; then ",
             false => "",
         };
-        let _ = writeln!(md, "- Trained: {first}{}", transfer.describe());
+        let rate = match transfer {
+            Transfer::Head => String::new(),
+            _ => format!(" (the backbone's learning rate {backbone_lr} times the head's)"),
+        };
+        let _ = writeln!(md, "- Trained: {first}{}{rate}", transfer.describe());
     }
     let _ = writeln!(md, "- Classes (output order): {}", classes.join(", "));
     let _ = writeln!(

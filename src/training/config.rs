@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{CallbackSettings, ClassWeighting, Sampling};
 use crate::data::AugmentConfig;
+use crate::model::pretrained::BACKBONE_LEARNING_RATE;
 use crate::model::{Preset, Transfer};
 
 /// The largest batch the settings accept (far above what fits a browser's memory at 128 px).
@@ -91,6 +92,15 @@ pub struct TrainingConfig {
     /// off, as they were trained.
     #[serde(default)]
     pub head_first: bool,
+    /// With a pretrained network that trains more than its head: the backbone's learning rate
+    /// as a fraction of the head's (discriminative learning rates; files written before it
+    /// existed: [`BACKBONE_LEARNING_RATE`], as they were trained).
+    #[serde(default = "backbone_learning_rate")]
+    pub backbone_lr: f64,
+}
+
+fn backbone_learning_rate() -> f64 {
+    BACKBONE_LEARNING_RATE
 }
 
 impl Default for TrainingConfig {
@@ -108,6 +118,7 @@ impl Default for TrainingConfig {
             sampling: Sampling::Shuffle,
             transfer: Transfer::Head,
             head_first: false,
+            backbone_lr: BACKBONE_LEARNING_RATE,
         }
     }
 }
@@ -134,6 +145,12 @@ impl TrainingConfig {
         {
             return Err("Adam betas must be in [0, 1)".into());
         }
+        if !(self.backbone_lr > 0.0 && self.backbone_lr <= 1.0) {
+            return Err(format!(
+                "the backbone's learning rate, {} of the head's, must be above 0 and at most 1",
+                self.backbone_lr
+            ));
+        }
         self.class_weighting.validate()?;
         if let Some(reduce) = &self.callbacks.reduce_lr
             && !(reduce.factor > 0.0 && reduce.factor < 1.0)
@@ -144,5 +161,37 @@ impl TrainingConfig {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backbones_learning_rate_is_a_fraction_of_the_heads() {
+        let with = |backbone_lr| TrainingConfig {
+            backbone_lr,
+            ..TrainingConfig::default()
+        };
+        assert_eq!(TrainingConfig::default().backbone_lr, 0.1);
+        assert!(with(1.0).validate().is_ok());
+        assert!(with(0.01).validate().is_ok());
+        for bad in [0.0, -0.1, 1.5, f64::NAN] {
+            let error = with(bad).validate().unwrap_err();
+            assert!(error.contains("backbone's learning rate"), "{error}");
+        }
+    }
+
+    /// A model file written before the setting existed was trained at a tenth, and says so.
+    #[test]
+    fn settings_without_the_backbones_rate_read_as_a_tenth() {
+        let mut json = serde_json::to_value(TrainingConfig::default()).unwrap();
+        let object = json.as_object_mut().unwrap();
+        object.remove("backbone_lr");
+        object.remove("head_first");
+        let read: TrainingConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(read.backbone_lr, 0.1);
+        assert!(!read.head_first);
     }
 }

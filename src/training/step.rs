@@ -180,7 +180,7 @@ pub(super) async fn step<H: TrainingHost>(
     if let Some(backbone) = run.model.take_backbone_gradients(&mut gradients)
         && !backbone.is_empty()
     {
-        let rate = learning_rate * crate::model::pretrained::BACKBONE_LEARNING_RATE;
+        let rate = learning_rate * run.config.backbone_lr;
         model = run.optimizer.step(rate, model, backbone);
     }
     run.model = run.optimizer.step(learning_rate, model, gradients);

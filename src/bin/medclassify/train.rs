@@ -26,13 +26,17 @@ pub struct TrainingArgs {
     #[arg(long, default_value = "seed")]
     preset: String,
     /// What a pretrained network trains: head (the new head on frozen features), top (its
-    /// last blocks and the head) or all (fine-tuning, the backbone at a tenth of --lr).
+    /// last blocks and the head) or all (fine-tuning, the backbone at --backbone-lr times --lr).
     #[arg(long, default_value = "head")]
     transfer: String,
     /// With --transfer top or all: train the new head alone first, on the frozen backbone's
     /// features (as --transfer head would), then the chosen layers from there.
     #[arg(long)]
     head_first: bool,
+    /// With --transfer top or all: the backbone's learning rate as a fraction of --lr (above
+    /// 0, at most 1).
+    #[arg(long, default_value_t = medclassify::model::pretrained::BACKBONE_LEARNING_RATE)]
+    backbone_lr: f64,
     /// Maximum epochs.
     #[arg(long, default_value_t = 10)]
     epochs: usize,
@@ -170,6 +174,7 @@ impl TrainingArgs {
             },
             transfer,
             head_first: self.head_first,
+            backbone_lr: self.backbone_lr,
         })
     }
 }

@@ -25,13 +25,14 @@ pub enum Transfer {
     /// The backbone's last stages ([`EfficientNetLite::TOP_BLOCKS`] blocks and the last
     /// convolution) and the head.
     Top,
-    /// Everything (fine-tuning), the backbone at [`BACKBONE_LEARNING_RATE`] times the head's
-    /// learning rate.
+    /// Everything (fine-tuning), the backbone at a fraction of the head's learning rate
+    /// ([`BACKBONE_LEARNING_RATE`] unless the run says otherwise).
     All,
 }
 
 /// The backbone's learning rate in [`Transfer::All`] and [`Transfer::Top`], as a fraction of
-/// the head's: pretrained weights need small steps, a new head large ones.
+/// the head's, unless a run sets its own: pretrained weights need small steps, a new head
+/// large ones.
 pub const BACKBONE_LEARNING_RATE: f64 = 0.1;
 
 impl Transfer {
@@ -69,7 +70,7 @@ impl Transfer {
             Transfer::Head => "the new head only; the pretrained backbone stays frozen",
             Transfer::Top => "the top blocks and the head; the lower backbone stays frozen",
             Transfer::All => {
-                "every layer (fine-tuning); the backbone at a tenth of the learning rate"
+                "every layer (fine-tuning); the backbone at a smaller learning rate than the head's"
             }
         }
     }

@@ -268,6 +268,11 @@ pub fn TrainStep() -> Html {
                             </select>
                         </label>
                         if config.preset.pretrained().is_some() && config.transfer != Transfer::Head {
+                            <label title="The pretrained layers' learning rate as a fraction of the head's (0.1: a tenth). Pretrained weights need smaller steps than a new head.">{"Backbone learning rate (× the head's)"}
+                                <input type="number" min="0" max="1" step="any" data-testid="backbone-lr" value={config.backbone_lr.to_string()}
+                                    onchange={setter(|c, i| { c.backbone_lr = number(i, "backbone learning rate")?; Ok(()) })} /></label>
+                        }
+                        if config.preset.pretrained().is_some() && config.transfer != Transfer::Head {
                             <label class="check" title="A new head starts random: trained alone first, on the frozen backbone's features (computed once), it no longer pushes the pretrained layers around while it learns. Then the layers chosen above train from there (linear probing, then fine-tuning).">
                                 <input type="checkbox" checked={config.head_first} data-testid="head-first"
                                     onchange={setter(|c, i| { c.head_first = i.checked(); Ok(()) })} />
