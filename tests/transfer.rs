@@ -916,3 +916,61 @@ fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
         "a stopped run moved the backbone: {moved:?}"
     );
 }
+
+/// The backbone steps at `backbone_lr` times the head's learning rate. The oracle is Adam's
+/// first step, whose size is the learning rate itself wherever the gradient is far above
+/// epsilon (m / sqrt(v) = g / |g|, bias-corrected): one step over every training image at
+/// 1e-3, the backbone at 0.25 of it, moves no head weight by more than 1e-3 and some by that
+/// much, and no backbone weight by more than 2.5e-4 and some by that much.
+#[test]
+fn the_backbone_steps_at_its_fraction_of_the_learning_rate() {
+    use medclassify::training::{CallbackSettings, NoCheckpoints, Start, train as run};
+    let device = Device::flex();
+    let (data, _) = load_folder(&common::fixture(), InputShape::square(32), 2).unwrap();
+    let split = split_dataset(&data, &SplitConfig::default()).unwrap();
+    let training = TrainingData {
+        dataset: &data,
+        train: split.indices(Subset::Train),
+        validation: split.indices(Subset::Validation),
+    };
+    let network = lite0_without_dropout(data.classes.len(), data.shape);
+    let weights = read_weights(&BACKBONES[0]).expect("scripts/weights.sh obtains the weights");
+    let model = network
+        .init_for_training(&device.clone().autodiff(), Some(&weights))
+        .unwrap();
+    let before = values(&model);
+    let config = TrainingConfig {
+        epochs: 1,
+        batch_size: training.train.len(),
+        transfer: Transfer::All,
+        backbone_lr: 0.25,
+        callbacks: CallbackSettings {
+            early_stopping: None,
+            reduce_lr: None,
+            checkpoint: None,
+        },
+        ..Default::default()
+    };
+    let mut host = Host(Vec::new());
+    let sink = &mut NoCheckpoints;
+    let outcome = run(
+        &training,
+        &config,
+        &network,
+        Start::Weights(model),
+        &device,
+        (&mut host, sink),
+    );
+    let outcome = pollster::block_on(outcome).unwrap();
+    let (mut head, mut backbone) = (0f32, 0f32);
+    for ((path, a), (_, b)) in before.iter().zip(&values(&outcome.model)) {
+        let step = largest(a, b);
+        match path.contains("classifier") {
+            true => head = head.max(step),
+            false => backbone = backbone.max(step),
+        }
+    }
+    println!("largest step: head {head}, backbone {backbone}");
+    assert!((head - 1e-3).abs() < 1e-5, "head {head}");
+    assert!((backbone - 2.5e-4).abs() < 2.5e-6, "backbone {backbone}");
+}

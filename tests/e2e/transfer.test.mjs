@@ -220,6 +220,10 @@ test('EfficientNet-Lite0 trains its head first, then fine-tunes its top blocks o
     // Head first (linear probing, then fine-tuning): offered only where more than the head
     // trains.
     await page.check('[data-testid=head-first]');
+    // The backbone's learning rate, a fraction of the head's (0.1 unless set).
+    assert.equal(await page.inputValue('[data-testid=backbone-lr]'), '0.1');
+    await page.fill('[data-testid=backbone-lr]', '0.25');
+    await page.press('[data-testid=backbone-lr]', 'Tab');
     await setEpochs(page, 1);
     await page.selectOption('[data-testid=backend-select]', 'webgpu');
     const started = Date.now();
@@ -234,7 +238,7 @@ test('EfficientNet-Lite0 trains its head first, then fine-tunes its top blocks o
     const modelPath = join(ARTIFACTS, 'transfer-top-webgpu.mcmodel');
     await recountAccuracy(page, native, modelPath);
     const card = execFileSync(CLI, ['card', '--model', modelPath]).toString();
-    assert.match(card, /- Trained: the new head first, alone on the frozen backbone's features; then the top blocks and the head/);
+    assert.match(card, /- Trained: the new head first, alone on the frozen backbone's features; then the top blocks and the head; the lower backbone stays frozen \(the backbone's learning rate 0\.25 times the head's\)/);
     // The heatmaps of the model on WebGPU, against the command's on the CPU.
     await gotoStep(page, 'predict');
     const hand = join(FIXTURE, 'Hand', '000000.jpeg');
