@@ -716,7 +716,7 @@ struct HeadFirstHost {
 
 impl TrainingHost for HeadFirstHost {
     fn event(&mut self, event: TrainingEvent) {
-        if let TrainingEvent::Notice { message } = &event {
+        if let TrainingEvent::HeadTrained { message } = &event {
             self.stop |= self.stop_after_head && message.contains("trained first");
         }
         self.stop |= self.stop_in_features && matches!(event, TrainingEvent::Features { .. });
@@ -853,7 +853,9 @@ fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
         .events
         .iter()
         .filter_map(|e| match e {
-            TrainingEvent::Notice { message } => Some(message),
+            TrainingEvent::Notice { message } | TrainingEvent::HeadTrained { message } => {
+                Some(message)
+            }
             _ => None,
         })
         .collect();
@@ -895,10 +897,10 @@ fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
     assert_eq!(stopped.reason, StopReason::Stopped);
     assert!(stopped.record.history.is_empty());
     assert!(
-        !host
-            .events
-            .iter()
-            .any(|e| matches!(e, TrainingEvent::Notice { .. })),
+        !host.events.iter().any(|e| matches!(
+            e,
+            TrainingEvent::Notice { .. } | TrainingEvent::HeadTrained { .. }
+        )),
         "{:?}",
         host.events
     );

@@ -104,7 +104,9 @@ impl TerminalHost<'_> {
             } => self.say(format!(
                 "training epochs {first_epoch}..={epochs}: {train_images} training / {validation_images} validation images, {batches} batches per epoch, {parameters} parameters, {replicas} replica(s)"
             )),
-            TrainingEvent::Notice { message } => self.say(format!("  {message}")),
+            TrainingEvent::Notice { message } | TrainingEvent::HeadTrained { message } => {
+                self.say(format!("  {message}"))
+            }
             TrainingEvent::Features {
                 done,
                 total,
@@ -112,7 +114,7 @@ impl TerminalHost<'_> {
             } => {
                 if done == total {
                     self.say(format!(
-                        "  the frozen backbone's features of {total} images computed once ({seconds:.1} s); every epoch trains the head alone on them"
+                        "  the frozen backbone's features of {total} images computed once ({seconds:.1} s); the head trains alone on them"
                     ))
                 } else if *done <= 64 {
                     self.say(format!(

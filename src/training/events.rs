@@ -133,6 +133,12 @@ pub enum TrainingEvent {
         /// Seconds so far.
         seconds: f64,
     },
+    /// The new head was trained first, alone on the frozen backbone's features
+    /// (`training::head_first`): what that gave, for people. Information, not a warning.
+    HeadTrained {
+        /// What happened.
+        message: String,
+    },
     /// Something the user should know that does not stop training.
     Notice {
         /// What happened.

@@ -70,7 +70,7 @@ pub(super) async fn train_head<H: TrainingHost>(
         .record
         .history
         .get(outcome.weights_from_epoch.wrapping_sub(1));
-    host.event(TrainingEvent::Notice {
+    host.event(TrainingEvent::HeadTrained {
         message: describe(best, outcome.record.history.len(), run.config.transfer),
     });
     run.restart_from(outcome.model);

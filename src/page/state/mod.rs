@@ -305,6 +305,9 @@ fn on_engine(state: &mut AppState, response: Response) {
         Response::Training {
             event: TrainingEvent::Notice { message },
         } => state.notify(Level::Warning, message),
+        Response::Training {
+            event: TrainingEvent::HeadTrained { message },
+        } => state.notify(Level::Info, message),
         Response::Training { event } => Rc::make_mut(&mut state.train).on_event(event),
         Response::TrainingDone {
             assessment,

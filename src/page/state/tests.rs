@@ -158,6 +158,26 @@ fn a_training_notice_goes_to_the_notices_only() {
     );
 }
 
+/// The word that the head was trained first is information, not a warning.
+#[test]
+fn the_head_trained_first_is_told_as_information() {
+    let before = full_state();
+    let after = engine(
+        before.clone(),
+        Response::Training {
+            event: TrainingEvent::HeadTrained {
+                message: "the new head was trained first".into(),
+            },
+        },
+    );
+    assert!(Rc::ptr_eq(&before.train, &after.train));
+    let last = after.notices.notices.last().unwrap();
+    assert_eq!(
+        (last.level.as_str(), last.message.as_str()),
+        ("info", "the new head was trained first")
+    );
+}
+
 #[test]
 fn loading_data_clears_the_assessment_and_records_engine_memory() {
     let state = full_state();

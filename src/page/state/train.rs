@@ -238,7 +238,7 @@ impl TrainState {
                 total,
                 seconds,
             } => self.features = (done < total).then_some((done, total, seconds)),
-            TrainingEvent::Notice { .. } => {}
+            TrainingEvent::Notice { .. } | TrainingEvent::HeadTrained { .. } => {}
             TrainingEvent::Finished { reason, .. } => self.stop_reason = Some(reason),
         }
     }
