@@ -140,6 +140,17 @@ fn for_gradients(part: Transfer) -> (Device, Device, medclassify::data::Dataset,
     (device, train_device, data, model)
 }
 
+/// The shipped sample at 32 px, with its split's training and validation images.
+fn sample_at_32() -> (medclassify::data::Dataset, Vec<usize>, Vec<usize>) {
+    let (data, _) = load_folder(&common::fixture(), InputShape::square(32), 2).unwrap();
+    let split = split_dataset(&data, &SplitConfig::default()).unwrap();
+    let (train, validation) = (
+        split.indices(Subset::Train),
+        split.indices(Subset::Validation),
+    );
+    (data, train, validation)
+}
+
 /// The largest absolute difference between two gradient vectors.
 fn largest(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()))
@@ -627,12 +638,11 @@ fn a_second_replica_shares_a_fine_tuning_batch() {
 /// started: a new network's running means are 0 and its variances 1, exactly.
 #[test]
 fn fine_tuning_runs_on_two_replicas() {
-    let (data, _) = load_folder(&common::fixture(), InputShape::square(32), 2).unwrap();
-    let split = split_dataset(&data, &SplitConfig::default()).unwrap();
+    let (data, train, validation) = sample_at_32();
     let training = TrainingData {
         dataset: &data,
-        train: split.indices(Subset::Train),
-        validation: split.indices(Subset::Validation),
+        train,
+        validation,
     };
     let config = TrainingConfig {
         epochs: 2,
@@ -748,12 +758,11 @@ fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
     use medclassify::training::{NoCheckpoints, Start, StopReason, train as run};
     let device = Device::flex();
     let sink = &mut NoCheckpoints;
-    let (data, _) = load_folder(&common::fixture(), InputShape::square(32), 2).unwrap();
-    let split = split_dataset(&data, &SplitConfig::default()).unwrap();
+    let (data, train, validation) = sample_at_32();
     let training = TrainingData {
         dataset: &data,
-        train: split.indices(Subset::Train),
-        validation: split.indices(Subset::Validation),
+        train,
+        validation,
     };
     let network = lite0_without_dropout(data.classes.len(), data.shape);
     let weights = read_weights(&BACKBONES[0]).expect("scripts/weights.sh obtains the weights");
@@ -928,12 +937,11 @@ fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
 fn the_backbone_steps_at_its_fraction_of_the_learning_rate() {
     use medclassify::training::{CallbackSettings, NoCheckpoints, Start, train as run};
     let device = Device::flex();
-    let (data, _) = load_folder(&common::fixture(), InputShape::square(32), 2).unwrap();
-    let split = split_dataset(&data, &SplitConfig::default()).unwrap();
+    let (data, train, validation) = sample_at_32();
     let training = TrainingData {
         dataset: &data,
-        train: split.indices(Subset::Train),
-        validation: split.indices(Subset::Validation),
+        train,
+        validation,
     };
     let network = lite0_without_dropout(data.classes.len(), data.shape);
     let weights = read_weights(&BACKBONES[0]).expect("scripts/weights.sh obtains the weights");
