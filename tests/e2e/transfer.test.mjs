@@ -236,7 +236,22 @@ test('EfficientNet-Lite0 trains its head first, then fine-tunes its top blocks o
     // The weights trained on WebGPU, read back into a model file, predict on the native CPU
     // what the page shows (the page's test accuracy, recounted by `predict`).
     const modelPath = join(ARTIFACTS, 'transfer-top-webgpu.mcmodel');
-    await recountAccuracy(page, native, modelPath);
+    const [correct, total] = await recountAccuracy(page, native, modelPath);
+    // The Evaluate step lists exactly the test images the command gets wrong, and a listed
+    // image's "Why?" explains the class its caption names.
+    await gotoStep(page, 'evaluate');
+    const wrong = page.locator('[data-testid=misclassified] figure');
+    assert.equal(await wrong.count(), total - correct);
+    if (total > correct) {
+      const caption = await wrong.first().locator('figcaption span').textContent();
+      const predicted = caption.match(/→ (\S+) \(/)[1];
+      await wrong.first().locator('button', { hasText: 'Why?' }).click();
+      await page.waitForSelector('[data-testid=explanation] h3');
+      assert.match(await page.textContent('[data-testid=explanation] h3'), new RegExp(`^Why "${predicted}"\\? Grad-CAM`));
+    } else {
+      console.log('every test image right: no "Why?" to check');
+    }
+    await gotoStep(page, 'train');
     const card = execFileSync(CLI, ['card', '--model', modelPath]).toString();
     assert.match(card, /- Trained: the new head first, alone on the frozen backbone's features; then the top blocks and the head; the lower backbone stays frozen \(the backbone's learning rate 0\.25 times the head's\)/);
     // The heatmaps of the model on WebGPU, against the command's on the CPU.

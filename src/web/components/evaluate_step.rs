@@ -253,10 +253,12 @@ pub fn EvaluateStep() -> Html {
                     for image in state.evaluate.misclassified.iter() {
                         { {
                             let prediction = live.as_ref().and_then(|a| a.predictions.iter().find(|p| p.sample == image.sample).cloned());
+                            // The class the caption names (no second scoring in the engine).
                             let explain = {
                                 let app = app.clone();
                                 let sample = image.sample;
-                                Callback::from(move |_: MouseEvent| app.engine.send(Job::Explain { target: ExplainTarget::Sample { sample }, class: None, method: ExplainMethod::GradCam }))
+                                let class = prediction.as_ref().map(|p| p.predicted);
+                                Callback::from(move |_: MouseEvent| app.engine.send(Job::Explain { target: ExplainTarget::Sample { sample }, class, method: ExplainMethod::GradCam }))
                             };
                             html! {
                                 <figure class="thumb-figure" key={image.sample}>
