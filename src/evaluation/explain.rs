@@ -30,6 +30,22 @@ pub struct Heatmap {
     pub shape: InputShape,
     /// The values.
     pub values: Vec<f32>,
+    /// The side of the grid the map was computed on, before it was scaled to the image:
+    /// Grad-CAM's is the last convolution's (2 x 2 for EfficientNet-Lite0 at 64 px, so the
+    /// map can only say which quarter mattered); `None` for saliency, pixel by pixel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grid: Option<usize>,
+}
+
+impl Heatmap {
+    /// A word for people where the map is coarse: Grad-CAM on a grid of 4 x 4 cells or fewer.
+    pub fn coarseness(&self) -> Option<String> {
+        let grid = self.grid.filter(|&g| g <= 4)?;
+        let side = self.shape.side();
+        Some(format!(
+            "This Grad-CAM map has only {grid} x {grid} cells (the last convolution's grid for a {side} px image): it shows roughly which part of the image mattered, no more. Input-gradient saliency is pixel by pixel; a larger image size gives Grad-CAM finer cells."
+        ))
+    }
 }
 
 fn normalise(mut values: Vec<f32>) -> Vec<f32> {
@@ -121,6 +137,7 @@ pub async fn saliency(
             &values,
             shape.side() * shape.side(),
         )),
+        grid: None,
     })
 }
 
@@ -167,12 +184,32 @@ pub async fn grad_cam(
         class,
         shape: InputShape::square(shape.size()),
         values: normalise(upsample(&map, h, w, shape.side())),
+        grid: Some(h.max(w)),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Grad-CAM on a grid of a few cells says so; finer grids and saliency say nothing.
+    #[test]
+    fn a_coarse_grad_cam_map_says_how_coarse() {
+        let map = |method, grid| Heatmap {
+            method,
+            class: 0,
+            shape: InputShape::square(64),
+            values: vec![1.0; 64 * 64],
+            grid,
+        };
+        let coarse = map(ExplainMethod::GradCam, Some(2)).coarseness().unwrap();
+        assert!(
+            coarse.contains("2 x 2 cells") && coarse.contains("64 px"),
+            "{coarse}"
+        );
+        assert_eq!(map(ExplainMethod::GradCam, Some(7)).coarseness(), None);
+        assert_eq!(map(ExplainMethod::Saliency, None).coarseness(), None);
+    }
 
     #[test]
     fn saliency_sums_the_magnitudes_of_the_channels() {

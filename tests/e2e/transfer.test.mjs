@@ -248,6 +248,9 @@ test('EfficientNet-Lite0 trains its head first, then fine-tunes its top blocks o
       await wrong.first().locator('button', { hasText: 'Why?' }).click();
       await page.waitForSelector('[data-testid=explanation] h3');
       assert.match(await page.textContent('[data-testid=explanation] h3'), new RegExp(`^Why "${predicted}"\\? Grad-CAM`));
+      // EfficientNet-Lite0 halves the side five times: at 64 px its last convolution is 2 x 2.
+      assert.match(await page.textContent('[data-testid=heatmap-coarse]'), /only 2 x 2 cells \(the last convolution's grid for a 64 px image\)/);
+      await shot(page, 'transfer-05-why');
     } else {
       console.log('every test image right: no "Why?" to check');
     }

@@ -200,6 +200,14 @@ pub fn predict(
             println!("  no heatmap: {}", terminal_safe(error));
         }
     }
+    // Every map of a run has the same grid: one word for all of them.
+    let coarse = results.iter().find_map(|r| {
+        let heatmap: Heatmap = serde_json::from_value(r.get("heatmap")?.clone()).ok()?;
+        heatmap.coarseness()
+    });
+    if let Some(coarse) = coarse {
+        println!("{coarse}");
+    }
     explained
 }
 
@@ -216,6 +224,7 @@ mod tests {
                 class: 0,
                 shape: InputShape::square(size),
                 values: vec![0.5; (size * size) as usize],
+                grid: Some(2),
             };
             let png = heatmap_png(&vec![7; (size * size) as usize], &heatmap).unwrap();
             let picture = image::load_from_memory(&png).unwrap();

@@ -78,6 +78,7 @@ pub(crate) mod tests {
             class: 1,
             shape: InputShape::square(4),
             values: vec![0.5; 16],
+            grid: Some(2),
         }
     }
 

@@ -71,6 +71,9 @@ pub fn ExplanationPanel(props: &ExplanationProps) -> Html {
                 <figure><Thumbnail class="large" pixels={e.pixels.clone()} size={size} heat={Some(e.heatmap.values.clone())} alt="heatmap over the image: bright areas drove the prediction" /><figcaption>{"heatmap (bright = important)"}</figcaption></figure>
             </div>
             <div class="legend" style={format!("background: linear-gradient(to right, {legend})")} aria-hidden="true"></div>
+            if let Some(coarse) = e.heatmap.coarseness() {
+                <p class="muted" data-testid="heatmap-coarse">{ coarse }</p>
+            }
             <button type="button" class="link" onclick={switch}>{ format!("Show {}", method_name(other)) }</button>
             {" "}<button type="button" class="link" data-testid="heatmap-download" onclick={on_download}>{"Download the heatmap's values (JSON)"}</button>
         </div>
