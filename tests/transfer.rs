@@ -151,6 +151,16 @@ fn sample_at_32() -> (medclassify::data::Dataset, Vec<usize>, Vec<usize>) {
     (data, train, validation)
 }
 
+/// EfficientNet-Lite0 without dropout for `data`'s classes and input, and its published
+/// weights.
+fn lite0_for(
+    data: &medclassify::data::Dataset,
+) -> (ModelConfig, medclassify::model::pretrained::WeightsFile) {
+    let network = lite0_without_dropout(data.classes.len(), data.shape);
+    let weights = read_weights(&BACKBONES[0]).expect("scripts/weights.sh obtains the weights");
+    (network, weights)
+}
+
 /// The largest absolute difference between two gradient vectors.
 fn largest(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()))
@@ -713,6 +723,19 @@ fn parts_are_sized_from_the_memory_an_image_takes() {
     assert_eq!(seed.inference_batch(128, 256), 256);
 }
 
+/// `training::train` on the CPU, keeping no checkpoint.
+fn run_on_cpu<H: TrainingHost>(
+    data: &TrainingData<'_>,
+    config: &TrainingConfig,
+    network: &ModelConfig,
+    start: medclassify::training::Start,
+    host: &mut H,
+) -> medclassify::training::TrainingOutcome {
+    let (sink, device) = (&mut medclassify::training::NoCheckpoints, Device::flex());
+    let run = medclassify::training::train(data, config, network, start, &device, (host, sink));
+    pollster::block_on(run).expect("training runs")
+}
+
 /// Keeps the events; hands the run its second replica, if any; with `stop_after_head`, stops
 /// the run at its first batch after the head was trained first (the notice that says so);
 /// with `stop_in_features`, as soon as the head's features are being computed.
@@ -722,6 +745,22 @@ struct HeadFirstHost {
     stop_after_head: bool,
     stop_in_features: bool,
     stop: bool,
+}
+
+impl HeadFirstHost {
+    fn new(
+        peer: Option<Box<dyn GradientPeer>>,
+        stop_after_head: bool,
+        stop_in_features: bool,
+    ) -> Self {
+        Self {
+            events: Vec::new(),
+            peer,
+            stop_after_head,
+            stop_in_features,
+            stop: false,
+        }
+    }
 }
 
 impl TrainingHost for HeadFirstHost {
@@ -755,17 +794,15 @@ impl TrainingHost for HeadFirstHost {
 /// frozen from the head's run would keep all of them).
 #[test]
 fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
-    use medclassify::training::{NoCheckpoints, Start, StopReason, train as run};
+    use medclassify::training::{Start, StopReason};
     let device = Device::flex();
-    let sink = &mut NoCheckpoints;
     let (data, train, validation) = sample_at_32();
     let training = TrainingData {
         dataset: &data,
         train,
         validation,
     };
-    let network = lite0_without_dropout(data.classes.len(), data.shape);
-    let weights = read_weights(&BACKBONES[0]).expect("scripts/weights.sh obtains the weights");
+    let (network, weights) = lite0_for(&data);
     let published = || network.init_for_training(&device, Some(&weights)).unwrap();
     // As a new run starts (`session::start_new`): on the training device, the head seeded.
     let start = || {
@@ -785,34 +822,12 @@ fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
     };
     config.callbacks.checkpoint = None;
     let mut host = Host(Vec::new());
-    let head_only = run(
-        &training,
-        &config,
-        &network,
-        start(),
-        &device,
-        (&mut host, &mut *sink),
-    );
-    let head_only = pollster::block_on(head_only).unwrap();
+    let head_only = run_on_cpu(&training, &config, &network, start(), &mut host);
 
     config.transfer = Transfer::All;
     config.head_first = true;
-    let mut host = HeadFirstHost {
-        events: Vec::new(),
-        peer: None,
-        stop_after_head: true,
-        stop_in_features: false,
-        stop: false,
-    };
-    let first = run(
-        &training,
-        &config,
-        &network,
-        start(),
-        &device,
-        (&mut host, &mut *sink),
-    );
-    let first = pollster::block_on(first).unwrap();
+    let mut host = HeadFirstHost::new(None, true, false);
+    let first = run_on_cpu(&training, &config, &network, start(), &mut host);
     assert!(host.stop, "no notice of the head's run: {:?}", host.events);
     assert_eq!(
         first.record.history.len(),
@@ -841,23 +856,9 @@ fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
         "the head did not train"
     );
 
-    let mut host = HeadFirstHost {
-        events: Vec::new(),
-        peer: Some(Box::new(ThreadPeer::spawn())),
-        stop_after_head: false,
-        stop_in_features: false,
-        stop: false,
-    };
+    let mut host = HeadFirstHost::new(Some(Box::new(ThreadPeer::spawn())), false, false);
     config.epochs = 1;
-    let tuned = run(
-        &training,
-        &config,
-        &network,
-        start(),
-        &device,
-        (&mut host, &mut *sink),
-    );
-    let tuned = pollster::block_on(tuned).unwrap();
+    let tuned = run_on_cpu(&training, &config, &network, start(), &mut host);
     let notices: Vec<&String> = host
         .events
         .iter()
@@ -887,22 +888,8 @@ fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
 
     // Stop while the head's features are computed: the run ends there, stopped, with nothing
     // trained and no word of a head trained first.
-    let mut host = HeadFirstHost {
-        events: Vec::new(),
-        peer: None,
-        stop_after_head: false,
-        stop_in_features: true,
-        stop: false,
-    };
-    let stopped = run(
-        &training,
-        &config,
-        &network,
-        start(),
-        &device,
-        (&mut host, &mut *sink),
-    );
-    let stopped = pollster::block_on(stopped).unwrap();
+    let mut host = HeadFirstHost::new(None, false, true);
+    let stopped = run_on_cpu(&training, &config, &network, start(), &mut host);
     assert_eq!(stopped.reason, StopReason::Stopped);
     assert!(stopped.record.history.is_empty());
     assert!(
@@ -935,7 +922,7 @@ fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
 /// much, and no backbone weight by more than 2.5e-4 and some by that much.
 #[test]
 fn the_backbone_steps_at_its_fraction_of_the_learning_rate() {
-    use medclassify::training::{CallbackSettings, NoCheckpoints, Start, train as run};
+    use medclassify::training::{CallbackSettings, Start};
     let device = Device::flex();
     let (data, train, validation) = sample_at_32();
     let training = TrainingData {
@@ -943,8 +930,7 @@ fn the_backbone_steps_at_its_fraction_of_the_learning_rate() {
         train,
         validation,
     };
-    let network = lite0_without_dropout(data.classes.len(), data.shape);
-    let weights = read_weights(&BACKBONES[0]).expect("scripts/weights.sh obtains the weights");
+    let (network, weights) = lite0_for(&data);
     let model = network
         .init_for_training(&device.clone().autodiff(), Some(&weights))
         .unwrap();
@@ -962,16 +948,13 @@ fn the_backbone_steps_at_its_fraction_of_the_learning_rate() {
         ..Default::default()
     };
     let mut host = Host(Vec::new());
-    let sink = &mut NoCheckpoints;
-    let outcome = run(
+    let outcome = run_on_cpu(
         &training,
         &config,
         &network,
         Start::Weights(model),
-        &device,
-        (&mut host, sink),
+        &mut host,
     );
-    let outcome = pollster::block_on(outcome).unwrap();
     let (mut head, mut backbone) = (0f32, 0f32);
     for ((path, a), (_, b)) in before.iter().zip(&values(&outcome.model)) {
         let step = largest(a, b);
