@@ -66,10 +66,9 @@ pub(super) async fn train_head<H: TrainingHost>(
     if outcome.reason == StopReason::Stopped {
         return Ok(false);
     }
-    let best = outcome
-        .record
-        .history
-        .get(outcome.weights_from_epoch.wrapping_sub(1));
+    // The epoch whose weights were kept (none when the head's run fell back to its start).
+    let history = &outcome.record.history;
+    let best = (outcome.weights_from_epoch.checked_sub(1)).and_then(|i| history.get(i));
     host.event(TrainingEvent::HeadTrained {
         message: describe(best, outcome.record.history.len(), run.config.transfer),
     });
