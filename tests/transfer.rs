@@ -141,14 +141,36 @@ fn for_gradients(part: Transfer) -> (Device, Device, medclassify::data::Dataset,
 }
 
 /// The shipped sample at 32 px, with its split's training and validation images.
-fn sample_at_32() -> (medclassify::data::Dataset, Vec<usize>, Vec<usize>) {
-    let (data, _) = load_folder(&common::fixture(), InputShape::square(32), 2).unwrap();
-    let split = split_dataset(&data, &SplitConfig::default()).unwrap();
-    let (train, validation) = (
-        split.indices(Subset::Train),
-        split.indices(Subset::Validation),
-    );
-    (data, train, validation)
+struct Sample {
+    data: medclassify::data::Dataset,
+    train: Vec<usize>,
+    validation: Vec<usize>,
+}
+
+impl Sample {
+    /// The shipped fixture at 32 px, split as the page splits it by default.
+    fn at_32() -> Self {
+        let (data, _) = load_folder(&common::fixture(), InputShape::square(32), 2).unwrap();
+        let split = split_dataset(&data, &SplitConfig::default()).unwrap();
+        let (train, validation) = (
+            split.indices(Subset::Train),
+            split.indices(Subset::Validation),
+        );
+        Sample {
+            data,
+            train,
+            validation,
+        }
+    }
+
+    /// What a run trains and validates on.
+    fn training(&self) -> TrainingData<'_> {
+        TrainingData {
+            dataset: &self.data,
+            train: self.train.clone(),
+            validation: self.validation.clone(),
+        }
+    }
 }
 
 /// EfficientNet-Lite0 without dropout for `data`'s classes and input, and its published
@@ -648,12 +670,8 @@ fn a_second_replica_shares_a_fine_tuning_batch() {
 /// started: a new network's running means are 0 and its variances 1, exactly.
 #[test]
 fn fine_tuning_runs_on_two_replicas() {
-    let (data, train, validation) = sample_at_32();
-    let training = TrainingData {
-        dataset: &data,
-        train,
-        validation,
-    };
+    let sample = Sample::at_32();
+    let (data, training) = (&sample.data, sample.training());
     let config = TrainingConfig {
         epochs: 2,
         batch_size: 16,
@@ -796,13 +814,9 @@ impl TrainingHost for HeadFirstHost {
 fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
     use medclassify::training::{Start, StopReason};
     let device = Device::flex();
-    let (data, train, validation) = sample_at_32();
-    let training = TrainingData {
-        dataset: &data,
-        train,
-        validation,
-    };
-    let (network, weights) = lite0_for(&data);
+    let sample = Sample::at_32();
+    let (data, training) = (&sample.data, sample.training());
+    let (network, weights) = lite0_for(data);
     let published = || network.init_for_training(&device, Some(&weights)).unwrap();
     // As a new run starts (`session::start_new`): on the training device, the head seeded.
     let start = || {
@@ -924,13 +938,9 @@ fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
 fn the_backbone_steps_at_its_fraction_of_the_learning_rate() {
     use medclassify::training::{CallbackSettings, Start};
     let device = Device::flex();
-    let (data, train, validation) = sample_at_32();
-    let training = TrainingData {
-        dataset: &data,
-        train,
-        validation,
-    };
-    let (network, weights) = lite0_for(&data);
+    let sample = Sample::at_32();
+    let (data, training) = (&sample.data, sample.training());
+    let (network, weights) = lite0_for(data);
     let model = network
         .init_for_training(&device.clone().autodiff(), Some(&weights))
         .unwrap();

@@ -2,7 +2,7 @@
 // another origin, screenshots, accessibility checks.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -253,4 +253,22 @@ export function assertRowsAsNative(rows, paths, native) {
     assert.equal(row.class, expected.class, `row ${i} (${paths[i]}): page ${row.class}, native ${expected.class}`);
     assert.ok(Math.abs(row.percent - 100 * expected.probability) <= 0.051, `row ${i}: page ${row.percent}%, native ${100 * expected.probability}%`);
   });
+}
+
+/** The page's heatmap (its download) against the native command's (`predict --explain --json`)
+ * for the same model and file: the same method, class, size and number of values, both scaled
+ * to a maximum of 1 (two empty maps would agree), kept side by side as `ARTIFACTS/<name>.json`.
+ * Returns the absolute differences' worst, 98th percentile and L1 sum as a fraction of the
+ * command's; each test holds them to its own tolerance. */
+export function heatmapDifference(shown, native, name) {
+  assert.deepEqual([shown.method, shown.class, shown.size, shown.values.length], [native.method, native.class, native.size, native.values.length], name);
+  assert.deepEqual([Math.max(...shown.values), Math.max(...native.values)], [1, 1], `${name}: a map without a maximum of 1`);
+  writeFileSync(join(ARTIFACTS, `${name}.json`), JSON.stringify({ page: shown, command: native }));
+  const differences = shown.values.map((v, i) => Math.abs(v - native.values[i])).sort((a, b) => a - b);
+  const sum = (values) => values.reduce((a, b) => a + b, 0);
+  const worst = differences[differences.length - 1];
+  const p98 = differences[Math.floor(0.98 * (differences.length - 1))];
+  const l1 = sum(differences) / sum(native.values);
+  const figures = `worst ${worst.toExponential(2)}, 98th percentile ${p98.toExponential(2)}, L1 ${l1.toExponential(2)}`;
+  return { worst, p98, l1, figures };
 }

@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import {
-  ARTIFACTS, CLI, FIXTURE, assertAccessible, assertNoForeignRequests, countEngineMessages, engineMessages, gotoStep, launch, loadFolder,
+  ARTIFACTS, CLI, FIXTURE, assertAccessible, assertNoForeignRequests, countEngineMessages, engineMessages, gotoStep, heatmapDifference, launch, loadFolder,
   mainThreadSeconds, newContext, notices, openApp, serve, setEpochs, shot, waitForBoot, waitForStatus,
 } from './helpers.mjs';
 
@@ -187,13 +187,7 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     // saliency map are both scaled to a maximum of 1, so the tolerance is absolute.
     for (const method of ['grad-cam', 'saliency']) {
       const [row] = JSON.parse(execFileSync(CLI, ['predict', '--model', modelPath, join(FIXTURE, 'Hand', '000000.jpeg'), '--explain', method, '--json']).toString());
-      const [mine, theirs] = [pageHeatmaps[method], row.heatmap];
-      assert.deepEqual([mine.method, mine.class, mine.size], [theirs.method, theirs.class, theirs.size], method);
-      assert.equal(mine.values.length, theirs.values.length);
-      // Not empty on either side (two empty maps would agree).
-      assert.deepEqual([Math.max(...mine.values), Math.max(...theirs.values)], [1, 1], `${method}: a map without a maximum of 1`);
-      const worst = Math.max(...mine.values.map((v, i) => Math.abs(v - theirs.values[i])));
-      writeFileSync(join(ARTIFACTS, `journey-heatmap-${method}.json`), JSON.stringify({ page: mine, command: theirs }));
+      const { worst } = heatmapDifference(pageHeatmaps[method], row.heatmap, `journey-heatmap-${method}`);
       console.log(`${method}: the page's heatmap within ${worst.toExponential(2)} of the command's`);
       assert.ok(worst < HEATMAP_TOLERANCE, `${method}: the page's heatmap differs from the command's by ${worst}`);
     }

@@ -6,11 +6,11 @@
 // worker kept the weights), and no request leaves the page's origin.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
-  ARTIFACTS, CLI, FIXTURE, assertNoForeignRequests, assertRowsAsNative, gotoStep, launch, loadFolder, newContext, notices,
+  ARTIFACTS, CLI, FIXTURE, assertNoForeignRequests, assertRowsAsNative, gotoStep, heatmapDifference, launch, loadFolder, newContext, notices,
   openApp, predictionRows, recordPredictSharing, serve, setEpochs, shot, testSplitAccuracy, waitForBoot, waitForStatus,
 } from './helpers.mjs';
 
@@ -40,16 +40,7 @@ async function assertHeatmapsAsNative(page, modelPath, file, label) {
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=heatmap-download]')]);
     const shownMap = JSON.parse(readFileSync(await download.path(), 'utf8'));
     const nativeMap = JSON.parse(execFileSync(CLI, ['predict', '--model', modelPath, file, '--explain', method, '--json']).toString())[0].heatmap;
-    assert.deepEqual([shownMap.method, shownMap.class, shownMap.size, shownMap.values.length], [nativeMap.method, nativeMap.class, nativeMap.size, nativeMap.values.length]);
-    // Not empty on either side (two empty maps would agree).
-    assert.deepEqual([Math.max(...shownMap.values), Math.max(...nativeMap.values)], [1, 1], `${label} ${method}: a map without a maximum of 1`);
-    const differences = shownMap.values.map((v, i) => Math.abs(v - nativeMap.values[i])).sort((a, b) => a - b);
-    const sum = (values) => values.reduce((a, b) => a + b, 0);
-    const worst = differences[differences.length - 1];
-    const p98 = differences[Math.floor(0.98 * (differences.length - 1))];
-    const l1 = sum(differences) / sum(nativeMap.values);
-    writeFileSync(join(ARTIFACTS, `transfer-heatmap-${label}-${method}.json`), JSON.stringify({ page: shownMap, command: nativeMap }));
-    const figures = `worst ${worst.toExponential(2)}, 98th percentile ${p98.toExponential(2)}, L1 ${l1.toExponential(2)}`;
+    const { worst, p98, l1, figures } = heatmapDifference(shownMap, nativeMap, `transfer-heatmap-${label}-${method}`);
     console.log(`Lite0 ${method} (${label}): the page's map against the command's: ${figures}`);
     const agrees = method === 'grad-cam' ? worst < LITE0_GRAD_CAM_WORST : p98 < LITE0_SALIENCY_P98 && l1 < LITE0_SALIENCY_L1;
     assert.ok(agrees, `Lite0 ${method} (${label}): the page's map differs from the command's: ${figures}`);
