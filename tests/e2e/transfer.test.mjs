@@ -224,6 +224,10 @@ test('EfficientNet-Lite0 trains its head first, then fine-tunes its top blocks o
     console.log(`one epoch of EfficientNet-Lite0 (top blocks) at 64 px on WebGPU (SwiftShader): ${((Date.now() - started) / 1000).toFixed(0)} s`);
     assert.match(await page.textContent('[data-testid=training-backend]'), /^on WebGPU/);
     await shot(page, 'transfer-05-webgpu');
+    // Three messages stack above the steps here; one button closes them all, and goes with them.
+    assert.ok(await page.locator('.notice').count() >= 2, await notices(page));
+    await page.click('[data-testid=dismiss-all]');
+    await page.waitForFunction(() => document.querySelectorAll('.notice').length === 0 && !document.querySelector('[data-testid=dismiss-all]'));
     // The weights trained on WebGPU, read back into a model file, predict on the native CPU
     // what the page shows (the page's test accuracy, recounted by `predict`).
     const modelPath = join(ARTIFACTS, 'transfer-top-webgpu.mcmodel');

@@ -169,6 +169,8 @@ pub enum Action {
     },
     /// Close a notice.
     Dismiss(u32),
+    /// Close every notice.
+    DismissAll,
     /// The worker crashed.
     Crashed(String),
     /// Close the cell gallery.
@@ -218,6 +220,7 @@ pub fn reduce(mut state: AppState, action: Action) -> AppState {
         Action::SetFrames(frames) => Rc::make_mut(&mut state.data).dicom.frames = frames,
         Action::Notify { level, message } => state.notify(level, message),
         Action::Dismiss(id) => Rc::make_mut(&mut state.notices).dismiss(id),
+        Action::DismissAll => Rc::make_mut(&mut state.notices).dismiss_all(),
         Action::Crashed(message) => {
             Rc::make_mut(&mut state.train).crashed();
             Rc::make_mut(&mut state.data).lost();

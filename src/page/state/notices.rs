@@ -69,6 +69,13 @@ impl NoticeState {
         }
     }
 
+    /// Closes every message at once (the page's *Dismiss all*), the one saying which model is
+    /// current too.
+    pub fn dismiss_all(&mut self) {
+        self.notices.clear();
+        self.model_notice = None;
+    }
+
     /// A model became current: the message about the one before it is withdrawn (it would now
     /// be wrong), and `message`, when there is one, says which model this is.
     pub fn current_model(&mut self, message: Option<String>) {
@@ -124,6 +131,22 @@ mod tests {
         let id = state.notices[1].id;
         state.dismiss(id);
         assert!(state.notices.iter().all(|n| n.id != id));
+    }
+
+    #[test]
+    fn dismiss_all_closes_every_message_and_forgets_the_model_one() {
+        let mut state = NoticeState::default();
+        state.notify(Level::Warning, "w".into());
+        state.current_model(Some("model m".into()));
+        state.notify(Level::Error, "e".into());
+        assert!(state.says_current_model());
+        state.dismiss_all();
+        assert!(state.notices.is_empty());
+        assert!(!state.says_current_model());
+        // A later model's message is shown, and withdrawn when the next model comes.
+        state.current_model(Some("model n".into()));
+        state.current_model(None);
+        assert!(state.notices.is_empty());
     }
 
     #[test]
