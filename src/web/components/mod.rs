@@ -1,6 +1,7 @@
 //! The page's components. Each step reads the shared state from [`AppContext`].
 
 mod about;
+mod callback_fields;
 mod charts;
 mod cross_validation;
 mod data_settings;
@@ -11,11 +12,13 @@ mod explanation;
 mod model_panel;
 mod notices;
 mod predict_step;
+mod settings;
 mod threshold;
 mod thumbnail;
 mod train_step;
 
 pub use about::About;
+pub use callback_fields::CallbackFields;
 pub use charts::{
     Chart, accuracy_svg, learning_rate_svg, loss_svg, precision_recall_svg, reliability_svg,
     roc_svg,

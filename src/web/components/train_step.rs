@@ -1,31 +1,20 @@
 //! Step 2: settings, Start / Pause / Stop, live charts and the callback log.
 
 use crate::page::protocol::Level;
-use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use super::settings::{Apply, number, setting};
 use super::{
-    Chart, CrossValidationPanel, EstimatePanel, ModelPanel, accuracy_svg, learning_rate_svg,
-    loss_svg, percent, use_app,
+    CallbackFields, Chart, CrossValidationPanel, EstimatePanel, ModelPanel, accuracy_svg,
+    learning_rate_svg, loss_svg, percent, use_app,
 };
 use crate::data::AugmentConfig;
 use crate::model::{Preset, Transfer};
-use crate::training::{
-    CheckpointConfig, ClassWeighting, EarlyStoppingConfig, MAX_BATCH_SIZE, Monitor, ReduceLrConfig,
-    Sampling, TrainingConfig,
-};
+use crate::training::{ClassWeighting, MAX_BATCH_SIZE, Sampling, TrainingConfig};
 use crate::web::platform::{download, time};
 use crate::web::protocol::BackendPreference;
 use crate::web::state::{Action, AppState, Step, TrainingStatus};
 use crate::web::worker::protocol::{Control, Job};
-
-const MONITORS: [Monitor; 5] = [
-    Monitor::ValLoss,
-    Monitor::ValAccuracy,
-    Monitor::ValAuc,
-    Monitor::Loss,
-    Monitor::Accuracy,
-];
 
 /// History as CSV (`epoch,loss,accuracy,val_loss,val_accuracy,val_auc,learning_rate,seconds,
 /// images_per_second`; `val_auc` is empty unless there are two classes).
@@ -73,30 +62,7 @@ pub fn TrainStep() -> Html {
     let has_split = state.data.split.as_ref().is_some_and(|s| s.error.is_none())
         && state.data.loading.is_none();
 
-    // A setter for one setting: parse the input, update the config or explain what is wrong.
-    let setter = |apply: fn(&mut TrainingConfig, &HtmlInputElement) -> Result<(), String>| {
-        let app = app.clone();
-        Callback::from(move |event: Event| {
-            let input: HtmlInputElement = event.target_unchecked_into();
-            let mut config = app.state.train.train_config.clone();
-            // Each field is parsed here; the settings as a whole are checked by the one
-            // validation the engine and the command line use too.
-            match apply(&mut config, &input).and_then(|()| config.validate()) {
-                Ok(()) => app.dispatch(Action::SetTrainConfig(config)),
-                Err(message) => app.notify(Level::Error, message),
-            }
-        })
-    };
-    fn number<T: std::str::FromStr>(input: &HtmlInputElement, what: &str) -> Result<T, String> {
-        input
-            .value()
-            .trim()
-            .parse::<T>()
-            .map_err(|_| format!("{what}: {:?} is not a valid number", input.value()))
-    }
-    fn monitor(input: &HtmlInputElement) -> Result<Monitor, String> {
-        Monitor::parse(&input.value()).ok_or_else(|| format!("unknown metric {:?}", input.value()))
-    }
+    let setter = |apply: Apply| setting(&app, apply);
 
     // The per-epoch charts change once an epoch, not with every batch report: drawn again only
     // then (a batch redraws the loss chart alone; each chart costs milliseconds of the main
@@ -193,13 +159,6 @@ pub fn TrainStep() -> Html {
     };
     let resumable = state.resumable_after();
 
-    let es = config.callbacks.early_stopping.clone();
-    let lr = config.callbacks.reduce_lr.clone();
-    let ck = config.callbacks.checkpoint.clone();
-    let monitor_options = |current: Monitor| -> Html {
-        html! { for m in MONITORS { <option value={m.name()} selected={m == current}>{ m.name() }</option> } }
-    };
-
     html! {
         <section class="step" aria-labelledby="train-title">
             <h2 id="train-title">{"Train a classifier"}</h2>
@@ -284,45 +243,7 @@ pub fn TrainStep() -> Html {
                     </div>
                     { pretrained_notes(&config, state.data.shape.size()) }
                 </fieldset>
-                <fieldset disabled={running} class="callbacks">
-                    <legend>{"Callbacks"}</legend>
-                    <div class="callback">
-                        <label class="check"><input type="checkbox" checked={es.is_some()}
-                            onchange={setter(|c, i| { c.callbacks.early_stopping = i.checked().then(EarlyStoppingConfig::default); Ok(()) })} /><strong>{"EarlyStopping"}</strong></label>
-                        if let Some(es) = es.clone() {
-                            <div class="form-grid small">
-                                <label>{"monitor"}<select onchange={setter(|c, i| { let m = monitor(i)?; if let Some(e) = c.callbacks.early_stopping.as_mut() { e.monitor = m } Ok(()) })}>{ monitor_options(es.monitor) }</select></label>
-                                <label>{"patience"}<input type="number" min="1" value={es.patience.to_string()} onchange={setter(|c, i| { let v = number(i, "patience")?; if let Some(e) = c.callbacks.early_stopping.as_mut() { e.patience = v } Ok(()) })} /></label>
-                                <label>{"min_delta"}<input type="number" min="0" step="any" value={es.min_delta.to_string()} onchange={setter(|c, i| { let v = number(i, "min_delta")?; if let Some(e) = c.callbacks.early_stopping.as_mut() { e.min_delta = v } Ok(()) })} /></label>
-                                <label class="check"><input type="checkbox" checked={es.restore_best_weights} onchange={setter(|c, i| { if let Some(e) = c.callbacks.early_stopping.as_mut() { e.restore_best_weights = i.checked() } Ok(()) })} />{"restore_best_weights"}</label>
-                            </div>
-                        }
-                    </div>
-                    <div class="callback">
-                        <label class="check"><input type="checkbox" checked={lr.is_some()}
-                            onchange={setter(|c, i| { c.callbacks.reduce_lr = i.checked().then(ReduceLrConfig::default); Ok(()) })} /><strong>{"ReduceLROnPlateau"}</strong></label>
-                        if let Some(lr) = lr.clone() {
-                            <div class="form-grid small">
-                                <label>{"monitor"}<select onchange={setter(|c, i| { let m = monitor(i)?; if let Some(r) = c.callbacks.reduce_lr.as_mut() { r.monitor = m } Ok(()) })}>{ monitor_options(lr.monitor) }</select></label>
-                                <label>{"factor"}<input type="number" min="0.01" max="0.99" step="any" value={lr.factor.to_string()} onchange={setter(|c, i| { let v = number(i, "factor")?; if let Some(r) = c.callbacks.reduce_lr.as_mut() { r.factor = v } Ok(()) })} /></label>
-                                <label>{"patience"}<input type="number" min="1" value={lr.patience.to_string()} onchange={setter(|c, i| { let v = number(i, "patience")?; if let Some(r) = c.callbacks.reduce_lr.as_mut() { r.patience = v } Ok(()) })} /></label>
-                                <label>{"min_delta"}<input type="number" min="0" step="any" value={lr.min_delta.to_string()} onchange={setter(|c, i| { let v = number(i, "min_delta")?; if let Some(r) = c.callbacks.reduce_lr.as_mut() { r.min_delta = v } Ok(()) })} /></label>
-                                <label>{"cooldown"}<input type="number" min="0" value={lr.cooldown.to_string()} onchange={setter(|c, i| { let v = number(i, "cooldown")?; if let Some(r) = c.callbacks.reduce_lr.as_mut() { r.cooldown = v } Ok(()) })} /></label>
-                                <label>{"min_lr"}<input type="number" min="0" step="any" value={lr.min_lr.to_string()} onchange={setter(|c, i| { let v = number(i, "min_lr")?; if let Some(r) = c.callbacks.reduce_lr.as_mut() { r.min_lr = v } Ok(()) })} /></label>
-                            </div>
-                        }
-                    </div>
-                    <div class="callback">
-                        <label class="check"><input type="checkbox" checked={ck.is_some()}
-                            onchange={setter(|c, i| { c.callbacks.checkpoint = i.checked().then(CheckpointConfig::default); Ok(()) })} /><strong>{"ModelCheckpoint"}</strong>{" (saved in this browser, IndexedDB)"}</label>
-                        if let Some(ck) = ck.clone() {
-                            <div class="form-grid small">
-                                <label>{"monitor"}<select onchange={setter(|c, i| { let m = monitor(i)?; if let Some(k) = c.callbacks.checkpoint.as_mut() { k.monitor = m } Ok(()) })}>{ monitor_options(ck.monitor) }</select></label>
-                                <label class="check"><input type="checkbox" checked={ck.save_best_only} onchange={setter(|c, i| { if let Some(k) = c.callbacks.checkpoint.as_mut() { k.save_best_only = i.checked() } Ok(()) })} />{"save_best_only"}</label>
-                            </div>
-                        }
-                    </div>
-                </fieldset>
+                <CallbackFields running={running} />
             </form>
 
             <div class="actions train-actions">
