@@ -125,6 +125,7 @@ fn all_three_callbacks_fire_in_a_real_run() {
                 min_delta: 10.0,
                 patience: 3,
                 restore_best_weights: true,
+                start_from_epoch: 0,
             }),
             reduce_lr: Some(ReduceLrConfig {
                 monitor: Monitor::Loss,
@@ -408,6 +409,7 @@ fn restore_best_weights_gives_the_best_epochs_weights_value_by_value() {
                 min_delta: 10.0,
                 patience,
                 restore_best_weights: restore,
+                start_from_epoch: 0,
             }),
             reduce_lr: None,
             checkpoint: None,
@@ -424,6 +426,17 @@ fn restore_best_weights_gives_the_best_epochs_weights_value_by_value() {
     assert_eq!(stopped.meta.history.len(), 2);
     assert_eq!(stopped.weights_from_epoch, 1);
     assert_eq!(weights(&stopped), epoch_one, "after an early stop");
+
+    // With one epoch of warm-up, epoch 1 is not watched: epoch 2 is the first (so the best),
+    // epoch 3 cannot improve on it by 10, and the run stops there with epoch 2's weights.
+    let mut warmed = with(4, 1, true);
+    if let Some(early) = warmed.callbacks.early_stopping.as_mut() {
+        early.start_from_epoch = 1;
+    }
+    let (late, _) = run(&dataset, &split, &warmed, None);
+    assert_eq!(late.reason, StopReason::EarlyStopping);
+    assert_eq!(late.meta.history.len(), 3);
+    assert_eq!(late.weights_from_epoch, 2);
 
     let (completed, host) = run(&dataset, &split, &with(3, 5, true), None);
     assert_eq!(completed.reason, StopReason::Completed);
@@ -467,6 +480,7 @@ fn resume_restores_the_learning_rate_and_callback_state_by_value() {
                 min_delta: 10.0,
                 patience: 3,
                 restore_best_weights: false,
+                start_from_epoch: 0,
             }),
             reduce_lr: Some(ReduceLrConfig {
                 monitor: Monitor::Loss,

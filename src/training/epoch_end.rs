@@ -103,7 +103,7 @@ fn early_stopping(
             }
             false
         }
-        EarlyStoppingDecision::Waiting { .. } => false,
+        EarlyStoppingDecision::WarmingUp | EarlyStoppingDecision::Waiting { .. } => false,
         EarlyStoppingDecision::Stop { best_epoch, best } => {
             events.push(CallbackEvent {
                 epoch,

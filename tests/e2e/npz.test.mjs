@@ -1,7 +1,7 @@
 // A MedMNIST file in the page: the PneumoniaMNIST variant from ../shared/data loads at its own
 // size (and at a pretrained network's, scaled) with its own split (the counts of its README, an account independent of the app), the
-// imbalance is flagged, and a class-weighted CPU run, its callbacks watching the validation AUC,
-// trains and is assessed on its test array.
+// imbalance is flagged, and a class-weighted CPU run, its callbacks watching the validation AUC
+// (EarlyStopping after a warm-up epoch), trains and is assessed on its test array.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,22 +35,35 @@ test('a MedMNIST .npz loads with its own split, warns of the imbalance and train
     await shot(page, 'npz-01-data');
 
     await gotoStep(page, 'train');
-    await setEpochs(page, 2);
+    await setEpochs(page, 3);
     await page.selectOption('[data-testid=backend-select]', 'cpu');
     await page.selectOption('[data-testid=class-weighting]', 'balanced');
     // Two classes: every callback watches the validation AUC.
     const monitors = await page.$$('.callbacks select');
     assert.equal(monitors.length, 3);
     for (const select of monitors) await select.selectOption('val_auc');
+    // EarlyStopping with one epoch of warm-up (start_from_epoch) and no room to improve after
+    // its first watched epoch (patience 1, min_delta 10): epoch 1 is not watched, epoch 2 is its
+    // best, and it stops after epoch 3 with epoch 2's weights. Watching from epoch 1, it would
+    // stop after epoch 2 and restore epoch 1.
+    const early = page.locator('.callbacks .callback').first();
+    for (const [name, value] of [['patience', '1'], ['min_delta', '10'], ['start_from_epoch', '1']]) {
+      const input = early.locator(`label:has-text("${name}") input`);
+      await input.fill(value);
+      await input.press('Tab');
+    }
     await page.click('[data-testid=start-training]');
     assert.equal(await waitForStatus(page, ['done', 'error']), 'done', await notices(page));
+    const events = await page.textContent('[data-testid=callback-log]');
+    assert.match(events, /val_auc has not improved on \d\.\d{5} \(epoch 2\) for 1 epoch\(s\); stopping/);
+    assert.match(events, /restored the weights of epoch 2 \(val_auc/);
     // Each epoch's validation AUC is in the history, and ModelCheckpoint saved on it.
     const [historyDownload] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=history-download]')]);
     const history = readFileSync(await historyDownload.path(), 'utf8').trim().split('\n').map((l) => l.split(','));
     const aucColumn = history[0].indexOf('val_auc');
     assert.ok(aucColumn > 0, history[0].join());
     const valAuc = history.slice(1).map((row) => Number(row[aucColumn]));
-    assert.equal(valAuc.length, 2);
+    assert.equal(valAuc.length, 3);
     assert.ok(valAuc.every((v) => v > 0.75 && v <= 1), `val_auc ${valAuc}`);
     // ModelCheckpoint saved on the history's figures: first epoch 1's, last the best of them.
     const log = await page.textContent('[data-testid=callback-log]');

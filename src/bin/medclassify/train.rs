@@ -54,6 +54,11 @@ pub struct TrainingArgs {
     /// EarlyStopping patience (0 = off).
     #[arg(long, default_value_t = 3)]
     patience: usize,
+    /// Epochs EarlyStopping lets pass before it watches (Keras' `start_from_epoch`; 0 = from
+    /// the first): for a network from scratch on very few images, whose validation can stay
+    /// at chance for a few epochs before it learns.
+    #[arg(long, default_value_t = 0)]
+    start_from_epoch: usize,
     /// ReduceLROnPlateau patience (0 = off).
     #[arg(long, default_value_t = 2)]
     lr_patience: usize,
@@ -144,6 +149,7 @@ impl TrainingArgs {
             callbacks.early_stopping = None;
         } else if let Some(es) = callbacks.early_stopping.as_mut() {
             es.patience = self.patience;
+            es.start_from_epoch = self.start_from_epoch;
         }
         if self.lr_patience == 0 {
             callbacks.reduce_lr = None;

@@ -16,6 +16,13 @@ pub struct EarlyStoppingConfig {
     pub patience: usize,
     /// On stopping, go back to the weights of the best epoch.
     pub restore_best_weights: bool,
+    /// Epochs to train before watching at all (Keras' `start_from_epoch`; 0 watches from the
+    /// first). A network trained from scratch on a few images a class can sit at chance on
+    /// validation for several epochs while it learns, and with a short patience the run stops
+    /// there and keeps epoch 1 (`bench/results/small-data-2026-12-06-32e11d1-seed9-patience.txt`).
+    /// Epochs up to this one are neither a best nor a wait.
+    #[serde(default)]
+    pub start_from_epoch: usize,
 }
 
 impl Default for EarlyStoppingConfig {
@@ -25,6 +32,7 @@ impl Default for EarlyStoppingConfig {
             min_delta: 0.0,
             patience: 3,
             restore_best_weights: true,
+            start_from_epoch: 0,
         }
     }
 }
@@ -32,6 +40,8 @@ impl Default for EarlyStoppingConfig {
 /// What [`EarlyStopping::on_epoch_end`] decided.
 #[derive(Clone, Debug, PartialEq)]
 pub enum EarlyStoppingDecision {
+    /// The epoch is within `start_from_epoch`: not watched.
+    WarmingUp,
     /// The metric improved: this epoch is the new best.
     Improved,
     /// No improvement for `wait` epochs (fewer than the patience).
@@ -75,6 +85,9 @@ impl EarlyStopping {
 
     /// Feeds the metric value of `epoch` (1-based).
     pub fn on_epoch_end(&mut self, epoch: usize, value: f64) -> EarlyStoppingDecision {
+        if epoch <= self.config.start_from_epoch {
+            return EarlyStoppingDecision::WarmingUp;
+        }
         if self
             .config
             .monitor
@@ -107,6 +120,7 @@ mod tests {
         for (i, (value, expected)) in script.iter().enumerate() {
             let decision = callback.on_epoch_end(i + 1, *value);
             let code = match decision {
+                EarlyStoppingDecision::WarmingUp => "warming".to_string(),
                 EarlyStoppingDecision::Improved => "improved".to_string(),
                 EarlyStoppingDecision::Waiting { wait } => format!("wait{wait}"),
                 EarlyStoppingDecision::Stop { best_epoch, .. } => format!("stop@{best_epoch}"),
@@ -230,5 +244,51 @@ mod tests {
             config,
             &[(0.7, "improved"), (f64::NAN, "wait1"), (f64::NAN, "stop@1")],
         );
+    }
+
+    /// The failure that `start_from_epoch` is for: validation loss at its lowest in epoch 1
+    /// (chance) and worse while the network starts to learn, then falling below it. Watched
+    /// from epoch 1 the run stops at epoch 3 and keeps epoch 1; with three epochs of warm-up it
+    /// goes on, and its best is an epoch after the warm-up.
+    #[test]
+    fn start_from_epoch_ignores_a_slow_start() {
+        let losses = [1.79, 1.95, 2.40, 2.10, 1.20, 0.60, 0.70, 0.80];
+        let from_the_first = EarlyStoppingConfig {
+            patience: 2,
+            ..Default::default()
+        };
+        let script = ["improved", "wait1", "stop@1"];
+        run(from_the_first.clone(), &zip(&losses, &script));
+        let warmed = EarlyStoppingConfig {
+            start_from_epoch: 3,
+            ..from_the_first
+        };
+        let script = [
+            "warming", "warming", "warming", "improved", "improved", "improved", "wait1", "stop@6",
+        ];
+        run(warmed, &zip(&losses, &script));
+    }
+
+    fn zip<'a>(values: &[f64], codes: &[&'a str]) -> Vec<(f64, &'a str)> {
+        values.iter().copied().zip(codes.iter().copied()).collect()
+    }
+
+    /// Settings saved before `start_from_epoch` existed (sessions, checkpoints, model files)
+    /// still load, watching from the first epoch as they did.
+    #[test]
+    fn settings_without_start_from_epoch_still_load() {
+        let saved = EarlyStoppingConfig {
+            patience: 7,
+            start_from_epoch: 4,
+            ..Default::default()
+        };
+        let mut old = serde_json::to_value(&saved).expect("settings as JSON");
+        let removed = old
+            .as_object_mut()
+            .and_then(|o| o.remove("start_from_epoch"));
+        assert_eq!(removed, Some(serde_json::json!(4)));
+        let config: EarlyStoppingConfig = serde_json::from_value(old).expect("old settings");
+        assert_eq!(config.start_from_epoch, 0);
+        assert_eq!(config.patience, 7);
     }
 }

@@ -49,6 +49,7 @@ pub fn CallbackFields(props: &CallbackFieldsProps) -> Html {
                         <label>{"monitor"}<select onchange={setter(|c, i| { let m = monitor(i)?; if let Some(e) = c.callbacks.early_stopping.as_mut() { e.monitor = m } Ok(()) })}>{ monitor_options(es.monitor) }</select></label>
                         <label>{"patience"}<input type="number" min="1" value={es.patience.to_string()} onchange={setter(|c, i| { let v = number(i, "patience")?; if let Some(e) = c.callbacks.early_stopping.as_mut() { e.patience = v } Ok(()) })} /></label>
                         <label>{"min_delta"}<input type="number" min="0" step="any" value={es.min_delta.to_string()} onchange={setter(|c, i| { let v = number(i, "min_delta")?; if let Some(e) = c.callbacks.early_stopping.as_mut() { e.min_delta = v } Ok(()) })} /></label>
+                        <label title="Epochs to train before EarlyStopping watches: a network from scratch on a few images a class can sit at chance for several epochs before it learns">{"start_from_epoch"}<input type="number" min="0" value={es.start_from_epoch.to_string()} onchange={setter(|c, i| { let v = number(i, "start_from_epoch")?; if let Some(e) = c.callbacks.early_stopping.as_mut() { e.start_from_epoch = v } Ok(()) })} /></label>
                         <label class="check"><input type="checkbox" checked={es.restore_best_weights} onchange={setter(|c, i| { if let Some(e) = c.callbacks.early_stopping.as_mut() { e.restore_best_weights = i.checked() } Ok(()) })} />{"restore_best_weights"}</label>
                     </div>
                 }
