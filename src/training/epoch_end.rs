@@ -7,7 +7,7 @@ use burn::module::Module;
 use super::run::Run;
 use super::{
     CallbackEvent, CheckpointSink, CheckpointSlot, EarlyStoppingDecision, EpochMetrics,
-    TrainingHost,
+    TrainingHost, slow_start_hint,
 };
 use crate::model::Classifier;
 
@@ -115,6 +115,16 @@ fn early_stopping(
                     "{monitor} has not improved on {best:.5} (epoch {best_epoch}) for {patience} epoch(s); stopping"
                 ),
             });
+            if let Some(hint) = slow_start_hint(&run.record.history, run.network.num_classes()) {
+                events.push(CallbackEvent {
+                    epoch,
+                    callback: "EarlyStopping".into(),
+                    action: "hint".into(),
+                    old_value: None,
+                    new_value: None,
+                    message: hint,
+                });
+            }
             if restore && let Some((best_epoch, best_model)) = run.best.take() {
                 run.model = best_model.fork(&run.train_device);
                 run.weights_from_epoch = best_epoch;

@@ -69,7 +69,8 @@ pub struct CallbackEvent {
     pub epoch: usize,
     /// `EarlyStopping`, `ReduceLROnPlateau`, `ModelCheckpoint` or `TerminateOnNaN`.
     pub callback: String,
-    /// What it did: `stop`, `restore_best_weights`, `reduce_lr`, `save`, `terminate`.
+    /// What it did: `stop`, `restore_best_weights`, `reduce_lr`, `save`, `terminate`, or
+    /// `hint` (words for the user, no action: [`slow_start_hint`](super::slow_start_hint)).
     pub action: String,
     /// The value before (learning rate, best metric), when there is one.
     #[serde(with = "crate::json_float::option", default)]

@@ -4,11 +4,13 @@ mod checkpoint;
 mod early_stopping;
 mod monitor;
 mod reduce_lr;
+mod slow_start;
 
 pub use checkpoint::{CheckpointConfig, ModelCheckpoint};
 pub use early_stopping::{EarlyStopping, EarlyStoppingConfig, EarlyStoppingDecision};
 pub use monitor::Monitor;
 pub use reduce_lr::{ReduceLrConfig, ReduceLrOnPlateau};
+pub use slow_start::slow_start_hint;
 
 use serde::{Deserialize, Serialize};
 
