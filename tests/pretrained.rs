@@ -72,6 +72,44 @@ fn logits(net: &EfficientNetLite, pixels: Vec<f32>, channels: usize) -> Vec<f32>
         .unwrap()
 }
 
+/// The CPU inference path (the batch in parts, MedClassify's own depthwise kernel) gives the
+/// features of Burn's own operations on the whole batch: the same network on the autodiff
+/// device with an input that needs gradients, which takes neither path. A page's inference
+/// batch of 17 images at 224 px, the photographs and noise.
+#[test]
+fn the_cpu_inference_path_gives_the_features_of_burns_operations() {
+    let device = Device::flex();
+    let net = EfficientNetLiteConfig::new(2, SIDE)
+        .with_channels(1)
+        .init(&device)
+        .load_backbone(&weights())
+        .unwrap()
+        .prepare(medclassify::model::Transfer::Head);
+    let x = Tensor::<4>::random(
+        [17, 1, SIDE, SIDE],
+        burn::tensor::Distribution::Uniform(0.0, 1.0),
+        &device,
+    );
+    let ours = net
+        .features(x.clone())
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let autodiff = device.clone().autodiff();
+    let input = Tensor::<4>::from_data(x.into_data(), &autodiff).require_grad();
+    let reference = net.fork(&autodiff).features(input);
+    let reference = reference.into_data().try_to_vec::<f32>().unwrap();
+    assert_eq!(ours.len(), reference.len());
+    let scale = reference.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!(scale > 1.0, "features near zero: {scale}");
+    let worst = ours
+        .iter()
+        .zip(&reference)
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    println!("largest feature difference {worst:e} (largest feature {scale})");
+    assert!(worst <= 1e-5 * scale, "features differ by up to {worst}");
+}
+
 fn top5(logits: &[f32]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..logits.len()).collect();
     order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));

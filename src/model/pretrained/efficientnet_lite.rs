@@ -18,6 +18,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 
 use super::Transfer;
+use super::cpu_kernels::Depthwise;
 use super::weights::WeightsFile;
 use crate::model::layers::{Layer, Weight, batch_norm_layer, conv_layer, pooled_dense_head};
 
@@ -106,13 +107,7 @@ impl ConvNorm {
         if x.device().is_autodiff() && norm.training.is_enabled() {
             return norm.forward(self.conv.forward(x));
         }
-        let device = x.device();
-        let mean = norm.running_mean.value().to_device(&device);
-        let var = norm.running_var.value().to_device(&device);
-        let scale = norm.gamma.val() / (var + norm.epsilon).sqrt();
-        let shift = norm.beta.val() - mean * scale.clone();
-        let [out, ..] = self.conv.weight.dims();
-        let weight = self.conv.weight.val() * scale.reshape([out, 1, 1, 1]);
+        let (weight, shift) = self.folded(&x.device());
         let [_, _, height, width] = x.dims();
         let options = ConvOptions::new_with_padding(
             self.conv.stride,
@@ -121,6 +116,58 @@ impl ConvNorm {
             self.conv.groups,
         );
         conv2d(x, weight, Some(shift), options)
+    }
+
+    /// The convolution's weight and bias with the frozen BatchNorm folded in.
+    fn folded(&self, device: &Device) -> (Tensor<4>, Tensor<1>) {
+        let norm = &self.norm;
+        let mean = norm.running_mean.value().to_device(device);
+        let var = norm.running_var.value().to_device(device);
+        let scale = norm.gamma.val() / (var + norm.epsilon).sqrt();
+        let shift = norm.beta.val() - mean * scale.clone();
+        let [out, ..] = self.conv.weight.dims();
+        let weight = self.conv.weight.val() * scale.reshape([out, 1, 1, 1]);
+        (weight, shift)
+    }
+
+    /// [`Self::forward`] then ReLU6. On the CPU, where no gradient passes through (features,
+    /// scoring, prediction, the frozen blocks of a partly frozen run), a depthwise
+    /// convolution is MedClassify's own kernel, which also adds the bias and applies ReLU6
+    /// (`cpu_kernels.rs` says why); anything else is Burn's. (Doing the same bias and ReLU6
+    /// pass in place after the other convolutions was 4 % faster natively and 5 % slower in
+    /// the page, so those stay Burn's.)
+    fn forward_relu6(&self, x: Tensor<4>) -> Tensor<4> {
+        let [out, per_group, ..] = self.conv.weight.dims();
+        let depthwise = per_group == 1 && self.conv.groups == out && out > 1;
+        let gradients =
+            x.is_autodiff() && (x.is_tracked() || self.conv.weight.val().is_require_grad());
+        let cpu = x.device() == Device::flex();
+        if !(depthwise && cpu && !gradients && self.conv.dilation == [1, 1]) {
+            return relu6(self.forward(x));
+        }
+        let device = x.device();
+        let (weight, shift) = self.folded(&device);
+        let [batch, channels, height, width] = x.dims();
+        let geometry = Depthwise {
+            channels,
+            height,
+            width,
+            kernel: self.conv.kernel_size[0],
+            stride: self.conv.stride[0],
+            pads: self.pads(height, width),
+        };
+        let (input, weight, shift) = (x.into_data(), weight.into_data(), shift.into_data());
+        let (Ok(values), Ok(w), Ok(b)) = (
+            input.as_slice::<f32>(),
+            weight.as_slice::<f32>(),
+            shift.as_slice::<f32>(),
+        ) else {
+            return relu6(self.forward(Tensor::from_data(input, &device)));
+        };
+        let (rows, columns) = geometry.output();
+        let output = geometry.relu6(values, w, b);
+        let shape = [batch, channels, rows, columns];
+        Tensor::from_data(TensorData::new(output, shape), &device)
     }
 
     /// Trainable convolution (or frozen), BatchNorm always frozen.
@@ -187,13 +234,32 @@ fn same_padding(kernel: usize, stride: usize, size: usize) -> (usize, usize) {
     (total / 2, total - total / 2)
 }
 
+/// Input pixels per pass of [`EfficientNetLite::features`] on the CPU without gradients: two
+/// images at 224 px, whose largest activation (96 channels at 112 px) is 9.6 MB, so that it
+/// stays near the cache from one layer to the next where the inference batch (17 images at
+/// 224 px) goes through memory at every layer. Measured in the page (wasm, headless Chromium,
+/// 2 cores) on the feature pass at 224 px: 28.4-29.3 images/s whole, 36.5-40.3 in fours,
+/// 42.0-44.1 in twos, 38.8-42.0 one by one (bench/results/cpu-chunk-2026-12-06.txt).
+const CPU_CHUNK_PIXELS: usize = 2 * 224 * 224;
+
+/// Images per pass of [`EfficientNetLite::features`] for `side`-pixel inputs: see
+/// [`CPU_CHUNK_PIXELS`]; natively at least one per thread, as Burn's CPU backend spreads a
+/// convolution's images over them.
+fn cpu_chunk(side: usize) -> usize {
+    let images = (CPU_CHUNK_PIXELS / (side * side).max(1)).max(1);
+    #[cfg(not(target_arch = "wasm32"))]
+    let images = images.max(rayon::current_num_threads());
+    images
+}
+
 /// ReLU6 as a layer.
 const RELU6: Layer<Weight> = Layer::Clip { min: 0.0, max: 6.0 };
 
 /// ReLU6, `min(max(x, 0), 6)`, as two one-sided bounds: Burn's `relu6` is a two-sided clamp,
 /// which the CPU backend runs as a scalar loop (24 ms on a 20 M-value activation on this
 /// machine, one core), where each bound alone vectorises (4.5 ms each). Half the
-/// activations of this network go through it. NaN stays NaN, as in the clamp.
+/// activations of this network go through it. NaN stays NaN, as in the clamp. (Where no
+/// gradient is needed on the CPU, the depthwise kernel applies it as it writes.)
 fn relu6(x: Tensor<4>) -> Tensor<4> {
     relu(x).clamp_max(6.0)
 }
@@ -231,7 +297,7 @@ impl MbConv {
             Some(expand) => relu6(expand.forward(input.clone())),
             None => input.clone(),
         };
-        let x = self.project.forward(relu6(self.depthwise.forward(x)));
+        let x = self.project.forward(self.depthwise.forward_relu6(x));
         if self.residual { x + input } else { x }
     }
 
@@ -392,7 +458,23 @@ impl EfficientNetLite {
     ///
     /// - input: `[batch, channels, s, s]`, intensities scaled to 0..1
     /// - output: `[batch, 1280, s/32, s/32]`
+    ///
+    /// On the CPU without gradients the batch goes through in parts of [`cpu_chunk`] images.
     pub fn features(&self, x: Tensor<4>) -> Tensor<4> {
+        let [batch, _, side, _] = x.dims();
+        let chunk = cpu_chunk(side);
+        if batch > chunk && x.device() == Device::flex() && !x.is_autodiff() {
+            let parts = (0..batch).step_by(chunk).map(|start| {
+                let part = x.clone().narrow(0, start, chunk.min(batch - start));
+                self.features_of_batch(part)
+            });
+            return Tensor::cat(parts.collect(), 0);
+        }
+        self.features_of_batch(x)
+    }
+
+    /// [`Self::features`] of the whole batch at once.
+    fn features_of_batch(&self, x: Tensor<4>) -> Tensor<4> {
         let mut x = relu6(self.stem.forward(self.normalise(x))); // [B, 32, s/2, s/2]
         for block in &self.blocks {
             x = block.forward(x);

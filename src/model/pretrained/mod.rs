@@ -5,6 +5,7 @@
 //! [`BackboneInfo`] in [`BACKBONES`] (its weights file, checksum, licence and origin), which
 //! the page and the command read instead of keeping their own copies.
 
+mod cpu_kernels;
 mod efficientnet_lite;
 mod weights;
 
