@@ -16,11 +16,9 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../tests/e2e/server.mjs';
 import { harnessHeaders } from './harness.mjs';
-import {
-  CLI, FIXTURE, ROOT, gotoStep, launch, loadFolder, newContext, notices, openApp, serve, setEpochs, waitForStatus,
-} from '../tests/e2e/helpers.mjs';
+import { CLI, FIXTURE, ROOT, launch } from '../tests/e2e/helpers.mjs';
+import { SIDE, timeFeaturePass } from './feature_pass.mjs';
 
-const SIDE = 224;
 // MedClassify's inference batch at 224 px (`Classifier::inference_batch`: 256 MiB of
 // activations at 300 bytes per input pixel): ONNX Runtime Web gets batches of the same size.
 const BATCH = 17;
@@ -55,53 +53,10 @@ async function ortRow(browser, url, threads) {
   }
 }
 
-/** An init script: the engine's feature events with their own clock (`seconds` since the
- * feature pass began, measured in the engine). */
-function recordFeatures() {
-  window.__features = [];
-  const Original = window.Worker;
-  window.Worker = class extends Original {
-    constructor(...args) {
-      super(...args);
-      this.addEventListener('message', ({ data }) => {
-        const event = data?.Training?.event;
-        if (event?.type === 'features') window.__features.push({ done: event.done, total: event.total, seconds: event.seconds });
-      });
-    }
-  };
-}
-
-/** MedClassify's page: the shipped sample at 224 px, EfficientNet-Lite0 head only on the CPU;
- * the feature pass timed from its first step's end to its ninth's (or its last), then stopped. */
+/** MedClassify's page: the feature pass of a head-only run, timed over nine steps. */
 async function medclassifyRow(browser) {
-  const server = await serve('/');
-  const { context } = await newContext(browser, new URL(server.url).origin);
-  await context.addInitScript(recordFeatures);
-  try {
-    const page = await openApp(context, server.url);
-    await gotoStep(page, 'data');
-    await page.selectOption('select[aria-label="Image size"]', String(SIDE));
-    await loadFolder(page);
-    await gotoStep(page, 'train');
-    await page.selectOption('[data-testid=preset-select]', 'efficientnet_lite0');
-    await page.selectOption('[data-testid=transfer-select]', 'head');
-    await page.selectOption('[data-testid=backend-select]', 'cpu');
-    await setEpochs(page, 1);
-    await page.click('[data-testid=start-training]');
-    // Until nine batches or the whole pass (the sample's 211 training and validation images:
-    // seven steps of 34 when the training helper takes half of each).
-    await page.waitForFunction(() => window.__features.length >= 9 || (window.__features.length > 1 && window.__features.at(-1).done === window.__features.at(-1).total), null, { timeout: 600_000 });
-    const events = await page.evaluate(() => window.__features);
-    await page.click('[data-testid=stop-training]');
-    await waitForStatus(page, ['idle', 'done', 'error']);
-    const [first, last] = [events[0], events.at(-1)];
-    const imagesPerSecond = (last.done - first.done) / (last.seconds - first.seconds);
-    const backend = (await page.textContent('[data-testid=training-backend]')).trim();
-    return { side: `MedClassify page, CPU (${backend})`, imagesPerSecond, batch: first.done, timedImages: last.done - first.done, events, notices: await notices(page) };
-  } finally {
-    await context.close();
-    await server.close();
-  }
+  const { backend, ...row } = await timeFeaturePass(browser, { steps: 9 });
+  return { side: `MedClassify page, CPU (${backend})`, ...row };
 }
 
 const onnx = exportModel();
