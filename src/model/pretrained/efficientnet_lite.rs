@@ -118,6 +118,20 @@ impl ConvNorm {
         conv2d(x, weight, Some(shift), options)
     }
 
+    /// [`Self::forward`] of three equal input channels, given one of them (`[batch, 1, h, w]`),
+    /// for inference.
+    fn forward_grey(&self, x: Tensor<4>) -> Tensor<4> {
+        let (weight, shift) = self.folded(&x.device());
+        let [_, _, height, width] = x.dims();
+        let options = ConvOptions::new_with_padding(
+            self.conv.stride,
+            self.pads(height, width),
+            self.conv.dilation,
+            1,
+        );
+        conv2d(x, weight.sum_dim(1), Some(shift), options)
+    }
+
     /// The convolution's weight and bias with the frozen BatchNorm folded in.
     fn folded(&self, device: &Device) -> (Tensor<4>, Tensor<1>) {
         let norm = &self.norm;
@@ -454,6 +468,16 @@ impl EfficientNetLite {
         (x * 255.0 - INPUT_MEAN) / INPUT_STD
     }
 
+    /// The stem and its ReLU6. A grayscale image on the CPU without gradients is not made
+    /// three equal channels: the stem's kernel summed over its three input channels gives the
+    /// same convolution at a third of the work.
+    fn stem_relu6(&self, x: Tensor<4>) -> Tensor<4> {
+        if self.channels == 1 && x.device() == Device::flex() && !x.is_autodiff() {
+            return relu6(self.stem.forward_grey((x * 255.0 - INPUT_MEAN) / INPUT_STD));
+        }
+        relu6(self.stem.forward(self.normalise(x)))
+    }
+
     /// Output of the last convolution after its activation: what Grad-CAM explains.
     ///
     /// - input: `[batch, channels, s, s]`, intensities scaled to 0..1
@@ -475,7 +499,7 @@ impl EfficientNetLite {
 
     /// [`Self::features`] of the whole batch at once.
     fn features_of_batch(&self, x: Tensor<4>) -> Tensor<4> {
-        let mut x = relu6(self.stem.forward(self.normalise(x))); // [B, 32, s/2, s/2]
+        let mut x = self.stem_relu6(x); // [B, 32, s/2, s/2]
         for block in &self.blocks {
             x = block.forward(x);
         }
