@@ -108,28 +108,28 @@ impl ConvNorm {
             return norm.forward(self.conv.forward(x));
         }
         let (weight, shift) = self.folded(&x.device());
-        let [_, _, height, width] = x.dims();
-        let options = ConvOptions::new_with_padding(
-            self.conv.stride,
-            self.pads(height, width),
-            self.conv.dilation,
-            self.conv.groups,
-        );
-        conv2d(x, weight, Some(shift), options)
+        self.convolve(x, weight, shift)
     }
 
     /// [`Self::forward`] of three equal input channels, given one of them (`[batch, 1, h, w]`),
     /// for inference.
     fn forward_grey(&self, x: Tensor<4>) -> Tensor<4> {
         let (weight, shift) = self.folded(&x.device());
-        let [_, _, height, width] = x.dims();
+        self.convolve(x, weight.sum_dim(1), shift)
+    }
+
+    /// `x` convolved with `weight` plus `bias` at this layer's stride and "SAME" pads, in as
+    /// many groups as `weight` reads `x`'s channels in.
+    fn convolve(&self, x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>) -> Tensor<4> {
+        let [_, channels, height, width] = x.dims();
+        let [_, per_group, ..] = weight.dims();
         let options = ConvOptions::new_with_padding(
             self.conv.stride,
             self.pads(height, width),
             self.conv.dilation,
-            1,
+            channels / per_group,
         );
-        conv2d(x, weight.sum_dim(1), Some(shift), options)
+        conv2d(x, weight, Some(bias), options)
     }
 
     /// The convolution's weight and bias with the frozen BatchNorm folded in.
