@@ -387,10 +387,13 @@ struct Counting {
     per_image: usize,
     /// Shares that carried the weights.
     weighted: Rc<Cell<usize>>,
+    /// What each set-up asked the replica to train, in order.
+    setups: Rc<std::cell::RefCell<Vec<Option<Transfer>>>>,
 }
 
 impl GradientPeer for Counting {
     fn start(&mut self, setup: &PeerSetup) -> Result<(), String> {
+        self.setups.borrow_mut().push(setup.transfer);
         self.inner.start(setup)
     }
     fn submit(&mut self, step: PeerStep) -> Result<(), String> {
@@ -441,6 +444,7 @@ fn a_pass_shared_with_a_second_replica_gives_the_features_and_scores_of_one() {
         images: images.clone(),
         per_image: data.shape.values(),
         weighted: weighted.clone(),
+        setups: Default::default(),
     };
     let network = ModelConfig::new(Preset::EfficientNetLite0, data.classes.len(), data.shape);
     let setup = PeerSetup {
@@ -870,7 +874,16 @@ fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
         "the head did not train"
     );
 
-    let mut host = HeadFirstHost::new(Some(Box::new(ThreadPeer::spawn())), false, false);
+    let setups = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let images = Rc::new(Cell::new(0));
+    let replica = Counting {
+        inner: ThreadPeer::spawn(),
+        images: images.clone(),
+        per_image: data.shape.values(),
+        weighted: Default::default(),
+        setups: setups.clone(),
+    };
+    let mut host = HeadFirstHost::new(Some(Box::new(replica)), false, false);
     config.epochs = 1;
     let tuned = run_on_cpu(&training, &config, &network, start(), &mut host);
     let notices: Vec<&String> = host
@@ -888,6 +901,16 @@ fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
         _ => None,
     });
     assert_eq!(replicas, Some(2));
+    // Set up once for the head's run and once for the fine-tuning, nothing more: each set-up
+    // builds a whole replica of the network in the page's helper.
+    assert_eq!(
+        *setups.borrow(),
+        [Some(Transfer::Head), Some(Transfer::All)]
+    );
+    assert!(
+        images.get() > 0,
+        "the replica took no share of the head's feature pass"
+    );
     assert_eq!(notices.len(), 1, "{notices:?}");
     assert!(notices[0].contains("trained first"), "{notices:?}");
     assert_eq!(tuned.record.history.len(), 1);

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{CallbackSettings, ClassWeighting, Sampling};
 use crate::data::AugmentConfig;
 use crate::model::pretrained::BACKBONE_LEARNING_RATE;
-use crate::model::{Preset, Transfer};
+use crate::model::{ModelConfig, Preset, Transfer};
 
 /// The largest batch the settings accept (far above what fits a browser's memory at 128 px).
 pub const MAX_BATCH_SIZE: usize = 4096;
@@ -124,6 +124,15 @@ impl Default for TrainingConfig {
 }
 
 impl TrainingConfig {
+    /// Whether a run of these settings on `network` starting at `epochs_completed` trains the
+    /// head alone first (`training::head_first`): a new fine-tuning of a pretrained network.
+    pub fn trains_head_first(&self, network: &ModelConfig, epochs_completed: usize) -> bool {
+        self.head_first
+            && self.transfer != Transfer::Head
+            && network.preset().pretrained().is_some()
+            && epochs_completed == 0
+    }
+
     /// Checks the settings; returns a message naming the bad one.
     pub fn validate(&self) -> Result<(), String> {
         if self.epochs == 0 {

@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 
 use super::epoch::{EVAL_BATCH, score};
 use super::features;
-use super::head_first;
 use super::run::{Start, TrainingData};
 use super::{
     CheckpointSlot, GradientPeer, NoCheckpoints, TrainingConfig, TrainingError, TrainingEvent,
@@ -252,7 +251,7 @@ pub async fn estimate<H: TrainingHost>(
         validation: data.validation.len(),
         test,
         cached_features,
-        head_first: head_first::applies(config, network, epochs_done),
+        head_first: config.trains_head_first(network, epochs_done),
         saves_per_epoch: 1 + usize::from(config.callbacks.checkpoint.is_some()),
     };
     let rates = Rates {

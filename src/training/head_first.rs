@@ -20,15 +20,7 @@ use super::{
     CheckpointSlot, GradientPeer, NoCheckpoints, StopReason, TrainingConfig, TrainingError,
     TrainingEvent, TrainingHost,
 };
-use crate::model::{ModelConfig, Transfer};
-
-/// Whether a run of `config` on `network` starting at `epochs_completed` trains the head first.
-pub fn applies(config: &TrainingConfig, network: &ModelConfig, epochs_completed: usize) -> bool {
-    config.head_first
-        && config.transfer != Transfer::Head
-        && network.preset().pretrained().is_some()
-        && epochs_completed == 0
-}
+use crate::model::Transfer;
 
 /// The settings of the head's own run: `config` as a head-only run on cached features.
 fn head_config(config: &TrainingConfig) -> TrainingConfig {
@@ -137,7 +129,7 @@ impl<H: TrainingHost> TrainingHost for Quiet<'_, H> {
 mod tests {
     use super::*;
     use crate::data::InputShape;
-    use crate::model::Preset;
+    use crate::model::{ModelConfig, Preset};
 
     #[test]
     fn only_a_new_fine_tuning_of_a_pretrained_network_trains_the_head_first() {
@@ -148,23 +140,19 @@ mod tests {
             head_first: true,
             ..TrainingConfig::default()
         };
-        assert!(applies(&config, &pretrained, 0));
+        assert!(config.trains_head_first(&pretrained, 0));
         assert!(
-            !applies(&config, &pretrained, 3),
+            !config.trains_head_first(&pretrained, 3),
             "a resumed run has its head"
         );
-        assert!(!applies(
-            &config,
-            &ModelConfig::new(Preset::Strong, 2, shape),
-            0
-        ));
+        assert!(!config.trains_head_first(&ModelConfig::new(Preset::Strong, 2, shape), 0));
         config.transfer = Transfer::Top;
-        assert!(applies(&config, &pretrained, 0));
+        assert!(config.trains_head_first(&pretrained, 0));
         config.transfer = Transfer::Head;
-        assert!(!applies(&config, &pretrained, 0));
+        assert!(!config.trains_head_first(&pretrained, 0));
         config.transfer = Transfer::All;
         config.head_first = false;
-        assert!(!applies(&config, &pretrained, 0));
+        assert!(!config.trains_head_first(&pretrained, 0));
     }
 
     #[test]

@@ -172,7 +172,11 @@ impl<'a> Run<'a> {
         };
         run.class_weights = run.weights_of_classes();
         run.peer = host.take_peer();
-        run.start_peer(host);
+        // A run that trains the head first hands the replica to the head's run, which sets it
+        // up for itself, and takes it back after (`adopt_peer`): set up once for each.
+        if !config.trains_head_first(network, run.state.epochs_completed) {
+            run.start_peer(host);
+        }
         run.announce(host);
         run
     }

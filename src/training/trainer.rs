@@ -51,7 +51,7 @@ pub async fn train<H: TrainingHost, S: CheckpointSink>(
 ) -> Result<TrainingOutcome, TrainingError> {
     check(data, config, network)?;
     let mut run = Run::begin(data, config, network, start, device, host);
-    if head_first::applies(config, network, run.state.epochs_completed)
+    if config.trains_head_first(network, run.state.epochs_completed)
         && !head_first::train_head(&mut run, device, host).await?
     {
         return Ok(run.finish(StopReason::Stopped, host));
