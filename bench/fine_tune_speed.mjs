@@ -1,13 +1,16 @@
 // Fine-tuning speed (issue 25, item 7): EfficientNet-Lite0 with every layer trained
-// (`--transfer all`) at 224 px on the CPU, in the page (two cores: the engine and the training
+// (`--transfer all`; or `--transfer=top`, `--transfer=head --augment`) at 224 px on the CPU, in the page (two cores: the engine and the training
 // helper) and in the command (`medclassify train`, its own threads), on the shipped MedNIST
 // sample, side by side in one run. The figure is each epoch's training images per second
 // (the training steps only, as the page's history and `train --json` report them); epoch 1
 // includes the first steps' warm-up, so the record keeps every epoch and the summary gives the
 // last.
-//   node bench/fine_tune_speed.mjs [--epochs=3] [--size=224] [--batch=16]
+//   node bench/fine_tune_speed.mjs [--epochs=3] [--size=224] [--batch=16] [--transfer=all|top|head]
+//                                  [--augment] [--page-only --root=DIST,DIST,...]
 // (after trunk build --release and cargo build --release ... --features cli; the weights from
-// scripts/weights.sh). Writes bench/results/fine-tune-speed-<date>-<commit>.json.
+// scripts/weights.sh). Writes bench/results/fine-tune-speed-<date>-<commit>[-top|-head-augment].json.
+// With --page-only and --root, only the page runs, once per copy of `dist/` listed, in turn: to
+// compare builds in the same minutes (the record then holds one page entry per copy).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -23,9 +26,13 @@ const arg = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}
 const epochs = Number(arg('epochs', '3'));
 const size = arg('size', '224');
 const batch = arg('batch', '16');
+const transfer = arg('transfer', 'all');
+const augment = process.argv.includes('--augment');
+const pageOnly = process.argv.includes('--page-only');
+const roots = arg('root', '').split(',').filter(Boolean);
 
-async function page() {
-  const server = await serve('/');
+async function page(root) {
+  const server = root ? await serve('/', root) : await serve('/');
   const browser = await launch();
   try {
     const { context } = await newContext(browser, new URL(server.url).origin);
@@ -36,7 +43,8 @@ async function page() {
     await loadFolder(app, FIXTURE);
     await gotoStep(app, 'train');
     await app.selectOption('[data-testid=preset-select]', 'efficientnet_lite0');
-    await app.selectOption('[data-testid=transfer-select]', 'all');
+    await app.selectOption('[data-testid=transfer-select]', transfer);
+    if (augment) await app.getByLabel(/Augment training images/).check();
     await app.selectOption('[data-testid=backend-select]', 'cpu');
     const batchInput = app.getByLabel('Batch size');
     await batchInput.fill(batch);
@@ -55,9 +63,9 @@ async function page() {
 }
 
 function cli() {
-  const args = ['train', FIXTURE, '--preset', 'efficientnet_lite0', '--transfer', 'all', '--size', size,
+  const args = ['train', FIXTURE, '--preset', 'efficientnet_lite0', '--transfer', transfer, '--size', size,
     '--epochs', String(epochs), '--batch', batch, '--backend', 'cpu', '--patience', '0', '--json',
-    '--out', join(HERE, 'out', 'fine-tune-speed.mcmodel')];
+    ...(augment ? ['--augment'] : []), '--out', join(HERE, 'out', 'fine-tune-speed.mcmodel')];
   const json = JSON.parse(execFileSync(CLI, args, { maxBuffer: 1 << 26 }).toString());
   return { command: `medclassify ${args.join(' ')}`, images_per_second: json.history.map((e) => e.images_per_second) };
 }
@@ -66,15 +74,26 @@ const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().
 mkdirSync(join(HERE, 'out'), { recursive: true });
 const record = {
   date: new Date().toISOString(), commit, machine: `${cpus().length} x ${cpus()[0].model}`,
-  command: `node bench/fine_tune_speed.mjs --epochs=${epochs} --size=${size} --batch=${batch}`,
+  command: `node ${process.argv.slice(1).map((a) => a.replace(/^.*bench\//, 'bench/')).join(' ')}`,
   data: 'www/sample/MedNIST (the shipped sample)', size: Number(size), batch: Number(batch), epochs,
+  transfer, augment,
 };
-record.page_cpu = await page();
-record.cli_cpu = cli();
 const last = (r) => r.images_per_second.at(-1);
+if (pageOnly) {
+  record.page_cpu_by_root = [];
+  for (const root of roots.length ? roots : [undefined]) {
+    const run = { root: root ?? 'dist', ...(await page(root)) };
+    record.page_cpu_by_root.push(run);
+    console.log(`${run.root}: page (CPU) last epoch ${last(run).toFixed(2)} images/s (${run.images_per_second.map((v) => v.toFixed(2)).join(', ')})`);
+  }
+} else {
+  record.page_cpu = await page();
+  record.cli_cpu = cli();
+  console.log(`${transfer} at ${size} px, last epoch: page (CPU) ${last(record.page_cpu).toFixed(2)} images/s, command (CPU) ${last(record.cli_cpu).toFixed(2)} images/s`);
+}
 console.log(JSON.stringify(record, null, 2));
-console.log(`fine-tuning at ${size} px, last epoch: page (CPU) ${last(record.page_cpu).toFixed(2)} images/s, command (CPU) ${last(record.cli_cpu).toFixed(2)} images/s`);
 mkdirSync(join(HERE, 'results'), { recursive: true });
-const file = join(HERE, 'results', `fine-tune-speed-${record.date.slice(0, 10)}-${commit}.json`);
+const mode = transfer === 'all' && !augment ? '' : `-${transfer}${augment ? '-augment' : ''}`;
+const file = join(HERE, 'results', `fine-tune-speed-${record.date.slice(0, 10)}-${commit}${mode}${pageOnly ? '-ab' : ''}.json`);
 writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
 console.log(`wrote ${file}`);
