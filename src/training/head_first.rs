@@ -71,8 +71,8 @@ pub(super) async fn train_head<H: TrainingHost>(
 /// What the head's run did, for people.
 fn describe(best: Option<&super::EpochMetrics>, epochs: usize, transfer: Transfer) -> String {
     let what = match transfer {
-        Transfer::Top => "the top blocks and the head",
-        _ => "every layer",
+        Transfer::Top => "the top blocks and the head now train",
+        _ => "every layer now trains",
     };
     let epochs = match epochs {
         1 => "1 epoch".to_string(),
@@ -81,13 +81,12 @@ fn describe(best: Option<&super::EpochMetrics>, epochs: usize, transfer: Transfe
     match best {
         Some(m) => format!(
             "the new head was trained first, alone on the frozen backbone's features ({epochs}; \
-             kept epoch {}: validation loss {:.4}, accuracy {:.2} %); {what} now train from \
-             there",
+             kept epoch {}: validation loss {:.4}, accuracy {:.2} %); {what} from there",
             m.epoch,
             m.val_loss,
             m.val_accuracy * 100.0
         ),
-        None => format!("the new head was trained first ({epochs}); {what} now train"),
+        None => format!("the new head was trained first ({epochs}); {what}"),
     }
 }
 
@@ -153,6 +152,18 @@ mod tests {
         config.transfer = Transfer::All;
         config.head_first = false;
         assert!(!config.trains_head_first(&pretrained, 0));
+    }
+
+    #[test]
+    fn the_outcome_reads_as_english_in_both_modes() {
+        assert_eq!(
+            describe(None, 1, Transfer::All),
+            "the new head was trained first (1 epoch); every layer now trains"
+        );
+        assert_eq!(
+            describe(None, 3, Transfer::Top),
+            "the new head was trained first (3 epochs); the top blocks and the head now train"
+        );
     }
 
     #[test]
