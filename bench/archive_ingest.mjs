@@ -4,10 +4,11 @@
 //   node bench/archive_ingest.mjs        (after scripts/test.sh or trunk build --release)
 // Writes bench/results/archive-ingest-<date>.json.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CLI, ROOT, launch, newContext, openApp, serve } from '../tests/e2e/helpers.mjs';
+import { writeRecord } from './record.mjs';
 
 const archive = [join(ROOT, '..', 'shared', 'data', 'MedNIST.tar.gz'), '/work/shared/data/MedNIST.tar.gz'].find(existsSync);
 if (!archive) throw new Error('../shared/data/MedNIST.tar.gz is missing');
@@ -70,6 +71,5 @@ const native = rows[0].seconds;
 console.log(`page tar.gz / native folder: ${(page / native).toFixed(2)}x (goal: within 2x)`);
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-const file = join(ROOT, 'bench', 'results', `archive-ingest-${new Date().toISOString().slice(0, 10)}.json`);
-writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), commit, archive, folder, rows, ratio_page_archive_to_native_folder: page / native }, null, 2));
+const file = writeRecord(join(ROOT, 'bench', 'results', `archive-ingest-${new Date().toISOString().slice(0, 10)}`), { date: new Date().toISOString(), commit, archive, folder, rows, ratio_page_archive_to_native_folder: page / native });
 console.log(`wrote ${file}`);

@@ -6,9 +6,10 @@
 //     starts with is in place, so that the page does not move under a click),
 //   - model ready: the bundled ready model can classify.
 // Writes one JSON line per run to stdout and a summary to bench/results/boot-<date>.json.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { launch, newContext, ROOT } from '../tests/e2e/helpers.mjs';
+import { writeRecord } from './record.mjs';
 
 // BOOT_SERVER=path/to/server.mjs times another server module with the same interface (for a
 // side-by-side with an earlier server: `git show 27cde22:tests/e2e/server.mjs`).
@@ -43,7 +44,7 @@ try {
 const date = new Date().toISOString().slice(0, 10);
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
 const label = `${root.endsWith('deploy') ? 'dist-deploy' : 'dist'}${process.env.BOOT_SERVER ? '-server-27cde22' : ''}`;
-const out = join(ROOT, 'bench', 'results', `boot-${date}-${label}.json`);
+const stem = join(ROOT, 'bench', 'results', `boot-${date}-${label}`);
 const command = `${process.env.BOOT_SERVER ? `BOOT_SERVER=${process.env.BOOT_SERVER} ` : ''}node bench/boot.mjs ${process.argv.slice(2).join(' ')}`.trim();
-writeFileSync(out, `${JSON.stringify({ root, server: process.env.BOOT_SERVER || 'tests/e2e/server.mjs', command, runs: rows }, null, 2)}\n`);
+const out = writeRecord(stem, { root, server: process.env.BOOT_SERVER || 'tests/e2e/server.mjs', command, runs: rows });
 console.log(`wrote ${out}`);

@@ -12,7 +12,7 @@
 // With --page-only and --root, only the page runs, once per copy of `dist/` listed, in turn: to
 // compare builds in the same minutes (the record then holds one page entry per copy).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import {
   CLI, FIXTURE, gotoStep, launch, loadFolder, newContext, notices, openApp, serve, setEpochs, waitForStatus,
 } from '../tests/e2e/helpers.mjs';
 import { recordTrainingEvents } from './harness.mjs';
+import { writeRecord } from './record.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const arg = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
@@ -94,6 +95,5 @@ if (pageOnly) {
 console.log(JSON.stringify(record, null, 2));
 mkdirSync(join(HERE, 'results'), { recursive: true });
 const mode = transfer === 'all' && !augment ? '' : `-${transfer}${augment ? '-augment' : ''}`;
-const file = join(HERE, 'results', `fine-tune-speed-${record.date.slice(0, 10)}-${commit}${mode}${pageOnly ? '-ab' : ''}.json`);
-writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
+const file = writeRecord(join(HERE, 'results', `fine-tune-speed-${record.date.slice(0, 10)}-${commit}${mode}${pageOnly ? '-ab' : ''}`), record);
 console.log(`wrote ${file}`);

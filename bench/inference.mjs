@@ -11,13 +11,14 @@
 // bench/results/inference-224-LABEL.json. WebGPU rows are left out on a machine whose adapter is
 // a software emulation (SwiftShader): they would time the emulation.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../tests/e2e/server.mjs';
 import { harnessHeaders } from './harness.mjs';
 import { CLI, FIXTURE, ROOT, launch } from '../tests/e2e/helpers.mjs';
 import { SIDE, timeFeaturePass } from './feature_pass.mjs';
+import { writeRecord } from './record.mjs';
 
 // MedClassify's inference batch at 224 px (`Classifier::inference_batch`: 256 MiB of
 // activations at 300 bytes per input pixel): ONNX Runtime Web gets batches of the same size.
@@ -82,8 +83,7 @@ const record = {
   date: new Date().toISOString(), commit, machine: `${cpus().length} x ${cpus()[0].model}`,
   command: `node bench/inference.mjs ${label}`, side: SIDE, batch: BATCH, onnx, rows, ratios,
 };
-const file = join(ROOT, 'bench', 'results', `inference-224-${label}.json`);
-writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
+const file = writeRecord(join(ROOT, 'bench', 'results', `inference-224-${label}`), record);
 console.log(`wrote ${file}`);
 if (missing.length > 0) {
   console.error(`did not run: ${missing.map((row) => row.side).join('; ')}`);

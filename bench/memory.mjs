@@ -8,12 +8,13 @@
 //   node bench/memory.mjs [--counts=5000,15000,30000,58954] [--size=224] [--run-seconds=60]
 // (after scripts/test.sh or trunk build --release). Writes bench/results/memory-<date>-<commit>.json.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gotoStep, launch, newContext, notices, openApp, serve, setEpochs, waitForStatus } from '../tests/e2e/helpers.mjs';
 import { mednist, subset } from './mednist.mjs';
+import { writeRecord } from './record.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -111,6 +112,5 @@ try {
   server.close();
 }
 mkdirSync(join(HERE, 'results'), { recursive: true });
-const file = join(HERE, 'results', `memory-${record.date.slice(0, 10)}-${commit}.json`);
-writeFileSync(file, JSON.stringify(record, null, 2));
+const file = writeRecord(join(HERE, 'results', `memory-${record.date.slice(0, 10)}-${commit}`), record);
 console.log(`wrote ${file}`);

@@ -7,9 +7,10 @@
 // SEEDS is a comma-separated list of training seeds (e.g. 42,1,2); the data's split is the file's.
 // Writes bench/results/pneumonia-page-<date>-<preset>.json.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, gotoStep, launch, newContext, notices, openApp, serve, setEpochs, waitForStatus } from '../tests/e2e/helpers.mjs';
+import { writeRecord } from './record.mjs';
 
 const preset = process.argv[2] || 'seed';
 const epochs = Number(process.argv[3] || 20);
@@ -56,6 +57,5 @@ for (const seed of seeds) for (const weighting of ['none', 'balanced']) {
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
 const out = join(ROOT, 'bench', 'results');
 mkdirSync(out, { recursive: true });
-const file = join(out, `pneumonia-page-${new Date().toISOString().slice(0, 10)}-${preset}${seeds.length > 1 ? '-seeds' : ''}.json`);
-writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), commit, npz, runs }, null, 2));
+const file = writeRecord(join(out, `pneumonia-page-${new Date().toISOString().slice(0, 10)}-${preset}${seeds.length > 1 ? '-seeds' : ''}`), { date: new Date().toISOString(), commit, npz, runs });
 console.log(`wrote ${file}`);

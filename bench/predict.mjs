@@ -14,10 +14,11 @@
 // bench/results/predict-LABEL.json.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { CLI, FIXTURE, ROOT, gotoStep, launch, newContext, openApp, serve } from '../tests/e2e/helpers.mjs';
+import { writeRecord } from './record.mjs';
 
 const label = process.argv[2] ?? 'dev';
 const out = join(ROOT, 'bench', 'out');
@@ -108,8 +109,7 @@ try {
     seed_32px: await modelRows(browser, 'seed 32 px', null, false),
     efficientnet_lite0_224px: await modelRows(browser, 'lite0 224 px', lite0Model(), true),
   };
-  const path = join(ROOT, 'bench', 'results', `predict-${label}.json`);
-  writeFileSync(path, `${JSON.stringify(record, null, 2)}\n`);
+  const path = writeRecord(join(ROOT, 'bench', 'results', `predict-${label}`), record);
   console.log(`wrote ${path}`);
 } finally {
   await browser.close();

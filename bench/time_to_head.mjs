@@ -8,13 +8,14 @@
 // (after trunk build --release; the full MedNIST from ../shared/data/MedNIST.tar.gz or
 // MEDNIST_DIR). Writes bench/results/time-to-head-<date>-<commit>.json.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gotoStep, launch, newContext, notices, openApp, serve, setEpochs, waitForStatus } from '../tests/e2e/helpers.mjs';
 import { recordTrainingEvents } from './harness.mjs';
 import { mednist, subset } from './mednist.mjs';
+import { writeRecord } from './record.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const arg = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
@@ -67,6 +68,5 @@ try {
   server.close();
 }
 mkdirSync(join(HERE, 'results'), { recursive: true });
-const file = join(HERE, 'results', `time-to-head-${record.date.slice(0, 10)}-${commit}.json`);
-writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
+const file = writeRecord(join(HERE, 'results', `time-to-head-${record.date.slice(0, 10)}-${commit}`), record);
 console.log(`wrote ${file}`);

@@ -3,13 +3,16 @@
 // it; under the product's policy it cannot (the positive control: this is how the TF.js rows
 // once stopped, silently). ONNX Runtime Web (bench/inference.mjs) creates a session of
 // MedClassify's own ONNX export and runs it on two threads, which needs the harness's
-// cross-origin isolation. Seconds, not a benchmark.
+// cross-origin isolation. A benchmark's record never overwrites an earlier one
+// (bench/record.mjs). Seconds, not a benchmark.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { harnessHeaders } from '../../bench/harness.mjs';
+import { writeRecord } from '../../bench/record.mjs';
 import { ARTIFACTS, CLI, ROOT, launch } from './helpers.mjs';
 import { startServer } from './server.mjs';
 
@@ -93,4 +96,12 @@ test('the ONNX Runtime Web harness runs MedClassify\'s export on two threads, cr
   } finally {
     await browser.close();
   }
+});
+
+test('a second record of the same name is written beside the first, not over it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'records-'));
+  const stem = join(dir, 'results', 'speed-2026-12-06-abc1234');
+  const paths = [1, 2, 3].map((run) => writeRecord(stem, { run }));
+  assert.deepEqual(paths, [`${stem}.json`, `${stem}-run2.json`, `${stem}-run3.json`]);
+  assert.deepEqual(paths.map((p) => JSON.parse(readFileSync(p, 'utf8')).run), [1, 2, 3]);
 });
