@@ -74,6 +74,17 @@ fn logits(net: &EfficientNetLite, pixels: Vec<f32>, channels: usize) -> Vec<f32>
         .unwrap()
 }
 
+/// The pretrained backbone for grayscale images with a new head of 2 classes, on `device`,
+/// prepared to train `part`.
+fn grayscale_backbone(device: &Device, part: medclassify::model::Transfer) -> EfficientNetLite {
+    EfficientNetLiteConfig::new(2, SIDE)
+        .with_channels(1)
+        .init(device)
+        .load_backbone(&weights())
+        .unwrap()
+        .prepare(part)
+}
+
 /// The CPU inference path (the batch in parts, MedClassify's own depthwise kernel) gives the
 /// features of Burn's own operations on the whole batch: the same network on the autodiff
 /// device with an input that needs gradients, which takes neither path. A page's inference
@@ -81,12 +92,7 @@ fn logits(net: &EfficientNetLite, pixels: Vec<f32>, channels: usize) -> Vec<f32>
 #[test]
 fn the_cpu_inference_path_gives_the_features_of_burns_operations() {
     let device = Device::flex();
-    let net = EfficientNetLiteConfig::new(2, SIDE)
-        .with_channels(1)
-        .init(&device)
-        .load_backbone(&weights())
-        .unwrap()
-        .prepare(medclassify::model::Transfer::Head);
+    let net = grayscale_backbone(&device, medclassify::model::Transfer::Head);
     let x = Tensor::<4>::random(
         [17, 1, SIDE, SIDE],
         burn::tensor::Distribution::Uniform(0.0, 1.0),
@@ -155,12 +161,7 @@ fn relative_norm_difference(a: &[f32], b: &[f32]) -> f32 {
 #[test]
 fn a_partly_frozen_training_pass_gives_the_features_and_gradients_of_burns_operations() {
     let autodiff = Device::flex().autodiff();
-    let net = EfficientNetLiteConfig::new(2, SIDE)
-        .with_channels(1)
-        .init(&autodiff)
-        .load_backbone(&weights())
-        .unwrap()
-        .prepare(medclassify::model::Transfer::Top);
+    let net = grayscale_backbone(&autodiff, medclassify::model::Transfer::Top);
     let uniform = burn::tensor::Distribution::Uniform(0.0, 1.0);
     // Seeded: some random inputs put a ReLU6 input of the trained blocks within rounding of
     // 0 or 6, which then passes a gradient in one pass only (up to 6e-4 of a gradient's norm

@@ -266,6 +266,11 @@ fn cpu_chunk(side: usize) -> usize {
     images
 }
 
+/// From intensities in 0..1 to the normalised values the weights expect, channel by channel.
+fn standardise(x: Tensor<4>) -> Tensor<4> {
+    (x * 255.0 - INPUT_MEAN) / INPUT_STD
+}
+
 /// ReLU6 as a layer.
 const RELU6: Layer<Weight> = Layer::Clip { min: 0.0, max: 6.0 };
 
@@ -460,20 +465,26 @@ impl EfficientNetLite {
     /// From intensities in 0..1 to the normalised three-channel input the weights expect
     /// (a grayscale image becomes three equal channels).
     fn normalise(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = if self.channels == 1 {
+        let x = standardise(x);
+        if self.channels == 1 {
             x.repeat_dim(1, 3)
         } else {
             x
-        };
-        (x * 255.0 - INPUT_MEAN) / INPUT_STD
+        }
+    }
+
+    /// Whether `x` is an inference tensor on the CPU: what the CPU's own paths (the batch in
+    /// parts, the one-channel stem) need. (`Device::flex()` also equals Flex's autodiff device.)
+    fn cpu_inference(x: &Tensor<4>) -> bool {
+        x.device() == Device::flex() && !x.is_autodiff()
     }
 
     /// The stem and its ReLU6. A grayscale image on the CPU without gradients is not made
     /// three equal channels: the stem's kernel summed over its three input channels gives the
     /// same convolution at a third of the work.
     fn stem_relu6(&self, x: Tensor<4>) -> Tensor<4> {
-        if self.channels == 1 && x.device() == Device::flex() && !x.is_autodiff() {
-            return relu6(self.stem.forward_grey((x * 255.0 - INPUT_MEAN) / INPUT_STD));
+        if self.channels == 1 && Self::cpu_inference(&x) {
+            return relu6(self.stem.forward_grey(standardise(x)));
         }
         relu6(self.stem.forward(self.normalise(x)))
     }
@@ -487,7 +498,7 @@ impl EfficientNetLite {
     pub fn features(&self, x: Tensor<4>) -> Tensor<4> {
         let [batch, _, side, _] = x.dims();
         let chunk = cpu_chunk(side);
-        if batch > chunk && x.device() == Device::flex() && !x.is_autodiff() {
+        if batch > chunk && Self::cpu_inference(&x) {
             let parts = (0..batch).step_by(chunk).map(|start| {
                 let part = x.clone().narrow(0, start, chunk.min(batch - start));
                 self.features_of_batch(part)
