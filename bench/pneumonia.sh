@@ -8,6 +8,10 @@
 #   SIZE=64 TRANSFER=all WEIGHTINGS=balanced bench/pneumonia.sh efficientnet_lite0 "1 2 3" 12
 # AUGMENT=1 adds --augment (rotation, zoom, shift) and "-augment" to the records' names;
 # SAMPLING=balanced adds --sampling balanced (use it with WEIGHTINGS=none).
+# HEAD_FIRST=1 adds --head-first (the head trained alone on frozen features, then TRANSFER's
+# layers from there: "linear probing, then fine-tuning") and "-head-first" to the names.
+# The binary is copied once before the first run, so that a build during the runs does not
+# change which code trains the later seeds.
 # Writes one JSON record per run (`train --json`: history, test metrics, intervals) and a
 # summary to bench/results/pneumonia-<date>/.
 set -euo pipefail
@@ -28,6 +32,10 @@ if [ -n "${AUGMENT:-}" ]; then
   extra+=(--augment)
   label="$label-augment"
 fi
+if [ -n "${HEAD_FIRST:-}" ]; then
+  extra+=(--head-first)
+  label="$label-head-first"
+fi
 if [ -n "${SAMPLING:-}" ]; then
   extra+=(--sampling "$SAMPLING")
   label="$label-$SAMPLING-sampling"
@@ -37,11 +45,13 @@ size=${SIZE:-28}
 data=${PNEUMONIA_NPZ:-../shared/data/pneumoniamnist-variant.npz}
 [ -f "$data" ] || data=/work/shared/data/pneumoniamnist-variant.npz
 cargo build --release --locked --no-default-features --features cli --bin medclassify >&2
-bin="$CARGO_TARGET_DIR/release/medclassify"
 out="bench/results/pneumonia-$(date -u +%F)"
 mkdir -p "$out"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+bin="$tmp/medclassify"
+cp "$CARGO_TARGET_DIR/release/medclassify" "$bin"
+echo "binary: built from $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src Cargo.toml Cargo.lock || echo ' with changes in the working tree')" >&2
 for weighting in $weightings; do
   for seed in $seeds; do
     name="$label-$weighting-seed$seed"

@@ -613,6 +613,8 @@ fn labels_come_from_a_csv_with_groups() {
     let dir = common::temp_dir("cli-labels");
     let mut rows = vec!["path,label,group".to_string()];
     let mut expected = std::collections::BTreeMap::new();
+    // The table's group of each file: the oracle for the grouped split.
+    let mut table_groups = std::collections::BTreeMap::new();
     for class in std::fs::read_dir(common::fixture()).unwrap().flatten() {
         let name = class.file_name().to_string_lossy().to_string();
         let mut files: Vec<_> = std::fs::read_dir(class.path()).unwrap().flatten().collect();
@@ -622,7 +624,9 @@ fn labels_come_from_a_csv_with_groups() {
             let flat = format!("images/{name}-{}", file.file_name().to_string_lossy());
             std::fs::create_dir_all(dir.join("images")).unwrap();
             std::fs::copy(file.path(), dir.join(&flat)).unwrap();
-            rows.push(format!("{flat},{name},{name}-p{}", i / 4));
+            let group = format!("{name}-p{}", i / 4);
+            rows.push(format!("{flat},{name},{group}"));
+            table_groups.insert(flat.clone(), group);
             expected.insert(flat, name.clone());
         }
     }
@@ -661,17 +665,41 @@ fn labels_come_from_a_csv_with_groups() {
         json["labels"]["missing"],
         serde_json::json!(["images/gone.jpeg"])
     );
-    let mut splits =
-        std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
-    for row in manifest {
+    // Each image's subsets by the table's group (not the manifest's own column, which a bug
+    // could fill with one group per image); the manifest's column must be the table's too.
+    let subsets_per_group = |manifest: &[serde_json::Value]| {
+        let mut splits =
+            std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
+        for row in manifest {
+            let path = row["path"].as_str().unwrap();
+            splits
+                .entry(table_groups[path].clone())
+                .or_default()
+                .insert(row["split"].as_str().unwrap().to_string());
+        }
         splits
-            .entry(row["group"].as_str().unwrap().to_string())
-            .or_default()
-            .insert(row["split"].as_str().unwrap().to_string());
+    };
+    for row in manifest {
+        let path = row["path"].as_str().unwrap();
+        assert_eq!(
+            row["group"].as_str(),
+            Some(table_groups[path].as_str()),
+            "{row}"
+        );
     }
+    let splits = subsets_per_group(manifest);
     assert!(
         splits.len() > 40 && splits.values().all(|s| s.len() == 1),
         "{splits:?}"
+    );
+    // The positive control: without --group-by the same table's groups are split.
+    let (ok, plain, stderr) = medclassify(&["inspect", dir.to_str().unwrap(), "--json"]);
+    assert!(ok, "{stderr}");
+    let plain: serde_json::Value = serde_json::from_str(&plain).unwrap();
+    let plain_splits = subsets_per_group(plain["manifest"].as_array().unwrap());
+    assert!(
+        plain_splits.values().any(|s| s.len() > 1),
+        "a plain split splits some group: {plain_splits:?}"
     );
     // Trained on the table's labels and grouped split, scored on its test files by `predict`.
     let model = dir.join("labels.mcmodel");

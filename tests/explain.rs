@@ -1,6 +1,9 @@
 #![cfg(not(target_arch = "wasm32"))]
 //! Known-answer test of the explanations: when a class is defined by a bright square in the
-//! top-left quadrant, the heat must land there.
+//! top-left quadrant, the heat must land there and not on an equally bright square that does
+//! not decide the class (a copy of the image's brightness would light both: the test checks
+//! that too). A test with the deciding square alone was removed: a copy of the brightness
+//! passed it.
 
 mod common;
 
@@ -10,16 +13,6 @@ use medclassify::evaluation::{assess, grad_cam, saliency};
 use medclassify::model::{Classifier, ModelConfig, Preset};
 use medclassify::native::TerminalHost;
 use medclassify::training::TrainingData;
-
-fn quadrant_means(values: &[f32], size: usize) -> [f32; 4] {
-    let mut sums = [0.0f32; 4];
-    for (i, v) in values.iter().enumerate() {
-        let (x, y) = (i % size, i / size);
-        sums[(y >= size / 2) as usize * 2 + (x >= size / 2) as usize] += v;
-    }
-    let n = (size * size / 4) as f32;
-    sums.map(|s| s / n)
-}
 
 /// The seed network trained on `dataset` (a synthetic task it must learn to 95 %).
 fn trained(dataset: &Dataset, epochs: usize) -> (Split, Classifier, Device) {
@@ -41,51 +34,6 @@ fn trained(dataset: &Dataset, epochs: usize) -> (Split, Classifier, Device) {
         assessment.evaluation.accuracy
     );
     (split, outcome.model, device)
-}
-
-#[test]
-fn grad_cam_and_saliency_point_at_the_square() {
-    let dataset = common::corner_dataset(40, 32, 5);
-    let (split, model, device) = trained(&dataset, 6);
-
-    let corner = dataset.classes.iter().position(|c| c == "corner").unwrap();
-    let tests: Vec<usize> = split
-        .indices(Subset::Test)
-        .into_iter()
-        .filter(|&i| dataset.samples[i].label == corner)
-        .collect();
-    assert!(!tests.is_empty());
-    for &sample in &tests {
-        let image = &*dataset.image(sample);
-        for heatmap in [
-            pollster::block_on(grad_cam(
-                &model,
-                image,
-                InputShape::square(32),
-                corner,
-                &device,
-            ))
-            .unwrap(),
-            pollster::block_on(saliency(
-                &model,
-                image,
-                InputShape::square(32),
-                corner,
-                &device,
-            ))
-            .unwrap(),
-        ] {
-            assert_eq!(heatmap.values.len(), 32 * 32);
-            let [top_left, top_right, bottom_left, bottom_right] =
-                quadrant_means(&heatmap.values, 32);
-            let elsewhere = (top_right + bottom_left + bottom_right) / 3.0;
-            assert!(
-                top_left > 2.0 * elsewhere,
-                "{:?}: top-left {top_left} vs elsewhere {elsewhere}",
-                heatmap.method
-            );
-        }
-    }
 }
 
 /// Mean of `values` (a `size` x `size` map) over the square of `corner_dataset` whose

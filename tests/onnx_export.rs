@@ -129,7 +129,11 @@ fn export_and_score(
 fn run_parity(dir: &std::path::Path, cases: &[Value]) -> Vec<Value> {
     let results = run_script("onnx_parity.py", &dir.join("cases.json"), &json!(cases));
     eprintln!("{results:#?}");
-    serde_json::from_value(results).expect("one result per case")
+    let results: Vec<Value> = serde_json::from_value(results).expect("a list of results");
+    // One result per case, in order: a control the script dropped cannot pass by absence.
+    let names = |list: &[Value]| list.iter().map(|v| v["name"].clone()).collect::<Vec<_>>();
+    assert_eq!(names(&results), names(cases), "one result per case");
+    results
 }
 
 /// Writes `input` to `path` and runs `tests/<script>` on it with onnxruntime's Python; what

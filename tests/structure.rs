@@ -348,11 +348,11 @@ fn file_edges(dir: &Path, module: &Path, roots: &[String]) -> BTreeMap<String, B
     let names = reexports(&std::fs::read_to_string(module).unwrap(), &files);
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for file in &files {
-        let Ok(text) = std::fs::read_to_string(dir.join(format!("{file}.rs"))) else {
-            continue;
-        };
-        let code = code_of(&text);
-        for name in roots.iter().flat_map(|root| names_after(&code, root)) {
+        let sources = entry_sources(dir, file, roots);
+        let named = sources
+            .iter()
+            .flat_map(|(code, roots)| roots.iter().flat_map(|root| names_after(code, root)));
+        for name in named {
             let to = if files.contains(&name) {
                 Some(name)
             } else {
@@ -364,6 +364,42 @@ fn file_edges(dir: &Path, module: &Path, roots: &[String]) -> BTreeMap<String, B
         }
     }
     edges
+}
+
+/// The code of `dir`'s entry `file` (`file.rs`, the folder `file/`, or both), each file's with
+/// the paths by which it names `dir`'s entries: `roots` in `file.rs` and `file/mod.rs`, and one
+/// more `super::` for each folder level below them (`file/y.rs` names a sibling of `file` as
+/// `super::super::sibling`). A folder's files count as the entry's, so that a loop through a
+/// sub-folder is seen.
+fn entry_sources(dir: &Path, file: &str, roots: &[String]) -> Vec<(String, Vec<String>)> {
+    let folder = dir.join(file);
+    let mut paths = vec![dir.join(format!("{file}.rs"))];
+    if folder.is_dir() {
+        rust_files(&folder, &mut paths);
+    }
+    let mut sources = Vec::new();
+    for path in paths {
+        // A folder's `tests.rs` is its `#[cfg(test)] mod tests;`, left out as `code_of` leaves
+        // out an inline one: tests may use what the code they test may not.
+        if path.starts_with(&folder) && path.ends_with("tests.rs") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue; // `file.rs` where the entry is a folder with `mod.rs`
+        };
+        let levels = path.strip_prefix(&folder).map_or(0, |inside| {
+            inside.components().count() - usize::from(inside.ends_with("mod.rs"))
+        });
+        let roots = roots
+            .iter()
+            .map(|root| match root.as_str() {
+                "super" => vec!["super"; levels + 1].join("::"),
+                other => other.to_string(),
+            })
+            .collect();
+        sources.push((code_of(&text), roots));
+    }
+    sources
 }
 
 /// Every folder module under `src/` (with its `mod.rs`, or as `x.rs` beside a folder `x/`) and
@@ -479,4 +515,46 @@ fn the_file_level_check_sees_a_planted_loop_beside_its_module_file_by_crate_path
         None
     );
     let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn the_file_level_check_sees_a_planted_loop_through_a_sub_folder() {
+    // Positive control: `a.rs` names the sub-folder `sub/` (a module with `mod.rs`), and a
+    // file inside it names `a` back as `super::super::a`. Before the folder's files counted
+    // as its entry's, this loop was not seen.
+    let dir =
+        std::env::temp_dir().join(format!("medclassify-structure-sub-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("mod.rs"), "mod a;\nmod sub;\n").unwrap();
+    std::fs::write(
+        dir.join("a.rs"),
+        "use super::sub::Inner;\npub struct Alpha;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("sub/mod.rs"),
+        "mod inner;\npub use inner::Inner;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("sub/inner.rs"),
+        "pub struct Inner(super::super::a::Alpha);\n",
+    )
+    .unwrap();
+    let roots = ["super".to_string()];
+    assert_eq!(
+        find_cycle(&file_edges(&dir, &dir.join("mod.rs"), &roots)),
+        Some(vec!["a".into(), "sub".into(), "a".into()])
+    );
+    // Inside the sub-folder, `super::a` is the sub-folder's own `a`, not this folder's.
+    std::fs::write(
+        dir.join("sub/inner.rs"),
+        "pub struct Inner(super::a::Alpha);\n",
+    )
+    .unwrap();
+    assert_eq!(
+        find_cycle(&file_edges(&dir, &dir.join("mod.rs"), &roots)),
+        None
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,17 +6,9 @@ use super::components::{
     About, AppContext, DataStep, EvaluateStep, Notices, PredictStep, TrainStep,
 };
 use super::hooks::use_engine;
+use super::platform::address::debug_mode;
 use super::state::{Action, AppState, Step};
 use crate::web::worker::protocol::Control;
-
-/// `?debug=1` in the address: the page shows its test hooks.
-pub fn debug_mode() -> bool {
-    gloo::utils::window()
-        .location()
-        .search()
-        .map(|s| s.contains("debug"))
-        .unwrap_or(false)
-}
 
 /// The root component.
 #[component]

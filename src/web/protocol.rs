@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::SkipReason;
+
 // The engine's answers and the views they carry are plain data, compiled on every target so
 // that the page's reducers are tested natively: they live in `crate::page::protocol`.
 pub use crate::page::protocol::{
@@ -43,4 +45,22 @@ pub fn wasm_memory_bytes() -> f64 {
         .buffer()
         .unchecked_into::<js_sys::ArrayBuffer>()
         .byte_length() as f64
+}
+
+/// One file of a load as the page read it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FileBytes {
+    /// `/`-separated path below the chosen folder (first component = class).
+    pub path: String,
+    /// Its bytes, or why they were not read.
+    pub content: FileContent,
+}
+
+/// What the page could read of a file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum FileContent {
+    /// The file's bytes.
+    Bytes(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// Not read: its place in the folder, its size, or a read error says why.
+    Skipped(SkipReason),
 }

@@ -10,7 +10,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
-  ARTIFACTS, CLI, FIXTURE, assertNoForeignRequests, assertRowsAsNative, gotoStep, heatmapDifference, launch, loadFolder, newContext, notices,
+  ARTIFACTS, CLI, FIXTURE, assertNoForeignRequests, assertRowsAsNative, didNotRun, gotoStep, heatmapDifference, launch, loadFolder, newContext, notices,
   openApp, predictionRows, recordPredictSharing, serve, setEpochs, shot, testSplitAccuracy, waitForBoot, waitForStatus,
 } from './helpers.mjs';
 
@@ -195,7 +195,7 @@ test('EfficientNet-Lite0, head only: weights from the page once, trains, counted
   }
 });
 
-test('EfficientNet-Lite0 trains its head first, then fine-tunes its top blocks on WebGPU (SwiftShader), and predicts like the native command', { timeout: 900_000 }, async () => {
+test('EfficientNet-Lite0 trains its head first, then fine-tunes its top blocks on WebGPU (SwiftShader), and predicts like the native command', { timeout: 900_000 }, async (t) => {
   const native = JSON.parse(execFileSync(CLI, ['inspect', FIXTURE, '--json']).toString());
   const server = await serve('/');
   const browser = await launch();
@@ -247,7 +247,9 @@ test('EfficientNet-Lite0 trains its head first, then fine-tunes its top blocks o
       assert.match(await page.textContent('[data-testid=heatmap-coarse]'), /only 2 x 2 cells \(the last convolution's grid for a 64 px image\)/);
       await shot(page, 'transfer-05-why');
     } else {
-      console.log('every test image right: no "Why?" to check');
+      // One epoch at 64 px has left 1 of 36 wrong in every recorded run; should a run get all
+      // right, the "Why?" check did not run, and says so (under CI that fails).
+      didNotRun(t, 'every test image right: no misclassified image for the "Why?" check');
     }
     await gotoStep(page, 'train');
     const card = execFileSync(CLI, ['card', '--model', modelPath]).toString();

@@ -209,7 +209,7 @@ pub fn TrainStep() -> Html {
                                 <option value="webgpu" selected={state.train.backend_preference == BackendPreference::Webgpu}>{"WebGPU"}</option>
                                 <option value="cpu" selected={state.train.backend_preference == BackendPreference::Cpu}>{"CPU"}</option>
                                 <option value="cpu1" selected={state.train.backend_preference == BackendPreference::CpuOneCore}>{"CPU (one core)"}</option>
-                                if crate::web::app::debug_mode() {
+                                if crate::web::platform::address::debug_mode() {
                                     <option value="auto-probe" selected={state.train.backend_preference == BackendPreference::AutoProbe}>{"auto, probing even a software adapter (test hook)"}</option>
                                 }
                             </select>

@@ -14,9 +14,8 @@ use crate::data::{DecodeLimits, DicomOptions, InputShape, SplitConfig};
 use crate::web::bridge::{Bridge, Script, WorkerEvent};
 pub use crate::web::platform::js::asset_url;
 use crate::web::platform::{download, files, time};
-use crate::web::protocol::{InputFile, Response};
+use crate::web::protocol::{FileContent, InputFile, Response};
 use crate::web::state::{Action, AppState};
-use crate::web::worker::decoder::protocol::FileContent;
 use crate::web::worker::protocol::{Control, Job, ToEngine};
 
 /// The worker's script (www/engine.js); it loads the same module as the page.

@@ -10,8 +10,7 @@ use web_sys::{
 
 use super::js;
 use crate::data::{DatasetBuilder, DecodeLimits, SkipReason};
-use crate::web::protocol::InputFile;
-use crate::web::worker::decoder::protocol::{FileBytes, FileContent};
+use crate::web::protocol::{FileBytes, FileContent, InputFile};
 
 /// File-name endings read without asking the file's size first.
 const IMAGE_ENDINGS: &[&str] = &[".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"];

@@ -8,10 +8,11 @@ pub mod protocol;
 
 use wasm_bindgen::JsCast;
 
-use self::protocol::{DecoderReply, DecoderRequest, FileBytes, FileContent, pack, prepare_chunk};
+use self::protocol::{DecoderReply, DecoderRequest, pack, prepare_chunk};
 use crate::data::DecodeLimits;
 use crate::web::bridge::{self, Bridge, Script};
 use crate::web::platform::time;
+use crate::web::protocol::{FileBytes, FileContent};
 
 /// The engine's side of one decoding helper.
 pub type DecoderBridge = Bridge<DecoderRequest, DecoderReply>;

@@ -12,13 +12,14 @@ use futures::{FutureExt, StreamExt};
 
 use super::decoder;
 use super::decoder::pool::{DecoderPool, Done, NOT_RETRIED, Outcome, Piece};
-use super::decoder::protocol::{FileBytes, prepare_chunk};
+use super::decoder::protocol::prepare_chunk;
 use super::{Controls, notice, post};
 use crate::data::{
     Dataset, DatasetBuilder, DecodeLimits, DicomOptions, InputShape, LoadReport, PAGE_PIXEL_BUDGET,
     PROJECT_AFTER, check_pixel_budget, record_table,
 };
 use crate::web::platform::{js, time};
+use crate::web::protocol::FileBytes;
 use crate::web::protocol::Response;
 
 mod archive;

@@ -5,13 +5,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::decoder::protocol::FileBytes;
 use crate::data::{Colour, DicomOptions, InputShape, SplitConfig};
 use crate::evaluation::ExplainMethod;
 use crate::training::TrainingConfig;
 use crate::tuning::TuningTestHook;
 use crate::web::bridge::FromWorker;
-use crate::web::protocol::{BackendPreference, ExplainTarget, InputFile, Response};
+use crate::web::protocol::{BackendPreference, ExplainTarget, FileBytes, InputFile, Response};
 
 /// Page -> engine: the envelope of everything the page sends.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -14,11 +14,12 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 
-use super::protocol::{DecodedChunk, DecoderReply, DecoderRequest, FileBytes, unpack};
+use super::protocol::{DecodedChunk, DecoderReply, DecoderRequest, unpack};
 use super::{DecoderBridge, spawn};
 use crate::data::{DicomOptions, InputShape, PreparedImage, SkipReason};
 use crate::web::bridge::{BOOT_TIMEOUT, WorkerEvent};
 use crate::web::platform::time;
+use crate::web::protocol::FileBytes;
 
 /// What decoding one file gave: its image, or why it was skipped.
 pub type Outcome = Result<PreparedImage, SkipReason>;

@@ -1,7 +1,7 @@
-//! The engine <-> decoding helper protocol, the files of a load (which the page reads and
-//! streams to the engine, and the engine hands on to its helpers unchanged), and the codec of
-//! a chunk: its decoding (the same in a helper and in the engine) and its packing for
-//! `postMessage`.
+//! The engine <-> decoding helper protocol and the codec of a chunk: its decoding (the same in
+//! a helper and in the engine) and its packing for `postMessage`. The files of a load
+//! ([`FileBytes`]: the page reads and streams them to the engine, and the engine hands them on
+//! to its helpers unchanged) are the page's protocol's, `crate::web::protocol`.
 
 use serde::{Deserialize, Serialize};
 
@@ -9,24 +9,7 @@ use crate::data::{
     DecodeLimits, DicomInfo, DicomOptions, InputShape, PreparedImage, SkipReason, StoredPixels,
     prepare_file,
 };
-
-/// One file of a load as the page read it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct FileBytes {
-    /// `/`-separated path below the chosen folder (first component = class).
-    pub path: String,
-    /// Its bytes, or why they were not read.
-    pub content: FileContent,
-}
-
-/// What the page could read of a file.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub enum FileContent {
-    /// The file's bytes.
-    Bytes(#[serde(with = "serde_bytes")] Vec<u8>),
-    /// Not read: its place in the folder, its size, or a read error says why.
-    Skipped(SkipReason),
-}
+use crate::web::protocol::{FileBytes, FileContent};
 
 /// A job for a decoding helper worker (the engine starts one per core for large loads).
 #[derive(Debug, Serialize, Deserialize)]

@@ -13,10 +13,10 @@ use crate::session::{
 };
 use crate::training::{GradientPeer, PeerSetup, TrainingConfig};
 use crate::web::platform::{files, idb, time};
+use crate::web::protocol::FileContent;
 use crate::web::protocol::{
     BackendPreference, ExplainTarget, InputFile, ModelSource, PredictionRow, Response,
 };
-use crate::web::worker::decoder::protocol::FileContent;
 use crate::web::worker::host::{FINAL_KEY, WorkerHost};
 use crate::web::worker::loader::FewDecoder;
 use crate::web::worker::peer::{self, WorkerPeer};

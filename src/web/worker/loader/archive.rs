@@ -9,8 +9,8 @@ use crate::data::{
     Archive, ArchiveError, ArchiveKind, ArchiveLimits, Dataset, DicomOptions, InputShape,
     LABELS_FILE, LoadReport, TarStream, archive_kind,
 };
+use crate::web::protocol::{FileBytes, FileContent};
 use crate::web::worker::Controls;
-use crate::web::worker::decoder::protocol::{FileBytes, FileContent};
 
 /// Files of an archive sent to the decoding at once.
 const ARCHIVE_CHUNK: usize = 256;

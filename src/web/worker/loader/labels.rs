@@ -3,7 +3,7 @@
 
 use super::LoadStopped;
 use crate::data::{DatasetBuilder, LABELS_FILE, LabelTable, SkipReason};
-use crate::web::worker::decoder::protocol::{FileBytes, FileContent};
+use crate::web::protocol::{FileBytes, FileContent};
 
 /// A load's label table: `labels.csv` at the top of the folder (the page sends it first), and
 /// the files routed by it.
