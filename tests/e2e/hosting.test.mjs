@@ -2,11 +2,15 @@
 // .github/workflows/pages.yml deploys it): under a sub-path it works, the ready model classifies at once, and after
 // the first load the app works offline (train and predict with the network cut).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { test } from 'node:test';
-import { DIST, FIXTURE, assertAccessible, assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, setEpochs, shot, waitForBoot, waitForStatus, DEPLOY } from './helpers.mjs';
+import {
+  ARTIFACTS, CLI, DIST, FIXTURE, assertAccessible, assertNoForeignRequests, assertRowsAsNative, gotoStep, launch, newContext, notices, openApp,
+  predictionRows, serve, setEpochs, shot, waitForBoot, waitForStatus, DEPLOY,
+} from './helpers.mjs';
 
 test('served under /demo/: ready model predicts, then offline it still trains and predicts', { timeout: 600_000 }, async () => {
   const server = await serve('/demo/', DEPLOY);
@@ -60,9 +64,16 @@ test('served under /demo/: ready model predicts, then offline it still trains an
     await setEpochs(page, 1);
     await page.click('[data-testid=start-training]');
     assert.equal(await waitForStatus(page, ['done', 'error']), 'done', await notices(page));
+    // The model trained offline, saved from the page, is what predicts offline: the page's
+    // answers are the native command's with that file (not just "a row appeared").
+    const modelPath = join(ARTIFACTS, 'hosting-offline.mcmodel');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=model-download]')]);
+    await download.saveAs(modelPath);
     await gotoStep(page, 'predict');
-    await page.setInputFiles('[data-testid=predict-input]', images.slice(0, 1));
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid=prediction-result] tbody tr').length === 1);
+    await page.setInputFiles('[data-testid=predict-input]', images);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=prediction-result] tbody tr').length === 4);
+    const native = JSON.parse(execFileSync(CLI, ['predict', '--model', modelPath, ...images, '--json']).toString());
+    assertRowsAsNative(await predictionRows(page), images, native);
     await shot(page, 'hosting-02-offline');
     await context.setOffline(false);
     assertNoForeignRequests(foreign);
