@@ -6,8 +6,9 @@
 // network on the CPU; evaluate; predict an uploaded image and explain it (Grad-CAM); save the
 // model; reload and find it restored; export the model and ONNX; stop the server and reload
 // (offline: the service worker serves the page). Every request to another host goes through
-// a recording proxy and fails the test; a navigation to a foreign host at the end is the
-// positive control that the proxy sees the browser's traffic.
+// a recording proxy and fails the test; the positive controls at the end: a navigation to a
+// foreign host, and a page's and a worker's requests to a foreign host and to another
+// loopback address, must all be recorded.
 //
 // Checked against the native command (independent of the page): the ONNX bytes equal
 // `export-onnx` of the page's own model file, the prediction's class equals `predict`'s, and
@@ -216,6 +217,19 @@ async function journey(engine) {
     assert.deepEqual(session.foreign, [], `${engine}: requests left the page's origin: ${session.foreign.join(', ')}`);
     await driver.get('http://foreign.invalid/control').catch(() => {});
     await waitFor(driver, 'the proxy to record the control', async () => session.foreign.some((u) => u.includes('foreign.invalid')), 30_000);
+    // And what a page and its worker send, to a foreign host and to another loopback address
+    // (which browsers send past a proxy unless told not to): from a page without the app's
+    // policy (about:blank), each of the four requests must be recorded.
+    await driver.get('about:blank');
+    await driver.executeScript(`for (const host of ['foreign.invalid', '127.0.0.2:47000']) {
+        fetch('http://' + host + '/from-page').catch(() => {});
+        const code = "fetch('http://" + host + "/from-worker').catch(() => {})";
+        new Worker(URL.createObjectURL(new Blob([code], { type: 'text/javascript' })));
+      }`);
+    const controls = ['foreign.invalid/from-page', 'foreign.invalid/from-worker', '127.0.0.2:47000/from-page', '127.0.0.2:47000/from-worker'];
+    const unseen = () => controls.filter((c) => !session.foreign.some((u) => u.includes(c)));
+    await waitFor(driver, 'the proxy to record a page\'s and a worker\'s requests', async () => unseen().length === 0, 30_000)
+      .catch((error) => { throw new Error(`${engine}: not recorded: ${unseen().join(', ')} (${error.message})`); });
     writeFileSync(join(ARTIFACTS, `engines-${engine}.json`), JSON.stringify(figures, null, 1));
   } finally {
     await session.stop();

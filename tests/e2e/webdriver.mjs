@@ -132,7 +132,8 @@ export async function startBrowser(engine, origin) {
       'goog:chromeOptions': {
         binary: CHROMIUM,
         // As tests/e2e/helpers.mjs launches it, less WebGPU: this journey is the CPU's.
-        args: ['--headless=new', '--no-sandbox', '--window-size=1280,1000', '--disable-background-networking', '--disable-component-update',
+        // `<-loopback>`: loopback through the proxy too, as in Firefox above.
+        args: ['--headless=new', '--no-sandbox', '--window-size=1280,1000', '--proxy-bypass-list=<-loopback>', '--disable-background-networking', '--disable-component-update',
           '--no-first-run', '--disable-sync', '--disable-default-apps', '--disable-domain-reliability', '--no-pings'],
       },
     };
@@ -147,7 +148,9 @@ export async function startBrowser(engine, origin) {
         // Firefox sends nothing of its own: no telemetry, updates, safe browsing lists, captive
         // portal or connectivity checks (they would be recorded as foreign requests).
         prefs: {
-          'network.proxy.allow_hijacking_localhost': false,
+          // Loopback goes through the proxy too (the page's own origin is forwarded), so that
+          // a request to another local address is seen (engines.test.mjs's control).
+          'network.proxy.allow_hijacking_localhost': true,
           'app.update.enabled': false, 'toolkit.telemetry.enabled': false, 'datareporting.policy.dataSubmissionEnabled': false,
           'browser.safebrowsing.malware.enabled': false, 'browser.safebrowsing.phishing.enabled': false,
           'browser.safebrowsing.downloads.enabled': false, 'network.captive-portal-service.enabled': false,
