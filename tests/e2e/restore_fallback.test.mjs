@@ -3,7 +3,13 @@
 // model, and the page says which it used and why.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, setEpochs, waitForBoot, waitForStatus } from './helpers.mjs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ARTIFACTS, CLI, FIXTURE, assertNoForeignRequests, assertRowsAsNative, gotoStep, launch, newContext, notices, openApp, predictionRows, serve,
+  setEpochs, waitForBoot, waitForStatus,
+} from './helpers.mjs';
 
 /** Overwrites `key` in the app's IndexedDB store with bytes that start like a model file. */
 async function damage(page, key) {
@@ -20,6 +26,19 @@ async function damage(page, key) {
       tx.onerror = () => fail(tx.error);
     };
   }), key);
+}
+
+/** The bytes stored under `key` in the app's IndexedDB store. */
+async function stored(page, key) {
+  return Buffer.from(await page.evaluate((key) => new Promise((ok, fail) => {
+    const open = indexedDB.open('medclassify');
+    open.onerror = () => fail(open.error);
+    open.onsuccess = () => {
+      const get = open.result.transaction('models').objectStore('models').get(key);
+      get.onsuccess = () => { open.result.close(); ok(Array.from(new Uint8Array(get.result))); };
+      get.onerror = () => fail(get.error);
+    };
+  }), key));
 }
 
 async function modelInfo(page) {
@@ -42,12 +61,21 @@ test('a damaged saved model falls back to the last checkpoint, then to the bundl
     await page.click('[data-testid=start-training]');
     assert.equal(await waitForStatus(page, ['done', 'error']), 'done', await notices(page));
 
+    const checkpoint = join(ARTIFACTS, 'restore-fallback-checkpoint.mcmodel');
+    writeFileSync(checkpoint, await stored(page, 'checkpoint-last'));
     await damage(page, 'model-final');
     await page.reload();
     await waitForBoot(page);
     assert.match(await modelInfo(page), /restored from this browser/);
     await page.waitForFunction(() => /the last checkpoint was restored instead/.test(document.querySelector('.notices')?.textContent || ''));
     assert.match(await notices(page), /the saved model: the model file's header is damaged/);
+    // What was restored is that checkpoint: the page's answers are the native command's with
+    // the checkpoint's bytes as they were stored before the damage.
+    const images = ['Hand', 'CXR', 'HeadCT'].map((c) => join(FIXTURE, c, readdirSync(join(FIXTURE, c)).sort()[2]));
+    await page.setInputFiles('[data-testid=predict-input]', images);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=prediction-result] tbody tr').length === 3);
+    const native = JSON.parse(execFileSync(CLI, ['predict', '--model', checkpoint, ...images, '--json']).toString());
+    assertRowsAsNative(await predictionRows(page), images, native);
 
     await damage(page, 'checkpoint-last');
     await page.reload();
