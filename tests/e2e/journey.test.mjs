@@ -16,6 +16,19 @@ import {
 // tests/webgpu.rs, heatmaps_on_webgpu_are_the_cpus).
 const HEATMAP_TOLERANCE = 1e-5;
 
+
+/** Expected calibration error of `rows` ({ p: top probability, right }) in `bins` equal bins
+ * of (b/bins, (b+1)/bins] (a probability of 0 in the first). */
+function expectedCalibrationError(rows, bins) {
+  const sums = Array.from({ length: bins }, () => ({ n: 0, p: 0, right: 0 }));
+  for (const { p, right } of rows) {
+    const bin = sums[Math.min(bins, Math.max(1, Math.ceil(p * bins))) - 1];
+    bin.n += 1;
+    bin.p += p;
+    bin.right += right ? 1 : 0;
+  }
+  return sums.reduce((ece, { n, p, right }) => ece + (n ? (n / rows.length) * Math.abs(right / n - p / n) : 0), 0);
+}
 test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reload -> load -> resume', { timeout: 1_500_000 }, async () => {
   const server = await serve('/');
   const browser = await launch();
@@ -111,7 +124,9 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     assert.equal(await page.locator('[data-testid=confusion-matrix] tbody tr').count(), 6);
     await page.locator('[data-testid=confusion-matrix] button.cell:not([disabled])').first().click();
     await page.waitForSelector('[data-testid=cell-gallery] canvas');
-    assert.match(await page.textContent('[data-testid=calibration]'), /Expected calibration error/);
+    // The expected calibration error, checked below against its formula on the native
+    // command's probabilities for the same test images.
+    const shownEce = Number((await page.textContent('[data-testid=calibration]')).match(/Expected calibration error \(15 bins\): (\d\.\d{4})\./)[1]);
     // Intervals and ROC curves: each class's AUC, checked against the native command below.
     // The accuracy's interval is Wilson's for the shown count, computed here from its formula.
     const [, lo, hi] = (await page.textContent('[data-testid=accuracy-interval]')).match(/95 % CI (\d+\.\d{2})-(\d+\.\d{2})%/).map(Number);
@@ -212,6 +227,13 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
       const native = scored.intervals.per_class[index].auc.estimate;
       assert.ok(Math.abs(auc - native) <= 0.02, `${name}: page AUC ${auc}, native ${native}`);
     }
+    // The ECE: Guo et al.'s formula (15 equal bins of the top probability, the count-weighted
+    // mean of |accuracy - confidence|) worked out here from `predict`'s answers.
+    const files = testRows.map(([path]) => join(testDir, path));
+    const predicted = JSON.parse(execFileSync(CLI, ['predict', '--model', modelPath, ...files, '--json']).toString());
+    const ece = expectedCalibrationError(predicted.map((row, i) => ({ p: row.probability, right: row.class === testRows[i][1] })), 15);
+    console.log(`ECE on ${files.length} test images: page ${shownEce}, from the command's probabilities ${ece.toFixed(4)}`);
+    assert.ok(Math.abs(shownEce - ece) <= 0.002, `page ECE ${shownEce}, from the command's probabilities ${ece}`);
 
     // 6. Reload: the model and its history come back from IndexedDB.
     await page.reload();
