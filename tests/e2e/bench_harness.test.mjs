@@ -7,7 +7,7 @@
 // (bench/record.mjs). Seconds, not a benchmark.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -59,6 +59,39 @@ test('the TensorFlow.js harness initialises under its own policy, and not under 
 
 const ORT = join(ROOT, 'bench', 'node_modules', 'onnxruntime-web', 'dist', 'ort.all.min.js');
 
+/** bench/page/ort.js's deterministic input pixels (its generator, written again). */
+function harnessPixels(count) {
+  const values = [];
+  let state = 12345;
+  for (let i = 0; i < count; i += 1) {
+    state = (state * 1103515245 + 12345) >>> 0;
+    values.push((state >>> 16) % 256);
+  }
+  return values;
+}
+
+/** A 24-bit BMP of `side` x `side` gray `values` (rows top to bottom). */
+function grayBmp(values, side) {
+  const row = side * 3 + ((4 - ((side * 3) % 4)) % 4);
+  const bytes = Buffer.alloc(54 + row * side);
+  bytes.write('BM', 0, 'latin1');
+  bytes.writeUInt32LE(bytes.length, 2);
+  bytes.writeUInt32LE(54, 10);
+  bytes.writeUInt32LE(40, 14);
+  bytes.writeInt32LE(side, 18);
+  bytes.writeInt32LE(side, 22);
+  bytes.writeUInt16LE(1, 26);
+  bytes.writeUInt16LE(24, 28);
+  bytes.writeUInt32LE(row * side, 34);
+  for (let y = 0; y < side; y += 1) {
+    for (let x = 0; x < side; x += 1) {
+      const at = 54 + (side - 1 - y) * row + x * 3;
+      bytes.fill(values[y * side + x], at, at + 3);
+    }
+  }
+  return bytes;
+}
+
 /** The ONNX Runtime Web harness run once on `threads` threads, under `headersFor`. */
 async function ortRun(browser, headersFor, modelUrl, threads) {
   const server = await startServer({ root: ROOT, prefix: '/', headersFor });
@@ -89,6 +122,18 @@ test('the ONNX Runtime Web harness runs MedClassify\'s export on two threads, cr
     assert.equal(harness.isolated, true, 'the harness page is cross-origin isolated (COOP and COEP)');
     assert.equal(harness.logits.length, 6);
     assert.ok(harness.logits.every(Number.isFinite) && harness.imagesPerSecond > 0, JSON.stringify(harness));
+    // What it computed is the network: the harness's first input image (its pixels made again
+    // here, written as a BMP) gets from the native command the class and probability that
+    // ONNX Runtime Web's first output (the export's logits, softmaxed here) gives it.
+    const image = join(ARTIFACTS, 'harness-input.bmp');
+    writeFileSync(image, grayBmp(harnessPixels(32 * 32), 32));
+    const [native] = JSON.parse(execFileSync(CLI, ['predict', '--model', join(ROOT, 'www', 'models', 'seed-mednist.mcmodel'), image, '--json']).toString());
+    const best = harness.logits.indexOf(Math.max(...harness.logits));
+    const classes = ['AbdomenCT', 'BreastMRI', 'CXR', 'ChestCT', 'Hand', 'HeadCT'];
+    assert.equal(classes[best], native.class, `ONNX Runtime Web ${JSON.stringify(harness.logits)}, native ${JSON.stringify(native)}`);
+    const sum = harness.logits.reduce((total, logit) => total + Math.exp(logit - harness.logits[best]), 0);
+    const probability = 1 / sum;
+    assert.ok(Math.abs(probability - native.probability) < 1e-4, `ONNX Runtime Web ${probability}, native ${native.probability}`);
     // Without the harness's headers the page is not isolated, and two threads cannot start:
     // the check above can fail.
     const product = await ortRun(browser, () => ({}), modelUrl, 2);
