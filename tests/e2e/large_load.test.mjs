@@ -81,6 +81,10 @@ test('a large folder decodes on helper workers into the native report; Cancel ke
     await page.waitForSelector('[data-testid=load-progress]', { timeout: 60_000 });
     await page.click('[data-testid=load-progress] button');
     await page.waitForFunction(() => /loading cancelled after \d+ of \d+ files/.test(document.querySelector('.notices')?.textContent || ''), null, { timeout: 60_000 });
+    // Cancelled part way: fewer than all of the larger folder's files, out of exactly those.
+    const [, done, total] = (await notices(page)).match(/loading cancelled after (\d+) of (\d+) files/).map(Number);
+    assert.equal(total, count(larger), 'the load counts the larger folder\'s files');
+    assert.ok(done < total, `cancelled after ${done} of ${total}`);
     assert.equal(await page.isVisible('[data-testid=load-progress]'), false);
     assert.match(await page.textContent('[data-testid=data-report] .summary'), new RegExp(`^${native.images} images`));
     await shot(page, 'large-load-cancelled');
