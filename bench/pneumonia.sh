@@ -51,7 +51,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 bin="$tmp/medclassify"
 cp "$CARGO_TARGET_DIR/release/medclassify" "$bin"
-echo "binary: built from $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src Cargo.toml Cargo.lock || echo ' with changes in the working tree')" >&2
+# The code that trains, named once now: HEAD may move while the seeds run.
+built="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src Cargo.toml Cargo.lock || echo '+changes')"
+echo "binary: built from $built" >&2
 for weighting in $weightings; do
   for seed in $seeds; do
     name="$label-$weighting-seed$seed"
@@ -60,4 +62,4 @@ for weighting in $weightings; do
       --class-weighting "$weighting" --backend cpu --out "$tmp/$name.mcmodel" --json > "$out/$name.json"
   done
 done
-python3 bench/pneumonia_summary.py "$out" "$label" "$(git rev-parse --short HEAD)" | tee "$out/summary-$label.txt"
+python3 bench/pneumonia_summary.py "$out" "$label" "$built" | tee "$out/summary-$label.txt"

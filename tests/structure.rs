@@ -1,5 +1,6 @@
 //! The shape of the source tree (ARCHITECTURE.md): no import loop between the top-level
-//! modules of `src/`, and no function longer than a screen. Read from the files themselves,
+//! modules of `src/`, none between the files of any folder (sub-folders included), and no
+//! function longer than a screen. Read from the files themselves,
 //! so a change that breaks either fails here, naming the edges or the function.
 
 use std::collections::{BTreeMap, BTreeSet};

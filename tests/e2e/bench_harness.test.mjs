@@ -125,6 +125,7 @@ test('the ONNX Runtime Web harness runs MedClassify\'s export on two threads, cr
     // What it computed is the network: the harness's first input image (its pixels made again
     // here, written as a BMP) gets from the native command the class and probability that
     // ONNX Runtime Web's first output (the export's logits, softmaxed here) gives it.
+    assert.equal(harness.inputSide, 32, 'the bundled model takes 32 px gray images');
     const image = join(ARTIFACTS, 'harness-input.bmp');
     writeFileSync(image, grayBmp(harnessPixels(32 * 32), 32));
     const [native] = JSON.parse(execFileSync(CLI, ['predict', '--model', join(ROOT, 'www', 'models', 'seed-mednist.mcmodel'), image, '--json']).toString());

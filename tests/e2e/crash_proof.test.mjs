@@ -63,8 +63,9 @@ async function loadAndCompare(page, dir) {
   const said = await notices(page);
   const stops = said.match(new RegExp(`a decoding helper stopped (\\d+) time\\(s\\) during the load of ${files} files and was replaced; 2 file\\(s\\) that stopped one on their own are listed as unreadable`));
   assert.ok(stops, said);
-  // Each of the two drills stopped a helper at least once (alone, when it was blamed).
-  assert.ok(Number(stops[1]) >= 2, `${stops[1]} stops for two drills`);
+  // The drills sit in chunks of many files: their chunk's helper stops (once, or once each),
+  // then each drill alone stops the helper it is retried on: at least three stops.
+  assert.ok(Number(stops[1]) >= 3, `${stops[1]} stops for two drills`);
   assert.doesNotMatch(said, /engine stopped unexpectedly/);
   return native;
 }

@@ -233,7 +233,10 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     const predicted = JSON.parse(execFileSync(CLI, ['predict', '--model', modelPath, ...files, '--json']).toString());
     const ece = expectedCalibrationError(predicted.map((row, i) => ({ p: row.probability, right: row.class === testRows[i][1] })), 15);
     console.log(`ECE on ${files.length} test images: page ${shownEce}, from the command's probabilities ${ece.toFixed(4)}`);
-    assert.ok(Math.abs(shownEce - ece) <= 0.002, `page ECE ${shownEce}, from the command's probabilities ${ece}`);
+    // Where WebGPU and the CPU call a near-tie differently (the accuracy check above allows
+    // one image), that image moves between right and wrong: up to 1/n of ECE.
+    const flipped = Math.round(Math.abs(shown - scored.evaluation.accuracy) * testRows.length);
+    assert.ok(Math.abs(shownEce - ece) <= 0.002 + flipped / testRows.length, `page ECE ${shownEce}, from the command's probabilities ${ece}`);
 
     // 6. Reload: the model and its history come back from IndexedDB.
     await page.reload();

@@ -132,7 +132,7 @@ export async function startBrowser(engine, origin) {
       'goog:chromeOptions': {
         binary: CHROMIUM,
         // As tests/e2e/helpers.mjs launches it, less WebGPU: this journey is the CPU's.
-        // `<-loopback>`: loopback through the proxy too, as in Firefox above.
+        // `<-loopback>`: loopback through the proxy too, as in Firefox below.
         args: ['--headless=new', '--no-sandbox', '--window-size=1280,1000', '--proxy-bypass-list=<-loopback>', '--disable-background-networking', '--disable-component-update',
           '--no-first-run', '--disable-sync', '--disable-default-apps', '--disable-domain-reliability', '--no-pings'],
       },
@@ -151,6 +151,8 @@ export async function startBrowser(engine, origin) {
           // Loopback goes through the proxy too (the page's own origin is forwarded), so that
           // a request to another local address is seen (engines.test.mjs's control).
           'network.proxy.allow_hijacking_localhost': true,
+          // ... and stays a secure context (service workers) while it does.
+          'network.proxy.testing_localhost_is_secure_when_hijacked': true,
           'app.update.enabled': false, 'toolkit.telemetry.enabled': false, 'datareporting.policy.dataSubmissionEnabled': false,
           'browser.safebrowsing.malware.enabled': false, 'browser.safebrowsing.phishing.enabled': false,
           'browser.safebrowsing.downloads.enabled': false, 'network.captive-portal-service.enabled': false,

@@ -1,5 +1,5 @@
 //! Browser plumbing shared by the page and the worker: time, yielding, fetch, IndexedDB,
-//! files, downloads and the WebGPU adapter.
+//! files, downloads, the WebGPU adapter and what the page's address asks for.
 
 pub mod address;
 pub mod download;
