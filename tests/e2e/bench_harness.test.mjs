@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { harnessHeaders } from '../../bench/harness.mjs';
 import { writeRecord } from '../../bench/record.mjs';
-import { ARTIFACTS, CLI, ROOT, launch } from './helpers.mjs';
+import { ARTIFACTS, CLI, ROOT, launch, nativePredict } from './helpers.mjs';
 import { startServer } from './server.mjs';
 
 const TFJS = join(ROOT, 'bench', 'node_modules', '@tensorflow', 'tfjs', 'dist', 'tf.min.js');
@@ -128,7 +128,7 @@ test('the ONNX Runtime Web harness runs MedClassify\'s export on two threads, cr
     assert.equal(harness.inputSide, 32, 'the bundled model takes 32 px gray images');
     const image = join(ARTIFACTS, 'harness-input.bmp');
     writeFileSync(image, grayBmp(harnessPixels(32 * 32), 32));
-    const [native] = JSON.parse(execFileSync(CLI, ['predict', '--model', join(ROOT, 'www', 'models', 'seed-mednist.mcmodel'), image, '--json']).toString());
+    const [native] = nativePredict(join(ROOT, 'www', 'models', 'seed-mednist.mcmodel'), [image]);
     const best = harness.logits.indexOf(Math.max(...harness.logits));
     const classes = ['AbdomenCT', 'BreastMRI', 'CXR', 'ChestCT', 'Hand', 'HeadCT'];
     assert.equal(classes[best], native.class, `ONNX Runtime Web ${JSON.stringify(harness.logits)}, native ${JSON.stringify(native)}`);

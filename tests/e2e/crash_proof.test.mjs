@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import {
   fixtureCopies, ARTIFACTS, CLI, FIXTURE, ROOT, assertNoForeignRequests, assertRowsAsNative, gotoStep, launch, newContext, notices, openApp,
-  predictionRows, serve, shot,
+  nativePredict, predictionRows, serve, shot,
 } from './helpers.mjs';
 
 const DRILL = Buffer.from('MedClassify crash drill: this file stops a decoding helper\n');
@@ -92,7 +92,7 @@ test('a file that stops a decoder is named and the load, the predictions and the
     await gotoStep(page, 'predict');
     assert.match(await page.textContent('[data-testid=model-info]'), /bundled ready model/);
     const images = [join(FIXTURE, 'Hand', '000000.jpeg'), join(FIXTURE, 'ChestCT', readdirSync(join(FIXTURE, 'ChestCT'))[0])];
-    const nativeRows = JSON.parse(execFileSync(CLI, ['predict', '--model', join(ROOT, 'www', 'models', 'seed-mednist.mcmodel'), ...images, '--json']).toString());
+    const nativeRows = nativePredict(join(ROOT, 'www', 'models', 'seed-mednist.mcmodel'), images);
     await page.setInputFiles('[data-testid=predict-input]', [join(small, 'Hand', '1-zz-drill.jpeg'), images[0], join(small, 'ChestCT', '0-huge.png'), images[1]]);
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=prediction-result] tbody tr').length === 4, null, { timeout: 120_000 });
     const rows = await page.locator('[data-testid=prediction-result] tbody tr').allTextContents();

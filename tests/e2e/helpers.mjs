@@ -208,13 +208,19 @@ export async function mainThreadSeconds(cdp) {
   return { script: get('ScriptDuration'), task: get('TaskDuration') };
 }
 
+/** The native command's answers (`medclassify predict --json`, one entry per file, in order)
+ * for `files` with the model file `model`: the oracle the page's predictions are held to. */
+export function nativePredict(model, files) {
+  return JSON.parse(execFileSync(CLI, ['predict', '--model', model, '--json', ...files], { maxBuffer: 1 << 26 }).toString());
+}
+
 /** (correct, total) of `model` on the test split of `report` (the native `inspect --json` of
  * the folder `root`), counted from the native `predict` on those files against their classes:
  * an oracle apart from the page's own figures (tests/common's test_split_accuracy). */
 export function testSplitAccuracy(model, root, report) {
   const test = report.manifest.filter((row) => row.split === 'test');
   const files = test.map((row) => join(root, row.path));
-  const rows = JSON.parse(execFileSync(CLI, ['predict', '--model', model, '--json', ...files], { maxBuffer: 1 << 26 }).toString());
+  const rows = nativePredict(model, files);
   const classOf = new Map(test.map((row) => [join(root, row.path), row.class]));
   return [rows.filter((r) => classOf.get(r.path) === r.class).length, test.length];
 }

@@ -2,14 +2,13 @@
 // .github/workflows/pages.yml deploys it): under a sub-path it works, the ready model classifies at once, and after
 // the first load the app works offline (train and predict with the network cut).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import {
-  ARTIFACTS, CLI, DIST, FIXTURE, assertAccessible, assertNoForeignRequests, assertRowsAsNative, gotoStep, launch, newContext, notices, openApp,
-  predictionRows, serve, setEpochs, shot, waitForBoot, waitForStatus, DEPLOY,
+  ARTIFACTS, DIST, FIXTURE, assertAccessible, assertNoForeignRequests, assertRowsAsNative, gotoStep, launch, newContext, notices, openApp,
+  nativePredict, predictionRows, serve, setEpochs, shot, waitForBoot, waitForStatus, DEPLOY,
 } from './helpers.mjs';
 
 test('served under /demo/: ready model predicts, then offline it still trains and predicts', { timeout: 600_000 }, async () => {
@@ -72,7 +71,7 @@ test('served under /demo/: ready model predicts, then offline it still trains an
     await gotoStep(page, 'predict');
     await page.setInputFiles('[data-testid=predict-input]', images);
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=prediction-result] tbody tr').length === 4);
-    const native = JSON.parse(execFileSync(CLI, ['predict', '--model', modelPath, ...images, '--json']).toString());
+    const native = nativePredict(modelPath, images);
     assertRowsAsNative(await predictionRows(page), images, native);
     await shot(page, 'hosting-02-offline');
     await context.setOffline(false);

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import {
   ARTIFACTS, CLI, FIXTURE, assertAccessible, assertNoForeignRequests, countEngineMessages, engineMessages, gotoStep, heatmapDifference, launch, loadFolder,
-  mainThreadSeconds, newContext, notices, openApp, serve, setEpochs, shot, waitForBoot, waitForStatus,
+  mainThreadSeconds, nativePredict, newContext, notices, openApp, serve, setEpochs, shot, waitForBoot, waitForStatus,
 } from './helpers.mjs';
 
 // The page's heatmap against the native command's (both scaled to a maximum of 1). WebGPU and
@@ -230,7 +230,7 @@ test('journey: folder -> train on WebGPU -> evaluate -> predict -> save -> reloa
     // The ECE: Guo et al.'s formula (15 equal bins of the top probability, the count-weighted
     // mean of |accuracy - confidence|) worked out here from `predict`'s answers.
     const files = testRows.map(([path]) => join(testDir, path));
-    const predicted = JSON.parse(execFileSync(CLI, ['predict', '--model', modelPath, ...files, '--json']).toString());
+    const predicted = nativePredict(modelPath, files);
     const ece = expectedCalibrationError(predicted.map((row, i) => ({ p: row.probability, right: row.class === testRows[i][1] })), 15);
     console.log(`ECE on ${files.length} test images: page ${shownEce}, from the command's probabilities ${ece.toFixed(4)}`);
     // Where WebGPU and the CPU call a near-tie differently (the accuracy check above allows

@@ -3,11 +3,10 @@
 // model, and the page says which it used and why.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { execFileSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ARTIFACTS, CLI, FIXTURE, assertNoForeignRequests, assertRowsAsNative, gotoStep, launch, newContext, notices, openApp, predictionRows, serve,
+  ARTIFACTS, FIXTURE, assertNoForeignRequests, assertRowsAsNative, gotoStep, launch, newContext, notices, openApp, nativePredict, predictionRows, serve,
   setEpochs, waitForBoot, waitForStatus,
 } from './helpers.mjs';
 
@@ -74,7 +73,7 @@ test('a damaged saved model falls back to the last checkpoint, then to the bundl
     const images = ['Hand', 'CXR', 'HeadCT'].map((c) => join(FIXTURE, c, readdirSync(join(FIXTURE, c)).sort()[2]));
     await page.setInputFiles('[data-testid=predict-input]', images);
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=prediction-result] tbody tr').length === 3);
-    const native = JSON.parse(execFileSync(CLI, ['predict', '--model', checkpoint, ...images, '--json']).toString());
+    const native = nativePredict(checkpoint, images);
     assertRowsAsNative(await predictionRows(page), images, native);
 
     await damage(page, 'checkpoint-last');
