@@ -62,11 +62,14 @@ fn refused(bytes: &[u8], expected: &str) {
     );
 }
 
+/// A change to a parsed header, as a case of the tables below.
+type Edit = Box<dyn FnOnce(&mut Value)>;
+
 #[test]
 fn model_headers_that_would_crash_or_mislead_are_refused_with_the_field_named() {
     let seed = model_file(Preset::Seed);
     let strong = model_file(Preset::Strong);
-    let cases: Vec<(&ModelFile, Box<dyn FnOnce(&mut Value)>, &str)> = vec![
+    let cases: Vec<(&ModelFile, Edit, &str)> = vec![
         (
             &seed,
             Box::new(|h| h["model"]["dropout"] = json!(1.5)),
@@ -256,7 +259,7 @@ fn data_with_header(bytes: &[u8], edit: impl FnOnce(&mut Value)) -> Vec<u8> {
 #[test]
 fn data_file_headers_that_would_crash_or_mislead_are_refused() {
     let (_, bytes) = small_dataset();
-    let cases: Vec<(Box<dyn FnOnce(&mut Value)>, &str)> = vec![
+    let cases: Vec<(Edit, &str)> = vec![
         // 64 bytes, but multi-byte characters: slicing by byte offsets would panic.
         (
             Box::new(|h| h["samples"][0]["sha256"] = json!("é".repeat(32))),

@@ -283,13 +283,24 @@ fn reexports(module_file: &str, files: &BTreeSet<String>) -> BTreeMap<String, St
 }
 
 /// The first path segment of each item of `root::{...}` groups and of `root::item` paths in
-/// `code`.
+/// `code`. A path counts only where `root` starts it: not inside a longer name (`my_crate::`
+/// holds `crate::`) nor after more segments (`super::super::x` holds `super::x`, which would
+/// name a sibling where the path names the parent's). `super` itself is never a module's name.
 fn names_after(code: &str, root: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let prefix = format!("{root}::");
-    let mut rest = code;
-    while let Some(at) = rest.find(&prefix) {
-        rest = &rest[at + prefix.len()..];
+    let mut from = 0;
+    while let Some(found) = code[from..].find(&prefix) {
+        let at = from + found;
+        from = at + prefix.len();
+        let rest = &code[from..];
+        let inside_a_name = code[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':');
+        if inside_a_name {
+            continue;
+        }
         if let Some(group) = rest.strip_prefix('{') {
             let (mut depth, mut item, mut items) = (1, String::new(), Vec::new());
             for c in group.chars() {
@@ -315,7 +326,7 @@ fn names_after(code: &str, root: &str) -> BTreeSet<String> {
                     .unwrap_or("")
                     .trim()
                     .to_string();
-                if !first.is_empty() {
+                if !first.is_empty() && first != "super" {
                     out.insert(first);
                 }
             }
@@ -324,7 +335,7 @@ fn names_after(code: &str, root: &str) -> BTreeSet<String> {
                 .chars()
                 .take_while(|c| c.is_alphanumeric() || *c == '_')
                 .collect();
-            if !name.is_empty() {
+            if !name.is_empty() && name != "super" {
                 out.insert(name);
             }
         }
@@ -407,10 +418,11 @@ fn entry_sources(dir: &Path, file: &str, roots: &[String]) -> Vec<(String, Vec<S
 /// the command's folder: (folder, module file, the paths its files name it by).
 fn folder_modules() -> Vec<(PathBuf, PathBuf, Vec<String>)> {
     let command = src().join("bin/medclassify");
+    // The command's files name `main.rs`'s other modules as `crate::x` and as `super::x`.
     let mut dirs = vec![(
         command.clone(),
         command.join("main.rs"),
-        vec!["crate".into()],
+        vec!["super".into(), "crate".into()],
     )];
     let mut files = Vec::new();
     rust_files(&src(), &mut files);
@@ -558,4 +570,27 @@ fn the_file_level_check_sees_a_planted_loop_through_a_sub_folder() {
         None
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_path_counts_only_where_its_root_starts_it() {
+    let names = |code: &str, root: &str| names_after(code, root).into_iter().collect::<Vec<_>>();
+    assert_eq!(names("use super::{a, b::C};", "super"), ["a", "b"]);
+    assert_eq!(names("let x = crate::web::y;", "crate::web"), ["y"]);
+    // The parent's sibling is not this folder's `x`, nor is another crate's path this one's.
+    assert!(names("use super::super::x;", "super").is_empty());
+    assert_eq!(names("use super::super::x;", "super::super"), ["x"]);
+    assert!(names("use super::super::super::x;", "super::super").is_empty());
+    assert!(names("use my_crate::x;", "crate").is_empty());
+    assert!(names("use other::crate_like::x;", "crate").is_empty());
+}
+
+#[test]
+fn the_command_folder_is_read_by_super_paths_too() {
+    let modules = folder_modules();
+    let (_, _, roots) = modules
+        .iter()
+        .find(|(dir, _, _)| dir.ends_with("bin/medclassify"))
+        .expect("the command's folder");
+    assert_eq!(roots, &["super".to_string(), "crate".to_string()]);
 }

@@ -298,6 +298,9 @@ impl ModelConfig {
 pub const INFERENCE_BUDGET: usize = 256 << 20;
 
 /// A network of any preset.
+// Unboxed although the variants differ in size: a model is held once per run and moved rarely,
+// and Burn's `Module` derive would have to see through a `Box` for each variant.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Classifier {
     /// The reference network.

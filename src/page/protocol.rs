@@ -194,6 +194,9 @@ pub struct PredictionRow {
 }
 
 /// Worker -> page.
+// Unboxed although `Loaded` is the largest: a few hundred bytes, once per message, against a
+// message that crossed the worker boundary as bytes anyway.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Response {
     /// The worker's code is loaded and listening (sent before anything else).

@@ -45,6 +45,8 @@ impl TrainingData<'_> {
 }
 
 /// Where a run starts.
+// Unboxed although `Fresh` holds nothing: one `Start` per run, moved once into it.
+#[allow(clippy::large_enum_variant)]
 pub enum Start {
     /// New weights from the network's initialiser.
     Fresh,

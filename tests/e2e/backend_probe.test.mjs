@@ -31,6 +31,8 @@ test('auto skips the probe on a software adapter; forced, the probe measures bot
     const m = probed.match(/on (WebGPU|CPU).*auto: probe (\d+) ms\/step on (WebGPU|the CPU) vs (\d+) ms\/step on (WebGPU|the CPU)/);
     assert.ok(m, `the probe's verdict: ${probed}`);
     const [, chosen, fast, fastName, slow] = m;
+    // Both were timed: a step takes at least a millisecond on either, and under a minute.
+    assert.ok(Number(fast) >= 1 && Number(slow) < 60_000, `probe timings: ${probed}`);
     assert.ok(Number(fast) <= Number(slow), probed);
     assert.equal(chosen === 'WebGPU' ? 'WebGPU' : 'the CPU', fastName, 'the faster one is used');
     console.log(`forced probe: ${probed}`);

@@ -21,16 +21,20 @@ test('a lost WebGPU device hands training to the CPU', { timeout: 900_000 }, asy
     await page.waitForFunction(() => /Epoch 2 \//.test(document.querySelector('[data-testid=epoch-progress]')?.textContent || ''), null, { timeout: 600_000 });
     await page.click('[data-testid=simulate-gpu-loss]');
     assert.equal(await waitForStatus(page, ['done', 'error']), 'done', await notices(page));
-    assert.match(await notices(page), /GPU device was lost after epoch \d; training continues on the CPU from the last completed epoch/);
+    // The loss lands during epoch 2 (or, if epoch 2 finished first, just after it).
+    const said = (await notices(page)).match(/GPU device was lost after epoch (\d+); training continues on the CPU from the last completed epoch/);
+    assert.ok(said, await notices(page));
+    const lost = Number(said[1]);
+    assert.ok(lost === 1 || lost === 2, `lost after epoch ${lost}`);
     assert.match(await page.textContent('[data-testid=training-backend]'), /on CPU/);
     assert.match(await page.textContent('[data-testid=epoch-progress]'), /Epoch 3 \/ 3/);
-    // The CPU went on from epoch 1's weights: the history holds each epoch once, and the
+    // The CPU went on from that epoch's weights: the history holds each epoch once, and the
     // first epoch on the CPU continues the descent (an untrained network would be back at
     // epoch 1's loss, about ln 6).
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('text=Download history (CSV)')]);
     const rows = readFileSync(await download.path(), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
     assert.deepEqual(rows.map((r) => r[0]), [1, 2, 3], `history: ${JSON.stringify(rows)}`);
-    assert.ok(rows[1][1] < rows[0][1] - 0.05, `loss after the loss of the GPU: ${JSON.stringify(rows)}`);
+    assert.ok(rows[lost][1] < rows[0][1] - 0.05, `loss of epoch ${lost + 1}, the first on the CPU: ${JSON.stringify(rows)}`);
     await shot(page, 'device-loss');
     assertNoForeignRequests(foreign);
   } finally {

@@ -120,6 +120,9 @@ impl Default for AppState {
 }
 
 /// Everything that changes the state.
+// Unboxed although `Engine` carries a `Response` (a few hundred bytes): one action at a time
+// goes through the reducer, and matching on plain variants keeps it readable.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Action {
     /// New training settings.
