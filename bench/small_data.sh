@@ -13,6 +13,10 @@
 # "lite0-all-augment-head-first" trains the head alone first (--head-first), then every layer;
 # "lite0-all-augment-blr-F" fine-tunes with the backbone at F times the head's rate (--backbone-lr F).
 #
+# BINARIES="before=/path/to/medclassify after=/path/to/other" runs every network with each
+# command in turn, side by side in one record (its network column then reads network@label);
+# RECORD_TAG=x adds "-x" to the record's name.
+#
 # Needs the release command (cargo build --release --no-default-features --features cli), the
 # tests' .venv (numpy, Pillow) and the full MedNIST (../shared/data/MedNIST.tar.gz, or
 # MEDNIST_DIR). Writes bench/out/small-data/ and the record
@@ -40,33 +44,36 @@ fi
 .venv/bin/python bench/small_data.py "$mednist" "$OUT/report.json" "$OUT" \
   --per-class "$PER_CLASS" --seeds "$SEEDS" --sizes "64,$BIG"
 
-record="bench/results/small-data-$(date -u +%F)-$(git rev-parse --short HEAD).txt"
+record="bench/results/small-data-$(date -u +%F)-$(git rev-parse --short HEAD)${RECORD_TAG:+-$RECORD_TAG}.txt"
 {
-  echo "# bench/small_data.sh: PER_CLASS=$PER_CLASS SEEDS=$SEEDS BIG=$BIG EPOCHS=$EPOCHS NETWORKS=\"$NETWORKS\""
+  echo "# bench/small_data.sh: PER_CLASS=$PER_CLASS SEEDS=$SEEDS BIG=$BIG EPOCHS=$EPOCHS NETWORKS=\"$NETWORKS\"${BINARIES:+ BINARIES=\"$BINARIES\"}"
   echo "# $(nproc) cores, $(uname -m), $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)"
   echo "# every run: --batch 16 --patience 10 --lr-patience 5 --backend cpu --seed <seed> (Adam 1e-3); test = the whole MedNIST test split"
   echo "per_class seed network size test_accuracy epochs train_seconds"
 } > "$record"
 for n in ${PER_CLASS//,/ }; do
   for seed in ${SEEDS//,/ }; do
-    for net in $NETWORKS; do
-      case "$net" in
-        seed | strong) args=(--preset "$net"); size=64 ;;
-        lite0-head) args=(--preset efficientnet_lite0 --transfer head); size=$BIG ;;
-        lite0-all) args=(--preset efficientnet_lite0 --transfer all); size=$BIG ;;
-        lite0-all-augment) args=(--preset efficientnet_lite0 --transfer all --augment); size=$BIG ;;
-        lite0-all-augment-blr-*) args=(--preset efficientnet_lite0 --transfer all --augment --backbone-lr "${net##*-blr-}"); size=$BIG ;;
-        lite0-all-augment-head-first) args=(--preset efficientnet_lite0 --transfer all --augment --head-first); size=$BIG ;;
-        lite0-top-augment) args=(--preset efficientnet_lite0 --transfer top --augment); size=$BIG ;;
-        strong-augment) args=(--preset strong --augment); size=64 ;;
-        *) echo "unknown network $net" >&2; exit 2 ;;
-      esac
-      data="$OUT/mednist-${n}pc-seed${seed}-${size}px.npz"
-      json="$OUT/run-${n}pc-seed${seed}-${net}.json"
-      "$CLI" train "$data" "${args[@]}" --epochs "$EPOCHS" --batch 16 --patience 10 --lr-patience 5 \
-        --backend cpu --seed "$seed" --json --out "$OUT/model.mcmodel" > "$json"
-      line=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"{r['test']['accuracy']:.4f} {len(r['history'])} {r['training_seconds']:.0f}\")" "$json")
-      echo "$n $seed $net $size $line" | tee -a "$record"
+    for binary in ${BINARIES:-"=$CLI"}; do
+      for net in $NETWORKS; do
+        case "$net" in
+          seed | strong) args=(--preset "$net"); size=64 ;;
+          lite0-head) args=(--preset efficientnet_lite0 --transfer head); size=$BIG ;;
+          lite0-all) args=(--preset efficientnet_lite0 --transfer all); size=$BIG ;;
+          lite0-all-augment) args=(--preset efficientnet_lite0 --transfer all --augment); size=$BIG ;;
+          lite0-all-augment-blr-*) args=(--preset efficientnet_lite0 --transfer all --augment --backbone-lr "${net##*-blr-}"); size=$BIG ;;
+          lite0-all-augment-head-first) args=(--preset efficientnet_lite0 --transfer all --augment --head-first); size=$BIG ;;
+          lite0-top-augment) args=(--preset efficientnet_lite0 --transfer top --augment); size=$BIG ;;
+          strong-augment) args=(--preset strong --augment); size=64 ;;
+          *) echo "unknown network $net" >&2; exit 2 ;;
+        esac
+        data="$OUT/mednist-${n}pc-seed${seed}-${size}px.npz"
+        label=${binary%%=*}
+        json="$OUT/run-${n}pc-seed${seed}-${net}${label:+-$label}.json"
+        "${binary#*=}" train "$data" "${args[@]}" --epochs "$EPOCHS" --batch 16 --patience 10 --lr-patience 5 \
+          --backend cpu --seed "$seed" --json --out "$OUT/model.mcmodel" > "$json"
+        line=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"{r['test']['accuracy']:.4f} {len(r['history'])} {r['training_seconds']:.0f}\")" "$json")
+        echo "$n $seed $net${label:+@$label} $size $line" | tee -a "$record"
+      done
     done
   done
 done

@@ -809,3 +809,106 @@ fn a_run_tells_a_stop_from_a_refusal() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+/// Per output channel, the mean and the (biased) variance of the strong network's first
+/// convolution over `images` (32x32, one channel, 0..=255), worked out here from its weights:
+/// a 3x3 kernel with zero padding of one, no bias, on the pixels divided by 255.
+fn first_conv_statistics(
+    layers: &[medclassify::model::Layer<medclassify::model::WeightValues>],
+    images: &[Vec<u8>],
+) -> (Vec<f64>, Vec<f64>) {
+    use medclassify::model::Layer;
+    let Some(Layer::Conv { weight, .. }) = layers.iter().find(|l| matches!(l, Layer::Conv { .. }))
+    else {
+        panic!("no convolution")
+    };
+    let (channels, side) = (weight.shape[0], 32i64);
+    let (mut sum, mut squares, mut count) = (vec![0.0; channels], vec![0.0; channels], 0.0);
+    for image in images {
+        for y in 0..side {
+            for x in 0..side {
+                count += 1.0;
+                for (c, (sum, squares)) in sum.iter_mut().zip(&mut squares).enumerate() {
+                    let mut v = 0.0f64;
+                    for (ky, kx) in (0..3).flat_map(|ky| (0..3).map(move |kx| (ky, kx))) {
+                        let (iy, ix) = (y + ky - 1, x + kx - 1);
+                        if (0..side).contains(&iy) && (0..side).contains(&ix) {
+                            let pixel = image[(iy * side + ix) as usize] as f64 / 255.0;
+                            v += weight.values[c * 9 + (ky * 3 + kx) as usize] as f64 * pixel;
+                        }
+                    }
+                    *sum += v;
+                    *squares += v * v;
+                }
+            }
+        }
+    }
+    let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
+    let var = squares.iter().zip(&mean).map(|(q, m)| q / count - m * m).collect();
+    (mean, var)
+}
+
+/// Five images a class, batch 16: an epoch is two steps. The first BatchNorm's running
+/// statistics after three epochs must be those of the training images under the trained
+/// first convolution, worked out independently; with Burn's fixed momentum 0.1 they would
+/// still be about half their start (mean 0, variance 1) after six steps, and validation,
+/// which uses them, would see another network than training (issue 25's small-data runs).
+#[test]
+fn batch_norm_statistics_follow_a_small_training_set() {
+    use medclassify::model::{Layer, inference_layers};
+    let (dataset, split) = fixture();
+    let mut per_class = vec![0; dataset.classes.len()];
+    let train: Vec<usize> = split
+        .indices(Subset::Train)
+        .into_iter()
+        .filter(|&i| {
+            let label = dataset.samples[i].label;
+            per_class[label] += 1;
+            per_class[label] <= 5
+        })
+        .collect();
+    assert_eq!(train.len(), 30);
+    let config = TrainingConfig {
+        preset: Preset::Strong,
+        epochs: 3,
+        batch_size: 16,
+        callbacks: CallbackSettings {
+            early_stopping: None,
+            reduce_lr: None,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let device = Device::flex();
+    let data = TrainingData {
+        dataset: &dataset,
+        train: train.clone(),
+        validation: split.indices(Subset::Validation),
+    };
+    let network = ModelConfig::new(Preset::Strong, dataset.classes.len(), dataset.shape);
+    let mut host = TerminalHost::new(None, true);
+    let outcome = common::train_on(&data, &config, &network, None, &device, &mut host).unwrap();
+    let layers = pollster::block_on(inference_layers(&outcome.model, 32)).unwrap();
+    let Some(Layer::BatchNorm { mean, var, .. }) =
+        layers.iter().find(|l| matches!(l, Layer::BatchNorm { .. }))
+    else {
+        panic!("no BatchNorm")
+    };
+    let images: Vec<Vec<u8>> = train.iter().map(|&i| dataset.image(i).into_owned()).collect();
+    let (expected_mean, expected_var) = first_conv_statistics(&layers, &images);
+    // Relative distance of a statistics vector from the one worked out here.
+    let distance = |got: &[f32], want: &[f64]| {
+        let diff: f64 = got.iter().zip(want).map(|(g, w)| (*g as f64 - w).powi(2)).sum();
+        let norm: f64 = want.iter().map(|w| w * w).sum();
+        (diff / norm).sqrt()
+    };
+    let (mean_off, var_off) = (
+        distance(&mean.values, &expected_mean),
+        distance(&var.values, &expected_var),
+    );
+    println!("running mean off by {mean_off:.3}, variance by {var_off:.3} (relative)");
+    // The batches are halves of the set and the weights move between steps: close, not equal.
+    assert!(mean_off < 0.15, "running mean {:?} against {expected_mean:?}", mean.values);
+    assert!(var_off < 0.25, "running variance {:?} against {expected_var:?}", var.values);
+}

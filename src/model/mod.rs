@@ -383,6 +383,15 @@ impl Classifier {
         }
     }
 
+    /// Sets the momentum of the running statistics of the BatchNorm layers that training
+    /// updates: the network trained from scratch. (A pretrained backbone's statistics stay
+    /// frozen, [`Classifier::prepare_transfer`]; the seed network has none.)
+    pub fn set_norm_momentum(&mut self, momentum: f64) {
+        if let Classifier::Strong(net) = self {
+            net.set_norm_momentum(momentum);
+        }
+    }
+
     /// The gradients of the parameters that train at the backbone's lower learning rate,
     /// moved out of `gradients` (`None` for networks without a pretrained backbone).
     pub fn take_backbone_gradients(

@@ -97,6 +97,19 @@ impl StrongConfig {
 }
 
 impl StrongNet {
+    /// Sets how far each training batch moves the running statistics of every BatchNorm
+    /// layer (the schedule and why: `training::norm_momentum`).
+    pub fn set_norm_momentum(&mut self, momentum: f64) {
+        for block in [
+            &mut self.block1,
+            &mut self.block2,
+            &mut self.block3,
+            &mut self.block4,
+        ] {
+            block.norm.momentum = momentum;
+        }
+    }
+
     /// Convolutional part, input scaled to 0..1.
     ///
     /// - input: `[batch, channels, s, s]`

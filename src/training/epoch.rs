@@ -9,6 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use super::error::execution_error;
 use super::features::FeatureCache;
 use super::loss::{BatchLoss, batch_loss, read_sums};
+use super::norm_momentum::norm_momentum;
 use super::run::{Run, mix};
 use super::step::{Batch, StepSums, step};
 use super::{
@@ -116,6 +117,9 @@ pub(super) async fn train_epoch<H: TrainingHost>(
             samples: chunk,
             labels,
         };
+        let steps_before = run.state.epochs_completed * batches + index;
+        run.model
+            .set_norm_momentum(norm_momentum(steps_before, batches));
         let sums = step(run, batch, learning_rate, host).await?;
         interval.add(sums, chunk.len());
         let batch = index + 1;
