@@ -25,6 +25,11 @@ for (const [label, viewport] of [['wide', { width: 1280, height: 800 }], ['narro
         await assertAccessible(page, `${step} step, ${label}`);
         await shot(page, `a11y-${label}-${step}`);
       }
+      // Positive control: a button with no name, planted in the page, is a critical violation
+      // the same check reports (so an axe that found nothing because it saw nothing fails).
+      await page.evaluate(() => document.querySelector('main, body').append(Object.assign(document.createElement('button'), { id: 'planted-unnamed' })));
+      await assert.rejects(assertAccessible(page, 'planted'), /button-name \(critical\): #planted-unnamed/);
+      await page.evaluate(() => document.getElementById('planted-unnamed').remove());
       // No horizontal scrolling of the page itself on a narrow window.
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px`);
