@@ -844,7 +844,11 @@ fn first_conv_statistics(
         }
     }
     let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
-    let var = squares.iter().zip(&mean).map(|(q, m)| q / count - m * m).collect();
+    let var = squares
+        .iter()
+        .zip(&mean)
+        .map(|(q, m)| q / count - m * m)
+        .collect();
     (mean, var)
 }
 
@@ -895,11 +899,18 @@ fn batch_norm_statistics_follow_a_small_training_set() {
     else {
         panic!("no BatchNorm")
     };
-    let images: Vec<Vec<u8>> = train.iter().map(|&i| dataset.image(i).into_owned()).collect();
+    let images: Vec<Vec<u8>> = train
+        .iter()
+        .map(|&i| dataset.image(i).into_owned())
+        .collect();
     let (expected_mean, expected_var) = first_conv_statistics(&layers, &images);
     // Relative distance of a statistics vector from the one worked out here.
     let distance = |got: &[f32], want: &[f64]| {
-        let diff: f64 = got.iter().zip(want).map(|(g, w)| (*g as f64 - w).powi(2)).sum();
+        let diff: f64 = got
+            .iter()
+            .zip(want)
+            .map(|(g, w)| (*g as f64 - w).powi(2))
+            .sum();
         let norm: f64 = want.iter().map(|w| w * w).sum();
         (diff / norm).sqrt()
     };
@@ -909,6 +920,14 @@ fn batch_norm_statistics_follow_a_small_training_set() {
     );
     println!("running mean off by {mean_off:.3}, variance by {var_off:.3} (relative)");
     // The batches are halves of the set and the weights move between steps: close, not equal.
-    assert!(mean_off < 0.15, "running mean {:?} against {expected_mean:?}", mean.values);
-    assert!(var_off < 0.25, "running variance {:?} against {expected_var:?}", var.values);
+    assert!(
+        mean_off < 0.15,
+        "running mean {:?} against {expected_mean:?}",
+        mean.values
+    );
+    assert!(
+        var_off < 0.25,
+        "running variance {:?} against {expected_var:?}",
+        var.values
+    );
 }

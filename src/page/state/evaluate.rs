@@ -51,6 +51,21 @@ impl EvaluateState {
         self.threshold = Threshold::default();
     }
 
+    /// The heading of the misclassified images: how many the gallery shows and, where the
+    /// engine sent only the most confident ones, of how many (a test set of 8,843 images at
+    /// 97.9 % has 182 mistakes; "48" alone would read as all of them).
+    pub fn misclassified_heading(&self) -> String {
+        let shown = self.misclassified.len();
+        let wrong = self
+            .assessment
+            .as_ref()
+            .map_or(shown, |a| a.evaluation.total - a.evaluation.correct);
+        match shown < wrong {
+            true => format!("Misclassified test images (the {shown} most confident of {wrong})"),
+            false => format!("Misclassified test images ({shown})"),
+        }
+    }
+
     /// Shows the images of a cell.
     pub fn show_cell(&mut self, cell: (usize, usize), images: Vec<SampleImage>) {
         self.cell_images = Some((cell.0, cell.1, images));
@@ -196,6 +211,24 @@ pub(crate) mod tests {
         assert_eq!(cell_of("cell:2"), None);
         assert_eq!(cell_of("cell:x,1"), None);
         assert_eq!(cell_of("samples:1,2"), None);
+    }
+
+    #[test]
+    fn the_gallery_heading_says_when_it_shows_only_some_mistakes() {
+        let mut many = assessment();
+        (many.evaluation.total, many.evaluation.correct) = (8843, 8661);
+        let mut state = EvaluateState::default();
+        state.assessed(many, (0..48).map(image).collect());
+        assert_eq!(
+            state.misclassified_heading(),
+            "Misclassified test images (the 48 most confident of 182)"
+        );
+        // All of them shown (the fixture has one mistake): the count alone.
+        state.assessed(assessment(), vec![image(1)]);
+        assert_eq!(
+            state.misclassified_heading(),
+            "Misclassified test images (1)"
+        );
     }
 
     #[test]

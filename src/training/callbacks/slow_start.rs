@@ -1,11 +1,12 @@
 //! Why EarlyStopping stopped a run that had not started: a hint for the user.
 //!
-//! On a few images a class, a network with BatchNorm can learn its training images for several
-//! epochs while its validation accuracy stays at chance: validation uses BatchNorm's running
-//! statistics, which move by a tenth per batch from where they started, and an epoch of 30
-//! images is two batches. EarlyStopping, watching validation, then stops the run and keeps
-//! epoch 1, and the user gets a model that calls every image one class with no word of why
-//! (`bench/results/small-data-2026-12-06-792031e-bn-momentum.txt`). This says it at the stop.
+//! On a few images a class, a network can learn its training images for several epochs while
+//! its validation accuracy stays at chance. EarlyStopping, watching validation, then stops the
+//! run and keeps epoch 1, and the user gets a model that calls every image one class with no
+//! word of why. The case that showed it (`bench/results/small-data-2026-12-06-792031e-bn-momentum.txt`)
+//! was BatchNorm's running statistics moving a tenth per batch, two batches an epoch; since
+//! [`crate::training::norm_momentum`] they follow a small training set within an epoch, and
+//! that case trains. Any other slow start still ends this way, and this says it at the stop.
 
 use crate::training::EpochMetrics;
 
@@ -29,9 +30,8 @@ pub fn slow_start_hint(history: &[EpochMetrics], classes: usize) -> Option<Strin
         format!(
             "validation accuracy never rose above {best_val:.2} (chance with {classes} classes: \
              {chance:.2}) while training accuracy reached {:.2}: on very few images a network \
-             with BatchNorm can take several epochs before validation follows (its running \
-             statistics settle slowly). EarlyStopping's start_from_epoch, or a longer \
-             patience, lets it go on",
+             can take several epochs before validation follows. EarlyStopping's \
+             start_from_epoch, or a longer patience, lets it go on",
             last.accuracy
         )
     })

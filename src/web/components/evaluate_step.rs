@@ -247,7 +247,7 @@ pub fn EvaluateStep() -> Html {
                 }
             </div>
             if live.is_some() {
-                <h3>{ format!("Misclassified test images ({})", state.evaluate.misclassified.len()) }</h3>
+                <h3>{ state.evaluate.misclassified_heading() }</h3>
                 if state.evaluate.misclassified.is_empty() { <p class="muted">{"None: every test image was classified correctly."}</p> }
                 <div class="gallery" data-testid="misclassified">
                     for image in state.evaluate.misclassified.iter() {
