@@ -40,7 +40,6 @@ pub use features::FeatureCache;
 pub use host::{Checkpoint, CheckpointSink, CheckpointSlot, NoCheckpoints, TrainingHost};
 pub use inputs::Inputs;
 pub use micro_batch::{PART_BUDGET, merge as merge_parts, part_size};
-pub use norm_momentum::{DEFAULT_MOMENTUM, norm_momentum};
 pub use parallel::{
     FeatureStep, GradientPeer, GradientReplica, PassOutput, PeerGradients, PeerSetup, PeerStep,
     combine_gradients, flat_gradients, flat_weights, parameter_count, part_gradients,

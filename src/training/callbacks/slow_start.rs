@@ -5,7 +5,7 @@
 //! run and keeps epoch 1, and the user gets a model that calls every image one class with no
 //! word of why. The case that showed it (`bench/results/small-data-2026-12-06-792031e-bn-momentum.txt`)
 //! was BatchNorm's running statistics moving a tenth per batch, two batches an epoch; since
-//! [`crate::training::norm_momentum`] they follow a small training set within an epoch, and
+//! `training/norm_momentum.rs` they follow a small training set within an epoch, and
 //! that case trains. Any other slow start still ends this way, and this says it at the stop.
 
 use crate::training::EpochMetrics;
