@@ -11,7 +11,10 @@
 # BIG px, head only or every layer); "-augment" adds --augment (rotation 10°, zoom 10 %,
 # shift 10 %) to strong, lite0-all or lite0-top (the top blocks and the head);
 # "lite0-all-augment-head-first" trains the head alone first (--head-first), then every layer;
-# "lite0-all-augment-blr-F" fine-tunes with the backbone at F times the head's rate (--backbone-lr F).
+# "lite0-all-augment-blr-F" fine-tunes with the backbone at F times the head's rate (--backbone-lr F);
+# "lite0-all-augment-imagenet-norm" keeps the backbone's ImageNet BatchNorm statistics
+# (--imagenet-norm; before 2026-12-06 every fine-tuning did, since then they are re-estimated
+# on the training images first).
 #
 # BINARIES="before=/path/to/medclassify after=/path/to/other" runs every network with each
 # command in turn, side by side in one record (its network column then reads network@label);
@@ -61,6 +64,7 @@ for n in ${PER_CLASS//,/ }; do
           lite0-all) args=(--preset efficientnet_lite0 --transfer all); size=$BIG ;;
           lite0-all-augment) args=(--preset efficientnet_lite0 --transfer all --augment); size=$BIG ;;
           lite0-all-augment-blr-*) args=(--preset efficientnet_lite0 --transfer all --augment --backbone-lr "${net##*-blr-}"); size=$BIG ;;
+          lite0-all-augment-imagenet-norm) args=(--preset efficientnet_lite0 --transfer all --augment --imagenet-norm); size=$BIG ;;
           lite0-all-augment-head-first) args=(--preset efficientnet_lite0 --transfer all --augment --head-first); size=$BIG ;;
           lite0-top-augment) args=(--preset efficientnet_lite0 --transfer top --augment); size=$BIG ;;
           strong-augment) args=(--preset strong --augment); size=64 ;;

@@ -383,6 +383,18 @@ impl Classifier {
         }
     }
 
+    /// A pretrained backbone's BatchNorm statistics re-estimated on `parts` (raw images,
+    /// 0..=255), then frozen for `part` ([`pretrained::EfficientNetLite::adapt_norm`]);
+    /// networks trained from scratch are returned as they are.
+    pub fn adapt_norm(self, parts: Vec<Tensor<4>>, part: Transfer) -> Self {
+        match self {
+            Classifier::EfficientNetLite0(net) => Classifier::EfficientNetLite0(
+                net.adapt_norm(parts.into_iter().map(|x| x / 255.0).collect(), part),
+            ),
+            other => other,
+        }
+    }
+
     /// Sets the momentum of the running statistics of the BatchNorm layers that training
     /// updates: the network trained from scratch. (A pretrained backbone's statistics stay
     /// frozen, [`Classifier::prepare_transfer`]; the seed network has none.)

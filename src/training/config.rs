@@ -97,6 +97,12 @@ pub struct TrainingConfig {
     /// existed: [`BACKBONE_LEARNING_RATE`], as they were trained).
     #[serde(default = "backbone_learning_rate")]
     pub backbone_lr: f64,
+    /// With a pretrained network that trains every layer ([`Transfer::All`]): before the
+    /// first epoch, re-estimate the backbone's BatchNorm statistics on the training images
+    /// (AdaBN; `training::adapt_norm` says why), then keep them frozen. Files written before it
+    /// existed: off, as they were trained.
+    #[serde(default)]
+    pub adapt_norm: bool,
 }
 
 fn backbone_learning_rate() -> f64 {
@@ -119,6 +125,7 @@ impl Default for TrainingConfig {
             transfer: Transfer::Head,
             head_first: false,
             backbone_lr: BACKBONE_LEARNING_RATE,
+            adapt_norm: true,
         }
     }
 }
@@ -129,6 +136,17 @@ impl TrainingConfig {
     pub fn trains_head_first(&self, network: &ModelConfig, epochs_completed: usize) -> bool {
         self.head_first
             && self.transfer != Transfer::Head
+            && network.preset().pretrained().is_some()
+            && epochs_completed == 0
+    }
+
+    /// Whether a run of these settings on `network` starting at `epochs_completed`
+    /// re-estimates the backbone's BatchNorm statistics first (`training::adapt_norm`): a new
+    /// fine-tuning of every layer of a pretrained network. A head or the top blocks alone keep
+    /// the ImageNet statistics, as frozen layers keep everything.
+    pub fn adapts_norm(&self, network: &ModelConfig, epochs_completed: usize) -> bool {
+        self.adapt_norm
+            && self.transfer == Transfer::All
             && network.preset().pretrained().is_some()
             && epochs_completed == 0
     }

@@ -5,6 +5,7 @@
 //! and `run` the state between steps. Nothing here knows about files: the host receives
 //! checkpoints as values ([`Checkpoint`]).
 
+mod adapt_norm;
 mod auc;
 mod callbacks;
 mod config;
@@ -30,6 +31,7 @@ mod step;
 mod trainer;
 mod weighting;
 
+pub use adapt_norm::ADAPT_IMAGES;
 pub use callbacks::*;
 pub use config::{AdamSettings, MAX_BATCH_SIZE, TrainingConfig};
 pub use epoch::{EVAL_BATCH, score};

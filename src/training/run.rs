@@ -149,6 +149,11 @@ impl<'a> Run<'a> {
         };
         // Freezing is not part of the weights: applied to a resumed network as to a new one.
         let model = model.prepare_transfer(config.transfer);
+        let model = if config.adapts_norm(network, state.epochs_completed) {
+            super::adapt_norm::adapt_norm(model, data, config, &train_device)
+        } else {
+            model
+        };
         let optimizer = config.optimizer.adam().init();
         let start_weights = (state.epochs_completed, model.valid());
         let parameters = super::parameter_count(&model);

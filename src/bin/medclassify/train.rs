@@ -37,6 +37,11 @@ pub struct TrainingArgs {
     /// 0, at most 1).
     #[arg(long, default_value_t = medclassify::model::pretrained::BACKBONE_LEARNING_RATE)]
     backbone_lr: f64,
+    /// With --transfer all: keep the backbone's ImageNet BatchNorm statistics instead of
+    /// re-estimating them on (up to 128 of) the training images before the first epoch (AdaBN,
+    /// the default).
+    #[arg(long)]
+    imagenet_norm: bool,
     /// Maximum epochs.
     #[arg(long, default_value_t = 10)]
     epochs: usize,
@@ -181,6 +186,7 @@ impl TrainingArgs {
             transfer,
             head_first: self.head_first,
             backbone_lr: self.backbone_lr,
+            adapt_norm: !self.imagenet_norm,
         })
     }
 }

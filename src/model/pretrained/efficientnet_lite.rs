@@ -184,6 +184,14 @@ impl ConvNorm {
         Tensor::from_data(TensorData::new(output, shape), &device)
     }
 
+    /// The BatchNorm in training mode, its records moved by `momentum` a batch
+    /// ([`EfficientNetLite::adapt_norm`]).
+    fn thaw_norm(self, momentum: f64) -> Self {
+        let mut norm = self.norm.unfreeze();
+        norm.momentum = momentum;
+        Self { norm, ..self }
+    }
+
     /// Trainable convolution (or frozen), BatchNorm always frozen.
     fn prepare(self, trainable: bool) -> Self {
         Self {
@@ -337,6 +345,16 @@ impl MbConv {
         }
     }
 
+    /// The block with `f` applied to each of its convolutions.
+    fn map_norms(self, f: impl Fn(ConvNorm) -> ConvNorm) -> Self {
+        Self {
+            expand: self.expand.map(&f),
+            depthwise: f(self.depthwise),
+            project: f(self.project),
+            residual: self.residual,
+        }
+    }
+
     fn prepare(self, trainable: bool) -> Self {
         Self {
             expand: self.expand.map(|e| e.prepare(trainable)),
@@ -448,6 +466,31 @@ impl EfficientNetLite {
             top: self.top.prepare(trained_from <= n),
             ..self
         }
+    }
+
+    /// Every BatchNorm's running statistics re-estimated from `parts` (images scaled to 0..1),
+    /// then frozen again as `part` wants them (AdaBN; `training::adapt_norm` says why). Each
+    /// part goes through in training mode, so that every layer normalises with its own batch
+    /// statistics and records them; the records average over the parts, each weighted by its
+    /// images (Wu and Johnson's "precise BatchNorm"). Weights do not change.
+    pub fn adapt_norm(self, parts: Vec<Tensor<4>>, part: Transfer) -> Self {
+        let mut net = self;
+        let mut seen = 0usize;
+        for x in parts {
+            let count = x.dims()[0];
+            seen += count;
+            let momentum = count as f64 / seen as f64;
+            let thaw = |c: ConvNorm| c.thaw_norm(momentum);
+            net = Self {
+                stem: thaw(net.stem),
+                blocks: net.blocks.into_iter().map(|b| b.map_norms(thaw)).collect(),
+                top: thaw(net.top),
+                ..net
+            };
+            // The records are what this pass is for; its output is dropped.
+            let _ = net.features_of_batch(x);
+        }
+        net.prepare(part)
     }
 
     /// Moves the backbone's gradients out of `gradients` (they take a smaller step).
