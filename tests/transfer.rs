@@ -226,7 +226,7 @@ fn head_only_training_keeps_the_backbone_bit_identical_and_learns_the_sample() {
 }
 
 #[test]
-fn fine_tuning_moves_the_backbone_but_never_its_batchnorm_statistics() {
+fn fine_tuning_moves_the_backbone_but_never_its_batchnorm_weights() {
     let dir = common::temp_dir("transfer-all");
     let before = pretrained();
     for (transfer, first_trained_block) in [("all", 0), ("top", 11)] {
@@ -235,8 +235,11 @@ fn fine_tuning_moves_the_backbone_but_never_its_batchnorm_statistics() {
         let (same, moved) = compare(&before, &trained(&out));
         assert!(!moved.is_empty(), "{transfer}: the backbone did not move");
         for path in &moved {
+            // Fine-tuning every layer fits the statistics to the images first (AdaBN); the
+            // BatchNorm weights never train, and a partly frozen backbone keeps everything.
+            let statistics = path.contains("running_mean") || path.contains("running_var");
             assert!(
-                !path.contains("norm"),
+                !path.contains("norm") || (transfer == "all" && statistics),
                 "{transfer}: a BatchNorm tensor moved: {path}"
             );
             let block = path
@@ -680,6 +683,8 @@ fn fine_tuning_runs_on_two_replicas() {
         epochs: 2,
         batch_size: 16,
         transfer: Transfer::All,
+        // Not fitted to the images first (tested on its own), so that they start known.
+        adapt_norm: false,
         ..Default::default()
     };
     let network = lite0_without_dropout(data.classes.len(), data.shape);
@@ -844,6 +849,9 @@ fn training_the_head_first_is_a_head_only_run_then_fine_tuning() {
 
     config.transfer = Transfer::All;
     config.head_first = true;
+    // Kept at ImageNet's statistics, so that the head trains on the features a head-only run
+    // sees (fitting them first is tested on its own below).
+    config.adapt_norm = false;
     let mut host = HeadFirstHost::new(None, true, false);
     let first = run_on_cpu(&training, &config, &network, start(), &mut host);
     assert!(host.stop, "no notice of the head's run: {:?}", host.events);
@@ -990,6 +998,9 @@ fn the_backbone_steps_at_its_fraction_of_the_learning_rate() {
     );
     let (mut head, mut backbone) = (0f32, 0f32);
     for ((path, a), (_, b)) in before.iter().zip(&values(&outcome.model)) {
+        if path.contains("running_") {
+            continue; // BatchNorm statistics (fitted to the images first) are not Adam's steps
+        }
         let step = largest(a, b);
         match path.contains("classifier") {
             true => head = head.max(step),
@@ -999,4 +1010,128 @@ fn the_backbone_steps_at_its_fraction_of_the_learning_rate() {
     println!("largest step: head {head}, backbone {backbone}");
     assert!((head - 1e-3).abs() < 1e-5, "head {head}");
     assert!((backbone - 2.5e-4).abs() < 2.5e-6, "backbone {backbone}");
+}
+
+/// Fine-tuning every layer first fits the backbone's BatchNorm statistics to the training
+/// images (AdaBN, `src/training/adapt_norm.rs`), then keeps them frozen. Oracle: the mean and
+/// variance of the stem convolution's outputs over those images, worked out here from the
+/// published weights, the images and the input scaling the weights expect (the stem comes
+/// before any BatchNorm, so its statistics do not depend on how the pass normalises later
+/// layers; training steps never move statistics, so the run's first epoch leaves them). The
+/// published ImageNet statistics are far from them (the control), and `adapt_norm: false`
+/// keeps those bit for bit.
+#[test]
+fn fine_tuning_fits_the_batchnorm_statistics_to_the_training_images() {
+    use medclassify::training::Start;
+    let device = Device::flex();
+    let sample = Sample::at_32();
+    let data = &sample.data;
+    // Three images a class: one part, so the variance is the whole set's too.
+    let mut per_class = vec![0; data.classes.len()];
+    let train: Vec<usize> = (sample.train.iter().copied())
+        .filter(|&i| {
+            per_class[data.samples[i].label] += 1;
+            per_class[data.samples[i].label] <= 3
+        })
+        .collect();
+    assert_eq!(train.len(), 18);
+    let training = TrainingData {
+        dataset: data,
+        train: train.clone(),
+        validation: sample.validation.clone(),
+    };
+    let (network, weights) = lite0_for(data);
+    let start = || {
+        device.seed(42);
+        let model = network.init_for_training(&device.clone().autodiff(), Some(&weights));
+        Start::Weights(model.unwrap())
+    };
+    let mut config = TrainingConfig {
+        epochs: 1,
+        batch_size: 16,
+        transfer: Transfer::All,
+        ..Default::default()
+    };
+    config.callbacks.checkpoint = None;
+    let stem = |model: &Classifier, field: &str| {
+        let path = format!("stem.norm.{field}");
+        let found = values(model).into_iter().find(|(p, _)| p.ends_with(&path));
+        found.unwrap_or_else(|| panic!("no {path}")).1
+    };
+    let published = network.init_for_training(&device, Some(&weights)).unwrap();
+    let weight = values(&published)
+        .into_iter()
+        .find(|(p, _)| p.ends_with("stem.conv.weight"))
+        .expect("the stem's weight")
+        .1;
+    let images: Vec<Vec<u8>> = train.iter().map(|&i| data.image(i).into_owned()).collect();
+    let (mean, var) = stem_statistics(&weight, &images, 32);
+
+    let adapted = run_on_cpu(&training, &config, &network, start(), &mut Host(Vec::new()));
+    config.adapt_norm = false;
+    let kept = run_on_cpu(&training, &config, &network, start(), &mut Host(Vec::new()));
+    let distance = |got: &[f32], want: &[f64]| {
+        let diff: f64 = (got.iter().zip(want))
+            .map(|(g, w)| (*g as f64 - w).powi(2))
+            .sum();
+        (diff / want.iter().map(|w| w * w).sum::<f64>()).sqrt()
+    };
+    let fitted = (
+        distance(&stem(&adapted.model, "running_mean"), &mean),
+        distance(&stem(&adapted.model, "running_var"), &var),
+    );
+    let imagenet = (
+        distance(&stem(&published, "running_mean"), &mean),
+        distance(&stem(&published, "running_var"), &var),
+    );
+    println!("stem statistics off by {fitted:?} fitted, {imagenet:?} ImageNet's (relative)");
+    assert!(fitted.0 < 1e-3 && fitted.1 < 1e-3, "fitted: {fitted:?}");
+    assert!(
+        imagenet.0 > 0.1 || imagenet.1 > 0.1,
+        "the control: {imagenet:?}"
+    );
+    for field in ["running_mean", "running_var"] {
+        assert!(
+            stem(&kept.model, field) == stem(&published, field),
+            "adapt_norm: false moved the {field}"
+        );
+    }
+}
+
+/// Per output channel, the mean and (population) variance over every position of every
+/// image of the stem convolution's outputs: 3x3, stride 2, TensorFlow's "SAME" padding (none
+/// before, the rest after), on a grayscale image as three equal channels scaled as
+/// `(v - 127) / 128` (tests/fixtures/imagenet/README.md), no bias.
+fn stem_statistics(weight: &[f32], images: &[Vec<u8>], side: usize) -> (Vec<f64>, Vec<f64>) {
+    let channels = weight.len() / 27;
+    let out = side.div_ceil(2);
+    let (mut sum, mut squares, mut count) = (vec![0.0; channels], vec![0.0; channels], 0.0);
+    for image in images {
+        assert_eq!(image.len(), side * side);
+        for (y, x) in (0..out).flat_map(|y| (0..out).map(move |x| (y, x))) {
+            count += 1.0;
+            for c in 0..channels {
+                let mut v = 0.0f64;
+                for (ky, kx) in (0..3).flat_map(|ky| (0..3).map(move |kx| (ky, kx))) {
+                    let (iy, ix) = (2 * y + ky, 2 * x + kx);
+                    if iy < side && ix < side {
+                        let pixel = (image[iy * side + ix] as f64 - 127.0) / 128.0;
+                        let w: f64 = (0..3)
+                            .map(|i| weight[((c * 3 + i) * 3 + ky) * 3 + kx] as f64)
+                            .sum();
+                        v += w * pixel;
+                    }
+                }
+                sum[c] += v;
+                squares[c] += v * v;
+            }
+        }
+    }
+    let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
+    let var = squares
+        .iter()
+        .zip(&mean)
+        .map(|(q, m)| q / count - m * m)
+        .collect();
+    (mean, var)
 }

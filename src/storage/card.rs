@@ -145,14 +145,15 @@ fn write_overview(md: &mut String, meta: &ModelMeta, card: &ModelCard, classes: 
         serde_json::to_string(&meta.model).unwrap_or_default()
     );
     if let Some(backbone) = meta.model.preset().pretrained() {
-        let (transfer, head_first, backbone_lr) = meta
+        let (transfer, head_first, backbone_lr, adapted) = meta
             .training
             .as_ref()
             .map(|t| {
                 let first = t.head_first && t.transfer != Transfer::Head;
-                (t.transfer, first, t.backbone_lr)
+                let adapted = t.adapt_norm && t.transfer == Transfer::All;
+                (t.transfer, first, t.backbone_lr, adapted)
             })
-            .unwrap_or((Transfer::Head, false, BACKBONE_LEARNING_RATE));
+            .unwrap_or((Transfer::Head, false, BACKBONE_LEARNING_RATE, false));
         let _ = writeln!(
             md,
             "- Pretrained backbone: {} ({} licence); {}",
@@ -167,6 +168,13 @@ fn write_overview(md: &mut String, meta: &ModelMeta, card: &ModelCard, classes: 
             _ => format!(" (the backbone's learning rate {backbone_lr} times the head's)"),
         };
         let _ = writeln!(md, "- Trained: {first}{}{rate}", transfer.describe());
+        let norm = match adapted {
+            true => {
+                "re-estimated on (up to 128 of) the training images before the first epoch, then frozen"
+            }
+            false => "ImageNet's, frozen",
+        };
+        let _ = writeln!(md, "- The backbone's BatchNorm statistics: {norm}");
     }
     let _ = writeln!(md, "- Classes (output order): {}", classes.join(", "));
     let _ = writeln!(

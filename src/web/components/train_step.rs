@@ -237,6 +237,12 @@ pub fn TrainStep() -> Html {
                                     onchange={setter(|c, i| { c.head_first = i.checked(); Ok(()) })} />
                                 {"Train the new head alone first (on the frozen features), then these layers"}</label>
                         }
+                        if config.preset.pretrained().is_some() && config.transfer == Transfer::All {
+                            <label class="check" title="The backbone's BatchNorm layers normalise with the statistics of ImageNet photographs. Before the first epoch, a pass over up to 128 of your training images replaces them with your images' own (AdaBN); they stay frozen after that. Off: ImageNet's are kept.">
+                                <input type="checkbox" checked={config.adapt_norm} data-testid="adapt-norm"
+                                    onchange={setter(|c, i| { c.adapt_norm = i.checked(); Ok(()) })} />
+                                {"Fit the backbone's BatchNorm statistics to these images first"}</label>
+                        }
                         <label class="check"><input type="checkbox" checked={config.augmentation.is_some()}
                             onchange={setter(|c, i| { c.augmentation = i.checked().then(AugmentConfig::default); Ok(()) })} />
                             {"Augment training images (rotation ±10°, zoom ±10%, shift ±10%)"}</label>
@@ -378,6 +384,12 @@ fn pretrained_notes(config: &TrainingConfig, size: u32) -> Html {
         }
         false => "",
     };
+    let norm = match (config.transfer, config.adapt_norm) {
+        (Transfer::All, true) => {
+            "Before the first epoch, its BatchNorm layers take their statistics from up to 128 of your training images instead of ImageNet's (a pass of a few seconds); they stay frozen after that. "
+        }
+        _ => "Its BatchNorm layers keep ImageNet's statistics. ",
+    };
     let size_note = if backbone.sizes.contains(&size) {
         format!(
             "Images are {size} x {size} px; it was pretrained at {} px.",
@@ -394,7 +406,7 @@ fn pretrained_notes(config: &TrainingConfig, size: u32) -> Html {
     };
     html! {
         <div class="callout" data-testid="pretrained-notes">
-            <p>{ format!("{}: {}.", backbone.label, config.transfer.describe()) }{" "}{ head_first }{ augmentation }</p>
+            <p>{ format!("{}: {}.", backbone.label, config.transfer.describe()) }{" "}{ head_first }{ norm }{ augmentation }</p>
             <p>{ size_note }{" On a CPU, larger images take much longer: Estimate the time measures this run's first batches here and says how long the whole run will take, before you start."}</p>
             <p class="muted">{ format!("Weights: {} (licence {}), served by this page and checked against SHA-256 {}…", backbone.origin, backbone.licence, &backbone.weights_sha256[..16]) }</p>
         </div>
