@@ -18,39 +18,35 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::TrainingConfig;
 use super::micro_batch::part_size;
-use super::run::{TrainingData, mix};
-use crate::data::make_batch;
-use crate::model::Classifier;
+use crate::data::{Dataset, make_batch};
+use crate::model::{Classifier, Transfer};
 
 /// At most this many training images (a seeded sample of them) set the statistics: enough
 /// for a mean and a variance per channel (each image gives one value per position), and
 /// seconds of work in the page at 224 px.
 pub const ADAPT_IMAGES: usize = 128;
 
-/// `model` with its backbone's BatchNorm statistics those of (up to [`ADAPT_IMAGES`] of)
-/// the training images of `data`, computed on `device` in parts that fit the memory a
-/// training step may take.
+/// `model`, prepared for `transfer`, with its backbone's BatchNorm statistics those of (up
+/// to [`ADAPT_IMAGES`] of) the images `train` of `dataset`, a sample drawn with `seed`,
+/// computed on `device` in parts that fit the memory a training step may take.
 pub(super) fn adapt_norm(
     model: Classifier,
-    data: &TrainingData<'_>,
-    config: &TrainingConfig,
+    (dataset, train): (&Dataset, &[usize]),
+    transfer: Transfer,
+    seed: u64,
     device: &Device,
 ) -> Classifier {
-    let mut order = data.train.clone();
-    order.shuffle(&mut ChaCha8Rng::seed_from_u64(mix(
-        config.seed,
-        0xADAB_0001,
-    )));
+    let mut order = train.to_vec();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
     order.truncate(ADAPT_IMAGES);
     // Two replicas' share, as in the page with its helper, so that the command and the page
     // see the same parts (and the same statistics).
-    let most = part_size(&model, data.dataset.shape.side(), order.len(), 2);
+    let most = part_size(&model, dataset.shape.side(), order.len(), 2);
     let parts = even_parts(order.len(), most)
-        .map(|range| make_batch(data.dataset, &order[range], None, device).0)
+        .map(|range| make_batch(dataset, &order[range], None, device).0)
         .collect();
-    model.adapt_norm(parts, config.transfer)
+    model.adapt_norm(parts, transfer)
 }
 
 /// `0..count` in as few parts of at most `most` as it takes, their lengths within one of

@@ -150,7 +150,9 @@ impl<'a> Run<'a> {
         // Freezing is not part of the weights: applied to a resumed network as to a new one.
         let model = model.prepare_transfer(config.transfer);
         let model = if config.adapts_norm(network, state.epochs_completed) {
-            super::adapt_norm::adapt_norm(model, data, config, &train_device)
+            let images = (data.dataset, data.train.as_slice());
+            let seed = mix(config.seed, 0xADAB_0001);
+            super::adapt_norm::adapt_norm(model, images, config.transfer, seed, &train_device)
         } else {
             model
         };
