@@ -269,3 +269,46 @@ test('EfficientNet-Lite0 trains its head first, then fine-tunes its top blocks o
     await server.close();
   }
 });
+
+test('EfficientNet-Lite0 fine-tuned on the CPU fits its BatchNorm statistics to the images first, or keeps ImageNet\'s when asked', { timeout: 900_000 }, async () => {
+  const native = JSON.parse(execFileSync(CLI, ['inspect', FIXTURE, '--json']).toString());
+  const server = await serve('/');
+  const browser = await launch();
+  const { context, foreign } = await newContext(browser, new URL(server.url).origin);
+  try {
+    const page = await openApp(context, server.url);
+    await gotoStep(page, 'data');
+    await page.selectOption('select[aria-label="Image size"]', '64');
+    await loadFolder(page);
+    await gotoStep(page, 'train');
+    await page.selectOption('[data-testid=preset-select]', 'efficientnet_lite0');
+    await page.selectOption('[data-testid=transfer-select]', 'top');
+    // Offered only where every layer trains: a frozen backbone keeps ImageNet's statistics.
+    assert.equal(await page.locator('[data-testid=adapt-norm]').count(), 0);
+    assert.match(await page.textContent('[data-testid=pretrained-notes]'), /Its BatchNorm layers keep ImageNet's statistics\./);
+    await page.selectOption('[data-testid=transfer-select]', 'all');
+    assert.ok(await page.isChecked('[data-testid=adapt-norm]'), 'on by default');
+    assert.match(await page.textContent('[data-testid=pretrained-notes]'), /its BatchNorm layers take their statistics from up to 128 of your training images/);
+    await page.locator('[data-testid=adapt-norm]').scrollIntoViewIfNeeded();
+    await shot(page, 'transfer-06-adapt-norm');
+    const cards = [];
+    for (const adapt of [true, false]) {
+      if (!adapt) {
+        await page.uncheck('[data-testid=adapt-norm]');
+        assert.match(await page.textContent('[data-testid=pretrained-notes]'), /Its BatchNorm layers keep ImageNet's statistics\./);
+      }
+      await startRun(page, 1);
+      // The page's model, counted by the native command: its statistics travel in the file.
+      const modelPath = join(ARTIFACTS, `transfer-all-${adapt ? 'adapted' : 'imagenet'}-norm.mcmodel`);
+      await recountAccuracy(page, native, modelPath);
+      cards.push(execFileSync(CLI, ['card', '--model', modelPath]).toString());
+      await gotoStep(page, 'train');
+    }
+    assert.match(cards[0], /- The backbone's BatchNorm statistics: re-estimated on \(up to 128 of\) the training images before the first epoch, then frozen/);
+    assert.match(cards[1], /- The backbone's BatchNorm statistics: ImageNet's, frozen/);
+    assertNoForeignRequests(foreign);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
