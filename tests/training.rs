@@ -843,13 +843,7 @@ fn first_conv_statistics(
             }
         }
     }
-    let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
-    let var = squares
-        .iter()
-        .zip(&mean)
-        .map(|(q, m)| q / count - m * m)
-        .collect();
-    (mean, var)
+    common::moments(&sum, &squares, count)
 }
 
 /// Five images a class, batch 16: an epoch is two steps. The first BatchNorm's running
@@ -904,16 +898,7 @@ fn batch_norm_statistics_follow_a_small_training_set() {
         .map(|&i| dataset.image(i).into_owned())
         .collect();
     let (expected_mean, expected_var) = first_conv_statistics(&layers, &images);
-    // Relative distance of a statistics vector from the one worked out here.
-    let distance = |got: &[f32], want: &[f64]| {
-        let diff: f64 = got
-            .iter()
-            .zip(want)
-            .map(|(g, w)| (*g as f64 - w).powi(2))
-            .sum();
-        let norm: f64 = want.iter().map(|w| w * w).sum();
-        (diff / norm).sqrt()
-    };
+    let distance = common::relative_distance;
     let (mean_off, var_off) = (
         distance(&mean.values, &expected_mean),
         distance(&var.values, &expected_var),

@@ -1070,12 +1070,7 @@ fn fine_tuning_fits_the_batchnorm_statistics_to_the_training_images() {
     let adapted = run_on_cpu(&training, &config, &network, start(), &mut Host(Vec::new()));
     config.adapt_norm = false;
     let kept = run_on_cpu(&training, &config, &network, start(), &mut Host(Vec::new()));
-    let distance = |got: &[f32], want: &[f64]| {
-        let diff: f64 = (got.iter().zip(want))
-            .map(|(g, w)| (*g as f64 - w).powi(2))
-            .sum();
-        (diff / want.iter().map(|w| w * w).sum::<f64>()).sqrt()
-    };
+    let distance = common::relative_distance;
     let fitted = (
         distance(&stem(&adapted.model, "running_mean"), &mean),
         distance(&stem(&adapted.model, "running_var"), &var),
@@ -1127,11 +1122,5 @@ fn stem_statistics(weight: &[f32], images: &[Vec<u8>], side: usize) -> (Vec<f64>
             }
         }
     }
-    let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
-    let var = squares
-        .iter()
-        .zip(&mean)
-        .map(|(q, m)| q / count - m * m)
-        .collect();
-    (mean, var)
+    common::moments(&sum, &squares, count)
 }

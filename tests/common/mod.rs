@@ -451,3 +451,21 @@ pub fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
     out.extend_from_slice(data);
     out
 }
+
+/// Per channel, the mean and the (population) variance of values whose per-channel sums and
+/// sums of squares over `count` samples are given: the oracle side of BatchNorm statistics.
+pub fn moments(sum: &[f64], squares: &[f64], count: f64) -> (Vec<f64>, Vec<f64>) {
+    let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
+    let var = (squares.iter().zip(&mean))
+        .map(|(q, m)| q / count - m * m)
+        .collect();
+    (mean, var)
+}
+
+/// The distance of a statistics vector `got` from `want`, relative to `want`'s length.
+pub fn relative_distance(got: &[f32], want: &[f64]) -> f64 {
+    let diff: f64 = (got.iter().zip(want))
+        .map(|(g, w)| (*g as f64 - w).powi(2))
+        .sum();
+    (diff / want.iter().map(|w| w * w).sum::<f64>()).sqrt()
+}

@@ -75,6 +75,17 @@ async function recountAccuracy(page, native, modelPath) {
   return [correct, total];
 }
 
+// The page with the sample loaded at 64 px and EfficientNet-Lite0 chosen in the Train step.
+async function lite0At64(context, url) {
+  const page = await openApp(context, url);
+  await gotoStep(page, 'data');
+  await page.selectOption('select[aria-label="Image size"]', '64');
+  await loadFolder(page);
+  await gotoStep(page, 'train');
+  await page.selectOption('[data-testid=preset-select]', 'efficientnet_lite0');
+  return page;
+}
+
 async function startRun(page, epochs) {
   await setEpochs(page, epochs);
   await page.selectOption('[data-testid=backend-select]', 'cpu');
@@ -203,12 +214,7 @@ test('EfficientNet-Lite0 trains its head first, then fine-tunes its top blocks o
   const browser = await launch();
   const { context, foreign } = await newContext(browser, new URL(server.url).origin);
   try {
-    const page = await openApp(context, server.url);
-    await gotoStep(page, 'data');
-    await page.selectOption('select[aria-label="Image size"]', '64');
-    await loadFolder(page);
-    await gotoStep(page, 'train');
-    await page.selectOption('[data-testid=preset-select]', 'efficientnet_lite0');
+    const page = await lite0At64(context, server.url);
     await page.selectOption('[data-testid=transfer-select]', 'top');
     // Head first (linear probing, then fine-tuning): offered only where more than the head
     // trains.
@@ -276,12 +282,7 @@ test('EfficientNet-Lite0 fine-tuned on the CPU fits its BatchNorm statistics to 
   const browser = await launch();
   const { context, foreign } = await newContext(browser, new URL(server.url).origin);
   try {
-    const page = await openApp(context, server.url);
-    await gotoStep(page, 'data');
-    await page.selectOption('select[aria-label="Image size"]', '64');
-    await loadFolder(page);
-    await gotoStep(page, 'train');
-    await page.selectOption('[data-testid=preset-select]', 'efficientnet_lite0');
+    const page = await lite0At64(context, server.url);
     await page.selectOption('[data-testid=transfer-select]', 'top');
     // Offered only where every layer trains: a frozen backbone keeps ImageNet's statistics.
     assert.equal(await page.locator('[data-testid=adapt-norm]').count(), 0);

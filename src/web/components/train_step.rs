@@ -386,7 +386,7 @@ fn pretrained_notes(config: &TrainingConfig, size: u32) -> Html {
     };
     let norm = match (config.transfer, config.adapt_norm) {
         (Transfer::All, true) => {
-            "Before the first epoch, its BatchNorm layers take their statistics from up to 128 of your training images instead of ImageNet's (a pass of a few seconds); they stay frozen after that. "
+            "Before the first epoch, its BatchNorm layers take their statistics from up to 128 of your training images instead of ImageNet's (one forward pass over them); they stay frozen after that. "
         }
         _ => "Its BatchNorm layers keep ImageNet's statistics. ",
     };
