@@ -12,9 +12,10 @@
 # shift 10 %) to strong, lite0-all or lite0-top (the top blocks and the head);
 # "lite0-all-augment-head-first" trains the head alone first (--head-first), then every layer;
 # "lite0-all-augment-blr-F" fine-tunes with the backbone at F times the head's rate (--backbone-lr F);
-# "lite0-all-augment-imagenet-norm" keeps the backbone's ImageNet BatchNorm statistics
-# (--imagenet-norm; before 2026-12-06 every fine-tuning did, since then they are re-estimated
-# on the training images first).
+# "-imagenet-norm" after a lite0-all or lite0-top name keeps the backbone's ImageNet BatchNorm
+# statistics (--imagenet-norm): every fine-tuning before 2026-12-06 22:00 UTC did; since then
+# they are fitted to the training images first (AdaBN), so that suffix reproduces the earlier
+# records.
 #
 # BINARIES="before=/path/to/medclassify after=/path/to/other" runs every network with each
 # command in turn, side by side in one record (its network column then reads network@label);
@@ -58,18 +59,20 @@ for n in ${PER_CLASS//,/ }; do
   for seed in ${SEEDS//,/ }; do
     for binary in ${BINARIES:-"=$CLI"}; do
       for net in $NETWORKS; do
-        case "$net" in
+        base=$net norm=()
+        case "$net" in *-imagenet-norm) base=${net%-imagenet-norm} norm=(--imagenet-norm) ;; esac
+        case "$base" in
           seed | strong) args=(--preset "$net"); size=64 ;;
           lite0-head) args=(--preset efficientnet_lite0 --transfer head); size=$BIG ;;
           lite0-all) args=(--preset efficientnet_lite0 --transfer all); size=$BIG ;;
           lite0-all-augment) args=(--preset efficientnet_lite0 --transfer all --augment); size=$BIG ;;
           lite0-all-augment-blr-*) args=(--preset efficientnet_lite0 --transfer all --augment --backbone-lr "${net##*-blr-}"); size=$BIG ;;
-          lite0-all-augment-imagenet-norm) args=(--preset efficientnet_lite0 --transfer all --augment --imagenet-norm); size=$BIG ;;
           lite0-all-augment-head-first) args=(--preset efficientnet_lite0 --transfer all --augment --head-first); size=$BIG ;;
           lite0-top-augment) args=(--preset efficientnet_lite0 --transfer top --augment); size=$BIG ;;
           strong-augment) args=(--preset strong --augment); size=64 ;;
           *) echo "unknown network $net" >&2; exit 2 ;;
         esac
+        args+=("${norm[@]}")
         data="$OUT/mednist-${n}pc-seed${seed}-${size}px.npz"
         label=${binary%%=*}
         json="$OUT/run-${n}pc-seed${seed}-${net}${label:+-$label}.json"
