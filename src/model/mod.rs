@@ -373,9 +373,9 @@ impl Classifier {
 
     /// The network prepared for a run that trains `part` of it: everything else frozen (no
     /// gradient, not changed by the optimiser). A pretrained backbone's BatchNorm layers stay
-    /// in inference mode in every mode: their statistics, measured on ImageNet, are not
-    /// re-estimated from small batches of a small data set. Networks trained from scratch
-    /// train everything.
+    /// in inference mode in every mode: their statistics are not moved by small batches of a
+    /// small data set during training (fine-tuning fits them once before, [`Self::adapt_norm`]).
+    /// Networks trained from scratch train everything.
     pub fn prepare_transfer(self, part: Transfer) -> Self {
         match self {
             Classifier::EfficientNetLite0(net) => Classifier::EfficientNetLite0(net.prepare(part)),

@@ -444,8 +444,8 @@ impl EfficientNetLite {
     pub const TOP_BLOCKS: usize = 5;
 
     /// The network as a run that trains `part` of it needs it: the rest frozen, and every
-    /// BatchNorm of the backbone frozen in inference mode (its ImageNet statistics are not
-    /// re-estimated from a small data set's batches).
+    /// BatchNorm of the backbone frozen in inference mode (its statistics, ImageNet's or those
+    /// [`Self::adapt_norm`] fitted, are not moved by a small data set's batches).
     pub fn prepare(self, part: Transfer) -> Self {
         let trained_from = match part {
             Transfer::Head => self.blocks.len() + 1,
