@@ -22,9 +22,9 @@ use super::micro_batch::part_size;
 use crate::data::{Dataset, make_batch};
 use crate::model::{Classifier, Transfer};
 
-/// At most this many training images (a seeded sample of them) set the statistics: enough
-/// for a mean and a variance per channel (each image gives one value per position), and
-/// seconds of work in the page at 224 px.
+/// At most this many training images (a seeded sample of them, [`sample`]) set the
+/// statistics: enough for a mean and a variance per channel (each image gives one value per
+/// position), and seconds of work in the page at 224 px.
 pub const ADAPT_IMAGES: usize = 128;
 
 /// `model`, prepared for `transfer`, with its backbone's BatchNorm statistics those of (up
@@ -37,9 +37,7 @@ pub(super) fn adapt_norm(
     seed: u64,
     device: &Device,
 ) -> Classifier {
-    let mut order = train.to_vec();
-    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-    order.truncate(ADAPT_IMAGES);
+    let order = sample(train, |i| dataset.samples[i].label, seed);
     // Two replicas' share, as in the page with its helper, so that the command and the page
     // see the same parts (and the same statistics).
     let most = part_size(&model, dataset.shape.side(), order.len(), 2);
@@ -47,6 +45,38 @@ pub(super) fn adapt_norm(
         .map(|range| make_batch(dataset, &order[range], None, device).0)
         .collect();
     model.adapt_norm(parts, transfer)
+}
+
+/// The images of `train` (labelled by `label`) whose statistics the backbone takes, in a
+/// seeded order: all of them when there are at most [`ADAPT_IMAGES`], else that many drawn
+/// class by class in turn (each class's images in a seeded order), as many of each class as
+/// it has up to an equal share. A random sample of an imbalanced set would be the majority's
+/// statistics: PneumoniaMNIST's training array is nine pneumonia images to one normal, its
+/// test array three to two, and the normal images are what the network must not mistake.
+fn sample(train: &[usize], label: impl Fn(usize) -> usize, seed: u64) -> Vec<usize> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut chosen = if train.len() <= ADAPT_IMAGES {
+        train.to_vec()
+    } else {
+        let mut classes = std::collections::BTreeMap::<usize, Vec<usize>>::new();
+        for &i in train {
+            classes.entry(label(i)).or_default().push(i);
+        }
+        let mut classes: Vec<Vec<usize>> = classes.into_values().collect();
+        for images in &mut classes {
+            images.shuffle(&mut rng);
+        }
+        let deepest = classes.iter().map(Vec::len).max().unwrap_or(0);
+        (0..deepest)
+            .flat_map(|depth| classes.iter().filter_map(move |images| images.get(depth)))
+            .take(ADAPT_IMAGES)
+            .copied()
+            .collect()
+    };
+    // All of a small set in the order every run before class-by-class sampling used, so that
+    // those runs' statistics (and records) stay as they were.
+    chosen.shuffle(&mut rng);
+    chosen
 }
 
 /// `0..count` in as few parts of at most `most` as it takes, their lengths within one of
@@ -58,7 +88,58 @@ fn even_parts(count: usize, most: usize) -> impl Iterator<Item = std::ops::Range
 
 #[cfg(test)]
 mod tests {
-    use super::even_parts;
+    use super::{ADAPT_IMAGES, even_parts, sample};
+    use rand::SeedableRng;
+    use rand::seq::SliceRandom;
+    use rand_chacha::ChaCha8Rng;
+
+    /// How many of `chosen` each label has, with `labels[i]` the label of image `i`.
+    fn per_class(chosen: &[usize], labels: &[usize]) -> Vec<usize> {
+        let mut counts = vec![0; labels.iter().max().unwrap() + 1];
+        for &i in chosen {
+            counts[labels[i]] += 1;
+        }
+        counts
+    }
+
+    #[test]
+    fn an_imbalanced_set_gives_every_class_an_equal_share_of_the_sample() {
+        // PneumoniaMNIST's training array: 388 normal, 3,494 pneumonia, interleaved.
+        let labels: Vec<usize> = (0..3882).map(|i| usize::from(i % 10 != 0)).collect();
+        let train: Vec<usize> = (0..3882).collect();
+        let chosen = sample(&train, |i| labels[i], 7);
+        assert_eq!(chosen.len(), ADAPT_IMAGES);
+        assert_eq!(per_class(&chosen, &labels), [64, 64]);
+        let mut unique = chosen.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), ADAPT_IMAGES, "an image drawn twice");
+        // A class smaller than its share gives all it has; the rest come from the others.
+        let train: Vec<usize> = (0..3882).filter(|i| labels[*i] == 1 || *i < 400).collect();
+        assert_eq!(per_class(&chosen_of(&train, &labels, 7), &labels), [40, 88]);
+        // Only images of `train`, the same for a seed, another draw for another seed.
+        assert!(
+            chosen_of(&train, &labels, 7)
+                .iter()
+                .all(|i| train.contains(i))
+        );
+        assert_eq!(chosen_of(&train, &labels, 7), chosen_of(&train, &labels, 7));
+        assert_ne!(chosen_of(&train, &labels, 7), chosen_of(&train, &labels, 8));
+    }
+
+    fn chosen_of(train: &[usize], labels: &[usize], seed: u64) -> Vec<usize> {
+        sample(train, |i| labels[i], seed)
+    }
+
+    #[test]
+    fn a_set_that_fits_is_taken_whole_in_the_order_earlier_runs_used() {
+        let labels: Vec<usize> = (0..200).map(|i| usize::from(i % 10 != 0)).collect();
+        let train: Vec<usize> = (0..200).step_by(2).chain(1..29).collect();
+        assert!(train.len() <= ADAPT_IMAGES);
+        let mut before = train.clone();
+        before.shuffle(&mut ChaCha8Rng::seed_from_u64(11));
+        assert_eq!(sample(&train, |i| labels[i], 11), before);
+    }
 
     #[test]
     fn parts_cover_everything_once_and_evenly() {
