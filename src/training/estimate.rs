@@ -49,6 +49,10 @@ pub struct Workload {
     /// Checkpoints saved after an epoch, at most (the resume point, and ModelCheckpoint's).
     #[serde(default)]
     pub saves_per_epoch: usize,
+    /// Training images passed through the backbone once before the first epoch to fit its
+    /// BatchNorm statistics (`training::adapt_norm`; 0 when the run keeps them).
+    #[serde(default)]
+    pub adapt_images: usize,
 }
 
 /// The rates measured on this device.
@@ -104,6 +108,13 @@ impl RunEstimate {
             }
         };
         let (train, validation, epochs) = (workload.train, workload.validation, workload.epochs);
+        add(
+            format!(
+                "first the backbone's BatchNorm statistics from {} training images, one pass",
+                workload.adapt_images
+            ),
+            inference(workload.adapt_images),
+        );
         match rates.batch_seconds {
             Some(batch) if !workload.cached_features => {
                 let batches = workload.batches;
@@ -253,6 +264,10 @@ pub async fn estimate<H: TrainingHost>(
         cached_features,
         head_first: config.trains_head_first(network, epochs_done),
         saves_per_epoch: 1 + usize::from(config.callbacks.checkpoint.is_some()),
+        adapt_images: match config.adapts_norm(network, epochs_done) {
+            true => data.train.len().min(super::ADAPT_IMAGES),
+            false => 0,
+        },
     };
     let rates = Rates {
         batch_seconds,
@@ -419,6 +434,7 @@ mod tests {
             cached_features,
             head_first: false,
             saves_per_epoch: 0,
+            adapt_images: 0,
         }
     }
 
@@ -479,6 +495,28 @@ mod tests {
         // 53 s as without it (above), and (120 + 40) / 20 for the features.
         assert_eq!(estimate.seconds, 53.0 + 8.0);
         assert!(estimate.describe().contains("first the head alone"));
+    }
+
+    #[test]
+    fn fitting_the_batchnorm_statistics_adds_one_pass_over_its_images() {
+        let rates = Rates {
+            batch_seconds: Some(2.0),
+            inference_images_per_second: 20.0,
+            timed_batches: 2,
+            checkpoint_seconds: 0.0,
+        };
+        let adapting = Workload {
+            adapt_images: 100,
+            ..workload(false)
+        };
+        let estimate = RunEstimate::project(adapting, rates);
+        // 53 s as without it (above), and 100 / 20 for the pass.
+        assert_eq!(estimate.seconds, 53.0 + 5.0);
+        assert!(
+            estimate
+                .describe()
+                .contains("BatchNorm statistics from 100 training images, one pass: 5 s")
+        );
     }
 
     #[test]

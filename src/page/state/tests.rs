@@ -556,6 +556,7 @@ fn an_estimate_shows_until_a_setting_the_backend_or_the_split_changes() {
             cached_features: false,
             head_first: false,
             saves_per_epoch: 0,
+            adapt_images: 0,
         },
         Rates {
             batch_seconds: Some(2.0),
