@@ -385,11 +385,11 @@ impl Classifier {
 
     /// A pretrained backbone's BatchNorm statistics re-estimated on `parts` (raw images,
     /// 0..=255), then frozen for `part` ([`pretrained::EfficientNetLite::adapt_norm`]);
-    /// networks trained from scratch are returned as they are.
-    pub fn adapt_norm(self, parts: Vec<Tensor<4>>, part: Transfer) -> Self {
+    /// networks trained from scratch are returned as they are (and `parts` is not made).
+    pub fn adapt_norm(self, parts: impl IntoIterator<Item = Tensor<4>>, part: Transfer) -> Self {
         match self {
             Classifier::EfficientNetLite0(net) => Classifier::EfficientNetLite0(
-                net.adapt_norm(parts.into_iter().map(|x| x / 255.0).collect(), part),
+                net.adapt_norm(parts.into_iter().map(|x| x / 255.0), part),
             ),
             other => other,
         }

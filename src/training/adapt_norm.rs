@@ -41,9 +41,9 @@ pub(super) fn adapt_norm(
     // Two replicas' share, as in the page with its helper, so that the command and the page
     // see the same parts (and the same statistics).
     let most = part_size(&model, dataset.shape.side(), order.len(), 2);
+    // Each part is decoded as it goes through, so that one part's pixels are held at a time.
     let parts = even_parts(order.len(), most)
-        .map(|range| make_batch(dataset, &order[range], None, device).0)
-        .collect();
+        .map(|range| make_batch(dataset, &order[range], None, device).0);
     model.adapt_norm(parts, transfer)
 }
 

@@ -472,8 +472,9 @@ impl EfficientNetLite {
     /// then frozen again as `part` wants them (AdaBN; `training::adapt_norm` says why). Each
     /// part goes through in training mode, so that every layer normalises with its own batch
     /// statistics and records them; the records average over the parts, each weighted by its
-    /// images (Wu and Johnson's "precise BatchNorm"). Weights do not change.
-    pub fn adapt_norm(self, parts: Vec<Tensor<4>>, part: Transfer) -> Self {
+    /// images (Wu and Johnson's "precise BatchNorm"). Weights do not change. `parts` is
+    /// consumed one part at a time: only the part going through is held.
+    pub fn adapt_norm(self, parts: impl IntoIterator<Item = Tensor<4>>, part: Transfer) -> Self {
         let mut net = self;
         let mut seen = 0usize;
         for x in parts {
