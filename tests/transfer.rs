@@ -616,35 +616,14 @@ fn frozen_with_gradient(model: &Classifier, gradients: &GradientsParams) -> usiz
 #[test]
 fn a_second_replica_shares_a_fine_tuning_batch() {
     let (device, train_device, data, model) = for_gradients(Transfer::Top);
-    let batch = [3, 40, 77, 101, 150, 199, 230, 246, 12];
-    let (own, other) = batch.split_at(5);
-    let pass = |samples: &[usize]| {
-        let (images, labels) = make_batch(&data, samples, None, &train_device);
-        part_gradients(&model, Inputs::Images(images), labels, None).0
-    };
+    let on = (&data, &device, &train_device);
     let flat = |g| pollster::block_on(flat_gradients(&model, &g)).unwrap();
-    let whole = flat(pass(&batch));
-    let (pixels, labels) = batch_pixels(&data, other, None);
-    let step = PeerStep {
-        weights: pollster::block_on(flat_weights(&model)).unwrap(),
-        pixels,
-        labels,
-    };
-    let shared = |transfer: Option<Transfer>| {
-        let setup = PeerSetup {
-            model: lite0_without_dropout(data.classes.len(), data.shape),
-            seed: 7,
-            class_weights: None,
-            transfer,
-        };
-        let mut replica = GradientReplica::new(&setup, &device);
-        let answer = pollster::block_on(replica.compute(&step)).unwrap();
-        combine_gradients(&model, pass(own), 5, &answer.gradients, 4, &device)
-    };
-    let combined = shared(Some(Transfer::Top));
+    let shared = |transfer| shared_batch(&model, &model, transfer, on);
+    let whole = flat(shared(None).0);
+    let combined = shared(Some(Transfer::Top)).1;
     let frozen_with_gradient = frozen_with_gradient(&model, &combined);
     let combined = flat(combined);
-    let unfrozen = flat(shared(None));
+    let unfrozen = flat(shared(None).1);
     let trains = trainable_mask(&model);
     assert_eq!((whole.len(), combined.len()), (trains.len(), trains.len()));
     let scale = largest(&whole, &vec![0.0; whole.len()]);
@@ -667,6 +646,73 @@ fn a_second_replica_shares_a_fine_tuning_batch() {
     assert!(
         control > 1e-3 * scale,
         "an unfrozen replica gave the same gradients ({control})"
+    );
+}
+
+/// The gradients of a batch of nine for `model`: one pass over all of it (Burn's own backward
+/// pass, the oracle), and five of them here combined with four on a second replica (as the
+/// page's helper computes them) that was sent `sent`'s weights and freezes `transfer`.
+fn shared_batch(
+    model: &Classifier,
+    sent: &Classifier,
+    transfer: Option<Transfer>,
+    (data, device, train_device): (&medclassify::data::Dataset, &Device, &Device),
+) -> (GradientsParams, GradientsParams) {
+    let batch = [3, 40, 77, 101, 150, 199, 230, 246, 12];
+    let (own, other) = batch.split_at(5);
+    let pass = |samples: &[usize]| {
+        let (images, labels) = make_batch(data, samples, None, train_device);
+        part_gradients(model, Inputs::Images(images), labels, None).0
+    };
+    let (pixels, labels) = batch_pixels(data, other, None);
+    let step = PeerStep {
+        weights: pollster::block_on(flat_weights(sent)).unwrap(),
+        pixels,
+        labels,
+    };
+    let setup = PeerSetup {
+        model: lite0_without_dropout(data.classes.len(), data.shape),
+        seed: 7,
+        class_weights: None,
+        transfer,
+    };
+    let mut replica = GradientReplica::new(&setup, device);
+    let answer = pollster::block_on(replica.compute(&step)).unwrap();
+    let combined = combine_gradients(model, pass(own), 5, &answer.gradients, 4, device);
+    (pass(&batch), combined)
+}
+
+/// The page's helper computes with the BatchNorm statistics that AdaBN fitted: they travel
+/// with the weights it is sent each step. Fine-tuning every layer after the statistics were
+/// fitted to twelve training images, a batch shared with a second replica gives the gradients
+/// of one pass over it (Burn's own backward pass, the oracle). The control: a replica sent the
+/// weights with ImageNet's statistics gives other gradients.
+#[test]
+fn a_second_replica_computes_with_the_statistics_fitted_to_the_images() {
+    let (device, train_device, data, model) = for_gradients(Transfer::All);
+    let images: Vec<usize> = (0..12).map(|i| i * 20).collect();
+    let part = make_batch(&data, &images, None, &train_device).0;
+    let adapted = model.adapt_norm([part], Transfer::All);
+    // A network of its own: clones of a Burn module share their BatchNorm statistics.
+    let imagenet = for_gradients(Transfer::All).3;
+    let on = (&data, &device, &train_device);
+    let flat = |g| pollster::block_on(flat_gradients(&adapted, &g)).unwrap();
+    let (whole, combined) = shared_batch(&adapted, &adapted, Some(Transfer::All), on);
+    let (whole, combined) = (flat(whole), flat(combined));
+    let imagenet = flat(shared_batch(&adapted, &imagenet, Some(Transfer::All), on).1);
+    let scale = largest(&whole, &vec![0.0; whole.len()]);
+    let (worst, control) = (largest(&whole, &combined), largest(&whole, &imagenet));
+    println!(
+        "gradients: largest {scale}; shared differ by {worst}; sent ImageNet's statistics by {control}"
+    );
+    assert!(scale > 1e-4, "the gradients are not all zero");
+    assert!(
+        worst <= 1e-5 * scale.max(1.0),
+        "shared differs by {worst} (largest {scale})"
+    );
+    assert!(
+        control > 1e-3 * scale,
+        "a replica with ImageNet's statistics gave the same gradients ({control})"
     );
 }
 
