@@ -9,7 +9,11 @@
 # MONITOR (default val_loss) is what the callbacks watch and the kept weights are best by:
 # MONITOR=val_auc keeps the epoch with the best validation AUC.
 # Networks: seed, strong (28 px), lite0-head, lite0-all, lite0-all-augment (every layer trained,
-# with --augment: rotation 10°, zoom 10 %, shift 10 %) at BIG px.
+# with --augment: rotation 10°, zoom 10 %, shift 10 %) at BIG px. Fine-tuning every layer fits
+# the backbone's BatchNorm statistics to the training images first (AdaBN, the default since
+# 2026-12-06); "-imagenet-norm" after lite0-all or lite0-all-augment keeps ImageNet's
+# (--imagenet-norm), as every run before that date did. The command is copied once before the
+# first run, so that a build during the runs does not change which code trains the later ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -22,20 +26,26 @@ MONITOR=${MONITOR:-val_loss}
 npz=${PNEUMONIA_NPZ:-../shared/data/pneumoniamnist-variant.npz}
 [ -f "$npz" ] || { echo "$npz is missing: set PNEUMONIA_NPZ" >&2; exit 1; }
 cargo build --release --locked --no-default-features --features cli --bin medclassify >&2
-CLI="$CARGO_TARGET_DIR/release/medclassify"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+CLI="$tmp/medclassify"
+cp "$CARGO_TARGET_DIR/release/medclassify" "$CLI"
+built="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src Cargo.toml Cargo.lock || echo '+changes')"
 OUT=bench/out/small-pneumonia
 mkdir -p "$OUT"
 .venv/bin/python bench/small_pneumonia.py "$npz" "$OUT" --per-class "$PER_CLASS" --seeds "$SEEDS" --sizes "28,$BIG"
 record="bench/results/small-pneumonia-$(date -u +%F)-$(git rev-parse --short HEAD).txt"
 {
   echo "# bench/small_pneumonia.sh: PER_CLASS=$PER_CLASS SEEDS=$SEEDS BIG=$BIG EPOCHS=$EPOCHS NETWORKS=\"$NETWORKS\" MONITOR=$MONITOR"
-  echo "# $(nproc) cores, $(uname -m), $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)"
+  echo "# $(nproc) cores, $(uname -m), $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD), the command built from $built"
   echo "# every run: --batch 16 --patience 10 --lr-patience 5 --monitor $MONITOR --backend cpu --seed <seed> (Adam 1e-3); test = the file's test array (624 images)"
   echo "per_class seed network size test_accuracy auc auc_lo auc_hi epochs train_seconds kept_epoch acc_at_val_youden"
 } > "$record"
 for seed in ${SEEDS//,/ }; do
   for net in $NETWORKS; do
-    case "$net" in
+    norm=()
+    case "$net" in *-imagenet-norm) norm=(--imagenet-norm) ;; esac
+    case "${net%-imagenet-norm}" in
       seed | strong) args=(--preset "$net"); size=28 ;;
       lite0-head) args=(--preset efficientnet_lite0 --transfer head); size=$BIG ;;
       lite0-all) args=(--preset efficientnet_lite0 --transfer all); size=$BIG ;;
@@ -44,7 +54,7 @@ for seed in ${SEEDS//,/ }; do
     esac
     data="$OUT/pneumonia-${PER_CLASS}pc-seed${seed}-${size}px.npz"
     json="$OUT/run-seed${seed}-${net}.json"
-    "$CLI" train "$data" "${args[@]}" --size "$size" --epochs "$EPOCHS" --batch 16 --patience 10 --lr-patience 5 \
+    "$CLI" train "$data" "${args[@]}" "${norm[@]}" --size "$size" --epochs "$EPOCHS" --batch 16 --patience 10 --lr-patience 5 \
       --monitor "$MONITOR" --backend cpu --seed "$seed" --json --out "$OUT/model.mcmodel" > "$json"
     line=$(python3 -c "
 import json, sys
