@@ -38,8 +38,8 @@ pub struct TrainingArgs {
     #[arg(long, default_value_t = medclassify::model::pretrained::BACKBONE_LEARNING_RATE)]
     backbone_lr: f64,
     /// With --transfer all: keep the backbone's ImageNet BatchNorm statistics instead of
-    /// re-estimating them on (up to 128 of) the training images before the first epoch (AdaBN,
-    /// the default).
+    /// re-estimating them on (up to 128 of, class by class) the training images before the
+    /// first epoch (AdaBN, the default).
     #[arg(long)]
     imagenet_norm: bool,
     /// Maximum epochs.

@@ -238,7 +238,7 @@ pub fn TrainStep() -> Html {
                                 {"Train the new head alone first (on the frozen features), then these layers"}</label>
                         }
                         if config.preset.pretrained().is_some() && config.transfer == Transfer::All {
-                            <label class="check" title="The backbone's BatchNorm layers normalise with the statistics of ImageNet photographs. Before the first epoch, a pass over up to 128 of your training images replaces them with your images' own (AdaBN); they stay frozen after that. Off: ImageNet's are kept.">
+                            <label class="check" title="The backbone's BatchNorm layers normalise with the statistics of ImageNet photographs. Before the first epoch, a pass over up to 128 of your training images (of a larger set, as many of each class) replaces them with your images' own (AdaBN); they stay frozen after that. Off: ImageNet's are kept.">
                                 <input type="checkbox" checked={config.adapt_norm} data-testid="adapt-norm"
                                     onchange={setter(|c, i| { c.adapt_norm = i.checked(); Ok(()) })} />
                                 {"Fit the backbone's BatchNorm statistics to these images first"}</label>
