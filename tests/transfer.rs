@@ -188,6 +188,23 @@ fn largest(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()))
 }
 
+/// `got` is the oracle `whole` (gradients) within 1e-5 of their scale, and `control`, what a
+/// mistake (`mistake`) gives, is not (more than 1e-3 of it off): the check can fail.
+fn assert_gradients_with_control(whole: &[f32], got: &[f32], (mistake, control): (&str, &[f32])) {
+    let scale = largest(whole, &vec![0.0; whole.len()]);
+    let (worst, off) = (largest(whole, got), largest(whole, control));
+    println!("gradients: largest {scale}; computed so differ by {worst}; {mistake} by {off}");
+    assert!(scale > 1e-4, "the gradients are not all zero");
+    assert!(
+        worst <= 1e-5 * scale.max(1.0),
+        "differ by {worst} (largest {scale})"
+    );
+    assert!(
+        off > 1e-3 * scale,
+        "{mistake} gave the same gradients ({off})"
+    );
+}
+
 #[test]
 fn head_only_training_keeps_the_backbone_bit_identical_and_learns_the_sample() {
     let dir = common::temp_dir("transfer-head");
@@ -556,23 +573,9 @@ fn a_batch_in_parts_gives_the_gradients_of_one_pass() {
         pass(&batch[3..]),
         0.5,
     ));
-    let scale = largest(&whole, &vec![0.0; whole.len()]);
-    let worst = largest(&whole, &merged);
-    let control = largest(&whole, &equal_shares);
-    println!(
-        "gradients: largest {scale}; parts merged differ by {worst}; equal shares by {control}"
-    );
-    assert!(scale > 1e-4, "the gradients are not all zero");
     // The backbone trains too: its first convolution has a gradient.
     assert!(whole[..864].iter().any(|v| *v != 0.0));
-    assert!(
-        worst <= 1e-5 * scale.max(1.0),
-        "parts differ by {worst} (largest {scale})"
-    );
-    assert!(
-        control > 1e-3 * scale,
-        "equal shares gave the same gradients ({control})"
-    );
+    assert_gradients_with_control(&whole, &merged, ("equal shares", &equal_shares));
 }
 
 /// Which flat values (every float tensor in visiting order, as the replicas exchange them)
@@ -626,27 +629,13 @@ fn a_second_replica_shares_a_fine_tuning_batch() {
     let unfrozen = flat(shared(None).1);
     let trains = trainable_mask(&model);
     assert_eq!((whole.len(), combined.len()), (trains.len(), trains.len()));
-    let scale = largest(&whole, &vec![0.0; whole.len()]);
-    let worst = largest(&whole, &combined);
-    let control = largest(&whole, &unfrozen);
-    println!(
-        "gradients: largest {scale}; shared with a replica differ by {worst}; unfrozen replica by {control}"
-    );
-    assert!(scale > 1e-4, "the gradients are not all zero");
     let frozen = trains.iter().filter(|t| !**t).count();
     assert!(
         frozen > 500_000,
         "the lower blocks are frozen ({frozen} values)"
     );
     assert_eq!(frozen_with_gradient, 0, "frozen tensors got a gradient");
-    assert!(
-        worst <= 1e-5 * scale.max(1.0),
-        "shared differs by {worst} (largest {scale})"
-    );
-    assert!(
-        control > 1e-3 * scale,
-        "an unfrozen replica gave the same gradients ({control})"
-    );
+    assert_gradients_with_control(&whole, &combined, ("an unfrozen replica", &unfrozen));
 }
 
 /// The gradients of a batch of nine for `model`: one pass over all of it (Burn's own backward
@@ -700,20 +689,8 @@ fn a_second_replica_computes_with_the_statistics_fitted_to_the_images() {
     let (whole, combined) = shared_batch(&adapted, &adapted, Some(Transfer::All), on);
     let (whole, combined) = (flat(whole), flat(combined));
     let imagenet = flat(shared_batch(&adapted, &imagenet, Some(Transfer::All), on).1);
-    let scale = largest(&whole, &vec![0.0; whole.len()]);
-    let (worst, control) = (largest(&whole, &combined), largest(&whole, &imagenet));
-    println!(
-        "gradients: largest {scale}; shared differ by {worst}; sent ImageNet's statistics by {control}"
-    );
-    assert!(scale > 1e-4, "the gradients are not all zero");
-    assert!(
-        worst <= 1e-5 * scale.max(1.0),
-        "shared differs by {worst} (largest {scale})"
-    );
-    assert!(
-        control > 1e-3 * scale,
-        "a replica with ImageNet's statistics gave the same gradients ({control})"
-    );
+    let mistake = "a replica sent ImageNet's statistics";
+    assert_gradients_with_control(&whole, &combined, (mistake, &imagenet));
 }
 
 /// The run itself, as the page's two cores run it: fine-tuning every layer with a second

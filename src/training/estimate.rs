@@ -424,6 +424,16 @@ impl<H: TrainingHost> TrainingHost for Probe<'_, H> {
 mod tests {
     use super::*;
 
+    /// Rates of two timed batches: seconds a batch, images a second, seconds a checkpoint.
+    fn rates(batch_seconds: Option<f64>, images_per_second: f64, checkpoint: f64) -> Rates {
+        Rates {
+            batch_seconds,
+            inference_images_per_second: images_per_second,
+            timed_batches: 2,
+            checkpoint_seconds: checkpoint,
+        }
+    }
+
     fn workload(cached_features: bool) -> Workload {
         Workload {
             epochs: 5,
@@ -440,12 +450,7 @@ mod tests {
 
     #[test]
     fn a_run_on_images_pays_every_epoch_and_the_test_set_once() {
-        let rates = Rates {
-            batch_seconds: Some(2.0),
-            inference_images_per_second: 20.0,
-            timed_batches: 2,
-            checkpoint_seconds: 0.5,
-        };
+        let rates = rates(Some(2.0), 20.0, 0.5);
         let estimate = RunEstimate::project(workload(false), rates.clone());
         // 5 epochs x 4 batches x 2 s, 5 x 40 validation images / 20, 60 test images / 20.
         assert_eq!(estimate.seconds, 40.0 + 10.0 + 3.0);
@@ -460,12 +465,7 @@ mod tests {
 
     #[test]
     fn cached_features_are_paid_once_whatever_the_epochs() {
-        let rates = Rates {
-            batch_seconds: None,
-            inference_images_per_second: 8.0,
-            timed_batches: 2,
-            checkpoint_seconds: 0.0,
-        };
+        let rates = rates(None, 8.0, 0.0);
         let five = RunEstimate::project(workload(true), rates.clone());
         let fifty = RunEstimate::project(
             Workload {
@@ -481,12 +481,7 @@ mod tests {
 
     #[test]
     fn training_the_head_first_adds_one_feature_pass() {
-        let rates = Rates {
-            batch_seconds: Some(2.0),
-            inference_images_per_second: 20.0,
-            timed_batches: 2,
-            checkpoint_seconds: 0.0,
-        };
+        let rates = rates(Some(2.0), 20.0, 0.0);
         let first = Workload {
             head_first: true,
             ..workload(false)
@@ -499,12 +494,7 @@ mod tests {
 
     #[test]
     fn fitting_the_batchnorm_statistics_adds_one_pass_over_its_images() {
-        let rates = Rates {
-            batch_seconds: Some(2.0),
-            inference_images_per_second: 20.0,
-            timed_batches: 2,
-            checkpoint_seconds: 0.0,
-        };
+        let rates = rates(Some(2.0), 20.0, 0.0);
         let adapting = Workload {
             adapt_images: 100,
             ..workload(false)
