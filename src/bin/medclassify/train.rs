@@ -39,7 +39,9 @@ pub struct TrainingArgs {
     backbone_lr: f64,
     /// With --transfer all: keep the backbone's ImageNet BatchNorm statistics instead of
     /// re-estimating them on (up to 128 of, class by class) the training images before the
-    /// first epoch (AdaBN, the default).
+    /// first epoch (AdaBN, the default). Measured: fitting them helped on MedNIST's draws of 5
+    /// images a class (different kinds of scan; level at 20); ImageNet's did better on PneumoniaMNIST
+    /// (chest radiographs with and without pneumonia).
     #[arg(long)]
     imagenet_norm: bool,
     /// Maximum epochs.

@@ -386,7 +386,7 @@ fn pretrained_notes(config: &TrainingConfig, size: u32) -> Html {
     };
     let norm = match (config.transfer, config.adapt_norm) {
         (Transfer::All, true) => {
-            "Before the first epoch, its BatchNorm layers take their statistics from up to 128 of your training images instead of ImageNet's (one forward pass over them); they stay frozen after that. "
+            "Before the first epoch, its BatchNorm layers take their statistics from up to 128 of your training images instead of ImageNet's (one forward pass over them); they stay frozen after that. Measured: this helped where the classes are different kinds of scan (MedNIST, 5 images a class; level at 20); on chest radiographs with and without pneumonia, ImageNet's statistics did better (untick the box to keep them). "
         }
         _ => "Its BatchNorm layers keep ImageNet's statistics. ",
     };
