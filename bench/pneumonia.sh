@@ -8,7 +8,7 @@
 #   SIZE=64 TRANSFER=all WEIGHTINGS=balanced bench/pneumonia.sh efficientnet_lite0 "1 2 3" 12
 # AUGMENT=1 adds --augment (rotation, zoom, shift) and "-augment" to the records' names;
 # SAMPLING=balanced adds --sampling balanced (use it with WEIGHTINGS=none).
-# IMAGENET_NORM=1 (with TRANSFER=all) keeps ImageNet's BatchNorm statistics (below).
+# ADAPT_NORM=1 (with TRANSFER=all) fits the backbone's BatchNorm statistics first (below).
 # HEAD_FIRST=1 adds --head-first (the head trained alone on frozen features, then TRANSFER's
 # layers from there: "linear probing, then fine-tuning") and "-head-first" to the names.
 # The binary is copied once before the first run, so that a build during the runs does not
@@ -43,15 +43,13 @@ if [ -n "${SAMPLING:-}" ]; then
 fi
 size=${SIZE:-28}
 [ "$size" = 28 ] || label="$label-${size}px"
-# Fine-tuning every layer fits the backbone's BatchNorm statistics to the training images first
-# (AdaBN, the default since 2026-12-06: "-adabn" in the names); IMAGENET_NORM=1 keeps
-# ImageNet's (--imagenet-norm), as every run before that date did, under the names they had.
-if [ "${TRANSFER:-}" = all ]; then
-  if [ -n "${IMAGENET_NORM:-}" ]; then
-    extra+=(--imagenet-norm)
-  else
-    label="$label-adabn"
-  fi
+# ADAPT_NORM=1 fits the backbone's BatchNorm statistics to the training images before the
+# first epoch (--adapt-norm, AdaBN; "-adabn" in the names). Without it they stay ImageNet's,
+# the default (it was AdaBN from 2026-12-06 22:00 to 2026-12-07 02:10 UTC, when the command
+# took IMAGENET_NORM=1 for what is now the default; it is still accepted and changes nothing).
+if [ "${TRANSFER:-}" = all ] && [ -n "${ADAPT_NORM:-}" ]; then
+  extra+=(--adapt-norm)
+  label="$label-adabn"
 fi
 data=${PNEUMONIA_NPZ:-../shared/data/pneumoniamnist-variant.npz}
 [ -f "$data" ] || data=/work/shared/data/pneumoniamnist-variant.npz

@@ -12,10 +12,11 @@
 # shift 10 %) to strong, lite0-all or lite0-top (the top blocks and the head);
 # "lite0-all-augment-head-first" trains the head alone first (--head-first), then every layer;
 # "lite0-all-augment-blr-F" fine-tunes with the backbone at F times the head's rate (--backbone-lr F);
-# "-imagenet-norm" after a lite0-all or lite0-top name keeps the backbone's ImageNet BatchNorm
-# statistics (--imagenet-norm): every fine-tuning before 2026-12-06 22:00 UTC did; since then
-# they are fitted to the training images first (AdaBN), so that suffix reproduces the earlier
-# records.
+# "-adabn" after a lite0-all name fits the backbone's BatchNorm statistics to the training
+# images first (--adapt-norm, AdaBN): the default from 2026-12-06 22:00 UTC to 2026-12-07
+# 02:10 UTC, so that suffix reproduces the records of those hours (named without it); every
+# other fine-tuning record kept ImageNet's, the default again. "-imagenet-norm" (--imagenet-norm,
+# now the default) reproduces the records of those hours that carry it.
 #
 # BINARIES="before=/path/to/medclassify after=/path/to/other" runs every network with each
 # command in turn, side by side in one record (its network column then reads network@label);
@@ -60,7 +61,10 @@ for n in ${PER_CLASS//,/ }; do
     for binary in ${BINARIES:-"=$CLI"}; do
       for net in $NETWORKS; do
         base=$net norm=()
-        case "$net" in *-imagenet-norm) base=${net%-imagenet-norm} norm=(--imagenet-norm) ;; esac
+        case "$net" in
+          *-imagenet-norm) base=${net%-imagenet-norm} norm=(--imagenet-norm) ;;
+          *-adabn) base=${net%-adabn} norm=(--adapt-norm) ;;
+        esac
         case "$base" in
           seed | strong) args=(--preset "$net"); size=64 ;;
           lite0-head) args=(--preset efficientnet_lite0 --transfer head); size=$BIG ;;

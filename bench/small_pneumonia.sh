@@ -9,10 +9,11 @@
 # MONITOR (default val_loss) is what the callbacks watch and the kept weights are best by:
 # MONITOR=val_auc keeps the epoch with the best validation AUC.
 # Networks: seed, strong (28 px), lite0-head, lite0-all, lite0-all-augment (every layer trained,
-# with --augment: rotation 10°, zoom 10 %, shift 10 %) at BIG px. Fine-tuning every layer fits
-# the backbone's BatchNorm statistics to the training images first (AdaBN, the default since
-# 2026-12-06); "-imagenet-norm" after lite0-all or lite0-all-augment keeps ImageNet's
-# (--imagenet-norm), as every run before that date did. The command is copied once before the
+# with --augment: rotation 10°, zoom 10 %, shift 10 %) at BIG px. "-adabn" after lite0-all or
+# lite0-all-augment fits the backbone's BatchNorm statistics to the training images first
+# (--adapt-norm, AdaBN; the default on 2026-12-06 and 07 until 02:10 UTC, when
+# 2026-12-07's "lite0-all" record ran with it); "-imagenet-norm" keeps ImageNet's
+# (--imagenet-norm), the default before and since. The command is copied once before the
 # first run, so that a build during the runs does not change which code trains the later ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,8 +45,12 @@ record="bench/results/small-pneumonia-$(date -u +%F)-$(git rev-parse --short HEA
 for seed in ${SEEDS//,/ }; do
   for net in $NETWORKS; do
     norm=()
-    case "$net" in *-imagenet-norm) norm=(--imagenet-norm) ;; esac
-    case "${net%-imagenet-norm}" in
+    case "$net" in
+      *-imagenet-norm) norm=(--imagenet-norm) ;;
+      *-adabn) norm=(--adapt-norm) ;;
+    esac
+    base=${net%-imagenet-norm}
+    case "${base%-adabn}" in
       seed | strong) args=(--preset "$net"); size=28 ;;
       lite0-head) args=(--preset efficientnet_lite0 --transfer head); size=$BIG ;;
       lite0-all) args=(--preset efficientnet_lite0 --transfer all); size=$BIG ;;

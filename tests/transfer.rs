@@ -1073,6 +1073,7 @@ fn fine_tuning_fits_the_batchnorm_statistics_to_the_training_images() {
         epochs: 1,
         batch_size: 16,
         transfer: Transfer::All,
+        adapt_norm: true,
         ..Default::default()
     };
     config.callbacks.checkpoint = None;

@@ -238,7 +238,7 @@ pub fn TrainStep() -> Html {
                                 {"Train the new head alone first (on the frozen features), then these layers"}</label>
                         }
                         if config.preset.pretrained().is_some() && config.transfer == Transfer::All {
-                            <label class="check" title="The backbone's BatchNorm layers normalise with the statistics of ImageNet photographs. Before the first epoch, a pass over up to 128 of your training images (of a larger set, as many of each class) replaces them with your images' own (AdaBN); they stay frozen after that. Off: ImageNet's are kept.">
+                            <label class="check" title="The backbone's BatchNorm layers normalise with the statistics of ImageNet photographs. Before the first epoch, a pass over up to 128 of your training images (of a larger set, as many of each class) replaces them with your images' own (AdaBN); they stay frozen after that. Off (the default): ImageNet's are kept.">
                                 <input type="checkbox" checked={config.adapt_norm} data-testid="adapt-norm"
                                     onchange={setter(|c, i| { c.adapt_norm = i.checked(); Ok(()) })} />
                                 {"Fit the backbone's BatchNorm statistics to these images first"}</label>
@@ -386,7 +386,10 @@ fn pretrained_notes(config: &TrainingConfig, size: u32) -> Html {
     };
     let norm = match (config.transfer, config.adapt_norm) {
         (Transfer::All, true) => {
-            "Before the first epoch, its BatchNorm layers take their statistics from up to 128 of your training images instead of ImageNet's (one forward pass over them); they stay frozen after that. Measured: this helped where the classes are different kinds of scan (MedNIST, 5 images a class; level at 20); on chest radiographs with and without pneumonia, ImageNet's statistics did better (untick the box to keep them). "
+            "Before the first epoch, its BatchNorm layers take their statistics from up to 128 of your training images instead of ImageNet's (one forward pass over them); they stay frozen after that. Measured: this helped where the classes were different kinds of scan with few images of each (MedNIST, 5 a class; level at 20) and did worse on chest radiographs with and without pneumonia. "
+        }
+        (Transfer::All, false) => {
+            "Its BatchNorm layers keep ImageNet's statistics (the box below fits them to your images instead: that helped where the classes were different kinds of scan with few images of each, MedNIST at 5 a class, and did worse on chest radiographs with and without pneumonia). "
         }
         _ => "Its BatchNorm layers keep ImageNet's statistics. ",
     };
