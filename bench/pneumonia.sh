@@ -45,7 +45,7 @@ size=${SIZE:-28}
 [ "$size" = 28 ] || label="$label-${size}px"
 # ADAPT_NORM=1 fits the backbone's BatchNorm statistics to the training images before the
 # first epoch (--adapt-norm, AdaBN; "-adabn" in the names). Without it they stay ImageNet's,
-# the default (it was AdaBN from 2026-12-06 22:00 to 2026-12-07 02:10 UTC, when the command
+# the default (it was AdaBN from 2026-12-06 22:00 to b4abd79 (2026-12-07 02:00 UTC), when the command
 # took IMAGENET_NORM=1 for what is now the default; it is still accepted and changes nothing).
 if [ "${TRANSFER:-}" = all ] && [ -n "${ADAPT_NORM:-}" ]; then
   extra+=(--adapt-norm)

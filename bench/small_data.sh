@@ -13,8 +13,8 @@
 # "lite0-all-augment-head-first" trains the head alone first (--head-first), then every layer;
 # "lite0-all-augment-blr-F" fine-tunes with the backbone at F times the head's rate (--backbone-lr F);
 # "-adabn" after a lite0-all name fits the backbone's BatchNorm statistics to the training
-# images first (--adapt-norm, AdaBN): the default from 2026-12-06 22:00 UTC to 2026-12-07
-# 02:10 UTC, so that suffix reproduces the records of those hours (named without it); every
+# images first (--adapt-norm, AdaBN): the default from 2026-12-06 22:00 UTC to b4abd79 (2026-12-07
+# 02:00 UTC), so that suffix reproduces the records of those hours (named without it); every
 # other fine-tuning record kept ImageNet's, the default again. "-imagenet-norm" (--imagenet-norm,
 # now the default) reproduces the records of those hours that carry it.
 #

@@ -11,7 +11,7 @@
 # Networks: seed, strong (28 px), lite0-head, lite0-all, lite0-all-augment (every layer trained,
 # with --augment: rotation 10°, zoom 10 %, shift 10 %) at BIG px. "-adabn" after lite0-all or
 # lite0-all-augment fits the backbone's BatchNorm statistics to the training images first
-# (--adapt-norm, AdaBN; the default on 2026-12-06 and 07 until 02:10 UTC, when
+# (--adapt-norm, AdaBN; the default on 2026-12-06 and 07 until b4abd79, 02:00 UTC, when
 # 2026-12-07's "lite0-all" record ran with it); "-imagenet-norm" keeps ImageNet's
 # (--imagenet-norm), the default before and since. The command is copied once before the
 # first run, so that a build during the runs does not change which code trains the later ones.
