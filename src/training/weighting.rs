@@ -122,15 +122,10 @@ impl Sampling {
     ) -> Vec<usize> {
         let mut order = train.to_vec();
         if self == Sampling::Balanced {
-            let mut by_class = vec![Vec::new(); classes];
-            for &index in train {
-                by_class[label_of(index)].push(index);
-            }
-            by_class.retain(|members| !members.is_empty());
+            let by_class = shuffled_by_class(train, label_of, classes, rng);
             let per_class = train.len().div_ceil(by_class.len().max(1));
             order.clear();
-            for members in &mut by_class {
-                members.shuffle(rng);
+            for members in &by_class {
                 order.extend(members.iter().cycle().take(per_class));
             }
             order.truncate(train.len());
@@ -138,4 +133,24 @@ impl Sampling {
         order.shuffle(rng);
         order
     }
+}
+
+/// `train`'s images (indices into the data set, whose labels below `classes` `label_of`
+/// gives) class by class, in label order, each class's in an order drawn with `rng`; classes
+/// with none left out.
+pub(super) fn shuffled_by_class(
+    train: &[usize],
+    label_of: impl Fn(usize) -> usize,
+    classes: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Vec<usize>> {
+    let mut by_class = vec![Vec::new(); classes];
+    for &index in train {
+        by_class[label_of(index)].push(index);
+    }
+    by_class.retain(|members| !members.is_empty());
+    for members in &mut by_class {
+        members.shuffle(rng);
+    }
+    by_class
 }
