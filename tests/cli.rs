@@ -387,6 +387,62 @@ fn bad_arguments_get_clear_messages() {
     assert!(!ok && stderr.contains("0 to 2^53 - 1"), "{stderr}");
     let (ok, _, stderr) = medclassify(&["inspect", folder, "--seed", "9007199254740991"]);
     assert!(ok, "{stderr}");
+    // Options a run would ignore are refused before anything loads, the reason named; the
+    // same options where they apply pass that check (--estimate stops before training).
+    for (options, refused) in [
+        (
+            &["--preset", "seed", "--adapt-norm"][..],
+            Some("--adapt-norm"),
+        ),
+        (
+            &[
+                "--preset",
+                "efficientnet_lite0",
+                "--transfer",
+                "top",
+                "--adapt-norm",
+            ],
+            Some("--adapt-norm"),
+        ),
+        (
+            &["--preset", "efficientnet_lite0", "--adapt-norm"],
+            Some("--adapt-norm"),
+        ),
+        (
+            &["--preset", "efficientnet_lite0", "--head-first"],
+            Some("--head-first"),
+        ),
+        (
+            &["--preset", "strong", "--transfer", "all", "--head-first"],
+            Some("--head-first"),
+        ),
+        (
+            &[
+                "--preset",
+                "efficientnet_lite0",
+                "--transfer",
+                "all",
+                "--adapt-norm",
+                "--head-first",
+            ],
+            None,
+        ),
+    ] {
+        let mut args = vec!["train", "/nonexistent/folder", "--estimate"];
+        args.extend_from_slice(options);
+        let (ok, _, stderr) = medclassify(&args);
+        match refused {
+            Some(option) => assert!(
+                !ok && stderr.contains(&format!("{option} ")) && stderr.contains("needs"),
+                "{options:?}: {stderr}"
+            ),
+            // Past the options, the missing folder is what stops it.
+            None => assert!(
+                !ok && stderr.contains("not a folder"),
+                "{options:?}: {stderr}"
+            ),
+        }
+    }
 }
 
 /// `export` writes the decoded images and their split to one `.mcdata` file; `inspect` and

@@ -136,6 +136,30 @@ impl TrainingArgs {
         Ok((config, choice))
     }
 
+    /// Refuses an option that `preset` trained as `transfer` would ignore, so that nobody
+    /// waits for a run believing it did what the option says.
+    fn check_transfer_options(&self, preset: Preset, transfer: Transfer) -> Result<(), String> {
+        let pretrained = preset.pretrained().is_some();
+        if self.adapt_norm && !(pretrained && transfer == Transfer::All) {
+            return Err(format!(
+                "--adapt-norm refits the BatchNorm statistics of a pretrained backbone that is \
+                 fine-tuned whole: it needs --transfer all with a pretrained preset (here \
+                 --preset {} --transfer {})",
+                preset.name(),
+                self.transfer
+            ));
+        }
+        if self.head_first && !(pretrained && transfer != Transfer::Head) {
+            return Err(format!(
+                "--head-first trains the head alone before the backbone's layers: it needs \
+                 --transfer top or all with a pretrained preset (here --preset {} --transfer {})",
+                preset.name(),
+                self.transfer
+            ));
+        }
+        Ok(())
+    }
+
     /// The training settings these options give.
     fn config(&self) -> Result<TrainingConfig, String> {
         let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
@@ -148,6 +172,7 @@ impl TrainingArgs {
         })?;
         let transfer = Transfer::parse(&self.transfer)
             .ok_or_else(|| format!("unknown --transfer {:?} (head, top or all)", self.transfer))?;
+        self.check_transfer_options(preset, transfer)?;
         let monitor = Monitor::parse(&self.monitor).ok_or_else(|| {
             format!(
                 "unknown --monitor {:?} (val_loss, val_accuracy, val_auc, loss or accuracy)",
