@@ -192,6 +192,23 @@ impl ConvNorm {
         Self { norm, ..self }
     }
 
+    /// Its BatchNorm's running variance, with any update still pending.
+    fn variance(&self) -> Tensor<1> {
+        self.norm.running_var.value_sync()
+    }
+
+    /// Its BatchNorm's statistics after [`EfficientNetLite::adapt_norm`]'s pass, made current,
+    /// each variance raised to `floor`'s where it is below (that method says why). Burn holds
+    /// a running state's last update back until something syncs it (`value()` is "outdated by
+    /// one update"), so the records are synced here, not left to whichever use comes first.
+    fn settle_statistics(&mut self, floor: Tensor<1>) {
+        let norm = &mut self.norm;
+        let mean = norm.running_mean.value_sync();
+        let var = norm.running_var.value_sync().max_pair(floor);
+        norm.running_mean = burn::module::RunningState::new(mean);
+        norm.running_var = burn::module::RunningState::new(var);
+    }
+
     /// Trainable convolution (or frozen), BatchNorm always frozen.
     fn prepare(self, trainable: bool) -> Self {
         Self {
@@ -474,8 +491,16 @@ impl EfficientNetLite {
     /// statistics and records them; the records average over the parts, each weighted by its
     /// images (Wu and Johnson's "precise BatchNorm"). Weights do not change. `parts` is
     /// consumed one part at a time: only the part going through is held.
+    ///
+    /// A fitted variance below ImageNet's is raised to it: a channel may be re-centred and
+    /// scaled down, never scaled up beyond what ImageNet's statistics did. On grey images the
+    /// stem's colour-contrast channels barely vary (three equal inputs nearly cancel), and
+    /// divided by their own tiny deviation they came out 3 to 63 times louder than with
+    /// ImageNet's (13 of the 32 on a PneumoniaMNIST draw, 9 on a MedNIST one); without this
+    /// floor AdaBN cost small PneumoniaMNIST 0.025 of AUC (BENCHMARKS.md, "Where AdaBN loses").
     pub fn adapt_norm(self, parts: impl IntoIterator<Item = Tensor<4>>, part: Transfer) -> Self {
         let mut net = self;
+        let imagenet: Vec<Tensor<1>> = net.conv_norms().map(ConvNorm::variance).collect();
         let mut seen = 0usize;
         for x in parts {
             let count = x.dims()[0];
@@ -491,7 +516,32 @@ impl EfficientNetLite {
             // The records are what this pass is for; its output is dropped.
             let _ = net.features_of_batch(x);
         }
+        for (conv_norm, floor) in net.conv_norms_mut().zip(imagenet) {
+            conv_norm.settle_statistics(floor);
+        }
         net.prepare(part)
+    }
+
+    /// Every Conv + BatchNorm of the backbone in order: the stem, each block's, the last.
+    fn conv_norms(&self) -> impl Iterator<Item = &ConvNorm> {
+        let blocks = self
+            .blocks
+            .iter()
+            .flat_map(|b| (b.expand.iter()).chain([&b.depthwise, &b.project]));
+        std::iter::once(&self.stem)
+            .chain(blocks)
+            .chain(std::iter::once(&self.top))
+    }
+
+    /// [`Self::conv_norms`], to change.
+    fn conv_norms_mut(&mut self) -> impl Iterator<Item = &mut ConvNorm> {
+        let blocks = self
+            .blocks
+            .iter_mut()
+            .flat_map(|b| (b.expand.iter_mut()).chain([&mut b.depthwise, &mut b.project]));
+        std::iter::once(&mut self.stem)
+            .chain(blocks)
+            .chain(std::iter::once(&mut self.top))
     }
 
     /// Moves the backbone's gradients out of `gradients` (they take a smaller step).
