@@ -192,19 +192,15 @@ impl ConvNorm {
         Self { norm, ..self }
     }
 
-    /// Its BatchNorm's running variance, with any update still pending.
-    fn variance(&self) -> Tensor<1> {
-        self.norm.running_var.value_sync()
-    }
-
-    /// Its BatchNorm's statistics after [`EfficientNetLite::adapt_norm`]'s pass, made current,
-    /// each variance raised to `floor`'s where it is below (that method says why). Burn holds
-    /// a running state's last update back until something syncs it (`value()` is "outdated by
-    /// one update"), so the records are synced here, not left to whichever use comes first.
-    fn settle_statistics(&mut self, floor: Tensor<1>) {
+    /// Its BatchNorm's statistics after [`EfficientNetLite::adapt_norm`]'s pass, made
+    /// current: Burn holds a running state's last update back until something syncs it
+    /// (`value()` is "outdated by one update", so the folded convolutions would compute
+    /// without the last part's, or with ImageNet's after a pass of one part), and the
+    /// records are synced here rather than left to whichever use comes first.
+    fn settle_statistics(&mut self) {
         let norm = &mut self.norm;
         let mean = norm.running_mean.value_sync();
-        let var = norm.running_var.value_sync().max_pair(floor);
+        let var = norm.running_var.value_sync();
         norm.running_mean = burn::module::RunningState::new(mean);
         norm.running_var = burn::module::RunningState::new(var);
     }
@@ -492,15 +488,14 @@ impl EfficientNetLite {
     /// images (Wu and Johnson's "precise BatchNorm"). Weights do not change. `parts` is
     /// consumed one part at a time: only the part going through is held.
     ///
-    /// A fitted variance below ImageNet's is raised to it: a channel may be re-centred and
-    /// scaled down, never scaled up beyond what ImageNet's statistics did. On grey images the
-    /// stem's colour-contrast channels barely vary (three equal inputs nearly cancel), and
-    /// divided by their own tiny deviation they came out 3 to 63 times louder than with
-    /// ImageNet's (13 of the 32 on a PneumoniaMNIST draw, 9 on a MedNIST one); without this
-    /// floor AdaBN cost small PneumoniaMNIST 0.025 of AUC (BENCHMARKS.md, "Where AdaBN loses").
+    /// A channel that barely varies on these images is scaled up by it: on grey images the
+    /// stem's colour-contrast channels (three equal inputs nearly cancel) come out 3 to 63
+    /// times louder than with ImageNet's statistics. Keeping each variance at least ImageNet's
+    /// was tried and measured: it gave back the AUC AdaBN costs on chest radiographs and most
+    /// of what it gains on MedNIST's scans (BENCHMARKS.md, "Where AdaBN loses"), so the
+    /// amplification is both, and the statistics stay as fitted.
     pub fn adapt_norm(self, parts: impl IntoIterator<Item = Tensor<4>>, part: Transfer) -> Self {
         let mut net = self;
-        let imagenet: Vec<Tensor<1>> = net.conv_norms().map(ConvNorm::variance).collect();
         let mut seen = 0usize;
         for x in parts {
             let count = x.dims()[0];
@@ -516,24 +511,12 @@ impl EfficientNetLite {
             // The records are what this pass is for; its output is dropped.
             let _ = net.features_of_batch(x);
         }
-        for (conv_norm, floor) in net.conv_norms_mut().zip(imagenet) {
-            conv_norm.settle_statistics(floor);
-        }
+        net.conv_norms_mut().for_each(ConvNorm::settle_statistics);
         net.prepare(part)
     }
 
-    /// Every Conv + BatchNorm of the backbone in order: the stem, each block's, the last.
-    fn conv_norms(&self) -> impl Iterator<Item = &ConvNorm> {
-        let blocks = self
-            .blocks
-            .iter()
-            .flat_map(|b| (b.expand.iter()).chain([&b.depthwise, &b.project]));
-        std::iter::once(&self.stem)
-            .chain(blocks)
-            .chain(std::iter::once(&self.top))
-    }
-
-    /// [`Self::conv_norms`], to change.
+    /// Every Conv + BatchNorm of the backbone in order, to change: the stem, each block's, the
+    /// last.
     fn conv_norms_mut(&mut self) -> impl Iterator<Item = &mut ConvNorm> {
         let blocks = self
             .blocks
