@@ -386,7 +386,7 @@ fn pretrained_notes(config: &TrainingConfig, size: u32) -> Html {
     };
     let norm = match (config.transfer, config.adapt_norm) {
         (Transfer::All, true) => {
-            "Before the first epoch, its BatchNorm layers take their statistics from up to 128 of your training images instead of ImageNet's (one forward pass over them); they stay frozen after that. Measured: this helped where the classes were different kinds of scan with few images of each (MedNIST, 5 a class; level at 20) and did worse on chest radiographs with and without pneumonia. "
+            "Before the first epoch, its BatchNorm layers take their statistics from up to 128 of your training images instead of ImageNet's (one forward pass over them); they stay frozen after that. Measured: this helped where the classes were different kinds of scan with few images of each (MedNIST, 5 a class; level at 20) and did worse on chest radiographs with and without pneumonia. Both come from one thing: features that barely vary on your images become louder (on grey images some sixty-fold). "
         }
         (Transfer::All, false) => {
             "Its BatchNorm layers keep ImageNet's statistics (the box below fits them to your images instead: that helped where the classes were different kinds of scan with few images of each, MedNIST at 5 a class, and did worse on chest radiographs with and without pneumonia). "
