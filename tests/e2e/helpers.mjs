@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -16,7 +17,10 @@ export const DEPLOY = join(ROOT, 'dist-deploy');
 export const FIXTURE = join(ROOT, 'www', 'sample', 'MedNIST');
 export const ARTIFACTS = join(ROOT, 'tests', 'e2e', 'artifacts');
 /** The native command the page is compared with (scripts/test.sh builds it). */
-export const CLI = join(process.env.CARGO_TARGET_DIR || join(ROOT, 'target'), 'release', 'medclassify');
+// The native command, where scripts/env.sh puts Cargo's target folder (so that a test run
+// without it still finds the command the scripts built, not an old one in ./target).
+export const CLI = join(
+  process.env.CARGO_TARGET_DIR || join(homedir(), '.cache', 'medclassify', 'target'), 'release', 'medclassify');
 mkdirSync(ARTIFACTS, { recursive: true });
 
 const CHROMIUM = process.env.MEDCLASSIFY_CHROMIUM || '/usr/bin/chromium';
