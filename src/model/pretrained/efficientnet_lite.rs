@@ -192,17 +192,16 @@ impl ConvNorm {
         Self { norm, ..self }
     }
 
-    /// Its BatchNorm's statistics after [`EfficientNetLite::adapt_norm`]'s pass, made
-    /// current: Burn holds a running state's last update back until something syncs it
-    /// (`value()` is "outdated by one update", so the folded convolutions would compute
-    /// without the last part's, or with ImageNet's after a pass of one part), and the
-    /// records are synced here rather than left to whichever use comes first.
-    fn settle_statistics(&mut self) {
-        let norm = &mut self.norm;
-        let mean = norm.running_mean.value_sync();
-        let var = norm.running_var.value_sync();
-        norm.running_mean = burn::module::RunningState::new(mean);
-        norm.running_var = burn::module::RunningState::new(var);
+    /// The convolution with its BatchNorm's statistics made current after
+    /// [`EfficientNetLite::adapt_norm`]'s pass: Burn holds a running state's last update back
+    /// until something syncs it (`value()` is "outdated by one update", so the folded
+    /// convolutions would compute without the last part's, or with ImageNet's after a pass of
+    /// one part), and the pass syncs its records itself rather than leave them to whichever
+    /// use comes first.
+    fn sync_statistics(self) -> Self {
+        let _ = self.norm.running_mean.value_sync();
+        let _ = self.norm.running_var.value_sync();
+        self
     }
 
     /// Trainable convolution (or frozen), BatchNorm always frozen.
@@ -511,20 +510,15 @@ impl EfficientNetLite {
             // The records are what this pass is for; its output is dropped.
             let _ = net.features_of_batch(x);
         }
-        net.conv_norms_mut().for_each(ConvNorm::settle_statistics);
+        let net = Self {
+            stem: net.stem.sync_statistics(),
+            blocks: (net.blocks.into_iter())
+                .map(|b| b.map_norms(ConvNorm::sync_statistics))
+                .collect(),
+            top: net.top.sync_statistics(),
+            ..net
+        };
         net.prepare(part)
-    }
-
-    /// Every Conv + BatchNorm of the backbone in order, to change: the stem, each block's, the
-    /// last.
-    fn conv_norms_mut(&mut self) -> impl Iterator<Item = &mut ConvNorm> {
-        let blocks = self
-            .blocks
-            .iter_mut()
-            .flat_map(|b| (b.expand.iter_mut()).chain([&mut b.depthwise, &mut b.project]));
-        std::iter::once(&mut self.stem)
-            .chain(blocks)
-            .chain(std::iter::once(&mut self.top))
     }
 
     /// Moves the backbone's gradients out of `gradients` (they take a smaller step).
