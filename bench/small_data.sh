@@ -12,8 +12,9 @@
 # shift 10 %) to strong, lite0-all or lite0-top (the top blocks and the head);
 # "lite0-all-augment-head-first" trains the head alone first (--head-first), then every layer;
 # "lite0-all-augment-blr-F" fine-tunes with the backbone at F times the head's rate (--backbone-lr F);
-# "-adabn" after a lite0-all name fits the backbone's BatchNorm statistics to the training
-# images first (--adapt-norm, AdaBN): the default from 2026-12-06 22:00 UTC to b4abd79 (2026-12-07
+# "-adabn" after a lite0-all or lite0-head name fits the backbone's BatchNorm statistics to the
+# training images first (--adapt-norm, AdaBN; with the head alone since this option's commit,
+# 2026-12-07): for fine-tuning the default from 2026-12-06 22:00 UTC to b4abd79 (2026-12-07
 # 02:00 UTC), so that suffix reproduces the records of those hours (named without it); every
 # other fine-tuning record kept ImageNet's, the default again. "-imagenet-norm" (--imagenet-norm,
 # now the default) reproduces the records of those hours that carry it.

@@ -405,10 +405,6 @@ fn bad_arguments_get_clear_messages() {
             Some("--adapt-norm"),
         ),
         (
-            &["--preset", "efficientnet_lite0", "--adapt-norm"],
-            Some("--adapt-norm"),
-        ),
-        (
             &["--preset", "efficientnet_lite0", "--head-first"],
             Some("--head-first"),
         ),
@@ -427,6 +423,9 @@ fn bad_arguments_get_clear_messages() {
             ],
             None,
         ),
+        // The head alone on the features of the fitted statistics (`--transfer head`, the
+        // default).
+        (&["--preset", "efficientnet_lite0", "--adapt-norm"], None),
     ] {
         let mut args = vec!["train", "/nonexistent/folder", "--estimate"];
         args.extend_from_slice(options);

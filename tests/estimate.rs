@@ -93,8 +93,8 @@ fn the_estimate_is_within_a_factor_of_two_of_the_run_it_estimates() {
         // Head only: the backbone's features once, no training batch timed.
         let cached = name == "estimate-head";
         assert_eq!(json["estimate"]["workload"]["cached_features"], cached);
-        // Only fine-tuning every layer fits the BatchNorm statistics first (a pass of its own,
-        // `src/training/estimate.rs`' tests): the frozen backbones here keep ImageNet's.
+        // Not asked to fit the BatchNorm statistics first (a pass of its own,
+        // `src/training/estimate.rs`' tests): the runs here keep ImageNet's.
         assert_eq!(json["estimate"]["workload"]["adapt_images"], 0, "{json}");
         assert_eq!(
             json["estimate"]["rates"]["batch_seconds"].is_null(),

@@ -1035,6 +1035,90 @@ fn the_backbone_steps_at_its_fraction_of_the_learning_rate() {
     assert!((backbone - 2.5e-4).abs() < 2.5e-6, "backbone {backbone}");
 }
 
+/// The shipped sample at 32 px with three training images a class (18: one part of the
+/// fitting pass, so that its variance is the whole set's too), EfficientNet-Lite0 for it and
+/// its published weights, and the oracle of [`AdaptCase::fitted_by`].
+struct AdaptCase {
+    sample: Sample,
+    train: Vec<usize>,
+    network: ModelConfig,
+    weights: medclassify::model::pretrained::WeightsFile,
+    /// The published network (ImageNet's statistics), on the CPU.
+    published: Classifier,
+    /// The stem's output mean and variance per channel over the 18 images ([`stem_statistics`]).
+    oracle: (Vec<f64>, Vec<f64>),
+}
+
+impl AdaptCase {
+    fn new() -> Self {
+        let sample = Sample::at_32();
+        let data = &sample.data;
+        let mut per_class = vec![0; data.classes.len()];
+        let train: Vec<usize> = (sample.train.iter().copied())
+            .filter(|&i| {
+                per_class[data.samples[i].label] += 1;
+                per_class[data.samples[i].label] <= 3
+            })
+            .collect();
+        assert_eq!(train.len(), 18);
+        let (network, weights) = lite0_for(data);
+        let published = network.init_for_training(&Device::flex(), Some(&weights));
+        let published = published.unwrap();
+        let weight = stem_tensor(&published, "conv.weight");
+        let images: Vec<Vec<u8>> = train.iter().map(|&i| data.image(i).into_owned()).collect();
+        let oracle = stem_statistics(&weight, &images, 32);
+        AdaptCase {
+            sample,
+            train,
+            network,
+            weights,
+            published,
+            oracle,
+        }
+    }
+
+    fn training(&self) -> TrainingData<'_> {
+        TrainingData {
+            dataset: &self.sample.data,
+            train: self.train.clone(),
+            validation: self.sample.validation.clone(),
+        }
+    }
+
+    /// A run of `config` from the published weights on the CPU.
+    fn run(&self, config: &TrainingConfig) -> medclassify::training::TrainingOutcome {
+        let device = Device::flex();
+        device.seed(42);
+        let model =
+            (self.network).init_for_training(&device.clone().autodiff(), Some(&self.weights));
+        let start = medclassify::training::Start::Weights(model.unwrap());
+        run_on_cpu(
+            &self.training(),
+            config,
+            &self.network,
+            start,
+            &mut Host(Vec::new()),
+        )
+    }
+
+    /// How far `model`'s stem statistics (mean, variance) are from the oracle's (relative).
+    fn fitted_by(&self, model: &Classifier) -> (f64, f64) {
+        let distance = common::relative_distance;
+        let mean = distance(&stem_tensor(model, "norm.running_mean"), &self.oracle.0);
+        (
+            mean,
+            distance(&stem_tensor(model, "norm.running_var"), &self.oracle.1),
+        )
+    }
+}
+
+/// The values of `model`'s tensor `stem.<field>`.
+fn stem_tensor(model: &Classifier, field: &str) -> Vec<f32> {
+    let path = format!("stem.{field}");
+    let found = values(model).into_iter().find(|(p, _)| p.ends_with(&path));
+    found.unwrap_or_else(|| panic!("no {path}")).1
+}
+
 /// Fine-tuning every layer first fits the backbone's BatchNorm statistics to the training
 /// images (AdaBN, `src/training/adapt_norm.rs`), then keeps them frozen. Oracle: the mean and
 /// variance of the stem convolution's outputs over those images, worked out here from the
@@ -1047,30 +1131,7 @@ fn the_backbone_steps_at_its_fraction_of_the_learning_rate() {
 /// `adapt_norm: false` keeps those bit for bit.
 #[test]
 fn fine_tuning_fits_the_batchnorm_statistics_to_the_training_images() {
-    use medclassify::training::Start;
-    let device = Device::flex();
-    let sample = Sample::at_32();
-    let data = &sample.data;
-    // Three images a class: one part, so the variance is the whole set's too.
-    let mut per_class = vec![0; data.classes.len()];
-    let train: Vec<usize> = (sample.train.iter().copied())
-        .filter(|&i| {
-            per_class[data.samples[i].label] += 1;
-            per_class[data.samples[i].label] <= 3
-        })
-        .collect();
-    assert_eq!(train.len(), 18);
-    let training = TrainingData {
-        dataset: data,
-        train: train.clone(),
-        validation: sample.validation.clone(),
-    };
-    let (network, weights) = lite0_for(data);
-    let start = || {
-        device.seed(42);
-        let model = network.init_for_training(&device.clone().autodiff(), Some(&weights));
-        Start::Weights(model.unwrap())
-    };
+    let case = AdaptCase::new();
     let mut config = TrainingConfig {
         epochs: 1,
         batch_size: 16,
@@ -1079,54 +1140,110 @@ fn fine_tuning_fits_the_batchnorm_statistics_to_the_training_images() {
         ..Default::default()
     };
     config.callbacks.checkpoint = None;
-    let stem = |model: &Classifier, field: &str| {
-        let path = format!("stem.norm.{field}");
-        let found = values(model).into_iter().find(|(p, _)| p.ends_with(&path));
-        found.unwrap_or_else(|| panic!("no {path}")).1
-    };
-    let published = network.init_for_training(&device, Some(&weights)).unwrap();
-    let weight = values(&published)
-        .into_iter()
-        .find(|(p, _)| p.ends_with("stem.conv.weight"))
-        .expect("the stem's weight")
-        .1;
-    let images: Vec<Vec<u8>> = train.iter().map(|&i| data.image(i).into_owned()).collect();
-    let (mean, var) = stem_statistics(&weight, &images, 32);
-    let distance = common::relative_distance;
-    let fitted_by = |model: &Classifier| {
-        let mean = distance(&stem(model, "running_mean"), &mean);
-        (mean, distance(&stem(model, "running_var"), &var))
-    };
     // The pass alone, read without a sync (as the folded convolutions read it).
-    let train_device = device.clone().autodiff();
-    let part = medclassify::data::make_batch(data, &train, None, &train_device).0;
-    let fresh = network.init_for_training(&train_device, Some(&weights));
-    let passed = fitted_by(&fresh.unwrap().adapt_norm([part], Transfer::All));
+    let train_device = Device::flex().autodiff();
+    let part = medclassify::data::make_batch(&case.sample.data, &case.train, None, &train_device).0;
+    let fresh = case
+        .network
+        .init_for_training(&train_device, Some(&case.weights));
+    let passed = case.fitted_by(&fresh.unwrap().adapt_norm([part], Transfer::All));
     assert!(
         passed.0 < 1e-3 && passed.1 < 1e-3,
         "after the pass: {passed:?}"
     );
 
-    let adapted = run_on_cpu(&training, &config, &network, start(), &mut Host(Vec::new()));
+    let adapted = case.run(&config);
     config.adapt_norm = false;
-    let kept = run_on_cpu(&training, &config, &network, start(), &mut Host(Vec::new()));
-    let fitted = fitted_by(&adapted.model);
-    let imagenet = (
-        distance(&stem(&published, "running_mean"), &mean),
-        distance(&stem(&published, "running_var"), &var),
-    );
+    let kept = case.run(&config);
+    let fitted = case.fitted_by(&adapted.model);
+    let imagenet = case.fitted_by(&case.published);
     println!("stem statistics off by {fitted:?} fitted, {imagenet:?} ImageNet's (relative)");
     assert!(fitted.0 < 1e-3 && fitted.1 < 1e-3, "fitted: {fitted:?}");
     assert!(
         imagenet.0 > 0.1 || imagenet.1 > 0.1,
         "the control: {imagenet:?}"
     );
-    for field in ["running_mean", "running_var"] {
+    for field in ["norm.running_mean", "norm.running_var"] {
         assert!(
-            stem(&kept.model, field) == stem(&published, field),
+            stem_tensor(&kept.model, field) == stem_tensor(&case.published, field),
             "adapt_norm: false moved the {field}"
         );
     }
+}
+
+/// A head-only run asked to fit the statistics (`--transfer head --adapt-norm`: AdaBN as first
+/// published, a frozen network adapted by its statistics alone) fits them as fine-tuning does
+/// (the oracle above), moves no backbone weight, and trains its head on the fitted network's
+/// features: the validation loss it recorded for the epoch it kept, computed on its cached
+/// features, is the loss of the network it returns, recomputed here through every layer on
+/// the validation images. A head trained on features of ImageNet's statistics and returned
+/// with the fitted ones would record the loss of the run without fitting (the control: far
+/// from it).
+#[test]
+fn the_head_alone_trains_on_the_features_of_fitted_statistics_when_asked() {
+    let case = AdaptCase::new();
+    let mut config = TrainingConfig {
+        epochs: 2,
+        batch_size: 16,
+        transfer: Transfer::Head,
+        adapt_norm: true,
+        ..Default::default()
+    };
+    config.callbacks.checkpoint = None;
+    let head = case.run(&config);
+    let fitted = case.fitted_by(&head.model);
+    assert!(fitted.0 < 1e-3 && fitted.1 < 1e-3, "fitted: {fitted:?}");
+    let (same, moved) = compare(&values(&case.published), &values(&head.model));
+    assert!(
+        same.len() > 100,
+        "{} backbone tensors unchanged",
+        same.len()
+    );
+    let not_statistics: Vec<_> = (moved.iter())
+        .filter(|p| !p.ends_with("running_mean") && !p.ends_with("running_var"))
+        .collect();
+    assert!(not_statistics.is_empty(), "moved: {not_statistics:?}");
+    assert!(moved.len() > 40, "{} statistics fitted", moved.len());
+
+    let recorded = |outcome: &medclassify::training::TrainingOutcome| {
+        outcome.record.history[outcome.weights_from_epoch - 1].val_loss
+    };
+    let recomputed = validation_loss(&head.model, &case.sample);
+    config.adapt_norm = false;
+    let imagenet = recorded(&case.run(&config));
+    println!(
+        "validation loss: recorded {}, recomputed {recomputed}, without fitting {imagenet}",
+        recorded(&head)
+    );
+    assert!((recorded(&head) - recomputed).abs() < 1e-4 * recomputed.max(1.0));
+    assert!(
+        (imagenet - recomputed).abs() > 1e-2 * recomputed,
+        "the control"
+    );
+}
+
+/// The mean cross-entropy of `model` on `sample`'s validation images, from its logits.
+fn validation_loss(model: &Classifier, sample: &Sample) -> f64 {
+    let device = Device::flex();
+    let (images, labels) =
+        medclassify::data::make_batch(&sample.data, &sample.validation, None, &device);
+    let logits = model
+        .forward(images)
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let labels = labels
+        .into_data()
+        .convert::<i64>()
+        .try_to_vec::<i64>()
+        .unwrap();
+    let classes = logits.len() / labels.len();
+    let losses = logits.chunks(classes).zip(&labels).map(|(row, &label)| {
+        let top = row.iter().fold(f32::MIN, |m, &v| m.max(v)) as f64;
+        let sum: f64 = row.iter().map(|&v| (v as f64 - top).exp()).sum();
+        top + sum.ln() - row[label as usize] as f64
+    });
+    losses.sum::<f64>() / labels.len() as f64
 }
 
 /// Per output channel, the mean and (population) variance over every position of every

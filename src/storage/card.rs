@@ -150,7 +150,7 @@ fn write_overview(md: &mut String, meta: &ModelMeta, card: &ModelCard, classes: 
             .as_ref()
             .map(|t| {
                 let first = t.head_first && t.transfer != Transfer::Head;
-                let adapted = t.adapt_norm && t.transfer == Transfer::All;
+                let adapted = t.adapt_norm && t.transfer.fits_norm_statistics();
                 (t.transfer, first, t.backbone_lr, adapted)
             })
             .unwrap_or((Transfer::Head, false, BACKBONE_LEARNING_RATE, false));

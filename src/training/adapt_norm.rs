@@ -1,23 +1,25 @@
 //! A pretrained backbone's BatchNorm statistics re-estimated on the user's images before
-//! fine-tuning (AdaBN: Li et al., "Revisiting Batch Normalization For Practical Domain
+//! training (AdaBN: Li et al., "Revisiting Batch Normalization For Practical Domain
 //! Adaptation", 2016).
 //!
 //! EfficientNet-Lite0's BatchNorm layers normalise with the means and variances of ImageNet
-//! photographs; a grey CT slice on black gives every channel other statistics. Fine-tuning
-//! keeps those layers frozen in inference mode (so that a batch computed in parts, the page's
+//! photographs; a grey CT slice on black gives every channel other statistics. Training keeps
+//! those layers frozen in inference mode (so that a batch computed in parts, the page's
 //! helper and the folded convolutions all give the exact gradient), and without this step they
 //! keep ImageNet's numbers for the whole run. With 5 MedNIST images a class that cost up to
-//! 4 points of test accuracy: on draw 11 of `bench/small_data.sh` the network called 274 of
-//! 1,500 HeadCT test images something else; with the statistics of its 30 training images, 14.
-//! The weights do not change, and after this pass the statistics are frozen again, so
-//! everything above stays exact. Only fine-tuning of every layer does this, and only when
-//! asked (`TrainingConfig::adapt_norm`): a frozen backbone (head only, top blocks) keeps
-//! ImageNet's statistics with its weights, and on PneumoniaMNIST (two findings on one kind of
-//! radiograph) this step cost AUC at 100 and at 3,882 training images (BENCHMARKS.md, "Where
-//! AdaBN loses"). Both effects come from channels that barely vary on the user's images and
-//! that their own statistics make louder: with every variance kept at least ImageNet's,
-//! PneumoniaMNIST got its AUC back and MedNIST lost most of its gain
-//! (`EfficientNetLite::adapt_norm`).
+//! 4 points of test accuracy: on draw 11 of `bench/small_data.sh` the fine-tuned network
+//! called 274 of 1,500 HeadCT test images something else; with the statistics of its 30
+//! training images, 14. The weights do not change, and after this pass the statistics are
+//! frozen again, so everything above stays exact.
+//!
+//! Asked for (`TrainingConfig::adapt_norm`), it runs before a head-only run (AdaBN as first
+//! published: a frozen network adapted by its statistics alone; the head then trains on the
+//! features of the fitted network, computed once) and before fine-tuning every layer; the top
+//! blocks keep ImageNet's (not measured). Off by default: on PneumoniaMNIST (two findings on
+//! one kind of radiograph) it cost AUC either way (BENCHMARKS.md, "Where AdaBN loses"). Both
+//! effects come from channels that barely vary on the user's images and that their own
+//! statistics make louder: with every variance kept at least ImageNet's, PneumoniaMNIST got
+//! its AUC back and MedNIST lost most of its gain (`EfficientNetLite::adapt_norm`).
 
 use burn::prelude::*;
 use rand::SeedableRng;

@@ -97,12 +97,12 @@ pub struct TrainingConfig {
     /// existed: [`BACKBONE_LEARNING_RATE`], as they were trained).
     #[serde(default = "backbone_learning_rate")]
     pub backbone_lr: f64,
-    /// With a pretrained network that trains every layer ([`Transfer::All`]): before the
-    /// first epoch, re-estimate the backbone's BatchNorm statistics on the training images
-    /// (AdaBN; `training::adapt_norm` says why), then keep them frozen. Off unless asked: it
-    /// helped on MedNIST's draws of 5 images a class and cost PneumoniaMNIST its AUC at 100 and
-    /// 3,882 training images (BENCHMARKS.md). Files written before it existed: off, as they
-    /// were trained.
+    /// With a pretrained network that trains its head alone or every layer
+    /// ([`Transfer::fits_norm_statistics`]): before the first epoch, re-estimate the backbone's
+    /// BatchNorm statistics on the training images (AdaBN; `training::adapt_norm` says why),
+    /// then keep them frozen. Off unless asked: it helped on MedNIST's draws of 5 images a
+    /// class and cost PneumoniaMNIST its AUC, either way (BENCHMARKS.md). Files written before
+    /// it existed: off, as they were trained.
     #[serde(default)]
     pub adapt_norm: bool,
 }
@@ -143,12 +143,12 @@ impl TrainingConfig {
     }
 
     /// Whether a run of these settings on `network` starting at `epochs_completed`
-    /// re-estimates the backbone's BatchNorm statistics first (`training::adapt_norm`): a new
-    /// fine-tuning of every layer of a pretrained network. A head or the top blocks alone keep
-    /// the ImageNet statistics, as frozen layers keep everything.
+    /// re-estimates the backbone's BatchNorm statistics first (`training::adapt_norm`): asked,
+    /// and a new run of a pretrained network that trains its head alone or every layer (the top
+    /// blocks keep ImageNet's statistics: not measured). A resumed run has them in its weights.
     pub fn adapts_norm(&self, network: &ModelConfig, epochs_completed: usize) -> bool {
         self.adapt_norm
-            && self.transfer == Transfer::All
+            && self.transfer.fits_norm_statistics()
             && network.preset().pretrained().is_some()
             && epochs_completed == 0
     }

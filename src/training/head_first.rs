@@ -30,6 +30,8 @@ fn head_config(config: &TrainingConfig) -> TrainingConfig {
         transfer: Transfer::Head,
         augmentation: None,
         head_first: false,
+        // The run around it has fitted the statistics already, if asked (the same sample).
+        adapt_norm: false,
         callbacks,
         ..config.clone()
     }

@@ -65,6 +65,14 @@ impl Transfer {
         }
     }
 
+    /// Whether a run of this mode may fit the backbone's BatchNorm statistics to the user's
+    /// images first (AdaBN, `training::adapt_norm`): the head alone (the classic use: a frozen
+    /// network adapted by its statistics alone) and fine-tuning every layer, the two modes it
+    /// was measured in. The top blocks are not offered it: not measured.
+    pub fn fits_norm_statistics(self) -> bool {
+        matches!(self, Transfer::Head | Transfer::All)
+    }
+
     /// What the mode trains, for people.
     pub fn describe(self) -> &'static str {
         match self {

@@ -237,7 +237,7 @@ pub fn TrainStep() -> Html {
                                     onchange={setter(|c, i| { c.head_first = i.checked(); Ok(()) })} />
                                 {"Train the new head alone first (on the frozen features), then these layers"}</label>
                         }
-                        if config.preset.pretrained().is_some() && config.transfer == Transfer::All {
+                        if config.preset.pretrained().is_some() && config.transfer.fits_norm_statistics() {
                             <label class="check" title="The backbone's BatchNorm layers normalise with the statistics of ImageNet photographs. Before the first epoch, a pass over up to 128 of your training images (of a larger set, as many of each class) replaces them with your images' own (AdaBN); they stay frozen after that. Off (the default): ImageNet's are kept.">
                                 <input type="checkbox" checked={config.adapt_norm} data-testid="adapt-norm"
                                     onchange={setter(|c, i| { c.adapt_norm = i.checked(); Ok(()) })} />
@@ -384,11 +384,11 @@ fn pretrained_notes(config: &TrainingConfig, size: u32) -> Html {
         }
         false => "",
     };
-    let norm = match (config.transfer, config.adapt_norm) {
-        (Transfer::All, true) => {
-            "Before the first epoch, its BatchNorm layers take their statistics from up to 128 of your training images instead of ImageNet's (one forward pass over them); they stay frozen after that. Measured: this helped where the classes were different kinds of scan with few images of each (MedNIST, 5 a class; level at 20) and did worse on chest radiographs with and without pneumonia. Both come from one thing: features that barely vary on your images become louder (on grey images some sixty-fold). "
+    let norm = match (config.transfer.fits_norm_statistics(), config.adapt_norm) {
+        (true, true) => {
+            "Before the first epoch, its BatchNorm layers take their statistics from up to 128 of your training images instead of ImageNet's (one forward pass over them); they stay frozen after that. Measured: this helped where the classes were different kinds of scan with few images of each (MedNIST at 5 a class, the head alone and fine-tuned alike; at 20 a class fine-tuning was level) and did worse on chest radiographs with and without pneumonia. Both come from one thing: features that barely vary on your images become louder (on grey images some sixty-fold). Its first epochs score lower: give it more of them. "
         }
-        (Transfer::All, false) => {
+        (true, false) => {
             "Its BatchNorm layers keep ImageNet's statistics (the box below fits them to your images instead: that helped where the classes were different kinds of scan with few images of each, MedNIST at 5 a class, and did worse on chest radiographs with and without pneumonia). "
         }
         _ => "Its BatchNorm layers keep ImageNet's statistics. ",
