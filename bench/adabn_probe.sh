@@ -67,7 +67,8 @@ for c in $cases; do
     json="$OUT/run-$set-seed$seed-$stats.json"
     "$BINARY" train "$data" --preset efficientnet_lite0 --transfer head "${norm[@]}" --size 224 --epochs 40 \
       --batch 16 --patience 10 --lr-patience 5 --monitor val_loss --backend cpu --seed "$seed" \
-      --json --out "$OUT/model.mcmodel" > "$json"
+      --json --out "$OUT/model-$$.mcmodel" > "$json"
+    rm -f "$OUT/model-$$".*
     line=$(python3 -c "
 import json, sys
 r = json.load(open(sys.argv[1]))

@@ -13,6 +13,7 @@ larger sizes resized with Pillow's bilinear filter), with its `.classes.txt`, so
 network trains and is tested on exactly the same images.
 """
 import argparse
+import os
 import json
 import pathlib
 import random
@@ -59,15 +60,20 @@ def main():
             val = [row for c in classes for row in rng.sample(by[("validation", c)], max(n, 3))]
             for size in sizes:
                 name = out / f"mednist-{n}pc-seed{seed}-{size}px.npz"
-                np.savez_compressed(
-                    name,
-                    train_images=load(root, train, size),
-                    train_labels=np.array([[classes.index(r["class"])] for r in train], np.int64),
-                    val_images=load(root, val, size),
-                    val_labels=np.array([[classes.index(r["class"])] for r in val], np.int64),
-                    test_images=test_arrays[size],
-                    test_labels=test_labels,
-                )
+                # Written under another name, then renamed: a run stopped while it writes
+                # leaves the old file or none, never half of one that the next run would read.
+                part = name.with_name(f"{name.name}.{os.getpid()}.part")
+                with open(part, "wb") as file:
+                    np.savez_compressed(
+                        file,
+                        train_images=load(root, train, size),
+                        train_labels=np.array([[classes.index(r["class"])] for r in train], np.int64),
+                        val_images=load(root, val, size),
+                        val_labels=np.array([[classes.index(r["class"])] for r in val], np.int64),
+                        test_images=test_arrays[size],
+                        test_labels=test_labels,
+                    )
+                os.replace(part, name)
                 name.with_suffix(".classes.txt").write_text("\n".join(classes) + "\n")
                 print(f"{name}: {len(train)} train, {len(val)} validation, {len(test)} test")
 

@@ -82,7 +82,9 @@ for n in ${PER_CLASS//,/ }; do
         label=${binary%%=*}
         json="$OUT/run-${n}pc-seed${seed}-${net}${label:+-$label}.json"
         "${binary#*=}" train "$data" "${args[@]}" --epochs "$EPOCHS" --batch 16 --patience 10 --lr-patience 5 \
-          --backend cpu --seed "$seed" --json --out "$OUT/model.mcmodel" > "$json"
+          --backend cpu --seed "$seed" --json --out "$OUT/model-$$.mcmodel" > "$json"
+        # Named after this script's process: two runs side by side never share a model file.
+        rm -f "$OUT/model-$$".*
         line=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"{r['test']['accuracy']:.4f} {len(r['history'])} {r['training_seconds']:.0f}\")" "$json")
         echo "$n $seed $net${label:+@$label} $size $line" | tee -a "$record"
       done

@@ -9,6 +9,7 @@ the official test split. Each draw is written once per size (28 px as it is; lar
 resized with Pillow's bilinear filter), so that every network sees exactly the same images.
 """
 import argparse
+import os
 import pathlib
 
 import numpy as np
@@ -41,15 +42,19 @@ def main():
         ])
         for size in [int(s) for s in a.sizes.split(",")]:
             name = out / f"pneumonia-{a.per_class}pc-seed{seed}-{size}px.npz"
-            np.savez_compressed(
-                name,
-                train_images=resize(data["train_images"][picked], size),
-                train_labels=data["train_labels"][picked],
-                val_images=resize(data["val_images"], size),
-                val_labels=data["val_labels"],
-                test_images=resize(data["test_images"], size),
-                test_labels=data["test_labels"],
-            )
+            # Written under another name, then renamed: never half a file for the next run.
+            part = name.with_name(f"{name.name}.{os.getpid()}.part")
+            with open(part, "wb") as file:
+                np.savez_compressed(
+                    file,
+                    train_images=resize(data["train_images"][picked], size),
+                    train_labels=data["train_labels"][picked],
+                    val_images=resize(data["val_images"], size),
+                    val_labels=data["val_labels"],
+                    test_images=resize(data["test_images"], size),
+                    test_labels=data["test_labels"],
+                )
+            os.replace(part, name)
             print(f"{name}: {len(picked)} train, {len(data['val_labels'])} validation, {len(data['test_labels'])} test")
 
 

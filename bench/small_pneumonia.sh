@@ -60,7 +60,9 @@ for seed in ${SEEDS//,/ }; do
     data="$OUT/pneumonia-${PER_CLASS}pc-seed${seed}-${size}px.npz"
     json="$OUT/run-seed${seed}-${net}.json"
     "$CLI" train "$data" "${args[@]}" "${norm[@]}" --size "$size" --epochs "$EPOCHS" --batch 16 --patience 10 --lr-patience 5 \
-      --monitor "$MONITOR" --backend cpu --seed "$seed" --json --out "$OUT/model.mcmodel" > "$json"
+      --monitor "$MONITOR" --backend cpu --seed "$seed" --json --out "$OUT/model-$$.mcmodel" > "$json"
+    # Named after this script's process: two runs side by side never share a model file.
+    rm -f "$OUT/model-$$".*
     line=$(python3 -c "
 import json, sys
 r = json.load(open(sys.argv[1]))
