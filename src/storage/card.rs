@@ -149,8 +149,9 @@ fn write_overview(md: &mut String, meta: &ModelMeta, card: &ModelCard, classes: 
             .training
             .as_ref()
             .map(|t| {
-                let first = t.head_first && t.transfer != Transfer::Head;
-                let adapted = t.adapt_norm && t.transfer.fits_norm_statistics();
+                // What a run of these settings did when it began (epoch 0): the run's own rules.
+                let first = t.trains_head_first(&meta.model, 0);
+                let adapted = t.adapts_norm(&meta.model, 0);
                 (t.transfer, first, t.backbone_lr, adapted)
             })
             .unwrap_or((Transfer::Head, false, BACKBONE_LEARNING_RATE, false));
