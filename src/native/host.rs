@@ -104,7 +104,9 @@ impl TerminalHost<'_> {
             } => self.say(format!(
                 "training epochs {first_epoch}..={epochs}: {train_images} training / {validation_images} validation images, {batches} batches per epoch, {parameters} parameters, {replicas} replica(s)"
             )),
-            TrainingEvent::Notice { message } | TrainingEvent::HeadTrained { message } => {
+            TrainingEvent::Notice { message }
+            | TrainingEvent::ReplicaLost { message }
+            | TrainingEvent::HeadTrained { message } => {
                 self.say(format!("  {message}"))
             }
             TrainingEvent::Features {

@@ -140,6 +140,12 @@ pub enum TrainingEvent {
         /// What happened.
         message: String,
     },
+    /// The second replica (the page's training helper) failed mid-run: the run goes on with
+    /// one, and what the page says about the run (its "2 cores") must follow. A warning.
+    ReplicaLost {
+        /// What happened.
+        message: String,
+    },
     /// Something the user should know that does not stop training.
     Notice {
         /// What happened.

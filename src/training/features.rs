@@ -65,7 +65,7 @@ impl FeatureCache {
                 });
             }
             if let Some(why) = pass.take_failure() {
-                host.event(TrainingEvent::Notice {
+                host.event(TrainingEvent::ReplicaLost {
                     message: format!(
                         "the second replica failed ({why}); the features are computed on one core"
                     ),

@@ -103,7 +103,9 @@ impl<H: TrainingHost> TrainingHost for Quiet<'_, H> {
     fn event(&mut self, event: TrainingEvent) {
         if matches!(
             event,
-            TrainingEvent::Features { .. } | TrainingEvent::Notice { .. }
+            TrainingEvent::Features { .. }
+                | TrainingEvent::Notice { .. }
+                | TrainingEvent::ReplicaLost { .. }
         ) {
             self.inner.event(event);
         }

@@ -276,7 +276,7 @@ impl<'a> Run<'a> {
     /// Says why the peer is no longer used and drops it (training goes on, on one core).
     pub fn drop_peer<H: TrainingHost>(&mut self, host: &mut H, why: String) {
         if self.peer.take().is_some() {
-            host.event(TrainingEvent::Notice {
+            host.event(TrainingEvent::ReplicaLost {
                 message: format!(
                     "the second training replica failed ({why}); training goes on, on one core"
                 ),

@@ -34,6 +34,7 @@ test('CPU training uses a second core through the training helper, reproducibly'
     const first = await train('cpu');
     console.log('two cores', JSON.stringify(first.metrics));
     assert.match(first.on, /^on CPU, 2 cores \(CPU chosen in the settings\)/);
+    // (Its positive control, a helper that cannot start or stops mid-run: helper_failure.test.mjs.)
     assert.doesNotMatch(await notices(page), /replica|helper/, 'the helper started and answered every step');
     // Training learns: validation accuracy after 8 epochs on 175 training images.
     assert.ok(first.metrics[7][4] >= 0.85, `val_accuracy ${first.metrics[7][4]}`);

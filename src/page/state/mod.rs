@@ -314,6 +314,13 @@ fn on_engine(state: &mut AppState, response: Response) {
         Response::Training {
             event: TrainingEvent::HeadTrained { message },
         } => state.notify(Level::Info, message),
+        Response::Training {
+            event: TrainingEvent::ReplicaLost { message },
+        } => {
+            state.notify(Level::Warning, message.clone());
+            let lost = TrainingEvent::ReplicaLost { message };
+            Rc::make_mut(&mut state.train).on_event(lost);
+        }
         Response::Training { event } => Rc::make_mut(&mut state.train).on_event(event),
         Response::TrainingDone {
             assessment,

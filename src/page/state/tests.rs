@@ -178,6 +178,41 @@ fn the_head_trained_first_is_told_as_information() {
     );
 }
 
+/// A training helper lost mid-run: the page warns, and what it says of the run ("2 cores")
+/// follows, so that it does not claim a second core the run no longer has.
+#[test]
+fn a_lost_replica_is_a_warning_and_the_run_trains_on_one_core() {
+    let started = engine(
+        full_state(),
+        Response::Training {
+            event: TrainingEvent::Started {
+                first_epoch: 1,
+                epochs: 2,
+                batches: 3,
+                train_images: 100,
+                validation_images: 20,
+                parameters: 1000,
+                replicas: 2,
+            },
+        },
+    );
+    assert_eq!(started.train.replicas, 2);
+    let lost = engine(
+        started,
+        Response::Training {
+            event: TrainingEvent::ReplicaLost {
+                message: "the second training replica failed".into(),
+            },
+        },
+    );
+    assert_eq!(lost.train.replicas, 1);
+    let last = lost.notices.notices.last().unwrap();
+    assert_eq!(
+        (last.level.as_str(), last.message.as_str()),
+        ("warning", "the second training replica failed")
+    );
+}
+
 #[test]
 fn loading_data_clears_the_assessment_and_records_engine_memory() {
     let state = full_state();

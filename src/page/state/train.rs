@@ -238,6 +238,8 @@ impl TrainState {
                 total,
                 seconds,
             } => self.features = (done < total).then_some((done, total, seconds)),
+            // Its text goes to the notices (`state::engine`); the run now trains on one.
+            TrainingEvent::ReplicaLost { .. } => self.replicas = 1,
             TrainingEvent::Notice { .. } | TrainingEvent::HeadTrained { .. } => {}
             TrainingEvent::Finished { reason, .. } => self.stop_reason = Some(reason),
         }
