@@ -34,6 +34,17 @@ impl GpuErrors {
     pub fn last(&self) -> Option<String> {
         self.last.lock().ok().and_then(|l| l.clone())
     }
+
+    /// Forgets the errors so far, so that a run's warning counts its own and not those of an
+    /// earlier run on the same device (the page keeps one device for the tab's life).
+    pub fn reset(&self) {
+        self.count.store(0, Ordering::Relaxed);
+        for message in [&self.first, &self.last] {
+            if let Ok(mut message) = message.lock() {
+                *message = None;
+            }
+        }
+    }
 }
 
 /// Replaces the panicking uncaptured-error handler of `device` with one that records.

@@ -48,6 +48,7 @@ test('tuning is off on a software adapter; forced, refused candidates are skippe
       const seconds = (Date.now() - started) / 1000;
       const said = await notices(page);
       await shot(page, `tuning-${hook}-${++runs}`);
+      // (Its positive control, a real WebGPU error during a run: webgpu_errors.test.mjs.)
       assert.doesNotMatch(said, /WebGPU reported \d+ error/, 'no WebGPU error reached training');
       await gotoStep(page, 'evaluate');
       const accuracy = Number((await page.textContent('[data-testid=test-accuracy]')).replace('%', ''));

@@ -204,6 +204,10 @@ impl Engine {
             backend: backend.clone(),
             reason,
         });
+        // The warning at the end (`warn_of_webgpu_errors`) counts this run's errors only.
+        if let Some(webgpu) = &self.backends.webgpu {
+            webgpu.errors.reset();
+        }
         let lost = self.backends.webgpu.as_ref().map(|w| w.lost.clone());
         let host = WorkerHost::new(self.controls.clone(), preference, &backend, lost).await;
         let described = format!("{backend} in the browser ({})", self.backends.gpu.label());
