@@ -12,6 +12,7 @@
 # shift 10 %) to strong, lite0-all or lite0-top (the top blocks and the head);
 # "lite0-all-augment-head-first" trains the head alone first (--head-first), then every layer;
 # "lite0-all-augment-blr-F" fine-tunes with the backbone at F times the head's rate (--backbone-lr F);
+# "-lr-R" at the very end of any name trains at learning rate R instead of 1e-3 (--lr R).
 # "-adabn" after a lite0-all or lite0-head name fits the backbone's BatchNorm statistics to the
 # training images first (--adapt-norm, AdaBN; with the head alone since this option's commit,
 # 2026-12-07): for fine-tuning the default from 2026-12-06 22:00 UTC to b4abd79 (2026-12-07
@@ -54,17 +55,20 @@ record="bench/results/small-data-$(date -u +%F)-$(git rev-parse --short HEAD)${R
 {
   echo "# bench/small_data.sh: PER_CLASS=$PER_CLASS SEEDS=$SEEDS BIG=$BIG EPOCHS=$EPOCHS NETWORKS=\"$NETWORKS\"${BINARIES:+ BINARIES=\"$BINARIES\"}"
   echo "# $(nproc) cores, $(uname -m), $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)"
-  echo "# every run: --batch 16 --patience 10 --lr-patience 5 --backend cpu --seed <seed> (Adam 1e-3); test = the whole MedNIST test split"
+  echo "# every run: --batch 16 --patience 10 --lr-patience 5 --backend cpu --seed <seed> (Adam 1e-3 unless the name ends -lr-R); test = the whole MedNIST test split"
   echo "per_class seed network size test_accuracy epochs train_seconds"
 } > "$record"
 for n in ${PER_CLASS//,/ }; do
   for seed in ${SEEDS//,/ }; do
     for binary in ${BINARIES:-"=$CLI"}; do
       for net in $NETWORKS; do
-        base=$net norm=()
-        case "$net" in
-          *-imagenet-norm) base=${net%-imagenet-norm} norm=(--imagenet-norm) ;;
-          *-adabn) base=${net%-adabn} norm=(--adapt-norm) ;;
+        base=$net norm=() lr=()
+        case "$base" in
+          *-lr-*) lr=(--lr "${base##*-lr-}"); base=${base%-lr-*} ;;
+        esac
+        case "$base" in
+          *-imagenet-norm) base=${base%-imagenet-norm} norm=(--imagenet-norm) ;;
+          *-adabn) base=${base%-adabn} norm=(--adapt-norm) ;;
         esac
         case "$base" in
           seed | strong) args=(--preset "$net"); size=64 ;;
@@ -77,7 +81,7 @@ for n in ${PER_CLASS//,/ }; do
           strong-augment) args=(--preset strong --augment); size=64 ;;
           *) echo "unknown network $net" >&2; exit 2 ;;
         esac
-        args+=("${norm[@]}")
+        args+=("${norm[@]}" "${lr[@]}")
         data="$OUT/mednist-${n}pc-seed${seed}-${size}px.npz"
         label=${binary%%=*}
         json="$OUT/run-${n}pc-seed${seed}-${net}${label:+-$label}.json"
