@@ -256,6 +256,22 @@ impl AppState {
     }
 }
 
+/// An event of a training run: words for people go to the notices (a notice changes nothing
+/// else, so the training part stays as it was), the rest to the training part; a lost replica
+/// to both.
+fn on_training(state: &mut AppState, event: TrainingEvent) {
+    match event {
+        TrainingEvent::Notice { message } => state.notify(Level::Warning, message),
+        TrainingEvent::HeadTrained { message } => state.notify(Level::Info, message),
+        TrainingEvent::ReplicaLost { message } => {
+            state.notify(Level::Warning, message.clone());
+            let lost = TrainingEvent::ReplicaLost { message };
+            Rc::make_mut(&mut state.train).on_event(lost);
+        }
+        event => Rc::make_mut(&mut state.train).on_event(event),
+    }
+}
+
 /// A message from the engine: each answer changes the parts it concerns, nothing else.
 fn on_engine(state: &mut AppState, response: Response) {
     match response {
@@ -308,20 +324,7 @@ fn on_engine(state: &mut AppState, response: Response) {
         Response::EstimateFailed { message } => {
             Rc::make_mut(&mut state.train).estimated(Err(message))
         }
-        Response::Training {
-            event: TrainingEvent::Notice { message },
-        } => state.notify(Level::Warning, message),
-        Response::Training {
-            event: TrainingEvent::HeadTrained { message },
-        } => state.notify(Level::Info, message),
-        Response::Training {
-            event: TrainingEvent::ReplicaLost { message },
-        } => {
-            state.notify(Level::Warning, message.clone());
-            let lost = TrainingEvent::ReplicaLost { message };
-            Rc::make_mut(&mut state.train).on_event(lost);
-        }
-        Response::Training { event } => Rc::make_mut(&mut state.train).on_event(event),
+        Response::Training { event } => on_training(state, event),
         Response::TrainingDone {
             assessment,
             misclassified,

@@ -178,24 +178,26 @@ fn the_head_trained_first_is_told_as_information() {
     );
 }
 
+/// The engine's word that a run of 2 epochs began, on `replicas` replicas.
+fn started(replicas: usize) -> Response {
+    Response::Training {
+        event: TrainingEvent::Started {
+            first_epoch: 1,
+            epochs: 2,
+            batches: 3,
+            train_images: 100,
+            validation_images: 20,
+            parameters: 1000,
+            replicas,
+        },
+    }
+}
+
 /// A training helper lost mid-run: the page warns, and what it says of the run ("2 cores")
 /// follows, so that it does not claim a second core the run no longer has.
 #[test]
 fn a_lost_replica_is_a_warning_and_the_run_trains_on_one_core() {
-    let started = engine(
-        full_state(),
-        Response::Training {
-            event: TrainingEvent::Started {
-                first_epoch: 1,
-                epochs: 2,
-                batches: 3,
-                train_images: 100,
-                validation_images: 20,
-                parameters: 1000,
-                replicas: 2,
-            },
-        },
-    );
+    let started = engine(full_state(), started(2));
     assert_eq!(started.train.replicas, 2);
     let lost = engine(
         started,
@@ -521,20 +523,7 @@ fn a_download_shows_until_it_completes_and_a_run_or_failure_clears_it() {
         engine(later.clone(), download(100, 100)).train.download,
         None
     );
-    let started = engine(
-        later.clone(),
-        Response::Training {
-            event: TrainingEvent::Started {
-                first_epoch: 1,
-                epochs: 2,
-                batches: 3,
-                train_images: 100,
-                validation_images: 20,
-                parameters: 1000,
-                replicas: 1,
-            },
-        },
-    );
+    let started = engine(later.clone(), started(1));
     assert_eq!(started.train.download, None);
     let failed = engine(
         later,
