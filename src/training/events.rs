@@ -140,7 +140,7 @@ pub enum TrainingEvent {
         /// What happened.
         message: String,
     },
-    /// The second replica (the page's training helper) failed mid-run: the run goes on with
+    /// The second replica (the page's training helper) failed during the run: it goes on with
     /// one, and what the page says about the run (its "2 cores") must follow. A warning.
     ReplicaLost {
         /// What happened.

@@ -238,7 +238,7 @@ impl TrainState {
                 total,
                 seconds,
             } => self.features = (done < total).then_some((done, total, seconds)),
-            // Its text goes to the notices (`state::engine`); the run now trains on one.
+            // Its text goes to the notices (`state::on_training`); the run now trains on one.
             TrainingEvent::ReplicaLost { .. } => self.replicas = 1,
             TrainingEvent::Notice { .. } | TrainingEvent::HeadTrained { .. } => {}
             TrainingEvent::Finished { reason, .. } => self.stop_reason = Some(reason),
