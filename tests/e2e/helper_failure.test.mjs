@@ -8,14 +8,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { assertNoForeignRequests, didNotRun, gotoStep, launch, loadFolder, newContext, notices, openApp, serve, setEpochs, shot, waitForStatus } from './helpers.mjs';
-
-/** The engine worker (the page's one dedicated worker that runs engine.js). */
-async function engineWorker(page) {
-  const found = page.workers().find((w) => /engine\.js/.test(w.url()));
-  assert.ok(found, `no engine worker among ${page.workers().map((w) => w.url()).join(', ')}`);
-  return found;
-}
+import { assertNoForeignRequests, didNotRun, engineWorker, gotoStep, launch, loadFolder, newContext, notices, openApp, serve, setEpochs, shot, waitForStatus } from './helpers.mjs';
 
 /** Replaces the engine's helper spawner: training helpers (role "peer") throw when `refuse`,
  * and each one stops at its next message once `self.medclassifyCrashPeers` is set. Decoding
@@ -63,7 +56,7 @@ test('a training helper that cannot start, or stops mid-run, is said; the run fi
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
     if (cores < 2) return didNotRun(t, `the browser reports ${cores} core(s); a training helper needs two`);
     await loadFolder(page);
-    const engine = await engineWorker(page);
+    const engine = engineWorker(page);
 
     // The helper cannot start: one core from the first batch, and the page says why.
     await drill(engine, true);

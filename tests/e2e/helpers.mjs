@@ -115,6 +115,14 @@ export async function openApp(context, url) {
   return page;
 }
 
+/** The page's engine worker (the dedicated worker that runs engine.js), for tests that drill
+ * its seams (`helper_failure.test.mjs`, `webgpu_errors.test.mjs`). */
+export function engineWorker(page) {
+  const found = page.workers().find((w) => /engine\.js/.test(w.url()));
+  assert.ok(found, `no engine worker among ${page.workers().map((w) => w.url()).join(', ')}`);
+  return found;
+}
+
 /** Waits until the engine has reported its backend (after a load or a reload). */
 export async function waitForBoot(page) {
   await page.waitForFunction(() => /WebGPU|CPU/.test(document.querySelector('[data-testid=backend]')?.textContent || ''),

@@ -6,7 +6,7 @@
 // the run's first epoch, outside any error scope.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, setEpochs, shot, waitForStatus } from './helpers.mjs';
+import { assertNoForeignRequests, engineWorker, gotoStep, launch, newContext, notices, openApp, serve, setEpochs, shot, waitForStatus } from './helpers.mjs';
 
 const WARNING = /WebGPU reported (\d+) error\(s\) during training, so its results may be wrong; train on the CPU to compare\. First message: ([^×]*)/g;
 
@@ -16,8 +16,7 @@ test('a WebGPU error during a run is said at its end, and only for that run', { 
   const { context, foreign } = await newContext(browser, new URL(server.url).origin);
   try {
     const page = await openApp(context, server.url);
-    const engine = page.workers().find((w) => /engine\.js/.test(w.url()));
-    assert.ok(engine, 'the engine worker');
+    const engine = engineWorker(page);
     await page.click('[data-testid=sample-data]');
     await page.waitForSelector('[data-testid=data-report]', { timeout: 120_000 });
     await engine.evaluate(() => {
