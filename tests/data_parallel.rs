@@ -14,8 +14,8 @@ use medclassify::model::{ModelConfig, SeedConfig};
 use medclassify::native::{TerminalHost, ThreadPeer, load_folder};
 use medclassify::training::{
     CallbackSettings, GradientPeer, GradientReplica, Inputs, PeerGradients, PeerSetup, PeerStep,
-    StopReason, TrainingConfig, TrainingData, TrainingEvent, combine_gradients, flat_gradients,
-    flat_weights, part_gradients,
+    Start, StopReason, TrainingConfig, TrainingData, TrainingEvent, combine_gradients, estimate,
+    flat_gradients, flat_weights, part_gradients,
 };
 
 /// The Flex backend draws from one process-wide generator: runs take turns.
@@ -338,4 +338,55 @@ fn a_peer_that_crashes_mid_run_loses_no_batch() {
         );
     }
     assert_eq!(alone.meta.history.len(), crashed.meta.history.len());
+}
+
+/// The time estimate runs the run's first batches with its helper: a helper that fails there
+/// is said in the estimate (which the page then shows as one core's time), and one that does
+/// not fail is not.
+#[test]
+fn an_estimate_whose_helper_fails_says_so() {
+    let (dataset, split) = fixture();
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let data = TrainingData {
+        dataset: &dataset,
+        train: split.indices(Subset::Train),
+        validation: split.indices(Subset::Validation),
+    };
+    let network = seed_without_dropout(&dataset);
+    let (config, device) = (config(), Device::flex());
+    let estimate_with = |peer: Box<dyn GradientPeer>| {
+        let mut host = TerminalHost::new(None, true);
+        host.peer = Some(peer);
+        let run = estimate(
+            &data,
+            &config,
+            &network,
+            Start::Fresh,
+            10,
+            &device,
+            &mut host,
+        );
+        pollster::block_on(run).expect("the estimate runs")
+    };
+    let crashing = CrashesAfter {
+        peer: Some(ThreadPeer::spawn()),
+        steps: 1,
+    };
+    let crashed = estimate_with(Box::new(crashing));
+    let why = crashed.rates.lost_replica.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("the second training replica failed (the helper worker crashed)"),
+        "{why:?}"
+    );
+    assert_eq!(crashed.rates.timed_batches, 2, "timed again after the loss");
+    assert!(
+        crashed
+            .describe()
+            .contains("(timed on one core: the second"),
+        "{}",
+        crashed.describe()
+    );
+    let healthy = estimate_with(Box::new(ThreadPeer::spawn()));
+    assert_eq!(healthy.rates.lost_replica, None);
+    assert!(!healthy.describe().contains("one core"));
 }

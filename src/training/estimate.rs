@@ -71,6 +71,11 @@ pub struct Rates {
     /// come on top).
     #[serde(with = "crate::json_float", default)]
     pub checkpoint_seconds: f64,
+    /// The run's second replica (the page's training helper) failed while the probe ran, and
+    /// why: the rates above were then timed afresh on one core, which is what the rest of that
+    /// run would have had (a new run starts a new helper).
+    #[serde(default)]
+    pub lost_replica: Option<String>,
 }
 
 /// One part of the run and its time.
@@ -168,8 +173,12 @@ impl RunEstimate {
             .iter()
             .map(|p| format!("{}: {}", p.what, duration_text(p.seconds)))
             .collect();
+        let one_core = match &self.rates.lost_replica {
+            Some(why) => format!(" (timed on one core: {why})"),
+            None => String::new(),
+        };
         format!(
-            "about {} on this device: {}",
+            "about {} on this device{one_core}: {}",
             duration_text(self.seconds),
             parts.join("; ")
         )
@@ -246,6 +255,7 @@ pub async fn estimate<H: TrainingHost>(
             (batches_per_second.map(|rate| 1.0 / rate), timed)
         }
     };
+    let lost_replica = probe.lost_replica.take();
     let inference = match inference {
         Some(rate) => rate,
         None => inference_rate(&outcome.model, data, device, host).await?,
@@ -274,6 +284,7 @@ pub async fn estimate<H: TrainingHost>(
         inference_images_per_second: inference,
         timed_batches: timed,
         checkpoint_seconds,
+        lost_replica,
     };
     if !cached_features && rates.batch_seconds.is_none() {
         return Err(TrainingError::Invalid(
@@ -321,7 +332,8 @@ struct Started {
 }
 
 /// The host of the probe run: notes when each batch (or feature batch) ends and asks the run
-/// to stop once enough are timed; passes Stop and the second replica on, nothing else.
+/// to stop once enough are timed; passes Stop and the second replica on, nothing else. When
+/// that replica fails, the probe keeps why and times afresh from there (on one core).
 struct Probe<'h, H> {
     inner: &'h mut H,
     started: Option<Started>,
@@ -333,6 +345,10 @@ struct Probe<'h, H> {
     stopped: bool,
     /// When the probe began (ms).
     begun_ms: f64,
+    /// Why the second replica failed, if it did.
+    lost_replica: Option<String>,
+    /// Feature images done before the marks started again (after a lost replica).
+    features_before: usize,
 }
 
 impl<'h, H: TrainingHost> Probe<'h, H> {
@@ -344,6 +360,8 @@ impl<'h, H: TrainingHost> Probe<'h, H> {
             batch_marks: Vec::new(),
             feature_marks: Vec::new(),
             stopped: false,
+            lost_replica: None,
+            features_before: 0,
         }
     }
 
@@ -393,7 +411,18 @@ impl<H: TrainingHost> TrainingHost for Probe<'_, H> {
                 let done = self.batch_marks.len() + 1;
                 self.batch_marks.push((now, done));
             }
-            TrainingEvent::Features { done, .. } => self.feature_marks.push((now, done)),
+            TrainingEvent::Features { done, .. } => {
+                let done = done.saturating_sub(self.features_before);
+                self.feature_marks.push((now, done));
+            }
+            // What was timed so far had two cores; the rest of the run has one: start again.
+            TrainingEvent::ReplicaLost { message } => {
+                self.lost_replica = Some(message);
+                self.features_before += self.feature_marks.last().map_or(0, |m| m.1);
+                self.batch_marks.clear();
+                self.feature_marks.clear();
+                self.begun_ms = now;
+            }
             _ => {}
         }
     }
@@ -431,6 +460,7 @@ mod tests {
             inference_images_per_second: images_per_second,
             timed_batches: 2,
             checkpoint_seconds: checkpoint,
+            lost_replica: None,
         }
     }
 
@@ -516,6 +546,88 @@ mod tests {
         assert_eq!(duration_text(200.0), "3 min 20 s");
         assert_eq!(duration_text(7500.0), "2 h 05 min");
         assert_eq!(duration_text(f64::NAN), "an unknown time");
+    }
+
+    /// A host whose clock the test sets.
+    struct Clock(f64);
+
+    impl TrainingHost for Clock {
+        fn event(&mut self, _: TrainingEvent) {}
+        async fn proceed(&mut self) -> bool {
+            true
+        }
+        fn now_ms(&self) -> f64 {
+            self.0
+        }
+        async fn store(&mut self, _: CheckpointSlot, _: &[u8]) -> Result<String, String> {
+            Ok(String::new())
+        }
+    }
+
+    fn batch() -> TrainingEvent {
+        TrainingEvent::Batch(crate::training::BatchMetrics {
+            epoch: 1,
+            batch: 1,
+            batches: 9,
+            loss: 1.0,
+            accuracy: 0.5,
+            learning_rate: 1e-3,
+            images_per_second: 1.0,
+        })
+    }
+
+    /// `events` at their times (ms) into a probe begun at 0: its batch rate and its feature
+    /// rate (per second, with the timed marks), and why a replica was lost.
+    fn probed(events: Vec<(f64, TrainingEvent)>) -> ((f64, usize), (f64, usize), Option<String>) {
+        let mut clock = Clock(0.0);
+        let mut probe = Probe::new(&mut clock);
+        for (ms, event) in events {
+            probe.inner.0 = ms;
+            probe.event(event);
+        }
+        let batches = probe.rate(&probe.batch_marks);
+        let features = probe.rate(&probe.feature_marks);
+        (
+            (batches.0.unwrap_or(0.0), batches.1),
+            (features.0.unwrap_or(0.0), features.1),
+            probe.lost_replica.clone(),
+        )
+    }
+
+    #[test]
+    fn a_lost_replica_is_kept_and_the_batches_are_timed_again_on_one_core() {
+        let lost = || TrainingEvent::ReplicaLost {
+            message: "the helper crashed".into(),
+        };
+        // Two cores: a batch each 100 ms; then one: the timed batches are the last two only,
+        // 200 ms each, not an average over both.
+        let (batches, _, why) = probed(vec![
+            (100.0, batch()),
+            (200.0, batch()),
+            (250.0, lost()),
+            (450.0, batch()),
+            (650.0, batch()),
+            (850.0, batch()),
+        ]);
+        assert_eq!(batches, (5.0, 2));
+        assert_eq!(why.as_deref(), Some("the helper crashed"));
+        // Features: 34 images a step on two cores, then one 17-image step alone in 1 s,
+        // timed from the loss and counting its own images only (its warm-up included).
+        let features = |done| TrainingEvent::Features {
+            done,
+            total: 200,
+            seconds: 0.0,
+        };
+        let (_, features, _) = probed(vec![
+            (500.0, features(34)),
+            (700.0, features(68)),
+            (1_000.0, lost()),
+            (2_000.0, features(85)),
+        ]);
+        assert_eq!(features, (17.0, 0));
+        // Without a loss, nothing is said.
+        let (batches, _, why) = probed(vec![(100.0, batch()), (300.0, batch())]);
+        assert_eq!((batches, why), ((5.0, 1), None));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 // The positive control of `cpu_cores.test.mjs`'s "no notice of a helper" check: a training
 // helper that cannot start, and one that stops mid-run, are each said in the notices, the
-// page stops claiming a second core, and the run still finishes and learns on one core.
+// page stops claiming a second core, and the run still finishes and learns on one core; one
+// that stops during the time estimate is said there, and the estimate is one core's.
 // The drills go through the engine's own seam, `medclassifySpawnHelper` (set by engine.js on
 // the engine worker's global and read at each start): one throws for the training helper;
 // the other ends the helper mid-run the way a crash does (terminated, then the `error` event
@@ -11,8 +12,8 @@ import { test } from 'node:test';
 import { assertNoForeignRequests, didNotRun, engineWorker, gotoStep, launch, loadFolder, newContext, notices, openApp, serve, setEpochs, shot, waitForStatus } from './helpers.mjs';
 
 /** Replaces the engine's helper spawner: training helpers (role "peer") throw when `refuse`,
- * and each one stops at its next message once `self.medclassifyCrashPeers` is set. Decoding
- * helpers start as usual. */
+ * and each one stops at its next message once `self.medclassifyCrashPeers` is `true`, or at
+ * its N-th training step once it is a number N. Decoding helpers start as usual. */
 async function drill(engine, refuse) {
   await engine.evaluate((refuse) => {
     const spawn = self.medclassifySpawnOriginal ??= self.medclassifySpawnHelper;
@@ -21,8 +22,11 @@ async function drill(engine, refuse) {
       const helper = spawn(module, role);
       if (role !== 'peer') return helper;
       const post = helper.postMessage.bind(helper);
+      let steps = 0;
       helper.postMessage = (message, transfer) => {
-        if (!self.medclassifyCrashPeers) return post(message, transfer);
+        if (message && typeof message === 'object' && 'Step' in message) steps += 1;
+        const at = self.medclassifyCrashPeers;
+        if (!(at === true || (typeof at === 'number' && steps >= at))) return post(message, transfer);
         helper.terminate();
         setTimeout(() => helper.dispatchEvent(new ErrorEvent('error', { message: 'crash drill: the training helper stopped' })), 0);
       };
@@ -80,6 +84,27 @@ test('a training helper that cannot start, or stops mid-run, is said; the run fi
     assert.ok(crashed.rows[5][4] >= 0.8, `val_accuracy ${crashed.rows[5][4]} after the helper stopped`);
     assert.ok(crashed.rows[5][1] < crashed.rows[0][1] * 0.6, 'the loss falls');
     await shot(page, 'helper-failure-crashed');
+
+    // The time estimate runs the run's first batches with a helper of its own: a healthy one
+    // is counted, one that stops at its second step is said, and the estimate is one core's.
+    const estimate = async (crashAt) => {
+      await engine.evaluate((at) => { self.medclassifyCrashPeers = at; }, crashAt);
+      // An estimate shown before is marked, so that only this one's answer is waited for.
+      await page.$eval('[data-testid=estimate]', (e) => e.setAttribute('data-stale', '')).catch(() => {});
+      await page.click('[data-testid=estimate-time]');
+      await page.waitForSelector('[data-testid=estimate]:not([data-stale]), [data-testid=estimate-failed]', { timeout: 300_000 });
+      const text = await page.textContent('[data-testid=estimate-panel]');
+      const oneCore = await page.$('[data-testid=estimate-one-core]');
+      return { text, oneCore: oneCore && (await oneCore.textContent()) };
+    };
+    const healthy = await estimate(false);
+    assert.match(healthy.text, /About .+ on CPU, 2 cores for 6 epoch\(s\)/, healthy.text);
+    assert.equal(healthy.oneCore, null, healthy.text);
+    const lost = await estimate(2);
+    assert.match(lost.text, /About .+ on CPU for 6 epoch\(s\)/, lost.text);
+    assert.match(lost.oneCore ?? '', /^Timed on one core after the training helper failed: the second training replica failed \(crash drill: the training helper stopped\)/, lost.text);
+    assert.match(lost.text, /Measured on 2 batch\(es\) after an untimed first one/, 'timed again on one core');
+    await shot(page, 'helper-failure-estimate');
     assertNoForeignRequests(foreign);
   } finally {
     await browser.close();

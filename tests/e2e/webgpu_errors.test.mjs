@@ -3,7 +3,8 @@
 // its count and message, and only for that run (the page keeps one device for the tab's life).
 // The drill: a buffer with no usage, which the WebGPU specification makes a validation error,
 // created on the engine's own GPUDevice (caught as it opens its next command encoder) after
-// the run's first epoch, outside any error scope.
+// the run's first epoch, outside any error scope. The time estimate's first batches are
+// watched the same way.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assertNoForeignRequests, engineWorker, gotoStep, launch, newContext, notices, openApp, serve, setEpochs, shot, waitForStatus } from './helpers.mjs';
@@ -58,6 +59,18 @@ test('a WebGPU error during a run is said at its end, and only for that run', { 
     await page.click('[data-testid=dismiss-all]');
     assert.doesNotMatch(await notices(page), WARNING);
     assert.deepEqual(await train(false), [], await notices(page));
+
+    // The time estimate runs the run's first batches on the same device: an error there is
+    // said as the estimate's, not dropped by the next run's fresh tally.
+    await engine.evaluate(() => { self.medclassifyGpuErrorDrill = true; });
+    await page.click('[data-testid=estimate-time]');
+    await page.waitForSelector('[data-testid=estimate], [data-testid=estimate-failed]', { timeout: 600_000 });
+    assert.equal(await engine.evaluate(() => self.medclassifyGpuErrorDrill), false, 'the drill ran');
+    assert.match(await page.textContent('[data-testid=estimate-panel]'), /About .+ on WebGPU for 1 epoch\(s\)/);
+    const estimated = await notices(page);
+    assert.match(estimated, /WebGPU reported 1 error\(s\) during the time estimate, so a run on it may give wrong results; estimate or train on the CPU to compare\. First message: \S/, estimated);
+    assert.doesNotMatch(estimated, WARNING, 'not said as a training run\'s');
+    await shot(page, 'webgpu-error-estimate');
     assertNoForeignRequests(foreign);
   } finally {
     await browser.close();

@@ -587,6 +587,7 @@ fn an_estimate_shows_until_a_setting_the_backend_or_the_split_changes() {
             inference_images_per_second: 20.0,
             timed_batches: 2,
             checkpoint_seconds: 0.0,
+            lost_replica: None,
         },
     );
     let answered = |state: AppState| {

@@ -75,6 +75,9 @@ pub fn EstimatePanel(props: &EstimateProps) -> Html {
                                     <li>{ format!("{}: {}", part.what, duration_text(part.seconds)) }</li>
                                 }
                             </ul>
+                            if let Some(why) = &estimate.rates.lost_replica {
+                                <p class="callout" data-testid="estimate-one-core">{ format!("Timed on one core after the training helper failed: {why}. A run starts a new helper.") }</p>
+                            }
                             <p class="muted">{ format!("Measured {timed}; nothing was trained or kept.") }</p>
                         </div>
                     }

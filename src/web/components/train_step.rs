@@ -163,7 +163,7 @@ pub fn TrainStep() -> Html {
         <section class="step" aria-labelledby="train-title">
             <h2 id="train-title">{"Train a classifier"}</h2>
             if !has_split {
-                <p class="callout" data-testid="train-blocked">{ why_no_training(&state) }
+                <p class="callout" data-testid="train-blocked">{ why_no_training(state) }
                     {" "}<button type="button" class="link" onclick={
                         let app = app.clone();
                         Callback::from(move |_| app.dispatch(Action::Show(Step::Data)))

@@ -31,6 +31,13 @@ const PREDICT_GROUP_BYTES: usize = 64 << 20;
 const PREDICT_SHARE_AFTER_MS: f64 = 2_000.0;
 use crate::web::worker::{RunState, notice, post};
 
+/// What a WebGPU error happened during, for its warning.
+#[derive(Clone, Copy)]
+enum WebGpuJob {
+    Training,
+    Estimate,
+}
+
 impl Engine {
     pub(super) async fn train(
         &mut self,
@@ -64,7 +71,7 @@ impl Engine {
             Err(RunError::Refused(message)) => return refuse(message),
             Err(RunError::Failed(message)) => return fail(message),
         };
-        self.warn_of_webgpu_errors();
+        self.warn_of_webgpu_errors(WebGpuJob::Training);
         self.backends.keep_tuning().await;
         let bytes = trained.file.to_bytes();
         if let Err(error) = idb::put(FINAL_KEY, &bytes).await {
@@ -132,15 +139,22 @@ impl Engine {
             .backends
             .choose_device(preference, &plan.network, plan.config.batch_size)
             .await;
+        self.reset_webgpu_errors();
         let lost = self.backends.webgpu.as_ref().map(|w| w.lost.clone());
         let mut host = WorkerHost::new(self.controls.clone(), preference, &backend, lost).await;
         let replicas = host.replicas();
         let data = self.data.as_ref().expect("planned above");
-        match crate::session::estimate(data, &plan, device, &mut host).await {
+        let result = crate::session::estimate(data, &plan, device, &mut host).await;
+        self.warn_of_webgpu_errors(WebGpuJob::Estimate);
+        match result {
             Ok(estimate) => post(&Response::Estimated {
+                // Timed on one core from where the helper failed, so said as one core's time.
+                replicas: match estimate.rates.lost_replica {
+                    Some(_) => 1,
+                    None => replicas,
+                },
                 estimate: Box::new(estimate),
                 backend,
-                replicas,
             }),
             Err(error) => failed(error),
         }
@@ -175,7 +189,7 @@ impl Engine {
         }
         match result {
             Ok(done) => {
-                self.warn_of_webgpu_errors();
+                self.warn_of_webgpu_errors(WebGpuJob::Training);
                 self.backends.keep_tuning().await;
                 if keep_models {
                     self.fold_models = done.files;
@@ -204,19 +218,25 @@ impl Engine {
             backend: backend.clone(),
             reason,
         });
-        // The warning at the end (`warn_of_webgpu_errors`) counts this run's errors only.
-        if let Some(webgpu) = &self.backends.webgpu {
-            webgpu.errors.reset();
-        }
+        self.reset_webgpu_errors();
         let lost = self.backends.webgpu.as_ref().map(|w| w.lost.clone());
         let host = WorkerHost::new(self.controls.clone(), preference, &backend, lost).await;
         let described = format!("{backend} in the browser ({})", self.backends.gpu.label());
         (device, described, host)
     }
 
+    /// The warning at the end of a job (`warn_of_webgpu_errors`) counts that job's errors only
+    /// (the page keeps one device for the tab's life).
+    fn reset_webgpu_errors(&self) {
+        if let Some(webgpu) = &self.backends.webgpu {
+            webgpu.errors.reset();
+        }
+    }
+
     /// The browser build launches no autotune candidates, so any WebGPU error during training
-    /// means the adapter refused real work: say so rather than trust the numbers silently.
-    fn warn_of_webgpu_errors(&self) {
+    /// (or the time estimate's first batches) means the adapter refused real work: say so
+    /// rather than trust the numbers silently.
+    fn warn_of_webgpu_errors(&self, job: WebGpuJob) {
         let Some(webgpu) = &self.backends.webgpu else {
             return;
         };
@@ -224,10 +244,20 @@ impl Engine {
             return;
         }
         let first = webgpu.errors.first().unwrap_or_default();
+        let (during, consequence) = match job {
+            WebGpuJob::Training => (
+                "training",
+                "its results may be wrong; train on the CPU to compare",
+            ),
+            WebGpuJob::Estimate => (
+                "the time estimate",
+                "a run on it may give wrong results; estimate or train on the CPU to compare",
+            ),
+        };
         notice(
             Level::Warning,
             format!(
-                "WebGPU reported {} error(s) during training, so its results may be wrong; train on the CPU to compare. First message: {}",
+                "WebGPU reported {} error(s) during {during}, so {consequence}. First message: {}",
                 webgpu.errors.count(),
                 first.lines().next().unwrap_or_default()
             ),

@@ -24,14 +24,15 @@ impl Labels {
         let mut originals = Vec::with_capacity(files.len());
         let mut routed = Vec::with_capacity(files.len());
         for mut file in files {
-            if file.path == LABELS_FILE && self.table.is_none() {
-                if let FileContent::Bytes(bytes) = &file.content {
-                    let table =
-                        LabelTable::parse(&String::from_utf8_lossy(bytes)).map_err(LoadStopped)?;
-                    self.table = Some(table);
-                    builder.note_table_file();
-                    continue;
-                }
+            if file.path == LABELS_FILE
+                && self.table.is_none()
+                && let FileContent::Bytes(bytes) = &file.content
+            {
+                let table =
+                    LabelTable::parse(&String::from_utf8_lossy(bytes)).map_err(LoadStopped)?;
+                self.table = Some(table);
+                builder.note_table_file();
+                continue;
             }
             originals.push(file.path.clone());
             if let Some(table) = &self.table {
