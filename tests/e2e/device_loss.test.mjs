@@ -42,3 +42,34 @@ test('a lost WebGPU device hands training to the CPU', { timeout: 900_000 }, asy
     await server.close();
   }
 });
+
+// Losing the GPU while the time estimate runs the first batches: the estimate says so, and
+// the page stops using that device (a run or an estimate after it is the CPU's).
+test('a WebGPU device lost during the time estimate is said, and the CPU is used after it', { timeout: 900_000 }, async () => {
+  const server = await serve('/');
+  const browser = await launch();
+  const { context, foreign } = await newContext(browser, new URL(server.url).origin);
+  try {
+    const page = await openApp(context, `${server.url}?debug=1`);
+    await page.click('[data-testid=sample-data]');
+    await page.waitForSelector('[data-testid=data-report]', { timeout: 120_000 });
+    await gotoStep(page, 'train');
+    await setEpochs(page, 3);
+    await page.selectOption('[data-testid=backend-select]', 'webgpu');
+    await page.click('[data-testid=estimate-time]');
+    await page.waitForSelector('[data-testid=estimate-measuring]');
+    await page.click('[data-testid=simulate-gpu-loss]');
+    await page.waitForSelector('[data-testid=estimate], [data-testid=estimate-failed]', { timeout: 600_000 });
+    const failed = await page.textContent('[data-testid=estimate-panel]');
+    assert.match(failed, /No estimate: the GPU device was lost while this run's first batches were timed \(the browser said: [^)]+\); the page uses the CPU from now on: estimate again to time it/, failed);
+    await shot(page, 'device-loss-estimate');
+    await page.click('[data-testid=estimate-time]');
+    await page.waitForSelector('[data-testid=estimate], [data-testid=estimate-failed]', { timeout: 600_000 });
+    const again = await page.textContent('[data-testid=estimate-panel]');
+    assert.match(again, /About .+ on CPU(, 2 cores)? for 3 epoch\(s\)/, again);
+    assertNoForeignRequests(foreign);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});

@@ -8,8 +8,8 @@ use super::{Engine, MISCLASSIFIED_SHOWN, sample_image};
 use crate::data::DecodeLimits;
 use crate::evaluation::ExplainMethod;
 use crate::session::{
-    CurrentModel, ExplainError, Prediction, RunError, ScoringPeer, TrainingPlan, cross_validate,
-    plan_training, predict, prediction_options, prediction_path, prediction_rows,
+    CurrentModel, ExplainError, Platform as _, Prediction, RunError, ScoringPeer, TrainingPlan,
+    cross_validate, plan_training, predict, prediction_options, prediction_path, prediction_rows,
 };
 use crate::training::{GradientPeer, PeerSetup, TrainingConfig};
 use crate::web::platform::{files, idb, time};
@@ -146,6 +146,16 @@ impl Engine {
         let data = self.data.as_ref().expect("planned above");
         let result = crate::session::estimate(data, &plan, device, &mut host).await;
         self.warn_of_webgpu_errors(WebGpuJob::Estimate);
+        // A run would go on on the CPU after a GPU loss; an estimate cannot, but the page must
+        // not time (or train) on that device again.
+        if result.is_err()
+            && let Some(reason) = host.device_lost_reason().await
+        {
+            self.backends.forget_webgpu();
+            return failed(format!(
+                "the GPU device was lost while this run's first batches were timed (the browser said: {reason}); the page uses the CPU from now on: estimate again to time it"
+            ));
+        }
         match result {
             Ok(estimate) => post(&Response::Estimated {
                 // Timed on one core from where the helper failed, so said as one core's time.
