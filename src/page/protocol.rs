@@ -81,12 +81,27 @@ pub struct GpuReport {
     pub timestamp_query: bool,
     /// Why WebGPU is unavailable, if it is.
     pub problem: Option<String>,
+    /// The device was lost during this page's life (WebGPU is then unavailable until a
+    /// reload starts a new engine).
+    #[serde(default)]
+    pub lost: bool,
 }
 
 impl GpuReport {
+    /// The device was lost: the engine will not use WebGPU again in this page.
+    pub fn mark_lost(&mut self) {
+        self.available = false;
+        self.lost = true;
+        self.problem = Some(
+            "the WebGPU device was lost; this page computes on the CPU until it is reloaded".into(),
+        );
+    }
+
     /// What the header shows: the adapter, or that the CPU is used.
     pub fn label(&self) -> String {
-        if self.available {
+        if self.lost {
+            "CPU (the WebGPU device was lost)".to_string()
+        } else if self.available {
             let mut parts: Vec<&str> = [self.vendor.as_str(), self.architecture.as_str()]
                 .into_iter()
                 .filter(|p| !p.is_empty())
@@ -206,6 +221,9 @@ pub enum Response {
         /// WebGPU adapter.
         gpu: GpuReport,
     },
+    /// The WebGPU device was lost and the engine will not use it again (the run or estimate
+    /// that met the loss says so itself).
+    GpuLost,
     /// Load progress.
     LoadProgress {
         /// Files processed.

@@ -97,7 +97,7 @@ mod tests {
             description: "NVIDIA H200".into(),
             software,
             timestamp_query,
-            problem: None,
+            ..GpuReport::default()
         }
     }
 

@@ -1,5 +1,5 @@
 // Losing the GPU mid-run: training continues on the CPU from the last completed epoch (its
-// weights, its history) and the page says so. (The device is destroyed through the ?debug test hook.)
+// weights, its history) and the page says so, in the header too. (The device is destroyed through the ?debug test hook.)
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
@@ -28,6 +28,7 @@ test('a lost WebGPU device hands training to the CPU', { timeout: 900_000 }, asy
     assert.ok(lost === 1 || lost === 2, `lost after epoch ${lost}`);
     assert.match(await page.textContent('[data-testid=training-backend]'), /on CPU/);
     assert.match(await page.textContent('[data-testid=epoch-progress]'), /Epoch 3 \/ 3/);
+    assert.equal(await page.textContent('[data-testid=backend]'), 'CPU (the WebGPU device was lost)', 'the header follows');
     // The CPU went on from that epoch's weights: the history holds each epoch once, and the
     // first epoch on the CPU continues the descent (an untrained network would be back at
     // epoch 1's loss, about ln 6).
@@ -62,6 +63,7 @@ test('a WebGPU device lost during the time estimate is said, and the CPU is used
     await page.waitForSelector('[data-testid=estimate], [data-testid=estimate-failed]', { timeout: 600_000 });
     const failed = await page.textContent('[data-testid=estimate-panel]');
     assert.match(failed, /No estimate: the GPU device was lost while this run's first batches were timed \(the browser said: [^)]+\); the page uses the CPU from now on: estimate again to time it/, failed);
+    assert.equal(await page.textContent('[data-testid=backend]'), 'CPU (the WebGPU device was lost)', 'the header follows');
     await shot(page, 'device-loss-estimate');
     await page.click('[data-testid=estimate-time]');
     await page.waitForSelector('[data-testid=estimate], [data-testid=estimate-failed]', { timeout: 600_000 });

@@ -277,6 +277,7 @@ fn on_engine(state: &mut AppState, response: Response) {
     match response {
         Response::Booted | Response::ManifestCsv { .. } | Response::ModelFile { .. } => {}
         Response::Ready { gpu } => Rc::make_mut(&mut state.notices).ready(gpu),
+        Response::GpuLost => Rc::make_mut(&mut state.notices).gpu_lost(),
         Response::LoadProgress {
             done,
             total,

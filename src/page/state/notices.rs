@@ -99,6 +99,11 @@ impl NoticeState {
         self.gpu = Some(gpu);
     }
 
+    /// The engine lost its WebGPU device for good.
+    pub fn gpu_lost(&mut self) {
+        self.gpu.get_or_insert_with(GpuReport::default).mark_lost();
+    }
+
     /// The engine died: remember why and say so.
     pub fn crashed(&mut self, message: String) {
         self.engine_crashed = Some(message.clone());

@@ -299,6 +299,30 @@ fn a_bundled_model_shows_its_history_and_says_so() {
 }
 
 #[test]
+fn a_lost_gpu_device_is_said_in_the_header_until_a_reload() {
+    let gpu = GpuReport {
+        available: true,
+        vendor: "google".into(),
+        architecture: "swiftshader".into(),
+        software: true,
+        ..GpuReport::default()
+    };
+    let state = engine(full_state(), Response::Ready { gpu });
+    let header = |state: &AppState| state.notices.gpu.as_ref().map(GpuReport::label);
+    assert_eq!(
+        header(&state).as_deref(),
+        Some("WebGPU: google swiftshader (software)")
+    );
+    let state = engine(state, Response::GpuLost);
+    assert_eq!(
+        header(&state).as_deref(),
+        Some("CPU (the WebGPU device was lost)")
+    );
+    let report = state.notices.gpu.clone().unwrap();
+    assert!(!report.available && report.problem.unwrap().contains("until it is reloaded"));
+}
+
+#[test]
 fn a_crash_stops_the_run_and_the_load_and_says_why() {
     let mut state = reduce(full_state(), Action::LoadStarted);
     state = engine(

@@ -75,5 +75,6 @@ pub async fn adapter_report() -> GpuReport {
         software,
         timestamp_query,
         problem: None,
+        lost: false,
     }
 }

@@ -8,13 +8,13 @@ use std::sync::{Arc, OnceLock};
 use burn::prelude::*;
 
 use super::host::Pacer;
-use super::{Controls, notice};
+use super::{Controls, notice, post};
 use crate::compute::GpuErrors;
 use crate::model::ModelConfig;
 use crate::training::{CheckpointSlot, TrainingEvent, TrainingHost, measure_step_ms};
 use crate::tuning::TuningLedger;
 use crate::web::platform::time;
-use crate::web::protocol::{BackendPreference, GpuReport};
+use crate::web::protocol::{BackendPreference, GpuReport, Response};
 
 /// The WebGPU device in use.
 pub struct WebGpu {
@@ -69,11 +69,13 @@ impl Backends {
         }
     }
 
-    /// The WebGPU device was lost: never use it again in this page.
+    /// The WebGPU device was lost: never use it again in this page, and say so in its header.
     pub fn forget_webgpu(&mut self) {
         self.webgpu = None;
         *self.controls.gpu_device.borrow_mut() = None;
         self.webgpu_error = Some("the WebGPU device was lost".into());
+        self.gpu.mark_lost();
+        post(&Response::GpuLost);
     }
 
     /// The WebGPU device, started on first use; the reason when there is none.
