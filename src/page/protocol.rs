@@ -102,21 +102,24 @@ impl GpuReport {
         if self.lost {
             "CPU (the WebGPU device was lost)".to_string()
         } else if self.available {
-            let mut parts: Vec<&str> = [self.vendor.as_str(), self.architecture.as_str()]
-                .into_iter()
-                .filter(|p| !p.is_empty())
-                .collect();
-            if parts.is_empty() {
-                parts.push(self.description.as_str());
-            }
-            format!(
-                "WebGPU: {}{}",
-                parts.join(" "),
-                if self.software { " (software)" } else { "" }
-            )
+            format!("WebGPU: {}", self.adapter())
         } else {
             "CPU (WebGPU unavailable)".to_string()
         }
+    }
+
+    /// The adapter in a few words: vendor and architecture (or its description), and whether
+    /// it is a software emulation.
+    pub fn adapter(&self) -> String {
+        let mut parts: Vec<&str> = [self.vendor.as_str(), self.architecture.as_str()]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect();
+        if parts.is_empty() {
+            parts.push(self.description.as_str());
+        }
+        let software = if self.software { " (software)" } else { "" };
+        format!("{}{software}", parts.join(" "))
     }
 }
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { assertNoForeignRequests, gotoStep, launch, newContext, notices, openApp, serve, setEpochs, shot, waitForStatus } from './helpers.mjs';
+import { assertNoForeignRequests, gotoStep, launch, modelCard, newContext, notices, openApp, serve, setEpochs, shot, waitForStatus } from './helpers.mjs';
 
 /** Runs `run` on a page with the ?debug hooks, the sample loaded, on the Train step with 3
  * epochs on WebGPU; then checks that nothing went to another host. */
@@ -48,6 +48,9 @@ test('a lost WebGPU device hands training to the CPU', { timeout: 900_000 }, () 
   assert.deepEqual(rows.map((r) => r[0]), [1, 2, 3], `history: ${JSON.stringify(rows)}`);
   assert.ok(rows[lost][1] < rows[0][1] - 0.05, `loss of epoch ${lost + 1}, the first on the CPU: ${JSON.stringify(rows)}`);
   await shot(page, 'device-loss');
+  // The model card names the adapter once, and the move to the CPU.
+  const card = await modelCard(page);
+  assert.match(card, /^- Trained on: WebGPU in the browser \(google swiftshader \(software\)\), then CPU after a GPU device loss$/m, card.match(/^- Trained on: .*$/m)?.[0]);
 }));
 
 // Losing the GPU while the time estimate runs the first batches: the estimate says so, and

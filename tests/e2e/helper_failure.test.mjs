@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { assertNoForeignRequests, didNotRun, engineWorker, gotoStep, launch, loadFolder, newContext, notices, openApp, serve, setEpochs, shot, waitForStatus } from './helpers.mjs';
+import { assertNoForeignRequests, didNotRun, engineWorker, gotoStep, launch, loadFolder, modelCard, newContext, notices, openApp, serve, setEpochs, shot, waitForStatus } from './helpers.mjs';
 
 /** Replaces the engine's helper spawner: training helpers (role "peer") throw when `refuse`,
  * and each one stops at its next message once `self.medclassifyCrashPeers` is `true`, or at
@@ -84,6 +84,10 @@ test('a training helper that cannot start, or stops mid-run, is said; the run fi
     assert.ok(crashed.rows[5][4] >= 0.8, `val_accuracy ${crashed.rows[5][4]} after the helper stopped`);
     assert.ok(crashed.rows[5][1] < crashed.rows[0][1] * 0.6, 'the loss falls');
     await shot(page, 'helper-failure-crashed');
+    // Trained on the CPU: the card names no GPU adapter.
+    const card = await modelCard(page);
+    assert.match(card, /^- Trained on: CPU in the browser$/m, card.match(/^- Trained on: .*$/m)?.[0]);
+    await gotoStep(page, 'train');
 
     // The time estimate runs the run's first batches with a helper of its own: a healthy one
     // is counted, one that stops at its second step is said, and the estimate is one core's.

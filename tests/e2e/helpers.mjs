@@ -2,7 +2,7 @@
 // another origin, screenshots, accessibility checks.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -166,6 +166,14 @@ export async function gotoStep(page, id) {
 }
 
 /** Loads the shipped MedNIST subset through the folder input, as a user picking a folder. */
+/** The current model's card as the Evaluate step exports it (Markdown); leaves the page on
+ * that step. */
+export async function modelCard(page) {
+  await gotoStep(page, 'evaluate');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=card-markdown]')]);
+  return readFileSync(await download.path(), 'utf8');
+}
+
 export async function loadFolder(page, dir = FIXTURE) {
   await gotoStep(page, 'data');
   await page.setInputFiles('[data-testid=folder-input]', dir);

@@ -231,7 +231,11 @@ impl Engine {
         self.reset_webgpu_errors();
         let lost = self.backends.webgpu.as_ref().map(|w| w.lost.clone());
         let host = WorkerHost::new(self.controls.clone(), preference, &backend, lost).await;
-        let described = format!("{backend} in the browser ({})", self.backends.gpu.label());
+        // The model card's "trained on": the adapter only where it trained.
+        let described = match backend.as_str() {
+            "WebGPU" => format!("WebGPU in the browser ({})", self.backends.gpu.adapter()),
+            _ => format!("{backend} in the browser"),
+        };
         (device, described, host)
     }
 
