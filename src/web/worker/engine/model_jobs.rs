@@ -139,9 +139,7 @@ impl Engine {
             .backends
             .choose_device(preference, &plan.network, plan.config.batch_size)
             .await;
-        self.reset_webgpu_errors();
-        let lost = self.backends.webgpu.as_ref().map(|w| w.lost.clone());
-        let mut host = WorkerHost::new(self.controls.clone(), preference, &backend, lost).await;
+        let mut host = self.job_host(preference, &backend).await;
         let replicas = host.replicas();
         let data = self.data.as_ref().expect("planned above");
         let result = crate::session::estimate(data, &plan, device, &mut host).await;
@@ -228,9 +226,7 @@ impl Engine {
             backend: backend.clone(),
             reason,
         });
-        self.reset_webgpu_errors();
-        let lost = self.backends.webgpu.as_ref().map(|w| w.lost.clone());
-        let host = WorkerHost::new(self.controls.clone(), preference, &backend, lost).await;
+        let host = self.job_host(preference, &backend).await;
         // The model card's "trained on": the adapter only where it trained.
         let described = match backend.as_str() {
             "WebGPU" => format!("WebGPU in the browser ({})", self.backends.gpu.adapter()),
@@ -239,12 +235,16 @@ impl Engine {
         (device, described, host)
     }
 
-    /// The warning at the end of a job (`warn_of_webgpu_errors`) counts that job's errors only
-    /// (the page keeps one device for the tab's life).
-    fn reset_webgpu_errors(&self) {
+    /// A host for a run or an estimate on `backend` (its training helper, its GPU-loss
+    /// signal), with the job's own WebGPU error tally started: the warning at its end
+    /// (`warn_of_webgpu_errors`) counts that job's errors only, though the page keeps one
+    /// device for the tab's life.
+    async fn job_host(&self, preference: BackendPreference, backend: &str) -> WorkerHost {
         if let Some(webgpu) = &self.backends.webgpu {
             webgpu.errors.reset();
         }
+        let lost = self.backends.webgpu.as_ref().map(|w| w.lost.clone());
+        WorkerHost::new(self.controls.clone(), preference, backend, lost).await
     }
 
     /// The browser build launches no autotune candidates, so any WebGPU error during training
